@@ -76,6 +76,8 @@ type Suite struct {
 	aead    aeadKind
 	kem     kemKind
 	sig     sigKind
+	hpke    hpkeState // HPKE configuration (hpke.go)
+	signers keyCache  // parsed signature private keys (sign.go)
 }
 
 var suites = map[ID]*Suite{}
@@ -234,6 +236,7 @@ func newSuite(id ID) *Suite {
 	case 7:
 		s.kem, s.sig = kemP384, sigP384
 	}
+	s.initHPKE()
 	return s
 }
 

@@ -1,0 +1,268 @@
+package suite
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/cloudflare/circl/sign/ed448"
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlslab/mlslab/mls/internal/codec"
+)
+
+// Signature key formats (test-vectors.md, "Representation"; RFC 9420,
+// Section 5.1.1): Ed25519/Ed448 private keys are the RFC 8032 seeds (32/57
+// bytes) and public keys the RFC 8032 encodings; ECDSA private keys are the
+// big-endian scalar (Field-Element-to-Octet-String, 32/48/66 bytes) and
+// public keys the uncompressed SEC 1 point.
+
+// ecdsaParams returns the curve, hash and scalar size of an ECDSA suite's
+// signature scheme (RFC 9420, Section 5.1, 17.1: ecdsa_secp256r1_sha256,
+// ecdsa_secp521r1_sha512, ecdsa_secp384r1_sha384); zero values otherwise.
+func (s *Suite) ecdsaParams() (elliptic.Curve, crypto.Hash, int) {
+	switch s.sig {
+	case sigP256:
+		return elliptic.P256(), crypto.SHA256, 32
+	case sigP384:
+		return elliptic.P384(), crypto.SHA384, 48
+	case sigP521:
+		return elliptic.P521(), crypto.SHA512, 66
+	}
+	return nil, 0, 0
+}
+
+// signContent encodes SignContent (RFC 9420, Section 5.1.2):
+//
+//	struct { opaque label<V> = "MLS 1.0 " + Label; opaque content<V>; } SignContent;
+func signContent(label string, content []byte) []byte {
+	var b cryptobyte.Builder
+	codec.AddVarint(&b, uint64(len(labelPrefix)+len(label)))
+	b.AddBytes([]byte(labelPrefix))
+	b.AddBytes([]byte(label))
+	codec.AddOpaque(&b, content)
+	return b.BytesOrPanic()
+}
+
+// signer is a parsed signature private key.
+type signer struct {
+	ed25519 ed25519.PrivateKey // suites 1, 3 (seed || public key)
+	ecdsa   *ecdsa.PrivateKey  // suites 2, 5, 7
+	ed448   ed448.PrivateKey   // suites 4, 6 (seed || public key)
+	pub     []byte
+}
+
+// keyCache holds parsed signature private keys so that SignWithLabel does
+// not redo the scalar base multiplication of key parsing (Ed25519/Ed448
+// NewKeyFromSeed, ECDSA ParseRawPrivateKey) on every call; a member signs
+// with the same key many times. It is safe for concurrent use and bounded:
+// when full, an arbitrary entry is evicted (outputs never depend on it).
+// Entries are keyed by the private key bytes, so the cache retains copies of
+// recently used signature private keys for the life of the process.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[string]*signer
+}
+
+// maxCachedSigners bounds keyCache per suite (a parsed P-521 key is well
+// under 1 KiB).
+const maxCachedSigners = 4096
+
+func (c *keyCache) get(priv []byte) *signer {
+	c.mu.RLock()
+	k := c.m[string(priv)]
+	c.mu.RUnlock()
+	return k
+}
+
+func (c *keyCache) put(priv []byte, k *signer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]*signer)
+	}
+	if len(c.m) >= maxCachedSigners {
+		for old := range c.m { // map order is randomized: random eviction
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[string(priv)] = k
+}
+
+// parseSigner parses priv without consulting the cache.
+func (s *Suite) parseSigner(priv []byte) (*signer, error) {
+	switch s.sig {
+	case sigEd25519:
+		if len(priv) != ed25519.SeedSize {
+			return nil, fmt.Errorf("%w: Ed25519 private key of %d bytes, want %d", ErrInvalidKey, len(priv), ed25519.SeedSize)
+		}
+		k := ed25519.NewKeyFromSeed(priv)
+		return &signer{ed25519: k, pub: k[ed25519.SeedSize:]}, nil
+	case sigEd448:
+		if len(priv) != ed448.SeedSize {
+			return nil, fmt.Errorf("%w: Ed448 private key of %d bytes, want %d", ErrInvalidKey, len(priv), ed448.SeedSize)
+		}
+		k := ed448.NewKeyFromSeed(priv)
+		return &signer{ed448: k, pub: k[ed448.SeedSize:]}, nil
+	default:
+		curve, _, size := s.ecdsaParams()
+		k, err := ecdsa.ParseRawPrivateKey(curve, leftPad(priv, size))
+		if err != nil {
+			return nil, fmt.Errorf("%w: ECDSA private key (%d bytes) for %v: %v", ErrInvalidKey, len(priv), s.id, err)
+		}
+		pub, err := k.PublicKey.Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("%w: ECDSA private key: %v", ErrInvalidKey, err)
+		}
+		return &signer{ecdsa: k, pub: pub}, nil
+	}
+}
+
+// signer returns the parsed key for priv, from the cache when possible.
+func (s *Suite) signer(priv []byte) (*signer, error) {
+	if k := s.signers.get(priv); k != nil {
+		return k, nil
+	}
+	k, err := s.parseSigner(priv)
+	if err != nil {
+		return nil, err
+	}
+	s.signers.put(priv, k)
+	return k, nil
+}
+
+// GenerateSignatureKeyPair returns a fresh signature key pair derived from
+// bytes read from rand (nil means crypto/rand), so a seeded reader
+// reproduces the keys: an Ed25519/Ed448 seed, or an ECDSA scalar drawn by
+// rejection sampling (top bits masked to the order's bit length, values 0
+// and >= n rejected).
+func (s *Suite) GenerateSignatureKeyPair(rand io.Reader) (priv, pub []byte, err error) {
+	rand = randOrDefault(rand)
+	switch s.sig {
+	case sigEd25519, sigEd448:
+		n := ed25519.SeedSize
+		if s.sig == sigEd448 {
+			n = ed448.SeedSize
+		}
+		priv = make([]byte, n)
+		if _, err := io.ReadFull(rand, priv); err != nil {
+			return nil, nil, fmt.Errorf("suite: reading randomness: %w", err)
+		}
+		k, err := s.signer(priv)
+		if err != nil {
+			return nil, nil, err
+		}
+		return priv, append([]byte(nil), k.pub...), nil
+	}
+	curve, _, size := s.ecdsaParams()
+	mask := byte(0xff)
+	if bits := curve.Params().N.BitLen() % 8; bits != 0 {
+		mask = byte(1)<<bits - 1
+	}
+	for range 1000 { // a try is rejected with probability < 2^-32 on all three curves
+		priv = make([]byte, size)
+		if _, err := io.ReadFull(rand, priv); err != nil {
+			return nil, nil, fmt.Errorf("suite: reading randomness: %w", err)
+		}
+		priv[0] &= mask
+		k, err := s.parseSigner(priv)
+		if err != nil {
+			continue // zero or >= group order
+		}
+		s.signers.put(priv, k)
+		return priv, append([]byte(nil), k.pub...), nil
+	}
+	return nil, nil, fmt.Errorf("suite: no valid ECDSA scalar after 1000 tries (broken reader?)")
+}
+
+// SignaturePublicKey returns the public key of a signature private key.
+func (s *Suite) SignaturePublicKey(priv []byte) ([]byte, error) {
+	k, err := s.signer(priv)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), k.pub...), nil
+}
+
+// SignWithLabel implements SignWithLabel, RFC 9420 Section 5.1.2: a
+// signature over SignContent{"MLS 1.0 " + label, content}. Signatures are
+// deterministic: EdDSA by construction, ECDSA per RFC 6979 (crypto/ecdsa
+// with a nil random source), DER encoded. A malformed private key returns an
+// error wrapping ErrInvalidKey.
+func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte, error) {
+	k, err := s.signer(priv)
+	if err != nil {
+		return nil, err
+	}
+	msg := signContent(label, content)
+	switch {
+	case k.ed25519 != nil:
+		return ed25519.Sign(k.ed25519, msg), nil
+	case k.ed448 != nil:
+		return ed448.Sign(k.ed448, msg, ""), nil
+	}
+	_, h, _ := s.ecdsaParams()
+	d := h.New()
+	d.Write(msg)
+	sig, err := k.ecdsa.Sign(nil, d.Sum(nil), h) // nil rand: RFC 6979
+	if err != nil {
+		return nil, fmt.Errorf("suite: ECDSA sign: %w", err)
+	}
+	return sig, nil
+}
+
+// VerifyWithLabel implements VerifyWithLabel, RFC 9420 Section 5.1.2. It
+// returns nil for a valid signature, an error wrapping ErrVerify for an
+// invalid one, and an error wrapping ErrInvalidKey when pub has the wrong
+// length or (ECDSA) is not a valid uncompressed point. EdDSA public keys of
+// the right length that do not decode to a curve point fail with ErrVerify.
+func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []byte) error {
+	msg := signContent(label, content)
+	var ok bool
+	switch s.sig {
+	case sigEd25519:
+		if len(pub) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: Ed25519 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed25519.PublicKeySize)
+		}
+		ok = ed25519.Verify(pub, msg, signature)
+	case sigEd448:
+		if len(pub) != ed448.PublicKeySize {
+			return fmt.Errorf("%w: Ed448 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed448.PublicKeySize)
+		}
+		ok = ed448.Verify(pub, msg, signature, "")
+	default:
+		curve, h, _ := s.ecdsaParams()
+		pk, err := ecdsa.ParseUncompressedPublicKey(curve, pub)
+		if err != nil {
+			return fmt.Errorf("%w: ECDSA public key (%d bytes) for %v: %v", ErrInvalidKey, len(pub), s.id, err)
+		}
+		d := h.New()
+		d.Write(msg)
+		ok = ecdsa.VerifyASN1(pk, d.Sum(nil), signature)
+	}
+	if !ok {
+		return ErrVerify
+	}
+	return nil
+}
+
+// leftPad returns b left-padded with zero octets to size bytes. Some
+// encoders (including the IETF vector generator for P-521) drop leading zero
+// octets of a scalar; Field-Element-to-Octet-String is fixed-length, so the
+// value is the same. Longer inputs are returned unchanged and rejected by the
+// parser.
+func leftPad(b []byte, size int) []byte {
+	if len(b) >= size || len(b) == 0 {
+		return b
+	}
+	out := make([]byte, size)
+	copy(out[size-len(b):], b)
+	return out
+}
+
+func (s *Suite) ecdsaCurve() bool { return s.sig == sigP256 || s.sig == sigP384 || s.sig == sigP521 }
