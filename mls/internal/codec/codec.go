@@ -50,8 +50,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns a *Error for field wrapping err.
+// Errorf returns a *Error for field wrapping err, or nil if err is nil (so
+// `return codec.Errorf("T.f", err)` is safe on the success path too).
 func Errorf(field string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var ce *Error
 	if errors.As(err, &ce) {
 		if ce.Field == "" {
@@ -72,8 +76,9 @@ func Invalid(field, why string) error {
 }
 
 // AddVarint appends v as an MLS variable-length integer, always in its
-// minimal encoding. It panics if v > MaxVarint (a programming error: lengths
-// that large cannot be produced by this implementation).
+// minimal encoding. If v > MaxVarint (e.g. an opaque<V> of 2^30 bytes or
+// more, which the caller may well supply) it sets a *Error matching
+// ErrTooLarge on b, which Encode returns (and MustEncode panics on).
 func AddVarint(b *cryptobyte.Builder, v uint64) {
 	switch {
 	case v < 1<<6:
@@ -83,7 +88,7 @@ func AddVarint(b *cryptobyte.Builder, v uint64) {
 	case v < 1<<30:
 		b.AddUint32(uint32(v) | 0x80000000)
 	default:
-		panic(fmt.Sprintf("codec: varint %d exceeds 30 bits", v))
+		b.SetError(&Error{Err: fmt.Errorf("%w: varint %d exceeds 30 bits (RFC 9420, Section 2.1.2)", ErrTooLarge, v)})
 	}
 }
 

@@ -1,0 +1,143 @@
+package mls
+
+import (
+	"crypto/rand"
+	"io"
+	"sync"
+)
+
+// Config holds a member's policy and dependencies. The zero value is usable:
+// crypto/rand, no lifetime checks, handshake messages as PublicMessage, no
+// external PSKs.
+type Config struct {
+	// Rand is the source of every random value (leaf and path secrets,
+	// HPKE encapsulations, reuse guards, init secrets). nil means
+	// crypto/rand. With a seeded reader every output is reproducible.
+	Rand io.Reader
+
+	// Now returns the current time in Unix seconds for lifetime checks of
+	// KeyPackages and leaves (RFC 9420, Section 7.3). nil: not checked.
+	Now func() uint64
+
+	// EncryptHandshake sends proposals and commits as PrivateMessage
+	// instead of PublicMessage.
+	EncryptHandshake bool
+
+	// PaddingBlock pads PrivateMessage content to a multiple of this many
+	// octets (RFC 9420, Section 6.3.1); <= 1 means no padding.
+	PaddingBlock int
+
+	// PSKs resolves external and resumption PSKs of other groups. nil: only
+	// the group's own resumption PSKs are available.
+	PSKs PSKStore
+
+	// KeepEpochs is how many past epochs' resumption PSKs a Group retains
+	// (RFC 9420, Section 8.6). 0 means 8.
+	KeepEpochs int
+
+	// MaxLeaves bounds the size of ratchet trees accepted from Welcome
+	// messages (0 means 1<<20).
+	MaxLeaves uint32
+
+	// SecretTree bounds out-of-order message keys (RFC 9420, Section 9.1).
+	SecretTree SecretTreeLimits
+
+	// ValidateCredential, if set, is the Authentication Service: it is
+	// called for every credential a member must accept (new leaves in
+	// Adds, Updates and commits, every leaf of a joined tree) and rejects
+	// it with an error (RFC 9420, Section 5.3.1).
+	ValidateCredential func(c *Credential, signatureKey []byte) error
+
+	// AcceptExternalProposal, if set, is asked about every proposal from an
+	// external sender (RFC 9420, Section 12.1.8); nil accepts them.
+	AcceptExternalProposal func(p *Proposal, senderIndex uint32) error
+}
+
+func (c *Config) rand() io.Reader {
+	if c == nil || c.Rand == nil {
+		return rand.Reader
+	}
+	return c.Rand
+}
+
+func (c *Config) now() uint64 {
+	if c == nil || c.Now == nil {
+		return 0
+	}
+	return c.Now()
+}
+
+func (c *Config) keepEpochs() int {
+	if c == nil || c.KeepEpochs <= 0 {
+		return 8
+	}
+	return c.KeepEpochs
+}
+
+func (c *Config) maxLeaves() uint32 {
+	if c == nil || c.MaxLeaves == 0 {
+		return 1 << 20
+	}
+	return c.MaxLeaves
+}
+
+// PSKStore resolves pre-shared keys (RFC 9420, Section 8.4).
+type PSKStore interface {
+	// ExternalPSK returns the external PSK with the given ID.
+	ExternalPSK(id []byte) ([]byte, bool)
+	// ResumptionPSK returns the resumption_psk of epoch of group groupID.
+	ResumptionPSK(groupID []byte, epoch uint64) ([]byte, bool)
+}
+
+// MemoryPSKStore is a concurrency-safe in-memory PSKStore.
+type MemoryPSKStore struct {
+	mu         sync.RWMutex
+	external   map[string][]byte
+	resumption map[string][]byte
+}
+
+var _ PSKStore = (*MemoryPSKStore)(nil)
+
+// AddExternal stores an external PSK.
+func (s *MemoryPSKStore) AddExternal(id, psk []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.external == nil {
+		s.external = map[string][]byte{}
+	}
+	s.external[string(id)] = append([]byte(nil), psk...)
+}
+
+// AddResumption stores the resumption PSK of an epoch of a group.
+func (s *MemoryPSKStore) AddResumption(groupID []byte, epoch uint64, psk []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resumption == nil {
+		s.resumption = map[string][]byte{}
+	}
+	s.resumption[resumptionKey(groupID, epoch)] = append([]byte(nil), psk...)
+}
+
+// ExternalPSK implements PSKStore.
+func (s *MemoryPSKStore) ExternalPSK(id []byte) ([]byte, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.external[string(id)]
+	return v, ok
+}
+
+// ResumptionPSK implements PSKStore.
+func (s *MemoryPSKStore) ResumptionPSK(groupID []byte, epoch uint64) ([]byte, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.resumption[resumptionKey(groupID, epoch)]
+	return v, ok
+}
+
+func resumptionKey(groupID []byte, epoch uint64) string {
+	b := make([]byte, 8, 8+len(groupID))
+	for i := range 8 {
+		b[i] = byte(epoch >> (56 - 8*i))
+	}
+	return string(append(b, groupID...))
+}

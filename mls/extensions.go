@@ -1,0 +1,165 @@
+package mls
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlslab/mlslab/mls/internal/codec"
+)
+
+// ExtensionType is an MLS extension codepoint (RFC 9420, Section 13.4 and
+// the "MLS Extension Types" registry, Section 17.3).
+type ExtensionType uint16
+
+// Extension types defined by RFC 9420, Section 17.3.
+const (
+	ExtensionApplicationID        ExtensionType = 0x0001 // application_id
+	ExtensionRatchetTree          ExtensionType = 0x0002 // ratchet_tree
+	ExtensionRequiredCapabilities ExtensionType = 0x0003 // required_capabilities
+	ExtensionExternalPub          ExtensionType = 0x0004 // external_pub
+	ExtensionExternalSenders      ExtensionType = 0x0005 // external_senders
+)
+
+// IsValid reports whether t is one of the extension types this
+// implementation knows (0x0001-0x0005). Unknown types are not a decoding
+// error: RFC 9420, Section 13.4 requires them to be ignored.
+func (t ExtensionType) IsValid() bool { return t >= 1 && t <= 5 }
+
+// IsGREASE reports whether t is one of the GREASE values of RFC 9420,
+// Section 13.5 (0x0A0A, 0x1A1A, ..., 0xEAEA).
+func (t ExtensionType) IsGREASE() bool { return isGREASE(uint16(t)) }
+
+func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>12 == (v>>4)&0xf && v != 0xfafa }
+
+// IsDefault reports whether t is one of the "default" extension types that
+// MUST NOT be listed in Capabilities (RFC 9420, Section 7.2).
+func (t ExtensionType) IsDefault() bool { return t.IsValid() }
+
+// String returns the RFC name of the extension type.
+func (t ExtensionType) String() string {
+	switch t {
+	case ExtensionApplicationID:
+		return "application_id"
+	case ExtensionRatchetTree:
+		return "ratchet_tree"
+	case ExtensionRequiredCapabilities:
+		return "required_capabilities"
+	case ExtensionExternalPub:
+		return "external_pub"
+	case ExtensionExternalSenders:
+		return "external_senders"
+	}
+	if t.IsGREASE() {
+		return fmt.Sprintf("GREASE(0x%04x)", uint16(t))
+	}
+	return fmt.Sprintf("unknown(0x%04x)", uint16(t))
+}
+
+// Extension is one extension (RFC 9420, Section 7.2).
+//
+//	struct {
+//	    ExtensionType extension_type;
+//	    opaque extension_data<V>;
+//	} Extension;
+type Extension struct {
+	Type ExtensionType
+	Data []byte
+}
+
+func (v *Extension) marshal(b *cryptobyte.Builder) {
+	b.AddUint16(uint16(v.Type))
+	codec.AddOpaque(b, v.Data)
+}
+
+func (v *Extension) unmarshal(s *cryptobyte.String) error {
+	t, err := codec.ReadUint16(s)
+	if err != nil {
+		return codec.Errorf("Extension.extension_type", err)
+	}
+	v.Type = ExtensionType(t)
+	if v.Data, err = codec.ReadOpaque(s); err != nil {
+		return codec.Errorf("Extension.extension_data", err)
+	}
+	return nil
+}
+
+// ErrDuplicateExtension is matched (errors.Is) by the decoding error of an
+// extension list holding two extensions of the same type: "Any field
+// containing a list of extensions MUST NOT have more than one extension of
+// any given type" (RFC 9420, Section 13.4). The error also matches
+// codec.ErrInvalidValue.
+var ErrDuplicateExtension = errors.New("mls: duplicate extension type (RFC 9420, Section 13.4)")
+
+// Extensions is an extension list, Extension extensions<V> (RFC 9420,
+// Section 7.2, 12.4.3, 8.1). Decoding rejects duplicate types
+// (Section 13.4); unknown types are kept and re-encoded unchanged.
+type Extensions []Extension
+
+func (l *Extensions) marshal(b *cryptobyte.Builder) {
+	codec.AddVector(b, func(b *cryptobyte.Builder) {
+		for i := range *l {
+			(*l)[i].marshal(b)
+		}
+	})
+}
+
+func (l *Extensions) unmarshal(s *cryptobyte.String) error {
+	var out Extensions
+	err := codec.ReadList(s, func(s *cryptobyte.String) error {
+		var e Extension
+		if err := e.unmarshal(s); err != nil {
+			return err
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return codec.Errorf("Extensions", err)
+	}
+	if err := out.checkDuplicates(); err != nil {
+		return err
+	}
+	*l = out
+	return nil
+}
+
+// checkDuplicates returns a typed error when two entries share a type.
+func (l Extensions) checkDuplicates() error {
+	for i := 1; i < len(l); i++ {
+		for j := 0; j < i; j++ {
+			if l[i].Type == l[j].Type {
+				return &codec.Error{Field: "Extensions", Err: fmt.Errorf("%w: %w: %v", codec.ErrInvalidValue, ErrDuplicateExtension, l[i].Type)}
+			}
+		}
+	}
+	return nil
+}
+
+// Validate reports an error if the list would be rejected by a decoder
+// (duplicate types, RFC 9420, Section 13.4).
+func (l Extensions) Validate() error { return l.checkDuplicates() }
+
+// Find returns the extension of type t.
+func (l Extensions) Find(t ExtensionType) (Extension, bool) {
+	for _, e := range l {
+		if e.Type == t {
+			return e, true
+		}
+	}
+	return Extension{}, false
+}
+
+// Has reports whether the list holds an extension of type t.
+func (l Extensions) Has(t ExtensionType) bool {
+	_, ok := l.Find(t)
+	return ok
+}
+
+// Marshal returns the encoding of the list (Extension extensions<V>).
+func (l Extensions) Marshal() ([]byte, error) { return codec.Encode(l.marshal) }
+
+// Unmarshal decodes an encoded extension list, rejecting trailing bytes and
+// duplicate types.
+func (l *Extensions) Unmarshal(data []byte) error { return codec.Decode(data, l.unmarshal) }

@@ -1,0 +1,458 @@
+package mls
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// Group is one member's view of a group in its current epoch: the shared
+// PublicGroup plus the member's secrets — its leaf index, signature key,
+// the path private keys it holds (TreePrivate), the epoch's key schedule
+// and secret tree (RFC 9420, Sections 8, 9).
+//
+// A Group is a sans-IO state machine. Methods that fail leave it exactly as
+// it was; a commit builds the next epoch's state and swaps it in only when
+// everything checked out. A Group is not safe for concurrent use; its
+// PublicGroup is.
+type Group struct {
+	cfg     *Config
+	cs      *suite.Suite
+	pub     *PublicGroup
+	self    LeafIndex
+	sigPriv []byte
+	priv    *TreePrivate
+	keys    *EpochSecrets
+	stree   *SecretTree
+
+	// proposals received (or sent) in this epoch, by reference.
+	proposals []cachedProposal
+	// leaf private keys of this member's own pending Update proposals,
+	// by proposal reference.
+	updateKeys map[string][]byte
+	// resumption PSKs of this and past epochs, newest last.
+	resumption []epochPSK
+
+	state  groupState
+	reinit *ReInit // the ReInit of the commit that ended the group
+}
+
+type groupState uint8
+
+const (
+	stateActive  groupState = iota
+	stateRemoved            // a commit removed this member
+	stateReInit             // a ReInit commit ended the group
+)
+
+type cachedProposal struct {
+	ref    []byte
+	p      *Proposal
+	sender Sender
+}
+
+type epochPSK struct {
+	epoch uint64
+	psk   []byte
+}
+
+// ErrInactive is returned for operations on a group this member was removed
+// from or that a ReInit ended.
+var ErrInactive = errors.New("mls: group is no longer active for this member")
+
+// clone returns a shallow copy whose slices and maps can be replaced
+// without affecting g.
+func (g *Group) clone() *Group {
+	n := *g
+	n.proposals = append([]cachedProposal(nil), g.proposals...)
+	n.resumption = append([]epochPSK(nil), g.resumption...)
+	n.updateKeys = make(map[string][]byte, len(g.updateKeys))
+	for k, v := range g.updateKeys {
+		n.updateKeys[k] = v
+	}
+	return &n
+}
+
+// Public returns the group's shared public state (immutable).
+func (g *Group) Public() *PublicGroup { return g.pub }
+
+// CipherSuite returns the group's suite.
+func (g *Group) CipherSuite() suite.ID { return g.cs.ID() }
+
+// GroupID returns the group ID.
+func (g *Group) GroupID() []byte { return g.pub.ctx.GroupID }
+
+// Epoch returns the current epoch.
+func (g *Group) Epoch() uint64 { return g.pub.ctx.Epoch }
+
+// LeafIndex returns this member's leaf.
+func (g *Group) LeafIndex() LeafIndex { return g.self }
+
+// Active reports whether this member can still send and process messages.
+func (g *Group) Active() bool { return g.state == stateActive }
+
+// PendingReInit returns the ReInit proposal of the commit that ended the
+// group, if any (RFC 9420, Section 11.2).
+func (g *Group) PendingReInit() *ReInit { return g.reinit }
+
+// EpochAuthenticator returns the epoch authenticator (RFC 9420, Section 8.7).
+func (g *Group) EpochAuthenticator() []byte { return g.keys.Authenticator }
+
+// Export implements MLS-Exporter (RFC 9420, Section 8.5).
+func (g *Group) Export(label string, context []byte, length int) ([]byte, error) {
+	return g.keys.Export(label, context, length)
+}
+
+// ResumptionPSK returns the resumption PSK of the current epoch (RFC 9420,
+// Section 8.6).
+func (g *Group) ResumptionPSK() []byte { return g.keys.Resumption }
+
+// SignatureKey returns this member's signature private key.
+func (g *Group) SignatureKey() []byte { return g.sigPriv }
+
+// TreePrivate returns this member's private tree state (for tests and the
+// simulator's adversary: what a state compromise leaks).
+func (g *Group) TreePrivate() *TreePrivate { return g.priv }
+
+// EpochSecrets returns this epoch's secrets (what a compromise leaks).
+func (g *Group) EpochSecrets() *EpochSecrets { return g.keys }
+
+// CreateGroup creates a one-member group at epoch 0 (RFC 9420, Section 11)
+// for the owner of kp (whose KeyPackage supplies the leaf and keys).
+func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions Extensions) (*Group, error) {
+	cs, err := suite.Get(kp.KeyPackage.CipherSuite)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1", "", err)
+	}
+	leaf := kp.KeyPackage.LeafNode
+	tree, err := NewRatchetTree(cs, &leaf)
+	if err != nil {
+		return nil, err
+	}
+	ctx := GroupContext{
+		Version:     ProtocolVersionMLS10,
+		CipherSuite: cs.ID(),
+		GroupID:     bytes.Clone(groupID),
+		Epoch:       0,
+		TreeHash:    tree.TreeHash(),
+		// The confirmed transcript hash of epoch 0 is empty (Section 11).
+		ConfirmedTranscriptHash: []byte{},
+		Extensions:              extensions,
+	}
+	pg, err := newPublicGroup(cs, ctx, tree, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Every member must support the group's extensions (Section 11.1).
+	if err := pg.checkExtensionsSupported(extensions, nil, nil); err != nil {
+		return nil, err
+	}
+	// Section 11: init_secret of epoch 0 is random; commit_secret zero.
+	epochSecret, err := NewEpochSecret(cs, cfg.rand())
+	if err != nil {
+		return nil, err
+	}
+	keys := epochSecret.Derive(cs)
+	tag := keys.ConfirmationTag(ctx.ConfirmedTranscriptHash)
+	pg.interim = interimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)
+	priv, err := NewTreePrivate(cs, 0, kp.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	g := &Group{cfg: cfg, cs: cs, pub: pg, self: 0, sigPriv: kp.SignatureKey, priv: priv, keys: keys}
+	if err := g.startEpoch(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// startEpoch sets up the secret tree and remembers the resumption PSK of
+// the (new) current epoch.
+func (g *Group) startEpoch() error {
+	st, err := g.keys.NewSecretTree(g.pub.tree.NumLeaves())
+	if err != nil {
+		return err
+	}
+	if g.cfg != nil && (g.cfg.SecretTree != SecretTreeLimits{}) {
+		st.SetLimits(g.cfg.SecretTree)
+	}
+	g.stree = st
+	g.proposals = nil
+	g.updateKeys = map[string][]byte{}
+	g.resumption = append(g.resumption, epochPSK{epoch: g.pub.ctx.Epoch, psk: g.keys.Resumption})
+	if n := g.cfg.keepEpochs(); len(g.resumption) > n {
+		g.resumption = append([]epochPSK(nil), g.resumption[len(g.resumption)-n:]...)
+	}
+	return nil
+}
+
+// memberSigKey returns the signature key of the member at leaf.
+func (pg *PublicGroup) memberSigKey(leaf uint32) ([]byte, error) {
+	ln := pg.tree.Leaf(LeafIndex(leaf))
+	if ln == nil {
+		return nil, fmt.Errorf("%w: leaf %d", ErrUnknownSender, leaf)
+	}
+	return ln.SignatureKey, nil
+}
+
+// externalSenders returns the external_senders extension entries
+// (RFC 9420, Section 12.1.8.1).
+func (pg *PublicGroup) externalSenders() ([]ExternalSender, error) {
+	e, ok := pg.ctx.Extensions.Find(ExtensionExternalSenders)
+	if !ok {
+		return nil, nil
+	}
+	return parseExternalSenders(e.Data)
+}
+
+// senderSigKey returns the signature key that must have signed content
+// from sender in this epoch (RFC 9420, Section 6.1). For a
+// new_member_commit the key is in the commit's own path and is checked by
+// the commit processing.
+func (pg *PublicGroup) senderSigKey(sender Sender, content *FramedContent) ([]byte, error) {
+	switch sender.Type {
+	case SenderTypeMember:
+		return pg.memberSigKey(sender.Index)
+	case SenderTypeExternal:
+		es, err := pg.externalSenders()
+		if err != nil {
+			return nil, err
+		}
+		if int(sender.Index) >= len(es) {
+			return nil, fmt.Errorf("%w: external sender %d", ErrUnknownSender, sender.Index)
+		}
+		return es[sender.Index].SignatureKey, nil
+	case SenderTypeNewMemberProposal:
+		if content.ContentType != ContentTypeProposal || content.Proposal == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 new_member_proposal sends proposals", "", nil)
+		}
+		add, ok := content.Proposal.Body.(*Add)
+		if !ok {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1.8 new_member_proposal must be Add", "", nil)
+		}
+		return add.KeyPackage.LeafNode.SignatureKey, nil
+	case SenderTypeNewMemberCommit:
+		if content.ContentType != ContentTypeCommit || content.Commit == nil || content.Commit.Path == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4.3.2 external commit needs a path", "", nil)
+		}
+		return content.Commit.Path.LeafNode.SignatureKey, nil
+	}
+	return nil, fmt.Errorf("%w: sender type %v", ErrUnknownSender, sender.Type)
+}
+
+// frame builds and signs an AuthenticatedContent from this member in the
+// current epoch.
+func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*AuthenticatedContent, error) {
+	ac := &AuthenticatedContent{
+		WireFormat: wf,
+		Content: FramedContent{
+			GroupID:           g.pub.ctx.GroupID,
+			Epoch:             g.pub.ctx.Epoch,
+			Sender:            MemberSender(uint32(g.self)),
+			AuthenticatedData: aad,
+			ContentType:       ct,
+		},
+	}
+	switch b := body.(type) {
+	case []byte:
+		ac.Content.ApplicationData = b
+	case *Proposal:
+		ac.Content.Proposal = b
+	case *Commit:
+		ac.Content.Commit = b
+	}
+	if err := ac.Sign(g.cs, g.sigPriv, &g.pub.ctx); err != nil {
+		return nil, err
+	}
+	return ac, nil
+}
+
+func (g *Group) handshakeWireFormat() WireFormat {
+	if g.cfg != nil && g.cfg.EncryptHandshake {
+		return WireFormatPrivateMessage
+	}
+	return WireFormatPublicMessage
+}
+
+// wrap protects a signed AuthenticatedContent with this epoch's keys and
+// returns the MLSMessage. Protecting a PrivateMessage consumes a ratchet
+// generation of st (the caller passes a clone when it may discard it).
+func (g *Group) wrap(ac *AuthenticatedContent, st *SecretTree) (*MLSMessage, error) {
+	msg := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
+	switch ac.WireFormat {
+	case WireFormatPublicMessage:
+		pm, err := ProtectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
+		if err != nil {
+			return nil, err
+		}
+		msg.PublicMessage = pm
+	case WireFormatPrivateMessage:
+		opts := PrivateOptions{Rand: g.cfg.rand()}
+		if g.cfg != nil && g.cfg.PaddingBlock > 1 {
+			opts.Padding = PadToMultiple(g.cfg.PaddingBlock)
+		}
+		pm, err := ProtectPrivate(g.cs, ac, st, g.keys.SenderData, opts)
+		if err != nil {
+			return nil, err
+		}
+		msg.PrivateMessage = pm
+	default:
+		return nil, fmt.Errorf("mls: cannot send content as %v", ac.WireFormat)
+	}
+	return msg, nil
+}
+
+// SealApplication encrypts application data as a PrivateMessage (RFC 9420,
+// Section 6.3) with authenticated (unencrypted) data aad.
+func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
+	if g.state != stateActive {
+		return nil, ErrInactive
+	}
+	ac, err := g.frame(ContentTypeApplication, data, aad, WireFormatPrivateMessage)
+	if err != nil {
+		return nil, err
+	}
+	return g.wrap(ac, g.stree)
+}
+
+// Propose sends a proposal (RFC 9420, Section 12.1) and caches it so a later
+// commit by this member can include it by reference. For an Update the
+// caller passes nil body fields to be filled: use ProposeUpdate instead.
+func (g *Group) Propose(body ProposalBody, aad []byte) (*MLSMessage, error) {
+	if g.state != stateActive {
+		return nil, ErrInactive
+	}
+	if _, ok := body.(*Update); ok {
+		return nil, errors.New("mls: use ProposeUpdate for Update proposals")
+	}
+	return g.propose(&Proposal{Body: body}, aad, nil)
+}
+
+// ProposeUpdate proposes to replace this member's leaf with a fresh
+// encryption key (RFC 9420, Section 12.1.2).
+func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
+	if g.state != stateActive {
+		return nil, ErrInactive
+	}
+	encPriv, encPub, err := g.cs.GenerateKeyPair(g.cfg.rand())
+	if err != nil {
+		return nil, err
+	}
+	leaf := *g.pub.tree.Leaf(g.self)
+	leaf.EncryptionKey = encPub
+	leaf.Source = LeafNodeSourceUpdate
+	leaf.Lifetime = Lifetime{}
+	leaf.ParentHash = nil
+	if err := leaf.Sign(g.cs, g.sigPriv, g.pub.ctx.GroupID, g.self); err != nil {
+		return nil, err
+	}
+	return g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, aad, encPriv)
+}
+
+func (g *Group) propose(p *Proposal, aad []byte, updatePriv []byte) (*MLSMessage, error) {
+	ac, err := g.frame(ContentTypeProposal, p, aad, g.handshakeWireFormat())
+	if err != nil {
+		return nil, err
+	}
+	ref, err := g.proposalRef(ac)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := g.wrap(ac, g.stree)
+	if err != nil {
+		return nil, err
+	}
+	g.proposals = append(g.proposals, cachedProposal{ref: ref, p: p, sender: ac.Content.Sender})
+	if updatePriv != nil {
+		g.updateKeys[string(ref)] = updatePriv
+	}
+	return msg, nil
+}
+
+func (g *Group) proposalRef(ac *AuthenticatedContent) ([]byte, error) {
+	enc, err := ac.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return g.cs.MakeProposalRef(enc), nil
+}
+
+// resolvePSKs returns the PSK values for ids, in order (RFC 9420, Section
+// 8.4): external PSKs and other groups' resumption PSKs from cfg.PSKs, this
+// group's own from its retained epochs.
+func resolvePSKs(cfg *Config, groupID []byte, own []epochPSK, ids []PreSharedKeyID) ([][]byte, error) {
+	out := make([][]byte, len(ids))
+	for i := range ids {
+		id := &ids[i]
+		var (
+			v  []byte
+			ok bool
+		)
+		switch id.PSKType {
+		case PSKTypeExternal:
+			if cfg != nil && cfg.PSKs != nil {
+				v, ok = cfg.PSKs.ExternalPSK(id.PSKID)
+			}
+		case PSKTypeResumption:
+			if bytes.Equal(id.PSKGroupID, groupID) {
+				for _, e := range own {
+					if e.epoch == id.PSKEpoch {
+						v, ok = e.psk, true
+					}
+				}
+			}
+			if !ok && cfg != nil && cfg.PSKs != nil {
+				v, ok = cfg.PSKs.ResumptionPSK(id.PSKGroupID, id.PSKEpoch)
+			}
+		}
+		if !ok {
+			return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.4.2 PSKs available", fmt.Sprintf("unknown %v PSK", id.PSKType), nil)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func derivePSKSecret(cs *suite.Suite, cfg *Config, groupID []byte, own []epochPSK, ids []PreSharedKeyID) (PSKSecret, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	vals, err := resolvePSKs(cfg, groupID, own, ids)
+	if err != nil {
+		return nil, err
+	}
+	return DerivePSKSecret(cs, ids, vals)
+}
+
+// newPSKNonce draws a fresh psk_nonce (RFC 9420, Section 8.4).
+func newPSKNonce(cs *suite.Suite, r io.Reader) ([]byte, error) {
+	n := make([]byte, cs.Nh())
+	if _, err := io.ReadFull(r, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// ExternalPSKProposal returns a PreSharedKey proposal body for an external
+// PSK with a fresh nonce.
+func (g *Group) ExternalPSKProposal(pskID []byte) (*PreSharedKey, error) {
+	nonce, err := newPSKNonce(g.cs, g.cfg.rand())
+	if err != nil {
+		return nil, err
+	}
+	return &PreSharedKey{PSK: PreSharedKeyID{PSKType: PSKTypeExternal, PSKID: bytes.Clone(pskID), PSKNonce: nonce}}, nil
+}
+
+// ResumptionPSKProposal returns a PreSharedKey proposal body for this
+// group's resumption PSK of epoch (usage application).
+func (g *Group) ResumptionPSKProposal(epoch uint64) (*PreSharedKey, error) {
+	nonce, err := newPSKNonce(g.cs, g.cfg.rand())
+	if err != nil {
+		return nil, err
+	}
+	return &PreSharedKey{PSK: PreSharedKeyID{PSKType: PSKTypeResumption, Usage: ResumptionPSKUsageApplication,
+		PSKGroupID: bytes.Clone(g.pub.ctx.GroupID), PSKEpoch: epoch, PSKNonce: nonce}}, nil
+}

@@ -1,0 +1,629 @@
+package mls
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// CommitOptions are a committer's choices (RFC 9420, Section 12.4.1).
+type CommitOptions struct {
+	// Proposals are included by value, in order, after the cached
+	// proposals of the epoch (which are included by reference).
+	Proposals []ProposalBody
+	// SkipCached leaves the epoch's cached proposals out.
+	SkipCached bool
+	// ForcePath includes an UpdatePath even when no proposal requires one
+	// (a full "self-update" commit).
+	ForcePath bool
+	// InlineTree puts the ratchet tree in the Welcome's GroupInfo
+	// (ratchet_tree extension, Section 12.4.3.3).
+	InlineTree bool
+	// ExternalPub adds the external_pub extension to the GroupInfo
+	// (Section 12.4.3.2).
+	ExternalPub bool
+	// AuthenticatedData is the commit's authenticated_data.
+	AuthenticatedData []byte
+	// WelcomePSKs are extra PSK IDs (e.g. the ReInit/branch resumption PSK)
+	// named in the Welcome; by default the commit's own PSK proposals.
+	WelcomePSKs []PreSharedKeyID
+}
+
+// PendingCommit is a commit this member created: the messages to send and
+// the next epoch's state, merged by Group.Merge once the delivery service
+// accepted the commit (RFC 9420, Section 12.4.1; RFC 9750 ordering).
+type PendingCommit struct {
+	// Commit is the MLSMessage to send to the group.
+	Commit *MLSMessage
+	// Welcome is the Welcome for members added by the commit, nil if none.
+	Welcome *MLSMessage
+	// GroupInfo is the signed GroupInfo of the new epoch (what external
+	// joiners use when ExternalPub was set).
+	GroupInfo *GroupInfo
+	// Stats about the commit for measurement.
+	Stats CommitStats
+
+	base *Group // the state the commit was created from
+	next *Group
+}
+
+// CommitStats describes a commit for measurement.
+type CommitStats struct {
+	PathCiphertexts int // HPKE ciphertexts in the UpdatePath
+	Added           []LeafIndex
+	Removed         []LeafIndex
+}
+
+// NextGroup returns the state the group moves to when the commit is merged.
+func (pc *PendingCommit) NextGroup() *Group { return pc.next }
+
+// ErrStalePendingCommit: the group moved on since the commit was created.
+var ErrStalePendingCommit = errors.New("mls: pending commit does not belong to the group's current state")
+
+// Merge applies a commit created by this member (after the delivery service
+// accepted it).
+func (g *Group) Merge(pc *PendingCommit) error {
+	if pc == nil || pc.base == nil || pc.base.pub != g.pub || pc.base.keys != g.keys {
+		return ErrStalePendingCommit
+	}
+	*g = *pc.next
+	return nil
+}
+
+// Commit creates a commit covering the epoch's cached proposals and
+// opts.Proposals (RFC 9420, Section 12.4.1). The group does not change
+// until Merge; a failed Commit changes nothing.
+func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
+	if g.state != stateActive {
+		return nil, ErrInactive
+	}
+	cfg := g.cfg
+	rnd := cfg.rand()
+	pg := g.pub
+	self := MemberSender(uint32(g.self))
+
+	// Proposal list: cached by reference, then by value.
+	var (
+		entries []proposalEntry
+		refs    []ProposalOrRef
+	)
+	if !opts.SkipCached {
+		for _, c := range g.proposals {
+			entries = append(entries, proposalEntry{p: c.p, sender: c.sender, ref: c.ref})
+			refs = append(refs, ProposalOrRef{Type: ProposalOrRefReference, Reference: c.ref})
+		}
+	}
+	for _, body := range opts.Proposals {
+		p := &Proposal{Body: body}
+		entries = append(entries, proposalEntry{p: p, sender: self})
+		refs = append(refs, ProposalOrRef{Type: ProposalOrRefProposal, Proposal: p})
+	}
+	// The committer drops its own Updates and proposals that would make
+	// the list invalid is the application's choice; we reject instead.
+	res, err := pg.applyProposals(entries, self, cfg.now())
+	if err != nil {
+		return nil, err
+	}
+	next := g.clone()
+	newCtx := pg.ctx
+	newCtx.Epoch++
+	newCtx.Extensions = res.extensions
+	tree := res.tree
+	var (
+		path         *UpdatePath
+		commitSecret CommitSecret
+		newPriv      = g.priv
+		pup          *PendingUpdatePath
+		addedLeaves  = make([]LeafIndex, len(res.added))
+	)
+	for i, a := range res.added {
+		addedLeaves[i] = a.leaf
+	}
+	// Updates by others replace their leaves: drop any keys we held above
+	// them (they are blanked by the tree already).
+	if res.pathRequired || opts.ForcePath {
+		leaf := *tree.Leaf(g.self)
+		pup, err = tree.GenerateUpdatePath(rnd, g.self, leaf, g.sigPriv, newCtx.GroupID)
+		if err != nil {
+			return nil, err
+		}
+		tree = pup.Tree()
+		newCtx.TreeHash = tree.TreeHash()
+		provisional, err := newCtx.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		path, err = pup.Encrypt(rnd, provisional, addedLeaves)
+		if err != nil {
+			return nil, err
+		}
+		commitSecret = pup.CommitSecret()
+		newPriv = pup.Private()
+	} else {
+		newCtx.TreeHash = tree.TreeHash()
+		newPriv = g.priv.Prune(tree)
+	}
+	commit := &Commit{Proposals: refs, Path: path}
+	ac, err := g.frame(ContentTypeCommit, commit, opts.AuthenticatedData, g.handshakeWireFormat())
+	if err != nil {
+		return nil, err
+	}
+	pskSecret, err := derivePSKSecret(g.cs, cfg, newCtx.GroupID, g.resumption, res.psks)
+	if err != nil {
+		return nil, err
+	}
+	initSecret := g.keys.Init
+	if res.reinit != nil {
+		next.state, next.reinit = stateReInit, res.reinit
+	}
+	joiner, keys, newPub, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, initSecret, commitSecret, pskSecret)
+	if err != nil {
+		return nil, err
+	}
+	// Protect with the current epoch's keys (a clone of the secret tree:
+	// the commit may never be sent).
+	msg, err := g.wrap(ac, g.stree.Clone())
+	if err != nil {
+		return nil, err
+	}
+	next.pub, next.priv, next.keys = newPub, newPriv, keys
+	if err := next.startEpoch(); err != nil {
+		return nil, err
+	}
+	gi, err := next.groupInfo(opts.InlineTree, opts.ExternalPub)
+	if err != nil {
+		return nil, err
+	}
+	pc := &PendingCommit{Commit: msg, GroupInfo: gi, base: g, next: next}
+	if path != nil {
+		for i := range path.Nodes {
+			pc.Stats.PathCiphertexts += len(path.Nodes[i].EncryptedPathSecret)
+		}
+	}
+	pc.Stats.Added, pc.Stats.Removed = addedLeaves, res.removed
+	if len(res.added) > 0 {
+		psks := opts.WelcomePSKs
+		if psks == nil {
+			psks = res.psks
+		}
+		w, err := buildWelcome(g.cs, rnd, gi, joiner, pskSecret, psks, res.added, pup)
+		if err != nil {
+			return nil, err
+		}
+		pc.Welcome = &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatWelcome, Welcome: w}
+	}
+	return pc, nil
+}
+
+// advanceEpoch computes the next epoch from a commit's AuthenticatedContent
+// (whose signature is set): transcript hashes, key schedule, confirmation
+// tag (set on ac when it has none, verified otherwise), and the new
+// PublicGroup (RFC 9420, Sections 8, 8.2, 12.4.2).
+func advanceEpoch(cs *suite.Suite, pg *PublicGroup, ac *AuthenticatedContent, newCtx GroupContext, tree *RatchetTree,
+	init InitSecret, commit CommitSecret, psk PSKSecret) (JoinerSecret, *EpochSecrets, *PublicGroup, error) {
+	input, err := ac.ConfirmedTranscriptHashInput()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	newCtx.ConfirmedTranscriptHash = confirmedTranscriptHash(cs, pg.interim, input)
+	ctxBytes, err := newCtx.Marshal()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	joiner, keys := DeriveEpoch(cs, init, commit, psk, ctxBytes)
+	if ac.Auth.ConfirmationTag == nil {
+		if err := ac.SetConfirmationTag(cs, keys.Confirmation, newCtx.ConfirmedTranscriptHash); err != nil {
+			return nil, nil, nil, err
+		}
+	} else if err := ac.VerifyConfirmationTag(cs, keys.Confirmation, newCtx.ConfirmedTranscriptHash); err != nil {
+		return nil, nil, nil, err
+	}
+	interim := interimTranscriptHash(cs, newCtx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
+	return joiner, keys, &PublicGroup{cs: cs, ctx: newCtx, ctxBytes: ctxBytes, tree: tree, interim: interim}, nil
+}
+
+// groupInfo builds and signs the GroupInfo of the current epoch (RFC 9420,
+// Section 12.4.3).
+func (g *Group) groupInfo(inlineTree, externalPub bool) (*GroupInfo, error) {
+	gi := &GroupInfo{
+		GroupContext:    *g.pub.ctx.Clone(),
+		ConfirmationTag: g.pub.confirmationTag(g.keys),
+		Signer:          uint32(g.self),
+	}
+	if inlineTree {
+		enc, err := g.pub.tree.MarshalRatchetTree()
+		if err != nil {
+			return nil, err
+		}
+		gi.Extensions = append(gi.Extensions, Extension{Type: ExtensionRatchetTree, Data: enc})
+	}
+	if externalPub {
+		_, pub, err := g.keys.ExternalKeyPair()
+		if err != nil {
+			return nil, err
+		}
+		gi.Extensions = append(gi.Extensions, externalPubExtension(pub))
+	}
+	if err := gi.Sign(g.sigPriv); err != nil {
+		return nil, err
+	}
+	return gi, nil
+}
+
+// GroupInfo returns a signed GroupInfo for the current epoch, with the
+// ratchet tree and external_pub extensions as requested (e.g. to publish
+// for external joins, RFC 9420, Section 12.4.3.2).
+func (g *Group) GroupInfo(inlineTree, externalPub bool) (*GroupInfo, error) {
+	if g.state != stateActive {
+		return nil, ErrInactive
+	}
+	return g.groupInfo(inlineTree, externalPub)
+}
+
+// confirmationTag recomputes the epoch's confirmation tag.
+func (pg *PublicGroup) confirmationTag(keys *EpochSecrets) []byte {
+	return keys.ConfirmationTag(pg.ctx.ConfirmedTranscriptHash)
+}
+
+// buildWelcome encrypts the GroupInfo and the GroupSecrets of each new
+// member (RFC 9420, Section 12.4.3.1).
+func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSecret, psk PSKSecret, psks []PreSharedKeyID,
+	added []addedMember, pup *PendingUpdatePath) (*Welcome, error) {
+	ws := joiner.WelcomeSecret(cs, psk)
+	egi, err := EncryptGroupInfo(cs, ws, gi)
+	if err != nil {
+		return nil, err
+	}
+	w := &Welcome{CipherSuite: cs.ID(), EncryptedGroupInfo: egi}
+	for _, a := range added {
+		gs := &GroupSecrets{JoinerSecret: joiner, PSKs: psks}
+		if pup != nil {
+			if _, ps, ok := pup.PathSecretFor(a.leaf); ok {
+				gs.PathSecret = &PathSecret{PathSecret: ps}
+			}
+		}
+		e, err := EncryptGroupSecrets(cs, rnd, a.kp, egi, gs)
+		if err != nil {
+			return nil, err
+		}
+		w.Secrets = append(w.Secrets, *e)
+	}
+	return w, nil
+}
+
+// Processed reports what a processed message did.
+type Processed struct {
+	Sender            Sender
+	ContentType       ContentType
+	AuthenticatedData []byte
+	// ApplicationData is set for application messages.
+	ApplicationData []byte
+	// Proposal is set for proposals (cached for a later commit).
+	Proposal *Proposal
+	// For commits: the new epoch, leaves added and removed, whether this
+	// member was removed, and a ReInit that ended the group.
+	Epoch       uint64
+	Added       []LeafIndex
+	Removed     []LeafIndex
+	SelfRemoved bool
+	ReInit      *ReInit
+	// PathCiphertexts is the number of HPKE ciphertexts of the commit's
+	// UpdatePath.
+	PathCiphertexts int
+}
+
+// Process handles a PublicMessage or PrivateMessage of the current epoch
+// (RFC 9420, Sections 6, 12.4.2). On error the group is unchanged.
+func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
+	if g.state != stateActive {
+		return nil, ErrInactive
+	}
+	if msg == nil {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "nil message", nil)
+	}
+	var (
+		ac     *AuthenticatedContent
+		opened *OpenedPrivateMessage
+		err    error
+	)
+	switch msg.WireFormat {
+	case WireFormatPublicMessage:
+		if msg.PublicMessage == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PublicMessage", nil)
+		}
+		c := &msg.PublicMessage.Content
+		if err := checkGroupEpoch(c.GroupID, c.Epoch, &g.pub.ctx); err != nil {
+			return nil, err
+		}
+		key, err := g.pub.senderSigKey(c.Sender, c)
+		if err != nil {
+			return nil, err
+		}
+		if ac, err = UnprotectPublic(g.cs, msg.PublicMessage, &g.pub.ctx, g.keys.Membership, key); err != nil {
+			return nil, err
+		}
+	case WireFormatPrivateMessage:
+		if msg.PrivateMessage == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PrivateMessage", nil)
+		}
+		opened, err = OpenPrivate(g.cs, msg.PrivateMessage, &g.pub.ctx, g.stree, g.keys.SenderData, g.pub.memberSigKey)
+		if err != nil {
+			return nil, err
+		}
+		ac = opened.Content
+	default:
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 handshake wire format", msg.WireFormat.String(), nil)
+	}
+	out := &Processed{Sender: ac.Content.Sender, ContentType: ac.Content.ContentType, AuthenticatedData: ac.Content.AuthenticatedData}
+	switch ac.Content.ContentType {
+	case ContentTypeApplication:
+		if err := opened.Consume(); err != nil {
+			return nil, err
+		}
+		out.ApplicationData = ac.Content.ApplicationData
+		return out, nil
+	case ContentTypeProposal:
+		ref, err := g.proposalRef(ac)
+		if err != nil {
+			return nil, err
+		}
+		if err := g.checkReceivedProposal(ac); err != nil {
+			return nil, err
+		}
+		if opened != nil {
+			if err := opened.Consume(); err != nil {
+				return nil, err
+			}
+		}
+		g.proposals = append(g.proposals, cachedProposal{ref: ref, p: ac.Content.Proposal, sender: ac.Content.Sender})
+		out.Proposal = ac.Content.Proposal
+		return out, nil
+	case ContentTypeCommit:
+		next, err := g.processCommit(ac, out)
+		if err != nil {
+			return nil, err
+		}
+		// The key that decrypted the commit belongs to the old epoch's
+		// secret tree, which is discarded with it.
+		*g = *next
+		return out, nil
+	}
+	return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 content_type", ac.Content.ContentType.String(), nil)
+}
+
+// checkReceivedProposal validates a proposal on receipt as far as it can be
+// validated alone (RFC 9420, Section 12.1): senders' permissions and the
+// proposal's self-contained rules. The list rules are checked at commit.
+func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
+	p := ac.Content.Proposal
+	if p == nil || !p.Type().IsValid() {
+		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1", "unsupported proposal type", nil)
+	}
+	s := ac.Content.Sender
+	switch s.Type {
+	case SenderTypeExternal:
+		if !p.Type().AllowedExternal() {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 external proposal type", p.Type().String(), nil)
+		}
+		if g.cfg != nil && g.cfg.AcceptExternalProposal != nil {
+			if err := g.cfg.AcceptExternalProposal(p, s.Index); err != nil {
+				return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 external proposal policy", "", err)
+			}
+		}
+	case SenderTypeNewMemberProposal:
+		if p.Type() != ProposalTypeAdd {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 new_member_proposal", p.Type().String(), nil)
+		}
+	case SenderTypeMember:
+		if u, ok := p.Body.(*Update); ok {
+			if err := g.pub.validateLeafNode(g.pub.tree, g.pub.ctx.Extensions, &u.LeafNode,
+				leafCheck{source: LeafNodeSourceUpdate, leaf: LeafIndex(s.Index), replace: true}); err != nil {
+				return err
+			}
+		}
+	default:
+		return protoErr(CodeInvalidProposal, "RFC 9420 §6 proposal sender", s.Type.String(), nil)
+	}
+	switch b := p.Body.(type) {
+	case *Add:
+		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg.now()); err != nil {
+			return err
+		}
+	case *Remove:
+		if g.pub.tree.Leaf(LeafIndex(b.Removed)) == nil {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", b.Removed), nil)
+		}
+	case *PreSharedKey:
+		if err := g.pub.validatePSKProposal(&b.PSK); err != nil {
+			return err
+		}
+	case *ExternalInit:
+		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.6 ExternalInit only in external commits", "", nil)
+	}
+	return nil
+}
+
+// resolveProposals turns a commit's ProposalOrRef list into entries, from
+// the epoch's cache for references (RFC 9420, Section 12.4).
+func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, error) {
+	entries := make([]proposalEntry, 0, len(c.Proposals))
+	for i := range c.Proposals {
+		por := &c.Proposals[i]
+		switch por.Type {
+		case ProposalOrRefProposal:
+			if por.Proposal == nil {
+				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4", "empty ProposalOrRef", nil)
+			}
+			entries = append(entries, proposalEntry{p: por.Proposal, sender: committer})
+		case ProposalOrRefReference:
+			if committer.Type == SenderTypeNewMemberCommit {
+				// An external joiner has no proposal cache; only by-value
+				// proposals are valid (Section 12.4.3.2).
+				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit proposals by value", "", nil)
+			}
+			idx := slices.IndexFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, por.Reference) })
+			if idx < 0 {
+				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 proposal reference", fmt.Sprintf("unknown ProposalRef %x", por.Reference), nil)
+			}
+			cp := g.proposals[idx]
+			entries = append(entries, proposalEntry{p: cp.p, sender: cp.sender, ref: cp.ref})
+		default:
+			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 ProposalOrRef type", "", nil)
+		}
+	}
+	return entries, nil
+}
+
+// processCommit builds the next state from a verified commit (RFC 9420,
+// Section 12.4.2). It does not modify g.
+func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group, error) {
+	c := ac.Content.Commit
+	committer := ac.Content.Sender
+	if committer.Type != SenderTypeMember && committer.Type != SenderTypeNewMemberCommit {
+		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 commit sender", committer.Type.String(), nil)
+	}
+	if committer.Type == SenderTypeMember && LeafIndex(committer.Index) == g.self {
+		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2", "own commit: use Merge with the PendingCommit", nil)
+	}
+	pg := g.pub
+	entries, err := g.resolveProposals(c, committer)
+	if err != nil {
+		return nil, err
+	}
+	res, err := pg.applyProposals(entries, committer, g.cfg.now())
+	if err != nil {
+		return nil, err
+	}
+	if res.pathRequired && c.Path == nil {
+		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2 path required", "", nil)
+	}
+	next := g.clone()
+	newCtx := pg.ctx
+	newCtx.Epoch++
+	newCtx.Extensions = res.extensions
+	tree := res.tree
+	priv := g.priv
+	selfRemoved := slices.Contains(res.removed, g.self)
+	// If one of our own Update proposals was committed, our leaf key
+	// changed (Section 12.1.2).
+	for _, e := range entries {
+		if e.ref != nil && e.sender.Type == SenderTypeMember && LeafIndex(e.sender.Index) == g.self {
+			if k, ok := g.updateKeys[string(e.ref)]; ok {
+				if priv, err = NewTreePrivate(g.cs, g.self, k); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	addedLeaves := make([]LeafIndex, len(res.added))
+	for i, a := range res.added {
+		addedLeaves[i] = a.leaf
+	}
+	var commitSecret CommitSecret
+	sender := LeafIndex(committer.Index)
+	if committer.Type == SenderTypeNewMemberCommit {
+		// The joiner takes the leftmost blank leaf (Section 12.4.2).
+		if c.Path == nil {
+			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit path", "", nil)
+		}
+		// Validate against the tree before the joiner's leaf is placed.
+		if err := pg.validateCommitLeaf(tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
+			return nil, err
+		}
+		if tree, sender, err = addExternalJoiner(tree, &c.Path.LeafNode); err != nil {
+			return nil, err
+		}
+	} else if c.Path != nil {
+		if err := pg.validateCommitLeaf(tree, res.extensions, &c.Path.LeafNode, sender, true); err != nil {
+			return nil, err
+		}
+	}
+	if c.Path != nil {
+		for i := range c.Path.Nodes {
+			if x, dup := tree.ContainsEncryptionKey(c.Path.Nodes[i].EncryptionKey); dup {
+				return nil, nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)
+			}
+		}
+		if tree, err = tree.MergeUpdatePath(sender, c.Path, newCtx.GroupID); err != nil {
+			return nil, err
+		}
+		newCtx.TreeHash = tree.TreeHash()
+		if !selfRemoved {
+			provisional, err := newCtx.Marshal()
+			if err != nil {
+				return nil, err
+			}
+			var secret []byte
+			priv, secret, err = tree.DecryptUpdatePath(priv.Prune(tree), sender, c.Path, provisional, addedLeaves)
+			if err != nil {
+				return nil, err
+			}
+			commitSecret = secret
+		}
+		for i := range c.Path.Nodes {
+			out.PathCiphertexts += len(c.Path.Nodes[i].EncryptedPathSecret)
+		}
+	} else {
+		newCtx.TreeHash = tree.TreeHash()
+		priv = priv.Prune(tree)
+	}
+	out.Epoch = newCtx.Epoch
+	out.Added, out.Removed = addedLeaves, res.removed
+	if selfRemoved {
+		// Section 12.4.2: a removed member cannot derive the new epoch.
+		// It keeps the old state, marked inactive.
+		next = g.clone()
+		next.state = stateRemoved
+		out.SelfRemoved = true
+		return next, nil
+	}
+	pskSecret, err := derivePSKSecret(g.cs, g.cfg, newCtx.GroupID, g.resumption, res.psks)
+	if err != nil {
+		return nil, err
+	}
+	initSecret := g.keys.Init
+	if committer.Type == SenderTypeNewMemberCommit {
+		if initSecret, err = g.keys.ExternalInitSecret(res.externalInit.KEMOutput); err != nil {
+			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §8.3 external init", "", err)
+		}
+	}
+	_, keys, newPub, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, initSecret, commitSecret, pskSecret)
+	if err != nil {
+		return nil, err
+	}
+	next.pub, next.priv, next.keys = newPub, priv, keys
+	if err := next.startEpoch(); err != nil {
+		return nil, err
+	}
+	if res.reinit != nil {
+		next.state, next.reinit = stateReInit, res.reinit
+		out.ReInit = res.reinit
+	}
+	return next, nil
+}
+
+// validateCommitLeaf validates the LeafNode of a commit's UpdatePath
+// (RFC 9420, Sections 7.3, 12.4.2) at leaf l of tree (the tree after the
+// proposals; for external commits, after adding the joiner's leaf).
+func (pg *PublicGroup) validateCommitLeaf(tree *RatchetTree, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
+	if ln.Source != LeafNodeSourceCommit {
+		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
+	}
+	return pg.validateLeafNode(tree, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true})
+}
+
+// addExternalJoiner places an external joiner's leaf (RFC 9420, Section
+// 12.4.2: the leftmost blank leaf, or a new one on the right) so that its
+// UpdatePath can be merged. The placeholder leaf carries no encryption key,
+// so MergeUpdatePath's "new encryption key" check (meant for a member
+// replacing its own leaf) compares against nothing; the merge replaces the
+// placeholder with the path's LeafNode.
+func addExternalJoiner(tree *RatchetTree, ln *LeafNode) (*RatchetTree, LeafIndex, error) {
+	placeholder := *ln
+	placeholder.EncryptionKey = nil
+	return tree.Add(&placeholder)
+}

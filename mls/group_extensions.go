@@ -1,0 +1,124 @@
+package mls
+
+import (
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlslab/mlslab/mls/internal/codec"
+)
+
+// Typed contents of the GroupContext and GroupInfo extensions of RFC 9420,
+// Section 17.3 (the Extension list itself is in extensions.go).
+
+// RequiredCapabilities is the required_capabilities extension (RFC 9420,
+// Section 11.1).
+type RequiredCapabilities struct {
+	ExtensionTypes  []ExtensionType
+	ProposalTypes   []ProposalType
+	CredentialTypes []CredentialType
+}
+
+func (v *RequiredCapabilities) marshal(b *cryptobyte.Builder) {
+	addUint16List(b, v.ExtensionTypes)
+	addUint16List(b, v.ProposalTypes)
+	addUint16List(b, v.CredentialTypes)
+}
+
+func (v *RequiredCapabilities) unmarshal(s *cryptobyte.String) error {
+	var err error
+	if v.ExtensionTypes, err = readUint16List[ExtensionType](s); err != nil {
+		return codec.Errorf("RequiredCapabilities.extension_types", err)
+	}
+	if v.ProposalTypes, err = readUint16List[ProposalType](s); err != nil {
+		return codec.Errorf("RequiredCapabilities.proposal_types", err)
+	}
+	if v.CredentialTypes, err = readUint16List[CredentialType](s); err != nil {
+		return codec.Errorf("RequiredCapabilities.credential_types", err)
+	}
+	return nil
+}
+
+// ExternalSender is one entry of the external_senders extension (RFC 9420,
+// Section 12.1.8.1).
+type ExternalSender struct {
+	SignatureKey []byte
+	Credential   Credential
+}
+
+func (v *ExternalSender) marshal(b *cryptobyte.Builder) {
+	codec.AddOpaque(b, v.SignatureKey)
+	v.Credential.marshal(b)
+}
+
+func (v *ExternalSender) unmarshal(s *cryptobyte.String) error {
+	var err error
+	if v.SignatureKey, err = codec.ReadOpaque(s); err != nil {
+		return codec.Errorf("ExternalSender.signature_key", err)
+	}
+	if err := v.Credential.unmarshal(s); err != nil {
+		return codec.Errorf("ExternalSender.credential", err)
+	}
+	return nil
+}
+
+// ExternalSendersExtension encodes an external_senders extension.
+func ExternalSendersExtension(senders []ExternalSender) (Extension, error) {
+	data, err := codec.Encode(func(b *cryptobyte.Builder) {
+		codec.AddVector(b, func(b *cryptobyte.Builder) {
+			for i := range senders {
+				senders[i].marshal(b)
+			}
+		})
+	})
+	return Extension{Type: ExtensionExternalSenders, Data: data}, err
+}
+
+func parseExternalSenders(data []byte) ([]ExternalSender, error) {
+	var out []ExternalSender
+	err := codec.Decode(data, func(s *cryptobyte.String) error {
+		return codec.ReadList(s, func(s *cryptobyte.String) error {
+			var e ExternalSender
+			if err := e.unmarshal(s); err != nil {
+				return err
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, protoErr(CodeDecode, "RFC 9420 §12.1.8.1 external_senders", "", err)
+	}
+	return out, nil
+}
+
+// RequiredCapabilitiesExtension encodes a required_capabilities extension.
+func RequiredCapabilitiesExtension(rc *RequiredCapabilities) (Extension, error) {
+	data, err := codec.Encode(rc.marshal)
+	return Extension{Type: ExtensionRequiredCapabilities, Data: data}, err
+}
+
+// externalPubExtension encodes the external_pub GroupInfo extension
+// (RFC 9420, Section 12.4.3.2): struct { HPKEPublicKey external_pub; },
+// HPKEPublicKey being opaque<V>.
+func externalPubExtension(pub []byte) Extension {
+	return Extension{Type: ExtensionExternalPub, Data: codec.MustEncode(func(b *cryptobyte.Builder) { codec.AddOpaque(b, pub) })}
+}
+
+// parseExternalPub decodes external_pub. Besides the RFC form
+// (opaque external_pub<V>) it accepts a bare public key, which some
+// implementations write (ts-mls 1.6.4), when the data does not parse as the
+// RFC form.
+func parseExternalPub(data []byte) ([]byte, error) {
+	var pub []byte
+	err := codec.Decode(data, func(s *cryptobyte.String) error {
+		var err error
+		pub, err = codec.ReadOpaque(s)
+		return err
+	})
+	if err == nil && len(pub) > 0 {
+		return pub, nil
+	}
+	if len(data) > 0 {
+		return append([]byte(nil), data...), nil
+	}
+	return nil, protoErr(CodeDecode, "RFC 9420 §12.4.3.2 external_pub", "empty", nil)
+}

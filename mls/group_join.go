@@ -1,0 +1,312 @@
+package mls
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// JoinOptions are the inputs of joining from a Welcome besides the message.
+type JoinOptions struct {
+	// RatchetTree is the encoded ratchet tree when the Welcome's GroupInfo
+	// does not carry the ratchet_tree extension (delivered out of band,
+	// RFC 9420, Section 12.4.3.3).
+	RatchetTree []byte
+}
+
+// ruleWelcome names the joining rules of RFC 9420, Section 12.4.3.1.
+const ruleWelcome = "RFC 9420 §12.4.3.1"
+
+// Join creates this member's Group from a Welcome addressed to the owner of
+// kp (RFC 9420, Section 12.4.3.1): it decrypts its GroupSecrets, resolves
+// the PSKs, decrypts and verifies the GroupInfo, obtains and fully
+// validates the ratchet tree, derives its private path keys and the
+// epoch's key schedule, and checks the confirmation tag.
+func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOptions) (*Group, error) {
+	if welcome == nil || welcome.WireFormat != WireFormatWelcome || welcome.Welcome == nil {
+		return nil, protoErr(CodeInvalidWelcome, ruleWelcome, "not a Welcome message", nil)
+	}
+	if opts == nil {
+		opts = &JoinOptions{}
+	}
+	w := welcome.Welcome
+	cs, err := suite.Get(kp.KeyPackage.CipherSuite)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, ruleWelcome, "", err)
+	}
+	ref, err := kp.KeyPackage.Ref()
+	if err != nil {
+		return nil, err
+	}
+	gs, err := w.DecryptGroupSecrets(cs, ref, kp.InitPriv)
+	if err != nil {
+		return nil, err
+	}
+	// PSKs of the Welcome (Section 12.4.3.1): resolved from the store; a
+	// joiner has no own epochs yet.
+	for i := range gs.PSKs {
+		for j := range i {
+			if gs.PSKs[i].Equal(&gs.PSKs[j]) {
+				return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" distinct PSKs", "", nil)
+			}
+		}
+	}
+	var pskSecret PSKSecret
+	if len(gs.PSKs) > 0 {
+		vals, err := resolvePSKs(cfg, nil, nil, gs.PSKs)
+		if err != nil {
+			return nil, err
+		}
+		if pskSecret, err = DerivePSKSecret(cs, gs.PSKs, vals); err != nil {
+			return nil, err
+		}
+	}
+	joiner := JoinerSecret(gs.JoinerSecret)
+	gi, err := w.DecryptGroupInfo(cs, joiner.WelcomeSecret(cs, pskSecret))
+	if err != nil {
+		return nil, err
+	}
+	if gi.GroupContext.CipherSuite != cs.ID() || gi.GroupContext.Version != ProtocolVersionMLS10 {
+		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" suite and version match the KeyPackage", "", nil)
+	}
+	// The tree: inline or out of band (Section 12.4.3.3).
+	treeBytes := opts.RatchetTree
+	if e, ok := gi.Extensions.Find(ExtensionRatchetTree); ok {
+		treeBytes = e.Data
+	}
+	if treeBytes == nil {
+		return nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
+	}
+	tree, err := ParseRatchetTree(cs, treeBytes, cfg.maxLeaves())
+	if err != nil {
+		return nil, err
+	}
+	signer := tree.Leaf(LeafIndex(gi.Signer))
+	if signer == nil {
+		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" signer is a member", fmt.Sprintf("leaf %d", gi.Signer), nil)
+	}
+	if err := gi.VerifySignature(signer.SignatureKey); err != nil {
+		return nil, err
+	}
+	pg, err := newPublicGroup(cs, gi.GroupContext, tree, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := pg.validateJoinedTree(cfg); err != nil {
+		return nil, err
+	}
+	// Find our own leaf: the one equal to our KeyPackage's LeafNode.
+	self, ok := findLeaf(tree, &kp.KeyPackage.LeafNode)
+	if !ok {
+		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" new member's leaf in the tree", "", nil)
+	}
+	priv, err := NewTreePrivate(cs, self, kp.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	if gs.PathSecret != nil {
+		if priv, err = priv.WelcomePrivate(tree, LeafIndex(gi.Signer), gs.PathSecret.PathSecret); err != nil {
+			return nil, err
+		}
+	}
+	keys := JoinEpoch(cs, joiner, pskSecret, pg.ctxBytes)
+	if !keys.VerifyConfirmationTag(gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag) {
+		return nil, protoErr(CodeInvalidMAC, ruleWelcome+" confirmation_tag", "", nil)
+	}
+	pg.interim = interimTranscriptHash(cs, gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag)
+	g := &Group{cfg: cfg, cs: cs, pub: pg, self: self, sigPriv: kp.SignatureKey, priv: priv, keys: keys}
+	if err := g.startEpoch(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// validateJoinedTree runs the joiner's full tree validation (RFC 9420,
+// Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
+// application's credential checks.
+func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
+	rc, err := requiredCapabilities(pg.ctx.Extensions)
+	if err != nil {
+		return err
+	}
+	v := TreeValidation{GroupID: pg.ctx.GroupID, TreeHash: pg.ctx.TreeHash, Now: cfg.now()}
+	v.CheckLeaf = func(l LeafIndex, ln *LeafNode) error {
+		if err := rc.supportedBy(&ln.Capabilities); err != nil {
+			return err
+		}
+		for _, e := range pg.ctx.Extensions {
+			if !ln.Capabilities.SupportsExtension(e.Type) {
+				return fmt.Errorf("group extension %v not supported", e.Type)
+			}
+		}
+		if cfg != nil && cfg.ValidateCredential != nil {
+			return cfg.ValidateCredential(&ln.Credential, ln.SignatureKey)
+		}
+		return nil
+	}
+	return pg.tree.Validate(v)
+}
+
+// findLeaf returns the leaf index holding a LeafNode equal to ln.
+func findLeaf(t *RatchetTree, ln *LeafNode) (LeafIndex, bool) {
+	for l, m := range t.Members() {
+		if bytes.Equal(m.EncryptionKey, ln.EncryptionKey) && bytes.Equal(m.SignatureKey, ln.SignatureKey) && bytes.Equal(m.Signature, ln.Signature) {
+			return l, true
+		}
+	}
+	return 0, false
+}
+
+// ExternalJoinOptions are the inputs of an external join besides the
+// GroupInfo.
+type ExternalJoinOptions struct {
+	// RatchetTree is the encoded tree when the GroupInfo lacks the
+	// ratchet_tree extension.
+	RatchetTree []byte
+	// Remove, if set, removes this member's previous leaf (a client
+	// rejoining, RFC 9420, Section 12.4.3.2).
+	Remove *LeafIndex
+	// PSKs are PreSharedKey proposals to include.
+	PSKs []PreSharedKeyID
+	// AuthenticatedData of the commit.
+	AuthenticatedData []byte
+	// InlineTree / ExternalPub shape the GroupInfo returned with the new
+	// group (for the next external joiner).
+	InlineTree, ExternalPub bool
+}
+
+// ExternalJoin joins a group through an external commit (RFC 9420,
+// Section 12.4.3.2) using a GroupInfo with the external_pub extension. It
+// returns the new member's Group (in the new epoch, usable once the
+// delivery service accepted the commit) and the commit to send as a
+// PublicMessage.
+func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts *ExternalJoinOptions) (*Group, *MLSMessage, error) {
+	const rule = "RFC 9420 §12.4.3.2"
+	if opts == nil {
+		opts = &ExternalJoinOptions{}
+	}
+	cs, err := suite.Get(groupInfo.GroupContext.CipherSuite)
+	if err != nil {
+		return nil, nil, protoErr(CodeUnsupported, rule, "", err)
+	}
+	if kp.KeyPackage.CipherSuite != cs.ID() {
+		return nil, nil, protoErr(CodeInvalidWelcome, rule+" cipher suite", "", nil)
+	}
+	ext, ok := groupInfo.Extensions.Find(ExtensionExternalPub)
+	if !ok {
+		return nil, nil, protoErr(CodeInvalidWelcome, rule+" external_pub extension", "missing", nil)
+	}
+	extPub, err := parseExternalPub(ext.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	treeBytes := opts.RatchetTree
+	if e, ok := groupInfo.Extensions.Find(ExtensionRatchetTree); ok {
+		treeBytes = e.Data
+	}
+	if treeBytes == nil {
+		return nil, nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
+	}
+	tree, err := ParseRatchetTree(cs, treeBytes, cfg.maxLeaves())
+	if err != nil {
+		return nil, nil, err
+	}
+	signer := tree.Leaf(LeafIndex(groupInfo.Signer))
+	if signer == nil {
+		return nil, nil, protoErr(CodeInvalidWelcome, rule+" signer is a member", "", nil)
+	}
+	if err := groupInfo.VerifySignature(signer.SignatureKey); err != nil {
+		return nil, nil, err
+	}
+	pg, err := newPublicGroup(cs, groupInfo.GroupContext, tree, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pg.validateJoinedTree(cfg); err != nil {
+		return nil, nil, err
+	}
+	pg.interim = interimTranscriptHash(cs, groupInfo.GroupContext.ConfirmedTranscriptHash, groupInfo.ConfirmationTag)
+
+	rnd := cfg.rand()
+	kemOutput, initSecret, err := NewExternalInit(cs, rnd, extPub)
+	if err != nil {
+		return nil, nil, err
+	}
+	var entries []proposalEntry
+	var refs []ProposalOrRef
+	addProposal := func(body ProposalBody) {
+		p := &Proposal{Body: body}
+		entries = append(entries, proposalEntry{p: p, sender: Sender{Type: SenderTypeNewMemberCommit}})
+		refs = append(refs, ProposalOrRef{Type: ProposalOrRefProposal, Proposal: p})
+	}
+	addProposal(&ExternalInit{KEMOutput: kemOutput})
+	if opts.Remove != nil {
+		addProposal(&Remove{Removed: uint32(*opts.Remove)})
+	}
+	for _, id := range opts.PSKs {
+		addProposal(&PreSharedKey{PSK: id})
+	}
+	res, err := pg.applyProposals(entries, Sender{Type: SenderTypeNewMemberCommit}, cfg.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	newCtx := pg.ctx
+	newCtx.Epoch++
+	newCtx.Extensions = res.extensions
+	leafTemplate := kp.KeyPackage.LeafNode
+	if err := pg.validateCommitLeaf(res.tree, res.extensions, &LeafNode{
+		EncryptionKey: nil, SignatureKey: leafTemplate.SignatureKey, Credential: leafTemplate.Credential,
+		Capabilities: leafTemplate.Capabilities, Source: LeafNodeSourceCommit, Extensions: leafTemplate.Extensions,
+	}, 0, false); err != nil {
+		return nil, nil, err
+	}
+	tree, self, err := addExternalJoiner(res.tree, &leafTemplate)
+	if err != nil {
+		return nil, nil, err
+	}
+	pup, err := tree.GenerateUpdatePath(rnd, self, leafTemplate, kp.SignatureKey, newCtx.GroupID)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree = pup.Tree()
+	newCtx.TreeHash = tree.TreeHash()
+	provisional, err := newCtx.Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	path, err := pup.Encrypt(rnd, provisional, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	ac := &AuthenticatedContent{
+		WireFormat: WireFormatPublicMessage,
+		Content: FramedContent{
+			GroupID: pg.ctx.GroupID, Epoch: pg.ctx.Epoch,
+			Sender:            Sender{Type: SenderTypeNewMemberCommit},
+			AuthenticatedData: opts.AuthenticatedData,
+			ContentType:       ContentTypeCommit,
+			Commit:            &Commit{Proposals: refs, Path: path},
+		},
+	}
+	if err := ac.Sign(cs, kp.SignatureKey, &pg.ctx); err != nil {
+		return nil, nil, err
+	}
+	pskSecret, err := derivePSKSecret(cs, cfg, newCtx.GroupID, nil, res.psks)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, keys, newPub, err := advanceEpoch(cs, pg, ac, newCtx, tree, initSecret, pup.CommitSecret(), pskSecret)
+	if err != nil {
+		return nil, nil, err
+	}
+	pm, err := ProtectPublic(cs, ac, &pg.ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := &Group{cfg: cfg, cs: cs, pub: newPub, self: self, sigPriv: kp.SignatureKey, priv: pup.Private(), keys: keys}
+	if err := g.startEpoch(); err != nil {
+		return nil, nil, err
+	}
+	return g, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}, nil
+}

@@ -1,0 +1,380 @@
+package mls
+
+// Content authentication and message protection, RFC 9420, Section 6:
+// signing FramedContentTBS (6.1), the membership tag of a PublicMessage
+// (6.2), and PrivateMessage content and sender data encryption (6.3.1,
+// 6.3.2).
+//
+// Error contract: every failure is a *ProtocolError (errors.Is against
+// ErrInvalidSignature, ErrInvalidMAC, ErrDecrypt, ErrDecode,
+// ErrInvalidMessage, ErrUnknownSender's code) or wraps one of the sentinels
+// ErrWrongGroup, ErrWrongEpoch, ErrUnknownSender. Unprotecting never changes
+// the secret tree unless it succeeds.
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// Signature label of FramedContentTBS (RFC 9420, Section 6.1 and 17.6).
+const labelFramedContentTBS = "FramedContentTBS"
+
+// needsGroupContext reports whether FramedContentTBS includes the
+// GroupContext for sender type t (RFC 9420, Section 6.1).
+func needsGroupContext(t SenderType) bool {
+	return t == SenderTypeMember || t == SenderTypeNewMemberCommit
+}
+
+// framedContentTBS encodes FramedContentTBS (RFC 9420, Section 6.1).
+func framedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) ([]byte, error) {
+	tbs := FramedContentTBS{Version: ProtocolVersionMLS10, WireFormat: wf, Content: content}
+	if needsGroupContext(content.Sender.Type) {
+		tbs.Context = ctx
+	}
+	return codec.Encode(tbs.marshal)
+}
+
+// Sign sets v.Auth.Signature = SignWithLabel(priv, "FramedContentTBS",
+// FramedContentTBS) for v.WireFormat and v.Content. ctx is the GroupContext
+// of the current epoch; it is required for member and new_member_commit
+// senders and ignored otherwise (RFC 9420, Section 6.1).
+func (v *AuthenticatedContent) Sign(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
+	tbs, err := framedContentTBS(v.WireFormat, &v.Content, ctx)
+	if err != nil {
+		return fmt.Errorf("mls: encoding FramedContentTBS: %w", err)
+	}
+	sig, err := cs.SignWithLabel(priv, labelFramedContentTBS, tbs)
+	if err != nil {
+		return fmt.Errorf("mls: signing FramedContentTBS: %w", err)
+	}
+	v.Auth.Signature = sig
+	return nil
+}
+
+// VerifySignature checks v.Auth.Signature with the sender's signature key
+// pub (RFC 9420, Section 6.1). The error matches ErrInvalidSignature.
+func (v *AuthenticatedContent) VerifySignature(cs *suite.Suite, pub []byte, ctx *GroupContext) error {
+	if needsGroupContext(v.Content.Sender.Type) && ctx == nil {
+		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "no GroupContext for a member sender", nil)
+	}
+	tbs, err := framedContentTBS(v.WireFormat, &v.Content, ctx)
+	if err != nil {
+		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
+	}
+	if err := cs.VerifyWithLabel(pub, labelFramedContentTBS, tbs, v.Auth.Signature); err != nil {
+		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentAuthData.signature", "", err)
+	}
+	return nil
+}
+
+// SetConfirmationTag sets v.Auth.ConfirmationTag = MAC(confirmation_key,
+// confirmed_transcript_hash) for a commit (RFC 9420, Section 6.1), where
+// key is the new epoch's confirmation key and confirmedTranscriptHash the
+// new epoch's confirmed transcript hash (computed over
+// v.ConfirmedTranscriptHashInput()).
+func (v *AuthenticatedContent) SetConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
+	if v.Content.ContentType != ContentTypeCommit {
+		return protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "only commits carry a confirmation tag", nil)
+	}
+	v.Auth.ConfirmationTag = key.Tag(cs, confirmedTranscriptHash)
+	return nil
+}
+
+// VerifyConfirmationTag checks a commit's confirmation tag against the new
+// epoch's confirmation key and confirmed transcript hash (RFC 9420, Section
+// 6.1, 12.4.2). The error matches ErrInvalidMAC.
+func (v *AuthenticatedContent) VerifyConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
+	if v.Content.ContentType != ContentTypeCommit {
+		return protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "only commits carry a confirmation tag", nil)
+	}
+	if !key.Verify(cs, confirmedTranscriptHash, v.Auth.ConfirmationTag) {
+		return protoErr(CodeInvalidMAC, "RFC 9420 §6.1 confirmation_tag", "", nil)
+	}
+	return nil
+}
+
+// authenticatedContentTBM encodes AuthenticatedContentTBM
+// { FramedContentTBS content_tbs; FramedContentAuthData auth; }
+// (RFC 9420, Section 6.2) for a PublicMessage.
+func authenticatedContentTBM(content *FramedContent, auth *FramedContentAuthData, ctx *GroupContext) ([]byte, error) {
+	tbs := FramedContentTBS{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, Content: content, Context: ctx}
+	return codec.Encode(func(b *cryptobyte.Builder) {
+		tbs.marshal(b)
+		auth.marshal(b, content.ContentType)
+	})
+}
+
+// checkGroupEpoch checks that a message belongs to ctx's group and epoch.
+func checkGroupEpoch(groupID []byte, epoch uint64, ctx *GroupContext) error {
+	if string(groupID) != string(ctx.GroupID) {
+		return fmt.Errorf("%w: group_id %x, group %x", ErrWrongGroup, groupID, ctx.GroupID)
+	}
+	if epoch != ctx.Epoch {
+		return fmt.Errorf("%w: message epoch %d, group epoch %d", ErrWrongEpoch, epoch, ctx.Epoch)
+	}
+	return nil
+}
+
+// ProtectPublic encodes a signed AuthenticatedContent as a PublicMessage
+// (RFC 9420, Section 6.2), computing the membership tag with
+// membershipKey for member senders. ac.WireFormat must be
+// mls_public_message. Application messages cannot be sent as PublicMessage
+// (Section 6: applications MUST use PrivateMessage for application data);
+// that is an error matching ErrInvalidMessage.
+func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext, membershipKey MembershipKey) (*PublicMessage, error) {
+	if ac.Content.ContentType == ContentTypeApplication {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 application data MUST use PrivateMessage", "", nil)
+	}
+	if ac.WireFormat != WireFormatPublicMessage {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 wire_format", fmt.Sprintf("content signed for %v", ac.WireFormat), nil)
+	}
+	pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
+	if ac.Content.Sender.Type == SenderTypeMember {
+		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)
+		if err != nil {
+			return nil, fmt.Errorf("mls: encoding AuthenticatedContentTBM: %w", err)
+		}
+		pm.MembershipTag = membershipKey.Tag(cs, tbm)
+	}
+	return pm, nil
+}
+
+// UnprotectPublic checks a PublicMessage of the epoch of ctx and returns its
+// AuthenticatedContent (RFC 9420, Section 6.2): group and epoch (ErrWrongGroup,
+// ErrWrongEpoch), the membership tag for member senders (ErrInvalidMAC) and
+// the signature with the sender's key sigPub (ErrInvalidSignature).
+// Application content is rejected (ErrInvalidMessage). The confirmation tag
+// of a commit needs the next epoch's key: check it with
+// VerifyConfirmationTag once that epoch is derived.
+func UnprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
+	if err := checkGroupEpoch(pm.Content.GroupID, pm.Content.Epoch, ctx); err != nil {
+		return nil, err
+	}
+	if pm.Content.ContentType == ContentTypeApplication {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 application data MUST use PrivateMessage", "", nil)
+	}
+	if pm.Content.Sender.Type == SenderTypeMember {
+		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)
+		if err != nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2 AuthenticatedContentTBM", "not encodable", err)
+		}
+		if !membershipKey.Verify(cs, tbm, pm.MembershipTag) {
+			return nil, protoErr(CodeInvalidMAC, "RFC 9420 §6.2 membership_tag", "", nil)
+		}
+	}
+	ac := pm.authenticatedContent()
+	if err := ac.VerifySignature(cs, sigPub, ctx); err != nil {
+		return nil, err
+	}
+	return ac, nil
+}
+
+// PaddingFunc returns how many zero octets to append to a
+// PrivateMessageContent whose unpadded encoding is n octets long (RFC 9420,
+// Section 6.3.1; the policy is the application's, Section 15.1).
+type PaddingFunc func(n int) int
+
+// PadToMultiple returns a PaddingFunc that pads the content to a multiple of
+// block octets (no padding for block <= 1).
+func PadToMultiple(block int) PaddingFunc {
+	return func(n int) int {
+		if block <= 1 {
+			return 0
+		}
+		return (block - n%block) % block
+	}
+}
+
+// PrivateOptions are the sender's choices when protecting a PrivateMessage.
+type PrivateOptions struct {
+	// Rand supplies the reuse guard; nil means crypto/rand.
+	Rand io.Reader
+	// Padding chooses the padding length; nil means no padding.
+	Padding PaddingFunc
+}
+
+// ratchetFor returns the hash ratchet of a content type (RFC 9420, Section
+// 6.3.1): application data uses the application ratchet, proposals and
+// commits the handshake ratchet.
+func ratchetFor(ct ContentType) RatchetType {
+	if ct == ContentTypeApplication {
+		return ApplicationRatchet
+	}
+	return HandshakeRatchet
+}
+
+// ProtectPrivate encrypts a signed AuthenticatedContent as a PrivateMessage
+// (RFC 9420, Section 6.3): it takes the next generation of the sender's
+// ratchet from tree (consuming it), XORs a fresh reuse guard into the
+// nonce, encrypts PrivateMessageContent (with padding per opts) under
+// PrivateContentAAD, and encrypts SenderData with the key and nonce derived
+// from senderDataSecret and the ciphertext sample. ac.WireFormat must be
+// mls_private_message and the sender a member.
+func ProtectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, error) {
+	if ac.WireFormat != WireFormatPrivateMessage {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 wire_format", fmt.Sprintf("content signed for %v", ac.WireFormat), nil)
+	}
+	// Section 6.3.2: the sender MUST verify sender_type is member.
+	if ac.Content.Sender.Type != SenderTypeMember {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.3.2 sender_type must be member", ac.Content.Sender.Type.String(), nil)
+	}
+	if ac.Content.ContentType == ContentTypeCommit && ac.Auth.ConfirmationTag == nil {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "commit without confirmation tag", nil)
+	}
+	content := PrivateMessageContent{
+		ContentType:     ac.Content.ContentType,
+		ApplicationData: ac.Content.ApplicationData,
+		Proposal:        ac.Content.Proposal,
+		Commit:          ac.Content.Commit,
+		Auth:            ac.Auth,
+	}
+	if opts.Padding != nil {
+		unpadded, err := codec.Encode(content.marshal)
+		if err != nil {
+			return nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
+		}
+		if content.Padding = opts.Padding(len(unpadded)); content.Padding < 0 {
+			return nil, errors.New("mls: negative padding")
+		}
+	}
+	plaintext, err := codec.Encode(content.marshal)
+	if err != nil {
+		return nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
+	}
+	aad := codec.MustEncode((&PrivateContentAAD{
+		GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch,
+		ContentType: ac.Content.ContentType, AuthenticatedData: ac.Content.AuthenticatedData,
+	}).marshal)
+	rnd := opts.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	sd := SenderData{LeafIndex: ac.Content.Sender.Index}
+	if _, err := io.ReadFull(rnd, sd.ReuseGuard[:]); err != nil {
+		return nil, fmt.Errorf("mls: reading reuse guard: %w", err)
+	}
+	kn, err := tree.NextKey(LeafIndex(sd.LeafIndex), ratchetFor(ac.Content.ContentType))
+	if err != nil {
+		return nil, fmt.Errorf("mls: protecting PrivateMessage: %w", err)
+	}
+	sd.Generation = kn.Generation
+	ciphertext, err := cs.Seal(kn.Key, applyReuseGuard(kn.Nonce, sd.ReuseGuard), aad, plaintext)
+	if err != nil {
+		return nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
+	}
+	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, ciphertext)
+	sdAAD := codec.MustEncode((&SenderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
+	encSD, err := cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
+	if err != nil {
+		return nil, fmt.Errorf("mls: encrypting SenderData: %w", err)
+	}
+	return &PrivateMessage{
+		GroupID:             ac.Content.GroupID,
+		Epoch:               ac.Content.Epoch,
+		ContentType:         ac.Content.ContentType,
+		AuthenticatedData:   ac.Content.AuthenticatedData,
+		EncryptedSenderData: encSD,
+		Ciphertext:          ciphertext,
+	}, nil
+}
+
+// SignatureKeyFunc returns the signature public key of the member at a leaf
+// index, or an error wrapping ErrUnknownSender when the leaf is blank or out
+// of range (RFC 9420, Section 6.3.2).
+type SignatureKeyFunc func(leaf uint32) ([]byte, error)
+
+// OpenedPrivateMessage is a decrypted and verified PrivateMessage whose key
+// has not been consumed yet.
+type OpenedPrivateMessage struct {
+	Content    *AuthenticatedContent
+	SenderData SenderData
+	Padding    int
+	key        *PendingKey
+}
+
+// Consume deletes the ratchet key that decrypted the message (RFC 9420,
+// Section 9.2). Call it once the message is accepted.
+func (o *OpenedPrivateMessage) Consume() error { return o.key.Consume() }
+
+// OpenPrivate decrypts and verifies a PrivateMessage of the epoch of ctx
+// without changing tree (RFC 9420, Sections 6.3.1 and 6.3.2): the sender
+// data, the sender's key for SenderData.generation, the content (padding
+// must be zero), and the signature with the key sigKey returns for the
+// sender's leaf. The caller consumes the key with Consume once it accepts
+// the message; UnprotectPrivate does both.
+func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*OpenedPrivateMessage, error) {
+	if err := checkGroupEpoch(pm.GroupID, pm.Epoch, ctx); err != nil {
+		return nil, err
+	}
+	if !pm.ContentType.IsValid() {
+		return nil, protoErr(CodeDecode, "RFC 9420 §6 content_type", pm.ContentType.String(), nil)
+	}
+	// Section 6.3.2: sender data.
+	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, pm.Ciphertext)
+	sdAAD := codec.MustEncode((&SenderDataAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType}).marshal)
+	sdPlain, err := cs.Open(sdKey, sdNonce, sdAAD, pm.EncryptedSenderData)
+	if err != nil {
+		return nil, protoErr(CodeDecrypt, "RFC 9420 §6.3.2 encrypted_sender_data", "", err)
+	}
+	var sd SenderData
+	if err := codec.Decode(sdPlain, sd.unmarshal); err != nil {
+		return nil, protoErr(CodeDecode, "RFC 9420 §6.3.2 SenderData", "", err)
+	}
+	// The leaf must be a non-blank member (Section 6.3.2).
+	pub, err := sigKey(sd.LeafIndex)
+	if err != nil {
+		return nil, fmt.Errorf("mls: PrivateMessage sender leaf %d: %w", sd.LeafIndex, err)
+	}
+	// Section 6.3.1: content key from the sender's ratchet, not consumed yet.
+	pk, err := tree.Key(LeafIndex(sd.LeafIndex), ratchetFor(pm.ContentType), sd.Generation)
+	if err != nil {
+		return nil, protoErr(CodeDecrypt, "RFC 9420 §9.1 ratchet key", fmt.Sprintf("leaf %d generation %d", sd.LeafIndex, sd.Generation), err)
+	}
+	aad := codec.MustEncode((&PrivateContentAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType, AuthenticatedData: pm.AuthenticatedData}).marshal)
+	plaintext, err := cs.Open(pk.Key, applyReuseGuard(pk.Nonce, sd.ReuseGuard), aad, pm.Ciphertext)
+	if err != nil {
+		return nil, protoErr(CodeDecrypt, "RFC 9420 §6.3.1 ciphertext", "", err)
+	}
+	content := PrivateMessageContent{ContentType: pm.ContentType}
+	if err := codec.Decode(plaintext, content.unmarshal); err != nil {
+		return nil, protoErr(CodeDecode, "RFC 9420 §6.3.1 PrivateMessageContent", "", err)
+	}
+	ac := &AuthenticatedContent{
+		WireFormat: WireFormatPrivateMessage,
+		Content: FramedContent{
+			GroupID:           pm.GroupID,
+			Epoch:             pm.Epoch,
+			Sender:            MemberSender(sd.LeafIndex),
+			AuthenticatedData: pm.AuthenticatedData,
+			ContentType:       pm.ContentType,
+			ApplicationData:   content.ApplicationData,
+			Proposal:          content.Proposal,
+			Commit:            content.Commit,
+		},
+		Auth: content.Auth,
+	}
+	if err := ac.VerifySignature(cs, pub, ctx); err != nil {
+		return nil, err
+	}
+	return &OpenedPrivateMessage{Content: ac, SenderData: sd, Padding: content.Padding, key: pk}, nil
+}
+
+// UnprotectPrivate is OpenPrivate followed by Consume: on success the
+// ratchet key is deleted from tree; on failure tree is unchanged.
+func UnprotectPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*AuthenticatedContent, error) {
+	o, err := OpenPrivate(cs, pm, ctx, tree, senderDataSecret, sigKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Consume(); err != nil {
+		return nil, protoErr(CodeKeyReuse, "RFC 9420 §9.2 key deletion", "", err)
+	}
+	return o.Content, nil
+}

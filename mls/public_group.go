@@ -1,0 +1,411 @@
+package mls
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// PublicGroup is the public state of a group in one epoch: what any observer
+// of the handshake messages can compute (RFC 9420, Section 8.1 GroupContext,
+// Section 7 ratchet tree, Section 8.2 interim transcript hash). It holds no
+// secrets. A PublicGroup is immutable: applying a commit returns a new one
+// that shares every unchanged tree node with this one, so one value can be
+// read concurrently by any number of members of the epoch.
+type PublicGroup struct {
+	cs       *suite.Suite
+	ctx      GroupContext
+	ctxBytes []byte // encoded ctx
+	tree     *RatchetTree
+	interim  []byte // interim_transcript_hash of this epoch
+}
+
+// newPublicGroup assembles a PublicGroup, encoding the context once.
+func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interim []byte) (*PublicGroup, error) {
+	enc, err := ctx.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("mls: encoding GroupContext: %w", err)
+	}
+	return &PublicGroup{cs: cs, ctx: ctx, ctxBytes: enc, tree: tree, interim: interim}, nil
+}
+
+// CipherSuite returns the group's cipher suite.
+func (pg *PublicGroup) CipherSuite() suite.ID { return pg.cs.ID() }
+
+// GroupID returns the group ID. The result must not be modified.
+func (pg *PublicGroup) GroupID() []byte { return pg.ctx.GroupID }
+
+// Epoch returns the epoch number.
+func (pg *PublicGroup) Epoch() uint64 { return pg.ctx.Epoch }
+
+// Context returns a copy of the GroupContext.
+func (pg *PublicGroup) Context() GroupContext { return *pg.ctx.Clone() }
+
+// Extensions returns the GroupContext extensions. The result must not be
+// modified.
+func (pg *PublicGroup) Extensions() Extensions { return pg.ctx.Extensions }
+
+// Tree returns the ratchet tree (immutable).
+func (pg *PublicGroup) Tree() *RatchetTree { return pg.tree }
+
+// TreeHash returns the root tree hash.
+func (pg *PublicGroup) TreeHash() []byte { return pg.ctx.TreeHash }
+
+// NumMembers returns the number of non-blank leaves.
+func (pg *PublicGroup) NumMembers() uint32 { return pg.tree.NumMembers() }
+
+// InterimTranscriptHash returns the interim transcript hash of the epoch.
+func (pg *PublicGroup) InterimTranscriptHash() []byte { return pg.interim }
+
+// requiredCapabilities returns the group's required_capabilities extension,
+// if any (RFC 9420, Section 11.1).
+func requiredCapabilities(exts Extensions) (*RequiredCapabilities, error) {
+	e, ok := exts.Find(ExtensionRequiredCapabilities)
+	if !ok {
+		return nil, nil
+	}
+	var rc RequiredCapabilities
+	if err := codec.Decode(e.Data, rc.unmarshal); err != nil {
+		return nil, protoErr(CodeDecode, "RFC 9420 §11.1 required_capabilities", "", err)
+	}
+	return &rc, nil
+}
+
+// supports reports whether caps meets rc.
+func (rc *RequiredCapabilities) supportedBy(caps *Capabilities) error {
+	if rc == nil {
+		return nil
+	}
+	for _, t := range rc.ExtensionTypes {
+		if !caps.SupportsExtension(t) {
+			return fmt.Errorf("required extension %v not supported", t)
+		}
+	}
+	for _, t := range rc.ProposalTypes {
+		if !caps.SupportsProposal(uint16(t)) {
+			return fmt.Errorf("required proposal %v not supported", t)
+		}
+	}
+	for _, t := range rc.CredentialTypes {
+		if !caps.SupportsCredential(t) {
+			return fmt.Errorf("required credential %v not supported", t)
+		}
+	}
+	return nil
+}
+
+// leafCheck describes where a LeafNode being validated comes from (RFC 9420,
+// Section 7.3).
+type leafCheck struct {
+	source  LeafNodeSource
+	leaf    LeafIndex // for update/commit: the leaf it will occupy
+	replace bool      // the leaf replaces the one at leaf (update, commit)
+	now     uint64    // 0: do not check lifetime
+	// skipSignature: the caller verifies the signature itself (a commit's
+	// path leaf is verified by MergeUpdatePath).
+	skipSignature bool
+}
+
+// validateLeafNode performs the LeafNode validation of RFC 9420, Section 7.3
+// against the tree t and GroupContext extensions exts.
+func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *LeafNode, c leafCheck) error {
+	const rule = "RFC 9420 §7.3"
+	if ln.Source != c.source {
+		return protoErr(CodeInvalidLeafNode, rule+" leaf_node_source", fmt.Sprintf("got %v, want %v", ln.Source, c.source), nil)
+	}
+	if !c.skipSignature {
+		var sigErr error
+		if c.source == LeafNodeSourceKeyPackage {
+			sigErr = ln.Verify(pg.cs, nil, 0)
+		} else {
+			sigErr = ln.Verify(pg.cs, pg.ctx.GroupID, c.leaf)
+		}
+		if sigErr != nil {
+			return protoErr(CodeInvalidSignature, rule+" leaf signature", "", sigErr)
+		}
+	}
+	rc, err := requiredCapabilities(exts)
+	if err != nil {
+		return err
+	}
+	if err := rc.supportedBy(&ln.Capabilities); err != nil {
+		return protoErr(CodeInvalidLeafNode, rule+" required_capabilities", err.Error(), nil)
+	}
+	if err := ln.CheckCapabilities(); err != nil {
+		return err
+	}
+	// Every member supports the new leaf's credential type, and the new
+	// leaf supports every credential type in use.
+	for l, m := range t.Members() {
+		if c.replace && l == c.leaf {
+			continue
+		}
+		if !m.Capabilities.SupportsCredential(ln.Credential.Type) {
+			return protoErr(CodeInvalidLeafNode, rule+" credential supported by all members", fmt.Sprintf("leaf %d lacks %v", l, ln.Credential.Type), nil)
+		}
+		if !ln.Capabilities.SupportsCredential(m.Credential.Type) {
+			return protoErr(CodeInvalidLeafNode, rule+" credential supported by all members", fmt.Sprintf("new leaf lacks %v of leaf %d", m.Credential.Type, l), nil)
+		}
+	}
+	if c.source == LeafNodeSourceKeyPackage && c.now != 0 && !ln.Lifetime.Contains(c.now) {
+		return protoErr(CodeInvalidLeafNode, rule+" lifetime", fmt.Sprintf("[%d, %d] excludes %d", ln.Lifetime.NotBefore, ln.Lifetime.NotAfter, c.now), nil)
+	}
+	// The key must be new: not anywhere in the tree, including the leaf it
+	// replaces (Sections 7.3, 12.1.2, 12.4.2).
+	if x, dup := t.ContainsEncryptionKey(ln.EncryptionKey); dup {
+		return nodeErr(CodeKeyReuse, rule+" encryption_key unique", uint32(x), "", nil)
+	}
+	except := LeafIndex(^uint32(0))
+	if c.replace {
+		except = c.leaf
+	}
+	if l, dup := t.ContainsSignatureKey(ln.SignatureKey, except); dup {
+		return nodeErr(CodeKeyReuse, rule+" signature_key unique", uint32(l.Node()), "", nil)
+	}
+	return nil
+}
+
+// validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
+// Section 10.1, 12.1.1).
+func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, now uint64) error {
+	return ValidateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
+		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, now: now})
+	})
+}
+
+// proposalEntry is one proposal covered by a commit, resolved from its
+// ProposalOrRef, with the sender that proposed it.
+type proposalEntry struct {
+	p      *Proposal
+	sender Sender
+	ref    []byte // nil when included by value
+}
+
+// proposalResult is the effect of a proposal list on the public state
+// (RFC 9420, Section 12.3), before any UpdatePath.
+type proposalResult struct {
+	tree         *RatchetTree
+	extensions   Extensions
+	added        []addedMember
+	removed      []LeafIndex
+	psks         []PreSharedKeyID
+	externalInit *ExternalInit
+	reinit       *ReInit
+	pathRequired bool
+}
+
+type addedMember struct {
+	leaf LeafIndex
+	kp   *KeyPackage
+}
+
+const (
+	ruleProposalList     = "RFC 9420 §12.2 proposal list validation"
+	ruleProposal         = "RFC 9420 §12.1 proposal validation"
+	ruleExternalProposal = "RFC 9420 §12.2 external commit proposal list"
+)
+
+// applyProposals validates the proposal list of a commit by committer
+// (RFC 9420, Section 12.2) and applies it to the tree and extensions
+// (Section 12.3). For an external commit committer is a new_member_commit
+// sender. now is the time for lifetime checks (0: none).
+func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender, now uint64) (*proposalResult, error) {
+	external := committer.Type == SenderTypeNewMemberCommit
+	res := &proposalResult{tree: pg.tree, extensions: pg.ctx.Extensions}
+	var (
+		updates  = map[LeafIndex]*LeafNode{}
+		removes  []LeafIndex
+		adds     []*KeyPackage
+		touched  = map[LeafIndex]bool{}
+		gceCount int
+		nExtInit int
+	)
+	if len(entries) == 0 {
+		res.pathRequired = true
+	}
+	for i, e := range entries {
+		t := e.p.Type()
+		if !t.IsValid() {
+			return nil, protoErr(CodeInvalidProposal, ruleProposal, fmt.Sprintf("proposal %d: unsupported type %v", i, t), nil)
+		}
+		if t.PathRequired() {
+			res.pathRequired = true
+		}
+		if external {
+			switch t {
+			case ProposalTypeExternalInit, ProposalTypeRemove, ProposalTypePSK:
+			default:
+				return nil, protoErr(CodeInvalidProposal, ruleExternalProposal, fmt.Sprintf("%v not allowed in an external commit", t), nil)
+			}
+		}
+		switch b := e.p.Body.(type) {
+		case *Add:
+			adds = append(adds, &b.KeyPackage)
+		case *Update:
+			if e.sender.Type != SenderTypeMember {
+				return nil, protoErr(CodeInvalidProposal, ruleProposal, "update from a non-member", nil)
+			}
+			l := LeafIndex(e.sender.Index)
+			if committer.Type == SenderTypeMember && l == LeafIndex(committer.Index) {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "update by the committer", nil)
+			}
+			if touched[l] {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, fmt.Sprintf("several update/remove for leaf %d", l), nil)
+			}
+			touched[l] = true
+			updates[l] = &b.LeafNode
+		case *Remove:
+			l := LeafIndex(b.Removed)
+			if pg.tree.Leaf(l) == nil {
+				return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", l), nil)
+			}
+			if committer.Type == SenderTypeMember && l == LeafIndex(committer.Index) {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "remove of the committer", nil)
+			}
+			if touched[l] {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, fmt.Sprintf("several update/remove for leaf %d", l), nil)
+			}
+			touched[l] = true
+			removes = append(removes, l)
+		case *PreSharedKey:
+			for _, id := range res.psks {
+				if id.Equal(&b.PSK) {
+					return nil, protoErr(CodeInvalidProposal, ruleProposalList, "duplicate PreSharedKeyID", nil)
+				}
+			}
+			if err := pg.validatePSKProposal(&b.PSK); err != nil {
+				return nil, err
+			}
+			res.psks = append(res.psks, b.PSK)
+		case *ReInit:
+			if len(entries) != 1 {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "ReInit together with other proposals", nil)
+			}
+			if b.Version < pg.ctx.Version && pg.ctx.Version != 0 {
+				return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.1.5 ReInit version", "", nil)
+			}
+			res.reinit = b
+		case *ExternalInit:
+			if !external {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "ExternalInit in a regular commit", nil)
+			}
+			nExtInit++
+			res.externalInit = b
+		case *GroupContextExtensions:
+			gceCount++
+			if gceCount > 1 {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "several GroupContextExtensions", nil)
+			}
+			res.extensions = b.Extensions
+		default:
+			return nil, protoErr(CodeInvalidProposal, ruleProposal, fmt.Sprintf("unsupported proposal type %v", t), nil)
+		}
+		if e.sender.Type == SenderTypeExternal || e.sender.Type == SenderTypeNewMemberProposal {
+			if !t.AllowedExternal() && !(e.sender.Type == SenderTypeNewMemberProposal && t == ProposalTypeAdd) {
+				return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 external proposal type", t.String(), nil)
+			}
+		}
+	}
+	if external {
+		if nExtInit != 1 {
+			return nil, protoErr(CodeInvalidProposal, ruleExternalProposal, fmt.Sprintf("%d ExternalInit proposals, want exactly 1", nExtInit), nil)
+		}
+		if len(removes) > 1 {
+			return nil, protoErr(CodeInvalidProposal, ruleExternalProposal, "more than one Remove", nil)
+		}
+	}
+
+	// GroupContextExtensions first: the new extensions govern the rest
+	// (Section 12.3). Every member must support them (Section 12.1.7).
+	if gceCount > 0 {
+		if err := pg.checkExtensionsSupported(res.extensions, touched, removes); err != nil {
+			return nil, err
+		}
+	}
+
+	t := pg.tree
+	var err error
+	// Updates (Section 12.1.2): validate against the current tree.
+	for _, l := range sortedLeaves(updates) {
+		ln := updates[l]
+		if err := pg.validateLeafNode(t, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true}); err != nil {
+			return nil, err
+		}
+		if t, err = t.Update(l, ln); err != nil {
+			return nil, err
+		}
+	}
+	// Removes (Section 12.1.3).
+	for _, l := range removes {
+		if t, err = t.Remove(l); err != nil {
+			return nil, err
+		}
+	}
+	res.removed = removes
+	// Adds, in list order (Section 12.1.1).
+	for i, kp := range adds {
+		if err := pg.validateKeyPackage(t, res.extensions, kp, now); err != nil {
+			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
+		}
+		for _, prev := range adds[:i] {
+			if bytes.Equal(prev.LeafNode.SignatureKey, kp.LeafNode.SignatureKey) {
+				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "two Adds for the same client", nil)
+			}
+		}
+		var l LeafIndex
+		if t, l, err = t.Add(&kp.LeafNode); err != nil {
+			return nil, err
+		}
+		res.added = append(res.added, addedMember{leaf: l, kp: kp})
+	}
+	res.tree = t
+	return res, nil
+}
+
+// checkExtensionsSupported checks that every member that stays in the group
+// supports the non-default extension types of a GroupContextExtensions
+// proposal and its required_capabilities (RFC 9420, Sections 11.1, 12.1.7).
+func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[LeafIndex]bool, removed []LeafIndex) error {
+	rc, err := requiredCapabilities(exts)
+	if err != nil {
+		return err
+	}
+	for l, ln := range pg.tree.Members() {
+		if slices.Contains(removed, l) {
+			continue
+		}
+		for _, e := range exts {
+			if !ln.Capabilities.SupportsExtension(e.Type) {
+				return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.7 extensions supported by all members", fmt.Sprintf("leaf %d lacks %v", l, e.Type), nil)
+			}
+		}
+		if err := rc.supportedBy(&ln.Capabilities); err != nil {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §11.1 required_capabilities", fmt.Sprintf("leaf %d: %v", l, err), nil)
+		}
+	}
+	return nil
+}
+
+// validatePSKProposal checks a PreSharedKey proposal (RFC 9420, Section
+// 12.1.4): nonce of length Nh, resumption usage application.
+func (pg *PublicGroup) validatePSKProposal(id *PreSharedKeyID) error {
+	if len(id.PSKNonce) != pg.cs.Nh() {
+		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.4 psk_nonce length", fmt.Sprintf("%d bytes, want %d", len(id.PSKNonce), pg.cs.Nh()), nil)
+	}
+	if id.PSKType == PSKTypeResumption && id.Usage != ResumptionPSKUsageApplication {
+		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.4 resumption usage", id.Usage.String(), nil)
+	}
+	return nil
+}
+
+func sortedLeaves[V any](m map[LeafIndex]V) []LeafIndex {
+	out := make([]LeafIndex, 0, len(m))
+	for l := range m {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
+}
