@@ -683,7 +683,10 @@ func (v *MLSMessage) unmarshal(s *cryptobyte.String) error {
 		err = v.GroupInfo.unmarshal(s)
 	case WireFormatKeyPackage:
 		v.KeyPackage = new(KeyPackage)
-		err = v.KeyPackage.unmarshal(s)
+		if err = v.KeyPackage.unmarshal(s); err == nil && v.KeyPackage.Version != v.Version {
+			// Section 10: the KeyPackage's version MUST equal the MLSMessage's.
+			err = codec.Errorf("KeyPackage.version", fmt.Errorf("%w: KeyPackage %v in MLSMessage %v", ErrUnsupportedVersion, v.KeyPackage.Version, v.Version))
+		}
 	default:
 		return codec.Invalid("MLSMessage.wire_format", fmt.Sprintf("unknown wire format 0x%04x", wf))
 	}
@@ -697,7 +700,9 @@ func (v *MLSMessage) unmarshal(s *cryptobyte.String) error {
 func (v *MLSMessage) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
 
 // UnmarshalMLSMessage decodes an MLSMessage, rejecting trailing bytes,
-// unknown versions and wire formats, and malformed bodies (*codec.Error).
+// unknown versions and wire formats, a KeyPackage whose version differs
+// from the MLSMessage's (RFC 9420, Section 10), and malformed bodies
+// (*codec.Error).
 func UnmarshalMLSMessage(data []byte) (*MLSMessage, error) {
 	v := new(MLSMessage)
 	if err := codec.Decode(data, v.unmarshal); err != nil {

@@ -231,6 +231,19 @@ func TestMLSMessageRejects(t *testing.T) {
 			t.Errorf("wire format %d: %v", wf, err)
 		}
 	}
+	// A KeyPackage whose version differs from the MLSMessage's (Section 10).
+	kp, err := UnmarshalMLSMessage(tv.MLSKeyPackage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp.KeyPackage.Version = 2
+	enc, err := kp.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnmarshalMLSMessage(enc); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("KeyPackage version 2 in mls10 MLSMessage: %v", err)
+	}
 	// MLSMessage without a body for its wire format cannot be encoded.
 	if _, err := (&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatWelcome}).Marshal(); err == nil {
 		t.Error("MLSMessage without body encoded")

@@ -111,6 +111,35 @@ func authenticatedContentTBM(content *FramedContent, auth *FramedContentAuthData
 	})
 }
 
+// checkSenderContent enforces the content a sender type may carry
+// (RFC 9420, Section 6.1): external senders send proposals of a type
+// allowed for external senders, new_member_commit senders send commits,
+// new_member_proposal senders send Add proposals. Member senders may send
+// anything here (application data is rejected for PublicMessage
+// separately).
+func checkSenderContent(fc *FramedContent) error {
+	const rule = "RFC 9420 §6.1 sender_type and content"
+	switch fc.Sender.Type {
+	case SenderTypeMember:
+		return nil
+	case SenderTypeExternal:
+		if fc.ContentType != ContentTypeProposal || fc.Proposal == nil || !fc.Proposal.Type().AllowedExternal() {
+			return protoErr(CodeInvalidMessage, rule, "external senders may only send proposals of types allowed for them", nil)
+		}
+	case SenderTypeNewMemberCommit:
+		if fc.ContentType != ContentTypeCommit {
+			return protoErr(CodeInvalidMessage, rule, "new_member_commit must carry a commit", nil)
+		}
+	case SenderTypeNewMemberProposal:
+		if fc.ContentType != ContentTypeProposal || fc.Proposal == nil || fc.Proposal.Type() != ProposalTypeAdd {
+			return protoErr(CodeInvalidMessage, rule, "new_member_proposal must carry an Add proposal", nil)
+		}
+	default:
+		return protoErr(CodeInvalidMessage, rule, fc.Sender.Type.String(), nil)
+	}
+	return nil
+}
+
 // checkGroupEpoch checks that a message belongs to ctx's group and epoch.
 func checkGroupEpoch(groupID []byte, epoch uint64, ctx *GroupContext) error {
 	if string(groupID) != string(ctx.GroupID) {
@@ -135,6 +164,9 @@ func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 	if ac.WireFormat != WireFormatPublicMessage {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 wire_format", fmt.Sprintf("content signed for %v", ac.WireFormat), nil)
 	}
+	if err := checkSenderContent(&ac.Content); err != nil {
+		return nil, err
+	}
 	pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
 	if ac.Content.Sender.Type == SenderTypeMember {
 		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)
@@ -149,7 +181,8 @@ func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 // UnprotectPublic checks a PublicMessage of the epoch of ctx and returns its
 // AuthenticatedContent (RFC 9420, Section 6.2): group and epoch (ErrWrongGroup,
 // ErrWrongEpoch), the membership tag for member senders (ErrInvalidMAC) and
-// the signature with the sender's key sigPub (ErrInvalidSignature).
+// the signature with the sender's key sigPub (ErrInvalidSignature), and
+// that the sender type may send this content (ErrInvalidMessage).
 // Application content is rejected (ErrInvalidMessage). The confirmation tag
 // of a commit needs the next epoch's key: check it with
 // VerifyConfirmationTag once that epoch is derived.
@@ -159,6 +192,9 @@ func UnprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, memb
 	}
 	if pm.Content.ContentType == ContentTypeApplication {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 application data MUST use PrivateMessage", "", nil)
+	}
+	if err := checkSenderContent(&pm.Content); err != nil {
+		return nil, err
 	}
 	if pm.Content.Sender.Type == SenderTypeMember {
 		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)

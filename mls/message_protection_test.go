@@ -327,3 +327,48 @@ func BenchmarkUnprotectPrivate(b *testing.B) {
 		}
 	})
 }
+
+func TestPublicMessageSenderContentRules(t *testing.T) {
+	f := newProtectFixture(t)
+	kp, _, _ := newTestKeyPackage(t, f.cs.ID(), 3)
+	add := NewProposal(&Add{KeyPackage: *kp})
+	remove := NewProposal(&Remove{Removed: 1})
+	update := NewProposal(&Update{LeafNode: kp.LeafNode})
+	cases := []struct {
+		sender  Sender
+		ct      ContentType
+		prop    *Proposal
+		allowed bool
+	}{
+		{Sender{Type: SenderTypeExternal}, ContentTypeProposal, remove, true},
+		{Sender{Type: SenderTypeExternal}, ContentTypeProposal, update, false}, // update is not allowed externally (§17.4)
+		{Sender{Type: SenderTypeExternal}, ContentTypeCommit, nil, false},
+		{Sender{Type: SenderTypeNewMemberProposal}, ContentTypeProposal, add, true},
+		{Sender{Type: SenderTypeNewMemberProposal}, ContentTypeProposal, remove, false},
+		{Sender{Type: SenderTypeNewMemberCommit}, ContentTypeCommit, nil, true},
+		{Sender{Type: SenderTypeNewMemberCommit}, ContentTypeProposal, add, false},
+	}
+	for _, tc := range cases {
+		ac := &AuthenticatedContent{WireFormat: WireFormatPublicMessage, Content: FramedContent{
+			GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, Sender: tc.sender, ContentType: tc.ct, Proposal: tc.prop,
+		}}
+		if tc.ct == ContentTypeCommit {
+			ac.Content.Commit = &Commit{}
+			ac.Auth.ConfirmationTag = []byte{1}
+		}
+		if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, errP := ProtectPublic(f.cs, ac, f.ctx, nil)
+		pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
+		_, errU := UnprotectPublic(f.cs, pm, f.ctx, nil, f.pub)
+		for _, err := range []error{errP, errU} {
+			if tc.allowed && err != nil {
+				t.Errorf("%v/%v/%v: %v", tc.sender.Type, tc.ct, tc.prop.Type(), err)
+			}
+			if !tc.allowed && !errors.Is(err, ErrInvalidMessage) {
+				t.Errorf("%v/%v/%v: got %v, want ErrInvalidMessage", tc.sender.Type, tc.ct, tc.prop.Type(), err)
+			}
+		}
+	}
+}

@@ -27,7 +27,9 @@ const (
 
 // IsValid reports whether t is one of the proposal types defined by
 // RFC 9420 (0x0001-0x0007), i.e. one this implementation can decode.
-func (t ProposalType) IsValid() bool { return t >= ProposalTypeAdd && t <= ProposalTypeGroupContextExtensions }
+func (t ProposalType) IsValid() bool {
+	return t >= ProposalTypeAdd && t <= ProposalTypeGroupContextExtensions
+}
 
 // IsDefault reports whether t is a "default" proposal type that need not be
 // listed in Capabilities (RFC 9420, Section 7.2).
@@ -112,8 +114,8 @@ type Add struct {
 	KeyPackage KeyPackage
 }
 
-func (*Add) ProposalType() ProposalType          { return ProposalTypeAdd }
-func (v *Add) marshal(b *cryptobyte.Builder)     { v.KeyPackage.marshal(b) }
+func (*Add) ProposalType() ProposalType      { return ProposalTypeAdd }
+func (v *Add) marshal(b *cryptobyte.Builder) { v.KeyPackage.marshal(b) }
 func (v *Add) unmarshal(s *cryptobyte.String) error {
 	if err := v.KeyPackage.unmarshal(s); err != nil {
 		return codec.Errorf("Add", err)
