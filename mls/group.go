@@ -54,9 +54,12 @@ type cachedProposal struct {
 	sender Sender
 }
 
+// epochPSK is a retained resumption PSK (RFC 9420, Section 8.6) of this
+// group or, after a ReInit or branch, of the group it came from.
 type epochPSK struct {
-	epoch uint64
-	psk   []byte
+	groupID []byte
+	epoch   uint64
+	psk     []byte
 }
 
 // ErrInactive is returned for operations on a group this member was removed
@@ -182,7 +185,7 @@ func (g *Group) startEpoch() error {
 	g.stree = st
 	g.proposals = nil
 	g.updateKeys = map[string][]byte{}
-	g.resumption = append(g.resumption, epochPSK{epoch: g.pub.ctx.Epoch, psk: g.keys.Resumption})
+	g.resumption = append(g.resumption, epochPSK{groupID: g.pub.ctx.GroupID, epoch: g.pub.ctx.Epoch, psk: g.keys.Resumption})
 	if n := g.cfg.keepEpochs(); len(g.resumption) > n {
 		g.resumption = append([]epochPSK(nil), g.resumption[len(g.resumption)-n:]...)
 	}
@@ -381,9 +384,9 @@ func (g *Group) proposalRef(ac *AuthenticatedContent) ([]byte, error) {
 }
 
 // resolvePSKs returns the PSK values for ids, in order (RFC 9420, Section
-// 8.4): external PSKs and other groups' resumption PSKs from cfg.PSKs, this
-// group's own from its retained epochs.
-func resolvePSKs(cfg *Config, groupID []byte, own []epochPSK, ids []PreSharedKeyID) ([][]byte, error) {
+// 8.4): resumption PSKs from the retained epochs in own, then external PSKs
+// and other resumption PSKs from cfg.PSKs.
+func resolvePSKs(cfg *Config, own []epochPSK, ids []PreSharedKeyID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	for i := range ids {
 		id := &ids[i]
@@ -397,11 +400,9 @@ func resolvePSKs(cfg *Config, groupID []byte, own []epochPSK, ids []PreSharedKey
 				v, ok = cfg.PSKs.ExternalPSK(id.PSKID)
 			}
 		case PSKTypeResumption:
-			if bytes.Equal(id.PSKGroupID, groupID) {
-				for _, e := range own {
-					if e.epoch == id.PSKEpoch {
-						v, ok = e.psk, true
-					}
+			for _, e := range own {
+				if e.epoch == id.PSKEpoch && bytes.Equal(e.groupID, id.PSKGroupID) {
+					v, ok = e.psk, true
 				}
 			}
 			if !ok && cfg != nil && cfg.PSKs != nil {
@@ -416,11 +417,11 @@ func resolvePSKs(cfg *Config, groupID []byte, own []epochPSK, ids []PreSharedKey
 	return out, nil
 }
 
-func derivePSKSecret(cs *suite.Suite, cfg *Config, groupID []byte, own []epochPSK, ids []PreSharedKeyID) (PSKSecret, error) {
+func derivePSKSecret(cs *suite.Suite, cfg *Config, own []epochPSK, ids []PreSharedKeyID) (PSKSecret, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	vals, err := resolvePSKs(cfg, groupID, own, ids)
+	vals, err := resolvePSKs(cfg, own, ids)
 	if err != nil {
 		return nil, err
 	}

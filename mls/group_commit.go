@@ -28,9 +28,11 @@ type CommitOptions struct {
 	ExternalPub bool
 	// AuthenticatedData is the commit's authenticated_data.
 	AuthenticatedData []byte
-	// WelcomePSKs are extra PSK IDs (e.g. the ReInit/branch resumption PSK)
-	// named in the Welcome; by default the commit's own PSK proposals.
-	WelcomePSKs []PreSharedKeyID
+	// ExtraPSKs are injected into the key schedule without a proposal and
+	// listed in the Welcome after the commit's PSK proposals: the
+	// resumption PSK (usage reinit or branch) of a new group's first
+	// commit (RFC 9420, Sections 11.2, 11.3).
+	ExtraPSKs []PreSharedKeyID
 }
 
 // PendingCommit is a commit this member created: the messages to send and
@@ -152,7 +154,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
-	pskSecret, err := derivePSKSecret(g.cs, cfg, newCtx.GroupID, g.resumption, res.psks)
+	pskSecret, err := derivePSKSecret(g.cs, cfg, g.resumption, append(slices.Clone(res.psks), opts.ExtraPSKs...))
 	if err != nil {
 		return nil, err
 	}
@@ -186,10 +188,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	pc.Stats.Added, pc.Stats.Removed = addedLeaves, res.removed
 	if len(res.added) > 0 {
-		psks := opts.WelcomePSKs
-		if psks == nil {
-			psks = res.psks
-		}
+		psks := append(slices.Clone(res.psks), opts.ExtraPSKs...)
 		w, err := buildWelcome(g.cs, rnd, gi, joiner, pskSecret, psks, res.added, pup)
 		if err != nil {
 			return nil, err
@@ -581,7 +580,7 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 		out.SelfRemoved = true
 		return next, nil
 	}
-	pskSecret, err := derivePSKSecret(g.cs, g.cfg, newCtx.GroupID, g.resumption, res.psks)
+	pskSecret, err := derivePSKSecret(g.cs, g.cfg, g.resumption, res.psks)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,10 @@ type JoinOptions struct {
 	// does not carry the ratchet_tree extension (delivered out of band,
 	// RFC 9420, Section 12.4.3.3).
 	RatchetTree []byte
+	// Previous is this member's state in the group a ReInit ended or a
+	// branch came from; its retained resumption PSKs resolve the Welcome's
+	// reinit/branch PSK (RFC 9420, Sections 11.2, 11.3).
+	Previous *Group
 }
 
 // ruleWelcome names the joining rules of RFC 9420, Section 12.4.3.1.
@@ -54,7 +58,11 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	}
 	var pskSecret PSKSecret
 	if len(gs.PSKs) > 0 {
-		vals, err := resolvePSKs(cfg, nil, nil, gs.PSKs)
+		var own []epochPSK
+		if opts.Previous != nil {
+			own = opts.Previous.resumption
+		}
+		vals, err := resolvePSKs(cfg, own, gs.PSKs)
 		if err != nil {
 			return nil, err
 		}
@@ -292,7 +300,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err := ac.Sign(cs, kp.SignatureKey, &pg.ctx); err != nil {
 		return nil, nil, err
 	}
-	pskSecret, err := derivePSKSecret(cs, cfg, newCtx.GroupID, nil, res.psks)
+	pskSecret, err := derivePSKSecret(cs, cfg, nil, res.psks)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -54,7 +54,7 @@ type Capabilities struct {
 	Versions     []ProtocolVersion
 	CipherSuites []suite.ID
 	Extensions   []ExtensionType
-	Proposals    []uint16 // ProposalType codepoints
+	Proposals    []ProposalType
 	Credentials  []CredentialType
 }
 
@@ -95,7 +95,7 @@ func (v *Capabilities) unmarshal(s *cryptobyte.String) error {
 	if v.Extensions, err = readUint16List[ExtensionType](s); err != nil {
 		return codec.Errorf("Capabilities.extensions", err)
 	}
-	if v.Proposals, err = readUint16List[uint16](s); err != nil {
+	if v.Proposals, err = readUint16List[ProposalType](s); err != nil {
 		return codec.Errorf("Capabilities.proposals", err)
 	}
 	if v.Credentials, err = readUint16List[CredentialType](s); err != nil {
@@ -112,8 +112,10 @@ func (v *Capabilities) SupportsExtension(t ExtensionType) bool {
 
 // SupportsProposal reports whether the proposal type codepoint p is a
 // default proposal type (0x0001-0x0007) or listed (RFC 9420, Section 7.2).
+// (It takes the raw codepoint so callers holding unknown types need no
+// conversion.)
 func (v *Capabilities) SupportsProposal(p uint16) bool {
-	return (p >= 1 && p <= 7) || slices.Contains(v.Proposals, p)
+	return (p >= 1 && p <= 7) || slices.Contains(v.Proposals, ProposalType(p))
 }
 
 // SupportsCredential reports whether t is listed in the capabilities.

@@ -284,10 +284,13 @@ func ProtectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree,
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
 	}
-	aad := codec.MustEncode((&PrivateContentAAD{
+	aad, err := codec.Encode((&PrivateContentAAD{
 		GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch,
 		ContentType: ac.Content.ContentType, AuthenticatedData: ac.Content.AuthenticatedData,
 	}).marshal)
+	if err != nil {
+		return nil, fmt.Errorf("mls: encoding PrivateContentAAD: %w", err)
+	}
 	rnd := opts.Rand
 	if rnd == nil {
 		rnd = rand.Reader
@@ -306,7 +309,10 @@ func ProtectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree,
 		return nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
 	}
 	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, ciphertext)
-	sdAAD := codec.MustEncode((&SenderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
+	sdAAD, err := codec.Encode((&SenderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
+	if err != nil {
+		return nil, fmt.Errorf("mls: encoding SenderDataAAD: %w", err)
+	}
 	encSD, err := cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
 	if err != nil {
 		return nil, fmt.Errorf("mls: encrypting SenderData: %w", err)

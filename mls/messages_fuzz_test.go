@@ -107,3 +107,60 @@ func FuzzPrivateMessageContent(f *testing.F) {
 		fuzzDecoder(t, data[1:], &PrivateMessageContent{ContentType: ContentType(data[0])})
 	})
 }
+
+// FuzzUnprotect feeds arbitrary MLSMessages to the protection layer of a
+// fixed epoch: it must never panic, every error must be typed (a
+// *ProtocolError or one of the wrong-group/epoch/unknown-sender sentinels),
+// and a failed PrivateMessage must leave the secret tree unchanged.
+func FuzzUnprotect(f *testing.F) {
+	fx := newProtectFixture(f)
+	for _, ct := range []ContentType{ContentTypeApplication, ContentTypeProposal, ContentTypeCommit} {
+		ac := fx.content(f, WireFormatPrivateMessage, ct)
+		pm, err := ProtectPrivate(fx.cs, ac, fx.tree(f), fx.senderData, PrivateOptions{Padding: PadToMultiple(16)})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(codec.MustEncode((&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPrivateMessage, PrivateMessage: pm}).marshal))
+		if ct != ContentTypeApplication {
+			ac := fx.content(f, WireFormatPublicMessage, ct)
+			pub, err := ProtectPublic(fx.cs, ac, fx.ctx, fx.membership)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(codec.MustEncode((&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pub}).marshal))
+		}
+	}
+	typed := func(t *testing.T, err error) {
+		var pe *ProtocolError
+		if !errors.As(err, &pe) && !errors.Is(err, ErrWrongEpoch) && !errors.Is(err, ErrWrongGroup) && !errors.Is(err, ErrUnknownSender) {
+			t.Fatalf("untyped error %T: %v", err, err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := UnmarshalMLSMessage(data)
+		if err != nil {
+			return
+		}
+		switch m.WireFormat {
+		case WireFormatPublicMessage:
+			if _, err := UnprotectPublic(fx.cs, m.PublicMessage, fx.ctx, fx.membership, fx.pub); err != nil {
+				typed(t, err)
+			}
+		case WireFormatPrivateMessage:
+			tree := fx.tree(t)
+			before := tree.Clone()
+			_, err := UnprotectPrivate(fx.cs, m.PrivateMessage, fx.ctx, tree, fx.senderData, fx.sigKey)
+			if err != nil {
+				typed(t, err)
+				// Unchanged: the generation the message claims is still available.
+				for leaf := LeafIndex(0); leaf < 4; leaf++ {
+					a, errA := tree.Key(leaf, HandshakeRatchet, 0)
+					b, errB := before.Key(leaf, HandshakeRatchet, 0)
+					if (errA == nil) != (errB == nil) || (errA == nil && !bytes.Equal(a.Key, b.Key)) {
+						t.Fatalf("failed unprotect changed the secret tree (leaf %d)", leaf)
+					}
+				}
+			}
+		}
+	})
+}

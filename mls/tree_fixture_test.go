@@ -72,7 +72,7 @@ func fixtureLeafTemplate(cs *suite.Suite, id string) LeafNode {
 			Versions:     []ProtocolVersion{ProtocolVersionMLS10},
 			CipherSuites: []suite.ID{cs.ID()},
 			Extensions:   []ExtensionType{},
-			Proposals:    []uint16{},
+			Proposals:    []ProposalType{},
 			Credentials:  []CredentialType{CredentialBasic},
 		},
 		Extensions: Extensions{},

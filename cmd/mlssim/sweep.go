@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mlslab/mlslab/sim"
+)
+
+func init() {
+	register(command{name: "sweep", summary: "run a scenario over a parameter grid and seeds into one long-format CSV", run: sweepMain})
+}
+
+const sweepUsage = `usage: mlssim sweep SCENARIO --grid key=v1,v2,... [--grid ...] [--seeds N]
+                    [--out DIR] [--jobs J] [--set key=value ...] [--quiet]
+
+Runs SCENARIO for every combination of the --grid values and N seeds (the
+scenario's seed, seed+1, ...), replications in parallel across --jobs cores,
+and writes DIR/sweep.csv in long format: one row per run and metric
+(scenario, run, seed, one column per grid key, metric, value), in run order,
+so the file is the same whatever the parallelism. Every combination is
+validated before anything runs. Each run's own CSVs go to DIR/runs/NNNN/
+with --keep-runs.
+
+Example:
+  mlssim sweep workloads/collisions.yaml --seeds 3 \
+    --grid policy.self_update.interval=10m,30m,2h \
+    --grid network.latency.median=50ms,200ms,1s --out results/collisions-sweep
+
+Flags:
+`
+
+type gridFlag struct {
+	keys []string
+	vals [][]string
+}
+
+func (g *gridFlag) String() string { return fmt.Sprint(g.keys) }
+func (g *gridFlag) Set(v string) error {
+	k, vs, ok := strings.Cut(v, "=")
+	if !ok || k == "" || vs == "" {
+		return fmt.Errorf("--grid %q: want key=v1,v2,...", v)
+	}
+	for _, x := range g.keys {
+		if x == k {
+			return fmt.Errorf("--grid %q: key given twice", k)
+		}
+	}
+	g.keys = append(g.keys, k)
+	g.vals = append(g.vals, strings.Split(vs, ","))
+	return nil
+}
+
+type sweepRun struct {
+	idx    int
+	seed   uint64
+	assign []string
+	sc     *sim.Scenario
+}
+
+func sweepMain(args []string) int {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var grid gridFlag
+	var sets stringList
+	seeds := fs.Int("seeds", 1, "replications per grid point (seeds seed, seed+1, ...)")
+	out := fs.String("out", "", "output directory (default results/<scenario>-sweep/)")
+	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "parallel runs")
+	keep := fs.Bool("keep-runs", false, "also keep every run's CSVs under DIR/runs/")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	fs.Var(&grid, "grid", "a grid axis key=v1,v2,... (repeatable)")
+	fs.Var(&sets, "set", "override a scenario field for every run (repeatable)")
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(os.Stdout, sweepUsage)
+		fs.SetOutput(os.Stdout)
+		fs.PrintDefaults()
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: %v\n", err)
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(os.Stderr, "mlssim sweep: want exactly one SCENARIO file (see mlssim sweep --help)")
+		return 2
+	}
+	if *seeds < 1 {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: --seeds must be at least 1, got %d\n", *seeds)
+		return 2
+	}
+	if *jobs < 1 {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: --jobs must be at least 1, got %d\n", *jobs)
+		return 2
+	}
+	file := pos[0]
+	base, err := sim.LoadScenario(file, sets)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: %v\n", err)
+		return 2
+	}
+	if base.Fidelity != "model" {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: fidelity %s: %v\n", base.Fidelity, sim.ErrNotImplemented)
+		return 2
+	}
+	// Expand and validate every run first.
+	var runs []sweepRun
+	combos := [][]string{nil}
+	for i := range grid.keys {
+		var next [][]string
+		for _, c := range combos {
+			for _, v := range grid.vals[i] {
+				next = append(next, append(append([]string(nil), c...), v))
+			}
+		}
+		combos = next
+	}
+	for _, c := range combos {
+		for k := range *seeds {
+			seed := base.Seed + uint64(k)
+			s := append([]string(nil), sets...)
+			for i, key := range grid.keys {
+				s = append(s, key+"="+c[i])
+			}
+			s = append(s, "seed="+strconv.FormatUint(seed, 10))
+			sc, err := sim.LoadScenario(file, s)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "mlssim sweep: %v\n", err)
+				return 2
+			}
+			runs = append(runs, sweepRun{idx: len(runs), seed: seed, assign: c, sc: sc})
+		}
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("results", base.Name+"-sweep")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: output directory: %v\n", err)
+		return 2
+	}
+	f, err := os.Create(filepath.Join(dir, "sweep.csv"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: output directory: %v\n", err)
+		return 2
+	}
+	defer f.Close()
+	header := append(append([]string{"scenario", "run", "seed"}, grid.keys...), "metric", "value")
+	fmt.Fprintln(f, strings.Join(header, ","))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	type result struct {
+		idx int
+		sum *sim.Summary
+		err error
+	}
+	work := make(chan sweepRun)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range min(*jobs, len(runs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				opt := sim.Options{}
+				if *keep {
+					opt.OutDir = filepath.Join(dir, "runs", fmt.Sprintf("%04d", r.idx))
+				}
+				sum, err := sim.Run(ctx, r.sc, opt)
+				results <- result{r.idx, sum, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, r := range runs {
+			select {
+			case work <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	pending := map[int]result{}
+	next, failed := 0, 0
+	for res := range results {
+		pending[res.idx] = res
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			if r.err != nil {
+				failed++
+				fmt.Fprintf(os.Stderr, "mlssim sweep: run %d: %v\n", next, r.err)
+			} else {
+				writeSweepRows(f, base.Name, runs[next], r.sum)
+				if !*quiet {
+					fmt.Fprintf(os.Stderr, "run %d/%d done (seed %d %s)\n", next+1, len(runs), runs[next].seed, strings.Join(runs[next].assign, " "))
+				}
+			}
+			next++
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: interrupted after %d of %d runs; %s holds their complete rows\n", next, len(runs), filepath.Join(dir, "sweep.csv"))
+		return 1
+	}
+	if failed > 0 {
+		return 1
+	}
+	if !*quiet {
+		fmt.Fprintf(os.Stderr, "%d runs -> %s\n", len(runs), filepath.Join(dir, "sweep.csv"))
+	}
+	return 0
+}
+
+func writeSweepRows(w io.Writer, name string, r sweepRun, sum *sim.Summary) {
+	b, _ := json.Marshal(sum.Metrics)
+	var m map[string]float64
+	json.Unmarshal(b, &m)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	prefix := append([]string{name, strconv.Itoa(r.idx), strconv.FormatUint(r.seed, 10)}, r.assign...)
+	var sb strings.Builder
+	for _, k := range keys {
+		sb.WriteString(strings.Join(prefix, ","))
+		sb.WriteString(",")
+		sb.WriteString(k)
+		sb.WriteString(",")
+		sb.WriteString(strconv.FormatFloat(m[k], 'g', -1, 64))
+		sb.WriteString("\n")
+	}
+	io.WriteString(w, sb.String())
+}

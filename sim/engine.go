@@ -1,0 +1,1554 @@
+// Package sim is the mlslab discrete-event simulator: a virtual clock and a
+// (time, sequence) event queue drive users joining and leaving, devices going
+// offline, self-updates, commits through an ordering delivery service
+// (RFC 9750), application traffic and state compromises, against a Backend
+// that says what each MLS operation costs (fidelity model, sampled, full).
+//
+// A run is deterministic: the same scenario and seed produce byte-identical
+// events.csv, epochs.csv and compromises.csv and the same summary metrics.
+// The logic reads no wall clock; randomness comes from one seeded
+// math/rand/v2 stream per concern (workload, network, adversary, keys).
+//
+// # Which API to use
+//
+// LoadScenario parses and validates a scenario file (workloads/README.md);
+// Run simulates it and writes the CSVs and summary.json into a directory.
+// Backend is the seam the real MLS groups plug into; ModelBackend is the
+// `model` fidelity level.
+package sim
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/mlslab/mlslab/sim/size"
+	"github.com/mlslab/mlslab/sim/symtree"
+)
+
+// ErrNotImplemented is returned for fidelity levels that need the mls
+// group API, which does not exist yet.
+var ErrNotImplemented = errors.New("not implemented yet: needs the mls group API")
+
+// ErrInterrupted is returned by Run when its context is cancelled; the
+// outputs are complete up to the last full row.
+var ErrInterrupted = errors.New("interrupted")
+
+type evKind uint8
+
+const (
+	evEnd evKind = iota
+	evPhase
+	evJoin
+	evLeave
+	evJoined
+	evSelfUpdate
+	evApp
+	evCommitAttempt
+	evRetry
+	evArriveCommit
+	evArriveProposal
+	evBatchTimer
+	evOffline
+	evOnline
+	evCompromise
+	evSweep
+)
+
+type event struct {
+	at   time.Duration
+	seq  uint64
+	kind evKind
+	m    MemberID
+	gen  uint32
+	x    any
+}
+
+type eventQueue []event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = event{}
+	*q = old[:len(old)-1]
+	return e
+}
+
+type memberState uint8
+
+const (
+	stQueued  memberState = iota // waiting to be added
+	stJoining                    // in the tree, Welcome not yet processed
+	stActive
+	stLeaving // removal requested
+	stGone
+)
+
+const never = time.Duration(math.MaxInt64)
+
+type member struct {
+	user        int32
+	leaf        int32 // -1 when not in the tree
+	state       memberState
+	online      bool
+	onlineSince time.Duration
+	ep          uint64        // last processed epoch
+	qEpoch      uint64        // delivery service epoch when it last came online
+	epT         time.Duration // when it was processed
+	lastEpoch   uint64        // last epoch it will ever process (removal)
+	joinEpoch   uint64
+	lastUpdate  time.Duration
+	lastActive  time.Duration
+	updGen      uint32
+	onGen       uint32
+	groupPos    int32 // index in inGroup or -1
+	onlinePos   int32 // index in online or -1
+	alwaysOn    bool
+	updateDue   bool // self-update fell due while offline
+	retryDue    *inflight
+	updPending  bool // an Update proposal of its own is in the pool
+	removeAsked bool
+	committing  bool // a commit of its own is in flight (it waits for the outcome)
+}
+
+type user struct {
+	devices []MemberID
+	pos     int32 // in activeUsers, -1 if gone
+}
+
+type poolEntry struct {
+	id      uint64
+	kind    ProposalKind
+	sender  MemberID
+	subject MemberID
+	acceptT time.Duration
+	bytes   int
+}
+
+type inflight struct {
+	spec     CommitSpec
+	pending  Pending
+	pool     []uint64 // pool entry ids included by reference
+	adds     []MemberID
+	removes  []MemberID // inline removes
+	self     bool       // a self-update (path forced)
+	sentAt   time.Duration
+	attempts int
+	retrying bool // rejected; the committer stays busy until its retry
+}
+
+type proposalMsg struct {
+	entry poolEntry
+}
+
+// watch follows one epoch until every member present before it has
+// processed its commit.
+type watch struct {
+	epoch     uint64
+	remaining int
+	last      time.Duration
+	done      bool
+}
+
+// Progress reports how far a run is.
+type Progress struct {
+	Now, Horizon time.Duration
+	Events       uint64
+	Epoch        uint64
+	Members      int
+}
+
+// Options configure Run.
+type Options struct {
+	OutDir   string
+	Backend  Backend        // nil: by fidelity (model only for now)
+	Progress func(Progress) // called every ProgressEvery events, may be nil
+	// ProgressEvery defaults to 65536 events.
+	ProgressEvery uint64
+}
+
+// Sim is one simulation run.
+type Sim struct {
+	sc      *Scenario
+	opt     Options
+	suite   size.Suite
+	profile size.Profile
+	backend Backend
+	tree    *symtree.Tree
+
+	now    time.Duration
+	seq    uint64
+	q      eventQueue
+	events uint64
+
+	rw, rn, ra *rand.Rand
+	lat        *latency
+
+	members     []member
+	users       []user
+	activeUsers []int32
+	inGroup     []MemberID
+	online      []MemberID
+
+	// delivery service
+	epoch       uint64
+	acceptT     []time.Duration
+	pool        []poolEntry
+	poolSeq     uint64
+	addQueue    []MemberID
+	removeQueue []MemberID
+	scheduled   bool // designated/proposer: a commit attempt is scheduled
+	waiting     bool // designated: waiting for a designated committer to come online
+	batchTimer  bool
+
+	phase      int
+	phaseStart time.Duration
+
+	watches   []*watch // by epoch (nil mostly)
+	watchList []uint64 // watched epochs, increasing
+	maxWatch  uint64
+	comps     []*compromise
+
+	pathBuf  []symtree.PathLevel
+	epochRow epochCounters
+
+	out *outputs
+	st  stats
+}
+
+type epochCounters struct {
+	collisions, retries int
+}
+
+// New prepares a run: it checks the scenario and opens the outputs (so an
+// unwritable directory fails before anything is simulated).
+func New(sc *Scenario, opt Options) (*Sim, error) {
+	if sc.Fidelity != "model" && opt.Backend == nil {
+		return nil, fmt.Errorf("fidelity %s: %w", sc.Fidelity, ErrNotImplemented)
+	}
+	s := &Sim{sc: sc, opt: opt}
+	s.suite, _ = size.SuiteByID(sc.Suite)
+	s.profile = size.DefaultProfile()
+	s.profile.IdentityLen = sc.Group.IdentityBytes
+	s.profile.GroupIDLen = sc.Group.GroupIDBytes
+	s.profile.AuthenticatedDataLen = sc.Group.AuthenticatedData
+	s.profile.PaddingBlock = sc.Group.PaddingBlock
+	s.backend = opt.Backend
+	if s.backend == nil {
+		s.backend = &ModelBackend{}
+	}
+	if s.opt.ProgressEvery == 0 {
+		s.opt.ProgressEvery = 1 << 16
+	}
+	s.rw = newStream(sc.Seed, streamWorkload)
+	s.rn = newStream(sc.Seed, streamNetwork)
+	s.ra = newStream(sc.Seed, streamAdversary)
+	s.lat = newLatency(sc.Network.Latency, streamSeed(sc.Seed, streamNetwork+100))
+	if opt.OutDir != "" {
+		out, err := openOutputs(opt.OutDir, sc.Output.Events)
+		if err != nil {
+			return nil, err
+		}
+		s.out = out
+	}
+	return s, nil
+}
+
+// Run simulates the scenario into opt.OutDir. On context cancellation it
+// stops between two events, completes the outputs and returns
+// ErrInterrupted together with the partial summary.
+func Run(ctx context.Context, sc *Scenario, opt Options) (*Summary, error) {
+	s, err := New(sc, opt)
+	if err != nil {
+		return nil, err
+	}
+	return s.Run(ctx)
+}
+
+func (s *Sim) push(at time.Duration, k evKind, m MemberID, gen uint32, x any) {
+	if at < s.now {
+		at = s.now
+	}
+	if at >= never/2 {
+		return
+	}
+	s.seq++
+	heap.Push(&s.q, event{at: at, seq: s.seq, kind: k, m: m, gen: gen, x: x})
+}
+
+// Run executes the simulation.
+func (s *Sim) Run(ctx context.Context) (*Summary, error) {
+	wall := time.Now()
+	if err := s.start(); err != nil {
+		s.closeOutputs()
+		return nil, err
+	}
+	horizon := s.sc.Duration.D()
+	s.push(horizon, evEnd, -1, 0, nil)
+	runErr := s.loop(ctx, never)
+	if runErr == nil || errors.Is(runErr, ErrInterrupted) {
+		s.finish()
+	}
+	sum := s.summary(wall, runErr)
+	if s.out != nil {
+		if err := s.out.writeSummary(sum); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if err := s.closeOutputs(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if s.opt.Progress != nil {
+		s.opt.Progress(Progress{Now: s.now, Horizon: horizon, Events: s.events, Epoch: s.epoch, Members: s.tree.Members()})
+	}
+	return sum, runErr
+}
+
+// loop handles events up to and including time until (tests step with it).
+func (s *Sim) loop(ctx context.Context, until time.Duration) error {
+	horizon := s.sc.Duration.D()
+	for s.q.Len() > 0 && s.q[0].at <= until {
+		if s.events%1024 == 0 && ctx.Err() != nil {
+			return ErrInterrupted
+		}
+		e := heap.Pop(&s.q).(event)
+		s.now = e.at
+		s.events++
+		if s.opt.Progress != nil && s.events%s.opt.ProgressEvery == 0 {
+			s.opt.Progress(Progress{Now: s.now, Horizon: horizon, Events: s.events, Epoch: s.epoch, Members: s.tree.Members()})
+		}
+		if err := s.handle(e); err != nil {
+			if errors.Is(err, errEnd) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+var errEnd = errors.New("end")
+
+func (s *Sim) closeOutputs() error {
+	if s.out == nil {
+		return nil
+	}
+	return s.out.close()
+}
+
+func (s *Sim) start() error {
+	sc := s.sc
+	cfg := BackendConfig{
+		Suite: s.suite, Profile: s.profile, PrivateHandshake: sc.Group.Handshake == "private",
+		RatchetTreeInWelcome: sc.Group.RatchetTreeInWelcome, Seed: streamSeed(sc.Seed, streamKeys),
+	}
+	// The founder: user 0, device 0 creates the group (RFC 9420, Section 11).
+	u := s.newUser()
+	founder := s.users[u].devices[0]
+	if err := s.backend.Init(cfg, founder); err != nil {
+		return err
+	}
+	s.tree = symtree.New(s.suite, s.profile, founder)
+	s.st.lastSize = 1
+	s.acceptT = append(s.acceptT, 0)
+	f := &s.members[founder]
+	f.leaf = 0
+	f.state = stJoining
+	s.groupAdd(founder)
+	s.activate(founder)
+	for _, d := range s.users[u].devices[1:] {
+		s.enqueueAdd(d)
+	}
+	for range sc.Population.InitialUsers - 1 {
+		u := s.newUser()
+		for _, d := range s.users[u].devices {
+			s.enqueueAdd(d)
+		}
+	}
+	s.startPhase(0)
+	if sc.Traffic.AppRatePerMember.PerSecond > 0 {
+		s.push(s.now+expRate(s.rw, sc.Traffic.AppRatePerMember.PerSecond), evApp, -1, 0, nil)
+	}
+	if d := sc.Policy.RemoveInactiveAfter.D(); d > 0 {
+		s.push(s.sweepEvery(), evSweep, -1, 0, nil)
+	}
+	s.scheduleCompromises()
+	s.event("start", founder, int64(s.epoch), 0, sc.Name)
+	return nil
+}
+
+func (s *Sim) sweepEvery() time.Duration {
+	d := s.sc.Policy.RemoveInactiveAfter.D() / 8
+	return max(d, time.Minute)
+}
+
+func (s *Sim) handle(e event) error {
+	switch e.kind {
+	case evEnd:
+		s.event("end", -1, int64(s.epoch), 0, "")
+		return errEnd
+	case evPhase:
+		if int(e.gen) == s.phase {
+			s.startPhase(s.phase + 1)
+		}
+	case evJoin:
+		if int(e.gen) == s.phase {
+			s.join()
+			if int(e.gen) == s.phase { // join may have ended the phase
+				s.schedulePhaseJoin()
+			}
+		}
+	case evLeave:
+		if int(e.gen) == s.phase {
+			s.leave()
+			s.schedulePhaseLeave()
+		}
+	case evJoined:
+		s.joined(e.m)
+	case evSelfUpdate:
+		m := &s.members[e.m]
+		if m.updGen != e.gen || m.state != stActive {
+			return nil
+		}
+		s.armSelfUpdate(e.m)
+		if !m.online {
+			m.updateDue = true
+			return nil
+		}
+		return s.selfUpdate(e.m, "timer")
+	case evApp:
+		return s.app()
+	case evCommitAttempt:
+		return s.commitAttempt(e)
+	case evRetry:
+		return s.retry(e.m, e.x.(*inflight))
+	case evArriveCommit:
+		return s.arriveCommit(e.x.(*inflight))
+	case evArriveProposal:
+		s.arriveProposal(e.x.(*proposalMsg))
+	case evBatchTimer:
+		s.batchTimer = false
+		if len(s.addQueue) > 0 {
+			s.requestCommit(0)
+		}
+	case evOffline:
+		s.goOffline(e.m, e.gen)
+	case evOnline:
+		return s.goOnline(e.m, e.gen)
+	case evCompromise:
+		s.compromise(e.x.(*compromise))
+	case evSweep:
+		s.sweep()
+		s.push(s.now+s.sweepEvery(), evSweep, -1, 0, nil)
+	}
+	return nil
+}
+
+// ---- membership ----
+
+func (s *Sim) newUser() int32 {
+	id := int32(len(s.users))
+	k := s.sc.Group.DevicesPerUser
+	u := user{devices: make([]MemberID, k), pos: int32(len(s.activeUsers))}
+	for i := range k {
+		mid := MemberID(len(s.members))
+		s.members = append(s.members, member{user: id, leaf: -1, groupPos: -1, onlinePos: -1, lastEpoch: math.MaxUint64,
+			alwaysOn: i < s.sc.Network.Offline.AlwaysOnlineDevices})
+		u.devices[i] = mid
+	}
+	s.users = append(s.users, u)
+	s.activeUsers = append(s.activeUsers, id)
+	return id
+}
+
+func (s *Sim) enqueueAdd(m MemberID) {
+	s.members[m].state = stQueued
+	s.addQueue = append(s.addQueue, m)
+	if len(s.addQueue) >= s.sc.Policy.AddBatch.Size {
+		s.requestCommit(0)
+	} else if !s.batchTimer {
+		s.batchTimer = true
+		s.push(s.now+s.sc.Policy.AddBatch.MaxWait.D(), evBatchTimer, -1, 0, nil)
+	}
+}
+
+func (s *Sim) groupAdd(m MemberID) {
+	s.members[m].groupPos = int32(len(s.inGroup))
+	s.inGroup = append(s.inGroup, m)
+}
+
+func (s *Sim) groupRemove(m MemberID) {
+	p := s.members[m].groupPos
+	if p < 0 {
+		return
+	}
+	last := s.inGroup[len(s.inGroup)-1]
+	s.inGroup[p] = last
+	s.members[last].groupPos = p
+	s.inGroup = s.inGroup[:len(s.inGroup)-1]
+	s.members[m].groupPos = -1
+}
+
+func (s *Sim) onlineAdd(m MemberID) {
+	mm := &s.members[m]
+	if mm.onlinePos >= 0 || mm.state != stActive || !mm.online {
+		return
+	}
+	mm.onlinePos = int32(len(s.online))
+	s.online = append(s.online, m)
+}
+
+func (s *Sim) onlineRemove(m MemberID) {
+	p := s.members[m].onlinePos
+	if p < 0 {
+		return
+	}
+	last := s.online[len(s.online)-1]
+	s.online[p] = last
+	s.members[last].onlinePos = p
+	s.online = s.online[:len(s.online)-1]
+	s.members[m].onlinePos = -1
+}
+
+func (s *Sim) activeUserCount() int { return len(s.activeUsers) }
+
+func (s *Sim) startPhase(i int) {
+	s.phase = i
+	s.phaseStart = s.now
+	ph := s.sc.Population.Phases
+	if i >= len(ph) {
+		return
+	}
+	p := ph[i]
+	s.event("phase", -1, int64(s.epoch), 0, phaseName(p, i))
+	if p.Duration > 0 && i < len(ph)-1 {
+		s.push(s.now+p.Duration.D(), evPhase, -1, uint32(i), nil)
+	}
+	s.schedulePhaseJoin()
+	s.schedulePhaseLeave()
+	s.checkTarget()
+}
+
+func phaseName(p Phase, i int) string {
+	if p.Name != "" {
+		return csvSafe(p.Name)
+	}
+	return fmt.Sprintf("phase%d", i)
+}
+
+func (s *Sim) curPhase() *Phase {
+	if s.phase < len(s.sc.Population.Phases) {
+		return &s.sc.Population.Phases[s.phase]
+	}
+	return nil
+}
+
+func (s *Sim) schedulePhaseJoin() {
+	if p := s.curPhase(); p != nil && p.JoinRate.PerSecond > 0 {
+		if p.TargetUsers > 0 && s.activeUserCount() >= p.TargetUsers {
+			return
+		}
+		s.push(s.now+expRate(s.rw, p.JoinRate.PerSecond), evJoin, -1, uint32(s.phase), nil)
+	}
+}
+
+func (s *Sim) schedulePhaseLeave() {
+	if p := s.curPhase(); p != nil && p.LeaveRate.PerSecond > 0 {
+		s.push(s.now+expRate(s.rw, p.LeaveRate.PerSecond), evLeave, -1, uint32(s.phase), nil)
+	}
+}
+
+func (s *Sim) checkTarget() {
+	p := s.curPhase()
+	if p == nil || p.TargetUsers == 0 || s.activeUserCount() < p.TargetUsers {
+		return
+	}
+	if s.phase < len(s.sc.Population.Phases)-1 {
+		s.startPhase(s.phase + 1)
+	}
+}
+
+func (s *Sim) join() {
+	u := s.newUser()
+	s.st.joins++
+	s.event("join", s.users[u].devices[0], int64(s.epoch), 0, fmt.Sprintf("user=%d", u))
+	for _, d := range s.users[u].devices {
+		s.enqueueAdd(d)
+	}
+	s.checkTarget()
+}
+
+func (s *Sim) leave() {
+	if len(s.activeUsers) <= 1 {
+		return
+	}
+	// Never the founder's user (index 0 keeps the group alive).
+	i := 1 + s.rw.IntN(len(s.activeUsers)-1)
+	u := s.activeUsers[i]
+	if u == 0 {
+		return
+	}
+	s.userGone(u)
+	s.st.leaves++
+	for _, d := range s.users[u].devices {
+		mm := &s.members[d]
+		s.event("leave", d, int64(s.epoch), 0, fmt.Sprintf("user=%d", u))
+		switch mm.state {
+		case stQueued:
+			mm.state = stGone
+		case stJoining:
+			s.askRemove(d, false)
+		case stActive:
+			s.askRemove(d, true)
+		}
+	}
+}
+
+func (s *Sim) userGone(u int32) {
+	p := s.users[u].pos
+	if p < 0 {
+		return
+	}
+	last := s.activeUsers[len(s.activeUsers)-1]
+	s.activeUsers[p] = last
+	s.users[last].pos = p
+	s.activeUsers = s.activeUsers[:len(s.activeUsers)-1]
+	s.users[u].pos = -1
+}
+
+// askRemove requests the removal of m: by its own Remove proposal
+// (selfProposal) or inline by the next committer.
+func (s *Sim) askRemove(m MemberID, selfProposal bool) {
+	mm := &s.members[m]
+	if mm.removeAsked || mm.leaf < 0 {
+		return
+	}
+	mm.removeAsked = true
+	mm.state = stLeaving
+	s.onlineRemove(m)
+	if selfProposal {
+		s.advance(m, s.now)
+		s.propose(PropRemove, m, m)
+		return
+	}
+	s.removeQueue = append(s.removeQueue, m)
+	s.requestCommit(s.sc.Policy.CommitDelay.D())
+}
+
+func (s *Sim) sweep() {
+	d := s.sc.Policy.RemoveInactiveAfter.D()
+	var stale []MemberID
+	for _, m := range s.inGroup {
+		mm := &s.members[m]
+		if mm.state == stActive && s.now-mm.lastActive > d && m != s.users[0].devices[0] {
+			stale = append(stale, m)
+		}
+	}
+	slices.Sort(stale)
+	for _, m := range stale {
+		s.st.inactiveRemovals++
+		s.event("inactive", m, int64(s.epoch), 0, "")
+		s.askRemove(m, false)
+	}
+}
+
+// activate makes a member that processed its Welcome (or founded the group) active.
+func (s *Sim) activate(m MemberID) {
+	mm := &s.members[m]
+	mm.state = stActive
+	mm.lastActive, mm.lastUpdate = s.now, s.now
+	mm.epT = s.now
+	if !mm.online && mm.onlineSince == 0 && mm.onGen == 0 {
+		mm.online = true
+		mm.onlineSince = s.now
+		mm.qEpoch = mm.joinEpoch
+		s.scheduleAvailability(m, true)
+	}
+	s.onlineAdd(m)
+	s.armSelfUpdate(m)
+	if err := s.backend.Join(m, mm.joinEpoch); err != nil {
+		s.st.backendErrors++
+	}
+	if s.waiting {
+		s.requestCommit(0)
+	}
+}
+
+func (s *Sim) joined(m MemberID) {
+	mm := &s.members[m]
+	if mm.state != stJoining {
+		return
+	}
+	s.activate(m)
+	s.event("welcome", m, int64(mm.joinEpoch), 0, "")
+}
+
+// ---- availability ----
+
+func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
+	o := s.sc.Network.Offline
+	mm := &s.members[m]
+	if o.Mode == "none" || mm.alwaysOn {
+		return
+	}
+	mm.onGen++
+	switch o.Mode {
+	case "random":
+		if nowOnline {
+			s.push(s.now+expDur(s.rw, o.MeanOnline.D()), evOffline, m, mm.onGen, nil)
+		} else {
+			s.push(s.now+expDur(s.rw, o.MeanOffline.D()), evOnline, m, mm.onGen, nil)
+		}
+	case "workday":
+		next, online := s.nextWorkdayTransition(s.now)
+		if online == nowOnline {
+			// Currently in the wrong state for this time of day: flip now.
+			if nowOnline {
+				s.push(s.now, evOffline, m, mm.onGen, nil)
+			} else {
+				s.push(s.now, evOnline, m, mm.onGen, nil)
+			}
+			return
+		}
+		if online {
+			s.push(next, evOnline, m, mm.onGen, nil)
+		} else {
+			s.push(next, evOffline, m, mm.onGen, nil)
+		}
+	}
+}
+
+// nextWorkdayTransition returns the next transition after t and whether it
+// is a transition to online. Day 0 is a Monday.
+func (s *Sim) nextWorkdayTransition(t time.Duration) (time.Duration, bool) {
+	o := s.sc.Network.Offline
+	day := 24 * time.Hour
+	jit := func() time.Duration {
+		if o.Jitter <= 0 {
+			return 0
+		}
+		return time.Duration((s.rw.Float64()*2 - 1) * float64(o.Jitter.D()))
+	}
+	d := t / day
+	for {
+		weekend := o.Weekends && d%7 >= 5
+		if !weekend {
+			start := d*day + o.DayStart.D() + jit()
+			end := d*day + o.DayEnd.D() + jit()
+			if t < start {
+				return start, true
+			}
+			if t < end {
+				return end, false
+			}
+		}
+		d++
+	}
+}
+
+func (s *Sim) goOffline(m MemberID, gen uint32) {
+	mm := &s.members[m]
+	if mm.onGen != gen || !mm.online || mm.state == stGone {
+		return
+	}
+	s.advance(m, s.now)
+	mm.online = false
+	s.onlineRemove(m)
+	s.st.offline++
+	s.event("offline", m, int64(mm.ep), 0, "")
+	s.scheduleAvailability(m, false)
+}
+
+func (s *Sim) goOnline(m MemberID, gen uint32) error {
+	mm := &s.members[m]
+	if mm.onGen != gen || mm.online || mm.state == stGone {
+		return nil
+	}
+	mm.online = true
+	mm.onlineSince = s.now
+	mm.qEpoch = s.epoch
+	s.event("online", m, int64(mm.ep), 0, "")
+	s.scheduleAvailability(m, true)
+	switch mm.state {
+	case stJoining:
+		s.push(s.now+s.lat.delivery(m, mm.joinEpoch), evJoined, m, 0, nil)
+		return nil
+	case stActive:
+		s.onlineAdd(m)
+	default:
+		return nil
+	}
+	if mm.retryDue != nil {
+		f := mm.retryDue
+		mm.retryDue = nil
+		s.scheduleRetry(m, f)
+	}
+	if mm.updateDue {
+		mm.updateDue = false
+		if err := s.selfUpdate(m, "due"); err != nil {
+			return err
+		}
+	}
+	if s.waiting {
+		s.requestCommit(0)
+	}
+	return nil
+}
+
+// ---- member epochs (lazy, exact) ----
+
+// Delivery model. A member online when the commit of epoch e is accepted
+// receives it after lat(m, e); commits accepted while it was offline (e <=
+// qEpoch, the delivery service's epoch when it came online) are delivered
+// as one batch lat(m, qEpoch) after it comes online. Commits are processed
+// in order: the processing time of e is the max of its delivery time and
+// the processing time of e-1.
+func (s *Sim) deliveryTerm(m MemberID, mm *member, e uint64) time.Duration {
+	if e <= mm.qEpoch {
+		return mm.onlineSince + s.lat.delivery(m, mm.qEpoch)
+	}
+	return s.acceptT[e] + s.lat.delivery(m, e)
+}
+
+// deliveryTime is when m processes epoch e given it processed e-1 at prev.
+func (s *Sim) deliveryTime(m MemberID, mm *member, e uint64, prev time.Duration) time.Duration {
+	return max(s.deliveryTerm(m, mm, e), prev)
+}
+
+// windowMax returns the max of deliveryTerm over (after, e] for e > qEpoch.
+// Terms of epochs accepted more than (maxLat - minLat) before e cannot
+// exceed e's own term, so only that window is evaluated: exact, and
+// independent of how many epochs are skipped.
+func (s *Sim) windowMax(m MemberID, mm *member, after, e uint64) time.Duration {
+	lo := uint64(0)
+	if cut := s.acceptT[e] - (s.lat.max - s.lat.min); cut > 0 {
+		lo = uint64(sortSearch(int(e)+1, func(i int) bool { return s.acceptT[i] >= cut }))
+	}
+	lo = max(lo, after+1, mm.qEpoch+1)
+	best := time.Duration(0)
+	for i := lo; i <= e; i++ {
+		best = max(best, s.deliveryTerm(m, mm, i))
+	}
+	return best
+}
+
+// advance processes, in order, every commit m has received by time t.
+// Members are evaluated lazily: delivery delays are a pure function of
+// (member, epoch), so the result is the same as eager delivery events.
+func (s *Sim) advance(m MemberID, t time.Duration) {
+	mm := &s.members[m]
+	if mm.state == stQueued || mm.state == stJoining || !mm.online {
+		return
+	}
+	limit := min(s.epoch, mm.lastEpoch)
+	proc := s.backend.ProcessesCommits()
+	if !proc && mm.ep < limit {
+		// Queued batch.
+		if mm.ep < mm.qEpoch {
+			q := min(mm.qEpoch, limit)
+			d := max(mm.epT, mm.onlineSince+s.lat.delivery(m, mm.qEpoch))
+			if d > t {
+				return
+			}
+			s.watchRange(mm.ep, q, func(uint64) time.Duration { return d })
+			mm.ep, mm.epT = q, d
+		}
+		// Epochs surely delivered by t: accepted at or before t - maxLat.
+		if cut := t - s.lat.max; cut >= 0 && mm.ep < limit {
+			e0 := uint64(sortSearch(int(limit)+1, func(i int) bool { return s.acceptT[i] > cut })) - 1
+			if e0 > mm.ep+4 {
+				from, prev := mm.ep, mm.epT
+				s.watchRange(from, e0, func(w uint64) time.Duration { return max(prev, s.windowMax(m, mm, from, w)) })
+				mm.ep, mm.epT = e0, max(prev, s.windowMax(m, mm, from, e0))
+			}
+		}
+	}
+	for mm.ep < limit {
+		e := mm.ep + 1
+		d := s.deliveryTime(m, mm, e, mm.epT)
+		if d > t {
+			return
+		}
+		mm.ep, mm.epT = e, d
+		if proc {
+			if err := s.backend.ProcessCommit(m, e); err != nil {
+				s.st.backendErrors++
+			}
+		}
+		if e <= s.maxWatch {
+			if w := s.watches[e]; w != nil && !w.done {
+				s.watchProcessed(w, d)
+			}
+		}
+	}
+}
+
+// watchRange reports the processing of watched epochs in (from, to].
+func (s *Sim) watchRange(from, to uint64, at func(uint64) time.Duration) {
+	if from >= s.maxWatch {
+		return
+	}
+	i := sortSearch(len(s.watchList), func(i int) bool { return s.watchList[i] > from })
+	for ; i < len(s.watchList) && s.watchList[i] <= to; i++ {
+		if w := s.watches[s.watchList[i]]; !w.done {
+			s.watchProcessed(w, at(s.watchList[i]))
+		}
+	}
+}
+
+// catchUpTime is when m will have processed epoch target, if it stays
+// online; never if it is offline.
+func (s *Sim) catchUpTime(m MemberID, target uint64) time.Duration {
+	mm := &s.members[m]
+	if !mm.online {
+		return never
+	}
+	t := mm.epT
+	for e := mm.ep + 1; e <= min(target, s.epoch); e++ {
+		t = s.deliveryTime(m, mm, e, t)
+	}
+	return t
+}
+
+func (s *Sim) watchProcessed(w *watch, t time.Duration) {
+	w.remaining--
+	w.last = max(w.last, t)
+	if w.remaining <= 0 {
+		w.done = true
+		for _, c := range s.comps {
+			if c.watch == w {
+				c.healAll = w.last
+			}
+		}
+	}
+}
+
+// ---- workload: updates, proposals, application messages ----
+
+func (s *Sim) armSelfUpdate(m MemberID) {
+	iv := s.sc.Policy.SelfUpdate.Interval.D()
+	mm := &s.members[m]
+	mm.updGen++
+	if iv <= 0 {
+		return
+	}
+	j := s.sc.Policy.SelfUpdate.Jitter
+	d := time.Duration(float64(iv) * (1 + j*(2*s.rw.Float64()-1)))
+	s.push(s.now+d, evSelfUpdate, m, mm.updGen, nil)
+}
+
+func (s *Sim) isDesignated(m MemberID) bool {
+	if s.sc.Policy.Committer != "designated" {
+		return false
+	}
+	for _, d := range s.designated() {
+		if d == m {
+			return true
+		}
+	}
+	return false
+}
+
+// selfUpdate refreshes m's leaf: by a commit with a path, or by an Update
+// proposal for someone else to commit (RFC 9420, Section 12.1.2).
+func (s *Sim) selfUpdate(m MemberID, why string) error {
+	mm := &s.members[m]
+	mm.lastUpdate = s.now
+	mm.lastActive = s.now
+	s.st.selfUpdates++
+	if s.sc.Policy.UpdateAs == "commit" || s.isDesignated(m) {
+		return s.tryCommit(m, true, 0, nil)
+	}
+	if mm.updPending {
+		return nil
+	}
+	s.advance(m, s.now)
+	mm.updPending = true
+	s.propose(PropUpdate, m, m)
+	return nil
+}
+
+func (s *Sim) propose(kind ProposalKind, sender, subject MemberID) {
+	b, err := s.backend.Propose(kind, sender, subject, s.members[sender].ep)
+	if err != nil {
+		s.st.backendErrors++
+	}
+	s.poolSeq++
+	p := &proposalMsg{entry: poolEntry{id: s.poolSeq, kind: kind, sender: sender, subject: subject, bytes: b}}
+	s.st.proposals++
+	s.st.proposalBytes += int64(b)
+	s.event("propose_"+kind.String(), sender, int64(s.members[sender].ep), int64(b), fmt.Sprintf("subject=%d", subject))
+	s.push(s.now+s.lat.draw(s.rn), evArriveProposal, sender, 0, p)
+}
+
+func (s *Sim) arriveProposal(p *proposalMsg) {
+	e := p.entry
+	if s.members[e.subject].leaf < 0 {
+		return // subject already gone
+	}
+	e.acceptT = s.now
+	s.pool = append(s.pool, e)
+	s.fanOut(int64(e.bytes), s.tree.Members()-1)
+	switch s.sc.Policy.Committer {
+	case "random":
+		s.requestRandomCommit()
+	default:
+		s.requestCommit(s.sc.Policy.CommitDelay.D())
+	}
+}
+
+func (s *Sim) app() error {
+	rate := s.sc.Traffic.AppRatePerMember.PerSecond
+	defer func() {
+		s.push(s.now+expRate(s.rw, rate*float64(max(1, len(s.online)))), evApp, -1, 0, nil)
+	}()
+	if len(s.online) == 0 {
+		return nil
+	}
+	m := s.online[s.rw.IntN(len(s.online))]
+	mm := &s.members[m]
+	s.advance(m, s.now)
+	if idle := s.sc.Policy.UpdateOnSendIdle.D(); idle > 0 && s.now-mm.lastUpdate >= idle {
+		s.st.updatesOnSend++
+		if err := s.selfUpdate(m, "send"); err != nil {
+			return err
+		}
+	}
+	mm.lastActive = s.now
+	b, err := s.backend.SendApplication(m, mm.ep, s.sc.Traffic.AppBytes)
+	if err != nil {
+		s.st.backendErrors++
+	}
+	s.st.apps++
+	s.st.appBytes += int64(b)
+	s.st.lagSum += int64(s.epoch - mm.ep)
+	s.fanOut(int64(b), s.tree.Members()-1)
+	exposed := 0
+	for _, c := range s.comps {
+		if c.exposes(s.now, mm.ep) {
+			c.exposure++
+			exposed++
+		}
+	}
+	if exposed > 0 {
+		s.st.exposedApps++
+	}
+	s.event("app", m, int64(mm.ep), int64(b), "")
+	return nil
+}
+
+func (s *Sim) fanOut(bytes int64, receivers int) {
+	if receivers > 0 {
+		s.st.recvBytes += bytes * int64(receivers)
+	}
+}
+
+// ---- committing ----
+
+// designated returns the designated committers: the first devices of the
+// DesignatedCommitters oldest users still in the group.
+func (s *Sim) designated() []MemberID {
+	var out []MemberID
+	k := s.sc.Policy.DesignatedCommitters
+	for u := 0; u < len(s.users) && len(out) < k; u++ {
+		if s.users[u].pos < 0 {
+			continue
+		}
+		d := s.users[u].devices[0]
+		if s.members[d].state == stActive {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (s *Sim) pickCommitter() (MemberID, bool) {
+	if s.sc.Policy.Committer == "designated" {
+		for _, d := range s.designated() {
+			if s.members[d].online {
+				return d, true
+			}
+		}
+		return -1, false
+	}
+	if len(s.online) == 0 {
+		return -1, false
+	}
+	return s.online[s.rw.IntN(len(s.online))], true
+}
+
+func (s *Sim) hasWork() bool {
+	return len(s.pool) > 0 || len(s.addQueue) > 0 || len(s.removeQueue) > 0
+}
+
+// requestCommit schedules one commit of the pending work (deduplicated).
+func (s *Sim) requestCommit(delay time.Duration) {
+	if s.scheduled || !s.hasWork() {
+		return
+	}
+	s.scheduled = true
+	s.push(s.now+delay, evCommitAttempt, -1, 0, nil)
+}
+
+// requestRandomCommit: under the random policy every proposal makes a
+// random member commit after a random delay, so attempts may collide.
+func (s *Sim) requestRandomCommit() {
+	d := s.sc.Policy.CommitDelay.D()
+	s.push(s.now+time.Duration(float64(d)*(0.5+s.rw.Float64())), evCommitAttempt, -1, 1, nil)
+}
+
+func (s *Sim) commitAttempt(e event) error {
+	if e.gen == 0 {
+		s.scheduled = false
+	}
+	if !s.hasWork() {
+		return nil
+	}
+	m, ok := s.pickCommitter()
+	if !ok {
+		s.waiting = true
+		return nil
+	}
+	s.waiting = false
+	return s.tryCommit(m, false, 0, nil)
+}
+
+// tryCommit makes m build a commit of what it knows is pending (and a
+// self-update path if self) and send it to the delivery service.
+func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) error {
+	mm := &s.members[m]
+	if mm.state != stActive {
+		return nil
+	}
+	if mm.committing {
+		// One commit at a time: the outcome of the pending one decides.
+		if self {
+			mm.updateDue = true
+		}
+		return nil
+	}
+	s.advance(m, s.now)
+	po := &s.sc.Policy
+	seeDelay := s.lat.draw(s.rn)
+	f := &inflight{self: self, sentAt: s.now, attempts: attempts}
+	budget := po.MaxProposalsPerCommit
+	if budget == 0 {
+		budget = math.MaxInt
+	}
+	var props []CommitProposal
+	removing := map[MemberID]bool{}
+	for _, r := range s.removeQueue {
+		if len(props) >= budget {
+			break
+		}
+		if r == m || s.members[r].leaf < 0 || removing[r] {
+			continue
+		}
+		removing[r] = true
+		f.removes = append(f.removes, r)
+		props = append(props, CommitProposal{Kind: PropRemove, Sender: m, Subject: r})
+	}
+	for _, p := range s.pool {
+		if len(props) >= budget {
+			break
+		}
+		if p.acceptT+seeDelay > s.now || s.members[p.subject].leaf < 0 || removing[p.subject] {
+			continue
+		}
+		if p.subject == m {
+			continue // a committer cannot remove itself and replaces its own Update by its path
+		}
+		if p.kind == PropRemove {
+			removing[p.subject] = true
+		}
+		f.pool = append(f.pool, p.id)
+		props = append(props, CommitProposal{Kind: p.kind, Sender: p.sender, Subject: p.subject, ByRef: true})
+	}
+	// Updates of members removed in the same commit are invalid (RFC 9420,
+	// Section 12.2): drop them.
+	if len(removing) > 0 {
+		kept := props[:0]
+		keptPool := f.pool[:0]
+		pi := 0
+		for _, p := range props {
+			if p.ByRef {
+				id := f.pool[pi]
+				pi++
+				if p.Kind == PropUpdate && removing[p.Subject] {
+					continue
+				}
+				keptPool = append(keptPool, id)
+			}
+			kept = append(kept, p)
+		}
+		props, f.pool = kept, keptPool
+	}
+	nAdds := min(po.AddBatch.Size, budget-min(budget, len(props)))
+	if len(s.addQueue) > 0 && nAdds == 0 && len(props) == 0 {
+		nAdds = 1
+	}
+	for _, a := range s.addQueue {
+		if len(f.adds) >= nAdds {
+			break
+		}
+		if s.members[a].state != stQueued {
+			continue
+		}
+		f.adds = append(f.adds, a)
+		props = append(props, CommitProposal{Kind: PropAdd, Sender: m, Subject: a})
+	}
+	if len(props) == 0 && !self {
+		return nil
+	}
+	path := self || po.Path == "always" || len(props) == 0
+	for _, p := range props {
+		if p.Kind != PropAdd {
+			path = true // Update/Remove require a path (RFC 9420, Section 12.4)
+		}
+	}
+	f.spec = CommitSpec{Epoch: mm.ep, Committer: m, Proposals: props, Path: path}
+	pend, err := s.backend.CreateCommit(f.spec)
+	if err != nil {
+		return fmt.Errorf("creating commit: %w", err)
+	}
+	f.pending = pend
+	mm.lastActive = s.now
+	if prev != nil {
+		s.st.retries++
+		s.epochRow.retries++
+	}
+	mm.committing = true
+	s.push(s.now+s.lat.draw(s.rn), evArriveCommit, m, 0, f)
+	return nil
+}
+
+// commitSettled: the committer learns the outcome of its commit (after a
+// delivery delay, modelled as immediately for the next decision) and may
+// commit again; a self-update that fell due meanwhile is done now.
+func (s *Sim) commitSettled(m MemberID) error {
+	mm := &s.members[m]
+	mm.committing = false
+	if mm.updateDue && mm.online && mm.state == stActive {
+		mm.updateDue = false
+		return s.selfUpdate(m, "due")
+	}
+	return nil
+}
+
+func (s *Sim) arriveCommit(f *inflight) error {
+	m := f.spec.Committer
+	var err error
+	if f.spec.Epoch != s.epoch || s.members[m].leaf < 0 {
+		err = s.rejectCommit(f)
+	} else {
+		err = s.acceptCommit(f)
+	}
+	if err != nil {
+		return err
+	}
+	if f.retrying {
+		return nil
+	}
+	return s.commitSettled(m)
+}
+
+func (s *Sim) estimate(f *inflight) *Applied {
+	a := &Applied{Tree: s.tree.Stats()}
+	if f.spec.Path && s.members[f.spec.Committer].leaf >= 0 {
+		a.Path = s.tree.EstimatePath(uint32(s.members[f.spec.Committer].leaf), nil)
+	}
+	return a
+}
+
+func (s *Sim) rejectCommit(f *inflight) error {
+	m := f.spec.Committer
+	res, err := s.backend.RejectCommit(f.pending, s.estimate(f))
+	if err != nil {
+		return fmt.Errorf("rejecting commit: %w", err)
+	}
+	s.st.collisions++
+	s.epochRow.collisions++
+	s.st.rejectedBytes += int64(res.CommitBytes)
+	s.event("commit_rejected", m, int64(f.spec.Epoch), int64(res.CommitBytes), fmt.Sprintf("ds_epoch=%d", s.epoch))
+	if s.members[m].state != stActive || f.attempts >= 20 {
+		return nil
+	}
+	f.retrying = true
+	s.scheduleRetry(m, f)
+	return nil
+}
+
+// scheduleRetry: the rejection reaches the committer, which catches up to
+// the delivery service's epoch and then retries after a random backoff.
+func (s *Sim) scheduleRetry(m MemberID, f *inflight) {
+	mm := &s.members[m]
+	s.advance(m, s.now)
+	notify := s.now + s.lat.draw(s.rn)
+	caught := s.catchUpTime(m, s.epoch)
+	if caught == never {
+		mm.retryDue = f
+		return
+	}
+	at := max(notify, caught) + time.Duration(s.rw.Float64()*float64(s.sc.Policy.RetryBackoff.D()))
+	s.push(at, evRetry, m, 0, f)
+}
+
+func (s *Sim) retry(m MemberID, f *inflight) error {
+	mm := &s.members[m]
+	if mm.state != stActive {
+		mm.committing = false
+		return nil
+	}
+	if !mm.online {
+		mm.retryDue = f
+		return nil
+	}
+	mm.committing = false
+	if f.self && mm.lastUpdate > f.sentAt {
+		return s.commitSettled(m) // updated since
+	}
+	if !f.self && !s.hasWork() {
+		return s.commitSettled(m)
+	}
+	return s.tryCommit(m, f.self, f.attempts+1, f)
+}
+
+func (s *Sim) acceptCommit(f *inflight) error {
+	committer := f.spec.Committer
+	cm := &s.members[committer]
+	s.trackSize()
+	before := s.tree.Members()
+	// Apply in RFC 9420 order (Section 12.3): Update, Remove, Add, then path.
+	var updated, removed []MemberID
+	inPool := map[uint64]bool{}
+	for _, id := range f.pool {
+		inPool[id] = true
+	}
+	for _, p := range s.pool {
+		if inPool[p.id] && p.kind == PropUpdate {
+			s.tree.Update(uint32(s.members[p.subject].leaf))
+			updated = append(updated, p.subject)
+		}
+	}
+	for _, p := range s.pool {
+		if inPool[p.id] && p.kind == PropRemove {
+			removed = append(removed, p.subject)
+		}
+	}
+	removed = append(removed, f.removes...)
+	for _, r := range removed {
+		s.tree.Remove(uint32(s.members[r].leaf))
+	}
+	if len(removed) > 0 {
+		s.tree.Truncate()
+	}
+	added := make([]uint32, len(f.adds))
+	for i, a := range f.adds {
+		added[i] = s.tree.Add(a)
+	}
+	app := &Applied{AddedLeaves: added}
+	if f.spec.Path {
+		s.pathBuf = s.tree.ApplyPath(uint32(cm.leaf), added, s.pathBuf)
+		app.Path = s.pathBuf
+	}
+	app.Tree = s.tree.Stats()
+	res, err := s.backend.AcceptCommit(f.pending, app)
+	if err != nil {
+		return fmt.Errorf("accepting commit: %w", err)
+	}
+	s.st.lastSize = s.tree.Members()
+	old := s.epoch
+	s.epoch++
+	s.acceptT = append(s.acceptT, s.now)
+	// Members.
+	for _, r := range removed {
+		rm := &s.members[r]
+		s.advance(r, s.now)
+		// It will not be followed further: healing bookkeeping stops
+		// waiting for it.
+		for e := rm.ep + 1; e <= min(old, s.maxWatch); e++ {
+			if w := s.watches[e]; w != nil && !w.done {
+				w.remaining--
+				if w.remaining <= 0 {
+					s.watchProcessed(w, w.last)
+					w.remaining = 0
+				}
+			}
+		}
+		rm.leaf = -1
+		rm.lastEpoch = old
+		rm.state = stGone
+		s.groupRemove(r)
+		s.onlineRemove(r)
+	}
+	for i, a := range f.adds {
+		am := &s.members[a]
+		am.leaf = int32(added[i])
+		am.state = stJoining
+		am.joinEpoch, am.ep = s.epoch, s.epoch
+		s.groupAdd(a)
+		if am.online || am.onGen == 0 {
+			s.push(s.now+s.lat.delivery(a, s.epoch), evJoined, a, 0, nil)
+		}
+	}
+	s.addQueue = slices.DeleteFunc(s.addQueue, func(a MemberID) bool { return s.members[a].state != stQueued })
+	if len(f.removes) > 0 {
+		s.removeQueue = slices.DeleteFunc(s.removeQueue, func(r MemberID) bool { return s.members[r].leaf < 0 })
+	}
+	for _, u := range updated {
+		s.members[u].updPending = false
+		s.members[u].lastUpdate = s.now
+	}
+	if f.spec.Path {
+		cm.lastUpdate = s.now
+		cm.updPending = false
+	}
+	// Uncommitted proposals die with the epoch; their senders re-send them
+	// once they have processed the commit (RFC 9420, Section 12.4).
+	kept := s.pool[:0]
+	for _, p := range s.pool {
+		if inPool[p.id] {
+			continue
+		}
+		if s.members[p.subject].leaf < 0 || s.members[p.sender].leaf < 0 ||
+			(p.kind == PropUpdate && (p.subject == committer || s.members[p.subject].lastUpdate == s.now)) {
+			if p.kind == PropUpdate {
+				s.members[p.subject].updPending = false
+			}
+			continue
+		}
+		p.acceptT = s.now + 2*s.lat.draw(s.rn)
+		s.st.reproposals++
+		s.st.proposalBytes += int64(p.bytes)
+		s.fanOut(int64(p.bytes), s.tree.Members()-1)
+		kept = append(kept, p)
+	}
+	s.pool = kept
+	// Costs.
+	s.st.commits++
+	s.st.commitBytes += int64(res.CommitBytes)
+	s.st.welcomeBytes += int64(res.WelcomeBytes)
+	s.st.commitSizes = append(s.st.commitSizes, float64(res.CommitBytes))
+	s.st.pathCiphertexts += int64(res.PathCiphertexts)
+	s.st.adds += int64(len(f.adds))
+	s.st.removes += int64(len(removed))
+	s.fanOut(int64(res.CommitBytes), before-1)
+	s.fanOut(int64(res.WelcomeBytes), len(f.adds))
+	// Adversary: which compromises does this epoch heal?
+	s.adversaryStep(f, app, removed, before-len(removed))
+	s.epochRowOut(f, res, app, len(updated), len(removed))
+	s.event("commit", committer, int64(s.epoch), int64(res.CommitBytes),
+		fmt.Sprintf("adds=%d removes=%d updates=%d path=%t welcome=%d", len(f.adds), len(removed), len(updated), f.spec.Path, res.WelcomeBytes))
+	if s.hasWork() {
+		if s.sc.Policy.Committer == "random" && len(s.pool) > 0 {
+			s.requestRandomCommit()
+		} else {
+			s.requestCommit(s.sc.Policy.CommitDelay.D())
+		}
+	}
+	return nil
+}
+
+// ---- outputs ----
+
+func (s *Sim) event(kind string, m MemberID, epoch int64, bytes int64, detail string) {
+	if s.out == nil || s.out.events == nil {
+		return
+	}
+	w := s.out.events
+	u := int64(-1)
+	if m >= 0 {
+		u = int64(s.members[m].user)
+	}
+	w.secs(s.now).int(int64(s.events)).str(kind).int(int64(m)).int(u).int(epoch).int(bytes).str(detail)
+	w.end()
+}
+
+func (s *Sim) epochRowOut(f *inflight, res CommitResult, a *Applied, updates, removes int) {
+	st := a.Tree
+	s.st.treeSamples++
+	s.st.blankSum += float64(st.BlankNodes) / float64(2*st.Leaves-1)
+	s.st.lastTree = st
+	defer func() { s.epochRow = epochCounters{} }()
+	if s.out == nil {
+		return
+	}
+	path := int64(0)
+	if f.spec.Path {
+		path = 1
+	}
+	w := s.out.epochs
+	w.int(int64(s.epoch)).secs(s.now).int(int64(f.spec.Committer)).int(int64(res.CommitBytes)).int(int64(res.WelcomeBytes)).
+		int(int64(res.PathCiphertexts)).int(int64(st.Members)).int(int64(st.Leaves)).int(int64(st.BlankNodes)).
+		int(int64(st.BlankParents)).int(int64(st.UnmergedLeaves)).float(st.MeanCopathResolution(), 3).
+		int(int64(s.epochRow.collisions)).int(int64(s.epochRow.retries)).int(int64(len(f.adds))).int(int64(removes)).
+		int(int64(updates)).int(path).int(int64(st.RatchetTreeBytes))
+	w.end()
+}
+
+func csvSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == ',' || c == '"' || c == '\n' || c == '\r' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+type outputs struct {
+	dir                  string
+	events, epochs, comp *rowWriter
+}
+
+func openOutputs(dir string, events bool) (*outputs, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	o := &outputs{dir: dir}
+	var err error
+	if events {
+		if o.events, err = createRows(dir, "events.csv", "time_s", "seq", "event", "member", "user", "epoch", "bytes", "detail"); err != nil {
+			return nil, fmt.Errorf("output directory: %w", err)
+		}
+	} else {
+		os.Remove(dir + "/events.csv")
+	}
+	if o.epochs, err = createRows(dir, "epochs.csv", "epoch", "time_s", "committer", "commit_bytes", "welcome_bytes",
+		"path_ciphertexts", "group_size", "leaves", "blank_nodes", "blank_parents", "unmerged_leaves",
+		"mean_copath_resolution", "collisions", "retries", "adds", "removes", "updates", "path", "ratchet_tree_bytes"); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	if o.comp, err = createRows(dir, "compromises.csv", compromiseHeader...); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	return o, nil
+}
+
+func (o *outputs) close() error {
+	var errs []error
+	for _, w := range []*rowWriter{o.events, o.epochs, o.comp} {
+		if w != nil {
+			errs = append(errs, w.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortSearch(n int, f func(int) bool) int { return sort.Search(n, f) }

@@ -1,0 +1,756 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mlslab/mlslab/sim/size"
+)
+
+// Scenario is a parsed, validated scenario file (format: workloads/README.md).
+type Scenario struct {
+	Name       string     `yaml:"name"`
+	Seed       uint64     `yaml:"seed"`
+	Duration   Duration   `yaml:"duration"`
+	Fidelity   string     `yaml:"fidelity"`
+	Suite      uint16     `yaml:"suite"`
+	Group      GroupSpec  `yaml:"group"`
+	Population Population `yaml:"population"`
+	Policy     Policy     `yaml:"policy"`
+	Traffic    Traffic    `yaml:"traffic"`
+	Network    Network    `yaml:"network"`
+	Adversary  Adversary  `yaml:"adversary"`
+	Output     OutputSpec `yaml:"output"`
+
+	// File is the path the scenario was loaded from ("" if built in code).
+	File string `yaml:"-"`
+	root *yaml.Node
+}
+
+// GroupSpec fixes what determines message sizes.
+type GroupSpec struct {
+	DevicesPerUser       int    `yaml:"devices_per_user"`
+	IdentityBytes        int    `yaml:"identity_bytes"`
+	GroupIDBytes         int    `yaml:"group_id_bytes"`
+	AuthenticatedData    int    `yaml:"authenticated_data_bytes"`
+	PaddingBlock         int    `yaml:"padding_block"`
+	RatchetTreeInWelcome bool   `yaml:"ratchet_tree_in_welcome"`
+	Handshake            string `yaml:"handshake"` // public | private
+}
+
+// Population is the membership process.
+type Population struct {
+	InitialUsers int     `yaml:"initial_users"`
+	Phases       []Phase `yaml:"phases"`
+}
+
+// Phase is one scripted phase; phases run in order and the last one lasts
+// until the end of the run.
+type Phase struct {
+	Name        string   `yaml:"name"`
+	Duration    Duration `yaml:"duration"`     // 0: until target_users (or the end)
+	TargetUsers int      `yaml:"target_users"` // 0: none; the phase ends when reached
+	JoinRate    Rate     `yaml:"join_rate"`    // users arriving (Poisson)
+	LeaveRate   Rate     `yaml:"leave_rate"`   // users leaving (Poisson)
+}
+
+// Policy holds the group's operating policies.
+type Policy struct {
+	Committer             string     `yaml:"committer"` // proposer | designated | random
+	DesignatedCommitters  int        `yaml:"designated_committers"`
+	UpdateAs              string     `yaml:"update_as"` // commit | proposal
+	Path                  string     `yaml:"path"`      // always | when_required
+	CommitDelay           Duration   `yaml:"commit_delay"`
+	MaxProposalsPerCommit int        `yaml:"max_proposals_per_commit"`
+	SelfUpdate            SelfUpdate `yaml:"self_update"`
+	UpdateOnSendIdle      Duration   `yaml:"update_on_send_idle"`
+	AddBatch              AddBatch   `yaml:"add_batch"`
+	RemoveInactiveAfter   Duration   `yaml:"remove_inactive_after"`
+	RetryBackoff          Duration   `yaml:"retry_backoff"`
+}
+
+// SelfUpdate is the periodic self-update policy (interval 0 = off).
+type SelfUpdate struct {
+	Interval Duration `yaml:"interval"`
+	Jitter   float64  `yaml:"jitter"` // fraction of interval, uniform ±
+}
+
+// AddBatch batches joiners into one commit.
+type AddBatch struct {
+	Size    int      `yaml:"size"`
+	MaxWait Duration `yaml:"max_wait"`
+}
+
+// Traffic is the application message load.
+type Traffic struct {
+	AppRatePerMember Rate `yaml:"app_rate_per_member"`
+	AppBytes         int  `yaml:"app_bytes"`
+}
+
+// Network is latency and availability.
+type Network struct {
+	Latency Latency `yaml:"latency"`
+	Offline Offline `yaml:"offline"`
+}
+
+// Latency is a one-way delay distribution (member <-> delivery service).
+type Latency struct {
+	Dist   string   `yaml:"dist"` // fixed | uniform | lognormal
+	Value  Duration `yaml:"value"`
+	Min    Duration `yaml:"min"`
+	Max    Duration `yaml:"max"`
+	Median Duration `yaml:"median"`
+	Sigma  float64  `yaml:"sigma"`
+}
+
+// Offline is the availability model.
+type Offline struct {
+	Mode                string   `yaml:"mode"` // none | random | workday
+	MeanOnline          Duration `yaml:"mean_online"`
+	MeanOffline         Duration `yaml:"mean_offline"`
+	DayStart            Duration `yaml:"day_start"` // time of day devices come online (workday)
+	DayEnd              Duration `yaml:"day_end"`
+	Jitter              Duration `yaml:"jitter"`
+	Weekends            bool     `yaml:"weekends_off"`
+	AlwaysOnlineDevices int      `yaml:"always_online_devices"`
+}
+
+// Adversary is the compromise schedule.
+type Adversary struct {
+	Compromises          []CompromiseSpec `yaml:"compromises"`
+	Rate                 Rate             `yaml:"rate"`
+	SignatureKeyFraction float64          `yaml:"signature_key_fraction"`
+}
+
+// CompromiseSpec is one scripted compromise.
+type CompromiseSpec struct {
+	At           Duration `yaml:"at"`
+	SignatureKey bool     `yaml:"signature_key"`
+}
+
+// OutputSpec selects outputs.
+type OutputSpec struct {
+	Events bool `yaml:"events"` // write events.csv
+}
+
+// Duration is a YAML duration: Go syntax ("90s", "1h30m") plus "d" for days
+// ("7d", "1.5d").
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return FormatDuration(time.Duration(d)) }
+
+// MarshalYAML writes the canonical form.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// FormatDuration prints d with a day unit for whole days.
+func FormatDuration(d time.Duration) string {
+	if d != 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
+}
+
+// ParseDuration parses a scenario duration.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	if strings.HasSuffix(s, "d") {
+		f, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("invalid duration %q (want e.g. 90s, 2h30m, 7d)", s)
+		}
+		return time.Duration(f * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (want e.g. 90s, 2h30m, 7d)", s)
+	}
+	return d, nil
+}
+
+// UnmarshalYAML parses a duration scalar.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &lineError{n.Line, "expected a duration like 90s, 2h or 7d"}
+	}
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return &lineError{n.Line, err.Error()}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Rate is events per unit time, written "10/h", "3/d", "0.5/min", "2/s".
+type Rate struct {
+	PerSecond float64
+	text      string
+}
+
+func (r Rate) String() string {
+	if r.text != "" {
+		return r.text
+	}
+	return strconv.FormatFloat(r.PerSecond*3600, 'g', -1, 64) + "/h"
+}
+
+// MarshalYAML writes the rate as text.
+func (r Rate) MarshalYAML() (any, error) { return r.String(), nil }
+
+// ParseRate parses "N/unit" with unit s, min, h, d.
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return Rate{text: "0"}, nil
+	}
+	num, unit, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("invalid rate %q (want a count per unit, e.g. 10/h, 3/d, 0.5/min)", s)
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return Rate{}, fmt.Errorf("invalid rate %q: %q is not a number", s, num)
+	}
+	var per time.Duration
+	switch strings.TrimSpace(unit) {
+	case "s":
+		per = time.Second
+	case "min", "m":
+		per = time.Minute
+	case "h":
+		per = time.Hour
+	case "d":
+		per = 24 * time.Hour
+	default:
+		return Rate{}, fmt.Errorf("invalid rate %q: unknown unit %q (use s, min, h or d)", s, unit)
+	}
+	return Rate{PerSecond: f / per.Seconds(), text: s}, nil
+}
+
+// UnmarshalYAML parses a rate scalar.
+func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &lineError{n.Line, "expected a rate like 10/h"}
+	}
+	v, err := ParseRate(n.Value)
+	if err != nil {
+		return &lineError{n.Line, err.Error()}
+	}
+	*r = v
+	return nil
+}
+
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// ScenarioError is a rejected scenario: File:Line names where, Field the
+// dotted field path (e.g. "policy.committer"), Reason why.
+type ScenarioError struct {
+	File   string
+	Line   int // 0 if unknown (e.g. a --set override)
+	Field  string
+	Reason string
+}
+
+func (e *ScenarioError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s", loc, e.Reason)
+}
+
+// Defaults returns a scenario with every default filled in.
+func Defaults() Scenario {
+	return Scenario{
+		Name: "scenario", Seed: 1, Duration: Duration(24 * time.Hour), Fidelity: "model", Suite: 1,
+		Group:      GroupSpec{DevicesPerUser: 1, IdentityBytes: 16, GroupIDBytes: 16, RatchetTreeInWelcome: true, Handshake: "public"},
+		Population: Population{InitialUsers: 1},
+		Policy: Policy{
+			Committer: "proposer", DesignatedCommitters: 1, UpdateAs: "commit", Path: "when_required",
+			CommitDelay: Duration(time.Second), AddBatch: AddBatch{Size: 1, MaxWait: 0},
+			SelfUpdate: SelfUpdate{Interval: 0, Jitter: 0.1}, RetryBackoff: Duration(500 * time.Millisecond),
+		},
+		Traffic: Traffic{AppBytes: 100},
+		Network: Network{
+			Latency: Latency{Dist: "fixed", Value: Duration(100 * time.Millisecond)},
+			Offline: Offline{Mode: "none", DayStart: Duration(9 * time.Hour), DayEnd: Duration(17 * time.Hour)},
+		},
+		Output: OutputSpec{Events: true},
+	}
+}
+
+var (
+	reUnknown = regexp.MustCompile(`^line (\d+): field (\S+) not found in type (\S+)$`)
+	reLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
+)
+
+// LoadScenario reads, overrides (key=value, dotted paths, list indices as
+// numbers: "population.phases.1.join_rate=3/h") and validates a scenario.
+// All errors are *ScenarioError.
+func LoadScenario(file string, sets []string) (*Scenario, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, &ScenarioError{File: file, Reason: err.Error()}
+	}
+	return ParseScenario(file, data, sets)
+}
+
+// ParseScenario is LoadScenario on bytes.
+func ParseScenario(file string, data []byte, sets []string) (*Scenario, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, err)
+	}
+	if root.Kind == 0 {
+		return nil, &ScenarioError{File: file, Reason: "empty scenario"}
+	}
+	for _, kv := range sets {
+		if err := applySet(&root, kv); err != nil {
+			return nil, &ScenarioError{File: file, Field: "--set " + kv, Reason: err.Error()}
+		}
+	}
+	sc := Defaults()
+	if err := decodeKnown(&root, &sc); err != nil {
+		err = yamlError(file, err)
+		if se, ok := err.(*ScenarioError); ok && se.Field == "" && se.Line > 0 {
+			se.Field = pathAtLine(&root, se.Line, "")
+		}
+		return nil, err
+	}
+	sc.File = file
+	sc.root = &root
+	if sc.Name == "" || sc.Name == "scenario" {
+		sc.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	return &sc, nil
+}
+
+// decodeKnown decodes n into v rejecting unknown fields. yaml.Node.Decode
+// has no KnownFields switch (only Decoder has), and re-encoding the node for
+// a Decoder would lose the line numbers of --set overrides, so unknown keys
+// are checked here against the yaml tags of v's type, then the node is
+// decoded with its lines intact.
+func decodeKnown(n *yaml.Node, v any) error {
+	if err := checkKnown(n, reflect.TypeOf(v).Elem(), ""); err != nil {
+		return err
+	}
+	return n.Decode(v)
+}
+
+func checkKnown(n *yaml.Node, t reflect.Type, path string) error {
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if t == reflect.TypeOf(Rate{}) || t == reflect.TypeOf(Duration(0)) {
+			return nil
+		}
+		if n.Kind != yaml.MappingNode {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+				return nil
+			}
+			return &ScenarioError{Line: n.Line, Field: path, Reason: "expected a mapping of fields"}
+		}
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if tag == "" || tag == "-" || !f.IsExported() {
+				continue
+			}
+			fields[tag] = f.Type
+		}
+		seen := map[string]bool{}
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			k := n.Content[j]
+			ft, ok := fields[k.Value]
+			if !ok {
+				return &ScenarioError{Line: k.Line, Field: join(k.Value), Reason: "unknown field"}
+			}
+			if seen[k.Value] {
+				return &ScenarioError{Line: k.Line, Field: join(k.Value), Reason: "duplicate field"}
+			}
+			seen[k.Value] = true
+			if err := checkKnown(n.Content[j+1], ft, join(k.Value)); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+				return nil
+			}
+			return &ScenarioError{Line: n.Line, Field: path, Reason: "expected a list"}
+		}
+		for i, c := range n.Content {
+			if err := checkKnown(c, t.Elem(), join(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			return &ScenarioError{Line: n.Line, Field: path, Reason: "expected a single value"}
+		}
+	}
+	return nil
+}
+
+func yamlError(file string, err error) error {
+	var le *lineError
+	if errors.As(err, &le) {
+		return &ScenarioError{File: file, Line: le.line, Reason: le.msg}
+	}
+	var se *ScenarioError
+	if errors.As(err, &se) {
+		se.File = file
+		return se
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		if m := reUnknown.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &ScenarioError{File: file, Line: line, Field: m[2], Reason: "unknown field"}
+		}
+		if m := reLine.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &ScenarioError{File: file, Line: line, Reason: strings.ReplaceAll(m[2], "!!", "")}
+		}
+		return &ScenarioError{File: file, Reason: msg}
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := reLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ScenarioError{File: file, Line: line, Reason: m[2]}
+	}
+	return &ScenarioError{File: file, Reason: msg}
+}
+
+// applySet sets a dotted path in the YAML tree to a scalar value, creating
+// mapping keys as needed.
+func applySet(root *yaml.Node, kv string) error {
+	key, val, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return errors.New("want key=value")
+	}
+	n := root
+	if n.Kind == yaml.DocumentNode {
+		n = n.Content[0]
+	}
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		last := i == len(parts)-1
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == p {
+					next = n.Content[j+1]
+				}
+			}
+			if next == nil {
+				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p}, next)
+			}
+			n = next
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(p)
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				return fmt.Errorf("%q is not an index of a list of %d", p, len(n.Content))
+			}
+			n = n.Content[idx]
+		default:
+			return fmt.Errorf("%q is not a mapping or list", strings.Join(parts[:i], "."))
+		}
+		if last {
+			var v yaml.Node
+			if err := yaml.Unmarshal([]byte(val), &v); err != nil || len(v.Content) != 1 {
+				*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: val}
+			} else {
+				*n = *v.Content[0]
+			}
+			n.Line = 0
+		}
+	}
+	return nil
+}
+
+// lineOf returns the line of the value at a dotted path ("a.b.2.c"), or the
+// line of its deepest existing ancestor.
+func (sc *Scenario) lineOf(path string) int {
+	if sc.root == nil {
+		return 0
+	}
+	n := sc.root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range strings.Split(path, ".") {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == p {
+					next = n.Content[j+1]
+					if n.Content[j].Line > 0 {
+						line = n.Content[j].Line
+					}
+				}
+			}
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(p); err == nil && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+				if next.Line > 0 {
+					line = next.Line
+				}
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	if n.Line == 0 && n.Kind == yaml.ScalarNode {
+		return 0 // set on the command line
+	}
+	return line
+}
+
+func (sc *Scenario) fieldErr(path, format string, args ...any) error {
+	return &ScenarioError{File: sc.File, Line: sc.lineOf(path), Field: path, Reason: fmt.Sprintf(format, args...)}
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks every parameter; the first problem is returned as a
+// *ScenarioError naming the field.
+func (sc *Scenario) Validate() error {
+	e := sc.fieldErr
+	if sc.Duration <= 0 {
+		return e("duration", "must be positive, got %s", sc.Duration)
+	}
+	if !oneOf(sc.Fidelity, "model", "sampled", "full") {
+		return e("fidelity", "unknown fidelity %q (want model, sampled or full)", sc.Fidelity)
+	}
+	if _, ok := size.SuiteByID(sc.Suite); !ok {
+		return e("suite", "unknown cipher suite %d (want 1..7)", sc.Suite)
+	}
+	g := sc.Group
+	switch {
+	case g.DevicesPerUser < 1 || g.DevicesPerUser > 64:
+		return e("group.devices_per_user", "must be in 1..64, got %d", g.DevicesPerUser)
+	case g.IdentityBytes < 0 || g.IdentityBytes > 1<<16:
+		return e("group.identity_bytes", "must be in 0..65536, got %d", g.IdentityBytes)
+	case g.GroupIDBytes < 0 || g.GroupIDBytes > 255:
+		return e("group.group_id_bytes", "must be in 0..255, got %d", g.GroupIDBytes)
+	case g.AuthenticatedData < 0 || g.AuthenticatedData > 1<<16:
+		return e("group.authenticated_data_bytes", "must be in 0..65536, got %d", g.AuthenticatedData)
+	case g.PaddingBlock < 0 || g.PaddingBlock > 1<<16:
+		return e("group.padding_block", "must be in 0..65536, got %d", g.PaddingBlock)
+	case !oneOf(g.Handshake, "public", "private"):
+		return e("group.handshake", "unknown wire format %q (want public or private)", g.Handshake)
+	}
+	p := sc.Population
+	if p.InitialUsers < 1 {
+		return e("population.initial_users", "must be at least 1 (the group creator), got %d", p.InitialUsers)
+	}
+	if p.InitialUsers*g.DevicesPerUser > 1<<30 {
+		return e("population.initial_users", "too many members")
+	}
+	for i, ph := range p.Phases {
+		f := fmt.Sprintf("population.phases.%d", i)
+		switch {
+		case ph.Duration < 0:
+			return e(f+".duration", "must not be negative")
+		case ph.TargetUsers < 0:
+			return e(f+".target_users", "must not be negative, got %d", ph.TargetUsers)
+		case ph.JoinRate.PerSecond < 0:
+			return e(f+".join_rate", "must not be negative, got %s", ph.JoinRate)
+		case ph.LeaveRate.PerSecond < 0:
+			return e(f+".leave_rate", "must not be negative, got %s", ph.LeaveRate)
+		case ph.TargetUsers > 0 && ph.JoinRate.PerSecond == 0:
+			return e(f+".join_rate", "a phase with target_users needs a positive join_rate")
+		case ph.TargetUsers*g.DevicesPerUser > 1<<30:
+			return e(f+".target_users", "too many members (max 2^30 leaves)")
+		}
+	}
+	po := sc.Policy
+	switch {
+	case !oneOf(po.Committer, "proposer", "designated", "random"):
+		return e("policy.committer", "unknown policy %q (want proposer, designated or random)", po.Committer)
+	case po.DesignatedCommitters < 1:
+		return e("policy.designated_committers", "must be at least 1, got %d", po.DesignatedCommitters)
+	case !oneOf(po.UpdateAs, "commit", "proposal"):
+		return e("policy.update_as", "unknown value %q (want commit or proposal)", po.UpdateAs)
+	case !oneOf(po.Path, "always", "when_required"):
+		return e("policy.path", "unknown value %q (want always or when_required)", po.Path)
+	case po.CommitDelay < 0:
+		return e("policy.commit_delay", "must not be negative")
+	case po.MaxProposalsPerCommit < 0:
+		return e("policy.max_proposals_per_commit", "must not be negative (0 = unlimited), got %d", po.MaxProposalsPerCommit)
+	case po.SelfUpdate.Interval < 0:
+		return e("policy.self_update.interval", "must not be negative (0 = off)")
+	case po.SelfUpdate.Jitter < 0 || po.SelfUpdate.Jitter >= 1 || math.IsNaN(po.SelfUpdate.Jitter):
+		return e("policy.self_update.jitter", "must be in [0, 1), got %v", po.SelfUpdate.Jitter)
+	case po.UpdateOnSendIdle < 0:
+		return e("policy.update_on_send_idle", "must not be negative (0 = off)")
+	case po.AddBatch.Size < 1:
+		return e("policy.add_batch.size", "must be at least 1, got %d", po.AddBatch.Size)
+	case po.AddBatch.MaxWait < 0:
+		return e("policy.add_batch.max_wait", "must not be negative")
+	case po.RemoveInactiveAfter < 0:
+		return e("policy.remove_inactive_after", "must not be negative (0 = off)")
+	case po.RetryBackoff < 0:
+		return e("policy.retry_backoff", "must not be negative")
+	}
+	t := sc.Traffic
+	switch {
+	case t.AppRatePerMember.PerSecond < 0:
+		return e("traffic.app_rate_per_member", "must not be negative, got %s", t.AppRatePerMember)
+	case t.AppBytes < 0 || t.AppBytes > 1<<20:
+		return e("traffic.app_bytes", "must be in 0..1048576, got %d", t.AppBytes)
+	}
+	l := sc.Network.Latency
+	switch l.Dist {
+	case "fixed":
+		if l.Value < 0 {
+			return e("network.latency.value", "must not be negative")
+		}
+	case "uniform":
+		if l.Min < 0 || l.Max < l.Min {
+			return e("network.latency.max", "need 0 <= min <= max, got min %s max %s", l.Min, l.Max)
+		}
+	case "lognormal":
+		if l.Median <= 0 {
+			return e("network.latency.median", "must be positive for lognormal")
+		}
+		if l.Sigma < 0 || l.Sigma > 5 || math.IsNaN(l.Sigma) {
+			return e("network.latency.sigma", "must be in [0, 5], got %v", l.Sigma)
+		}
+	default:
+		return e("network.latency.dist", "unknown distribution %q (want fixed, uniform or lognormal)", l.Dist)
+	}
+	o := sc.Network.Offline
+	switch o.Mode {
+	case "none":
+	case "random":
+		if o.MeanOnline <= 0 {
+			return e("network.offline.mean_online", "must be positive for mode random")
+		}
+		if o.MeanOffline <= 0 {
+			return e("network.offline.mean_offline", "must be positive for mode random")
+		}
+	case "workday":
+		if o.DayStart < 0 || o.DayStart >= Duration(24*time.Hour) {
+			return e("network.offline.day_start", "must be a time of day in [0, 24h)")
+		}
+		if o.DayEnd <= o.DayStart || o.DayEnd > Duration(24*time.Hour) {
+			return e("network.offline.day_end", "must be after day_start and at most 24h")
+		}
+		if o.Jitter < 0 {
+			return e("network.offline.jitter", "must not be negative")
+		}
+	default:
+		return e("network.offline.mode", "unknown mode %q (want none, random or workday)", o.Mode)
+	}
+	if o.AlwaysOnlineDevices < 0 {
+		return e("network.offline.always_online_devices", "must not be negative")
+	}
+	a := sc.Adversary
+	for i, c := range a.Compromises {
+		if c.At < 0 || c.At > sc.Duration {
+			return e(fmt.Sprintf("adversary.compromises.%d.at", i), "must be within the run (0..%s), got %s", sc.Duration, c.At)
+		}
+	}
+	if a.Rate.PerSecond < 0 {
+		return e("adversary.rate", "must not be negative, got %s", a.Rate)
+	}
+	if a.SignatureKeyFraction < 0 || a.SignatureKeyFraction > 1 || math.IsNaN(a.SignatureKeyFraction) {
+		return e("adversary.signature_key_fraction", "must be in [0, 1], got %v", a.SignatureKeyFraction)
+	}
+	return nil
+}
+
+// pathAtLine returns the dotted path of the deepest field whose key or value
+// starts on line.
+func pathAtLine(n *yaml.Node, line int, path string) string {
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) > 0 {
+			return pathAtLine(n.Content[0], line, path)
+		}
+	case yaml.MappingNode:
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			k, v := n.Content[j], n.Content[j+1]
+			if p := pathAtLine(v, line, join(k.Value)); p != "" {
+				return p
+			}
+			if k.Line == line {
+				return join(k.Value)
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p := pathAtLine(c, line, join(strconv.Itoa(i))); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,410 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const baseYAML = `
+name: t
+seed: 3
+duration: 1h
+population:
+  initial_users: 8
+policy:
+  committer: proposer
+  path: when_required
+  add_batch: {size: 16, max_wait: 0s}
+  retry_backoff: 0s
+network:
+  latency: {dist: fixed, value: 1s}
+`
+
+func testSim(t *testing.T, sets ...string) *Sim {
+	t.Helper()
+	sc, err := ParseScenario("t.yaml", []byte(baseYAML), sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	s.push(sc.Duration.D(), evEnd, -1, 0, nil)
+	s.until(t, 5*time.Second)
+	return s
+}
+
+func (s *Sim) until(t *testing.T, at time.Duration) {
+	t.Helper()
+	if err := s.loop(context.Background(), at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.tree.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInitialAddCommit(t *testing.T) {
+	s := testSim(t)
+	if s.epoch != 1 || s.tree.Members() != 8 || len(s.online) != 8 {
+		t.Fatalf("epoch %d, members %d, online %d", s.epoch, s.tree.Members(), len(s.online))
+	}
+	// The add-only commit had no path: every parent is blank.
+	if st := s.tree.Stats(); st.BlankParents != 7 || st.MeanCopathResolution() != 7 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestCollision: two members commit in the same epoch; the delivery
+// service accepts the first to arrive and rejects the second, whose sender
+// catches up and retries (RFC 9750 ordering).
+func TestCollision(t *testing.T) {
+	s := testSim(t)
+	a, b := MemberID(2), MemberID(5)
+	if err := s.tryCommit(a, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.tryCommit(b, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+1500*time.Millisecond) // both arrive 1s later
+	if s.epoch != 2 || s.st.collisions != 1 || s.st.retries != 0 {
+		t.Fatalf("after arrival: epoch %d collisions %d retries %d", s.epoch, s.st.collisions, s.st.retries)
+	}
+	if s.members[a].lastUpdate != s.acceptT[2] {
+		t.Fatalf("first to arrive (a) should have won")
+	}
+	// b learns of the rejection after 1s, has processed epoch 2 by then
+	// (delivered after 1s), retries: arrives 1s later.
+	s.until(t, s.now+3*time.Second)
+	if s.epoch != 3 || s.st.retries != 1 || s.st.collisions != 1 {
+		t.Fatalf("after retry: epoch %d collisions %d retries %d", s.epoch, s.st.collisions, s.st.retries)
+	}
+	if s.members[b].lastUpdate != s.acceptT[3] {
+		t.Fatalf("b's retry should have made epoch 3")
+	}
+}
+
+// TestStaleCommitterRejected: a member that has not processed the latest
+// commit builds on an old epoch and is rejected.
+func TestStaleCommitterRejected(t *testing.T) {
+	s := testSim(t)
+	if err := s.tryCommit(1, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+1100*time.Millisecond) // accepted at +1s; others receive it at +2s
+	if err := s.tryCommit(3, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.members[3].ep; got != 1 {
+		t.Fatalf("member 3 in epoch %d, want 1 (stale)", got)
+	}
+	s.until(t, s.now+1500*time.Millisecond)
+	if s.st.collisions != 1 || s.epoch != 2 {
+		t.Fatalf("collisions %d epoch %d", s.st.collisions, s.epoch)
+	}
+}
+
+func (s *Sim) compromiseNow(v MemberID, sig bool) *compromise {
+	c := &compromise{at: s.now, signature: sig, healAll: never, id: len(s.comps)}
+	s.comps = append(s.comps, c)
+	s.compromiseVictim(c, v)
+	return c
+}
+
+func (s *Sim) commitNow(t *testing.T, m MemberID) {
+	t.Helper()
+	if err := s.tryCommit(m, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+3*time.Second)
+}
+
+// TestHealing: add-only commits never heal; another member's path commit
+// does not heal while the victim's leaf key is in a copath resolution; the
+// victim's own path commit heals.
+func TestHealing(t *testing.T) {
+	s := testSim(t)
+	x := MemberID(3)
+	c := s.compromiseNow(x, false)
+	if c.startEpoch != 1 || len(c.known) != 1 {
+		t.Fatalf("start epoch %d, %d keys (want 1: the leaf; all parents blank)", c.startEpoch, len(c.known))
+	}
+	// Add-only commit without path.
+	s.join()
+	s.until(t, s.now+3*time.Second)
+	if s.epoch != 2 || c.healed {
+		t.Fatalf("add-only commit: epoch %d healed %t", s.epoch, c.healed)
+	}
+	// Another member's path commit: X's leaf is in a copath resolution.
+	s.commitNow(t, 6)
+	if s.epoch != 3 || c.healed {
+		t.Fatalf("other's commit: epoch %d healed %t", s.epoch, c.healed)
+	}
+	// An application message now is exposed.
+	s.st.apps = 0
+	s.sc.Traffic.AppRatePerMember = Rate{PerSecond: 1}
+	if err := s.app(); err != nil {
+		t.Fatal(err)
+	}
+	if c.exposure != 1 {
+		t.Fatalf("exposure %d, want 1", c.exposure)
+	}
+	// The victim's own path commit heals.
+	s.commitNow(t, x)
+	if !c.healed || c.healEpoch != 4 {
+		t.Fatalf("victim's commit: healed %t at %d", c.healed, c.healEpoch)
+	}
+	// Healing completes when every remaining member processed epoch 4
+	// (fixed 1s delivery).
+	s.until(t, s.now+5*time.Second)
+	if c.healAll != s.acceptT[4]+time.Second {
+		t.Fatalf("healAll %v, want %v", c.healAll, s.acceptT[4]+time.Second)
+	}
+}
+
+// TestHealingFullTree: once every member has refreshed its path, a commit
+// by someone else heals if the adversary's keys are not on the copath.
+func TestHealingSiblingPath(t *testing.T) {
+	s := testSim(t)
+	// Leaves 0..7. Leaf 7 commits: its path keys cover nodes 13, 11, 7.
+	s.commitNow(t, 7)
+	// Compromise leaf 6 (member 6): it holds 13, 11, 7 and its leaf.
+	c := s.compromiseNow(6, false)
+	if len(c.known) != 4 {
+		t.Fatalf("known %d keys, want 4", len(c.known))
+	}
+	// Member 0 commits: copath of leaf 0 is {2, 5, 11}: resolution(11) = {11}
+	// which the adversary holds -> derives; learns the new root key.
+	s.commitNow(t, 0)
+	if c.healed {
+		t.Fatal("healed although node 11 is known")
+	}
+	// Member 7 commits: copath {12 (leaf 6), 9, 3}: leaf 6's key is known.
+	s.commitNow(t, 7)
+	if c.healed {
+		t.Fatal("healed although leaf 6 is known")
+	}
+	// Member 6 (the victim) commits: fresh keys everywhere it is known.
+	s.commitNow(t, 6)
+	if !c.healed {
+		t.Fatal("victim's commit did not heal")
+	}
+}
+
+// TestSignatureKeyAdversary: an adversary with the signature key is healed
+// only by removing the victim, not by the victim's own updates.
+func TestSignatureKeyAdversary(t *testing.T) {
+	s := testSim(t)
+	x := MemberID(4)
+	c := s.compromiseNow(x, true)
+	s.commitNow(t, x)
+	s.commitNow(t, 1)
+	if c.healed {
+		t.Fatal("healed without removing the victim")
+	}
+	s.askRemove(x, false)
+	s.until(t, s.now+5*time.Second)
+	if s.members[x].leaf >= 0 {
+		t.Fatal("victim not removed")
+	}
+	if !c.healed {
+		t.Fatal("removal of the victim did not heal")
+	}
+}
+
+func runScenario(t *testing.T, file, dir string, sets ...string) *Summary {
+	t.Helper()
+	sc, err := LoadScenario(file, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(context.Background(), sc, Options{OutDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// TestDeterminism: the same scenario and seed give byte-identical CSVs and
+// identical summary metrics.
+func TestDeterminism(t *testing.T) {
+	d1, d2 := t.TempDir(), t.TempDir()
+	sets := []string{"duration=44h"}
+	s1 := runScenario(t, "../workloads/demo.yaml", d1, sets...)
+	s2 := runScenario(t, "../workloads/demo.yaml", d2, sets...)
+	for _, f := range []string{"events.csv", "epochs.csv", "compromises.csv"} {
+		a, err := os.ReadFile(filepath.Join(d1, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(filepath.Join(d2, f))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two runs", f)
+		}
+		if bytes.Count(a, []byte("\n")) < 2 {
+			t.Errorf("%s has no rows", f)
+		}
+	}
+	j1, _ := json.Marshal(s1.Metrics)
+	j2, _ := json.Marshal(s2.Metrics)
+	if !bytes.Equal(j1, j2) {
+		t.Errorf("metrics differ:\n%s\n%s", j1, j2)
+	}
+	if s1.Metrics.Commits == 0 || s1.Metrics.AppMessages == 0 || s1.Metrics.Compromises != 2 {
+		t.Errorf("implausible metrics %s", j1)
+	}
+	// A different seed gives a different trace.
+	d3 := t.TempDir()
+	runScenario(t, "../workloads/demo.yaml", d3, append(sets, "seed=43")...)
+	a, _ := os.ReadFile(filepath.Join(d1, "events.csv"))
+	b, _ := os.ReadFile(filepath.Join(d3, "events.csv"))
+	if bytes.Equal(a, b) {
+		t.Error("seed 43 gave the same trace as seed 42")
+	}
+}
+
+// TestInterruptedRunLeavesCompleteRows cancels a run and checks that every
+// CSV ends with a complete row and the summary says interrupted.
+func TestInterruptedRunLeavesCompleteRows(t *testing.T) {
+	dir := t.TempDir()
+	sc, err := LoadScenario("../workloads/demo.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	opt := Options{OutDir: dir, ProgressEvery: 20000, Progress: func(p Progress) {
+		if p.Now > 0 {
+			cancel()
+		}
+	}}
+	sum, err := Run(ctx, sc, opt)
+	if !errors.Is(err, ErrInterrupted) || !sum.Interrupted {
+		t.Fatalf("err %v interrupted %v", err, sum != nil && sum.Interrupted)
+	}
+	for _, f := range []string{"events.csv", "epochs.csv", "compromises.csv"} {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		if len(b) == 0 || b[len(b)-1] != '\n' {
+			t.Errorf("%s does not end with a complete row", f)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		n := strings.Count(lines[0], ",")
+		for i, l := range lines {
+			if strings.Count(l, ",") != n {
+				t.Fatalf("%s line %d has %d fields, header %d", f, i+1, strings.Count(l, ",")+1, n+1)
+			}
+		}
+	}
+	var js Summary
+	b, _ := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err := json.Unmarshal(b, &js); err != nil || !js.Interrupted {
+		t.Fatalf("summary.json: %v interrupted=%v", err, js.Interrupted)
+	}
+}
+
+func TestScenarioErrors(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		sets       []string
+		line       int
+		field      string
+		reason     string
+	}{
+		{"unknown field", "name: x\npolicy:\n  committer: proposer\n  bogus: 1\n", nil, 4, "policy.bogus", "unknown field"},
+		{"negative rate", "population:\n  phases:\n    - join_rate: -3/h\n", nil, 3, "population.phases.0.join_rate", "negative"},
+		{"zero members", "population:\n  initial_users: 0\n", nil, 2, "population.initial_users", "at least 1"},
+		{"unknown policy", "policy:\n  committer: sometimes\n", nil, 2, "policy.committer", "unknown policy"},
+		{"bad duration", "duration: 5 parsecs\n", nil, 1, "duration", "invalid duration"},
+		{"rate without unit", "traffic:\n  app_rate_per_member: 5\n", nil, 2, "traffic.app_rate_per_member", "want a count per unit"},
+		{"type error", "name: x\nsuite: abc\n", nil, 2, "suite", "cannot unmarshal"},
+		{"bad suite", "suite: 9\n", nil, 1, "suite", "unknown cipher suite"},
+		{"lognormal sigma", "network:\n  latency:\n    dist: lognormal\n    median: 100ms\n    sigma: -1\n", nil, 5, "network.latency.sigma", "[0, 5]"},
+		{"set unknown key", "name: x\n", []string{"policy.nope=1"}, 0, "policy.nope", "unknown field"},
+		{"set bad value", "name: x\n", []string{"policy.path=sometimes"}, 0, "policy.path", "unknown value"},
+		{"not a mapping", "policy: 3\n", nil, 1, "policy", "expected a mapping"},
+		{"syntax", "policy:\n  committer: [\n", nil, 2, "", "did not find"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseScenario("bad.yaml", []byte(c.yaml), c.sets)
+			var se *ScenarioError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v (%T), want *ScenarioError", err, err)
+			}
+			if se.File != "bad.yaml" || se.Line != c.line || se.Field != c.field || !strings.Contains(se.Reason, c.reason) {
+				t.Fatalf("got %q (line %d field %q), want line %d field %q reason ~%q", se.Error(), se.Line, se.Field, c.line, c.field, c.reason)
+			}
+		})
+	}
+}
+
+func TestWorkloadsValid(t *testing.T) {
+	files, _ := filepath.Glob("../workloads/*.yaml")
+	if len(files) < 5 {
+		t.Fatalf("only %d workloads", len(files))
+	}
+	for _, f := range files {
+		if _, err := LoadScenario(f, nil); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestFidelityNotImplemented(t *testing.T) {
+	sc, err := ParseScenario("t.yaml", []byte(baseYAML), []string{"fidelity=full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(sc, Options{}); !errors.Is(err, ErrNotImplemented) {
+		t.Fatalf("err %v, want ErrNotImplemented", err)
+	}
+}
+
+func TestUnwritableOutput(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "file")
+	os.WriteFile(f, nil, 0o644)
+	sc, _ := ParseScenario("t.yaml", []byte(baseYAML), nil)
+	if _, err := New(sc, Options{OutDir: filepath.Join(f, "sub")}); err == nil {
+		t.Fatal("no error for an output directory under a file")
+	}
+}
+
+// slowModel forces the engine's member-by-member, epoch-by-epoch path.
+type slowModel struct{ ModelBackend }
+
+func (*slowModel) ProcessesCommits() bool { return true }
+
+// TestLazySkipMatchesStepByStep: the windowed skip in advance gives exactly
+// the epochs and times of processing every commit one by one.
+func TestLazySkipMatchesStepByStep(t *testing.T) {
+	d1, d2 := t.TempDir(), t.TempDir()
+	sc, err := LoadScenario("../workloads/demo.yaml", []string{"duration=44h", "policy.self_update.interval=2h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), sc, Options{OutDir: d1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), sc, Options{OutDir: d2, Backend: &slowModel{}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"events.csv", "epochs.csv", "compromises.csv"} {
+		a, _ := os.ReadFile(filepath.Join(d1, f))
+		b, _ := os.ReadFile(filepath.Join(d2, f))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between skip and step-by-step evaluation", f)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package size
+
+import "testing"
+
+func TestVarint(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{0, 1}, {63, 1}, {64, 2}, {16383, 2}, {16384, 4}, {1<<30 - 1, 4}} {
+		if got := Varint(c.n); got != c.want {
+			t.Errorf("Varint(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
+
+// Hand-derived sizes for suite 1 (X25519, AES-128-GCM, SHA-256, Ed25519)
+// and the default profile (16-byte identity, one version/suite/credential).
+func TestSuite1Sizes(t *testing.T) {
+	s, _ := SuiteByID(1)
+	p := DefaultProfile()
+	// LeafNode(update): enc key 1+32, sig key 1+32, credential 2+1+16,
+	// capabilities (1+2)+(1+2)+1+1+(1+2), source 1, extensions 1,
+	// signature 2+64 (64 needs a 2-byte varint).
+	if got, want := LeafNode(s, p, SourceUpdate), 33+33+19+11+1+1+66; got != want {
+		t.Errorf("LeafNode(update) = %d, want %d", got, want)
+	}
+	if got, want := LeafNode(s, p, SourceKeyPackage), 164+16; got != want {
+		t.Errorf("LeafNode(key_package) = %d, want %d", got, want)
+	}
+	if got, want := LeafNode(s, p, SourceCommit), 164+33; got != want {
+		t.Errorf("LeafNode(commit) = %d, want %d", got, want)
+	}
+	// HPKECiphertext of a 32-byte path secret: (1+32) + (1+48).
+	if got := PathSecretCiphertext(s); got != 82 {
+		t.Errorf("PathSecretCiphertext = %d, want 82", got)
+	}
+	// KeyPackage: 2+2 + init key 33 + leaf 180 + ext 1 + sig 66.
+	if got := KeyPackage(s, p); got != 284 {
+		t.Errorf("KeyPackage = %d, want 284", got)
+	}
+	// UpdatePath with one node of 3 ciphertexts: leaf(commit) 197 +
+	// nodes<V>: node = 33 + opaque(246) = 33+2+246 = 281 -> 2+281.
+	if got := UpdatePath(s, p, []int{3}); got != 197+2+281 {
+		t.Errorf("UpdatePath = %d, want %d", got, 197+2+281)
+	}
+	// Empty commit without path: proposals<V> empty (1) + optional (1).
+	if got := Commit(0, 0); got != 2 {
+		t.Errorf("Commit(empty) = %d", got)
+	}
+	// PublicMessage application of 10 bytes would not be used, but check
+	// the framing: 4 + (17+8+5+1+1+11) + sig 66 + membership tag 33.
+	if got := PublicMessage(s, p, ProposalMsg, 10); got != 4+17+8+5+1+1+10+66+33 {
+		t.Errorf("PublicMessage = %d", got)
+	}
+	// PrivateMessage app 100 bytes: 4 + 17 + 8 + 1 + 1 + (1+28) +
+	// ciphertext: content (2+100, 100 needs a 2-byte varint) + sig 66 =
+	// 168, +16 tag = 184 -> 2+184.
+	if got := PrivateMessage(s, p, Application, ApplicationData(100)); got != 4+17+8+1+1+29+186 {
+		t.Errorf("PrivateMessage = %d, want %d", got, 4+17+8+1+1+29+186)
+	}
+}
+
+func TestAllSuites(t *testing.T) {
+	for id := uint16(1); id <= 7; id++ {
+		s, ok := SuiteByID(id)
+		if !ok || s.ID != id || s.Nh == 0 || s.Npk == 0 {
+			t.Fatalf("suite %d: %+v", id, s)
+		}
+	}
+	if _, ok := SuiteByID(8); ok {
+		t.Fatal("suite 8 exists")
+	}
+}

@@ -1,0 +1,235 @@
+package sim
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/mlslab/mlslab/sim/symtree"
+)
+
+type stats struct {
+	joins, leaves, inactiveRemovals, selfUpdates, updatesOnSend int64
+	proposals, reproposals, proposalBytes                       int64
+	commits, collisions, retries, rejectedBytes                 int64
+	commitBytes, welcomeBytes, pathCiphertexts                  int64
+	adds, removes                                               int64
+	apps, appBytes, exposedApps, lagSum                         int64
+	recvBytes                                                   int64
+	offline                                                     int64
+	compromises, heals                                          int64
+	backendErrors                                               int64
+	commitSizes                                                 []float64
+	treeSamples                                                 int64
+	blankSum                                                    float64
+	lastTree                                                    symtree.Stats
+	memberSeconds                                               float64
+	lastSizeAt                                                  time.Duration
+	lastSize                                                    int
+}
+
+// Summary is summary.json. Metrics is deterministic for a scenario and
+// seed; Run describes this execution (wall time, machine).
+type Summary struct {
+	Scenario    string         `json:"scenario"`
+	File        string         `json:"file"`
+	Seed        uint64         `json:"seed"`
+	Fidelity    string         `json:"fidelity"`
+	Horizon     string         `json:"horizon"`
+	Interrupted bool           `json:"interrupted"`
+	Error       string         `json:"error,omitempty"`
+	Metrics     Metrics        `json:"metrics"`
+	Run         RunInfo        `json:"run"`
+	Parameters  map[string]any `json:"parameters,omitempty"`
+}
+
+// RunInfo is the non-deterministic part of a summary.
+type RunInfo struct {
+	Version     string  `json:"mlslab_version"`
+	Commit      string  `json:"mlslab_commit,omitempty"`
+	Modified    bool    `json:"mlslab_modified,omitempty"`
+	GoVersion   string  `json:"go_version"`
+	CPUs        int     `json:"cpus"`
+	GOMAXPROCS  int     `json:"gomaxprocs"`
+	WallSeconds float64 `json:"wall_seconds"`
+	Events      uint64  `json:"events"`
+	EventsPerS  float64 `json:"events_per_second"`
+}
+
+// Metrics are the run's results.
+type Metrics struct {
+	SimulatedSeconds      float64 `json:"simulated_seconds"`
+	Epochs                uint64  `json:"epochs"`
+	FinalMembers          int     `json:"final_members"`
+	FinalUsers            int     `json:"final_users"`
+	PeakLeaves            uint32  `json:"final_leaves"`
+	Joins                 int64   `json:"user_joins"`
+	Leaves                int64   `json:"user_leaves"`
+	InactiveRemovals      int64   `json:"inactive_removals"`
+	Adds                  int64   `json:"adds"`
+	Removes               int64   `json:"removes"`
+	SelfUpdates           int64   `json:"self_updates"`
+	UpdatesOnSend         int64   `json:"updates_on_send"`
+	Commits               int64   `json:"commits"`
+	Collisions            int64   `json:"collisions"`
+	Retries               int64   `json:"retries"`
+	CollisionRate         float64 `json:"collision_rate"`
+	Proposals             int64   `json:"proposals"`
+	Reproposals           int64   `json:"reproposals"`
+	CommitBytesMean       float64 `json:"commit_bytes_mean"`
+	CommitBytesP50        float64 `json:"commit_bytes_p50"`
+	CommitBytesP95        float64 `json:"commit_bytes_p95"`
+	CommitBytesMax        float64 `json:"commit_bytes_max"`
+	CommitBytesTotal      int64   `json:"commit_bytes_total"`
+	RejectedCommitBytes   int64   `json:"rejected_commit_bytes"`
+	WelcomeBytesTotal     int64   `json:"welcome_bytes_total"`
+	ProposalBytesTotal    int64   `json:"proposal_bytes_total"`
+	PathCiphertextsMean   float64 `json:"path_ciphertexts_per_commit"`
+	AppMessages           int64   `json:"app_messages"`
+	AppBytesTotal         int64   `json:"app_bytes_total"`
+	MeanEpochLagAtSend    float64 `json:"mean_epoch_lag_at_send"`
+	BandwidthPerMemberDay float64 `json:"bandwidth_bytes_per_member_day"`
+	MeanBlankFraction     float64 `json:"mean_blank_fraction"`
+	FinalBlankNodes       int     `json:"final_blank_nodes"`
+	FinalUnmergedLeaves   int     `json:"final_unmerged_leaves"`
+	FinalMeanCopathRes    float64 `json:"final_mean_copath_resolution"`
+	FinalRatchetTreeBytes int     `json:"final_ratchet_tree_bytes"`
+	Compromises           int64   `json:"compromises"`
+	Healed                int64   `json:"healed"`
+	Unhealed              int     `json:"unhealed_at_end"`
+	HealingEpochsP50      float64 `json:"healing_epochs_p50"`
+	HealingSecondsP50     float64 `json:"healing_seconds_p50"`
+	HealingSecondsP95     float64 `json:"healing_seconds_p95"`
+	HealingSecondsMax     float64 `json:"healing_seconds_max"`
+	ExposedAppMessages    int64   `json:"exposed_app_messages"`
+	ExposurePerCompromise float64 `json:"exposure_per_compromise_mean"`
+	BackendErrors         int64   `json:"backend_errors"`
+}
+
+// trackSize integrates the group size over virtual time.
+func (s *Sim) trackSize() {
+	s.st.memberSeconds += float64(s.st.lastSize) * (s.now - s.st.lastSizeAt).Seconds()
+	s.st.lastSizeAt = s.now
+	s.st.lastSize = s.tree.Members()
+}
+
+// finish lets every member process, up to the end, the commits the
+// healing bookkeeping waits for, then writes compromises.csv.
+func (s *Sim) finish() {
+	s.trackSize()
+	if s.maxWatch > 0 {
+		for i := range s.members {
+			if s.members[i].ep < s.maxWatch {
+				s.advance(MemberID(i), s.now)
+			}
+		}
+	}
+	s.writeCompromises()
+}
+
+func nanTo(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return -1
+	}
+	return v
+}
+
+func (s *Sim) summary(wall time.Time, runErr error) *Summary {
+	st := &s.st
+	m := Metrics{
+		SimulatedSeconds: s.now.Seconds(), Epochs: s.epoch, FinalUsers: len(s.activeUsers),
+		Joins: st.joins, Leaves: st.leaves, InactiveRemovals: st.inactiveRemovals, Adds: st.adds, Removes: st.removes,
+		SelfUpdates: st.selfUpdates, UpdatesOnSend: st.updatesOnSend, Commits: st.commits, Collisions: st.collisions,
+		Retries: st.retries, Proposals: st.proposals, Reproposals: st.reproposals, CommitBytesTotal: st.commitBytes,
+		RejectedCommitBytes: st.rejectedBytes, WelcomeBytesTotal: st.welcomeBytes, ProposalBytesTotal: st.proposalBytes,
+		AppMessages: st.apps, AppBytesTotal: st.appBytes, Compromises: st.compromises, Healed: st.heals,
+		ExposedAppMessages: st.exposedApps, BackendErrors: st.backendErrors,
+	}
+	if s.tree != nil {
+		t := s.tree.Stats()
+		m.FinalMembers, m.PeakLeaves = t.Members, t.Leaves
+		m.FinalBlankNodes, m.FinalUnmergedLeaves = t.BlankNodes, t.UnmergedLeaves
+		m.FinalMeanCopathRes, m.FinalRatchetTreeBytes = t.MeanCopathResolution(), t.RatchetTreeBytes
+	}
+	if n := st.commits + st.collisions; n > 0 {
+		m.CollisionRate = float64(st.collisions) / float64(n)
+	}
+	if st.commits > 0 {
+		m.CommitBytesMean = float64(st.commitBytes) / float64(st.commits)
+		m.PathCiphertextsMean = float64(st.pathCiphertexts) / float64(st.commits)
+		m.CommitBytesP50 = quantile(st.commitSizes, 0.5)
+		m.CommitBytesP95 = quantile(st.commitSizes, 0.95)
+		m.CommitBytesMax = quantile(st.commitSizes, 1)
+	}
+	if st.apps > 0 {
+		m.MeanEpochLagAtSend = float64(st.lagSum) / float64(st.apps)
+	}
+	if st.memberSeconds > 0 {
+		m.BandwidthPerMemberDay = float64(st.recvBytes) / (st.memberSeconds / 86400)
+	}
+	if st.treeSamples > 0 {
+		m.MeanBlankFraction = st.blankSum / float64(st.treeSamples)
+	}
+	times, epochs, unhealed := s.healingTimes()
+	m.Unhealed = unhealed
+	m.HealingEpochsP50 = nanTo(quantile(epochs, 0.5))
+	m.HealingSecondsP50 = nanTo(quantile(times, 0.5))
+	m.HealingSecondsP95 = nanTo(quantile(times, 0.95))
+	m.HealingSecondsMax = nanTo(quantile(times, 1))
+	if st.compromises > 0 {
+		var e int64
+		for _, c := range s.comps {
+			e += c.exposure
+		}
+		m.ExposurePerCompromise = float64(e) / float64(st.compromises)
+	}
+	el := time.Since(wall).Seconds()
+	sum := &Summary{
+		Scenario: s.sc.Name, File: s.sc.File, Seed: s.sc.Seed, Fidelity: s.backend.Fidelity(),
+		Horizon: s.sc.Duration.String(), Metrics: m,
+		Run: RunInfo{GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+			WallSeconds: el, Events: s.events},
+	}
+	if el > 0 {
+		sum.Run.EventsPerS = float64(s.events) / el
+	}
+	sum.Run.Version, sum.Run.Commit, sum.Run.Modified = buildVersion()
+	if runErr != nil {
+		sum.Interrupted = runErr == ErrInterrupted
+		sum.Error = runErr.Error()
+	}
+	return sum
+}
+
+func buildVersion() (version, commit string, modified bool) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown", "", false
+	}
+	version = bi.Main.Version
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return version, commit, modified
+}
+
+func (o *outputs) writeSummary(sum *Summary) error {
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(o.dir, ".summary.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(o.dir, "summary.json"))
+}
