@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -24,6 +23,7 @@ func init() {
 
 func conformanceMain(args []string) int {
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print results as a JSON array instead of a table")
 	kind := fs.String("kind", "", "vector kind for every file (default: from each file name); one of "+strings.Join(conformance.KnownKinds(), ", "))
 	verbose := fs.Bool("v", false, "list every failed case")
@@ -49,17 +49,17 @@ func conformanceMain(args []string) int {
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "mlssim conformance: need at least one PATH (file or directory of *.json)")
+		fmt.Fprintln(stderr, "mlssim conformance: need at least one PATH (file or directory of *.json)")
 		fs.Usage()
 		return 2
 	}
 	if *kind != "" && !contains(conformance.KnownKinds(), *kind) {
-		fmt.Fprintf(os.Stderr, "mlssim conformance: --kind %q: unknown kind; known: %s\n", *kind, strings.Join(conformance.KnownKinds(), ", "))
+		fmt.Fprintf(stderr, "mlssim conformance: --kind %q: unknown kind; known: %s\n", *kind, strings.Join(conformance.KnownKinds(), ", "))
 		return 2
 	}
 	files, err := conformance.Expand(fs.Args())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mlssim conformance:", err)
+		fmt.Fprintln(stderr, "mlssim conformance:", err)
 		return 1
 	}
 	results := make([]conformance.FileResult, 0, len(files))
@@ -72,9 +72,9 @@ func conformanceMain(args []string) int {
 		results = append(results, r)
 	}
 	if *asJSON {
-		writeConformanceJSON(os.Stdout, results)
+		writeConformanceJSON(stdout, results)
 	} else {
-		writeConformanceTable(os.Stdout, results, *verbose)
+		writeConformanceTable(stdout, results, *verbose)
 	}
 	return status
 }

@@ -27,6 +27,12 @@ type command struct {
 
 var commands = map[string]command{}
 
+// stdout and stderr are where commands write; tests replace them.
+var (
+	stdout io.Writer = os.Stdout
+	stderr io.Writer = os.Stderr
+)
+
 func register(c command) {
 	if _, dup := commands[c.name]; dup {
 		panic("mlssim: duplicate command " + c.name)
@@ -56,18 +62,18 @@ func main() {
 
 func realMain(args []string) int {
 	if len(args) == 0 {
-		usage(os.Stderr)
+		usage(stderr)
 		return 2
 	}
 	switch args[0] {
 	case "help", "-h", "--help", "-help":
-		usage(os.Stdout)
+		usage(stdout)
 		return 0
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "mlssim: unknown command %q\n", args[0])
-		usage(os.Stderr)
+		fmt.Fprintf(stderr, "mlssim: unknown command %q\n", args[0])
+		usage(stderr)
 		return 2
 	}
 	return c.run(args[1:])

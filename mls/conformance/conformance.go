@@ -156,3 +156,7 @@ func safeRun(r vectors.Runner, data []byte) (cases []vectors.Case, err error) {
 	}()
 	return r(data)
 }
+
+// VectorDir returns the directory of the IETF vectors: $MLS_TEST_VECTORS,
+// else ../shared/test-vectors next to the module root.
+func VectorDir() (string, error) { return vectors.Dir() }
