@@ -106,7 +106,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	// The committer drops its own Updates and proposals that would make
 	// the list invalid is the application's choice; we reject instead.
-	res, err := pg.applyProposals(entries, self, cfg.now())
+	res, err := pg.applyProposals(entries, self, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +420,7 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 	case SenderTypeMember:
 		if u, ok := p.Body.(*Update); ok {
 			if err := g.pub.validateLeafNode(g.pub.tree, g.pub.ctx.Extensions, &u.LeafNode,
-				leafCheck{source: LeafNodeSourceUpdate, leaf: LeafIndex(s.Index), replace: true}); err != nil {
+				leafCheck{source: LeafNodeSourceUpdate, leaf: LeafIndex(s.Index), replace: true, cfg: g.cfg}); err != nil {
 				return err
 			}
 		}
@@ -429,7 +429,7 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 	}
 	switch b := p.Body.(type) {
 	case *Add:
-		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg.now()); err != nil {
+		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg); err != nil {
 			return err
 		}
 	case *Remove:
@@ -493,7 +493,7 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	if err != nil {
 		return nil, err
 	}
-	res, err := pg.applyProposals(entries, committer, g.cfg.now())
+	res, err := pg.applyProposals(entries, committer, g.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -530,14 +530,14 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit path", "", nil)
 		}
 		// Validate against the tree before the joiner's leaf is placed.
-		if err := pg.validateCommitLeaf(tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
+		if err := pg.validateCommitLeaf(g.cfg, tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
 			return nil, err
 		}
 		if tree, sender, err = addExternalJoiner(tree, &c.Path.LeafNode); err != nil {
 			return nil, err
 		}
 	} else if c.Path != nil {
-		if err := pg.validateCommitLeaf(tree, res.extensions, &c.Path.LeafNode, sender, true); err != nil {
+		if err := pg.validateCommitLeaf(g.cfg, tree, res.extensions, &c.Path.LeafNode, sender, true); err != nil {
 			return nil, err
 		}
 	}
@@ -608,11 +608,11 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 // validateCommitLeaf validates the LeafNode of a commit's UpdatePath
 // (RFC 9420, Sections 7.3, 12.4.2) at leaf l of tree (the tree after the
 // proposals; for external commits, after adding the joiner's leaf).
-func (pg *PublicGroup) validateCommitLeaf(tree *RatchetTree, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
+func (pg *PublicGroup) validateCommitLeaf(cfg *Config, tree *RatchetTree, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
 	if ln.Source != LeafNodeSourceCommit {
 		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
 	}
-	return pg.validateLeafNode(tree, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true})
+	return pg.validateLeafNode(tree, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, cfg: cfg})
 }
 
 // addExternalJoiner places an external joiner's leaf (RFC 9420, Section

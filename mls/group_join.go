@@ -148,6 +148,11 @@ func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
 				return fmt.Errorf("group extension %v not supported", e.Type)
 			}
 		}
+		if ln.Credential.Type == CredentialX509 {
+			if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
+				return err
+			}
+		}
 		if cfg != nil && cfg.ValidateCredential != nil {
 			return cfg.ValidateCredential(&ln.Credential, ln.SignatureKey)
 		}
@@ -255,7 +260,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	for _, id := range opts.PSKs {
 		addProposal(&PreSharedKey{PSK: id})
 	}
-	res, err := pg.applyProposals(entries, Sender{Type: SenderTypeNewMemberCommit}, cfg.now())
+	res, err := pg.applyProposals(entries, Sender{Type: SenderTypeNewMemberCommit}, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -263,7 +268,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	newCtx.Epoch++
 	newCtx.Extensions = res.extensions
 	leafTemplate := kp.KeyPackage.LeafNode
-	if err := pg.validateCommitLeaf(res.tree, res.extensions, &LeafNode{
+	if err := pg.validateCommitLeaf(cfg, res.tree, res.extensions, &LeafNode{
 		EncryptionKey: nil, SignatureKey: leafTemplate.SignatureKey, Credential: leafTemplate.Credential,
 		Capabilities: leafTemplate.Capabilities, Source: LeafNodeSourceCommit, Extensions: leafTemplate.Extensions,
 	}, 0, false); err != nil {

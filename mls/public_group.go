@@ -103,7 +103,7 @@ type leafCheck struct {
 	source  LeafNodeSource
 	leaf    LeafIndex // for update/commit: the leaf it will occupy
 	replace bool      // the leaf replaces the one at leaf (update, commit)
-	now     uint64    // 0: do not check lifetime
+	cfg     *Config   // lifetime clock and credential policy (may be nil)
 	// skipSignature: the caller verifies the signature itself (a commit's
 	// path leaf is verified by MergeUpdatePath).
 	skipSignature bool
@@ -137,6 +137,16 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	if err := ln.CheckCapabilities(); err != nil {
 		return err
 	}
+	if ln.Credential.Type == CredentialX509 {
+		if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
+			return err
+		}
+	}
+	if c.cfg != nil && c.cfg.ValidateCredential != nil {
+		if err := c.cfg.ValidateCredential(&ln.Credential, ln.SignatureKey); err != nil {
+			return protoErr(CodeInvalidLeafNode, "RFC 9420 §5.3.1 credential rejected by the application", "", err)
+		}
+	}
 	// Every member supports the new leaf's credential type, and the new
 	// leaf supports every credential type in use.
 	for l, m := range t.Members() {
@@ -150,8 +160,8 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 			return protoErr(CodeInvalidLeafNode, rule+" credential supported by all members", fmt.Sprintf("new leaf lacks %v of leaf %d", m.Credential.Type, l), nil)
 		}
 	}
-	if c.source == LeafNodeSourceKeyPackage && c.now != 0 && !ln.Lifetime.Contains(c.now) {
-		return protoErr(CodeInvalidLeafNode, rule+" lifetime", fmt.Sprintf("[%d, %d] excludes %d", ln.Lifetime.NotBefore, ln.Lifetime.NotAfter, c.now), nil)
+	if now := c.cfg.now(); c.source == LeafNodeSourceKeyPackage && now != 0 && !ln.Lifetime.Contains(now) {
+		return protoErr(CodeInvalidLeafNode, rule+" lifetime", fmt.Sprintf("[%d, %d] excludes %d", ln.Lifetime.NotBefore, ln.Lifetime.NotAfter, now), nil)
 	}
 	// The key must be new: not anywhere in the tree, including the leaf it
 	// replaces (Sections 7.3, 12.1.2, 12.4.2).
@@ -170,9 +180,9 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 
 // validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
 // Section 10.1, 12.1.1).
-func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, now uint64) error {
+func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config) error {
 	return ValidateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
-		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, now: now})
+		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
 	})
 }
 
@@ -211,8 +221,8 @@ const (
 // applyProposals validates the proposal list of a commit by committer
 // (RFC 9420, Section 12.2) and applies it to the tree and extensions
 // (Section 12.3). For an external commit committer is a new_member_commit
-// sender. now is the time for lifetime checks (0: none).
-func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender, now uint64) (*proposalResult, error) {
+// sender. cfg supplies the lifetime clock and credential policy.
+func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender, cfg *Config) (*proposalResult, error) {
 	external := committer.Type == SenderTypeNewMemberCommit
 	res := &proposalResult{tree: pg.tree, extensions: pg.ctx.Extensions}
 	var (
@@ -331,7 +341,7 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	// Updates (Section 12.1.2): validate against the current tree.
 	for _, l := range sortedLeaves(updates) {
 		ln := updates[l]
-		if err := pg.validateLeafNode(t, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true}); err != nil {
+		if err := pg.validateLeafNode(t, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true, cfg: cfg}); err != nil {
 			return nil, err
 		}
 		if t, err = t.Update(l, ln); err != nil {
@@ -347,7 +357,7 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	res.removed = removes
 	// Adds, in list order (Section 12.1.1).
 	for i, kp := range adds {
-		if err := pg.validateKeyPackage(t, res.extensions, kp, now); err != nil {
+		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg); err != nil {
 			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
 		for _, prev := range adds[:i] {

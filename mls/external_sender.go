@@ -1,0 +1,47 @@
+package mls
+
+import (
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// NewExternalProposal builds a proposal from an external sender (RFC 9420,
+// Section 12.1.8): a party listed at index senderIndex of the group's
+// external_senders extension (Section 12.1.8.1), e.g. a delivery service
+// removing a member. The FramedContent targets the group and epoch of ctx
+// (the GroupContext of the epoch, from a GroupInfo or a PublicGroup), has
+// sender {external, senderIndex} and is signed with the external sender's
+// signature private key sigPriv over a FramedContentTBS without
+// GroupContext (Section 6.1). It is framed as a PublicMessage without
+// membership tag (Section 6.2).
+//
+// Only the proposal types an external sender may send are accepted (Add,
+// Remove, PreSharedKey, ReInit, GroupContextExtensions; Section 12.1.8);
+// others fail with an error matching ErrInvalidMessage.
+func NewExternalProposal(ctx *GroupContext, senderIndex uint32, sigPriv []byte, body ProposalBody, aad []byte) (*MLSMessage, error) {
+	cs, err := suite.Get(ctx.CipherSuite)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
+	}
+	ac := &AuthenticatedContent{
+		WireFormat: WireFormatPublicMessage,
+		Content: FramedContent{
+			GroupID:           ctx.GroupID,
+			Epoch:             ctx.Epoch,
+			Sender:            Sender{Type: SenderTypeExternal, Index: senderIndex},
+			AuthenticatedData: aad,
+			ContentType:       ContentTypeProposal,
+			Proposal:          &Proposal{Body: body},
+		},
+	}
+	if err := checkSenderContent(&ac.Content); err != nil {
+		return nil, err
+	}
+	if err := ac.Sign(cs, sigPriv, ctx); err != nil {
+		return nil, err
+	}
+	pm, err := ProtectPublic(cs, ac, ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}, nil
+}
