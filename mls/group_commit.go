@@ -493,18 +493,12 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	if err != nil {
 		return nil, err
 	}
-	res, err := pg.applyProposals(entries, committer, g.cfg)
+	st, err := pg.stageCommit(ac, entries, g.cfg)
 	if err != nil {
 		return nil, err
 	}
-	if res.pathRequired && c.Path == nil {
-		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2 path required", "", nil)
-	}
+	res, tree, newCtx, sender, addedLeaves := st.res, st.tree, st.ctx, st.sender, st.added
 	next := g.clone()
-	newCtx := pg.ctx
-	newCtx.Epoch++
-	newCtx.Extensions = res.extensions
-	tree := res.tree
 	priv := g.priv
 	selfRemoved := slices.Contains(res.removed, g.self)
 	// If one of our own Update proposals was committed, our leaf key
@@ -518,39 +512,8 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 			}
 		}
 	}
-	addedLeaves := make([]LeafIndex, len(res.added))
-	for i, a := range res.added {
-		addedLeaves[i] = a.leaf
-	}
 	var commitSecret CommitSecret
-	sender := LeafIndex(committer.Index)
-	if committer.Type == SenderTypeNewMemberCommit {
-		// The joiner takes the leftmost blank leaf (Section 12.4.2).
-		if c.Path == nil {
-			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit path", "", nil)
-		}
-		// Validate against the tree before the joiner's leaf is placed.
-		if err := pg.validateCommitLeaf(g.cfg, tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
-			return nil, err
-		}
-		if tree, sender, err = addExternalJoiner(tree, &c.Path.LeafNode); err != nil {
-			return nil, err
-		}
-	} else if c.Path != nil {
-		if err := pg.validateCommitLeaf(g.cfg, tree, res.extensions, &c.Path.LeafNode, sender, true); err != nil {
-			return nil, err
-		}
-	}
 	if c.Path != nil {
-		for i := range c.Path.Nodes {
-			if x, dup := tree.ContainsEncryptionKey(c.Path.Nodes[i].EncryptionKey); dup {
-				return nil, nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)
-			}
-		}
-		if tree, err = tree.MergeUpdatePath(sender, c.Path, newCtx.GroupID); err != nil {
-			return nil, err
-		}
-		newCtx.TreeHash = tree.TreeHash()
 		if !selfRemoved {
 			provisional, err := newCtx.Marshal()
 			if err != nil {
@@ -567,7 +530,6 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 			out.PathCiphertexts += len(c.Path.Nodes[i].EncryptedPathSecret)
 		}
 	} else {
-		newCtx.TreeHash = tree.TreeHash()
 		priv = priv.Prune(tree)
 	}
 	out.Epoch = newCtx.Epoch
@@ -625,4 +587,164 @@ func addExternalJoiner(tree *RatchetTree, ln *LeafNode) (*RatchetTree, LeafIndex
 	placeholder := *ln
 	placeholder.EncryptionKey = nil
 	return tree.Add(&placeholder)
+}
+
+// stagedCommit is the public effect of a commit (RFC 9420, Section
+// 12.4.2): the proposals applied, the UpdatePath validated and merged, the
+// provisional GroupContext (new epoch, extensions and tree hash; the
+// confirmed transcript hash is still the old one).
+type stagedCommit struct {
+	res    *proposalResult
+	tree   *RatchetTree
+	ctx    GroupContext
+	sender LeafIndex   // the committer's leaf in the new tree
+	added  []LeafIndex // leaves added by the commit
+}
+
+// stageCommit performs the public steps of processing a commit whose
+// signature was verified: proposal list validation and application
+// (Sections 12.2, 12.3), path presence, committer leaf validation, new
+// public keys not already in the tree, and the UpdatePath merge (Section
+// 7.5). It does not modify pg.
+func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalEntry, cfg *Config) (*stagedCommit, error) {
+	c := ac.Content.Commit
+	committer := ac.Content.Sender
+	res, err := pg.applyProposals(entries, committer, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if res.pathRequired && c.Path == nil {
+		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2 path required", "", nil)
+	}
+	st := &stagedCommit{res: res, tree: res.tree, ctx: pg.ctx, sender: LeafIndex(committer.Index)}
+	st.ctx.Epoch++
+	st.ctx.Extensions = res.extensions
+	st.added = make([]LeafIndex, len(res.added))
+	for i, a := range res.added {
+		st.added[i] = a.leaf
+	}
+	if committer.Type == SenderTypeNewMemberCommit {
+		// The joiner takes the leftmost blank leaf (Section 12.4.2).
+		if c.Path == nil {
+			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit path", "", nil)
+		}
+		// Validate against the tree before the joiner's leaf is placed.
+		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
+			return nil, err
+		}
+		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode); err != nil {
+			return nil, err
+		}
+	} else if c.Path != nil {
+		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, st.sender, true); err != nil {
+			return nil, err
+		}
+	}
+	if c.Path != nil {
+		keys := make([][]byte, len(c.Path.Nodes))
+		for i := range c.Path.Nodes {
+			keys[i] = c.Path.Nodes[i].EncryptionKey
+		}
+		if x, dup := st.tree.findEncryptionKeys(keys); dup {
+			return nil, nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)
+		}
+		if st.tree, err = st.tree.MergeUpdatePath(st.sender, c.Path, st.ctx.GroupID); err != nil {
+			return nil, err
+		}
+	}
+	st.ctx.TreeHash = st.tree.TreeHash()
+	return st, nil
+}
+
+// findEncryptionKeys reports a node of t holding any of keys, in one pass
+// over the tree (instead of one scan per key).
+func (t *RatchetTree) findEncryptionKeys(keys [][]byte) (NodeIndex, bool) {
+	if len(keys) == 0 {
+		return 0, false
+	}
+	set := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		set[string(k)] = struct{}{}
+	}
+	for x := NodeIndex(0); uint32(x) < t.Width(); x++ {
+		if k := t.Node(x).EncryptionKey(); k != nil {
+			if _, ok := set[string(k)]; ok {
+				return x, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// ApplyCommit is what a delivery service or any observer without member
+// secrets can do with a commit sent as PublicMessage (RFC 9420, Sections
+// 6.2, 12.4.2): check group and epoch, verify the signature, validate and
+// apply the proposals (by-reference proposals are looked up among
+// proposals, the epoch's proposal messages as PublicMessage), validate and
+// merge the UpdatePath, and advance the transcript hashes. It cannot check
+// the membership tag or the confirmation tag (they need epoch secrets). It
+// returns the next epoch's PublicGroup; pg is unchanged.
+func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg *Config) (*PublicGroup, error) {
+	if msg == nil || msg.WireFormat != WireFormatPublicMessage || msg.PublicMessage == nil {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", "a delivery service can only validate PublicMessage commits", nil)
+	}
+	ac, err := pg.verifyPublic(msg.PublicMessage)
+	if err != nil {
+		return nil, err
+	}
+	if ac.Content.ContentType != ContentTypeCommit || ac.Content.Commit == nil {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4", "not a commit", nil)
+	}
+	var cache []cachedProposal
+	for i, m := range proposals {
+		if m == nil || m.PublicMessage == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", fmt.Sprintf("proposal %d is not a PublicMessage", i), nil)
+		}
+		pac, err := pg.verifyPublic(m.PublicMessage)
+		if err != nil {
+			return nil, fmt.Errorf("mls: proposal %d: %w", i, err)
+		}
+		if pac.Content.ContentType != ContentTypeProposal {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1", fmt.Sprintf("message %d is not a proposal", i), nil)
+		}
+		enc, err := pac.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		cache = append(cache, cachedProposal{ref: pg.cs.MakeProposalRef(enc), p: pac.Content.Proposal, sender: pac.Content.Sender})
+	}
+	g := &Group{pub: pg, proposals: cache}
+	entries, err := g.resolveProposals(ac.Content.Commit, ac.Content.Sender)
+	if err != nil {
+		return nil, err
+	}
+	st, err := pg.stageCommit(ac, entries, cfg)
+	if err != nil {
+		return nil, err
+	}
+	input, err := ac.ConfirmedTranscriptHashInput()
+	if err != nil {
+		return nil, err
+	}
+	st.ctx.ConfirmedTranscriptHash = confirmedTranscriptHash(pg.cs, pg.interim, input)
+	interim := interimTranscriptHash(pg.cs, st.ctx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
+	return newPublicGroup(pg.cs, st.ctx, st.tree, interim)
+}
+
+// verifyPublic checks group, epoch and the signature of a PublicMessage
+// (not the membership tag).
+func (pg *PublicGroup) verifyPublic(pm *PublicMessage) (*AuthenticatedContent, error) {
+	c := &pm.Content
+	if err := checkGroupEpoch(c.GroupID, c.Epoch, &pg.ctx); err != nil {
+		return nil, err
+	}
+	key, err := pg.senderSigKey(c.Sender, c)
+	if err != nil {
+		return nil, err
+	}
+	ac := pm.authenticatedContent()
+	if err := ac.VerifySignature(pg.cs, key, &pg.ctx); err != nil {
+		return nil, err
+	}
+	return ac, nil
 }
