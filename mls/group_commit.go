@@ -645,7 +645,7 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 		for i := range c.Path.Nodes {
 			keys[i] = c.Path.Nodes[i].EncryptionKey
 		}
-		if x, dup := st.tree.findEncryptionKeys(keys); dup {
+		if x, dup := st.tree.FindEncryptionKeys(keys); dup {
 			return nil, nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)
 		}
 		if st.tree, err = st.tree.MergeUpdatePath(st.sender, c.Path, st.ctx.GroupID); err != nil {
@@ -654,26 +654,6 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 	}
 	st.ctx.TreeHash = st.tree.TreeHash()
 	return st, nil
-}
-
-// findEncryptionKeys reports a node of t holding any of keys, in one pass
-// over the tree (instead of one scan per key).
-func (t *RatchetTree) findEncryptionKeys(keys [][]byte) (NodeIndex, bool) {
-	if len(keys) == 0 {
-		return 0, false
-	}
-	set := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		set[string(k)] = struct{}{}
-	}
-	for x := NodeIndex(0); uint32(x) < t.Width(); x++ {
-		if k := t.Node(x).EncryptionKey(); k != nil {
-			if _, ok := set[string(k)]; ok {
-				return x, true
-			}
-		}
-	}
-	return 0, false
 }
 
 // ApplyCommit is what a delivery service or any observer without member
