@@ -574,7 +574,7 @@ func (pg *PublicGroup) validateCommitLeaf(cfg *Config, tree *RatchetTree, exts E
 	if ln.Source != LeafNodeSourceCommit {
 		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
 	}
-	return pg.validateLeafNode(tree, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, cfg: cfg})
+	return pg.validateLeafNode(tree, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
 }
 
 // addExternalJoiner places an external joiner's leaf (RFC 9420, Section
@@ -641,9 +641,12 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 		}
 	}
 	if c.Path != nil {
-		keys := make([][]byte, len(c.Path.Nodes))
+		// The new leaf key and every path key must be new to the tree
+		// (Sections 7.3, 12.4.2): one scan for all of them.
+		keys := make([][]byte, 0, len(c.Path.Nodes)+1)
+		keys = append(keys, c.Path.LeafNode.EncryptionKey)
 		for i := range c.Path.Nodes {
-			keys[i] = c.Path.Nodes[i].EncryptionKey
+			keys = append(keys, c.Path.Nodes[i].EncryptionKey)
 		}
 		if x, dup := st.tree.FindEncryptionKeys(keys); dup {
 			return nil, nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)

@@ -107,6 +107,9 @@ type leafCheck struct {
 	// skipSignature: the caller verifies the signature itself (a commit's
 	// path leaf is verified by MergeUpdatePath).
 	skipSignature bool
+	// skipKeyScan: the caller checks encryption_key uniqueness itself (a
+	// commit checks its leaf and path keys in one scan).
+	skipKeyScan bool
 }
 
 // validateLeafNode performs the LeafNode validation of RFC 9420, Section 7.3
@@ -165,8 +168,10 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	}
 	// The key must be new: not anywhere in the tree, including the leaf it
 	// replaces (Sections 7.3, 12.1.2, 12.4.2).
-	if x, dup := t.ContainsEncryptionKey(ln.EncryptionKey); dup {
-		return nodeErr(CodeKeyReuse, rule+" encryption_key unique", uint32(x), "", nil)
+	if !c.skipKeyScan {
+		if x, dup := t.ContainsEncryptionKey(ln.EncryptionKey); dup {
+			return nodeErr(CodeKeyReuse, rule+" encryption_key unique", uint32(x), "", nil)
+		}
 	}
 	except := LeafIndex(^uint32(0))
 	if c.replace {
