@@ -78,6 +78,9 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if gi.GroupContext.CipherSuite != cs.ID() || gi.GroupContext.Version != ProtocolVersionMLS10 {
 		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" suite and version match the KeyPackage", "", nil)
 	}
+	if err := checkResumptionWelcome(gs.PSKs, &gi.GroupContext, opts.Previous); err != nil {
+		return nil, err
+	}
 	// The tree: inline or out of band (Section 12.4.3.3).
 	treeBytes := opts.RatchetTree
 	if e, ok := gi.Extensions.Find(ExtensionRatchetTree); ok {
@@ -322,4 +325,50 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 		return nil, nil, err
 	}
 	return g, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}, nil
+}
+
+// checkResumptionWelcome applies the rules for a Welcome that carries a
+// reinit or branch resumption PSK (RFC 9420, Sections 11.2, 11.3): the new
+// group is at epoch 1; a reinit group matches the committed ReInit
+// proposal; a branch keeps the version and cipher suite of the old group.
+func checkResumptionWelcome(psks []PreSharedKeyID, ctx *GroupContext, prev *Group) error {
+	for i := range psks {
+		id := &psks[i]
+		if id.PSKType != PSKTypeResumption || id.Usage == ResumptionPSKUsageApplication {
+			continue
+		}
+		if ctx.Epoch != 1 {
+			return protoErr(CodeInvalidWelcome, "RFC 9420 §11.2/§11.3 epoch of a reinit/branch Welcome is 1", fmt.Sprintf("epoch %d", ctx.Epoch), nil)
+		}
+		if prev == nil || !bytes.Equal(prev.GroupID(), id.PSKGroupID) {
+			continue // the old group's state is not known here; the PSK itself links them
+		}
+		switch id.Usage {
+		case ResumptionPSKUsageReinit:
+			ri := prev.reinit
+			if ri == nil {
+				return protoErr(CodeInvalidWelcome, "RFC 9420 §11.2 reinit Welcome without a committed ReInit", "", nil)
+			}
+			if !bytes.Equal(ri.GroupID, ctx.GroupID) || ri.CipherSuite != ctx.CipherSuite || ri.Version != ctx.Version || !extensionsEqual(ri.Extensions, ctx.Extensions) {
+				return protoErr(CodeInvalidWelcome, "RFC 9420 §11.2 new group matches the ReInit proposal", "", nil)
+			}
+		case ResumptionPSKUsageBranch:
+			if prev.CipherSuite() != ctx.CipherSuite || prev.pub.ctx.Version != ctx.Version {
+				return protoErr(CodeInvalidWelcome, "RFC 9420 §11.3 branch keeps version and cipher suite", "", nil)
+			}
+		}
+	}
+	return nil
+}
+
+func extensionsEqual(a, b Extensions) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Type != b[i].Type || !bytes.Equal(a[i].Data, b[i].Data) {
+			return false
+		}
+	}
+	return true
 }
