@@ -49,8 +49,12 @@ type PendingCommit struct {
 	// Stats about the commit for measurement.
 	Stats CommitStats
 
-	base *Group // the state the commit was created from
-	next *Group
+	// The epoch state the commit was created from. (Not the *Group: Process
+	// and Merge update a Group in place, so a pointer to it would always
+	// look current.)
+	basePub  *PublicGroup
+	baseKeys *EpochSecrets
+	next     *Group
 }
 
 // CommitStats describes a commit for measurement.
@@ -69,7 +73,7 @@ var ErrStalePendingCommit = errors.New("mls: pending commit does not belong to t
 // Merge applies a commit created by this member (after the delivery service
 // accepted it).
 func (g *Group) Merge(pc *PendingCommit) error {
-	if pc == nil || pc.base == nil || pc.base.pub != g.pub || pc.base.keys != g.keys {
+	if pc == nil || pc.next == nil || pc.basePub != g.pub || pc.baseKeys != g.keys {
 		return ErrStalePendingCommit
 	}
 	*g = *pc.next
@@ -93,8 +97,15 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 		entries []proposalEntry
 		refs    []ProposalOrRef
 	)
+	forcePath := opts.ForcePath
 	if !opts.SkipCached {
 		for _, c := range g.proposals {
+			// A committer must not commit its own Update (RFC 9420,
+			// Section 12.2); its UpdatePath refreshes its leaf instead.
+			if _, upd := c.p.Body.(*Update); upd && c.sender == self {
+				forcePath = true
+				continue
+			}
 			entries = append(entries, proposalEntry{p: c.p, sender: c.sender, ref: c.ref})
 			refs = append(refs, ProposalOrRef{Type: ProposalOrRefReference, Reference: c.ref})
 		}
@@ -127,7 +138,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	// Updates by others replace their leaves: drop any keys we held above
 	// them (they are blanked by the tree already).
-	if res.pathRequired || opts.ForcePath {
+	if res.pathRequired || forcePath {
 		leaf := *tree.Leaf(g.self)
 		pup, err = tree.GenerateUpdatePath(rnd, g.self, leaf, g.sigPriv, newCtx.GroupID)
 		if err != nil {
@@ -180,7 +191,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc := &PendingCommit{Commit: msg, GroupInfo: gi, base: g, next: next}
+	pc := &PendingCommit{Commit: msg, GroupInfo: gi, basePub: g.pub, baseKeys: g.keys, next: next}
 	if path != nil {
 		for i := range path.Nodes {
 			pc.Stats.PathCiphertexts += len(path.Nodes[i].EncryptedPathSecret)
@@ -369,6 +380,12 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		ref, err := g.proposalRef(ac)
 		if err != nil {
 			return nil, err
+		}
+		// A replayed proposal would be cached twice, and a commit of the
+		// cache would then list it twice (invalid for an Update or Remove,
+		// RFC 9420, Section 12.2).
+		if slices.ContainsFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, ref) }) {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4 proposal received twice", fmt.Sprintf("ProposalRef %x", ref), nil)
 		}
 		if err := g.checkReceivedProposal(ac); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
 // Typed contents of the GroupContext and GroupInfo extensions of RFC 9420,
@@ -105,20 +106,31 @@ func externalPubExtension(pub []byte) Extension {
 
 // parseExternalPub decodes external_pub. Besides the RFC form
 // (opaque external_pub<V>) it accepts a bare public key, which some
-// implementations write (ts-mls 1.6.4), when the data does not parse as the
-// RFC form.
-func parseExternalPub(data []byte) ([]byte, error) {
+// implementations write (ts-mls 1.6.4). The two are told apart by length:
+// the suite's KEM has fixed-size public keys (Npk, RFC 9180 §7.1), and the
+// RFC form is Npk plus a varint prefix (RFC 9420 §2.1.2). Trying the RFC
+// form first is not enough: one bare X25519/X448 key in 256 begins with
+// the octet Npk-1 and so also parses as a (wrong) shorter opaque<V>.
+func parseExternalPub(cs *suite.Suite, data []byte) ([]byte, error) {
+	const rule = "RFC 9420 §12.4.3.2 external_pub"
+	_, probe, err := cs.DeriveKeyPair(make([]byte, cs.Nh()))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == len(probe) {
+		return append([]byte(nil), data...), nil
+	}
 	var pub []byte
-	err := codec.Decode(data, func(s *cryptobyte.String) error {
+	err = codec.Decode(data, func(s *cryptobyte.String) error {
 		var err error
 		pub, err = codec.ReadOpaque(s)
 		return err
 	})
-	if err == nil && len(pub) > 0 {
-		return pub, nil
+	if err != nil {
+		return nil, protoErr(CodeDecode, rule, "", err)
 	}
-	if len(data) > 0 {
-		return append([]byte(nil), data...), nil
+	if len(pub) != len(probe) {
+		return nil, protoErr(CodeDecode, rule, "wrong key length", nil)
 	}
-	return nil, protoErr(CodeDecode, "RFC 9420 §12.4.3.2 external_pub", "empty", nil)
+	return pub, nil
 }

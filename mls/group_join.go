@@ -213,7 +213,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if !ok {
 		return nil, nil, protoErr(CodeInvalidWelcome, rule+" external_pub extension", "missing", nil)
 	}
-	extPub, err := parseExternalPub(ext.Data)
+	extPub, err := parseExternalPub(cs, ext.Data)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -262,3 +262,33 @@ func wireRoundTrip(t testing.TB, m *MLSMessage) *MLSMessage {
 	}
 	return out
 }
+
+// TestCommitSkipsOwnUpdate: a member that proposed an Update and then
+// commits leaves its own Update out (RFC 9420, Section 12.2) and updates
+// through its path instead.
+func TestCommitSkipsOwnUpdate(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	cfgA, cfgB := newTestConfig(31), newTestConfig(32)
+	a, err := CreateGroup(cfgA, []byte("g"), newKP(t, cfgA, cs, "a"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpB := newKP(t, cfgB, cs, "b")
+	pc := commitAndMerge(t, a, CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kpB.KeyPackage}}, InlineTree: true})
+	b, err := Join(cfgB, pc.Welcome, kpB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := b.ProposeUpdate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, b, []*Group{a}, up)
+	pc = commitAndMerge(t, b, CommitOptions{})
+	c := pc.Commit.PublicMessage.Content.Commit
+	if len(c.Proposals) != 0 || c.Path == nil {
+		t.Fatalf("commit has %d proposals, path %v", len(c.Proposals), c.Path != nil)
+	}
+	deliver(t, b, []*Group{a}, pc.Commit)
+	checkAgree(t, a, b)
+}
