@@ -1,0 +1,83 @@
+package mls
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// Assembling a member's state from parts: what persistence restores, what a
+// state compromise leaks (RFC 9420, Section 16.6), and how a simulator
+// materializes a member from the shared state of an epoch.
+
+// TreePrivateFromKeys builds the private tree state of the member at leaf
+// from explicit HPKE private keys of nodes (the leaf's among them). Each key
+// must be a valid private key of the suite.
+func TreePrivateFromKeys(cs CipherSuite, leaf LeafIndex, nodes []NodeIndex, privs [][]byte) (*TreePrivate, error) {
+	s, err := suite.Get(cs)
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) != len(privs) {
+		return nil, fmt.Errorf("mls: %d nodes but %d private keys", len(nodes), len(privs))
+	}
+	p := &TreePrivate{leaf: leaf}
+	for i, x := range nodes {
+		pub, err := s.HPKEPublicKey(privs[i])
+		if err != nil {
+			return nil, fmt.Errorf("mls: private key of node %d: %w", x, err)
+		}
+		p.keys = append(p.keys, privKey{node: x, priv: bytes.Clone(privs[i]), pub: pub})
+	}
+	slices.SortFunc(p.keys, func(a, b privKey) int { return int(a.node) - int(b.node) })
+	for i := 1; i < len(p.keys); i++ {
+		if p.keys[i].node == p.keys[i-1].node {
+			return nil, fmt.Errorf("mls: node %d given twice", p.keys[i].node)
+		}
+	}
+	return p, nil
+}
+
+// RestoreGroup assembles a member's Group for the epoch of pub from the
+// epoch's secrets and the member's own parts: leaf index, signature private
+// key and private tree state. The secret tree starts fresh for the epoch and
+// the proposal cache is empty. It checks that the leaf is occupied, that
+// sigPriv belongs to its signature key, and that priv is consistent with
+// the tree (RFC 9420, Section 4.2).
+func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIndex, sigPriv []byte, priv *TreePrivate) (*Group, error) {
+	if pub == nil || keys == nil || priv == nil {
+		return nil, fmt.Errorf("mls: RestoreGroup needs the public state, the epoch secrets and the private tree state")
+	}
+	ln := pub.tree.Leaf(self)
+	if ln == nil {
+		return nil, fmt.Errorf("%w: leaf %d is blank", ErrUnknownSender, self)
+	}
+	if priv.Leaf() != self {
+		return nil, fmt.Errorf("mls: private state is for leaf %d, not %d", priv.Leaf(), self)
+	}
+	sigPub, err := pub.cs.SignaturePublicKey(sigPriv)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(sigPub, ln.SignatureKey) {
+		return nil, fmt.Errorf("mls: signature key does not match leaf %d", self)
+	}
+	if err := priv.Check(pub.tree); err != nil {
+		return nil, err
+	}
+	g := &Group{cfg: cfg, cs: pub.cs, pub: pub, self: self, sigPriv: sigPriv, priv: priv, keys: keys}
+	if err := g.startEpoch(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// RegisterUpdateKey records the leaf private key of an Update proposal this
+// member sent (by proposal reference), so that a commit of the proposal
+// installs it. ProposeUpdate does this itself; RegisterUpdateKey is for
+// states assembled with RestoreGroup.
+func (g *Group) RegisterUpdateKey(ref, leafPriv []byte) {
+	g.updateKeys[string(ref)] = bytes.Clone(leafPriv)
+}
