@@ -6,7 +6,7 @@ BENCHTIME ?= 1s
 COUNT     ?= 6
 DATE      := $(shell date -u +%F)
 
-.PHONY: all build test vet demo conformance fuzz bench bench-compare clean
+.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls
 
 all: build
 
@@ -41,6 +41,11 @@ fuzz:
 bench:
 	mkdir -p bench/out
 	$(GO) test -run='^$$' -bench=. -benchmem -count=$(COUNT) -benchtime=$(BENCHTIME) -timeout=0 ./... | tee bench/out/$(DATE).txt
+
+## interop-tsmls: live interop with ts-mls 1.6.4 (Node.js >= 20 and npm; installs bench/peers/tsmls/node_modules).
+interop-tsmls:
+	cd bench/peers/tsmls && npm ci --no-audit --no-fund
+	$(GO) test -count=1 ./interop/tsmls/...
 
 clean:
 	rm -rf bin bench/out

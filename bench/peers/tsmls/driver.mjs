@@ -26,6 +26,7 @@ import {
   emptyPskIndex,
   encodeMlsMessage,
   generateKeyPackage,
+  generateKeyPackageWithKey,
   getCiphersuiteFromName,
   getCiphersuiteImpl,
   joinGroup,
@@ -34,7 +35,8 @@ import {
   processMessage,
 } from "ts-mls";
 import { decodeRatchetTree, encodeRatchetTree } from "ts-mls/ratchetTree.js";
-import { getCiphersuiteNameFromId } from "ts-mls/crypto/ciphersuite.js";
+import { getCiphersuiteFromId, getCiphersuiteNameFromId } from "ts-mls/crypto/ciphersuite.js";
+import { p256, p384, p521 } from "@noble/curves/nist.js";
 
 const clients = new Map(); // name -> { impl, kp, state, publicHandshake }
 const impls = new Map(); // suite id -> CiphersuiteImpl
@@ -59,6 +61,26 @@ async function suiteImpl(id) {
     impls.set(id, impl);
   }
   return impl;
+}
+
+const nistCurves = { P256: p256, P384: p384, P521: p521 };
+
+// newKeyPackage makes a KeyPackage with a basic credential named name.
+//
+// RFC 9420 §5.1.1: an ECDSA SignaturePublicKey is an uncompressed point.
+// ts-mls 1.6.4's key generation returns compressed points (noble's
+// getPublicKey default), which RFC-conformant peers reject, so unless
+// req.compressed_signature_key is set the driver generates the key itself
+// and hands ts-mls the uncompressed encoding (ts-mls verifies either form).
+async function newKeyPackage(name, suite, impl, req) {
+  const cred = { credentialType: "basic", identity: enc.encode(name) };
+  const curve = nistCurves[getCiphersuiteFromId(suite).signature];
+  if (curve === undefined || req.compressed_signature_key) {
+    return generateKeyPackage(cred, defaultCapabilities(), defaultLifetime, [], impl);
+  }
+  const { signKey } = await impl.signature.keygen();
+  const keys = { signKey, publicKey: curve.getPublicKey(signKey, false) };
+  return generateKeyPackageWithKey(cred, defaultCapabilities(), defaultLifetime, [], keys, impl);
 }
 
 function client(name) {
@@ -92,30 +114,6 @@ function encodeMessage(m) {
   return toHex(encodeMlsMessage({ version: "mls10", ...m }));
 }
 
-// The RFC 9420 §12.4.3.2 form of external_pub is `opaque external_pub<V>`;
-// ts-mls 1.6.4 reads and writes the bare key. Strip the MLS varint
-// (§2.1.2) prefix when it covers exactly the rest of the data, so ts-mls
-// can join groups whose GroupInfo comes from an RFC-conformant peer.
-function stripVarintPrefix(data) {
-  if (data.length === 0) return data;
-  const prefix = data[0] >> 6;
-  let n;
-  let len;
-  if (prefix === 0) {
-    n = 1;
-    len = data[0] & 0x3f;
-  } else if (prefix === 1 && data.length >= 2) {
-    n = 2;
-    len = ((data[0] & 0x3f) << 8) | data[1];
-  } else if (prefix === 2 && data.length >= 4) {
-    n = 4;
-    len = ((data[0] & 0x3f) * 0x1000000) + (data[1] << 16) + (data[2] << 8) + data[3];
-  } else {
-    return data;
-  }
-  return n + len === data.length ? data.slice(n) : data;
-}
-
 function stateInfo(c) {
   const s = c.state;
   return {
@@ -146,16 +144,14 @@ async function commit(c, req, proposals) {
 const commands = {
   async key_package(req) {
     const impl = await suiteImpl(req.suite);
-    const cred = { credentialType: "basic", identity: enc.encode(req.client) };
-    const kp = await generateKeyPackage(cred, defaultCapabilities(), defaultLifetime, [], impl);
+    const kp = await newKeyPackage(req.client, req.suite, impl, req);
     clients.set(req.client, { impl, kp, state: undefined, publicHandshake: !!req.public_handshake });
     return { key_package: encodeMessage({ wireformat: "mls_key_package", keyPackage: kp.publicPackage }) };
   },
 
   async create_group(req) {
     const impl = await suiteImpl(req.suite);
-    const cred = { credentialType: "basic", identity: enc.encode(req.client) };
-    const kp = await generateKeyPackage(cred, defaultCapabilities(), defaultLifetime, [], impl);
+    const kp = await newKeyPackage(req.client, req.suite, impl, req);
     const c = { impl, kp, state: undefined, publicHandshake: !!req.public_handshake };
     c.state = await createGroup(fromHex(req.group_id), kp.publicPackage, kp.privatePackage, [], impl);
     clients.set(req.client, c);
@@ -175,14 +171,9 @@ const commands = {
     const impl = await suiteImpl(req.suite);
     const m = decodeMessage(req.group_info);
     if (m.wireformat !== "mls_group_info") throw new Error(`expected group info, got ${m.wireformat}`);
+    // ts-mls 1.6.4 takes external_pub as the bare key (README.md).
     const gi = m.groupInfo;
-    if (req.strip_external_pub_prefix) {
-      gi.extensions = gi.extensions.map((e) =>
-        e.extensionType === "external_pub" ? { ...e, extensionData: stripVarintPrefix(e.extensionData) } : e,
-      );
-    }
-    const cred = { credentialType: "basic", identity: enc.encode(req.client) };
-    const kp = await generateKeyPackage(cred, defaultCapabilities(), defaultLifetime, [], impl);
+    const kp = await newKeyPackage(req.client, req.suite, impl, req);
     const tree = req.tree ? decodeTree(req.tree) : undefined;
     const r = await joinGroupExternal(gi, kp.publicPackage, kp.privatePackage, false, impl, tree);
     const c = { impl, kp, state: r.newState, publicHandshake: !!req.public_handshake };
@@ -253,6 +244,13 @@ const commands = {
     if (r.actionTaken !== "accept") throw new Error(`message ${r.actionTaken}ed`);
     const kind = c.state.groupContext.epoch !== before || c.state.groupActiveState.kind !== "active" ? "commit" : "proposal";
     return { kind, ...stateInfo(c) };
+  },
+
+  // unprotect is process restricted to application messages.
+  async unprotect(req) {
+    const r = await commands.process(req);
+    if (r.kind !== "application") throw new Error(`expected an application message, got ${r.kind}`);
+    return r;
   },
 
   async export(req) {

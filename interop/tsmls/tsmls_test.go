@@ -1,0 +1,835 @@
+package tsmls
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlslab/mlslab/mls"
+)
+
+// Cipher suites both implementations support: all seven of RFC 9420
+// §17.1 (ts-mls also has post-quantum suites 0x004d-0x0058, which mls
+// does not implement).
+var suites = mls.CipherSuites()
+
+// publicSuites run the scenario a second time with handshake messages as
+// PublicMessage (membership tag, RFC 9420 §6.2): one suite per hash
+// function. TSMLS_FULL=1 runs every suite both ways (~50 s more).
+var publicSuites = map[mls.CipherSuite]bool{1: true, 6: true, 7: true}
+
+var (
+	driverOnce sync.Once
+	driverDir  string
+	driverErr  error
+)
+
+// startDriver starts a driver process for t, or skips t (fails it under
+// $CI) when ts-mls is not installed.
+func startDriver(t *testing.T) *Driver {
+	t.Helper()
+	driverOnce.Do(func() {
+		driverDir, driverErr = FindDir()
+		if driverErr == nil {
+			driverErr = CheckInstalled(driverDir)
+		}
+	})
+	if driverErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("ts-mls interop cannot run under CI: %v", driverErr)
+		}
+		t.Skipf("skipping ts-mls interop: %v", driverErr)
+	}
+	d, err := Start(driverDir, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Logf("driver exit: %v; stderr: %s", err, d.Stderr())
+		}
+	})
+	return d
+}
+
+// member is one group member, implemented by mls or by ts-mls.
+type member interface {
+	Name() string
+	// State returns epoch, epoch_authenticator and tree hash.
+	State(t *testing.T) (uint64, []byte, []byte)
+	Export(t *testing.T, label string, context []byte, n int) []byte
+	Active() bool
+	// Process handles a handshake or application message; it returns the
+	// kind ("application", "proposal", "commit") and, for application
+	// messages, the data and authenticated data.
+	Process(msg []byte) (kind string, data, aad []byte, err error)
+	Protect(t *testing.T, data, aad []byte) []byte
+}
+
+type goMember struct {
+	name string
+	cfg  *mls.Config
+	kp   *mls.KeyPackageBundle
+	g    *mls.Group
+}
+
+type tsMember struct {
+	name   string
+	d      *Driver
+	active bool
+}
+
+func (m *goMember) Name() string { return "go:" + m.name }
+func (m *tsMember) Name() string { return "ts:" + m.name }
+
+func (m *goMember) Active() bool { return m.g != nil && m.g.Active() }
+func (m *tsMember) Active() bool { return m.active }
+
+func (m *goMember) State(t *testing.T) (uint64, []byte, []byte) {
+	return m.g.Epoch(), m.g.EpochAuthenticator(), m.g.Public().TreeHash()
+}
+
+func (m *tsMember) State(t *testing.T) (uint64, []byte, []byte) {
+	t.Helper()
+	r := m.call(t, "epoch_authenticator", nil)
+	return r.Epoch, r.EpochAuthenticator, r.TreeHash
+}
+
+func (m *goMember) Export(t *testing.T, label string, context []byte, n int) []byte {
+	t.Helper()
+	s, err := m.g.Export(label, context, n)
+	if err != nil {
+		t.Fatalf("%s export: %v", m.Name(), err)
+	}
+	return s
+}
+
+func (m *tsMember) Export(t *testing.T, label string, context []byte, n int) []byte {
+	t.Helper()
+	return m.call(t, "export", map[string]any{"label": label, "context": context, "length": n}).Secret
+}
+
+func (m *goMember) Process(msg []byte) (string, []byte, []byte, error) {
+	dec, err := mls.UnmarshalMLSMessage(msg)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	p, err := m.g.Process(dec)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	switch p.ContentType {
+	case mls.ContentTypeApplication:
+		return "application", p.ApplicationData, p.AuthenticatedData, nil
+	case mls.ContentTypeProposal:
+		return "proposal", nil, nil, nil
+	default:
+		return "commit", nil, nil, nil
+	}
+}
+
+func (m *tsMember) Process(msg []byte) (string, []byte, []byte, error) {
+	r, err := m.d.Call("process", map[string]any{"client": m.name, "message": msg})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	m.active = r.Active
+	return r.Kind, r.Data, r.AAD, nil
+}
+
+func (m *goMember) Protect(t *testing.T, data, aad []byte) []byte {
+	t.Helper()
+	msg, err := m.g.SealApplication(data, aad)
+	if err != nil {
+		t.Fatalf("%s seal: %v", m.Name(), err)
+	}
+	return marshal(t, msg)
+}
+
+func (m *tsMember) Protect(t *testing.T, data, aad []byte) []byte {
+	t.Helper()
+	return m.call(t, "protect", map[string]any{"data": data, "aad": aad}).Message
+}
+
+func (m *tsMember) call(t *testing.T, cmd string, args map[string]any) *Reply {
+	t.Helper()
+	if args == nil {
+		args = map[string]any{}
+	}
+	args["client"] = m.name
+	r, err := m.d.Call(cmd, args)
+	if err != nil {
+		t.Fatalf("%s: %v", m.Name(), err)
+	}
+	if r.EpochAuthenticator != nil { // the reply carries the member's state
+		m.active = r.Active
+	}
+	return r
+}
+
+func marshal(t *testing.T, m *mls.MLSMessage) []byte {
+	t.Helper()
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func unmarshal(t *testing.T, b []byte) *mls.MLSMessage {
+	t.Helper()
+	m, err := mls.UnmarshalMLSMessage(b)
+	if err != nil {
+		t.Fatalf("decoding MLSMessage: %v", err)
+	}
+	return m
+}
+
+// group is a mixed group: every active member of it must agree.
+type group struct {
+	t       *testing.T
+	d       *Driver
+	cs      mls.CipherSuite
+	public  bool // handshake messages as PublicMessage
+	members []member
+	seed    uint64
+	last    time.Time // of the previous check, for the step log
+}
+
+func (w *group) goConfig() *mls.Config {
+	w.seed++
+	var s [32]byte
+	s[0], s[1] = byte(w.seed), byte(w.cs)
+	return &mls.Config{Rand: rand.NewChaCha8(s), EncryptHandshake: !w.public, PaddingBlock: 16}
+}
+
+func (w *group) newGoKP(name string) *goMember {
+	w.t.Helper()
+	cfg := w.goConfig()
+	kp, err := mls.NewKeyPackage(cfg, w.cs, mls.NewBasicCredential([]byte(name)), nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &goMember{name: name, cfg: cfg, kp: kp}
+}
+
+func (w *group) newTSKP(name string) (*tsMember, []byte) {
+	w.t.Helper()
+	r, err := w.d.Call("key_package", map[string]any{"client": name, "suite": uint16(w.cs), "public_handshake": w.public})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	// The KeyPackage must pass mls's validation (RFC 9420 §10.1).
+	m := unmarshal(w.t, r.KeyPackage)
+	if m.WireFormat != mls.WireFormatKeyPackage || m.KeyPackage.CipherSuite != w.cs {
+		w.t.Fatalf("ts-mls key package: wire format %v, suite %v", m.WireFormat, m.KeyPackage.CipherSuite)
+	}
+	return &tsMember{name: name, d: w.d}, r.KeyPackage
+}
+
+func (w *group) kpMessage(m *goMember) []byte {
+	return marshal(w.t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatKeyPackage, KeyPackage: m.kp.KeyPackage})
+}
+
+// deliver hands msg from sender to every other active member and checks
+// they classify it as kind.
+func (w *group) deliver(sender member, msg []byte, kind string) {
+	w.t.Helper()
+	for _, m := range w.members {
+		if m == sender || !m.Active() {
+			continue
+		}
+		got, _, _, err := m.Process(msg)
+		if err != nil {
+			w.t.Fatalf("%s processing %s from %s: %v", m.Name(), kind, sender.Name(), err)
+		}
+		if got != kind {
+			w.t.Fatalf("%s: processed %s from %s as %q", m.Name(), kind, sender.Name(), got)
+		}
+	}
+}
+
+// check asserts every active member is in the same epoch with the same
+// epoch authenticator, tree hash and exporter output (RFC 9420 §8.5, §8.7).
+func (w *group) check(step string) {
+	w.t.Helper()
+	var ref member
+	var epoch uint64
+	var auth, th, exp []byte
+	for _, m := range w.members {
+		if !m.Active() {
+			continue
+		}
+		e, a, h := m.State(w.t)
+		x := m.Export(w.t, "mlslab interop", []byte(step), 32)
+		if ref == nil {
+			ref, epoch, auth, th, exp = m, e, a, h, x
+			continue
+		}
+		switch {
+		case e != epoch:
+			w.t.Fatalf("%s: %s at epoch %d, %s at %d", step, m.Name(), e, ref.Name(), epoch)
+		case !bytes.Equal(h, th):
+			w.t.Fatalf("%s: epoch %d: tree hash of %s %x != %s %x", step, e, m.Name(), h, ref.Name(), th)
+		case !bytes.Equal(a, auth):
+			w.t.Fatalf("%s: epoch %d: epoch_authenticator of %s %x != %s %x", step, e, m.Name(), a, ref.Name(), auth)
+		case !bytes.Equal(x, exp):
+			w.t.Fatalf("%s: epoch %d: exporter of %s %x != %s %x", step, e, m.Name(), x, ref.Name(), exp)
+		}
+	}
+	if len(auth) == 0 {
+		w.t.Fatalf("%s: empty epoch authenticator", step)
+	}
+	now := time.Now()
+	w.t.Logf("%-40s epoch %2d, %d members agree (%v)", step, epoch, w.activeCount(), now.Sub(w.last).Round(time.Millisecond))
+	w.last = now
+}
+
+func (w *group) activeCount() int {
+	n := 0
+	for _, m := range w.members {
+		if m.Active() {
+			n++
+		}
+	}
+	return n
+}
+
+// chat sends one application message from every active member to all the
+// others, checking data and authenticated data (RFC 9420 §6.3).
+func (w *group) chat(round string) {
+	w.t.Helper()
+	for _, s := range w.members {
+		if !s.Active() {
+			continue
+		}
+		data := []byte(fmt.Sprintf("%s: hello from %s", round, s.Name()))
+		aad := []byte("aad:" + s.Name())
+		msg := s.Protect(w.t, data, aad)
+		for _, r := range w.members {
+			if r == s || !r.Active() {
+				continue
+			}
+			kind, got, gotAAD, err := r.Process(msg)
+			if err != nil {
+				w.t.Fatalf("%s opening application message of %s: %v", r.Name(), s.Name(), err)
+			}
+			if kind != "application" || !bytes.Equal(got, data) || !bytes.Equal(gotAAD, aad) {
+				w.t.Fatalf("%s got %s %q (aad %q) from %s", r.Name(), kind, got, gotAAD, s.Name())
+			}
+		}
+	}
+}
+
+func (w *group) goCommit(m *goMember, opts mls.CommitOptions) *mls.PendingCommit {
+	w.t.Helper()
+	pc, err := m.g.Commit(opts)
+	if err != nil {
+		w.t.Fatalf("%s commit: %v", m.Name(), err)
+	}
+	if err := m.g.Merge(pc); err != nil {
+		w.t.Fatal(err)
+	}
+	return pc
+}
+
+func (w *group) goJoin(m *goMember, welcome []byte, tree []byte) {
+	w.t.Helper()
+	var opts *mls.JoinOptions
+	if tree != nil {
+		opts = &mls.JoinOptions{RatchetTree: tree}
+	}
+	g, err := mls.Join(m.cfg, unmarshal(w.t, welcome), m.kp, opts)
+	if err != nil {
+		w.t.Fatalf("%s joining from Welcome: %v", m.Name(), err)
+	}
+	m.g = g
+	w.members = append(w.members, m)
+}
+
+func (w *group) tsJoin(m *tsMember, welcome []byte, tree []byte) {
+	w.t.Helper()
+	args := map[string]any{"welcome": welcome}
+	if tree != nil {
+		args["tree"] = tree
+	}
+	r := m.call(w.t, "join", args)
+	if !r.Active {
+		w.t.Fatalf("%s not active after join", m.Name())
+	}
+	m.active = true
+	w.members = append(w.members, m)
+}
+
+func treeOf(t *testing.T, m *goMember) []byte {
+	t.Helper()
+	b, err := m.g.Public().Tree().MarshalRatchetTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestInterop(t *testing.T) {
+	d := startDriver(t)
+	v, err := d.Call("version", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ts-mls %s on node %s", v.TSMLS, v.Node)
+	for _, cs := range suites {
+		if testing.Short() && cs != mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 {
+			continue // -short: one suite, both wire formats
+		}
+		for _, public := range []bool{false, true} {
+			hs := "private"
+			if public {
+				hs = "public"
+				if !publicSuites[cs] && os.Getenv("TSMLS_FULL") == "" {
+					continue
+				}
+			}
+			t.Run(fmt.Sprintf("cs=0x%04x/handshake=%s", uint16(cs), hs), func(t *testing.T) {
+				w := &group{t: t, d: d, cs: cs, public: public, last: time.Now()}
+				runScenario(w)
+			})
+		}
+	}
+}
+
+// runScenario is the mixed-group script; comments give the epoch reached.
+func runScenario(w *group) {
+	t := w.t
+	gid := []byte(fmt.Sprintf("interop-%v-%v", w.cs, w.public))
+
+	// Epoch 0: Go alice creates the group.
+	alice := w.newGoKP("alice")
+	g, err := mls.CreateGroup(alice.cfg, gid, alice.kp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.g = g
+	w.members = append(w.members, alice)
+
+	// 1: alice adds ts tom; tom joins by Welcome with the tree inline.
+	tom, kp := w.newTSKP("tom")
+	pc := w.goCommit(alice, mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *unmarshal(t, kp).KeyPackage}}, InlineTree: true})
+	w.tsJoin(tom, marshal(t, pc.Welcome), nil)
+	w.check("go adds ts (tree inline)")
+
+	// 2: alice adds Go bob and ts tina in one commit; the tree goes out of
+	// band. tom processes the commit.
+	bob := w.newGoKP("bob")
+	tina, kp := w.newTSKP("tina")
+	pc = w.goCommit(alice, mls.CommitOptions{Proposals: []mls.ProposalBody{
+		&mls.Add{KeyPackage: *bob.kp.KeyPackage},
+		&mls.Add{KeyPackage: *unmarshal(t, kp).KeyPackage},
+	}})
+	w.deliver(alice, marshal(t, pc.Commit), "commit")
+	tree := treeOf(t, alice)
+	w.goJoin(bob, marshal(t, pc.Welcome), tree)
+	w.tsJoin(tina, marshal(t, pc.Welcome), tree)
+	w.check("go adds go+ts (tree out of band)")
+	w.chat("round 1")
+
+	// 3: tom commits a full-path update (empty commit, RFC 9420 §12.4).
+	r := tom.call(t, "update", nil)
+	w.deliver(tom, r.Commit, "commit")
+	w.check("ts update commit")
+
+	// 4: tina adds Go carol, tree out of band (from ts-mls's encoder).
+	carol := w.newGoKP("carol")
+	r = tina.call(t, "add", map[string]any{"key_packages": [][]byte{w.kpMessage(carol)}, "inline_tree": false})
+	w.deliver(tina, r.Commit, "commit")
+	tr := tina.call(t, "ratchet_tree", nil)
+	w.goJoin(carol, r.Welcome, tr.Tree)
+	w.check("ts adds go (tree out of band)")
+
+	// 5: tom adds Go dave with the tree inline.
+	dave := w.newGoKP("dave")
+	r = tom.call(t, "add", map[string]any{"key_packages": [][]byte{w.kpMessage(dave)}, "inline_tree": true})
+	w.deliver(tom, r.Commit, "commit")
+	w.goJoin(dave, r.Welcome, nil)
+	w.check("ts adds go (tree inline)")
+	w.chat("round 2")
+
+	// 6: bob commits a full-path update.
+	pc = w.goCommit(bob, mls.CommitOptions{ForcePath: true})
+	w.deliver(bob, marshal(t, pc.Commit), "commit")
+	w.check("go update commit")
+
+	// 7: alice proposes an Update; tom commits it by reference.
+	prop, err := alice.g.ProposeUpdate([]byte("upd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(alice, marshal(t, prop), "proposal")
+	r = tom.call(t, "commit", nil)
+	w.deliver(tom, r.Commit, "commit")
+	w.check("ts commits go update proposal")
+
+	// 8: tina proposes removing carol; bob commits it by reference.
+	r = tina.call(t, "propose_remove", map[string]any{"index": uint32(carol.g.LeafIndex())})
+	w.deliver(tina, r.Proposal, "proposal")
+	pc = w.goCommit(bob, mls.CommitOptions{})
+	w.deliver(bob, marshal(t, pc.Commit), "commit")
+	if carol.Active() {
+		t.Fatal("carol still active after her removal")
+	}
+	w.check("go commits ts remove proposal")
+
+	// 9: tom proposes adding ts tess; alice commits it and tess joins.
+	tess, kp := w.newTSKP("tess")
+	r = tom.call(t, "propose_add", map[string]any{"key_package": kp})
+	w.deliver(tom, r.Proposal, "proposal")
+	pc = w.goCommit(alice, mls.CommitOptions{InlineTree: true})
+	if pc.Welcome == nil {
+		t.Fatal("no Welcome for a committed Add proposal")
+	}
+	w.deliver(alice, marshal(t, pc.Commit), "commit")
+	w.tsJoin(tess, marshal(t, pc.Welcome), nil)
+	w.check("go commits ts add proposal")
+
+	// 10: tom (ts) removes bob (Go); bob sees his own removal.
+	r = tom.call(t, "remove", map[string]any{"indexes": []uint32{uint32(bob.g.LeafIndex())}})
+	w.deliver(tom, r.Commit, "commit")
+	if bob.Active() {
+		t.Fatal("bob still active after ts-mls removed him")
+	}
+	w.check("ts removes go")
+
+	// 11: alice (Go) removes tina (ts); tina sees her own removal.
+	pc = w.goCommit(alice, mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Remove{Removed: w.leafOf(tina)}}})
+	w.deliver(alice, marshal(t, pc.Commit), "commit")
+	if tina.Active() {
+		t.Fatal("tina still active after mls removed her")
+	}
+	w.check("go removes ts")
+	w.chat("round 3")
+
+	// 12: Go erin joins externally with tess's GroupInfo (ts-mls writes
+	// external_pub as a bare key; mls accepts it).
+	gi := tess.call(t, "group_info", map[string]any{"inline_tree": true})
+	giMsg := unmarshal(t, gi.GroupInfo)
+	erin := w.newGoKP("erin")
+	eg, commit, err := mls.ExternalJoin(erin.cfg, giMsg.GroupInfo, erin.kp, nil)
+	if err != nil {
+		t.Fatalf("go external join from ts-mls GroupInfo: %v", err)
+	}
+	erin.g = eg
+	w.members = append(w.members, erin)
+	w.deliver(erin, marshal(t, commit), "commit")
+	w.check("go joins externally (ts GroupInfo)")
+
+	// 13: ts xena joins externally with alice's GroupInfo. mls writes the
+	// RFC 9420 §12.4.3.2 form of external_pub, which ts-mls 1.6.4 cannot
+	// read, and the key sits under the GroupInfo signature, so nothing in
+	// transit can fix it: alice signs a GroupInfo in ts-mls's dialect.
+	gio, err := alice.g.GroupInfo(false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bareExternalPub(t, gio)
+	if err := gio.Sign(alice.g.SignatureKey()); err != nil {
+		t.Fatal(err)
+	}
+	xena := &tsMember{name: "xena", d: w.d}
+	r, err = w.d.Call("external_join", map[string]any{
+		"client": "xena", "suite": uint16(w.cs), "public_handshake": w.public,
+		"group_info": marshal(t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gio}),
+		"tree":       treeOf(t, alice),
+	})
+	if err != nil {
+		t.Fatalf("ts-mls external join from mls GroupInfo: %v", err)
+	}
+	xena.active = true
+	w.members = append(w.members, xena)
+	w.deliver(xena, r.Commit, "commit")
+	w.check("ts joins externally (go GroupInfo)")
+	w.chat("round 4")
+
+	// 14: everyone still active updates once more, alternating sides.
+	for _, m := range w.members {
+		if !m.Active() {
+			continue
+		}
+		switch m := m.(type) {
+		case *goMember:
+			pc := w.goCommit(m, mls.CommitOptions{ForcePath: true})
+			w.deliver(m, marshal(t, pc.Commit), "commit")
+		case *tsMember:
+			r := m.call(t, "update", nil)
+			w.deliver(m, r.Commit, "commit")
+		}
+		w.check("update by " + m.Name())
+	}
+	w.chat("round 5")
+	for _, m := range w.members {
+		if m, ok := m.(*tsMember); ok {
+			if _, err := w.d.Call("forget", map[string]any{"client": m.name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// leafOf returns the leaf index of a ts-mls member as seen by the driver.
+func (w *group) leafOf(m *tsMember) uint32 {
+	return m.call(w.t, "epoch_authenticator", nil).LeafIndex
+}
+
+// TestExternalPubForms: mls reads the external_pub GroupInfo extension in
+// both the RFC 9420 §12.4.3.2 form (opaque external_pub<V>, what mls
+// writes) and the bare-key form ts-mls 1.6.4 writes, and an external join
+// through either succeeds. Pure Go: no driver needed.
+func TestExternalPubForms(t *testing.T) {
+	for _, cs := range suites {
+		for _, form := range []string{"rfc", "bare"} {
+			t.Run(fmt.Sprintf("cs=0x%04x/form=%s", uint16(cs), form), func(t *testing.T) {
+				w := &group{t: t}
+				w.cs = cs
+				alice := w.newGoKP("alice")
+				g, err := mls.CreateGroup(alice.cfg, []byte("ext-pub"), alice.kp, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				alice.g = g
+				gi, err := g.GroupInfo(true, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if form == "bare" {
+					bareExternalPub(t, gi)
+					if err := gi.Sign(g.SignatureKey()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Round-trip the GroupInfo through its wire encoding.
+				enc := marshal(t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gi})
+				bob := w.newGoKP("bob")
+				bg, commit, err := mls.ExternalJoin(bob.cfg, unmarshal(t, enc).GroupInfo, bob.kp, nil)
+				if err != nil {
+					t.Fatalf("external join (%s form): %v", form, err)
+				}
+				bob.g = bg
+				if _, err := g.Process(unmarshal(t, marshal(t, commit))); err != nil {
+					t.Fatalf("processing external commit: %v", err)
+				}
+				if !bytes.Equal(g.EpochAuthenticator(), bg.EpochAuthenticator()) || g.Epoch() != 1 || bg.Epoch() != 1 {
+					t.Fatal("members disagree after external join")
+				}
+			})
+		}
+	}
+}
+
+// bareExternalPub rewrites gi's external_pub extension from the RFC 9420
+// §12.4.3.2 form mls writes (opaque external_pub<V>) to the bare key
+// ts-mls 1.6.4 expects. The caller re-signs gi.
+func bareExternalPub(t *testing.T, gi *mls.GroupInfo) {
+	t.Helper()
+	for i := range gi.Extensions {
+		ext := &gi.Extensions[i]
+		if ext.Type != mls.ExtensionExternalPub {
+			continue
+		}
+		// A varint length prefix must cover exactly the rest (RFC 9420
+		// §2.1.2; the keys here are shorter than 16384 octets).
+		n, plen := varint(ext.Data)
+		if plen == 0 || plen+n != len(ext.Data) {
+			t.Fatalf("mls wrote external_pub %x, not opaque<V>", ext.Data)
+		}
+		ext.Data = append([]byte(nil), ext.Data[plen:]...)
+		return
+	}
+	t.Fatal("GroupInfo without external_pub")
+}
+
+// TestExternalPubBareAmbiguous: a bare X25519/X448 key whose first octet
+// happens to equal its length minus one also parses as opaque<V> of one
+// octet less (RFC 9420 §2.1.2); mls must still read it as the bare key.
+// One ts-mls GroupInfo in 256 has such a key.
+func TestExternalPubBareAmbiguous(t *testing.T) {
+	for _, c := range []struct {
+		cs  mls.CipherSuite
+		npk int
+	}{{1, 32}, {3, 32}, {4, 56}, {6, 56}} {
+		t.Run(fmt.Sprintf("cs=0x%04x", uint16(c.cs)), func(t *testing.T) {
+			w := &group{t: t}
+			w.cs = c.cs
+			alice := w.newGoKP("alice")
+			for i := 0; ; i++ {
+				if i == 4000 {
+					t.Fatal("no ambiguous external key found")
+				}
+				g, err := mls.CreateGroup(alice.cfg, []byte(fmt.Sprintf("ambiguous-%d", i)), alice.kp, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gi, err := g.GroupInfo(true, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bareExternalPub(t, gi)
+				var key []byte
+				for _, e := range gi.Extensions {
+					if e.Type == mls.ExtensionExternalPub {
+						key = e.Data
+					}
+				}
+				if len(key) != c.npk || int(key[0]) != c.npk-1 {
+					continue
+				}
+				if err := gi.Sign(g.SignatureKey()); err != nil {
+					t.Fatal(err)
+				}
+				bob := w.newGoKP("bob")
+				bg, commit, err := mls.ExternalJoin(bob.cfg, gi, bob.kp, nil)
+				if err != nil {
+					t.Fatalf("external join with bare key %x: %v", key, err)
+				}
+				if _, err := g.Process(unmarshal(t, marshal(t, commit))); err != nil {
+					t.Fatalf("processing external commit: %v", err)
+				}
+				if !bytes.Equal(g.EpochAuthenticator(), bg.EpochAuthenticator()) {
+					t.Fatal("members disagree after external join")
+				}
+				return
+			}
+		})
+	}
+}
+
+// varint decodes an MLS variable-length integer (RFC 9420 §2.1.2) of at
+// most 2 octets; it returns the value and the prefix length (0 if invalid).
+func varint(b []byte) (int, int) {
+	switch {
+	case len(b) >= 1 && b[0]>>6 == 0:
+		return int(b[0] & 0x3f), 1
+	case len(b) >= 2 && b[0]>>6 == 1:
+		return int(b[0]&0x3f)<<8 | int(b[1]), 2
+	}
+	return 0, 0
+}
+
+// TestTSMLSExternalPubForm pins the known deviation of ts-mls: its
+// GroupInfo carries external_pub as a bare HPKE public key, not opaque<V>
+// (RFC 9420 §12.4.3.2). If this starts failing, ts-mls was fixed: update
+// bench/peers/tsmls/README.md and drop the driver's workaround.
+func TestTSMLSExternalPubForm(t *testing.T) {
+	d := startDriver(t)
+	// Npk of the suites' KEMs (RFC 9180 §7.1).
+	npk := map[mls.CipherSuite]int{1: 32, 2: 65, 3: 32, 4: 56, 5: 133, 6: 56, 7: 97}
+	for _, cs := range suites {
+		t.Run(fmt.Sprintf("cs=0x%04x", uint16(cs)), func(t *testing.T) {
+			name := fmt.Sprintf("pubform-%d", cs)
+			if _, err := d.Call("create_group", map[string]any{"client": name, "suite": uint16(cs), "group_id": []byte(name)}); err != nil {
+				t.Fatal(err)
+			}
+			defer d.Call("forget", map[string]any{"client": name})
+			r, err := d.Call("group_info", map[string]any{"client": name, "inline_tree": true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gi := unmarshal(t, r.GroupInfo).GroupInfo
+			for _, e := range gi.Extensions {
+				if e.Type == mls.ExtensionExternalPub {
+					if len(e.Data) != npk[cs] {
+						t.Fatalf("ts-mls external_pub is %d octets, want the bare %d-octet key: ts-mls changed, update README.md", len(e.Data), npk[cs])
+					}
+					return
+				}
+			}
+			t.Fatal("ts-mls GroupInfo without external_pub")
+		})
+	}
+}
+
+// TestTSMLSRejectsRFCExternalPub documents why the driver's workaround is
+// needed: fed the RFC form, ts-mls 1.6.4 cannot complete an external join
+// that mls accepts.
+func TestTSMLSRejectsRFCExternalPub(t *testing.T) {
+	d := startDriver(t)
+	w := &group{t: t, d: d}
+	w.cs = 1
+	alice := w.newGoKP("alice")
+	g, err := mls.CreateGroup(alice.cfg, []byte("rfc-ext-pub"), alice.kp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi, err := g.GroupInfo(true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Call("external_join", map[string]any{
+		"client": "noworkaround", "suite": 1,
+		"group_info": marshal(t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gi}),
+	})
+	defer d.Call("forget", map[string]any{"client": "noworkaround"})
+	var de *DriverError
+	if errors.As(err, &de) {
+		t.Logf("ts-mls refuses the RFC form: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Process(unmarshal(t, r.Commit)); err == nil {
+		t.Fatal("ts-mls now handles the RFC external_pub form: drop the driver workaround and update README.md")
+	} else {
+		t.Logf("mls rejects ts-mls's external commit built from a misread key: %v", err)
+	}
+}
+
+// TestTSMLSCompressedSignatureKey pins the second known deviation: with its
+// own key generation, ts-mls 1.6.4 puts compressed ECDSA points in
+// signature_key, but RFC 9420 §5.1.1 requires the uncompressed
+// UncompressedPointRepresentation, so mls rejects such KeyPackages. The
+// driver works around it (README.md); if this starts failing, ts-mls was
+// fixed.
+func TestTSMLSCompressedSignatureKey(t *testing.T) {
+	d := startDriver(t)
+	// Length of an uncompressed point.
+	want := map[mls.CipherSuite]int{2: 65, 5: 133, 7: 97}
+	for _, cs := range []mls.CipherSuite{2, 5, 7} {
+		t.Run(fmt.Sprintf("cs=0x%04x", uint16(cs)), func(t *testing.T) {
+			w := &group{t: t, d: d}
+			w.cs = cs
+			r, err := d.Call("key_package", map[string]any{"client": "compressed", "suite": uint16(cs), "compressed_signature_key": true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Call("forget", map[string]any{"client": "compressed"})
+			kp := unmarshal(t, r.KeyPackage).KeyPackage
+			if n := len(kp.LeafNode.SignatureKey); n == want[cs] {
+				t.Fatalf("ts-mls now writes uncompressed signature keys (%d octets): drop the driver workaround, update README.md", n)
+			}
+			alice := w.newGoKP("alice")
+			g, err := mls.CreateGroup(alice.cfg, []byte("compressed"), alice.kp, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *kp}}})
+			if !errors.Is(err, mls.ErrInvalidKeyPackage) || !errors.Is(err, mls.ErrInvalidSignature) {
+				t.Fatalf("mls accepted or misreported a compressed signature key: %v", err)
+			}
+			// With the driver's workaround the same suite works.
+			r, err = d.Call("key_package", map[string]any{"client": "compressed", "suite": uint16(cs)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kp = unmarshal(t, r.KeyPackage).KeyPackage
+			if len(kp.LeafNode.SignatureKey) != want[cs] {
+				t.Fatalf("workaround key is %d octets", len(kp.LeafNode.SignatureKey))
+			}
+			if _, err := g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *kp}}}); err != nil {
+				t.Fatalf("uncompressed key rejected: %v", err)
+			}
+		})
+	}
+}
