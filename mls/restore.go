@@ -81,3 +81,36 @@ func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIn
 func (g *Group) RegisterUpdateKey(ref, leafPriv []byte) {
 	g.updateKeys[string(ref)] = bytes.Clone(leafPriv)
 }
+
+// Clone returns an independent copy of g: the immutable public state and
+// epoch secrets are shared, the secret tree, proposal cache and pending
+// Update keys are copied, so processing or sending with one copy does not
+// affect the other. (A copy that sends must not send in the same epoch as
+// the original: both would use the same ratchet generations.)
+func (g *Group) Clone() *Group {
+	n := g.clone()
+	if g.stree != nil {
+		n.stree = g.stree.Clone()
+	}
+	return n
+}
+
+// DiscardProposals drops the proposals cached in this epoch, so the next
+// Commit covers only the proposals given to it.
+func (g *Group) DiscardProposals() {
+	g.proposals = nil
+	clear(g.updateKeys)
+}
+
+// Config returns the configuration the group was created or joined with.
+func (g *Group) Config() *Config { return g.cfg }
+
+// OwnUpdateKeys returns a copy of the leaf private keys of this member's
+// pending Update proposals, by proposal reference.
+func (g *Group) OwnUpdateKeys() map[string][]byte {
+	out := make(map[string][]byte, len(g.updateKeys))
+	for k, v := range g.updateKeys {
+		out[k] = v
+	}
+	return out
+}

@@ -103,7 +103,7 @@ func (s *Sim) compromiseVictim(c *compromise, v MemberID) {
 	c.startEpoch = vm.ep
 	c.dsEpoch = s.epoch
 	c.known = s.tree.HeldKeys(uint32(vm.leaf), c.known[:0])
-	if err := s.backend.Compromise(v, vm.ep); err != nil {
+	if err := s.backend.Compromise(c.id, v, c.signature); err != nil {
 		s.st.backendErrors++
 	}
 	s.st.compromises++
@@ -144,6 +144,14 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			}
 		}
 		c.known = slices.DeleteFunc(c.known, func(k symtree.KeyRef) bool { return !s.tree.Current(k) })
+		if ac, ok := s.backend.(AdversaryChecker); ok {
+			// The real shadow client must achieve exactly the prediction.
+			real, known := ac.AdversaryDerived(c.id)
+			if !known || real != derived {
+				s.st.adversaryMismatches++
+				s.event("adversary_mismatch", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d symbolic=%t real=%t tried=%t", c.id, derived, real, known))
+			}
+		}
 		if derived {
 			continue
 		}

@@ -78,6 +78,9 @@ type BackendConfig struct {
 	PrivateHandshake     bool // handshake messages as PrivateMessage
 	RatchetTreeInWelcome bool
 	Seed                 uint64 // the "keys" stream seed: all key material derives from it
+	// ExpectedMembers is the scenario's largest planned group size (the
+	// sampled backend sizes its receiver sample with it).
+	ExpectedMembers int
 }
 
 // Backend is one fidelity level: the engine decides who does what when; the
@@ -85,7 +88,7 @@ type BackendConfig struct {
 // mls group API. The engine calls it from one goroutine, in event order.
 //
 // The model backend implements it with size functions; the full and
-// sampled backends will implement it with mls.Group / mls.PublicGroup.
+// sampled backends (RealBackend) with mls.Group / mls.PublicGroup.
 type Backend interface {
 	// Fidelity is "model", "sampled" or "full".
 	Fidelity() string
@@ -112,9 +115,20 @@ type Backend interface {
 	// Join makes member m, added by the commit that created epoch, process
 	// its Welcome.
 	Join(m MemberID, epoch uint64) error
-	// Compromise snapshots victim's whole state for the adversary.
-	Compromise(victim MemberID, epoch uint64) error
+	// Compromise hands victim's whole state (in the delivery service's
+	// epoch) to the adversary of compromise id; signature says it also took
+	// the signature key and acts as the victim.
+	Compromise(id int, victim MemberID, signature bool) error
 	// ProcessesCommits reports whether the engine must call ProcessCommit
-	// for every member and epoch (false for model).
-	ProcessesCommits() bool
+	// for member m for every epoch, in order (false for model and for
+	// members that advance symbolically).
+	ProcessesCommits(m MemberID) bool
+}
+
+// AdversaryChecker is implemented by backends whose adversary really tries
+// to derive each epoch: after AcceptCommit, AdversaryDerived reports what
+// the shadow client of compromise id achieved for the accepted epoch
+// (known is false if it no longer tries).
+type AdversaryChecker interface {
+	AdversaryDerived(id int) (derived, known bool)
 }

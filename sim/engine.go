@@ -33,10 +33,6 @@ import (
 	"github.com/mlslab/mlslab/sim/symtree"
 )
 
-// ErrNotImplemented is returned for fidelity levels that need the mls
-// group API, which does not exist yet.
-var ErrNotImplemented = errors.New("not implemented yet: needs the mls group API")
-
 // ErrInterrupted is returned by Run when its context is cancelled; the
 // outputs are complete up to the last full row.
 var ErrInterrupted = errors.New("interrupted")
@@ -176,9 +172,12 @@ type Progress struct {
 
 // Options configure Run.
 type Options struct {
-	OutDir   string
-	Backend  Backend        // nil: by fidelity (model only for now)
-	Progress func(Progress) // called every ProgressEvery events, may be nil
+	OutDir  string
+	Backend Backend // nil: by fidelity
+	// SampleReceivers is the expected number of sampled real receivers at
+	// fidelity sampled (0 = 8).
+	SampleReceivers int
+	Progress        func(Progress) // called every ProgressEvery events, may be nil
 	// ProgressEvery defaults to 65536 events.
 	ProgressEvery uint64
 }
@@ -239,9 +238,6 @@ type epochCounters struct {
 // New prepares a run: it checks the scenario and opens the outputs (so an
 // unwritable directory fails before anything is simulated).
 func New(sc *Scenario, opt Options) (*Sim, error) {
-	if sc.Fidelity != "model" && opt.Backend == nil {
-		return nil, fmt.Errorf("fidelity %s: %w", sc.Fidelity, ErrNotImplemented)
-	}
 	s := &Sim{sc: sc, opt: opt}
 	s.suite, _ = size.SuiteByID(sc.Suite)
 	s.profile = size.DefaultProfile()
@@ -251,7 +247,14 @@ func New(sc *Scenario, opt Options) (*Sim, error) {
 	s.profile.PaddingBlock = sc.Group.PaddingBlock
 	s.backend = opt.Backend
 	if s.backend == nil {
-		s.backend = &ModelBackend{}
+		switch sc.Fidelity {
+		case "full":
+			s.backend = NewRealBackend(true)
+		case "sampled":
+			s.backend = &RealBackend{SampleReceivers: opt.SampleReceivers}
+		default:
+			s.backend = &ModelBackend{}
+		}
 	}
 	if s.opt.ProgressEvery == 0 {
 		s.opt.ProgressEvery = 1 << 16
@@ -357,6 +360,7 @@ func (s *Sim) start() error {
 	cfg := BackendConfig{
 		Suite: s.suite, Profile: s.profile, PrivateHandshake: sc.Group.Handshake == "private",
 		RatchetTreeInWelcome: sc.Group.RatchetTreeInWelcome, Seed: streamSeed(sc.Seed, streamKeys),
+		ExpectedMembers: sc.expectedMembers(),
 	}
 	// The founder: user 0, device 0 creates the group (RFC 9420, Section 11).
 	u := s.newUser()
@@ -857,7 +861,7 @@ func (s *Sim) advance(m MemberID, t time.Duration) {
 		return
 	}
 	limit := min(s.epoch, mm.lastEpoch)
-	proc := s.backend.ProcessesCommits()
+	proc := s.backend.ProcessesCommits(m)
 	if !proc && mm.ep < limit {
 		// Queued batch.
 		if mm.ep < mm.qEpoch {
@@ -1498,7 +1502,7 @@ func (s *Sim) epochRowOut(f *inflight, res CommitResult, a *Applied, updates, re
 		int(int64(res.PathCiphertexts)).int(int64(st.Members)).int(int64(st.Leaves)).int(int64(st.BlankNodes)).
 		int(int64(st.BlankParents)).int(int64(st.UnmergedLeaves)).float(st.MeanCopathResolution(), 3).
 		int(int64(s.epochRow.collisions)).int(int64(s.epochRow.retries)).int(int64(len(f.adds))).int(int64(removes)).
-		int(int64(updates)).int(path).int(int64(st.RatchetTreeBytes))
+		int(int64(updates)).int(path).int(int64(st.RatchetTreeBytes)).int(res.CreateCPU.Microseconds())
 	w.end()
 }
 
@@ -1532,7 +1536,8 @@ func openOutputs(dir string, events bool) (*outputs, error) {
 	}
 	if o.epochs, err = createRows(dir, "epochs.csv", "epoch", "time_s", "committer", "commit_bytes", "welcome_bytes",
 		"path_ciphertexts", "group_size", "leaves", "blank_nodes", "blank_parents", "unmerged_leaves",
-		"mean_copath_resolution", "collisions", "retries", "adds", "removes", "updates", "path", "ratchet_tree_bytes"); err != nil {
+		"mean_copath_resolution", "collisions", "retries", "adds", "removes", "updates", "path", "ratchet_tree_bytes",
+		"create_cpu_us"); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	if o.comp, err = createRows(dir, "compromises.csv", compromiseHeader...); err != nil {

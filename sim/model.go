@@ -117,7 +117,7 @@ func (*ModelBackend) ProcessCommit(MemberID, uint64) error { return nil }
 func (*ModelBackend) Join(MemberID, uint64) error { return nil }
 
 // Compromise implements Backend.
-func (*ModelBackend) Compromise(MemberID, uint64) error { return nil }
+func (*ModelBackend) Compromise(int, MemberID, bool) error { return nil }
 
 // ProcessesCommits implements Backend.
-func (*ModelBackend) ProcessesCommits() bool { return false }
+func (*ModelBackend) ProcessesCommits(MemberID) bool { return false }

@@ -285,7 +285,7 @@ func (e *ScenarioError) Error() string {
 // Defaults returns a scenario with every default filled in.
 func Defaults() Scenario {
 	return Scenario{
-		Name: "scenario", Seed: 1, Duration: Duration(24 * time.Hour), Fidelity: "model", Suite: 1,
+		Name: "scenario", Seed: 1, Duration: Duration(24 * time.Hour), Fidelity: "sampled", Suite: 1,
 		Group:      GroupSpec{DevicesPerUser: 1, IdentityBytes: 16, GroupIDBytes: 16, RatchetTreeInWelcome: true, Handshake: "public"},
 		Population: Population{InitialUsers: 1},
 		Policy: Policy{
@@ -753,4 +753,14 @@ func pathAtLine(n *yaml.Node, line int, path string) string {
 		}
 	}
 	return ""
+}
+
+// expectedMembers is the largest group size the scenario plans: the
+// initial users or the largest phase target, times devices per user.
+func (sc *Scenario) expectedMembers() int {
+	n := sc.Population.InitialUsers
+	for _, p := range sc.Population.Phases {
+		n = max(n, p.TargetUsers)
+	}
+	return n * sc.Group.DevicesPerUser
 }

@@ -14,6 +14,7 @@ import (
 
 const baseYAML = `
 name: t
+fidelity: model
 seed: 3
 duration: 1h
 population:
@@ -241,7 +242,7 @@ func runScenario(t *testing.T, file, dir string, sets ...string) *Summary {
 // identical summary metrics.
 func TestDeterminism(t *testing.T) {
 	d1, d2 := t.TempDir(), t.TempDir()
-	sets := []string{"duration=44h"}
+	sets := []string{"duration=44h", "fidelity=model"}
 	s1 := runScenario(t, "../workloads/demo.yaml", d1, sets...)
 	s2 := runScenario(t, "../workloads/demo.yaml", d2, sets...)
 	for _, f := range []string{"events.csv", "epochs.csv", "compromises.csv"} {
@@ -279,7 +280,7 @@ func TestDeterminism(t *testing.T) {
 // CSV ends with a complete row and the summary says interrupted.
 func TestInterruptedRunLeavesCompleteRows(t *testing.T) {
 	dir := t.TempDir()
-	sc, err := LoadScenario("../workloads/demo.yaml", nil)
+	sc, err := LoadScenario("../workloads/demo.yaml", []string{"fidelity=model"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,13 +362,19 @@ func TestWorkloadsValid(t *testing.T) {
 	}
 }
 
-func TestFidelityNotImplemented(t *testing.T) {
-	sc, err := ParseScenario("t.yaml", []byte(baseYAML), []string{"fidelity=full"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New(sc, Options{}); !errors.Is(err, ErrNotImplemented) {
-		t.Fatalf("err %v, want ErrNotImplemented", err)
+func TestFidelityBackends(t *testing.T) {
+	for _, f := range []string{"model", "sampled", "full"} {
+		sc, err := ParseScenario("t.yaml", []byte(baseYAML), []string{"fidelity=" + f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(sc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.backend.Fidelity(); got != f {
+			t.Errorf("fidelity %s: backend %s", f, got)
+		}
 	}
 }
 
@@ -384,13 +391,13 @@ func TestUnwritableOutput(t *testing.T) {
 // slowModel forces the engine's member-by-member, epoch-by-epoch path.
 type slowModel struct{ ModelBackend }
 
-func (*slowModel) ProcessesCommits() bool { return true }
+func (*slowModel) ProcessesCommits(MemberID) bool { return true }
 
 // TestLazySkipMatchesStepByStep: the windowed skip in advance gives exactly
 // the epochs and times of processing every commit one by one.
 func TestLazySkipMatchesStepByStep(t *testing.T) {
 	d1, d2 := t.TempDir(), t.TempDir()
-	sc, err := LoadScenario("../workloads/demo.yaml", []string{"duration=44h", "policy.self_update.interval=2h"})
+	sc, err := LoadScenario("../workloads/demo.yaml", []string{"duration=44h", "policy.self_update.interval=2h", "fidelity=model"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type stats struct {
 	recvBytes                                                   int64
 	offline                                                     int64
 	compromises, heals                                          int64
-	backendErrors                                               int64
+	backendErrors, adversaryMismatches                          int64
 	commitSizes                                                 []float64
 	treeSamples                                                 int64
 	blankSum                                                    float64
@@ -45,6 +45,9 @@ type Summary struct {
 	Metrics     Metrics        `json:"metrics"`
 	Run         RunInfo        `json:"run"`
 	Parameters  map[string]any `json:"parameters,omitempty"`
+	// Real is the real work of a full or sampled run (its CPU times are
+	// measured, so they vary between runs).
+	Real *RealStats `json:"real,omitempty"`
 }
 
 // RunInfo is the non-deterministic part of a summary.
@@ -108,6 +111,9 @@ type Metrics struct {
 	ExposedAppMessages    int64   `json:"exposed_app_messages"`
 	ExposurePerCompromise float64 `json:"exposure_per_compromise_mean"`
 	BackendErrors         int64   `json:"backend_errors"`
+	// AdversaryMismatches counts epochs in which the real shadow client
+	// (full, sampled) did not achieve the symbolic prediction (0 expected).
+	AdversaryMismatches int64 `json:"adversary_mismatches"`
 }
 
 // trackSize integrates the group size over virtual time.
@@ -147,7 +153,7 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 		Retries: st.retries, Proposals: st.proposals, Reproposals: st.reproposals, CommitBytesTotal: st.commitBytes,
 		RejectedCommitBytes: st.rejectedBytes, WelcomeBytesTotal: st.welcomeBytes, ProposalBytesTotal: st.proposalBytes,
 		AppMessages: st.apps, AppBytesTotal: st.appBytes, Compromises: st.compromises, Healed: st.heals,
-		ExposedAppMessages: st.exposedApps, BackendErrors: st.backendErrors,
+		ExposedAppMessages: st.exposedApps, BackendErrors: st.backendErrors, AdversaryMismatches: st.adversaryMismatches,
 	}
 	if s.tree != nil {
 		t := s.tree.Stats()
@@ -193,6 +199,10 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 		Horizon: s.sc.Duration.String(), Metrics: m,
 		Run: RunInfo{GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 			WallSeconds: el, Events: s.events},
+	}
+	if rb, ok := s.backend.(*RealBackend); ok {
+		rs := rb.Stats()
+		sum.Real = &rs
 	}
 	if el > 0 {
 		sum.Run.EventsPerS = float64(s.events) / el

@@ -122,10 +122,6 @@ func runMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "mlssim run: %v\n", err)
 		return 2
 	}
-	if sc.Fidelity != "model" {
-		fmt.Fprintf(os.Stderr, "mlssim run: fidelity %s: %v (use --fidelity model)\n", sc.Fidelity, sim.ErrNotImplemented)
-		return 2
-	}
 	out := f.out
 	if out == "" {
 		out = filepath.Join("results", sc.Name)

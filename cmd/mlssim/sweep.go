@@ -111,10 +111,6 @@ func sweepMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "mlssim sweep: %v\n", err)
 		return 2
 	}
-	if base.Fidelity != "model" {
-		fmt.Fprintf(os.Stderr, "mlssim sweep: fidelity %s: %v\n", base.Fidelity, sim.ErrNotImplemented)
-		return 2
-	}
 	// Expand and validate every run first.
 	var runs []sweepRun
 	combos := [][]string{nil}

@@ -1,0 +1,907 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/treemath"
+)
+
+// RealBackend is the `full` and `sampled` fidelity levels: every message is
+// really built with package mls, and real members run the real receive
+// path (DESIGN.md, "Simulator").
+//
+// # Who holds what
+//
+// Shared state. Per epoch the backend keeps one template mls.Group: the
+// state the committer's PendingCommit moved to. Its PublicGroup (ratchet
+// tree, GroupContext, transcript hash) and EpochSecrets are what every
+// member of that epoch shares; materialized member states point at them
+// and never copy them.
+//
+// Senders. Every commit, proposal, Welcome and application message is
+// built and encrypted for real by its sender, in the sender's epoch, from
+// a materialized state: the epoch's template with the sender's own leaf
+// index, signature key, private tree state and a secret tree of its own
+// (kept for the epoch, so ratchet generations are never reused). That is
+// all a sender needs (RFC 9420, Sections 6, 12.4): the shared epoch
+// secrets, a signature key and fresh randomness; path private keys are
+// only used to decrypt, never to encrypt. A commit is built from a copy
+// with an empty proposal cache that processes exactly the proposals the
+// engine's CommitSpec includes by reference, so the commit's proposal list
+// is the simulated one.
+//
+// Receivers. A real member (every member in `full`; in `sampled` the
+// founder, a fixed seeded sample of about SampleReceivers members, and
+// every compromised member from the compromise on) keeps a real mls.Group
+// from its Welcome onward: it processes the referenced proposals and every
+// commit in order, exactly when the engine delivers them, and must reach
+// the committer's epoch authenticator (a mismatch is a backend error).
+// The other members advance symbolically: the backend only tracks their
+// leaf index, signature key and current leaf private key.
+//
+// Key oracle. For every accepted commit the backend records the
+// committer's new path private keys by node (the committer generated
+// them). With the tree's public keys this gives, at any time, the exact
+// private tree state of any member (its leaf key and the keys of its
+// non-blank ancestors that do not list it as unmerged, RFC 9420, Section
+// 4.2), checked against the public tree (TreePrivate.Check). It is used to
+// hand a compromised member's real state to the adversary and to turn the
+// victim into a real member. It costs one key pair per parent node.
+//
+// Adversary. Each compromise is a shadow client holding the victim's real
+// TreePrivate, init_secret and signature key. For every later commit it
+// tries the real decryption of the UpdatePath (DecryptUpdatePath with the
+// keys it holds) and the key schedule, and succeeds iff the epoch
+// authenticator it derives equals the real one. An adversary with the
+// signature key that acts as the victim is resynchronised with the
+// victim's real keys after every commit while the victim is in the group.
+//
+// Measured costs. CommitResult.CreateCPU is the committer's real
+// Commit() call (proposal validation, UpdatePath generation and
+// encryption, key schedule, signing, Welcome); proposals it had to process
+// first are not counted, as a real client processes them on arrival.
+// Receiver costs (RealStats) are measured on real members only; in
+// `sampled` they are a sample of the receiver population.
+type RealBackend struct {
+	full bool
+	// SampleReceivers is the expected number of sampled real receivers
+	// (besides the founder and compromised members). 0 means 8.
+	SampleReceivers int
+
+	cfg         BackendConfig
+	mcfg        *mls.Config
+	newKP       func(m MemberID) (*mls.KeyPackageBundle, error)
+	groupID     []byte
+	aad         []byte
+	sampleEvery uint64
+
+	members []realMember
+	real    []MemberID // members with a real state (or a pending real join)
+	epochs  map[uint64]*epochRec
+	lowest  uint64
+	cur     *mls.Group // template of the delivery service's epoch
+	nodes   map[mls.NodeIndex]nodeKey
+	props   map[propKey]*propRec
+	shadows map[int]*shadow
+	senders []MemberID // members holding a sender state
+
+	st RealStats
+}
+
+// RealStats describes the real work of a full or sampled run.
+type RealStats struct {
+	RealMembers         int     `json:"real_members"`
+	CommitsCreated      int64   `json:"commits_created"`
+	CommitCreateMeanUs  float64 `json:"commit_create_cpu_mean_us"`
+	CommitsProcessed    int64   `json:"commits_processed"`
+	CommitProcessMeanUs float64 `json:"commit_process_cpu_mean_us"`
+	Joins               int64   `json:"welcomes_processed"`
+	JoinMeanUs          float64 `json:"welcome_process_cpu_mean_us"`
+	AppMessages         int64   `json:"app_messages_sealed"`
+	AppSealMeanUs       float64 `json:"app_seal_cpu_mean_us"`
+	Proposals           int64   `json:"proposals_built"`
+	AuthenticatorChecks int64   `json:"authenticator_checks"`
+	AdversaryAttempts   int64   `json:"adversary_attempts"`
+	AdversarySuccesses  int64   `json:"adversary_successes"`
+	// StaleSends counts messages of members that sent in an epoch older
+	// than the kept window (built in the oldest kept epoch instead).
+	StaleSends           int64  `json:"stale_epoch_sends"`
+	FirstError           string `json:"first_error,omitempty"`
+	createCPU, procCPU   time.Duration
+	joinCPU, appCPU      time.Duration
+	createN, procN, appN int64
+}
+
+type realMember struct {
+	kp        *mls.KeyPackageBundle
+	sig       []byte
+	leaf      int32
+	leafPriv  []byte
+	g         *mls.Group // real state
+	welcome   []byte     // real joiner: its Welcome until processed
+	joinEpoch uint64
+	isReal    bool
+	seen      map[*propRec]bool // proposals g processed in its epoch
+	send      *mls.Group        // sender state of sendEpoch
+	sendEpoch uint64
+}
+
+type epochRec struct {
+	tmpl      *mls.Group
+	auth      []byte
+	commit    []byte // encoded MLSMessage of the commit that created the epoch
+	props     []*propRec
+	committer MemberID
+	added     []mls.LeafIndex
+}
+
+type propKey struct {
+	kind   ProposalKind
+	sender MemberID
+}
+
+type propRec struct {
+	kind       ProposalKind
+	sender     MemberID
+	subject    MemberID
+	epoch      uint64
+	msg        []byte
+	ref        string // ProposalRef (Update: key of the sender's updateKeys)
+	updatePriv []byte
+}
+
+type shadow struct {
+	victim    MemberID
+	signature bool
+	alive     bool
+	priv      *mls.TreePrivate
+	keys      *mls.EpochSecrets
+	last      bool
+	known     bool
+}
+
+type realPending struct {
+	spec         CommitSpec
+	pc           *mls.PendingCommit
+	commit       []byte
+	welcome      []byte
+	refs         []*propRec
+	cpu          time.Duration
+	removedLeafs []mls.LeafIndex
+}
+
+func (p *realPending) Spec() *CommitSpec { return &p.spec }
+
+var _ Backend = (*RealBackend)(nil)
+
+// NewRealBackend returns the `full` (every member real) or `sampled`
+// backend.
+func NewRealBackend(full bool) *RealBackend { return &RealBackend{full: full} }
+
+// errFidelity marks real-path failures (a receiver not reaching the
+// committer's epoch authenticator, a size or tree disagreement).
+var errFidelity = errors.New("fidelity check failed")
+
+// Fidelity implements Backend.
+func (b *RealBackend) Fidelity() string {
+	if b.full {
+		return "full"
+	}
+	return "sampled"
+}
+
+// Stats returns the real-work statistics.
+func (b *RealBackend) Stats() RealStats {
+	s := b.st
+	s.RealMembers = 0
+	for _, m := range b.real {
+		if b.members[m].isReal {
+			s.RealMembers++
+		}
+	}
+	mean := func(d time.Duration, n int64) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(d.Microseconds()) / float64(n)
+	}
+	s.CommitCreateMeanUs = mean(s.createCPU, s.createN)
+	s.CommitProcessMeanUs = mean(s.procCPU, s.procN)
+	s.JoinMeanUs = mean(s.joinCPU, s.Joins)
+	s.AppSealMeanUs = mean(s.appCPU, s.appN)
+	return s
+}
+
+func (b *RealBackend) fail(err error) error {
+	if b.st.FirstError == "" {
+		b.st.FirstError = err.Error()
+	}
+	return err
+}
+
+func (b *RealBackend) mem(m MemberID) *realMember {
+	for int(m) >= len(b.members) {
+		b.members = append(b.members, realMember{leaf: -1})
+	}
+	return &b.members[m]
+}
+
+// sampled reports whether m is a real receiver from its join on.
+func (b *RealBackend) sampled(m MemberID) bool {
+	return b.full || splitmix(b.cfg.Seed^uint64(uint32(m))*0x9fb21c651e98df25)%b.sampleEvery == 0
+}
+
+// Init implements Backend.
+func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
+	b.cfg = cfg
+	var seed [32]byte
+	for i := range 4 {
+		v := splitmix(cfg.Seed + uint64(i))
+		for j := range 8 {
+			seed[8*i+j] = byte(v >> (8 * j))
+		}
+	}
+	p := cfg.Profile
+	b.mcfg = &mls.Config{Rand: rand.NewChaCha8(seed), EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock}
+	b.groupID = fill([]byte("mlslab-sim-group"), p.GroupIDLen)
+	b.aad = make([]byte, p.AuthenticatedDataLen)
+	caps := mls.DefaultCapabilities(0)
+	cs := suiteID(caps.CipherSuites[0], cfg.Suite.ID)
+	caps.CipherSuites = caps.CipherSuites[:1]
+	caps.CipherSuites[0] = cs
+	caps.Credentials = []mls.CredentialType{mls.CredentialBasic}
+	b.newKP = func(m MemberID) (*mls.KeyPackageBundle, error) {
+		id := fill(fmt.Appendf(nil, "member-%d-", m), p.IdentityLen)
+		return mls.NewKeyPackage(b.mcfg, cs, mls.NewBasicCredential(id), &mls.KeyPackageOptions{Capabilities: &caps})
+	}
+	n := max(cfg.ExpectedMembers, 1)
+	k := b.SampleReceivers
+	if k <= 0 {
+		k = 8
+	}
+	b.sampleEvery = uint64(max(1, n/k))
+	b.epochs = map[uint64]*epochRec{}
+	b.nodes = map[mls.NodeIndex]nodeKey{}
+	b.props = map[propKey]*propRec{}
+	b.shadows = map[int]*shadow{}
+	kp, err := b.newKP(founder)
+	if err != nil {
+		return err
+	}
+	g, err := mls.CreateGroup(b.mcfg, b.groupID, kp, nil)
+	if err != nil {
+		return err
+	}
+	fm := b.mem(founder)
+	fm.sig, fm.leaf, fm.leafPriv = kp.SignatureKey, 0, kp.EncryptionKey
+	b.cur = g
+	b.epochs[0] = &epochRec{tmpl: g, auth: g.EpochAuthenticator(), committer: founder}
+	b.makeReal(founder, b.copyOf(g, 0, fm.sig, g.TreePrivate()))
+	return nil
+}
+
+func suiteID[T ~uint16](_ T, v uint16) T { return T(v) }
+
+// fill returns b cut or zero-padded to n bytes.
+func fill(b []byte, n int) []byte {
+	out := make([]byte, n)
+	copy(out, b)
+	return out
+}
+
+func (b *RealBackend) makeReal(m MemberID, g *mls.Group) {
+	rm := b.mem(m)
+	if !rm.isReal {
+		rm.isReal = true
+		b.real = append(b.real, m)
+	}
+	rm.g = g
+	rm.seen = nil
+}
+
+// copyOf materializes member m (leaf l) in tmpl's epoch with a fresh
+// secret tree.
+func (b *RealBackend) copyOf(tmpl *mls.Group, l mls.LeafIndex, sig []byte, priv *mls.TreePrivate) *mls.Group {
+	g, err := materialize(tmpl, l, sig, priv)
+	if err != nil {
+		// The parts come from the simulator's own key store and were
+		// checked against the tree: a failure is a simulator bug.
+		panic(fmt.Sprintf("sim: materializing leaf %d: %v", l, err))
+	}
+	return g
+}
+
+func (b *RealBackend) epoch(e uint64) (*epochRec, error) {
+	r := b.epochs[e]
+	if r == nil {
+		return nil, b.fail(fmt.Errorf("sim: state of epoch %d no longer kept (delivery service at %d)", e, b.cur.Epoch()))
+	}
+	return r, nil
+}
+
+// sendEpoch returns the epoch whose state a sender in epoch e uses: e, or
+// for a member back from a long offline period that sends before it
+// processed its backlog, the oldest epoch still kept (the message has the
+// same size; its sender cost is measured in a slightly different tree).
+func (b *RealBackend) sendEpoch(e uint64) uint64 {
+	if b.epochs[e] == nil && e < b.lowest {
+		b.st.StaleSends++
+		return b.lowest
+	}
+	return e
+}
+
+// senderState returns m's sender state in epoch e (cached for the epoch).
+func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
+	e = b.sendEpoch(e)
+	rm := b.mem(m)
+	if rm.send != nil && rm.sendEpoch == e {
+		return rm.send, nil
+	}
+	if rm.leaf < 0 {
+		return nil, b.fail(fmt.Errorf("sim: member %d has no leaf", m))
+	}
+	r, err := b.epoch(e)
+	if err != nil {
+		return nil, err
+	}
+	var priv *mls.TreePrivate
+	if rm.g != nil && rm.g.Epoch() == e {
+		priv = rm.g.TreePrivate()
+	} else if priv, err = mls.NewTreePrivate(r.tmpl.EpochSecrets().Suite(), mls.LeafIndex(rm.leaf), rm.leafPriv); err != nil {
+		return nil, err
+	}
+	g, err := materialize(r.tmpl, mls.LeafIndex(rm.leaf), rm.sig, priv)
+	if err != nil {
+		return nil, b.fail(fmt.Errorf("sim: sender state of member %d: %w", m, err))
+	}
+	if rm.send == nil {
+		b.senders = append(b.senders, m)
+	}
+	rm.send, rm.sendEpoch = g, e
+	return rm.send, nil
+}
+
+func (b *RealBackend) keyPackage(m MemberID) (*mls.KeyPackageBundle, error) {
+	rm := b.mem(m)
+	if rm.kp == nil {
+		kp, err := b.newKP(m)
+		if err != nil {
+			return nil, err
+		}
+		rm.kp, rm.sig = kp, kp.SignatureKey
+	}
+	return rm.kp, nil
+}
+
+func marshal(m *mls.MLSMessage) ([]byte, error) { return m.Marshal() }
+
+// buildProposal builds kind from sender about subject in epoch e.
+func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID, e uint64) (*propRec, error) {
+	g, err := b.senderState(sender, e)
+	if err != nil {
+		return nil, err
+	}
+	before := g.OwnUpdateKeys()
+	var msg *mls.MLSMessage
+	switch kind {
+	case PropUpdate:
+		msg, err = g.ProposeUpdate(b.aad)
+	case PropRemove:
+		msg, err = g.Propose(&mls.Remove{Removed: uint32(b.mem(subject).leaf)}, b.aad)
+	default:
+		var kp *mls.KeyPackageBundle
+		if kp, err = b.keyPackage(subject); err == nil {
+			msg, err = g.Propose(&mls.Add{KeyPackage: *kp.KeyPackage}, b.aad)
+		}
+	}
+	if err != nil {
+		return nil, b.fail(fmt.Errorf("sim: %s proposal by %d: %w", kind, sender, err))
+	}
+	enc, err := marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	r := &propRec{kind: kind, sender: sender, subject: subject, epoch: e, msg: enc}
+	for ref, k := range g.OwnUpdateKeys() {
+		if _, old := before[ref]; !old {
+			r.ref, r.updatePriv = ref, k
+		}
+	}
+	b.props[propKey{kind, sender}] = r
+	b.st.Proposals++
+	return r, nil
+}
+
+// Propose implements Backend.
+func (b *RealBackend) Propose(kind ProposalKind, sender, subject MemberID, epoch uint64) (int, error) {
+	r, err := b.buildProposal(kind, sender, subject, epoch)
+	if err != nil {
+		return 0, err
+	}
+	return len(r.msg), nil
+}
+
+// SendApplication implements Backend.
+func (b *RealBackend) SendApplication(sender MemberID, epoch uint64, n int) (int, error) {
+	g, err := b.senderState(sender, epoch)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	msg, err := g.SealApplication(make([]byte, n), b.aad)
+	if err != nil {
+		return 0, b.fail(fmt.Errorf("sim: application message by %d: %w", sender, err))
+	}
+	enc, err := marshal(msg)
+	b.st.appCPU += time.Since(t0)
+	b.st.appN++
+	b.st.AppMessages++
+	return len(enc), err
+}
+
+func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMessage(enc) }
+
+// CreateCommit implements Backend.
+func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
+	e := spec.Epoch
+	if b.epochs[e] == nil && e < b.lowest {
+		// A committer far behind (it was offline): its commit is rejected
+		// for sure; it is built in the delivery service's epoch instead,
+		// like the model's estimate of a rejected commit.
+		e = b.cur.Epoch()
+	}
+	ss, err := b.senderState(spec.Committer, e)
+	if err != nil {
+		return nil, err
+	}
+	// A copy of the sender state (its ratchet generations included) with
+	// an empty proposal cache: the commit covers exactly the engine's list.
+	c := ss.Clone()
+	c.DiscardProposals()
+	p := &realPending{spec: spec}
+	var byValue []mls.ProposalBody
+	for _, pr := range spec.Proposals {
+		switch {
+		case pr.ByRef:
+			r := b.props[propKey{pr.Kind, pr.Sender}]
+			if r == nil || r.epoch != e {
+				// Re-sent in the commit's epoch (RFC 9420, Section 12.4:
+				// proposals do not outlive their epoch).
+				if r, err = b.buildProposal(pr.Kind, pr.Sender, pr.Subject, e); err != nil {
+					return nil, err
+				}
+			}
+			msg, err := unmarshal(r.msg)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := c.Process(msg); err != nil {
+				return nil, b.fail(fmt.Errorf("sim: committer %d processing a %s proposal of %d: %w", spec.Committer, r.kind, r.sender, err))
+			}
+			p.refs = append(p.refs, r)
+		case pr.Kind == PropRemove:
+			byValue = append(byValue, &mls.Remove{Removed: uint32(b.mem(pr.Subject).leaf)})
+		case pr.Kind == PropAdd:
+			kp, err := b.keyPackage(pr.Subject)
+			if err != nil {
+				return nil, err
+			}
+			byValue = append(byValue, &mls.Add{KeyPackage: *kp.KeyPackage})
+		default:
+			return nil, fmt.Errorf("sim: %s proposal by value is not generated", pr.Kind)
+		}
+	}
+	t0 := time.Now()
+	pc, err := c.Commit(mls.CommitOptions{Proposals: byValue, ForcePath: spec.Path, InlineTree: b.cfg.RatchetTreeInWelcome, AuthenticatedData: b.aad})
+	if err != nil {
+		return nil, b.fail(fmt.Errorf("sim: commit by %d in epoch %d: %w", spec.Committer, e, err))
+	}
+	if p.commit, err = marshal(pc.Commit); err != nil {
+		return nil, err
+	}
+	if pc.Welcome != nil {
+		if p.welcome, err = marshal(pc.Welcome); err != nil {
+			return nil, err
+		}
+	}
+	p.cpu = time.Since(t0)
+	p.pc = pc
+	b.st.createCPU += p.cpu
+	b.st.createN++
+	b.st.CommitsCreated++
+	return p, nil
+}
+
+func (p *realPending) result(withWelcome bool) CommitResult {
+	r := CommitResult{CommitBytes: len(p.commit), PathCiphertexts: p.pc.Stats.PathCiphertexts, CreateCPU: p.cpu}
+	if withWelcome {
+		r.WelcomeBytes = len(p.welcome)
+	}
+	return r
+}
+
+// RejectCommit implements Backend.
+func (b *RealBackend) RejectCommit(p Pending, _ *Applied) (CommitResult, error) {
+	return p.(*realPending).result(false), nil
+}
+
+// AcceptCommit implements Backend.
+func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error) {
+	p := pp.(*realPending)
+	spec := &p.spec
+	next := p.pc.NextGroup()
+	e := spec.Epoch + 1
+	res := p.result(true)
+	// The real commit must be the one the symbolic tree applied.
+	want := 0
+	for _, l := range a.Path {
+		want += l.Ciphertexts
+	}
+	added := p.pc.Stats.Added
+	if want != res.PathCiphertexts || len(added) != len(a.AddedLeaves) {
+		return res, b.fail(fmt.Errorf("sim: epoch %d: %w: real commit has %d path ciphertexts and %d adds, symbolic %d and %d",
+			e, errFidelity, res.PathCiphertexts, len(added), want, len(a.AddedLeaves)))
+	}
+	for i, l := range added {
+		if uint32(l) != a.AddedLeaves[i] {
+			return res, b.fail(fmt.Errorf("sim: epoch %d: %w: add %d at leaf %d, symbolic %d", e, errFidelity, i, l, a.AddedLeaves[i]))
+		}
+	}
+	prev := b.cur
+	rec := &epochRec{tmpl: next, auth: next.EpochAuthenticator(), commit: p.commit, props: p.refs, committer: spec.Committer, added: added}
+	b.epochs[e] = rec
+	b.cur = next
+	tree := next.Public().Tree()
+	// Membership changes.
+	var removed []MemberID
+	for _, pr := range spec.Proposals {
+		if pr.Kind == PropRemove {
+			removed = append(removed, pr.Subject)
+		}
+	}
+	for _, r := range removed {
+		rm := b.mem(r)
+		rm.leaf, rm.leafPriv, rm.g, rm.send, rm.kp = -1, nil, nil, nil, nil
+		rm.isReal = false
+	}
+	for _, r := range p.refs {
+		if r.kind == PropUpdate {
+			b.mem(r.sender).leafPriv = r.updatePriv
+		}
+		delete(b.props, propKey{r.kind, r.sender})
+	}
+	ai := 0
+	for _, pr := range spec.Proposals {
+		if pr.Kind != PropAdd || pr.ByRef {
+			continue
+		}
+		am := b.mem(pr.Subject)
+		am.leaf, am.leafPriv, am.sig = int32(added[ai]), am.kp.EncryptionKey, am.kp.SignatureKey
+		ai++
+		if b.sampled(pr.Subject) {
+			am.welcome, am.joinEpoch = p.welcome, e
+			if !am.isReal {
+				am.isReal = true
+				b.real = append(b.real, pr.Subject)
+			}
+		} else {
+			am.kp = nil
+		}
+	}
+	// Key oracle: the committer's new private keys.
+	cm := b.mem(spec.Committer)
+	tp := next.TreePrivate()
+	if spec.Path {
+		cl := mls.LeafIndex(cm.leaf)
+		cm.leafPriv = tp.PrivateKey(cl.Node())
+		for _, x := range tree.FilteredDirectPath(cl) {
+			b.nodes[x] = nodeKey{node: x, priv: tp.PrivateKey(x), pub: tree.Node(x).EncryptionKey()}
+		}
+	}
+	if cm.isReal && cm.welcome == nil {
+		b.makeReal(spec.Committer, b.copyOf(next, mls.LeafIndex(cm.leaf), cm.sig, tp))
+	}
+	if err := b.adversary(p, prev, next, removed); err != nil {
+		return res, err
+	}
+	b.gc()
+	return res, nil
+}
+
+// oracleState is the exact private tree state of member m in the tree of
+// g (RFC 9420, Section 4.2), from the key oracle.
+func (b *RealBackend) oracleState(m MemberID, g *mls.Group) (*mls.TreePrivate, error) {
+	rm := b.mem(m)
+	tree := g.Public().Tree()
+	l := mls.LeafIndex(rm.leaf)
+	keys := []nodeKey{{node: l.Node(), priv: rm.leafPriv, pub: tree.Leaf(l).EncryptionKey}}
+	for _, x := range treemath.DirectPath(l.Node(), tree.NumLeaves()) {
+		pn := tree.ParentNode(x)
+		if pn == nil || slices.Contains(pn.UnmergedLeaves, l) {
+			continue
+		}
+		k, ok := b.nodes[x]
+		if !ok || !bytes.Equal(k.pub, pn.EncryptionKey) {
+			return nil, b.fail(fmt.Errorf("sim: %w: no private key for node %d", errFidelity, x))
+		}
+		keys = append(keys, k)
+	}
+	tp, err := newTreePrivate(tree.Suite().ID(), l, keys)
+	if err != nil {
+		return nil, b.fail(fmt.Errorf("sim: %w: oracle state of member %d: %v", errFidelity, m, err))
+	}
+	if err := tp.Check(tree); err != nil {
+		return nil, b.fail(fmt.Errorf("sim: %w: oracle state of member %d: %v", errFidelity, m, err))
+	}
+	return tp, nil
+}
+
+// keepEpochs is how many past epoch states are kept for senders lagging
+// behind the delivery service.
+const keepEpochs = 256
+
+// gc drops epoch states no real member or sender needs any more.
+func (b *RealBackend) gc() {
+	cur := b.cur.Epoch()
+	low := uint64(0)
+	if cur > keepEpochs {
+		low = cur - keepEpochs
+	}
+	live := b.real[:0]
+	for _, m := range b.real {
+		rm := &b.members[m]
+		if !rm.isReal {
+			continue
+		}
+		live = append(live, m)
+		switch {
+		case rm.welcome != nil:
+			low = min(low, rm.joinEpoch)
+		case rm.g != nil:
+			low = min(low, rm.g.Epoch())
+		}
+	}
+	b.real = live
+	for ; b.lowest < low; b.lowest++ {
+		delete(b.epochs, b.lowest)
+	}
+	senders := b.senders[:0]
+	for _, m := range b.senders {
+		rm := &b.members[m]
+		if rm.send != nil && rm.sendEpoch+4 < cur {
+			rm.send = nil
+		}
+		if rm.send != nil {
+			senders = append(senders, m)
+		}
+	}
+	b.senders = senders
+}
+
+// ProcessCommit implements Backend: real member m processes the commit
+// that created epoch e, after the proposals it references.
+func (b *RealBackend) ProcessCommit(m MemberID, e uint64) error {
+	rm := b.mem(m)
+	if rm.g == nil || rm.g.Epoch() >= e {
+		return nil
+	}
+	if rm.g.Epoch() != e-1 {
+		return b.fail(fmt.Errorf("sim: member %d at epoch %d cannot process epoch %d", m, rm.g.Epoch(), e))
+	}
+	r, err := b.epoch(e)
+	if err != nil {
+		return err
+	}
+	for _, pr := range r.props {
+		if rm.seen[pr] {
+			continue
+		}
+		msg, err := unmarshal(pr.msg)
+		if err != nil {
+			return err
+		}
+		if _, err := rm.g.Process(msg); err != nil {
+			return b.fail(fmt.Errorf("sim: member %d processing a %s proposal of %d in epoch %d: %w", m, pr.kind, pr.sender, e-1, err))
+		}
+		if pr.sender == m && pr.updatePriv != nil {
+			// Our own Update: the client kept its new leaf key.
+			rm.g.RegisterUpdateKey([]byte(pr.ref), pr.updatePriv)
+		}
+	}
+	msg, err := unmarshal(r.commit)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	out, err := rm.g.Process(msg)
+	b.st.procCPU += time.Since(t0)
+	b.st.procN++
+	if err != nil {
+		return b.fail(fmt.Errorf("sim: member %d processing the commit of epoch %d: %w", m, e, err))
+	}
+	rm.seen = nil
+	b.st.CommitsProcessed++
+	if out.SelfRemoved {
+		rm.g, rm.isReal = nil, false
+		return nil
+	}
+	b.st.AuthenticatorChecks++
+	if !bytes.Equal(rm.g.EpochAuthenticator(), r.auth) {
+		return b.fail(fmt.Errorf("sim: %w: member %d derived another epoch authenticator for epoch %d", errFidelity, m, e))
+	}
+	return nil
+}
+
+// Join implements Backend: a real joiner processes its Welcome.
+func (b *RealBackend) Join(m MemberID, e uint64) error {
+	rm := b.mem(m)
+	if rm.welcome == nil {
+		return nil
+	}
+	r, err := b.epoch(e)
+	if err != nil {
+		return err
+	}
+	msg, err := unmarshal(rm.welcome)
+	if err != nil {
+		return err
+	}
+	opts := &mls.JoinOptions{}
+	if !b.cfg.RatchetTreeInWelcome {
+		// Delivered out of band (RFC 9420, Section 12.4.3.3).
+		if opts.RatchetTree, err = r.tmpl.Public().Tree().MarshalRatchetTree(); err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	g, err := mls.Join(b.mcfg, msg, rm.kp, opts)
+	b.st.joinCPU += time.Since(t0)
+	if err != nil {
+		return b.fail(fmt.Errorf("sim: member %d joining epoch %d: %w", m, e, err))
+	}
+	b.st.Joins++
+	rm.welcome, rm.kp = nil, nil
+	b.makeReal(m, g)
+	b.st.AuthenticatorChecks++
+	if !bytes.Equal(g.EpochAuthenticator(), r.auth) {
+		return b.fail(fmt.Errorf("sim: %w: joiner %d derived another epoch authenticator for epoch %d", errFidelity, m, e))
+	}
+	return nil
+}
+
+// ProcessesCommits implements Backend: true for real members.
+func (b *RealBackend) ProcessesCommits(m MemberID) bool {
+	return int(m) < len(b.members) && b.members[m].g != nil
+}
+
+// Compromise implements Backend: the adversary of compromise id takes the
+// victim's whole real state (private tree keys, epoch secrets with the
+// init secret, signature key) in the delivery service's epoch, and the
+// victim becomes a real member.
+func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error {
+	rm := b.mem(victim)
+	if rm.leaf < 0 {
+		return b.fail(fmt.Errorf("sim: compromised member %d has no leaf", victim))
+	}
+	tp, err := b.oracleState(victim, b.cur)
+	if err != nil {
+		return err
+	}
+	b.shadows[id] = &shadow{victim: victim, signature: signature, alive: true, priv: tp, keys: b.cur.EpochSecrets()}
+	if rm.welcome == nil && (rm.g == nil || rm.g.Epoch() < b.cur.Epoch()) {
+		b.makeReal(victim, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
+	}
+	return nil
+}
+
+// AdversaryDerived reports whether the shadow client of compromise id
+// derived the last accepted epoch (known is false for no such shadow).
+func (b *RealBackend) AdversaryDerived(id int) (derived, known bool) {
+	sh := b.shadows[id]
+	if sh == nil {
+		return false, false
+	}
+	return sh.last, sh.known
+}
+
+// adversary runs every live shadow client over the accepted commit.
+func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed []MemberID) error {
+	for _, sh := range b.shadows {
+		sh.known = false
+		if !sh.alive {
+			continue
+		}
+		sh.known = true
+		b.st.AdversaryAttempts++
+		gone := slices.Contains(removed, sh.victim) || b.mem(sh.victim).leaf < 0
+		if sh.signature && !gone {
+			// Acting as the victim, it re-keys its leaf whenever it wants:
+			// it holds the victim's current keys.
+			tp, err := b.oracleState(sh.victim, next)
+			if err != nil {
+				return err
+			}
+			sh.priv, sh.keys, sh.last = tp, next.EpochSecrets(), true
+			b.st.AdversarySuccesses++
+			continue
+		}
+		ok, err := b.tryEpoch(sh, p, prev, next)
+		if err != nil {
+			return err
+		}
+		sh.last, sh.alive = ok, ok
+		if ok {
+			b.st.AdversarySuccesses++
+		}
+	}
+	return nil
+}
+
+// tryEpoch makes shadow sh try to derive next's epoch from the commit it
+// observed, with the keys it holds.
+func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group) (bool, error) {
+	cs := prev.EpochSecrets().Suite()
+	oldCtx := prev.Public().Context()
+	msg, err := unmarshal(p.commit)
+	if err != nil {
+		return false, err
+	}
+	var ac *mls.AuthenticatedContent
+	switch {
+	case msg.PublicMessage != nil:
+		ac = &mls.AuthenticatedContent{WireFormat: msg.WireFormat, Content: msg.PublicMessage.Content, Auth: msg.PublicMessage.Auth}
+	case msg.PrivateMessage != nil:
+		// It knows the epoch's secrets: it decrypts the handshake.
+		st, err := sh.keys.NewSecretTree(prev.Public().Tree().NumLeaves())
+		if err != nil {
+			return false, err
+		}
+		tree := prev.Public().Tree()
+		ac, err = mls.UnprotectPrivate(cs, msg.PrivateMessage, &oldCtx, st, sh.keys.SenderData, func(l uint32) ([]byte, error) {
+			if ln := tree.Leaf(mls.LeafIndex(l)); ln != nil {
+				return ln.SignatureKey, nil
+			}
+			return nil, mls.ErrUnknownSender
+		})
+		if err != nil {
+			return false, nil
+		}
+	}
+	commit := ac.Content.Commit
+	newPub := next.Public()
+	newTree := newPub.Tree()
+	var commitSecret mls.CommitSecret
+	np := sh.priv.Prune(newTree)
+	if commit.Path != nil {
+		prov := newPub.Context()
+		prov.ConfirmedTranscriptHash = oldCtx.ConfirmedTranscriptHash
+		enc, err := prov.Marshal()
+		if err != nil {
+			return false, err
+		}
+		committer := mls.LeafIndex(ac.Content.Sender.Index)
+		dp, secret, err := newTree.DecryptUpdatePath(np, committer, commit.Path, enc, p.pc.Stats.Added)
+		if err != nil {
+			return false, nil // no key of the path's resolutions: locked out
+		}
+		np, commitSecret = dp, secret
+	}
+	ctx := newPub.Context()
+	enc, err := ctx.Marshal()
+	if err != nil {
+		return false, err
+	}
+	_, keys := mls.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
+	if !bytes.Equal(keys.Authenticator, next.EpochAuthenticator()) {
+		return false, nil
+	}
+	sh.priv, sh.keys = np.Prune(newTree), keys
+	return true, nil
+}

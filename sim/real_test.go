@@ -1,0 +1,287 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/sim/size"
+)
+
+// fidelityYAML: 64 members, churn, offline periods, application traffic,
+// Update proposals and self-update commits, and compromises with and
+// without the signature key: a few hundred events.
+const fidelityYAML = `
+name: fid
+seed: 11
+duration: 4h
+group: {ratchet_tree_in_welcome: true}
+population:
+  initial_users: 48
+  phases:
+    - {name: grow, target_users: 64, join_rate: 40/h}
+    - {name: churn, join_rate: 3/h, leave_rate: 3/h}
+policy:
+  committer: random
+  update_as: proposal
+  path: when_required
+  commit_delay: 2s
+  self_update: {interval: 2h, jitter: 0.3}
+  add_batch: {size: 8, max_wait: 20s}
+traffic: {app_rate_per_member: 1/h, app_bytes: 64}
+network:
+  latency: {dist: lognormal, median: 200ms, sigma: 0.5}
+  offline: {mode: random, mean_online: 3h, mean_offline: 30m}
+adversary:
+  compromises:
+    - at: 1h
+    - at: 2h
+      signature_key: true
+  rate: 1/h
+`
+
+// runFidelity runs the scenario at one fidelity and returns its summary
+// and output directory.
+func runFidelity(t *testing.T, yaml, fidelity string, sets ...string) (*Summary, string) {
+	t.Helper()
+	sc, err := ParseScenario("fid.yaml", []byte(yaml), append([]string{"fidelity=" + fidelity}, sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sum, err := Run(context.Background(), sc, Options{OutDir: dir})
+	if err != nil {
+		t.Fatalf("%s: %v", fidelity, err)
+	}
+	return sum, dir
+}
+
+// csvWithout reads a CSV and drops the named columns and the rows whose
+// column "event" is in skipEvents.
+func csvWithout(t *testing.T, path string, drop []string, skipEvents ...string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	head := strings.Split(lines[0], ",")
+	keep := make([]bool, len(head))
+	ev := -1
+	for i, h := range head {
+		keep[i] = !contains(drop, h)
+		if h == "event" {
+			ev = i
+		}
+	}
+	var out strings.Builder
+	for _, l := range lines {
+		f := strings.Split(l, ",")
+		if ev >= 0 && contains(skipEvents, f[ev]) {
+			continue
+		}
+		for i, v := range f {
+			if keep[i] {
+				out.WriteString(v + ",")
+			}
+		}
+		out.WriteString("\n")
+	}
+	return out.String()
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func checkReal(t *testing.T, name string, sum *Summary) {
+	t.Helper()
+	if sum.Metrics.BackendErrors != 0 || sum.Real == nil || sum.Real.FirstError != "" {
+		t.Fatalf("%s: %d backend errors, first: %v", name, sum.Metrics.BackendErrors, sum.Real)
+	}
+	if sum.Metrics.AdversaryMismatches != 0 {
+		t.Errorf("%s: the real adversary differed from the symbolic prediction in %d epochs", name, sum.Metrics.AdversaryMismatches)
+	}
+	r := sum.Real
+	if r.AuthenticatorChecks == 0 || r.CommitsProcessed == 0 || r.AdversaryAttempts == 0 || r.Joins == 0 {
+		t.Errorf("%s: real work missing: %+v", name, *r)
+	}
+}
+
+// TestFidelityLevelsAgree: model, sampled and full produce identical tree
+// health, sizes and PCS results; in full and sampled every real receiver
+// reached every committer's epoch authenticator and the real adversary
+// achieved exactly the symbolic prediction in every epoch. events.csv
+// agrees too (proposal and application message sizes), except the bytes of
+// rejected commits (the model sizes them against the tree at rejection).
+func TestFidelityLevelsAgree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real cryptography")
+	}
+	model, dm := runFidelity(t, fidelityYAML, "model")
+	sampled, ds := runFidelity(t, fidelityYAML, "sampled")
+	full, df := runFidelity(t, fidelityYAML, "full")
+	checkReal(t, "sampled", sampled)
+	checkReal(t, "full", full)
+	if model.Metrics.Epochs < 40 || model.Metrics.Compromises < 3 || model.Metrics.Healed == 0 || model.Metrics.Leaves == 0 {
+		t.Fatalf("scenario too tame: %+v", model.Metrics)
+	}
+	if full.Real.RealMembers < 50 || sampled.Real.RealMembers >= full.Real.RealMembers {
+		t.Errorf("real members: full %d, sampled %d", full.Real.RealMembers, sampled.Real.RealMembers)
+	}
+	cpu := []string{"create_cpu_us"}
+	for _, f := range []struct {
+		name string
+		drop []string
+		skip []string
+	}{
+		{"epochs.csv", cpu, nil},
+		{"compromises.csv", nil, nil},
+		{"events.csv", nil, []string{"commit_rejected", "adversary_mismatch"}},
+	} {
+		want := csvWithout(t, filepath.Join(dm, f.name), f.drop, f.skip...)
+		for lvl, d := range map[string]string{"sampled": ds, "full": df} {
+			if got := csvWithout(t, filepath.Join(d, f.name), f.drop, f.skip...); got != want {
+				t.Errorf("%s: %s differs from model:\n%s", lvl, f.name, firstDiff(want, got))
+			}
+		}
+	}
+	if model.Metrics.CommitBytesTotal != full.Metrics.CommitBytesTotal || model.Metrics.WelcomeBytesTotal != sampled.Metrics.WelcomeBytesTotal ||
+		model.Metrics.AppBytesTotal != sampled.Metrics.AppBytesTotal || model.Metrics.ProposalBytesTotal != sampled.Metrics.ProposalBytesTotal {
+		t.Errorf("byte totals differ: model %+v\nsampled %+v", model.Metrics, sampled.Metrics)
+	}
+}
+
+func firstDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return "model: " + la[i] + "\nreal:  " + lb[i]
+		}
+	}
+	return "(lengths differ)"
+}
+
+// TestSizesMatchRealEncodings: package size equals the real encodings for
+// other suites, private handshakes, padding and authenticated data
+// (commits, Welcomes, proposals, application messages), on a short run.
+func TestSizesMatchRealEncodings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real cryptography")
+	}
+	short := []string{"duration=90m", "population.initial_users=12", "population.phases.0.target_users=16",
+		"adversary.compromises.1.at=80m", "adversary.rate=0/h"}
+	for _, v := range [][]string{
+		{"suite=3"},
+		{"suite=4"},
+		{"group.handshake=private", "group.padding_block=64", "group.authenticated_data_bytes=5", "group.ratchet_tree_in_welcome=false"},
+	} {
+		sets := append(append([]string(nil), short...), v...)
+		_, dm := runFidelity(t, fidelityYAML, "model", sets...)
+		sum, ds := runFidelity(t, fidelityYAML, "sampled", sets...)
+		checkReal(t, strings.Join(v, " "), sum)
+		for _, f := range []string{"epochs.csv", "events.csv"} {
+			want := csvWithout(t, filepath.Join(dm, f), []string{"create_cpu_us"}, "commit_rejected")
+			if got := csvWithout(t, filepath.Join(ds, f), []string{"create_cpu_us"}, "commit_rejected"); got != want {
+				t.Errorf("%v: %s differs:\n%s", v, f, firstDiff(want, got))
+			}
+		}
+	}
+}
+
+// TestSignatureKeyAdversaryHealsOnlyByRemoval: an adversary that took the
+// signature key and keeps acting as the victim is not healed by any
+// number of path commits; removing the victim heals it (real shadow
+// client, sampled).
+func TestSignatureKeyAdversaryHealsOnlyByRemoval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real cryptography")
+	}
+	yaml := strings.Replace(fidelityYAML, "  rate: 1/h\n", "", 1)
+	sets := []string{"adversary.compromises.0.signature_key=true", "policy.self_update.interval=30m",
+		"population.phases.1.leave_rate=0/h", "adversary.compromises.1.at=70m", "duration=100m"}
+	sum, dir := runFidelity(t, yaml, "sampled", sets...)
+	checkReal(t, "sampled", sum)
+	data, err := os.ReadFile(filepath.Join(dir, "compromises.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(data)), "\n")[1:]
+	if len(rows) != 2 {
+		t.Fatalf("compromises: %q", rows)
+	}
+	for _, r := range rows {
+		f := strings.Split(r, ",")
+		if f[4] != "true" || f[7] != "false" {
+			t.Errorf("signature-key compromise healed without removal: %s", r)
+		}
+	}
+	// Removing the victims heals them.
+	sc, err := ParseScenario("fid.yaml", []byte(yaml), append([]string{"fidelity=sampled"}, sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	s.push(sc.Duration.D(), evEnd, -1, 0, nil)
+	s.until(t, sc.Adversary.Compromises[1].At.D()+1)
+	for _, c := range s.comps {
+		if !c.happened || c.healed {
+			t.Fatalf("compromise %d: happened %t healed %t", c.id, c.happened, c.healed)
+		}
+		s.askRemove(c.victim, false)
+	}
+	s.until(t, sc.Adversary.Compromises[1].At.D()+5*60e9)
+	for _, c := range s.comps {
+		if !c.healed {
+			t.Errorf("compromise %d not healed by removing the victim", c.id)
+		}
+	}
+	if s.st.backendErrors != 0 || s.st.adversaryMismatches != 0 {
+		t.Errorf("backend errors %d, adversary mismatches %d", s.st.backendErrors, s.st.adversaryMismatches)
+	}
+}
+
+// TestMaterializeMatchesMLS: the materialized states of mlsstate.go are
+// real mls states that can send.
+func TestMaterializeMatchesMLS(t *testing.T) {
+	b := &RealBackend{SampleReceivers: 1}
+	s1, _ := size.SuiteByID(1)
+	if err := b.Init(BackendConfig{Suite: s1, Profile: size.DefaultProfile(), Seed: 1, ExpectedMembers: 1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	g := b.members[0].g
+	tp, err := b.oracleState(0, b.cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Check(b.cur.Public().Tree()); err != nil {
+		t.Fatal(err)
+	}
+	m := b.copyOf(b.cur, 0, b.members[0].sig, tp)
+	if m.LeafIndex() != 0 || !bytes.Equal(m.SignatureKey(), g.SignatureKey()) || m.TreePrivate() != tp || !m.Active() {
+		t.Fatal("materialized group fields differ")
+	}
+	msg, err := m.SealApplication([]byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := msg.Marshal()
+	if _, err := mls.UnmarshalMLSMessage(enc); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,452 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// ColumnWidth is the width every figure is saved at: one column of a
+// two-column paper.
+const ColumnWidth = 3.5 * vg.Inch
+
+// PNGDPI is the resolution of PNG output.
+const PNGDPI = 300
+
+// Source is one input of a figure or table.
+type Source struct {
+	Path        string   `json:"path"`
+	Scenario    string   `json:"scenario,omitempty"`
+	Seeds       []uint64 `json:"seeds,omitempty"`
+	Fidelity    string   `json:"fidelity,omitempty"`
+	Version     string   `json:"mlslab_version,omitempty"`
+	Commit      string   `json:"mlslab_commit,omitempty"`
+	Modified    bool     `json:"mlslab_modified,omitempty"`
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Note        string   `json:"note,omitempty"`
+}
+
+// Version identifies the mlslab build that drew a figure.
+type Version struct {
+	Version  string `json:"mlslab_version"`
+	Commit   string `json:"mlslab_commit,omitempty"`
+	Modified bool   `json:"mlslab_modified,omitempty"`
+}
+
+// Sidecar is the NAME.json written next to every figure.
+type Sidecar struct {
+	Figure    string   `json:"figure"`
+	Caption   string   `json:"caption"`
+	Files     []string `json:"files"`
+	Scenario  string   `json:"scenario"`
+	Seeds     []uint64 `json:"seeds"`
+	Fidelity  string   `json:"fidelity"`
+	Version   string   `json:"mlslab_version"`
+	Commit    string   `json:"mlslab_commit,omitempty"`
+	Modified  bool     `json:"mlslab_modified,omitempty"`
+	PlottedBy Version  `json:"plotted_by"`
+	Sources   []Source `json:"sources"`
+	Notes     []string `json:"notes,omitempty"`
+	Data      any      `json:"data"`
+}
+
+// Figure is a drawn figure: one or more panels stacked vertically and a
+// legend strip below them (so a legend never covers data).
+type Figure struct {
+	Name    string // file base name
+	Caption string
+	Panels  []*plot.Plot
+	Legend  *plot.Legend // nil: no legend strip
+	Entries int          // legend entries (sizes the strip)
+	Height  vg.Length    // total, legend included
+	Sources []Source
+	Notes   []string
+	Data    any // the data behind the figure, stored in the sidecar
+}
+
+// Formats are the supported output formats.
+var Formats = []string{"png", "svg", "pdf"}
+
+// Sidecar returns the figure's metadata.
+func (f *Figure) Sidecar(files []string, tool Version) Sidecar {
+	sc := Sidecar{Figure: f.Name, Caption: f.Caption, Files: files, PlottedBy: tool, Sources: f.Sources, Notes: f.Notes, Data: f.Data}
+	uniq := func(get func(Source) string) string {
+		var vs []string
+		seen := map[string]bool{}
+		for _, s := range f.Sources {
+			v := get(s)
+			if v != "" && !seen[v] {
+				seen[v] = true
+				vs = append(vs, v)
+			}
+		}
+		return strings.Join(vs, ", ")
+	}
+	sc.Scenario = uniq(func(s Source) string { return s.Scenario })
+	sc.Fidelity = uniq(func(s Source) string { return s.Fidelity })
+	sc.Version = uniq(func(s Source) string { return s.Version })
+	sc.Commit = uniq(func(s Source) string { return s.Commit })
+	seeds := map[uint64]bool{}
+	for _, s := range f.Sources {
+		sc.Modified = sc.Modified || s.Modified
+		for _, x := range s.Seeds {
+			if !seeds[x] {
+				seeds[x] = true
+				sc.Seeds = append(sc.Seeds, x)
+			}
+		}
+	}
+	sort.Slice(sc.Seeds, func(i, j int) bool { return sc.Seeds[i] < sc.Seeds[j] })
+	if sc.Version == "" {
+		sc.Version, sc.Commit, sc.Modified = tool.Version, tool.Commit, tool.Modified
+	}
+	if sc.Seeds == nil {
+		sc.Seeds = []uint64{}
+	}
+	return sc
+}
+
+// Save writes DIR/NAME.<format> for each format and DIR/NAME.json, and
+// returns the paths written.
+func (f *Figure) Save(dir string, formats []string, tool Version) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, fm := range formats {
+		path := filepath.Join(dir, f.Name+"."+fm)
+		out, err := os.Create(path)
+		if err != nil {
+			return files, err
+		}
+		err = f.Render(out, fm)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return files, fmt.Errorf("%s: %w", path, err)
+		}
+		files = append(files, path)
+	}
+	names := make([]string, len(files))
+	for i, p := range files {
+		names[i] = filepath.Base(p)
+	}
+	b, err := json.MarshalIndent(f.Sidecar(names, tool), "", "  ")
+	if err != nil {
+		return files, err
+	}
+	side := filepath.Join(dir, f.Name+".json")
+	if err := os.WriteFile(side, append(b, '\n'), 0o644); err != nil {
+		return files, err
+	}
+	return append(files, side), nil
+}
+
+// legendHeight is the strip below the panels for the legend.
+func (f *Figure) legendHeight() vg.Length {
+	if f.Legend == nil || f.Entries == 0 {
+		return 0
+	}
+	return vg.Length(f.Entries)*legendFont*1.22 + 0.8*legendFont
+}
+
+const legendFont = vg.Length(6.5)
+
+// Render draws the figure in format (png, svg or pdf) to w.
+func (f *Figure) Render(w io.Writer, format string) error {
+	wd, ht := ColumnWidth, f.Height
+	var c vg.CanvasWriterTo
+	switch format {
+	case "png":
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(wd, ht), vgimg.UseDPI(PNGDPI))}
+	case "svg":
+		c = vgsvg.New(wd, ht)
+	case "pdf":
+		p := vgpdf.New(wd, ht)
+		p.EmbedFonts(true)
+		c = p
+	default:
+		return fmt.Errorf("unknown format %q (want png, svg or pdf)", format)
+	}
+	dc := draw.New(c)
+	lh := f.legendHeight()
+	area := draw.Crop(dc, 0, 0, lh, 0)
+	switch len(f.Panels) {
+	case 0:
+		return fmt.Errorf("figure %s has no panels", f.Name)
+	case 1:
+		f.Panels[0].Draw(area)
+	default:
+		rows := make([][]*plot.Plot, len(f.Panels))
+		for i, p := range f.Panels {
+			rows[i] = []*plot.Plot{p}
+		}
+		cs := plot.Align(rows, draw.Tiles{Rows: len(rows), Cols: 1, PadY: vg.Points(4)}, area)
+		for i := range rows {
+			rows[i][0].Draw(cs[i][0])
+		}
+	}
+	if lh > 0 {
+		strip := draw.Crop(dc, 0, 0, 0, lh-dc.Max.Y+dc.Min.Y)
+		f.Legend.Draw(strip)
+	}
+	_, err := c.WriteTo(w)
+	return err
+}
+
+// ---- style: greyscale-readable series ----
+
+var (
+	greys  = []color.Gray{{0}, {0x60}, {0x30}, {0x88}, {0x48}, {0x70}, {0x20}, {0x90}}
+	dashes = [][]vg.Length{nil, {4, 2}, {1, 1.5}, {5, 1.5, 1, 1.5}, {2.5, 2.5}, {7, 2, 2, 2}, {1, 3}, {8, 3}}
+	glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{},
+		draw.RingGlyph{}, draw.PyramidGlyph{}, draw.BoxGlyph{}, draw.PlusGlyph{}}
+)
+
+// seriesStyle returns the line and marker style of series i: grey level,
+// dash pattern and glyph all vary, so series stay apart in greyscale print.
+func seriesStyle(i int) (draw.LineStyle, draw.GlyphStyle) {
+	c := greys[i%len(greys)]
+	ls := draw.LineStyle{Color: c, Width: vg.Points(1), Dashes: dashes[i%len(dashes)]}
+	gs := draw.GlyphStyle{Color: c, Radius: vg.Points(2.2), Shape: glyphs[i%len(glyphs)]}
+	return ls, gs
+}
+
+func newPlot(xlabel, ylabel string) *plot.Plot {
+	p := plot.New()
+	p.X.Label.Text, p.Y.Label.Text = xlabel, ylabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = vg.Points(8)
+		a.Tick.Label.Font.Size = vg.Points(7)
+		a.Padding = vg.Points(3)
+		a.Label.Padding = vg.Points(2)
+	}
+	p.Title.Padding = 0
+	g := plotter.NewGrid()
+	g.Vertical.Color, g.Horizontal.Color = color.Gray{0xdd}, color.Gray{0xdd}
+	g.Vertical.Width, g.Horizontal.Width = vg.Points(0.4), vg.Points(0.4)
+	p.Add(g)
+	return p
+}
+
+func newLegend() *plot.Legend {
+	l := plot.NewLegend()
+	l.TextStyle.Font.Size = legendFont
+	l.Top, l.Left = true, true
+	l.XOffs = vg.Points(28)
+	l.YOffs = -vg.Points(2)
+	l.ThumbnailWidth = vg.Points(20)
+	l.Padding = vg.Points(1.5)
+	return &l
+}
+
+// logAxis makes a a log-scale axis with decade labels (and 2, 5 labels
+// when the range spans less than two decades).
+func logAxis(a *plot.Axis) {
+	a.Scale = plot.LogScale{}
+	a.Tick.Marker = logTicks{}
+}
+
+// logTicks is plot.LogTicks without its two gaps: it labels decades below
+// 1 (LogTicks starts at 10^trunc(log10 min), so 0.3..30 loses 0.1) and adds
+// 2 and 5 labels on short ranges.
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	if min <= 0 || max <= 0 || min > max {
+		return nil
+	}
+	lo, hi := int(math.Floor(math.Log10(min))), int(math.Ceil(math.Log10(max)))
+	decades := 0
+	for k := lo; k <= hi; k++ {
+		if v := math.Pow10(k); v >= min*(1-1e-9) && v <= max*(1+1e-9) {
+			decades++
+		}
+	}
+	dense := decades < 3 // label 2 and 5 too when few decades are in range
+	var ts []plot.Tick
+	labels := 0
+	for k := lo; k <= hi; k++ {
+		base := math.Pow10(k)
+		for m := 1; m < 10; m++ {
+			v := base * float64(m)
+			if v < min*(1-1e-9) || v > max*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || (dense && (m == 2 || m == 5)) {
+				t.Label = siLabel(v)
+				labels++
+			}
+			ts = append(ts, t)
+		}
+	}
+	if labels < 2 {
+		// Less than a decade: plain linear ticks read better.
+		return linTicks{}.Ticks(min, max)
+	}
+	return ts
+}
+
+// linTicks puts 3 to 7 labelled ticks at 1, 2, 2.5 or 5 times a power of
+// ten, with unlabelled ticks between.
+type linTicks struct{}
+
+func (linTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max > min) {
+		return []plot.Tick{{Value: min, Label: siLabel(min)}}
+	}
+	raw := (max - min) / 5
+	mag := math.Pow10(int(math.Floor(math.Log10(raw))))
+	step := mag
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	minor := step / 2
+	decimals := 0
+	if d := -int(math.Floor(math.Log10(step))); d > 0 {
+		decimals = d
+		if step/math.Pow10(-d) == 2.5 {
+			decimals++
+		}
+	}
+	var ts []plot.Tick
+	for v := math.Ceil(min/minor) * minor; v <= max*(1+1e-12)+1e-12; v += minor {
+		t := plot.Tick{Value: v}
+		if r := math.Mod(math.Abs(v)+step*1e-9, step); r < step*1e-6 {
+			t.Label = strconv.FormatFloat(v, 'f', decimals, 64)
+			if math.Abs(v) >= 1e4 {
+				t.Label = siLabel(v)
+			}
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// siLabel formats a tick value compactly: 0.01, 0.5, 20, 1k, 50k, 2M, 1G.
+func siLabel(v float64) string {
+	for _, u := range []struct {
+		f float64
+		s string
+	}{{1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if v >= u.f {
+			return strconv.FormatFloat(v/u.f, 'g', 3, 64) + u.s
+		}
+	}
+	if math.Abs(v) < 1e-12 {
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+type seriesOpts struct {
+	line, points, step, labels bool
+	logX, logY                 bool
+}
+
+// forLog drops points a log axis cannot show and error bars reaching 0.
+func forLog(s Series, logX, logY bool) Series {
+	out := Series{Name: s.Name}
+	for _, p := range s.Points {
+		if (logX && p.X <= 0) || (logY && p.Y <= 0) || math.IsNaN(p.X) || math.IsNaN(p.Y) {
+			continue
+		}
+		if logY && p.YLo <= 0 {
+			p.YLo = p.Y
+		}
+		if logX && p.XLo < 0 {
+			p.XLo, p.XHi = 0, 0
+		}
+		out.Points = append(out.Points, p)
+	}
+	return out
+}
+
+// addSeries draws series i on p and adds its legend entry to f's legend
+// (if f is not nil).
+func addSeries(p *plot.Plot, f *Figure, i int, s Series, o seriesOpts) error {
+	s = forLog(s, o.logX, o.logY)
+	if len(s.Points) == 0 {
+		return nil
+	}
+	ls, gs := seriesStyle(i)
+	var thumbs []plot.Thumbnailer
+	if o.line && len(s.Points) > 1 {
+		l, err := plotter.NewLine(s.Points)
+		if err != nil {
+			return fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		l.LineStyle = ls
+		if o.step {
+			l.StepStyle = plotter.PostStep
+		}
+		p.Add(l)
+		thumbs = append(thumbs, l)
+	}
+	if o.points || len(s.Points) == 1 {
+		sc, err := plotter.NewScatter(s.Points)
+		if err != nil {
+			return fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		sc.GlyphStyle = gs
+		p.Add(sc)
+		thumbs = append(thumbs, sc)
+	}
+	bar := draw.LineStyle{Color: ls.Color, Width: vg.Points(0.6)}
+	if s.Points.hasSpread() {
+		eb, err := plotter.NewYErrorBars(s.Points)
+		if err != nil {
+			return fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		eb.LineStyle, eb.CapWidth = bar, vg.Points(3)
+		p.Add(eb)
+	}
+	if s.Points.hasXSpread() {
+		eb, err := plotter.NewXErrorBars(s.Points)
+		if err != nil {
+			return fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		eb.LineStyle, eb.CapWidth = bar, vg.Points(3)
+		p.Add(eb)
+	}
+	if o.labels {
+		lb, err := plotter.NewLabels(s.Points)
+		if err != nil {
+			return fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		for j := range lb.TextStyle {
+			lb.TextStyle[j].Font.Size = vg.Points(6)
+			lb.TextStyle[j].Color = color.Gray{0x30}
+		}
+		lb.Offset = vg.Point{X: vg.Points(3.5), Y: vg.Points(1.5)}
+		p.Add(lb)
+	}
+	if f != nil {
+		if f.Legend == nil {
+			f.Legend = newLegend()
+		}
+		f.Legend.Add(s.Name, thumbs...)
+		f.Entries++
+	}
+	return nil
+}

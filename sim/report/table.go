@@ -1,0 +1,359 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Table is a results table, rendered for the terminal (tablewriter), as
+// Markdown (tablewriter's Markdown renderer) or as LaTeX (booktabs).
+type Table struct {
+	Caption string
+	Header  []string
+	Rows    [][]string
+	// Right marks numeric columns (right-aligned).
+	Right   []bool
+	Sources []Source
+}
+
+// TableFormats are the formats Render accepts.
+var TableFormats = []string{"text", "markdown", "latex"}
+
+// Render writes t in format (text, markdown or latex).
+func (t *Table) Render(w io.Writer, format string) error {
+	if len(t.Rows) == 0 {
+		return fmt.Errorf("table: %w: no rows", ErrNoData)
+	}
+	switch format {
+	case "text":
+		return t.renderWriter(w, nil)
+	case "markdown", "md":
+		if t.Caption != "" {
+			fmt.Fprintf(w, "%s\n\n", t.Caption)
+		}
+		return t.renderWriter(w, renderer.NewMarkdown())
+	case "latex", "tex":
+		return t.renderLaTeX(w)
+	}
+	return fmt.Errorf("unknown table format %q (want text, markdown or latex)", format)
+}
+
+func (t *Table) renderWriter(w io.Writer, r tw.Renderer) error {
+	var tab *tablewriter.Table
+	if r == nil {
+		tab = tablewriter.NewWriter(w)
+	} else {
+		tab = tablewriter.NewTable(w, tablewriter.WithRenderer(r))
+	}
+	align := make(tw.Alignment, len(t.Header))
+	for i := range align {
+		align[i] = tw.AlignLeft
+		if i < len(t.Right) && t.Right[i] {
+			align[i] = tw.AlignRight
+		}
+	}
+	tab.Options(tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}))
+	h := make([]any, len(t.Header))
+	for i, s := range t.Header {
+		h[i] = s
+	}
+	tab.Header(h...)
+	for _, row := range t.Rows {
+		if err := tab.Append(row); err != nil {
+			return err
+		}
+	}
+	return tab.Render()
+}
+
+var latexEscaper = strings.NewReplacer(`\`, `\textbackslash{}`, `&`, `\&`, `%`, `\%`, `$`, `\$`, `#`, `\#`,
+	`_`, `\_`, `{`, `\{`, `}`, `\}`, `~`, `\textasciitilde{}`, `^`, `\textasciicircum{}`,
+	"±", `$\pm$`, "≤", `$\le$`, "–", "--", "µ", `$\mu$`)
+
+// renderLaTeX writes a booktabs table (\usepackage{booktabs}).
+func (t *Table) renderLaTeX(w io.Writer) error {
+	var b strings.Builder
+	spec := make([]byte, len(t.Header))
+	for i := range spec {
+		spec[i] = 'l'
+		if i < len(t.Right) && t.Right[i] {
+			spec[i] = 'r'
+		}
+	}
+	b.WriteString("\\begin{table}[t]\n\\centering\n")
+	if t.Caption != "" {
+		fmt.Fprintf(&b, "\\caption{%s}\n", latexEscaper.Replace(t.Caption))
+	}
+	fmt.Fprintf(&b, "\\begin{tabular}{%s}\n\\toprule\n", spec)
+	row := func(cells []string) {
+		esc := make([]string, len(cells))
+		for i, c := range cells {
+			esc[i] = latexEscaper.Replace(c)
+		}
+		b.WriteString(strings.Join(esc, " & "))
+		b.WriteString(" \\\\\n")
+	}
+	row(t.Header)
+	b.WriteString("\\midrule\n")
+	for _, r := range t.Rows {
+		row(r)
+	}
+	b.WriteString("\\bottomrule\n\\end{tabular}\n\\end{table}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// num formats a number for a table: "n/a" for NaN, otherwise prec digits
+// after the point (prec < 0: shortest).
+func num(v float64, prec int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// bytesSI formats a byte count: 512 B, 2.1 KB, 1.4 MB (powers of 1000).
+func bytesSI(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case v >= 1e9:
+		return num(v/1e9, 2) + " GB"
+	case v >= 1e6:
+		return num(v/1e6, 2) + " MB"
+	case v >= 1e3:
+		return num(v/1e3, 1) + " kB"
+	}
+	return num(v, 0) + " B"
+}
+
+func hours(secs float64) string {
+	if math.IsNaN(secs) {
+		return "n/a"
+	}
+	return num(secs/3600, 1)
+}
+
+// SummaryTable is one column per run, one row per headline metric.
+func SummaryTable(runs []*Run) (*Table, error) {
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("summary table: %w: no runs", ErrNoData)
+	}
+	t := &Table{Caption: "Run summary (summary.json).", Header: []string{"metric"}, Right: []bool{false}}
+	for _, r := range runs {
+		t.Header = append(t.Header, r.Label)
+		t.Right = append(t.Right, true)
+		t.Sources = append(t.Sources, r.Source())
+	}
+	type line struct {
+		name string
+		f    func(s *Summary) string
+	}
+	m := func(k string, prec int) func(s *Summary) string {
+		return func(s *Summary) string { return num(s.Metric(k), prec) }
+	}
+	b := func(k string) func(s *Summary) string { return func(s *Summary) string { return bytesSI(s.Metric(k)) } }
+	lines := []line{
+		{"scenario / seed", func(s *Summary) string { return fmt.Sprintf("%s / %d", s.Scenario, s.Seed) }},
+		{"fidelity", func(s *Summary) string { return s.Fidelity }},
+		{"simulated", func(s *Summary) string { return s.Horizon }},
+		{"final members", m("final_members", 0)},
+		{"epochs", m("epochs", 0)},
+		{"commit size p50", b("commit_bytes_p50")},
+		{"commit size p95", b("commit_bytes_p95")},
+		{"UpdatePath ciphertexts / commit", m("path_ciphertexts_per_commit", 1)},
+		{"collision rate (%)", func(s *Summary) string { return num(100*s.Metric("collision_rate"), 2) }},
+		{"bandwidth / member / day", b("bandwidth_bytes_per_member_day")},
+		{"mean blank fraction", m("mean_blank_fraction", 3)},
+		{"final mean copath resolution", m("final_mean_copath_resolution", 1)},
+		{"compromises (healed)", func(s *Summary) string {
+			return fmt.Sprintf("%s (%s)", num(s.Metric("compromises"), 0), num(s.Metric("healed"), 0))
+		}},
+		{"healing time p50 (h)", func(s *Summary) string { return hours(s.Metric("healing_seconds_p50")) }},
+		{"healing epochs p50", m("healing_epochs_p50", 0)},
+		{"exposed app messages", m("exposed_app_messages", 0)},
+	}
+	for _, l := range lines {
+		row := []string{l.name}
+		for _, r := range runs {
+			row = append(row, l.f(&r.Summary))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t, nil
+}
+
+// HealingTable is one row per run: compromises and healing statistics
+// from compromises.csv.
+func HealingTable(names []string, runs [][]Compromise) (*Table, error) {
+	t := &Table{Caption: "PCS healing per run (compromises.csv): time until every member processed the healing commit.",
+		Header: []string{"run", "compromises", "healed", "epochs p50", "time p50 (h)", "time p90 (h)", "exposure mean"},
+		Right:  []bool{false, true, true, true, true, true, true}}
+	for i, cs := range runs {
+		var ts, es, ex []float64
+		for _, c := range cs {
+			ts = append(ts, c.HealingTime)
+			if c.Healed {
+				es = append(es, c.HealEpochs)
+			}
+			ex = append(ex, c.Exposure)
+		}
+		tm, _, t90, healed := summarize(ts, 0, 0.9)
+		em, _, _, _ := summarize(es, 0, 1)
+		xm, _, _, _ := meanRange(ex)
+		t.Rows = append(t.Rows, []string{names[i], strconv.Itoa(len(cs)), strconv.Itoa(healed), num(em, 0),
+			hours(tm), hours(t90), num(xm, 1)})
+	}
+	if len(t.Rows) == 0 {
+		return nil, fmt.Errorf("healing table: %w: no compromises", ErrNoData)
+	}
+	return t, nil
+}
+
+// SweepMetrics are the default columns of a sweep table.
+var SweepMetrics = []string{"commits", "collision_rate", "commit_bytes_p50", "bandwidth_bytes_per_member_day", "healing_seconds_p50", "unhealed_at_end"}
+
+// SweepTable is one row per grid point: mean ± sd over seeds of metrics.
+func SweepTable(s *Sweep, metrics []string) (*Table, error) {
+	if len(metrics) == 0 {
+		metrics = SweepMetrics
+	}
+	t := &Table{Caption: fmt.Sprintf("Sweep %s: mean ± sd over seeds.", s.Scenario), Sources: []Source{s.Source()}}
+	for _, k := range s.Keys {
+		t.Header = append(t.Header, shortKey(k))
+		t.Right = append(t.Right, false)
+	}
+	t.Header = append(t.Header, "seeds")
+	t.Right = append(t.Right, true)
+	for _, m := range metrics {
+		t.Header = append(t.Header, metricLabel(m))
+		t.Right = append(t.Right, true)
+	}
+	for _, g := range s.Groups() {
+		row := append([]string(nil), g.Params...)
+		row = append(row, strconv.Itoa(len(g.Runs)))
+		for _, m := range metrics {
+			var xs []float64
+			for _, r := range g.Runs {
+				xs = append(xs, scaleMetric(m, r.Metric(m)))
+			}
+			row = append(row, meanSD(xs, metricPrec(m)))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	if len(t.Rows) == 0 {
+		return nil, fmt.Errorf("sweep table: %w", ErrNoData)
+	}
+	return t, nil
+}
+
+func metricLabel(m string) string {
+	switch m {
+	case "collision_rate":
+		return "collision rate (%)"
+	case "bandwidth_bytes_per_member_day":
+		return "bandwidth/member/day (MB)"
+	case "healing_seconds_p50":
+		return "healing p50 (h)"
+	case "healing_seconds_p95":
+		return "healing p95 (h)"
+	case "commit_bytes_p50":
+		return "commit p50 (B)"
+	case "commit_bytes_mean":
+		return "commit mean (B)"
+	}
+	return strings.ReplaceAll(m, "_", " ")
+}
+
+func scaleMetric(m string, v float64) float64 {
+	switch {
+	case m == "collision_rate":
+		return 100 * v
+	case strings.HasPrefix(m, "bandwidth"):
+		return v / 1e6
+	case strings.HasPrefix(m, "healing_seconds"):
+		return v / 3600
+	}
+	return v
+}
+
+func metricPrec(m string) int {
+	switch {
+	case m == "collision_rate", strings.HasPrefix(m, "bandwidth"):
+		return 2
+	case strings.HasPrefix(m, "healing_seconds"):
+		return 1
+	}
+	return 0
+}
+
+func meanSD(xs []float64, prec int) string {
+	mean, _, _, n := meanRange(xs)
+	if n == 0 {
+		return "n/a"
+	}
+	if n == 1 {
+		return num(mean, prec)
+	}
+	ss := 0.0
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			ss += (x - mean) * (x - mean)
+		}
+	}
+	return num(mean, prec) + " ± " + num(math.Sqrt(ss/float64(n-1)), prec)
+}
+
+// BenchTable is one row per benchmark: median time, B/op and allocs/op
+// over repeats.
+func BenchTable(rows []BenchRow) (*Table, error) {
+	type key struct{ pkg, name string }
+	vals := map[key]map[string][]float64{}
+	var order []key
+	for _, r := range rows {
+		k := key{r.Pkg, r.Benchmark}
+		if vals[k] == nil {
+			vals[k] = map[string][]float64{}
+			order = append(order, k)
+		}
+		vals[k][r.Unit] = append(vals[k][r.Unit], r.Value)
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("bench table: %w", ErrNoData)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].pkg < order[j].pkg })
+	t := &Table{Caption: "Benchmarks: median over repeats.", Header: []string{"benchmark", "runs", "time/op", "B/op", "allocs/op"},
+		Right: []bool{false, true, true, true, true}}
+	for _, k := range order {
+		v := vals[k]
+		ns, _, _, n := summarize(v["ns/op"], 0, 1)
+		bop, _, _, _ := summarize(v["B/op"], 0, 1)
+		al, _, _, _ := summarize(v["allocs/op"], 0, 1)
+		t.Rows = append(t.Rows, []string{strings.TrimPrefix(k.name, "Benchmark"), strconv.Itoa(n), duration(ns), num(bop, 0), num(al, 0)})
+	}
+	return t, nil
+}
+
+// duration formats nanoseconds: 850 ns, 12.3 µs, 4.56 ms, 1.23 s.
+func duration(ns float64) string {
+	switch {
+	case math.IsNaN(ns):
+		return "n/a"
+	case ns >= 1e9:
+		return num(ns/1e9, 2) + " s"
+	case ns >= 1e6:
+		return num(ns/1e6, 2) + " ms"
+	case ns >= 1e3:
+		return num(ns/1e3, 1) + " µs"
+	}
+	return num(ns, 0) + " ns"
+}
