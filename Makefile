@@ -4,6 +4,7 @@ VECTORS   ?= $(or $(MLS_TEST_VECTORS),../shared/test-vectors)
 FUZZTIME  ?= 60s
 BENCHTIME ?= 1s
 COUNT     ?= 6
+BENCHCPU  ?= 1,2
 DATE      := $(shell date -u +%F)
 
 .PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls
@@ -22,9 +23,9 @@ test:
 vet:
 	$(GO) vet ./...
 
-## demo: the default scenario; writes results/demo/ (CSV, summary, figures).
-demo:
-	$(GO) run ./cmd/mlssim run workloads/demo.yaml --out results/demo
+## demo: the default scenario at its default fidelity (sampled: real MLS groups);
+## writes results/demo/ (CSV, summary, figures, table).
+demo: results-demo
 
 ## conformance: every IETF vector file, one row per file.
 conformance:
@@ -40,7 +41,7 @@ fuzz:
 ## bench: the benchmark suite, COUNT runs each, into bench/out/DATE.txt.
 bench:
 	mkdir -p bench/out
-	$(GO) test -run='^$$' -bench=. -benchmem -count=$(COUNT) -benchtime=$(BENCHTIME) -timeout=0 ./... | tee bench/out/$(DATE).txt
+	$(GO) test -run='^$$' -bench=. -benchmem -count=$(COUNT) -benchtime=$(BENCHTIME) -cpu=$(BENCHCPU) -timeout=0 ./... | tee bench/out/$(DATE).txt
 
 ## interop-tsmls: live interop with ts-mls 1.6.4 (Node.js >= 20 and npm; installs bench/peers/tsmls/node_modules).
 interop-tsmls:
@@ -49,3 +50,114 @@ interop-tsmls:
 
 clean:
 	rm -rf bin bench/out
+
+## ---- figures, tables, results/ and notebooks/ (figures engineer; issue 6) ----
+MLSSIM          ?= $(GO) run ./cmd/mlssim
+BENCHSTAT       ?= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCH_THRESHOLD ?= 10
+BENCH_ALPHA     ?= 0.05
+BENCH_NEW       ?= $(lastword $(sort $(wildcard bench/out/*.txt)))
+RUN              = $(MLSSIM) run --quiet --fidelity model
+SWEEP            = $(MLSSIM) sweep --quiet --set fidelity=model --set output.events=false --keep-runs
+FIGS            ?= png,svg,pdf
+COMMIT_SIZES    ?= 100 1000 10000 50000
+
+.PHONY: bench-compare bench-baseline plots results results-demo results-pcs results-grow \
+	results-collisions results-commit-size results-churn notebooks
+
+## bench-compare: newest bench/out/*.txt vs bench/baseline.txt (benchstat); fails when a
+## benchmark is slower by more than BENCH_THRESHOLD % with p < BENCH_ALPHA.
+bench-compare:
+	@test -n "$(BENCH_NEW)" || { echo "bench-compare: no bench/out/*.txt; run make bench first" >&2; exit 2; }
+	$(BENCHSTAT) bench/baseline.txt $(BENCH_NEW)
+	$(BENCHSTAT) -format csv bench/baseline.txt $(BENCH_NEW) > bench/out/compare.csv 2>/dev/null
+	$(MLSSIM) bench-check bench/out/compare.csv --threshold $(BENCH_THRESHOLD) --alpha $(BENCH_ALPHA)
+
+## bench-baseline: make the newest bench/out/*.txt the committed baseline.
+bench-baseline:
+	@test -n "$(BENCH_NEW)" || { echo "bench-baseline: no bench/out/*.txt; run make bench first" >&2; exit 2; }
+	cp $(BENCH_NEW) bench/baseline.txt
+
+## plots: benchmark figures and table from the newest bench/out/*.txt (make bench && make plots).
+plots:
+	@test -n "$(BENCH_NEW)" || { echo "plots: no bench/out/*.txt; run make bench first" >&2; exit 2; }
+	$(MLSSIM) bench-import $(BENCH_NEW) --out results/bench/bench.csv
+	$(MLSSIM) plot results/bench/bench.csv --out results/bench/figures --format $(FIGS)
+	$(MLSSIM) table results/bench/bench.csv --format markdown --out results/bench/table.md
+
+## results: regenerate every canonical run, sweep, figure and table under results/ (demo at sampled, the rest at
+## fidelity model unless GROW_FIDELITY=sampled; a few minutes).
+results: results-demo results-pcs results-grow results-collisions results-commit-size results-churn
+
+results-demo:
+	rm -rf results/demo
+	$(MLSSIM) run --quiet workloads/demo.yaml --out results/demo
+	$(MLSSIM) plot results/demo --format $(FIGS)
+	$(MLSSIM) table results/demo --format markdown --out results/demo/summary.md
+
+PCS = $(RUN) workloads/pcs-policies.yaml --set duration=28d --set output.events=false
+results-pcs:
+	rm -rf results/pcs-policies
+	$(PCS) --set policy.self_update.interval=6h --out results/pcs-policies/self-update-6h
+	$(PCS) --set policy.self_update.interval=1d --out results/pcs-policies/self-update-1d
+	$(PCS) --set policy.self_update.interval=7d --out results/pcs-policies/self-update-7d
+	$(PCS) --set policy.self_update.interval=1d --set policy.update_as=proposal --out results/pcs-policies/proposal-1d
+	$(PCS) --set policy.self_update.interval=7d --set policy.update_on_send_idle=12h --out results/pcs-policies/on-send-12h
+	gzip -n -9 results/pcs-policies/*/epochs.csv
+	$(SWEEP) workloads/pcs-policies.yaml --seeds 2 --grid policy.self_update.interval=2h,6h,1d,3d,7d \
+	  --grid policy.update_as=commit,proposal --out results/pcs-policies/sweep
+	find results/pcs-policies/sweep/runs -name '*.csv' -delete
+	$(MLSSIM) plot results/pcs-policies/self-update-6h results/pcs-policies/self-update-1d \
+	  results/pcs-policies/self-update-7d results/pcs-policies/proposal-1d results/pcs-policies/on-send-12h \
+	  --figures healing-cdf --out results/pcs-policies/figures --format $(FIGS)
+	$(MLSSIM) plot results/pcs-policies/sweep --figures frontier --out results/pcs-policies/figures --format $(FIGS)
+	$(MLSSIM) table results/pcs-policies/self-update-6h results/pcs-policies/self-update-1d \
+	  results/pcs-policies/self-update-7d results/pcs-policies/proposal-1d results/pcs-policies/on-send-12h \
+	  --kind healing --format markdown --out results/pcs-policies/healing.md
+	$(MLSSIM) table results/pcs-policies/sweep --format markdown --out results/pcs-policies/sweep.md
+
+GROW_FIDELITY ?= model
+results-grow:
+	rm -rf results/grow-50k
+	$(MLSSIM) run --quiet --fidelity $(GROW_FIDELITY) workloads/grow-50k.yaml --set output.events=false --out results/grow-50k
+	gzip -n -9 results/grow-50k/epochs.csv
+	$(MLSSIM) plot results/grow-50k --format $(FIGS)
+	$(MLSSIM) table results/grow-50k --format markdown --out results/grow-50k/summary.md
+
+results-collisions:
+	rm -rf results/collisions
+	$(SWEEP) workloads/collisions.yaml --seeds 3 --grid policy.self_update.interval=5m,10m,30m,2h,6h \
+	  --grid network.latency.median=50ms,200ms,1s --out results/collisions
+	find results/collisions/runs -name '*.csv' -delete
+	$(MLSSIM) plot results/collisions --format $(FIGS)
+	$(MLSSIM) table results/collisions --metrics commits,collisions,retries,collision_rate \
+	  --format markdown --out results/collisions/table.md
+
+results-commit-size:
+	rm -rf results/commit-size
+	set -e; for n in $(COMMIT_SIZES); do \
+	  $(RUN) workloads/grow-50k.yaml --set name=grow-n$$n --set population.initial_users=$$n \
+	    --set population.phases.0.target_users=$$n --set population.phases.1.join_rate=0 \
+	    --set population.phases.1.leave_rate=0 --set output.events=false --out results/commit-size/n=$$n; \
+	  gzip -n -9 results/commit-size/n=$$n/epochs.csv; done
+	$(MLSSIM) plot $(foreach n,$(COMMIT_SIZES),results/commit-size/n=$(n)) --figures commit-size,tree-health \
+	  --out results/commit-size/figures --format $(FIGS)
+	$(MLSSIM) table $(foreach n,$(COMMIT_SIZES),results/commit-size/n=$(n)) --format markdown --out results/commit-size/summary.md
+
+CHURN = $(RUN) workloads/churn-enterprise.yaml --set output.events=false
+CHURN_RUNS = no-updates proposal-3d commit-3d commit-1d
+results-churn:
+	rm -rf results/churn
+	$(CHURN) --set policy.self_update.interval=0 --set policy.update_on_send_idle=0 --out results/churn/no-updates
+	$(CHURN) --out results/churn/proposal-3d
+	$(CHURN) --set policy.update_as=commit --out results/churn/commit-3d
+	$(CHURN) --set policy.update_as=commit --set policy.self_update.interval=1d --out results/churn/commit-1d
+	gzip -n -9 results/churn/*/epochs.csv
+	$(MLSSIM) plot $(foreach r,$(CHURN_RUNS),results/churn/$(r)) --figures tree-health,frontier \
+	  --out results/churn/figures --format $(FIGS)
+	$(MLSSIM) table $(foreach r,$(CHURN_RUNS),results/churn/$(r)) --format markdown --out results/churn/summary.md
+
+## notebooks: regenerate results/ (figures and tables the notebooks embed) and check every
+## notebook's figure links and commands.
+notebooks: results
+	$(GO) test ./cmd/mlssim -run 'TestNotebooks' -count=1

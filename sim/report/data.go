@@ -354,6 +354,9 @@ func HealingCDF(names []string, runs [][]Compromise) (HealingData, error) {
 // setting (labelled), error bars min..max over seeds.
 type FrontierData struct {
 	Series []Series
+	// Lines joins each series' points (true when they are one grid key's
+	// values, from a sweep; false for unrelated run directories).
+	Lines bool
 }
 
 // shortKey shortens a grid key for legends: its last element, with the one
@@ -409,7 +412,7 @@ func sweepSeries(s *Sweep, along int, point func(g SweepGroup) (Point, bool)) []
 // along (default: the first key) varies along each line, e.g.
 // policy.self_update.interval.
 func FrontierFromSweep(s *Sweep, along int) (FrontierData, error) {
-	var d FrontierData
+	d := FrontierData{Lines: true}
 	ss := sweepSeries(s, along, func(g SweepGroup) (Point, bool) {
 		var xs, ys []float64
 		for _, r := range g.Runs {
@@ -430,7 +433,7 @@ func FrontierFromSweep(s *Sweep, along int) (FrontierData, error) {
 // FrontierFromRuns builds the frontier from run directories, one point
 // each, labelled by the run's label.
 func FrontierFromRuns(runs []*Run) (FrontierData, error) {
-	s := Series{Name: "runs"}
+	s := Series{Name: "one run each (labelled)"}
 	for _, r := range runs {
 		x := r.Summary.Metric("healing_seconds_p50") / 3600
 		y := r.Summary.Metric("bandwidth_bytes_per_member_day") / 1e6

@@ -113,7 +113,13 @@ func (f *Figure) Sidecar(files []string, tool Version) Sidecar {
 	}
 	sort.Slice(sc.Seeds, func(i, j int) bool { return sc.Seeds[i] < sc.Seeds[j] })
 	if sc.Version == "" {
-		sc.Version, sc.Commit, sc.Modified = tool.Version, tool.Commit, tool.Modified
+		sc.Version = tool.Version
+	}
+	if sc.Commit == "" && tool.Commit != "" {
+		// Runs built without VCS stamping (go run, -buildvcs=false) record
+		// no commit; name the plotting build's instead, and say so.
+		sc.Commit, sc.Modified = tool.Commit, sc.Modified || tool.Modified
+		sc.Notes = append(sc.Notes, "mlslab_commit is the commit of the build that drew the figure: the inputs record none")
 	}
 	if sc.Seeds == nil {
 		sc.Seeds = []uint64{}

@@ -142,7 +142,7 @@ func FrontierFigure(d FrontierData) (*Figure, error) {
 	f := single("frontier", "Cost/security frontier: received bytes per member per day vs median PCS healing time; "+
 		"points labelled by the update setting, mean over seeds with min–max bars.", p, d)
 	for i, s := range d.Series {
-		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, labels: true, logX: true, logY: true}); err != nil {
+		if err := addSeries(p, f, i, s, seriesOpts{line: d.Lines, points: true, labels: true, logX: true, logY: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -166,5 +166,6 @@ func CollisionsFigure(d CollisionData) (*Figure, error) {
 		}
 	}
 	p.Y.Min = 0
+	p.Y.Max *= 1.08 // room above the top marker and its error bar
 	return f.finish(), nil
 }

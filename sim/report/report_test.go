@@ -415,6 +415,11 @@ func TestFigureSaveAndSidecar(t *testing.T) {
 		sc.Commit != "abc" || sc.PlottedBy.Commit != "def" || len(sc.Files) != 3 || sc.Caption == "" {
 		t.Errorf("sidecar = %+v", sc)
 	}
+	// Inputs without a commit: the plotting build's commit, with a note.
+	f.Sources[0].Commit = ""
+	if sc := f.Sidecar(nil, Version{Version: "v", Commit: "def", Modified: true}); sc.Commit != "def" || !sc.Modified || len(sc.Notes) == 0 {
+		t.Errorf("fallback commit: %+v", sc)
+	}
 	// The width is one column.
 	if ColumnWidth/vg.Inch != 3.5 {
 		t.Errorf("width %g in", float64(ColumnWidth/vg.Inch))
