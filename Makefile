@@ -7,7 +7,7 @@ COUNT     ?= 6
 BENCHCPU  ?= 1,2
 DATE      := $(shell date -u +%F)
 
-.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls
+.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test
 
 all: build
 
@@ -47,6 +47,20 @@ bench:
 interop-tsmls:
 	cd bench/peers/tsmls && npm ci --no-audit --no-fund
 	$(GO) test -count=1 ./interop/tsmls/...
+
+## interop: generate the gRPC stubs of the MLS WG interop proto (never committed) and build bin/mlsinterop.
+##   PROTO=path/to/mls_client.proto overrides ../shared/interop/mls_client.proto
+##   (upstream: interop/proto/mls_client.proto of github.com/mlswg/mls-implementations).
+PROTO ?= ../shared/interop/mls_client.proto
+INTEROP_CONFIGS ?= ../shared/interop/configs
+interop:
+	PROTO=$(PROTO) GO=$(GO) cmd/mlsinterop/gen.sh
+
+## interop-test: run every interop config (configs/*.json) against 2 bin/mlsinterop processes on loopback.
+##   Knobs: MLSINTEROP_SUITES (default all 7), MLSINTEROP_COMBOS (all | N random assignments, default 2),
+##   MLSINTEROP_DEEP_STEPS (deep_random prefix, default 400, 0 = all 1670 steps).
+interop-test: interop
+	cd cmd/mlsinterop && MLSINTEROP_CONFIGS=$(abspath $(INTEROP_CONFIGS)) $(GO) test -tags interop -count=1 -timeout 45m ./...
 
 clean:
 	rm -rf bin bench/out

@@ -1,0 +1,221 @@
+//go:build interop
+
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/mlslab/mlslab/mls"
+)
+
+// Encoding helpers for what the interop protocol passes around as bytes.
+// Messages are MLSMessage-framed (RFC 9420, Section 6): KeyPackages as
+// mls_key_package, GroupInfo as mls_group_info, Welcome as mls_welcome,
+// proposals and commits as mls_public_message / mls_private_message. For
+// robustness the decoders also accept the bare structs.
+
+func encodeMsg(m *mls.MLSMessage) ([]byte, error) {
+	if m == nil {
+		return nil, nil
+	}
+	return m.Marshal()
+}
+
+func parseMsg(b []byte) (*mls.MLSMessage, error) {
+	if len(b) == 0 {
+		return nil, invalidArg("empty message")
+	}
+	m, err := mls.UnmarshalMLSMessage(b)
+	if err != nil {
+		return nil, invalidArgErr("malformed MLSMessage", err)
+	}
+	return m, nil
+}
+
+func parseKeyPackage(b []byte) (*mls.KeyPackage, error) {
+	if m, err := mls.UnmarshalMLSMessage(b); err == nil {
+		if m.WireFormat != mls.WireFormatKeyPackage || m.KeyPackage == nil {
+			return nil, invalidArg(fmt.Sprintf("expected a KeyPackage, got %v", m.WireFormat))
+		}
+		return m.KeyPackage, nil
+	}
+	kp, err := mls.UnmarshalKeyPackage(b)
+	if err != nil {
+		return nil, invalidArgErr("malformed KeyPackage", err)
+	}
+	return kp, nil
+}
+
+func parseGroupInfo(b []byte) (*mls.GroupInfo, error) {
+	if m, err := mls.UnmarshalMLSMessage(b); err == nil {
+		if m.WireFormat != mls.WireFormatGroupInfo || m.GroupInfo == nil {
+			return nil, invalidArg(fmt.Sprintf("expected a GroupInfo, got %v", m.WireFormat))
+		}
+		return m.GroupInfo, nil
+	}
+	gi, err := mls.UnmarshalGroupInfo(b)
+	if err != nil {
+		return nil, invalidArgErr("malformed GroupInfo", err)
+	}
+	return gi, nil
+}
+
+func parseWelcome(b []byte) (*mls.MLSMessage, error) {
+	if m, err := mls.UnmarshalMLSMessage(b); err == nil {
+		if m.WireFormat != mls.WireFormatWelcome || m.Welcome == nil {
+			return nil, invalidArg(fmt.Sprintf("expected a Welcome, got %v", m.WireFormat))
+		}
+		return m, nil
+	}
+	w, err := mls.UnmarshalWelcome(b)
+	if err != nil {
+		return nil, invalidArgErr("malformed Welcome", err)
+	}
+	return &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatWelcome, Welcome: w}, nil
+}
+
+func wrapKeyPackage(kp *mls.KeyPackage) ([]byte, error) {
+	return encodeMsg(&mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatKeyPackage, KeyPackage: kp})
+}
+
+func wrapGroupInfo(gi *mls.GroupInfo) ([]byte, error) {
+	return encodeMsg(&mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gi})
+}
+
+func digest(b []byte) string {
+	h := sha256.Sum256(b)
+	return string(h[:])
+}
+
+// setUint16 assigns v to a uint16-based codepoint field (the suite ID type
+// lives in an internal package of mls, so it is set through the field).
+func setUint16[T ~uint16](dst *T, v uint16) { *dst = T(v) }
+
+// readVarint reads an MLS variable-length integer (RFC 9420, Section 2.1.2).
+func readVarint(b []byte) (n uint64, rest []byte, err error) {
+	if len(b) == 0 {
+		return 0, nil, errors.New("truncated varint")
+	}
+	size := 1 << (b[0] >> 6)
+	if size == 8 || len(b) < size {
+		return 0, nil, errors.New("invalid varint")
+	}
+	n = uint64(b[0] & 0x3f)
+	for i := 1; i < size; i++ {
+		n = n<<8 | uint64(b[i])
+	}
+	return n, b[size:], nil
+}
+
+func readOpaque(b []byte) (v, rest []byte, err error) {
+	n, rest, err := readVarint(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if uint64(len(rest)) < n {
+		return nil, nil, errors.New("truncated vector")
+	}
+	return rest[:n], rest[n:], nil
+}
+
+// splitCredential returns the encoded Credential at the start of b
+// (RFC 9420, Section 5.3: basic = opaque identity<V>; x509 = a vector).
+func splitCredential(b []byte) (cred, rest []byte, err error) {
+	if len(b) < 2 {
+		return nil, nil, errors.New("truncated credential")
+	}
+	_, r, err := readOpaque(b[2:])
+	if err != nil {
+		return nil, nil, err
+	}
+	n := len(b) - len(r)
+	return b[:n], b[n:], nil
+}
+
+// parseExternalSender decodes one ExternalSender (RFC 9420, Section
+// 12.1.8.1) from the front of b.
+func parseExternalSender(b []byte) (mls.ExternalSender, []byte, error) {
+	var es mls.ExternalSender
+	key, rest, err := readOpaque(b)
+	if err != nil {
+		return es, nil, err
+	}
+	credBytes, rest, err := splitCredential(rest)
+	if err != nil {
+		return es, nil, err
+	}
+	if err := es.Credential.Unmarshal(credBytes); err != nil {
+		return es, nil, err
+	}
+	es.SignatureKey = bytes.Clone(key)
+	return es, rest, nil
+}
+
+// parseExternalSenders decodes the external_senders extension data.
+func parseExternalSenders(data []byte) ([]mls.ExternalSender, error) {
+	list, rest, err := readOpaque(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, errors.New("trailing data after external_senders")
+	}
+	var out []mls.ExternalSender
+	for len(list) > 0 {
+		var es mls.ExternalSender
+		if es, list, err = parseExternalSender(list); err != nil {
+			return nil, err
+		}
+		out = append(out, es)
+	}
+	return out, nil
+}
+
+// encodeExternalSender encodes one ExternalSender struct.
+func encodeExternalSender(es mls.ExternalSender) ([]byte, error) {
+	ext, err := mls.ExternalSendersExtension([]mls.ExternalSender{es})
+	if err != nil {
+		return nil, err
+	}
+	v, rest, err := readOpaque(ext.Data)
+	if err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("encoding ExternalSender: %v", err)
+	}
+	return v, nil
+}
+
+func toExtensions(in []*pbExtension) mls.Extensions {
+	out := make(mls.Extensions, 0, len(in))
+	for _, e := range in {
+		out = append(out, mls.Extension{Type: mls.ExtensionType(e.GetExtensionType()), Data: bytes.Clone(e.GetExtensionData())})
+	}
+	return out
+}
+
+// suites caches one *suite.Suite-valued handle per cipher suite, obtained
+// from a throwaway one-member group (package mls exposes suite objects only
+// through its values: RatchetTree.Suite()).
+var suites sync.Map // uint16 -> *mls.RatchetTree
+
+func suiteTree(cs uint16) (*mls.RatchetTree, error) {
+	if t, ok := suites.Load(cs); ok {
+		return t.(*mls.RatchetTree), nil
+	}
+	var kp mls.KeyPackage
+	setUint16(&kp.CipherSuite, cs)
+	b, err := mls.NewKeyPackage(nil, kp.CipherSuite, mls.NewBasicCredential([]byte("suite")), nil)
+	if err != nil {
+		return nil, err
+	}
+	g, err := mls.CreateGroup(&mls.Config{}, []byte("suite"), b, nil)
+	if err != nil {
+		return nil, err
+	}
+	t := g.Public().Tree()
+	suites.Store(cs, t)
+	return t, nil
+}
