@@ -177,11 +177,6 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pup != nil {
-		newPub.creds.Store(res.creds.withLeaf(res.tree.Leaf(g.self), pup.LeafNode()))
-	} else {
-		newPub.creds.Store(res.creds)
-	}
 	// Protect with the current epoch's keys (a clone of the secret tree:
 	// the commit may never be sent).
 	msg, err := g.wrap(ac, g.stree.Clone())
@@ -441,7 +436,7 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 		}
 	case SenderTypeMember:
 		if u, ok := p.Body.(*Update); ok {
-			if err := g.pub.validateLeafNode(g.pub.view(), g.pub.ctx.Extensions, &u.LeafNode,
+			if err := g.pub.validateLeafNode(g.pub.tree, g.pub.ctx.Extensions, &u.LeafNode,
 				leafCheck{source: LeafNodeSourceUpdate, leaf: LeafIndex(s.Index), replace: true, cfg: g.cfg}); err != nil {
 				return err
 			}
@@ -451,7 +446,7 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 	}
 	switch b := p.Body.(type) {
 	case *Add:
-		if err := g.pub.validateKeyPackage(g.pub.view(), g.pub.ctx.Extensions, &b.KeyPackage, g.cfg); err != nil {
+		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg); err != nil {
 			return err
 		}
 	case *Remove:
@@ -578,7 +573,6 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	if err != nil {
 		return nil, err
 	}
-	newPub.creds.Store(st.creds)
 	next.pub, next.priv, next.keys = newPub, priv, keys
 	if err := next.startEpoch(); err != nil {
 		return nil, err
@@ -593,11 +587,11 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 // validateCommitLeaf validates the LeafNode of a commit's UpdatePath
 // (RFC 9420, Sections 7.3, 12.4.2) at leaf l of tree (the tree after the
 // proposals; for external commits, after adding the joiner's leaf).
-func (pg *PublicGroup) validateCommitLeaf(cfg *Config, v treeView, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
+func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
 	if ln.Source != LeafNodeSourceCommit {
 		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
 	}
-	return pg.validateLeafNode(v, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
+	return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
 }
 
 // addExternalJoiner places an external joiner's leaf (RFC 9420, Section
@@ -620,9 +614,8 @@ type stagedCommit struct {
 	res    *proposalResult
 	tree   *RatchetTree
 	ctx    GroupContext
-	sender LeafIndex    // the committer's leaf in the new tree
-	added  []LeafIndex  // leaves added by the commit
-	creds  *credSummary // credential summary of tree's members
+	sender LeafIndex   // the committer's leaf in the new tree
+	added  []LeafIndex // leaves added by the commit
 }
 
 // stageCommit performs the public steps of processing a commit whose
@@ -640,7 +633,7 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 	if res.pathRequired && c.Path == nil {
 		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2 path required", "", nil)
 	}
-	st := &stagedCommit{res: res, tree: res.tree, ctx: pg.ctx, sender: LeafIndex(committer.Index), creds: res.creds}
+	st := &stagedCommit{res: res, tree: res.tree, ctx: pg.ctx, sender: LeafIndex(committer.Index)}
 	st.ctx.Epoch++
 	st.ctx.Extensions = res.extensions
 	st.added = make([]LeafIndex, len(res.added))
@@ -653,14 +646,14 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit path", "", nil)
 		}
 		// Validate against the tree before the joiner's leaf is placed.
-		if err := pg.validateCommitLeaf(cfg, treeView{st.tree, res.creds}, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
+		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
 			return nil, err
 		}
 		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode); err != nil {
 			return nil, err
 		}
 	} else if c.Path != nil {
-		if err := pg.validateCommitLeaf(cfg, treeView{st.tree, res.creds}, res.extensions, &c.Path.LeafNode, st.sender, true); err != nil {
+		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, st.sender, true); err != nil {
 			return nil, err
 		}
 	}
@@ -675,11 +668,6 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 		if x, dup := st.tree.FindEncryptionKeys(keys); dup {
 			return nil, nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)
 		}
-		var old *LeafNode
-		if committer.Type == SenderTypeMember {
-			old = st.tree.Leaf(st.sender)
-		}
-		st.creds = res.creds.withLeaf(old, &c.Path.LeafNode)
 		if st.tree, err = st.tree.MergeUpdatePath(st.sender, c.Path, st.ctx.GroupID); err != nil {
 			return nil, err
 		}
@@ -740,12 +728,7 @@ func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg
 	}
 	st.ctx.ConfirmedTranscriptHash = confirmedTranscriptHash(pg.cs, pg.interim, input)
 	interim := interimTranscriptHash(pg.cs, st.ctx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
-	next, err := newPublicGroup(pg.cs, st.ctx, st.tree, interim)
-	if err != nil {
-		return nil, err
-	}
-	next.creds.Store(st.creds)
-	return next, nil
+	return newPublicGroup(pg.cs, st.ctx, st.tree, interim)
 }
 
 // verifyPublic checks group, epoch and the signature of a PublicMessage

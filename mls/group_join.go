@@ -271,7 +271,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	newCtx.Epoch++
 	newCtx.Extensions = res.extensions
 	leafTemplate := kp.KeyPackage.LeafNode
-	if err := pg.validateCommitLeaf(cfg, treeView{res.tree, res.creds}, res.extensions, &LeafNode{
+	if err := pg.validateCommitLeaf(cfg, res.tree, res.extensions, &LeafNode{
 		EncryptionKey: nil, SignatureKey: leafTemplate.SignatureKey, Credential: leafTemplate.Credential,
 		Capabilities: leafTemplate.Capabilities, Source: LeafNodeSourceCommit, Extensions: leafTemplate.Extensions,
 	}, 0, false); err != nil {
@@ -316,7 +316,6 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err != nil {
 		return nil, nil, err
 	}
-	newPub.creds.Store(res.creds.withLeaf(nil, pup.LeafNode()))
 	pm, err := ProtectPublic(cs, ac, &pg.ctx, nil)
 	if err != nil {
 		return nil, nil, err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sync/atomic"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
@@ -23,28 +22,7 @@ type PublicGroup struct {
 	tree     *RatchetTree
 	interim  []byte // interim_transcript_hash of this epoch
 
-	// creds summarizes the members' credentials; set when the group is
-	// derived from another one, computed on first use otherwise.
-	creds atomic.Pointer[credSummary]
 }
-
-// credentials returns the credential summary of the members.
-func (pg *PublicGroup) credentials() *credSummary {
-	if c := pg.creds.Load(); c != nil {
-		return c
-	}
-	c := summarizeCredentials(pg.tree)
-	pg.creds.Store(c)
-	return c
-}
-
-// treeView is a tree with the credential summary of its members.
-type treeView struct {
-	tree  *RatchetTree
-	creds *credSummary
-}
-
-func (pg *PublicGroup) view() treeView { return treeView{pg.tree, pg.credentials()} }
 
 // newPublicGroup assembles a PublicGroup, encoding the context once.
 func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interim []byte) (*PublicGroup, error) {
@@ -137,8 +115,7 @@ type leafCheck struct {
 
 // validateLeafNode performs the LeafNode validation of RFC 9420, Section 7.3
 // against the tree t and GroupContext extensions exts.
-func (pg *PublicGroup) validateLeafNode(v treeView, exts Extensions, ln *LeafNode, c leafCheck) error {
-	t := v.tree
+func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *LeafNode, c leafCheck) error {
 	const rule = "RFC 9420 §7.3"
 	if ln.Source != c.source {
 		return protoErr(CodeInvalidLeafNode, rule+" leaf_node_source", fmt.Sprintf("got %v, want %v", ln.Source, c.source), nil)
@@ -176,11 +153,11 @@ func (pg *PublicGroup) validateLeafNode(v treeView, exts Extensions, ln *LeafNod
 	}
 	// Every member supports the new leaf's credential type, and the new
 	// leaf supports every credential type in use.
-	var replaced *LeafNode
+	except := LeafIndex(^uint32(0))
 	if c.replace {
-		replaced = t.Leaf(c.leaf)
+		except = c.leaf
 	}
-	if err := v.creds.check(ln, replaced); err != nil {
+	if err := t.CheckCredentialSupport(ln, except); err != nil {
 		return err
 	}
 	if now := c.cfg.now(); c.source == LeafNodeSourceKeyPackage && now != 0 && !ln.Lifetime.Contains(now) {
@@ -193,10 +170,6 @@ func (pg *PublicGroup) validateLeafNode(v treeView, exts Extensions, ln *LeafNod
 			return nodeErr(CodeKeyReuse, rule+" encryption_key unique", uint32(x), "", nil)
 		}
 	}
-	except := LeafIndex(^uint32(0))
-	if c.replace {
-		except = c.leaf
-	}
 	if l, dup := t.ContainsSignatureKey(ln.SignatureKey, except); dup {
 		return nodeErr(CodeKeyReuse, rule+" signature_key unique", uint32(l.Node()), "", nil)
 	}
@@ -205,9 +178,9 @@ func (pg *PublicGroup) validateLeafNode(v treeView, exts Extensions, ln *LeafNod
 
 // validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
 // Section 10.1, 12.1.1).
-func (pg *PublicGroup) validateKeyPackage(v treeView, exts Extensions, kp *KeyPackage, cfg *Config) error {
+func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config) error {
 	return ValidateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
-		return pg.validateLeafNode(v, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
+		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
 	})
 }
 
@@ -223,7 +196,6 @@ type proposalEntry struct {
 // (RFC 9420, Section 12.3), before any UpdatePath.
 type proposalResult struct {
 	tree         *RatchetTree
-	creds        *credSummary // of tree's members
 	extensions   Extensions
 	added        []addedMember
 	removed      []LeafIndex
@@ -363,26 +335,19 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	}
 
 	t := pg.tree
-	creds := pg.credentials()
-	if len(updates)+len(removes)+len(adds) > 0 {
-		creds = creds.clone()
-	}
 	var err error
 	// Updates (Section 12.1.2): validate against the current tree.
 	for _, l := range sortedLeaves(updates) {
 		ln := updates[l]
-		if err := pg.validateLeafNode(treeView{t, creds}, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true, cfg: cfg}); err != nil {
+		if err := pg.validateLeafNode(t, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true, cfg: cfg}); err != nil {
 			return nil, err
 		}
-		creds.remove(t.Leaf(l))
-		creds.add(ln)
 		if t, err = t.Update(l, ln); err != nil {
 			return nil, err
 		}
 	}
 	// Removes (Section 12.1.3).
 	for _, l := range removes {
-		creds.remove(t.Leaf(l))
 		if t, err = t.Remove(l); err != nil {
 			return nil, err
 		}
@@ -390,7 +355,7 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	res.removed = removes
 	// Adds, in list order (Section 12.1.1).
 	for i, kp := range adds {
-		if err := pg.validateKeyPackage(treeView{t, creds}, res.extensions, kp, cfg); err != nil {
+		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg); err != nil {
 			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
 		for _, prev := range adds[:i] {
@@ -402,10 +367,8 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 		if t, l, err = t.Add(&kp.LeafNode); err != nil {
 			return nil, err
 		}
-		creds.add(&kp.LeafNode)
 		res.added = append(res.added, addedMember{leaf: l, kp: kp})
 	}
-	res.creds = creds
 	res.tree = t
 	return res, nil
 }

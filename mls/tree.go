@@ -160,6 +160,10 @@ type node struct {
 	hash    []byte // tree hash of the subtree rooted here
 	leaves  uint32 // non-blank leaves in the subtree
 	filled  uint32 // non-blank nodes in the subtree
+	resLen  uint32 // length of the resolution (RFC 9420, Section 4.1.1)
+	// Credential summary of the subtree's members (see credBits): types in
+	// use, and types every member supports (all bits when no member).
+	credUsed, credAll uint8
 }
 
 func (n *node) blank() bool { return n.leaf == nil && n.parent == nil }
@@ -198,6 +202,8 @@ type RatchetTree struct {
 	cs      *suite.Suite
 	nLeaves uint32 // power of two
 	chunks  []*nodeChunk
+	encIdx  keyIndex // encryption key -> node (every non-blank node)
+	sigIdx  keyIndex // signature key -> node (leaves)
 }
 
 // at returns the node at x; x must be < width.
@@ -322,6 +328,21 @@ func (t *RatchetTree) appendResolution(dst []NodeIndex, x NodeIndex, exclude []L
 	return t.appendResolution(dst, r, exclude)
 }
 
+// resolutionLen returns the length of the resolution of x without the
+// leaves of exclude. Each non-blank leaf below x appears exactly once in the
+// resolution when it is unmerged at every non-blank node above it (as new
+// members are), so excluded leaves below x are simply subtracted.
+func (t *RatchetTree) resolutionLen(x NodeIndex, exclude []LeafIndex) int {
+	n := int(t.at(x).resLen)
+	first, end := treemath.LeafRange(x)
+	for _, l := range exclude {
+		if l >= first && l < end && uint32(l) < t.nLeaves && t.at(l.Node()).leaf != nil {
+			n--
+		}
+	}
+	return n
+}
+
 // resolutionEmpty reports whether the resolution of x is empty, i.e. the
 // subtree holds no non-blank node.
 func (t *RatchetTree) resolutionEmpty(x NodeIndex) bool { return t.at(x).filled == 0 }
@@ -361,6 +382,7 @@ func NewRatchetTree(cs *suite.Suite, leaf *LeafNode) (*RatchetTree, error) {
 		return nil, err
 	}
 	t.chunks[0][0] = n
+	t.buildIndexes()
 	return t, nil
 }
 
@@ -372,11 +394,12 @@ type editor struct {
 	t     *RatchetTree
 	owned map[int]bool
 	pend  map[NodeIndex]Node
+	owner *kiOwner // key index nodes copied by this edit
 }
 
 func (t *RatchetTree) edit() *editor {
-	nt := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: slices.Clone(t.chunks)}
-	return &editor{t: nt, owned: map[int]bool{}, pend: map[NodeIndex]Node{}}
+	nt := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: slices.Clone(t.chunks), encIdx: t.encIdx, sigIdx: t.sigIdx}
+	return &editor{t: nt, owned: map[int]bool{}, pend: map[NodeIndex]Node{}, owner: new(kiOwner)}
 }
 
 func (e *editor) put(x NodeIndex, n *node) {
@@ -469,12 +492,21 @@ func (e *editor) finish() (*RatchetTree, error) {
 	h := newHasher(t.cs)
 	for _, x := range xs {
 		v := e.get(x)
+		if _, changed := e.pend[x]; changed {
+			// Keep the key indexes in step (the old node is still in place).
+			if old := t.at(x); old != nil && (old.leaf != v.Leaf || old.parent != v.Parent) {
+				t.indexNode(e.owner, x, Node{Leaf: old.leaf, Parent: old.parent}, false)
+				t.indexNode(e.owner, x, v, true)
+			} else if old == nil {
+				t.indexNode(e.owner, x, v, true)
+			}
+		}
 		n := &node{leaf: v.Leaf, parent: v.Parent}
 		if treemath.IsLeaf(x) {
 			if v.Parent != nil {
 				return nil, fmt.Errorf("mls: internal: parent node at leaf position %d", x)
 			}
-			if old := t.at(x); old.leaf == v.Leaf && old.leaf != nil {
+			if old := t.at(x); old != nil && old.leaf == v.Leaf && old.leaf != nil {
 				n.leafEnc = old.leafEnc
 			}
 			if err := t.hashLeafInto(h, n, LeafIndex(x/2)); err != nil {
@@ -504,6 +536,13 @@ func (t *RatchetTree) truncate() *RatchetTree {
 		}
 		nl := t.nLeaves / 2
 		nw := 2*nl - 1
+		encIdx, sigIdx := t.encIdx, t.sigIdx
+		if root := t.at(t.root()); !root.blank() {
+			// The discarded root's key leaves the index.
+			cp := &RatchetTree{encIdx: encIdx, sigIdx: sigIdx}
+			cp.indexNode(new(kiOwner), t.root(), Node{Leaf: root.leaf, Parent: root.parent}, false)
+			encIdx, sigIdx = cp.encIdx, cp.sigIdx
+		}
 		nc := (int(nw) + chunkLen - 1) / chunkLen
 		chunks := slices.Clone(t.chunks[:nc])
 		// Clear the tail of the last chunk so stale nodes are not retained.
@@ -512,7 +551,7 @@ func (t *RatchetTree) truncate() *RatchetTree {
 			clear(last[tail:])
 			chunks[nc-1] = &last
 		}
-		t = &RatchetTree{cs: t.cs, nLeaves: nl, chunks: chunks}
+		t = &RatchetTree{cs: t.cs, nLeaves: nl, chunks: chunks, encIdx: encIdx, sigIdx: sigIdx}
 	}
 	return t
 }

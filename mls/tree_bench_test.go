@@ -5,8 +5,11 @@ import (
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/treemath"
@@ -46,7 +49,7 @@ var modes = []struct {
 // cloneUnhashed returns a copy of t with fresh nodes and hash storage, for
 // cold hashing without touching the shared fixture.
 func cloneUnhashed(t *RatchetTree) *RatchetTree {
-	c := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: make([]*nodeChunk, len(t.chunks))}
+	c := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: make([]*nodeChunk, len(t.chunks)), encIdx: t.encIdx, sigIdx: t.sigIdx}
 	nodes := make([]node, t.width())
 	for i := range c.chunks {
 		c.chunks[i] = new(nodeChunk)
@@ -124,6 +127,7 @@ func BenchmarkTreeHash(b *testing.B) {
 			b.Run(bt.name+"/cold-"+m.name, func(b *testing.B) {
 				c := cloneUnhashed(bt.get(b))
 				b.ReportAllocs()
+				defer cpuTimer(b)()
 				for b.Loop() {
 					if err := c.hashSubtrees([]NodeIndex{c.root()}, m.par); err != nil {
 						b.Fatal(err)
@@ -139,6 +143,7 @@ func BenchmarkTreeHash(b *testing.B) {
 				fields[i] = p.tree.ParentNode(x).ParentHash
 			}
 			b.ReportAllocs()
+			defer cpuTimer(b)()
 			for b.Loop() {
 				nt, err := t.mergePath(benchSender, p.leaf, p.path, p.pubs, fields)
 				if err != nil {
@@ -156,6 +161,7 @@ func BenchmarkUpdatePath(b *testing.B) {
 			b.Run(bt.name+"/create-"+m.name, func(b *testing.B) {
 				t, c := getBenchCommit(b, bt)
 				b.ReportAllocs()
+				defer cpuTimer(b)()
 				for b.Loop() {
 					p, err := t.generateUpdatePath(nil, benchSender, c.template, c.sigPriv, fixtureGroupID, m.par)
 					if err != nil {
@@ -172,6 +178,7 @@ func BenchmarkUpdatePath(b *testing.B) {
 			b.Run(bt.name+"/apply-"+m.name, func(b *testing.B) {
 				t, c := getBenchCommit(b, bt)
 				b.ReportAllocs()
+				defer cpuTimer(b)()
 				for b.Loop() {
 					merged, err := t.MergeUpdatePath(benchSender, c.up, fixtureGroupID)
 					if err != nil {
@@ -184,6 +191,27 @@ func BenchmarkUpdatePath(b *testing.B) {
 			})
 		}
 	}
+}
+
+// cpuTimer reports the process CPU time (user+sys) per op as "cpu-ns/op":
+// with par, cpu-ns/op close to the seq case means no parallel overhead, and
+// cpu-ns/op divided by ns/op is the parallelism actually obtained (on a
+// shared machine other processes may hold the cores).
+func cpuTimer(b *testing.B) (stop func()) {
+	start := cpuNow()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuNow()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+func cpuNow() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // peakHeap samples the live heap every millisecond until stop is called
@@ -227,9 +255,33 @@ func BenchmarkValidateTree(b *testing.B) {
 				t := bt.get(b)
 				opts := TreeValidation{GroupID: fixtureGroupID, TreeHash: t.TreeHash()}
 				b.ReportAllocs()
+				defer cpuTimer(b)()
 				stop := peakHeap()
 				for b.Loop() {
 					if err := t.validate(opts, m.par); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(stop(), "peak-heap-MiB")
+			})
+		}
+		// A joiner's whole job: decode the ratchet_tree extension (cold
+		// hash included), then validate.
+		for _, m := range modes {
+			b.Run(bt.name+"/join-"+m.name, func(b *testing.B) {
+				t := bt.get(b)
+				enc := mustEncodeTree(b, t)
+				opts := TreeValidation{GroupID: fixtureGroupID, TreeHash: t.TreeHash()}
+				b.ReportAllocs()
+				defer cpuTimer(b)()
+				stop := peakHeap()
+				for b.Loop() {
+					s := cryptobyte.String(enc)
+					nt, err := parseRatchetTree(t.cs, &s, 0, m.par)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := nt.validate(opts, m.par); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -265,6 +317,7 @@ func BenchmarkCryptoFloor(b *testing.B) {
 			secret := make([]byte, cs.Nh())
 			pub := t.Leaf(c.receiver).EncryptionKey
 			b.ReportAllocs()
+			defer cpuTimer(b)()
 			for b.Loop() {
 				for range k + 1 {
 					ns := cs.DeriveSecret(cs.DeriveSecret(secret, "path"), "node")
@@ -303,6 +356,7 @@ func BenchmarkCryptoFloor(b *testing.B) {
 			priv := c.priv.PrivateKey(c.receiver.Node())
 			secret := make([]byte, cs.Nh())
 			b.ReportAllocs()
+			defer cpuTimer(b)()
 			for b.Loop() {
 				if err := cs.VerifyWithLabel(leaf.SignatureKey, "LeafNodeTBS", tbs, leaf.Signature); err != nil {
 					b.Fatal(err)
@@ -337,6 +391,7 @@ func BenchmarkCryptoFloor(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
+			defer cpuTimer(b)()
 			for b.Loop() {
 				for _, s := range sigs {
 					if err := cs.VerifyWithLabel(s.pub, "LeafNodeTBS", s.tbs, s.sig); err != nil {

@@ -178,6 +178,7 @@ func parseRatchetTree(cs *suite.Suite, s *cryptobyte.String, maxLeaves uint32, p
 	if err := t.checkUnmerged(); err != nil {
 		return nil, err
 	}
+	t.buildIndexes()
 	if err := t.hashSubtrees([]NodeIndex{t.root()}, par); err != nil {
 		return nil, protoErr(CodeDecode, ruleTreeEncoding, "", err)
 	}

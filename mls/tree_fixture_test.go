@@ -170,6 +170,7 @@ func buildFullTree(cs *suite.Suite, n uint32) (*RatchetTree, error) {
 	if err := process(t.root(), nil); err != nil {
 		return nil, err
 	}
+	t.buildIndexes()
 	return t, nil
 }
 

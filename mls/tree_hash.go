@@ -71,8 +71,14 @@ func (t *RatchetTree) hashLeafInto(h *hasher, n *node, l LeafIndex) error {
 	in := append(h.buf[:0], byte(NodeTypeLeaf), byte(l>>24), byte(l>>16), byte(l>>8), byte(l))
 	if n.leaf == nil {
 		in = append(in, 0)
-		n.leaves, n.filled = 0, 0
+		n.leaves, n.filled, n.resLen = 0, 0, 0
+		n.credUsed, n.credAll = 0, credAllBits
 	} else {
+		n.credUsed = credBit(n.leaf.Credential.Type)
+		n.credAll = 0
+		for _, ct := range n.leaf.Capabilities.Credentials {
+			n.credAll |= credBit(ct)
+		}
 		if n.leafEnc == nil {
 			enc, err := encodeLeafNode(n.leaf)
 			if err != nil {
@@ -82,7 +88,7 @@ func (t *RatchetTree) hashLeafInto(h *hasher, n *node, l LeafIndex) error {
 		}
 		in = append(in, 1)
 		in = append(in, n.leafEnc...)
-		n.leaves, n.filled = 1, 1
+		n.leaves, n.filled, n.resLen = 1, 1, 1
 	}
 	h.buf = in
 	n.hash = h.sum(n.hash, in)
@@ -95,12 +101,16 @@ func (t *RatchetTree) hashParentInto(h *hasher, n, left, right *node) {
 	in := append(h.buf[:0], byte(NodeTypeParent))
 	n.leaves = left.leaves + right.leaves
 	n.filled = left.filled + right.filled
+	n.credUsed = left.credUsed | right.credUsed
+	n.credAll = left.credAll & right.credAll
 	if n.parent == nil {
 		in = append(in, 0)
+		n.resLen = left.resLen + right.resLen
 	} else {
 		in = append(in, 1)
 		in = appendParentNode(in, n.parent)
 		n.filled++
+		n.resLen = 1 + uint32(len(n.parent.UnmergedLeaves))
 	}
 	in = appendOpaque(in, left.hash)
 	in = appendOpaque(in, right.hash)

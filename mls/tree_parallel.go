@@ -42,7 +42,9 @@ func parallelRange(par, n, minChunk int, f func(lo, hi int) error) error {
 	if minChunk < 1 {
 		minChunk = 1
 	}
-	chunks := 4 * w
+	// Many more chunks than workers keeps the tail short when chunk costs
+	// vary or a core is taken by another process.
+	chunks := 32 * w
 	if chunks > n/minChunk {
 		chunks = n / minChunk
 	}

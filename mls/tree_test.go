@@ -42,10 +42,48 @@ func checkColdHash(t *testing.T, tr *RatchetTree) {
 		if !bytes.Equal(tr.NodeHash(x), cold.NodeHash(x)) {
 			t.Fatalf("node %d: incremental hash %x, cold %x", x, tr.NodeHash(x), cold.NodeHash(x))
 		}
-		if a, b := tr.at(x), cold.at(x); a.leaves != b.leaves || a.filled != b.filled {
+		if int(tr.at(x).resLen) != len(tr.Resolution(x)) {
+			t.Fatalf("node %d: cached resolution length %d, resolution %v", x, tr.at(x).resLen, tr.Resolution(x))
+		}
+		if a, b := tr.at(x), cold.at(x); a.leaves != b.leaves || a.filled != b.filled || a.credUsed != b.credUsed || a.credAll != b.credAll || a.resLen != b.resLen {
 			t.Fatalf("node %d: counters (%d,%d), cold (%d,%d)", x, a.leaves, a.filled, b.leaves, b.filled)
 		}
 	}
+	// The incrementally maintained key indexes hold exactly the tree's keys.
+	if got, want := countIndex(tr.encIdx.root), int(tr.at(tr.root()).filled); got != want {
+		t.Fatalf("encryption key index has %d entries, tree %d non-blank nodes", got, want)
+	}
+	if got, want := countIndex(tr.sigIdx.root), int(tr.NumMembers()); got != want {
+		t.Fatalf("signature key index has %d entries, tree %d members", got, want)
+	}
+	for x := NodeIndex(0); uint32(x) < tr.Width(); x++ {
+		n := tr.Node(x)
+		if n.IsBlank() {
+			continue
+		}
+		if y, ok := tr.ContainsEncryptionKey(n.EncryptionKey()); !ok || y != x {
+			t.Fatalf("encryption key of node %d: index gives %d, %v", x, y, ok)
+		}
+		if n.Leaf != nil {
+			if _, ok := tr.ContainsSignatureKey(n.Leaf.SignatureKey, LeafIndex(x/2)); ok {
+				t.Fatalf("signature key of node %d found at another leaf", x)
+			}
+			if l, ok := tr.ContainsSignatureKey(n.Leaf.SignatureKey, 1<<30); !ok || l.Node() != x {
+				t.Fatalf("signature key of node %d: index gives %d, %v", x, l, ok)
+			}
+		}
+	}
+}
+
+func countIndex(n *kiNode) int {
+	if n == nil {
+		return 0
+	}
+	c := len(n.ents)
+	for _, k := range n.kids {
+		c += countIndex(k)
+	}
+	return c
 }
 
 func TestTreeOperationsImmutable(t *testing.T) {
@@ -69,6 +107,12 @@ func TestTreeOperationsImmutable(t *testing.T) {
 		}
 	}
 	checkColdHash(t, r1)
+	if _, ok := r1.ContainsEncryptionKey(base.Leaf(7).EncryptionKey); ok {
+		t.Fatal("removed leaf's key still indexed")
+	}
+	if _, ok := base.ContainsEncryptionKey(base.Leaf(7).EncryptionKey); !ok {
+		t.Fatal("old tree lost a key")
+	}
 	// Remove 4, 5, 6: the right half is empty and the tree truncates to 4.
 	r2 := r1
 	for _, l := range []LeafIndex{4, 5, 6} {
@@ -353,6 +397,43 @@ func TestValidateErrors(t *testing.T) {
 	if !errors.Is(err, hookErr) {
 		t.Fatal(err)
 	}
+	// Credential support (Section 7.3) from the per-node summaries.
+	x509 := leaf(1)
+	x509.Credential = Credential{Type: CredentialX509, Certificates: [][]byte{{1}}}
+	x509.Capabilities.Credentials = []CredentialType{CredentialBasic, CredentialX509}
+	if err := base.CheckCredentialSupport(&x509, 1<<20); !errors.Is(err, ErrInvalidLeafNode) {
+		t.Fatalf("x509 leaf in a basic-only group: %v", err)
+	}
+	noBasic := leaf(1)
+	noBasic.Capabilities.Credentials = []CredentialType{CredentialX509, 0x0a0a}
+	if err := base.CheckCredentialSupport(&noBasic, 1<<20); !errors.Is(err, ErrInvalidLeafNode) {
+		t.Fatalf("leaf not supporting basic: %v", err)
+	}
+	if err := base.CheckCredentialSupport(base.Leaf(1), 1); err != nil {
+		t.Fatal(err)
+	}
+	// Everyone supports x509; leaf 1 is its only user.
+	mixed := base
+	for l := range LeafIndex(8) {
+		ln := leaf(l)
+		ln.Capabilities.Credentials = []CredentialType{CredentialBasic, CredentialX509}
+		if l == 1 {
+			ln.Credential = x509.Credential
+		}
+		e := mixed.edit()
+		e.set(l.Node(), Node{Leaf: &ln})
+		if mixed, err = e.finish(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	basicOnly := leaf(1)
+	if err := mixed.CheckCredentialSupport(&basicOnly, 1<<20); !errors.Is(err, ErrInvalidLeafNode) {
+		t.Fatalf("new leaf lacking x509 in use: %v", err)
+	}
+	if err := mixed.CheckCredentialSupport(&basicOnly, 1); err != nil {
+		t.Fatalf("replacing the only x509 user: %v", err)
+	}
+	checkColdHash(t, mixed)
 	// Sequential and parallel validation report the same first error.
 	bad := mutate(6, Node{Leaf: func() *LeafNode { l := leaf(3); l.Signature = []byte{1}; return &l }()})
 	if e1, e2 := bad.validate(opts, 1), bad.validate(opts, 4); e1.Error() != e2.Error() {
@@ -577,6 +658,12 @@ func TestTreeWireTypes(t *testing.T) {
 			if d.Unmarshal(enc[:i]) == nil {
 				t.Fatalf("LeafNode prefix %d decoded", i)
 			}
+		}
+	}
+	for l := range LeafIndex(4) {
+		want, _ := tr.Leaf(l).TBS(fixtureGroupID, l)
+		if got, err := tr.leafTBS(nil, l, fixtureGroupID); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("leafTBS(%d) differs from LeafNode.TBS", l)
 		}
 	}
 	bad, _ := tr.Leaf(0).Marshal()

@@ -63,19 +63,38 @@ func (t *RatchetTree) validate(v TreeValidation, par int) error {
 	if v.TreeHash != nil && !bytes.Equal(v.TreeHash, t.TreeHash()) {
 		return nodeErr(CodeTreeHash, ruleTreeHash, uint32(t.root()), fmt.Sprintf("got %x, want %x", t.TreeHash(), v.TreeHash), nil)
 	}
-	if err := t.checkUnmerged(); err != nil {
-		return err
+	// The structural checks are sequential; with more than one worker they
+	// run in a goroutine next to the parallel signature and parent-hash
+	// checks. Errors are reported in a fixed order whatever the timing.
+	structural := func() error {
+		if err := t.checkUnmerged(); err != nil {
+			return err
+		}
+		if err := t.checkUnmergedPaths(); err != nil {
+			return err
+		}
+		return t.checkKeyUniqueness()
 	}
-	if err := t.checkUnmergedPaths(); err != nil {
-		return err
+	var serr error
+	done := make(chan struct{})
+	if workers(par) > 1 {
+		go func() { serr = structural(); close(done) }()
+	} else {
+		serr = structural()
+		close(done)
 	}
-	if err := t.checkKeyUniqueness(); err != nil {
-		return err
+	lerr := t.checkLeaves(v, par)
+	var perr error
+	if lerr == nil {
+		perr = t.verifyParentHashes(par)
 	}
-	if err := t.checkLeaves(v, par); err != nil {
-		return err
+	<-done
+	for _, err := range []error{serr, lerr, perr} {
+		if err != nil {
+			return err
+		}
 	}
-	return t.verifyParentHashes(par)
+	return nil
 }
 
 // checkUnmergedPaths checks that a leaf unmerged at P is also unmerged at
@@ -132,60 +151,6 @@ func (t *RatchetTree) checkKeyUniqueness() error {
 	return nil
 }
 
-// ContainsEncryptionKey reports whether some node of t holds the HPKE
-// public key key (for the uniqueness checks of Sections 7.3 and 12.4.2). It
-// scans the tree: O(nodes).
-func (t *RatchetTree) ContainsEncryptionKey(key []byte) (NodeIndex, bool) {
-	for x := NodeIndex(0); uint32(x) < t.width(); x++ {
-		if k := t.at(x).encryptionKey(); k != nil && bytes.Equal(k, key) {
-			return x, true
-		}
-	}
-	return 0, false
-}
-
-// FindEncryptionKeys reports whether any of keys is held by some node of t
-// (the check of RFC 9420, Section 12.4.2 that no UpdatePath key appears in
-// the tree) in a single scan: O(nodes + len(keys)), about 1 ms at 2^16
-// leaves; prefer it to calling ContainsEncryptionKey per key.
-func (t *RatchetTree) FindEncryptionKeys(keys [][]byte) (NodeIndex, bool) {
-	prefix := func(k []byte) uint64 {
-		var p uint64
-		for i := 0; i < 8 && i < len(k); i++ {
-			p = p<<8 | uint64(k[i])
-		}
-		return p
-	}
-	prefixes := make([]uint64, len(keys))
-	for i, k := range keys {
-		prefixes[i] = prefix(k)
-	}
-	for x := NodeIndex(0); uint32(x) < t.width(); x++ {
-		k := t.at(x).encryptionKey()
-		if k == nil {
-			continue
-		}
-		p := prefix(k)
-		for i, q := range prefixes {
-			if p == q && bytes.Equal(k, keys[i]) {
-				return x, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// ContainsSignatureKey reports whether some leaf of t other than except
-// holds the signature key key (Section 7.3).
-func (t *RatchetTree) ContainsSignatureKey(key []byte, except LeafIndex) (LeafIndex, bool) {
-	for l, ln := range t.Members() {
-		if l != except && bytes.Equal(ln.SignatureKey, key) {
-			return l, true
-		}
-	}
-	return 0, false
-}
-
 // CheckCapabilities checks the parts of leaf node validation that depend on
 // the leaf alone (RFC 9420, Sections 7.2, 7.3): its credential type and the
 // types of its non-default extensions are listed in its capabilities.
@@ -204,13 +169,15 @@ func (v *LeafNode) CheckCapabilities() error {
 // checkLeaves validates every non-blank leaf; signatures in parallel.
 func (t *RatchetTree) checkLeaves(v TreeValidation, par int) error {
 	// Credential types in use; every member must support all of them.
+	r := t.at(t.root())
 	var inUse []CredentialType
-	for _, ln := range t.Members() {
-		if !slices.Contains(inUse, ln.Credential.Type) {
-			inUse = append(inUse, ln.Credential.Type)
+	for _, ct := range []CredentialType{CredentialBasic, CredentialX509} {
+		if r.credUsed&credBit(ct) != 0 {
+			inUse = append(inUse, ct)
 		}
 	}
 	return parallelRange(par, int(t.nLeaves), 16, func(lo, hi int) error {
+		var tbs []byte
 		for i := lo; i < hi; i++ {
 			l := LeafIndex(i)
 			ln := t.at(l.Node()).leaf
@@ -231,7 +198,11 @@ func (t *RatchetTree) checkLeaves(v TreeValidation, par int) error {
 			if v.Now != 0 && ln.Source == LeafNodeSourceKeyPackage && !ln.Lifetime.Contains(v.Now) {
 				return nodeErr(CodeInvalidLeafNode, ruleLeafLifetime, x, fmt.Sprintf("lifetime [%d, %d] excludes %d", ln.Lifetime.NotBefore, ln.Lifetime.NotAfter, v.Now), nil)
 			}
-			if err := ln.Verify(t.cs, v.GroupID, l); err != nil {
+			var err error
+			if tbs, err = t.leafTBS(tbs[:0], l, v.GroupID); err == nil {
+				err = t.cs.VerifyWithLabel(ln.SignatureKey, "LeafNodeTBS", tbs, ln.Signature)
+			}
+			if err != nil {
 				return nodeErr(CodeInvalidSignature, ruleLeafSignature, x, "", err)
 			}
 			if v.CheckLeaf != nil {
@@ -242,4 +213,75 @@ func (t *RatchetTree) checkLeaves(v TreeValidation, par int) error {
 		}
 		return nil
 	})
+}
+
+// leafTBS appends the LeafNodeTBS of leaf l to dst (RFC 9420, Section 7.2).
+// It reuses the cached LeafNode encoding: LeafNodeTBS is that encoding
+// without the trailing signature<V>, plus group_id<V> and leaf_index for
+// the update and commit sources.
+func (t *RatchetTree) leafTBS(dst []byte, l LeafIndex, groupID []byte) ([]byte, error) {
+	n := t.at(l.Node())
+	ln := n.leaf
+	sigField := len(appendVarint(nil, uint32(len(ln.Signature)))) + len(ln.Signature)
+	if len(n.leafEnc) < sigField {
+		return nil, fmt.Errorf("mls: internal: leaf %d encoding", l)
+	}
+	dst = append(dst, n.leafEnc[:len(n.leafEnc)-sigField]...)
+	if ln.Source == LeafNodeSourceUpdate || ln.Source == LeafNodeSourceCommit {
+		dst = appendOpaque(dst, groupID)
+		dst = append(dst, byte(l>>24), byte(l>>16), byte(l>>8), byte(l))
+	}
+	return dst, nil
+}
+
+// Credential summaries: the credential types a member can actually use are
+// those a Credential decodes (basic and x509, Section 5.3); each node keeps
+// the set in use below it and the set all members below it support, as
+// bits, so the checks of Section 7.3 cost O(log n) instead of a scan.
+const credAllBits uint8 = 0b11
+
+func credBit(t CredentialType) uint8 {
+	switch t {
+	case CredentialBasic:
+		return 0b01
+	case CredentialX509:
+		return 0b10
+	}
+	return 0
+}
+
+// CheckCredentialSupport checks the credential rules of RFC 9420, Section
+// 7.3 for a leaf node joining or replacing a leaf: every member other than
+// except supports ln's credential type, and ln supports every credential
+// type those members use. Pass an out-of-range except (e.g. the leaf the
+// node will be added at, before adding) when no leaf is replaced. O(log n).
+func (t *RatchetTree) CheckCredentialSupport(ln *LeafNode, except LeafIndex) error {
+	used, all := t.credentialSummary(except)
+	own := credBit(ln.Credential.Type)
+	if own == 0 || all&own == 0 {
+		return protoErr(CodeInvalidLeafNode, ruleLeafCredSupport, fmt.Sprintf("credential type %v not supported by every member", ln.Credential.Type), nil)
+	}
+	var supported uint8
+	for _, ct := range ln.Capabilities.Credentials {
+		supported |= credBit(ct)
+	}
+	if used&^supported != 0 {
+		return protoErr(CodeInvalidLeafNode, ruleLeafCredSupport, "leaf does not support every credential type in use", nil)
+	}
+	return nil
+}
+
+// credentialSummary combines the summaries of every member except one.
+func (t *RatchetTree) credentialSummary(except LeafIndex) (used, all uint8) {
+	if uint32(except) >= t.nLeaves {
+		r := t.at(t.root())
+		return r.credUsed, r.credAll
+	}
+	used, all = 0, credAllBits
+	for _, c := range treemath.Copath(except.Node(), t.nLeaves) {
+		n := t.at(c)
+		used |= n.credUsed
+		all &= n.credAll
+	}
+	return used, all
 }

@@ -570,15 +570,19 @@ func (t *RatchetTree) decryptUpdatePath(priv *TreePrivate, sender LeafIndex, pat
 	// Every node carries one ciphertext per resolution entry (Section 7.6);
 	// find the node whose copath subtree holds the receiver.
 	at := -1
-	var res, mine []NodeIndex
+	var mine []NodeIndex
 	for i, c := range copath {
-		res = t.appendResolution(res[:0], c, exclude)
-		if len(path.Nodes[i].EncryptedPathSecret) != len(res) {
-			return nil, nil, nil, nodeErr(CodeInvalidCommit, ruleUpdatePathCTs, uint32(fpath[i]), fmt.Sprintf("%d ciphertexts for %d resolution nodes", len(path.Nodes[i].EncryptedPathSecret), len(res)), nil)
+		// Counting is O(1) per node (cached resolution lengths); only the
+		// receiver's own copath resolution is materialized.
+		if want := t.resolutionLen(c, exclude); len(path.Nodes[i].EncryptedPathSecret) != want {
+			return nil, nil, nil, nodeErr(CodeInvalidCommit, ruleUpdatePathCTs, uint32(fpath[i]), fmt.Sprintf("%d ciphertexts for %d resolution nodes", len(path.Nodes[i].EncryptedPathSecret), want), nil)
 		}
 		if at < 0 && treemath.InSubtree(me.Node(), c) {
 			at = i
-			mine = slices.Clone(res)
+			mine = t.appendResolution(nil, c, exclude)
+			if len(mine) != len(path.Nodes[i].EncryptedPathSecret) {
+				return nil, nil, nil, nodeErr(CodeInvalidCommit, ruleUpdatePathCTs, uint32(fpath[i]), "", nil)
+			}
 		}
 	}
 	if at < 0 {
