@@ -22,8 +22,6 @@ func init() {
 	vectors.Register("transcript-hashes", runTranscriptHashVectors)
 }
 
-func csName(cs uint16) string { return fmt.Sprintf("cs=0x%04x", cs) }
-
 type keyScheduleVector struct {
 	CipherSuite       uint16      `json:"cipher_suite"`
 	GroupID           vectors.Hex `json:"group_id"`
@@ -62,15 +60,7 @@ type keyScheduleVector struct {
 // runKeyScheduleVectors checks, for every epoch, the GroupContext encoding,
 // every secret of the key schedule, external_pub and the exporter.
 func runKeyScheduleVectors(data []byte) ([]vectors.Case, error) {
-	var vs []keyScheduleVector
-	if err := json.Unmarshal(data, &vs); err != nil {
-		return nil, err
-	}
-	out := make([]vectors.Case, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, vectors.Case{Name: csName(v.CipherSuite), Err: checkKeySchedule(&v)})
-	}
-	return out, nil
+	return vectors.Each(data, func(_ int, v *keyScheduleVector) string { return vectors.SuiteName(v.CipherSuite) }, checkKeySchedule)
 }
 
 func checkKeySchedule(v *keyScheduleVector) error {
@@ -150,16 +140,9 @@ type pskSecretVector struct {
 // runPSKSecretVectors checks psk_secret for external PSKs (and that each
 // PreSharedKeyID round-trips through its encoding).
 func runPSKSecretVectors(data []byte) ([]vectors.Case, error) {
-	var vs []pskSecretVector
-	if err := json.Unmarshal(data, &vs); err != nil {
-		return nil, err
-	}
-	out := make([]vectors.Case, 0, len(vs))
-	for i, v := range vs {
-		name := fmt.Sprintf("%s/n_psks=%d/#%d", csName(v.CipherSuite), len(v.PSKs), i)
-		out = append(out, vectors.Case{Name: name, Err: checkPSKSecret(&v)})
-	}
-	return out, nil
+	return vectors.Each(data, func(i int, v *pskSecretVector) string {
+		return fmt.Sprintf("%s/n_psks=%d/#%d", vectors.SuiteName(v.CipherSuite), len(v.PSKs), i)
+	}, checkPSKSecret)
 }
 
 func checkPSKSecret(v *pskSecretVector) error {
@@ -223,7 +206,7 @@ func runSecretTreeVectors(data []byte) ([]vectors.Case, error) {
 	}
 	out := make([]vectors.Case, 0, len(vs))
 	for _, v := range vs {
-		name := fmt.Sprintf("%s/n_leaves=%d", csName(v.CipherSuite), len(v.Leaves))
+		name := fmt.Sprintf("%s/n_leaves=%d", vectors.SuiteName(v.CipherSuite), len(v.Leaves))
 		out = append(out, vectors.Case{Name: name, Err: checkSecretTree(&v)})
 	}
 	return out, nil
@@ -287,7 +270,7 @@ func runTranscriptHashVectors(data []byte) ([]vectors.Case, error) {
 	}
 	out := make([]vectors.Case, 0, len(vs))
 	for _, v := range vs {
-		out = append(out, vectors.Case{Name: csName(v.CipherSuite), Err: checkTranscriptHashes(&v)})
+		out = append(out, vectors.Case{Name: vectors.SuiteName(v.CipherSuite), Err: checkTranscriptHashes(&v)})
 	}
 	return out, nil
 }

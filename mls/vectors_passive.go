@@ -2,7 +2,6 @@ package mls
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
@@ -34,18 +33,9 @@ type passiveClientVector struct {
 }
 
 func runPassiveClientVectors(data []byte) ([]vectors.Case, error) {
-	var tvs []passiveClientVector
-	if err := json.Unmarshal(data, &tvs); err != nil {
-		return nil, err
-	}
-	cases := make([]vectors.Case, len(tvs))
-	for i := range tvs {
-		cases[i] = vectors.Case{
-			Name: fmt.Sprintf("cs=0x%04x/#%d/epochs=%d", tvs[i].CipherSuite, i, len(tvs[i].Epochs)),
-			Err:  checkPassiveClient(&tvs[i]),
-		}
-	}
-	return cases, nil
+	return vectors.Each(data, func(i int, v *passiveClientVector) string {
+		return fmt.Sprintf("%s/epochs=%d", fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i), len(v.Epochs))
+	}, checkPassiveClient)
 }
 
 // checkPassiveClient joins with the vector's Welcome and follows every

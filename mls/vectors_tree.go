@@ -202,17 +202,9 @@ type treeKEMVector struct {
 // then a fresh UpdatePath generated for the same sender is processed by
 // every other member to the same commit secret.
 func runTreeKEMVectors(data []byte) ([]vectors.Case, error) {
-	var vs []treeKEMVector
-	if err := json.Unmarshal(data, &vs); err != nil {
-		return nil, err
-	}
-	cases := make([]vectors.Case, 0, len(vs))
-	for i, v := range vs {
-		c := vectors.Case{Name: fmt.Sprintf("cs=0x%04x/#%d", v.CipherSuite, i)}
-		c.Err = runTreeKEMVector(&v)
-		cases = append(cases, c)
-	}
-	return cases, nil
+	return vectors.Each(data, func(i int, v *treeKEMVector) string {
+		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
+	}, runTreeKEMVector)
 }
 
 func runTreeKEMVector(v *treeKEMVector) error {

@@ -1,7 +1,6 @@
 package mls
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
@@ -21,18 +20,7 @@ type welcomeVector struct {
 }
 
 func runWelcomeVectors(data []byte) ([]vectors.Case, error) {
-	var tvs []welcomeVector
-	if err := json.Unmarshal(data, &tvs); err != nil {
-		return nil, err
-	}
-	cases := make([]vectors.Case, 0, len(tvs))
-	for i := range tvs {
-		cases = append(cases, vectors.Case{
-			Name: fmt.Sprintf("cs=0x%04x", tvs[i].CipherSuite),
-			Err:  checkWelcomeVector(&tvs[i]),
-		})
-	}
-	return cases, nil
+	return vectors.Each(data, func(_ int, v *welcomeVector) string { return vectors.SuiteName(v.CipherSuite) }, checkWelcomeVector)
 }
 
 func checkWelcomeVector(tv *welcomeVector) error {

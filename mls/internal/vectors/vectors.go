@@ -159,3 +159,21 @@ func (c *Check) Err(field string, err error) {
 
 // Result returns the joined error, nil if every check passed.
 func (c *Check) Result() error { return errors.Join(c.errs...) }
+
+// Each decodes data as a JSON array of T and checks every element: the
+// shape every vector runner shares. name labels case i; check returns nil
+// when every field of the case matched.
+func Each[T any](data []byte, name func(i int, v *T) string, check func(v *T) error) ([]Case, error) {
+	var vs []T
+	if err := json.Unmarshal(data, &vs); err != nil {
+		return nil, err
+	}
+	cases := make([]Case, len(vs))
+	for i := range vs {
+		cases[i] = Case{Name: name(i, &vs[i]), Err: check(&vs[i])}
+	}
+	return cases, nil
+}
+
+// SuiteName is the case name of a vector for one cipher suite: "cs=0x0001".
+func SuiteName(cs uint16) string { return fmt.Sprintf("cs=0x%04x", cs) }
