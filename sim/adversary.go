@@ -24,10 +24,18 @@ import (
 // to a node key it holds (then it also learns the path secrets from that
 // node up to the root, Section 7.4). Healed = the first epoch it cannot
 // derive; it is then locked out for good (no later init_secret). PSKs are
-// not modelled. An adversary that also took the signature key and acts as
-// the victim re-inserts itself with its own Update/Commit, so it always
-// holds the victim's current keys: only a commit removing the victim can
-// heal it.
+// not modelled.
+//
+// Signature key. An adversary that also took the signature key acts as the
+// victim: right after the compromise it commits as the victim (a self-update
+// with a path it generates, signed with the stolen key), and from then on
+// every commit from the victim's leaf is its own (the victim's self-update
+// schedule, its turns as committer): the honest device, whose leaf keys it
+// replaced, can no longer refresh them. It knows every key of its own
+// commits; other commits it derives by the rule above with the keys it
+// holds, which always include the victim's current leaf key, so only a
+// commit removing the victim heals it. Its accepted commits are counted
+// (adversary_commit events, compromises.csv adversary_commits).
 type compromise struct {
 	id        int
 	at        time.Duration
@@ -47,6 +55,7 @@ type compromise struct {
 	healAll    time.Duration // when every remaining member processed the healing commit; never if not by the end
 	watch      *watch
 	exposure   int64
+	advCommits int64 // accepted commits it built as the victim (signature key)
 }
 
 func (c *compromise) exposes(t time.Duration, epoch uint64) bool {
@@ -106,8 +115,32 @@ func (s *Sim) compromiseVictim(c *compromise, v MemberID) {
 	if err := s.backend.Compromise(c.id, v, c.signature); err != nil {
 		s.st.backendErrors++
 	}
+	if c.signature {
+		s.push(s.now, evTakeover, v, 0, c)
+	}
 	s.st.compromises++
 	s.event("compromise", v, int64(vm.ep), 0, fmt.Sprintf("id=%d signature_key=%t keys=%d", c.id, c.signature, len(c.known)))
+}
+
+// hijacker returns the unhealed signature-key compromise acting as m, or nil.
+func (s *Sim) hijacker(m MemberID) *compromise {
+	for _, c := range s.comps {
+		if c.happened && c.signature && !c.healed && c.victim == m {
+			return c
+		}
+	}
+	return nil
+}
+
+// takeover: the signature-key adversary of c commits as its victim (a
+// self-update with keys it chose), if the victim is still in the group.
+func (s *Sim) takeover(c *compromise) error {
+	v := c.victim
+	if c.healed || s.members[v].state != stActive {
+		return nil
+	}
+	s.event("takeover", v, int64(s.members[v].ep), 0, fmt.Sprintf("id=%d", c.id))
+	return s.tryCommit(v, true, 0, nil)
 }
 
 // adversaryStep updates every unhealed compromise for the commit just
@@ -120,9 +153,10 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 		victimGone := slices.Contains(removed, c.victim) || s.members[c.victim].leaf < 0
 		derived := false
 		switch {
-		case c.signature && !victimGone:
+		case f.spec.Adversary == c.id+1 && !victimGone:
+			// Its own commit as the victim: it chose every new key.
 			derived = true
-			c.known = s.tree.HeldKeys(uint32(s.members[c.victim].leaf), c.known)
+			c.known = s.tree.HeldKeys(uint32(s.members[c.victim].leaf), c.known[:0])
 		case !f.spec.Path:
 			derived = true // commit_secret is all zero
 		default:
@@ -189,7 +223,8 @@ func (s *Sim) watchEpoch(e uint64, remaining int) *watch {
 }
 
 var compromiseHeader = []string{"id", "time_s", "victim", "user", "signature_key", "victim_epoch", "ds_epoch",
-	"healed", "heal_epoch", "heal_epochs", "heal_commit_delay_s", "healing_time_s", "all_processed", "unprocessed_at_end", "exposure"}
+	"healed", "heal_epoch", "heal_epochs", "heal_commit_delay_s", "healing_time_s", "all_processed", "unprocessed_at_end", "exposure",
+	"adversary_commits"}
 
 func (s *Sim) writeCompromises() {
 	if s.out == nil {
@@ -214,7 +249,7 @@ func (s *Sim) writeCompromises() {
 		} else {
 			w.str("").str("false").str("")
 		}
-		w.int(c.exposure)
+		w.int(c.exposure).int(c.advCommits)
 		w.end()
 	}
 }

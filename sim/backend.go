@@ -46,6 +46,11 @@ type CommitSpec struct {
 	Committer MemberID
 	Proposals []CommitProposal // wire order
 	Path      bool             // include an UpdatePath
+	// Adversary is 1 + the id of the signature-key compromise whose
+	// adversary builds this commit as the committer (its victim), 0 for an
+	// honest commit. The adversary signs with the stolen signature key and
+	// chooses the new path keys itself (DESIGN.md, "Adversary and PCS").
+	Adversary int
 }
 
 // Applied is what the symbolic tree did when the delivery service accepted
@@ -123,6 +128,13 @@ type Backend interface {
 	// for member m for every epoch, in order (false for model and for
 	// members that advance symbolically).
 	ProcessesCommits(m MemberID) bool
+}
+
+// RealReceivers is implemented by backends with real members: the engine
+// schedules each accepted commit's arrival at them (per the delivery
+// model), so they process it when it arrives.
+type RealReceivers interface {
+	RealReceivers() []MemberID
 }
 
 // AdversaryChecker is implemented by backends whose adversary really tries

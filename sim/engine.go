@@ -56,6 +56,14 @@ const (
 	evOnline
 	evCompromise
 	evSweep
+	// evDeliver: a commit reaches a real member (backends with real
+	// receivers, RealReceivers). It is bookkeeping of the real backends
+	// only: it is not counted in Sim.events (events.csv "seq") and changes
+	// no simulated state, since member epochs are a pure function of the
+	// delivery model (advance is exact whenever it is called).
+	evDeliver
+	// evTakeover: a signature-key adversary starts acting as its victim.
+	evTakeover
 )
 
 type event struct {
@@ -327,11 +335,17 @@ func (s *Sim) Run(ctx context.Context) (*Summary, error) {
 func (s *Sim) loop(ctx context.Context, until time.Duration) error {
 	horizon := s.sc.Duration.D()
 	for s.q.Len() > 0 && s.q[0].at <= until {
-		if s.events%1024 == 0 && ctx.Err() != nil {
+		// Checked at every event: in real-cryptography runs one event can
+		// take seconds.
+		if ctx.Err() != nil {
 			return ErrInterrupted
 		}
 		e := heap.Pop(&s.q).(event)
 		s.now = e.at
+		if e.kind == evDeliver {
+			s.advance(e.m, s.now)
+			continue
+		}
 		s.events++
 		if s.opt.Progress != nil && s.events%s.opt.ProgressEvery == 0 {
 			s.opt.Progress(Progress{Now: s.now, Horizon: horizon, Events: s.events, Epoch: s.epoch, Members: s.tree.Members()})
@@ -457,6 +471,8 @@ func (s *Sim) handle(e event) error {
 		return s.goOnline(e.m, e.gen)
 	case evCompromise:
 		s.compromise(e.x.(*compromise))
+	case evTakeover:
+		return s.takeover(e.x.(*compromise))
 	case evSweep:
 		s.sweep()
 		s.push(s.now+s.sweepEvery(), evSweep, -1, 0, nil)
@@ -689,6 +705,10 @@ func (s *Sim) activate(m MemberID) {
 	if err := s.backend.Join(m, mm.joinEpoch); err != nil {
 		s.st.backendErrors++
 	}
+	if s.backend.ProcessesCommits(m) {
+		// Commits accepted since its Welcome may already have arrived.
+		s.push(s.now, evDeliver, m, 0, nil)
+	}
 	if s.waiting {
 		s.requestCommit(0)
 	}
@@ -795,6 +815,10 @@ func (s *Sim) goOnline(m MemberID, gen uint32) error {
 		return nil
 	case stActive:
 		s.onlineAdd(m)
+		if s.backend.ProcessesCommits(m) && mm.ep < s.epoch {
+			// The commits accepted while it was offline arrive as one batch.
+			s.push(s.now+s.lat.delivery(m, mm.qEpoch), evDeliver, m, 0, nil)
+		}
 	default:
 		return nil
 	}
@@ -976,7 +1000,9 @@ func (s *Sim) selfUpdate(m MemberID, why string) error {
 	mm.lastUpdate = s.now
 	mm.lastActive = s.now
 	s.st.selfUpdates++
-	if s.sc.Policy.UpdateAs == "commit" || s.isDesignated(m) {
+	if s.sc.Policy.UpdateAs == "commit" || s.isDesignated(m) || s.hijacker(m) != nil {
+		// (An adversary acting as its victim re-keys the victim's leaf by
+		// its own commits, never by an Update someone else commits.)
 		return s.tryCommit(m, true, 0, nil)
 	}
 	if mm.updPending {
@@ -1227,6 +1253,9 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		}
 	}
 	f.spec = CommitSpec{Epoch: mm.ep, Committer: m, Proposals: props, Path: path}
+	if c := s.hijacker(m); c != nil {
+		f.spec.Adversary = c.id + 1
+	}
 	pend, err := s.backend.CreateCommit(f.spec)
 	if err != nil {
 		return fmt.Errorf("creating commit: %w", err)
@@ -1412,6 +1441,12 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		}
 	}
 	s.addQueue = slices.DeleteFunc(s.addQueue, func(a MemberID) bool { return s.members[a].state != stQueued })
+	s.deliverToReal()
+	if f.spec.Adversary > 0 {
+		c := s.comps[f.spec.Adversary-1]
+		c.advCommits++
+		s.st.advCommits++
+	}
 	if len(f.removes) > 0 {
 		s.removeQueue = slices.DeleteFunc(s.removeQueue, func(r MemberID) bool { return s.members[r].leaf < 0 })
 	}
@@ -1459,6 +1494,9 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	s.epochRowOut(f, res, app, len(updated), len(removed))
 	s.event("commit", committer, int64(s.epoch), int64(res.CommitBytes),
 		fmt.Sprintf("adds=%d removes=%d updates=%d path=%t welcome=%d", len(f.adds), len(removed), len(updated), f.spec.Path, res.WelcomeBytes))
+	if f.spec.Adversary > 0 {
+		s.event("adversary_commit", committer, int64(s.epoch), int64(res.CommitBytes), fmt.Sprintf("id=%d", f.spec.Adversary-1))
+	}
 	if s.hasWork() {
 		if s.sc.Policy.Committer == "random" && len(s.pool) > 0 {
 			s.requestRandomCommit()
@@ -1467,6 +1505,25 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		}
 	}
 	return nil
+}
+
+// deliverToReal schedules the arrival of the commit just accepted at every
+// real member of a backend with real receivers, when the delivery model
+// says it arrives (members offline get it as a batch when they come back,
+// see goOnline), so real members process commits as they arrive rather
+// than when they next act.
+func (s *Sim) deliverToReal() {
+	rr, ok := s.backend.(RealReceivers)
+	if !ok {
+		return
+	}
+	for _, m := range rr.RealReceivers() {
+		mm := &s.members[m]
+		if mm.leaf < 0 || (!mm.online && mm.state != stJoining) {
+			continue
+		}
+		s.push(s.acceptT[s.epoch]+s.lat.delivery(m, s.epoch), evDeliver, m, 0, nil)
+	}
 }
 
 // ---- outputs ----

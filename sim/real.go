@@ -40,10 +40,24 @@ import (
 // founder, a fixed seeded sample of about SampleReceivers members, and
 // every compromised member from the compromise on) keeps a real mls.Group
 // from its Welcome onward: it processes the referenced proposals and every
-// commit in order, exactly when the engine delivers them, and must reach
-// the committer's epoch authenticator (a mismatch is a backend error).
-// The other members advance symbolically: the backend only tracks their
-// leaf index, signature key and current leaf private key.
+// commit in order, when the engine's delivery model says the commit reached
+// it (the engine schedules an arrival per accepted commit and real member,
+// RealReceivers; an offline member gets the backlog as one batch when it
+// comes back), and must reach the committer's epoch authenticator (a
+// mismatch is a backend error). Real receivers also decrypt every
+// application message of an epoch they were in (receiveApp: sender data,
+// ratchet, AEAD, signature, plaintext compared), so the receive cost is
+// measured. The other members advance symbolically: the backend only
+// tracks their leaf index, signature key and current leaf private key; a
+// joiner outside the sample never processes its Welcome (that would cost
+// O(group size) per joiner) and is materialized from the epoch's shared
+// state and its own keys when it first sends or commits.
+//
+// What is kept. Templates of the last keepTemplates epochs (senders lag
+// by their delivery latency); the commit and proposals of epochs a real
+// member has not processed yet, for at most maxLagEpochs (a real member
+// offline for longer is re-materialized in the current epoch, counted in
+// RealStats.Resyncs); one sender state per member, for its epoch.
 //
 // Key oracle. For every accepted commit the backend records the
 // committer's new path private keys by node (the committer generated
@@ -59,8 +73,18 @@ import (
 // tries the real decryption of the UpdatePath (DecryptUpdatePath with the
 // keys it holds) and the key schedule, and succeeds iff the epoch
 // authenticator it derives equals the real one. An adversary with the
-// signature key that acts as the victim is resynchronised with the
-// victim's real keys after every commit while the victim is in the group.
+// signature key is active: the engine makes it commit as the victim right
+// after the compromise and at every later turn of the victim
+// (CommitSpec.Adversary). Those commits are built from the shadow's own
+// state (mls.RestoreGroup with the stolen signature key, the epoch secrets
+// and tree keys it derived), so they are signed, carry a fresh UpdatePath
+// it generated, and every real receiver verifies and processes them; the
+// shadow then holds the new keys because it chose them. Every other commit
+// it must decrypt like any adversary; it always can while it holds the
+// victim's leaf key, so only a commit removing the victim locks it out.
+// What stays symbolic: the honest victim device, once its leaf is taken
+// over, is not modelled as a separate client (its later commits are the
+// adversary's).
 //
 // Measured costs. CommitResult.CreateCPU is the committer's real
 // Commit() call (proposal validation, UpdatePath generation and
@@ -90,6 +114,11 @@ type RealBackend struct {
 	props   map[propKey]*propRec
 	shadows map[int]*shadow
 	senders []MemberID // members holding a sender state
+	// hijacked maps the victim of a live signature-key compromise to the
+	// compromise id: its messages are built from the adversary's state.
+	hijacked map[MemberID]int
+	// lowTmpl is the oldest epoch whose template is still kept.
+	lowTmpl uint64
 
 	st RealStats
 }
@@ -105,16 +134,26 @@ type RealStats struct {
 	JoinMeanUs          float64 `json:"welcome_process_cpu_mean_us"`
 	AppMessages         int64   `json:"app_messages_sealed"`
 	AppSealMeanUs       float64 `json:"app_seal_cpu_mean_us"`
-	Proposals           int64   `json:"proposals_built"`
-	AuthenticatorChecks int64   `json:"authenticator_checks"`
-	AdversaryAttempts   int64   `json:"adversary_attempts"`
-	AdversarySuccesses  int64   `json:"adversary_successes"`
+	// AppDecrypts counts application messages real receivers decrypted
+	// (each checked against the plaintext sent).
+	AppDecrypts     int64   `json:"app_messages_decrypted"`
+	AppOpenMeanUs   float64 `json:"app_open_cpu_mean_us"`
+	AdversaryCommit int64   `json:"adversary_commits_built"`
+	// Resyncs counts real members that fell more than maxLagEpochs behind
+	// (offline) and were re-materialized in the current epoch instead of
+	// processing the backlog.
+	Resyncs             int64 `json:"real_member_resyncs"`
+	Proposals           int64 `json:"proposals_built"`
+	AuthenticatorChecks int64 `json:"authenticator_checks"`
+	AdversaryAttempts   int64 `json:"adversary_attempts"`
+	AdversarySuccesses  int64 `json:"adversary_successes"`
 	// StaleSends counts messages of members that sent in an epoch older
 	// than the kept window (built in the oldest kept epoch instead).
 	StaleSends           int64  `json:"stale_epoch_sends"`
 	FirstError           string `json:"first_error,omitempty"`
 	createCPU, procCPU   time.Duration
 	joinCPU, appCPU      time.Duration
+	openCPU              time.Duration
 	createN, procN, appN int64
 }
 
@@ -130,8 +169,14 @@ type realMember struct {
 	seen      map[*propRec]bool // proposals g processed in its epoch
 	send      *mls.Group        // sender state of sendEpoch
 	sendEpoch uint64
+	// recv: a real receiver's secret trees of epochs other than its
+	// current one, for application messages of those epochs.
+	recv map[uint64]*mls.SecretTree
 }
 
+// epochRec is what the backend keeps of an accepted epoch: the template
+// (for senders; dropped keepTemplates epochs behind the delivery service)
+// and the messages a lagging real member still has to process.
 type epochRec struct {
 	tmpl      *mls.Group
 	auth      []byte
@@ -160,6 +205,8 @@ type shadow struct {
 	victim    MemberID
 	signature bool
 	alive     bool
+	sig       []byte // the stolen signature private key
+	epoch     uint64 // the epoch priv and keys are of
 	priv      *mls.TreePrivate
 	keys      *mls.EpochSecrets
 	last      bool
@@ -174,6 +221,7 @@ type realPending struct {
 	refs         []*propRec
 	cpu          time.Duration
 	removedLeafs []mls.LeafIndex
+	byShadow     bool // built by a signature-key adversary from its own state
 }
 
 func (p *realPending) Spec() *CommitSpec { return &p.spec }
@@ -215,6 +263,7 @@ func (b *RealBackend) Stats() RealStats {
 	s.CommitProcessMeanUs = mean(s.procCPU, s.procN)
 	s.JoinMeanUs = mean(s.joinCPU, s.Joins)
 	s.AppSealMeanUs = mean(s.appCPU, s.appN)
+	s.AppOpenMeanUs = mean(s.openCPU, s.AppDecrypts)
 	return s
 }
 
@@ -270,6 +319,7 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 	b.nodes = map[mls.NodeIndex]nodeKey{}
 	b.props = map[propKey]*propRec{}
 	b.shadows = map[int]*shadow{}
+	b.hijacked = map[MemberID]int{}
 	kp, err := b.newKP(founder)
 	if err != nil {
 		return err
@@ -325,14 +375,24 @@ func (b *RealBackend) epoch(e uint64) (*epochRec, error) {
 	return r, nil
 }
 
+// template returns the template of epoch e.
+func (b *RealBackend) template(e uint64) (*epochRec, error) {
+	r, err := b.epoch(e)
+	if err == nil && r.tmpl == nil {
+		err = b.fail(fmt.Errorf("sim: template of epoch %d no longer kept (delivery service at %d)", e, b.cur.Epoch()))
+	}
+	return r, err
+}
+
 // sendEpoch returns the epoch whose state a sender in epoch e uses: e, or
 // for a member back from a long offline period that sends before it
-// processed its backlog, the oldest epoch still kept (the message has the
-// same size; its sender cost is measured in a slightly different tree).
+// processed its backlog, the oldest epoch whose template is still kept (the
+// message has the same size; its sender cost is measured in a slightly
+// different tree).
 func (b *RealBackend) sendEpoch(e uint64) uint64 {
-	if b.epochs[e] == nil && e < b.lowest {
+	if e < b.lowTmpl {
 		b.st.StaleSends++
-		return b.lowest
+		return b.lowTmpl
 	}
 	return e
 }
@@ -347,9 +407,23 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 	if rm.leaf < 0 {
 		return nil, b.fail(fmt.Errorf("sim: member %d has no leaf", m))
 	}
-	r, err := b.epoch(e)
+	r, err := b.template(e)
 	if err != nil {
 		return nil, err
+	}
+	if id, ok := b.hijacked[m]; ok && b.shadows[id].epoch == e {
+		// The adversary acting as its victim: its own state (the stolen
+		// signature key, the epoch secrets and tree keys it derived).
+		sh := b.shadows[id]
+		g, err := mls.RestoreGroup(r.tmpl.Config(), r.tmpl.Public(), sh.keys, mls.LeafIndex(rm.leaf), sh.sig, sh.priv)
+		if err != nil {
+			return nil, b.fail(fmt.Errorf("sim: adversary state of compromise %d: %w", id, err))
+		}
+		if rm.send == nil {
+			b.senders = append(b.senders, m)
+		}
+		rm.send, rm.sendEpoch = g, e
+		return g, nil
 	}
 	var priv *mls.TreePrivate
 	if rm.g != nil && rm.g.Epoch() == e {
@@ -435,7 +509,11 @@ func (b *RealBackend) SendApplication(sender MemberID, epoch uint64, n int) (int
 		return 0, err
 	}
 	t0 := time.Now()
-	msg, err := g.SealApplication(make([]byte, n), b.aad)
+	pt := make([]byte, n)
+	for i := range pt {
+		pt[i] = byte(b.st.AppMessages + int64(i))
+	}
+	msg, err := g.SealApplication(pt, b.aad)
 	if err != nil {
 		return 0, b.fail(fmt.Errorf("sim: application message by %d: %w", sender, err))
 	}
@@ -443,7 +521,75 @@ func (b *RealBackend) SendApplication(sender MemberID, epoch uint64, n int) (int
 	b.st.appCPU += time.Since(t0)
 	b.st.appN++
 	b.st.AppMessages++
-	return len(enc), err
+	if err != nil {
+		return 0, err
+	}
+	return len(enc), b.receiveApp(sender, g.Epoch(), enc, pt)
+}
+
+// receiveApp makes every real receiver decrypt an application message of
+// epoch e (RFC 9420, Section 6.3): decode, sender data, the sender's
+// ratchet, AEAD, signature, and compares the plaintext. A receiver in
+// epoch e uses its own state; one that has not processed e's commit yet
+// (it would buffer the message) or already moved past e (it keeps e's
+// secret tree for late messages, Section 9.2) uses a secret tree of its
+// own from e's epoch secrets. Members that joined after e are skipped.
+func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) error {
+	for _, m := range b.real {
+		rm := &b.members[m]
+		if m == sender || !rm.isReal || rm.g == nil || rm.leaf < 0 || e < rm.joinEpoch {
+			continue
+		}
+		t0 := time.Now()
+		msg, err := unmarshal(enc)
+		if err != nil {
+			return b.fail(err)
+		}
+		var got []byte
+		if rm.g.Epoch() == e {
+			out, err := rm.g.Process(msg)
+			if err != nil {
+				return b.fail(fmt.Errorf("sim: %w: member %d decrypting an application message of %d in epoch %d: %v", errFidelity, m, sender, e, err))
+			}
+			got = out.ApplicationData
+		} else {
+			r := b.epochs[e]
+			if r == nil || r.tmpl == nil {
+				continue
+			}
+			tree := r.tmpl.Public().Tree()
+			st := rm.recv[e]
+			if st == nil {
+				if st, err = r.tmpl.EpochSecrets().NewSecretTree(tree.NumLeaves()); err != nil {
+					return b.fail(err)
+				}
+				if rm.recv == nil {
+					rm.recv = map[uint64]*mls.SecretTree{}
+				}
+				rm.recv[e] = st
+			}
+			ctx := r.tmpl.Public().Context()
+			o, err := mls.OpenPrivate(r.tmpl.EpochSecrets().Suite(), msg.PrivateMessage, &ctx, st, r.tmpl.EpochSecrets().SenderData, func(l uint32) ([]byte, error) {
+				if ln := tree.Leaf(mls.LeafIndex(l)); ln != nil {
+					return ln.SignatureKey, nil
+				}
+				return nil, mls.ErrUnknownSender
+			})
+			if err == nil {
+				err = o.Consume()
+			}
+			if err != nil {
+				return b.fail(fmt.Errorf("sim: %w: member %d (in epoch %d) decrypting an application message of %d in epoch %d: %v", errFidelity, m, rm.g.Epoch(), sender, e, err))
+			}
+			got = o.Content.Content.ApplicationData
+		}
+		b.st.openCPU += time.Since(t0)
+		b.st.AppDecrypts++
+		if !bytes.Equal(got, pt) {
+			return b.fail(fmt.Errorf("sim: %w: member %d decrypted another plaintext", errFidelity, m))
+		}
+	}
+	return nil
 }
 
 func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMessage(enc) }
@@ -451,7 +597,7 @@ func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMes
 // CreateCommit implements Backend.
 func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 	e := spec.Epoch
-	if b.epochs[e] == nil && e < b.lowest {
+	if e < b.lowTmpl {
 		// A committer far behind (it was offline): its commit is rejected
 		// for sure; it is built in the delivery service's epoch instead,
 		// like the model's estimate of a rejected commit.
@@ -466,6 +612,16 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 	c := ss.Clone()
 	c.DiscardProposals()
 	p := &realPending{spec: spec}
+	if spec.Adversary > 0 {
+		id, ok := b.hijacked[spec.Committer]
+		sh := b.shadows[spec.Adversary-1]
+		// Built from the adversary's state when it is current; a commit
+		// in an older epoch is rejected by the delivery service anyway.
+		p.byShadow = ok && id == spec.Adversary-1 && sh.alive && sh.epoch == e
+		if p.byShadow {
+			b.st.AdversaryCommit++
+		}
+	}
 	var byValue []mls.ProposalBody
 	for _, pr := range spec.Proposals {
 		switch {
@@ -643,17 +799,26 @@ func (b *RealBackend) oracleState(m MemberID, g *mls.Group) (*mls.TreePrivate, e
 	return tp, nil
 }
 
-// keepEpochs is how many past epoch states are kept for senders lagging
-// behind the delivery service.
-const keepEpochs = 256
+const (
+	// keepTemplates is how many past epoch templates are kept for senders
+	// lagging behind the delivery service (and for application messages
+	// of those epochs).
+	keepTemplates = 64
+	// maxLagEpochs bounds the epochs kept for real members that have not
+	// processed them (offline): a real member further behind is
+	// re-materialized in the current epoch (RealStats.Resyncs).
+	maxLagEpochs = 1024
+)
 
-// gc drops epoch states no real member or sender needs any more.
+// gc drops epoch states no real member or sender needs any more. Real
+// members process commits as they arrive (the engine's evDeliver), so
+// only offline ones lag; templates are kept keepTemplates epochs and
+// messages for at most maxLagEpochs.
 func (b *RealBackend) gc() {
 	cur := b.cur.Epoch()
-	low := uint64(0)
-	if cur > keepEpochs {
-		low = cur - keepEpochs
-	}
+	lowT := cur - min(cur, keepTemplates)
+	low := min(lowT, cur-min(cur, 4))
+	floor := cur - min(cur, maxLagEpochs)
 	live := b.real[:0]
 	for _, m := range b.real {
 		rm := &b.members[m]
@@ -663,19 +828,40 @@ func (b *RealBackend) gc() {
 		live = append(live, m)
 		switch {
 		case rm.welcome != nil:
+			// A pending joiner needs its epoch's template (the
+			// out-of-band ratchet tree) and record.
+			lowT = min(lowT, rm.joinEpoch)
 			low = min(low, rm.joinEpoch)
 		case rm.g != nil:
+			if rm.g.Epoch() < floor {
+				if err := b.resync(m); err != nil {
+					continue
+				}
+			}
 			low = min(low, rm.g.Epoch())
+		}
+		for e := range rm.recv {
+			if e < lowT {
+				delete(rm.recv, e)
+			}
 		}
 	}
 	b.real = live
 	for ; b.lowest < low; b.lowest++ {
 		delete(b.epochs, b.lowest)
 	}
+	for e := max(b.lowTmpl, b.lowest); e < lowT; e++ {
+		if r := b.epochs[e]; r != nil {
+			r.tmpl = nil
+		}
+	}
+	b.lowTmpl = max(b.lowTmpl, lowT)
 	senders := b.senders[:0]
 	for _, m := range b.senders {
 		rm := &b.members[m]
-		if rm.send != nil && rm.sendEpoch+4 < cur {
+		// A sender state lives as long as its epoch's template: a state
+		// made again for the same epoch would reuse ratchet generations.
+		if rm.send != nil && rm.sendEpoch < b.lowTmpl {
 			rm.send = nil
 		}
 		if rm.send != nil {
@@ -684,6 +870,23 @@ func (b *RealBackend) gc() {
 	}
 	b.senders = senders
 }
+
+// resync re-materializes real member m in the current epoch from the key
+// oracle: it was offline for more than maxLagEpochs epochs.
+func (b *RealBackend) resync(m MemberID) error {
+	rm := b.mem(m)
+	tp, err := b.oracleState(m, b.cur)
+	if err != nil {
+		return err
+	}
+	b.makeReal(m, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
+	b.st.Resyncs++
+	return nil
+}
+
+// RealReceivers implements RealReceivers: the members with a real state
+// (or a pending real Welcome).
+func (b *RealBackend) RealReceivers() []MemberID { return b.real }
 
 // ProcessCommit implements Backend: real member m processes the commit
 // that created epoch e, after the proposals it references.
@@ -749,6 +952,9 @@ func (b *RealBackend) Join(m MemberID, e uint64) error {
 	if err != nil {
 		return err
 	}
+	if !b.cfg.RatchetTreeInWelcome && r.tmpl == nil {
+		return b.fail(fmt.Errorf("sim: template of epoch %d no longer kept for joiner %d", e, m))
+	}
 	msg, err := unmarshal(rm.welcome)
 	if err != nil {
 		return err
@@ -794,7 +1000,10 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 	if err != nil {
 		return err
 	}
-	b.shadows[id] = &shadow{victim: victim, signature: signature, alive: true, priv: tp, keys: b.cur.EpochSecrets()}
+	b.shadows[id] = &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets()}
+	if signature {
+		b.hijacked[victim] = id
+	}
 	if rm.welcome == nil && (rm.g == nil || rm.g.Epoch() < b.cur.Epoch()) {
 		b.makeReal(victim, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
 	}
@@ -813,7 +1022,7 @@ func (b *RealBackend) AdversaryDerived(id int) (derived, known bool) {
 
 // adversary runs every live shadow client over the accepted commit.
 func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed []MemberID) error {
-	for _, sh := range b.shadows {
+	for id, sh := range b.shadows {
 		sh.known = false
 		if !sh.alive {
 			continue
@@ -821,14 +1030,11 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 		sh.known = true
 		b.st.AdversaryAttempts++
 		gone := slices.Contains(removed, sh.victim) || b.mem(sh.victim).leaf < 0
-		if sh.signature && !gone {
-			// Acting as the victim, it re-keys its leaf whenever it wants:
-			// it holds the victim's current keys.
-			tp, err := b.oracleState(sh.victim, next)
-			if err != nil {
-				return err
-			}
-			sh.priv, sh.keys, sh.last = tp, next.EpochSecrets(), true
+		if p.byShadow && p.spec.Adversary == id+1 && !gone {
+			// Its own commit as the victim (signed with the stolen key,
+			// accepted by the real receivers): it generated the path, so
+			// it holds the new keys and the next epoch's secrets.
+			sh.priv, sh.keys, sh.epoch, sh.last = next.TreePrivate(), next.EpochSecrets(), next.Epoch(), true
 			b.st.AdversarySuccesses++
 			continue
 		}
@@ -838,7 +1044,10 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 		}
 		sh.last, sh.alive = ok, ok
 		if ok {
+			sh.epoch = next.Epoch()
 			b.st.AdversarySuccesses++
+		} else if b.hijacked[sh.victim] == id {
+			delete(b.hijacked, sh.victim)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlslab/mlslab/mls"
 	"github.com/mlslab/mlslab/sim/size"
@@ -114,6 +115,67 @@ func checkReal(t *testing.T, name string, sum *Summary) {
 	r := sum.Real
 	if r.AuthenticatorChecks == 0 || r.CommitsProcessed == 0 || r.AdversaryAttempts == 0 || r.Joins == 0 {
 		t.Errorf("%s: real work missing: %+v", name, *r)
+	}
+	if sum.Metrics.AppMessages > 0 && r.AppDecrypts == 0 {
+		t.Errorf("%s: %d application messages, none decrypted by a real receiver", name, sum.Metrics.AppMessages)
+	}
+}
+
+// TestRealReceiversKeepUp: real members process each commit when it
+// reaches them (not when they next act), in the backend as in the engine,
+// and the backend keeps a bounded number of epochs.
+func TestRealReceiversKeepUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real cryptography")
+	}
+	sc, err := ParseScenario("fid.yaml", []byte(fidelityYAML), []string{"fidelity=sampled", "network.offline.mode=none",
+		"traffic.app_rate_per_member=0/h", "policy.committer=designated", "policy.update_as=commit",
+		"policy.self_update.interval=4m", "duration=90m", "adversary.rate=0/h", "population.initial_users=24",
+		"population.phases.0.target_users=40", "adversary.compromises.1.at=80m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &RealBackend{SampleReceivers: 6}
+	s, err := New(sc, Options{Backend: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	s.push(sc.Duration.D(), evEnd, -1, 0, nil)
+	s.until(t, sc.Duration.D()-time.Second)
+	if s.epoch < keepTemplates+50 {
+		t.Fatalf("only %d epochs: too few to test the bounds", s.epoch)
+	}
+	// Every epoch accepted more than the largest latency ago has reached
+	// every (online) real member.
+	due := uint64(sortSearch(len(s.acceptT), func(i int) bool { return s.acceptT[i] > s.now-s.lat.max })) - 1
+	checked := 0
+	for _, m := range b.real {
+		rm := &b.members[m]
+		if rm.g == nil || s.members[m].state != stActive {
+			continue
+		}
+		checked++
+		if rm.g.Epoch() != s.members[m].ep || rm.g.Epoch() < due {
+			t.Errorf("real member %d at epoch %d (engine %d), due %d (delivery service %d)", m, rm.g.Epoch(), s.members[m].ep, due, s.epoch)
+		}
+	}
+	if checked < 3 {
+		t.Fatalf("only %d real members", checked)
+	}
+	tmpl := 0
+	for _, r := range b.epochs {
+		if r.tmpl != nil {
+			tmpl++
+		}
+	}
+	if len(b.epochs) > keepTemplates+8 || tmpl > keepTemplates+8 {
+		t.Errorf("%d epochs kept (%d templates) for %d epochs", len(b.epochs), tmpl, s.epoch)
+	}
+	if s.st.backendErrors != 0 || b.st.FirstError != "" || b.st.CommitsProcessed < int64(checked)*int64(s.epoch)/2 {
+		t.Errorf("backend errors %d (%s), %d commits processed", s.st.backendErrors, b.st.FirstError, b.st.CommitsProcessed)
 	}
 }
 
@@ -224,6 +286,14 @@ func TestSignatureKeyAdversaryHealsOnlyByRemoval(t *testing.T) {
 		if f[4] != "true" || f[7] != "false" {
 			t.Errorf("signature-key compromise healed without removal: %s", r)
 		}
+		// The adversary really committed as its victim, and the real
+		// receivers accepted those commits (no backend error).
+		if f[15] == "0" {
+			t.Errorf("signature-key adversary made no accepted commit: %s", r)
+		}
+	}
+	if sum.Metrics.AdversaryCommits < 2 || sum.Real.AdversaryCommit < sum.Metrics.AdversaryCommits {
+		t.Errorf("adversary commits: %d accepted, %d built from the adversary's state", sum.Metrics.AdversaryCommits, sum.Real.AdversaryCommit)
 	}
 	// Removing the victims heals them.
 	sc, err := ParseScenario("fid.yaml", []byte(yaml), append([]string{"fidelity=sampled"}, sets...))

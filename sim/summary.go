@@ -21,7 +21,7 @@ type stats struct {
 	apps, appBytes, exposedApps, lagSum                         int64
 	recvBytes                                                   int64
 	offline                                                     int64
-	compromises, heals                                          int64
+	compromises, heals, advCommits                              int64
 	backendErrors, adversaryMismatches                          int64
 	commitSizes                                                 []float64
 	treeSamples                                                 int64
@@ -102,6 +102,9 @@ type Metrics struct {
 	FinalMeanCopathRes    float64 `json:"final_mean_copath_resolution"`
 	FinalRatchetTreeBytes int     `json:"final_ratchet_tree_bytes"`
 	Compromises           int64   `json:"compromises"`
+	// AdversaryCommits counts accepted commits that signature-key
+	// adversaries built as their victims.
+	AdversaryCommits      int64   `json:"adversary_commits"`
 	Healed                int64   `json:"healed"`
 	Unhealed              int     `json:"unhealed_at_end"`
 	HealingEpochsP50      float64 `json:"healing_epochs_p50"`
@@ -152,7 +155,7 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 		SelfUpdates: st.selfUpdates, UpdatesOnSend: st.updatesOnSend, Commits: st.commits, Collisions: st.collisions,
 		Retries: st.retries, Proposals: st.proposals, Reproposals: st.reproposals, CommitBytesTotal: st.commitBytes,
 		RejectedCommitBytes: st.rejectedBytes, WelcomeBytesTotal: st.welcomeBytes, ProposalBytesTotal: st.proposalBytes,
-		AppMessages: st.apps, AppBytesTotal: st.appBytes, Compromises: st.compromises, Healed: st.heals,
+		AppMessages: st.apps, AppBytesTotal: st.appBytes, Compromises: st.compromises, Healed: st.heals, AdversaryCommits: st.advCommits,
 		ExposedAppMessages: st.exposedApps, BackendErrors: st.backendErrors, AdversaryMismatches: st.adversaryMismatches,
 	}
 	if s.tree != nil {

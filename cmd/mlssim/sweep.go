@@ -158,6 +158,9 @@ func sweepMain(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if len(runs) > 0 {
+		tuneGC(runs[0].sc.Fidelity)
+	}
 	type result struct {
 		idx int
 		sum *sim.Summary
