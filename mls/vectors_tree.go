@@ -1,7 +1,6 @@
 package mls
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -31,48 +30,40 @@ type treeValidationVector struct {
 // hashes and every leaf signature, plus that the tree re-encodes to the
 // same bytes.
 func runTreeValidationVectors(data []byte) ([]vectors.Case, error) {
-	var vs []treeValidationVector
-	if err := json.Unmarshal(data, &vs); err != nil {
-		return nil, err
-	}
-	cases := make([]vectors.Case, 0, len(vs))
-	for i, v := range vs {
-		c := vectors.Case{Name: fmt.Sprintf("cs=0x%04x/#%d", v.CipherSuite, i)}
-		c.Err = func() error {
-			cs, err := suite.Get(suite.ID(v.CipherSuite))
-			if err != nil {
-				return err
+	return vectors.Each(data, func(i int, v *treeValidationVector) string {
+		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
+	}, func(v *treeValidationVector) error {
+		cs, err := suite.Get(suite.ID(v.CipherSuite))
+		if err != nil {
+			return err
+		}
+		t, err := ParseRatchetTree(cs, v.Tree, 0)
+		if err != nil {
+			return fmt.Errorf("tree: %w", err)
+		}
+		var chk vectors.Check
+		chk.Equal("len(resolutions)", len(v.Resolutions), int(t.Width()))
+		chk.Equal("len(tree_hashes)", len(v.TreeHashes), int(t.Width()))
+		for x := range min(len(v.Resolutions), int(t.Width())) {
+			got := t.Resolution(NodeIndex(x))
+			want := v.Resolutions[x]
+			ok := len(got) == len(want)
+			for j := 0; ok && j < len(got); j++ {
+				ok = uint32(got[j]) == want[j]
 			}
-			t, err := ParseRatchetTree(cs, v.Tree, 0)
-			if err != nil {
-				return fmt.Errorf("tree: %w", err)
+			if !ok {
+				chk.Err(fmt.Sprintf("resolutions[%d]", x), fmt.Errorf("got %v, want %v", got, want))
 			}
-			var chk vectors.Check
-			chk.Equal("len(resolutions)", len(v.Resolutions), int(t.Width()))
-			chk.Equal("len(tree_hashes)", len(v.TreeHashes), int(t.Width()))
-			for x := range min(len(v.Resolutions), int(t.Width())) {
-				got := t.Resolution(NodeIndex(x))
-				want := v.Resolutions[x]
-				ok := len(got) == len(want)
-				for j := 0; ok && j < len(got); j++ {
-					ok = uint32(got[j]) == want[j]
-				}
-				if !ok {
-					chk.Err(fmt.Sprintf("resolutions[%d]", x), fmt.Errorf("got %v, want %v", got, want))
-				}
-			}
-			for x := range min(len(v.TreeHashes), int(t.Width())) {
-				chk.Bytes(fmt.Sprintf("tree_hashes[%d]", x), t.NodeHash(NodeIndex(x)), v.TreeHashes[x])
-			}
-			chk.Err("validate", t.Validate(TreeValidation{GroupID: v.GroupID}))
-			enc, err := t.MarshalRatchetTree()
-			chk.Err("re-encode", err)
-			chk.Bytes("re-encode", enc, v.Tree)
-			return chk.Result()
-		}()
-		cases = append(cases, c)
-	}
-	return cases, nil
+		}
+		for x := range min(len(v.TreeHashes), int(t.Width())) {
+			chk.Bytes(fmt.Sprintf("tree_hashes[%d]", x), t.NodeHash(NodeIndex(x)), v.TreeHashes[x])
+		}
+		chk.Err("validate", t.Validate(TreeValidation{GroupID: v.GroupID}))
+		enc, err := t.MarshalRatchetTree()
+		chk.Err("re-encode", err)
+		chk.Bytes("re-encode", enc, v.Tree)
+		return chk.Result()
+	})
 }
 
 type treeOperationsVector struct {
@@ -126,49 +117,41 @@ func applyTreeProposal(t *RatchetTree, data []byte, sender LeafIndex) (*RatchetT
 // runTreeOperationsVectors checks tree-operations.json (test-vectors.md,
 // "Tree Operations").
 func runTreeOperationsVectors(data []byte) ([]vectors.Case, error) {
-	var vs []treeOperationsVector
-	if err := json.Unmarshal(data, &vs); err != nil {
-		return nil, err
-	}
-	cases := make([]vectors.Case, 0, len(vs))
-	for i, v := range vs {
-		c := vectors.Case{Name: fmt.Sprintf("cs=0x%04x/#%d", v.CipherSuite, i)}
-		c.Err = func() error {
-			cs, err := suite.Get(suite.ID(v.CipherSuite))
-			if err != nil {
-				return err
-			}
-			before, err := ParseRatchetTree(cs, v.TreeBefore, 0)
-			if err != nil {
-				return fmt.Errorf("tree_before: %w", err)
-			}
-			var chk vectors.Check
-			chk.Bytes("tree_hash_before", before.TreeHash(), v.TreeHashBefore)
-			after, err := applyTreeProposal(before, v.Proposal, LeafIndex(v.ProposalSender))
-			if err != nil {
-				return fmt.Errorf("proposal: %w", err)
-			}
-			enc, err := after.MarshalRatchetTree()
-			chk.Err("tree_after", err)
-			chk.Bytes("tree_after", enc, v.TreeAfter)
-			chk.Bytes("tree_hash_after", after.TreeHash(), v.TreeHashAfter)
-			// The operation must not have changed the input tree.
-			chk.Bytes("tree_hash_before (after operation)", before.TreeHash(), v.TreeHashBefore)
-			encBefore, err := before.MarshalRatchetTree()
-			chk.Err("tree_before re-encode", err)
-			chk.Bytes("tree_before re-encode", encBefore, v.TreeBefore)
-			// A fresh decode of tree_after has the same hash as the
-			// incrementally rehashed tree.
-			if fresh, err := ParseRatchetTree(cs, v.TreeAfter, 0); err != nil {
-				chk.Err("tree_after decode", err)
-			} else {
-				chk.Bytes("tree_hash_after (cold)", fresh.TreeHash(), v.TreeHashAfter)
-			}
-			return chk.Result()
-		}()
-		cases = append(cases, c)
-	}
-	return cases, nil
+	return vectors.Each(data, func(i int, v *treeOperationsVector) string {
+		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
+	}, func(v *treeOperationsVector) error {
+		cs, err := suite.Get(suite.ID(v.CipherSuite))
+		if err != nil {
+			return err
+		}
+		before, err := ParseRatchetTree(cs, v.TreeBefore, 0)
+		if err != nil {
+			return fmt.Errorf("tree_before: %w", err)
+		}
+		var chk vectors.Check
+		chk.Bytes("tree_hash_before", before.TreeHash(), v.TreeHashBefore)
+		after, err := applyTreeProposal(before, v.Proposal, LeafIndex(v.ProposalSender))
+		if err != nil {
+			return fmt.Errorf("proposal: %w", err)
+		}
+		enc, err := after.MarshalRatchetTree()
+		chk.Err("tree_after", err)
+		chk.Bytes("tree_after", enc, v.TreeAfter)
+		chk.Bytes("tree_hash_after", after.TreeHash(), v.TreeHashAfter)
+		// The operation must not have changed the input tree.
+		chk.Bytes("tree_hash_before (after operation)", before.TreeHash(), v.TreeHashBefore)
+		encBefore, err := before.MarshalRatchetTree()
+		chk.Err("tree_before re-encode", err)
+		chk.Bytes("tree_before re-encode", encBefore, v.TreeBefore)
+		// A fresh decode of tree_after has the same hash as the
+		// incrementally rehashed tree.
+		if fresh, err := ParseRatchetTree(cs, v.TreeAfter, 0); err != nil {
+			chk.Err("tree_after decode", err)
+		} else {
+			chk.Bytes("tree_hash_after (cold)", fresh.TreeHash(), v.TreeHashAfter)
+		}
+		return chk.Result()
+	})
 }
 
 type treeKEMVector struct {

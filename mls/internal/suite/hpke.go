@@ -13,9 +13,6 @@ import (
 
 	"github.com/cloudflare/circl/hpke"
 	"github.com/cloudflare/circl/kem"
-	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/mlslab/mlslab/mls/internal/codec"
 )
 
 // ErrInvalidKey is returned (wrapped) when a private or public key, HPKE or
@@ -181,14 +178,7 @@ func (s *Suite) hpkePublicKey(pub []byte) (kem.PublicKey, error) {
 // encryptContext encodes EncryptContext (RFC 9420, Section 5.1.3):
 //
 //	struct { opaque label<V> = "MLS 1.0 " + Label; opaque context<V>; } EncryptContext;
-func encryptContext(label string, context []byte) []byte {
-	var b cryptobyte.Builder
-	codec.AddVarint(&b, uint64(len(labelPrefix)+len(label)))
-	b.AddBytes([]byte(labelPrefix))
-	b.AddBytes([]byte(label))
-	codec.AddOpaque(&b, context)
-	return b.BytesOrPanic()
-}
+func encryptContext(label string, context []byte) []byte { return labeled(label, context) }
 
 // labelPrefix starts every MLS label (RFC 9420, Section 5.1.2, 5.1.3).
 const labelPrefix = "MLS 1.0 "

@@ -39,12 +39,16 @@ func (s *Suite) ecdsaParams() (elliptic.Curve, crypto.Hash, int) {
 // signContent encodes SignContent (RFC 9420, Section 5.1.2):
 //
 //	struct { opaque label<V> = "MLS 1.0 " + Label; opaque content<V>; } SignContent;
-func signContent(label string, content []byte) []byte {
+func signContent(label string, content []byte) []byte { return labeled(label, content) }
+
+// labeled encodes the layout SignContent and EncryptContext share:
+// struct { opaque label<V> = "MLS 1.0 " + Label; opaque data<V>; }.
+func labeled(label string, data []byte) []byte {
 	var b cryptobyte.Builder
 	codec.AddVarint(&b, uint64(len(labelPrefix)+len(label)))
 	b.AddBytes([]byte(labelPrefix))
 	b.AddBytes([]byte(label))
-	codec.AddOpaque(&b, content)
+	codec.AddOpaque(&b, data)
 	return b.BytesOrPanic()
 }
 
