@@ -41,14 +41,14 @@ func conformanceMain(args []string) int {
 		fmt.Fprintln(w)
 		fs.PrintDefaults()
 	}
-	args = permuteFlags(args)
-	if err := fs.Parse(args); err != nil {
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
 		return 2
 	}
-	if fs.NArg() == 0 {
+	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "mlssim conformance: need at least one PATH (file or directory of *.json)")
 		fs.Usage()
 		return 2
@@ -57,7 +57,7 @@ func conformanceMain(args []string) int {
 		fmt.Fprintf(stderr, "mlssim conformance: --kind %q: unknown kind; known: %s\n", *kind, strings.Join(conformance.KnownKinds(), ", "))
 		return 2
 	}
-	files, err := conformance.Expand(fs.Args())
+	files, err := conformance.Expand(paths)
 	if err != nil {
 		fmt.Fprintln(stderr, "mlssim conformance:", err)
 		return 1
@@ -129,31 +129,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// permuteFlags moves flags after positional arguments to the front so that
-// `mlssim conformance DIR --json` works like `mlssim conformance --json DIR`
-// (the flag package stops at the first non-flag). Only boolean flags and
-// "--flag=value"/"--flag value" forms of the given value flags are moved.
-func permuteFlags(args []string) []string {
-	valueFlags := map[string]bool{"kind": true}
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			flags = append(flags, a)
-			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && valueFlags[name] && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-			continue
-		}
-		pos = append(pos, a)
-	}
-	return append(flags, pos...)
 }

@@ -104,10 +104,7 @@ func runMain(args []string) int {
 	// simulator itself.
 	cpuProfile := fs.String("cpuprofile", "", "")
 	memProfile := fs.String("memprofile", "", "")
-	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, runUsage)
-		printVisibleFlags(fs, os.Stderr)
-	}
+	fs.Usage = func() {} // --help is answered below, on stdout
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(os.Stdout, runUsage)
