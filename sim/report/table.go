@@ -313,14 +313,17 @@ func meanSD(xs []float64, prec int) string {
 	return num(mean, prec) + " ± " + num(math.Sqrt(ss/float64(n-1)), prec)
 }
 
-// BenchTable is one row per benchmark: median time, B/op and allocs/op
-// over repeats.
+// BenchTable is one row per benchmark and GOMAXPROCS: median time, B/op
+// and allocs/op over repeats.
 func BenchTable(rows []BenchRow) (*Table, error) {
-	type key struct{ pkg, name string }
+	type key struct {
+		pkg, name string
+		procs     int
+	}
 	vals := map[key]map[string][]float64{}
 	var order []key
 	for _, r := range rows {
-		k := key{r.Pkg, r.Benchmark}
+		k := key{r.Pkg, r.Benchmark, r.Procs}
 		if vals[k] == nil {
 			vals[k] = map[string][]float64{}
 			order = append(order, k)
@@ -331,14 +334,14 @@ func BenchTable(rows []BenchRow) (*Table, error) {
 		return nil, fmt.Errorf("bench table: %w", ErrNoData)
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].pkg < order[j].pkg })
-	t := &Table{Caption: "Benchmarks: median over repeats.", Header: []string{"benchmark", "runs", "time/op", "B/op", "allocs/op"},
-		Right: []bool{false, true, true, true, true}}
+	t := &Table{Caption: "Benchmarks: median over repeats, per GOMAXPROCS.", Header: []string{"benchmark", "GOMAXPROCS", "runs", "time/op", "B/op", "allocs/op"},
+		Right: []bool{false, true, true, true, true, true}}
 	for _, k := range order {
 		v := vals[k]
 		ns, _, _, n := summarize(v["ns/op"], 0, 1)
 		bop, _, _, _ := summarize(v["B/op"], 0, 1)
 		al, _, _, _ := summarize(v["allocs/op"], 0, 1)
-		t.Rows = append(t.Rows, []string{strings.TrimPrefix(k.name, "Benchmark"), strconv.Itoa(n), duration(ns), num(bop, 0), num(al, 0)})
+		t.Rows = append(t.Rows, []string{strings.TrimPrefix(k.name, "Benchmark"), strconv.Itoa(k.procs), strconv.Itoa(n), duration(ns), num(bop, 0), num(al, 0)})
 	}
 	return t, nil
 }
