@@ -34,6 +34,13 @@ so the file is the same whatever the parallelism. Every combination is
 validated before anything runs. Each run's own CSVs go to DIR/runs/NNNN/
 with --keep-runs.
 
+Across machines: --shard I/N runs only the runs with index = I mod N and
+writes DIR/sweep-shard-I-of-N.csv; start one shard per array task (Slurm job
+arrays, Kubernetes Indexed Jobs: --shard env/N takes I from
+SLURM_ARRAY_TASK_ID, minus SLURM_ARRAY_TASK_MIN, or JOB_COMPLETION_INDEX),
+then 'mlssim merge DIR' checks that every shard is there and writes
+DIR/sweep.csv, byte-identical to an unsharded sweep.
+
 Example:
   mlssim sweep workloads/collisions.yaml --seeds 3 \
     --grid policy.self_update.interval=10m,30m,2h \
@@ -80,6 +87,7 @@ func sweepMain(args []string) int {
 	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "parallel runs")
 	keep := fs.Bool("keep-runs", false, "also keep every run's CSVs under DIR/runs/")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	shardFlag := fs.String("shard", "", "run only shard I of N (I/N, 0-based; I = env takes it from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX); combine with mlssim merge")
 	fs.Var(&grid, "grid", "a grid axis key=v1,v2,... (repeatable)")
 	fs.Var(&sets, "set", "override a scenario field for every run (repeatable)")
 	pos, err := parseInterspersed(fs, args)
@@ -103,6 +111,11 @@ func sweepMain(args []string) int {
 	}
 	if *jobs < 1 {
 		fmt.Fprintf(os.Stderr, "mlssim sweep: --jobs must be at least 1, got %d\n", *jobs)
+		return 2
+	}
+	sh, err := parseShard(*shardFlag, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: --shard: %v\n", err)
 		return 2
 	}
 	file := pos[0]
@@ -139,6 +152,8 @@ func sweepMain(args []string) int {
 			runs = append(runs, sweepRun{idx: len(runs), seed: seed, assign: c, sc: sc})
 		}
 	}
+	total := len(runs)
+	runs = sh.pick(runs)
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("results", base.Name+"-sweep")
@@ -147,7 +162,8 @@ func sweepMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "mlssim sweep: output directory: %v\n", err)
 		return 2
 	}
-	f, err := os.Create(filepath.Join(dir, "sweep.csv"))
+	csvPath := filepath.Join(dir, sh.csvName())
+	f, err := os.Create(csvPath)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mlssim sweep: output directory: %v\n", err)
 		return 2
@@ -162,32 +178,33 @@ func sweepMain(args []string) int {
 		tuneGC(runs[0].sc.Fidelity)
 	}
 	type result struct {
-		idx int
+		pos int // position in runs
 		sum *sim.Summary
 		err error
 	}
-	work := make(chan sweepRun)
+	work := make(chan int)
 	results := make(chan result)
 	var wg sync.WaitGroup
 	for range min(*jobs, len(runs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for r := range work {
+			for p := range work {
+				r := runs[p]
 				opt := sim.Options{}
 				if *keep {
 					opt.OutDir = filepath.Join(dir, "runs", fmt.Sprintf("%04d", r.idx))
 				}
 				sum, err := sim.Run(ctx, r.sc, opt)
-				results <- result{r.idx, sum, err}
+				results <- result{p, sum, err}
 			}
 		}()
 	}
 	go func() {
 		defer close(work)
-		for _, r := range runs {
+		for p := range runs {
 			select {
-			case work <- r:
+			case work <- p:
 			case <-ctx.Done():
 				return
 			}
@@ -197,7 +214,7 @@ func sweepMain(args []string) int {
 	pending := map[int]result{}
 	next, failed := 0, 0
 	for res := range results {
-		pending[res.idx] = res
+		pending[res.pos] = res
 		for {
 			r, ok := pending[next]
 			if !ok {
@@ -206,25 +223,25 @@ func sweepMain(args []string) int {
 			delete(pending, next)
 			if r.err != nil {
 				failed++
-				fmt.Fprintf(os.Stderr, "mlssim sweep: run %d: %v\n", next, r.err)
+				fmt.Fprintf(os.Stderr, "mlssim sweep: run %d: %v\n", runs[next].idx, r.err)
 			} else {
 				writeSweepRows(f, base.Name, runs[next], r.sum)
 				if !*quiet {
-					fmt.Fprintf(os.Stderr, "run %d/%d done (seed %d %s)\n", next+1, len(runs), runs[next].seed, strings.Join(runs[next].assign, " "))
+					fmt.Fprintf(os.Stderr, "run %d/%d done (#%d of %d, seed %d %s)\n", next+1, len(runs), runs[next].idx, total, runs[next].seed, strings.Join(runs[next].assign, " "))
 				}
 			}
 			next++
 		}
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintf(os.Stderr, "mlssim sweep: interrupted after %d of %d runs; %s holds their complete rows\n", next, len(runs), filepath.Join(dir, "sweep.csv"))
+		fmt.Fprintf(os.Stderr, "mlssim sweep: interrupted after %d of %d runs; %s holds their complete rows\n", next, len(runs), csvPath)
 		return 1
 	}
 	if failed > 0 {
 		return 1
 	}
 	if !*quiet {
-		fmt.Fprintf(os.Stderr, "%d runs -> %s\n", len(runs), filepath.Join(dir, "sweep.csv"))
+		fmt.Fprintf(os.Stderr, "%d runs -> %s\n", len(runs), csvPath)
 	}
 	return 0
 }
