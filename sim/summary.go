@@ -246,3 +246,7 @@ func (o *outputs) writeSummary(sum *Summary) error {
 	}
 	return os.Rename(tmp, filepath.Join(o.dir, "summary.json"))
 }
+
+// Version reports the mlslab module version and VCS commit the binary was
+// built from (as recorded in every summary.json).
+func Version() (version, commit string, modified bool) { return buildVersion() }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -202,7 +203,20 @@ func mergeShards(dir string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, "sweep.csv"))
+	if err := os.Rename(tmp, filepath.Join(dir, "sweep.csv")); err != nil {
+		return err
+	}
+	// The sweep's metadata: shard 0's, without the shard field.
+	if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("sweep-shard-0-of-%d.json", n))); err == nil {
+		var meta map[string]any
+		if err := json.Unmarshal(b, &meta); err != nil {
+			return fmt.Errorf("shard 0 metadata: %w", err)
+		}
+		delete(meta, "shard")
+		out, _ := json.MarshalIndent(meta, "", "  ")
+		return os.WriteFile(filepath.Join(dir, "sweep.json"), append(out, '\n'), 0o644)
+	}
+	return nil
 }
 
 func readShard(path string) (string, []string, error) {

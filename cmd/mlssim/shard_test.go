@@ -43,6 +43,11 @@ func TestShardedSweepMergesToUnsharded(t *testing.T) {
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Fatalf("merged sweep differs from the unsharded one (%d vs %d bytes)", len(b), len(a))
 	}
+	ma, _ := os.ReadFile(filepath.Join(whole, "sweep.json"))
+	mb, _ := os.ReadFile(filepath.Join(sharded, "sweep.json"))
+	if len(ma) == 0 || !bytes.Equal(ma, mb) || !bytes.Contains(ma, []byte(`"fidelity": "model"`)) {
+		t.Fatalf("sweep.json: unsharded %s\nmerged %s", ma, mb)
+	}
 }
 
 func TestParseShard(t *testing.T) {

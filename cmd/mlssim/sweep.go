@@ -169,6 +169,10 @@ func sweepMain(args []string) int {
 		return 2
 	}
 	defer f.Close()
+	if err := writeSweepMeta(dir, sh, file, base, grid, *seeds, total); err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim sweep: %v\n", err)
+		return 2
+	}
 	header := append(append([]string{"scenario", "run", "seed"}, grid.keys...), "metric", "value")
 	fmt.Fprintln(f, strings.Join(header, ","))
 
@@ -266,4 +270,30 @@ func writeSweepRows(w io.Writer, name string, r sweepRun, sum *sim.Summary) {
 		sb.WriteString("\n")
 	}
 	io.WriteString(w, sb.String())
+}
+
+// writeSweepMeta records what sweep.csv does not: the scenario file,
+// fidelity, grid, seeds and the mlslab build, as DIR/sweep.json (or
+// sweep-shard-I-of-N.json for a shard), for figures and provenance.
+func writeSweepMeta(dir string, sh shard, file string, base *sim.Scenario, grid gridFlag, seeds, runs int) error {
+	version, commit, modified := sim.Version()
+	grids := map[string][]string{}
+	for i, k := range grid.keys {
+		grids[k] = grid.vals[i]
+	}
+	meta := map[string]any{
+		"scenario": base.Name, "file": file, "fidelity": base.Fidelity, "first_seed": base.Seed, "seeds": seeds,
+		"grid": grids, "runs": runs, "mlslab_version": version, "mlslab_commit": commit, "mlslab_modified": modified,
+		"go_version": runtime.Version(),
+	}
+	name := "sweep.json"
+	if sh.n > 0 {
+		meta["shard"] = fmt.Sprintf("%d/%d", sh.i, sh.n)
+		name = strings.TrimSuffix(sh.csvName(), ".csv") + ".json"
+	}
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
 }
