@@ -131,7 +131,7 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1", "", err)
 	}
 	leaf := kp.KeyPackage.LeafNode
-	tree, err := NewRatchetTree(cs, &leaf)
+	tree, err := newRatchetTree(cs, &leaf)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 		return nil, err
 	}
 	// Section 11: init_secret of epoch 0 is random; commit_secret zero.
-	epochSecret, err := NewEpochSecret(cs, cfg.rand())
+	epochSecret, err := newEpochSecret(cs, cfg.rand())
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +297,7 @@ func (g *Group) wrap(ac *AuthenticatedContent, st *SecretTree) (*MLSMessage, err
 		if g.cfg != nil && g.cfg.PaddingBlock > 1 {
 			opts.Padding = PadToMultiple(g.cfg.PaddingBlock)
 		}
-		pm, err := ProtectPrivate(g.cs, ac, st, g.keys.SenderData, opts)
+		pm, err := protectPrivate(g.cs, ac, st, g.keys.SenderData, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -417,7 +417,7 @@ func resolvePSKs(cfg *Config, own []epochPSK, ids []PreSharedKeyID) ([][]byte, e
 	return out, nil
 }
 
-func derivePSKSecret(cs *suite.Suite, cfg *Config, own []epochPSK, ids []PreSharedKeyID) (PSKSecret, error) {
+func resolvePSKSecret(cs *suite.Suite, cfg *Config, own []epochPSK, ids []PreSharedKeyID) (PSKSecret, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -425,7 +425,7 @@ func derivePSKSecret(cs *suite.Suite, cfg *Config, own []epochPSK, ids []PreShar
 	if err != nil {
 		return nil, err
 	}
-	return DerivePSKSecret(cs, ids, vals)
+	return derivePSKSecret(cs, ids, vals)
 }
 
 // newPSKNonce draws a fresh psk_nonce (RFC 9420, Section 8.4).

@@ -37,7 +37,7 @@ func benchGroups(tb testing.TB, t *RatchetTree, leaves ...LeafIndex) []*Group {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	es, err := NewEpochSecret(cs, seededReader(77))
+	es, err := newEpochSecret(cs, seededReader(77))
 	if err != nil {
 		tb.Fatal(err)
 	}

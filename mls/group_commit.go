@@ -165,7 +165,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
-	pskSecret, err := derivePSKSecret(g.cs, cfg, g.resumption, append(slices.Clone(res.psks), opts.ExtraPSKs...))
+	pskSecret, err := resolvePSKSecret(g.cs, cfg, g.resumption, append(slices.Clone(res.psks), opts.ExtraPSKs...))
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +284,7 @@ func (pg *PublicGroup) confirmationTag(keys *EpochSecrets) []byte {
 func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSecret, psk PSKSecret, psks []PreSharedKeyID,
 	added []addedMember, pup *PendingUpdatePath) (*Welcome, error) {
 	ws := joiner.WelcomeSecret(cs, psk)
-	egi, err := EncryptGroupInfo(cs, ws, gi)
+	egi, err := encryptGroupInfo(cs, ws, gi)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSe
 				gs.PathSecret = &PathSecret{PathSecret: ps}
 			}
 		}
-		e, err := EncryptGroupSecrets(cs, rnd, a.kp, egi, gs)
+		e, err := encryptGroupSecrets(cs, rnd, a.kp, egi, gs)
 		if err != nil {
 			return nil, err
 		}
@@ -353,7 +353,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ac, err = UnprotectPublic(g.cs, msg.PublicMessage, &g.pub.ctx, g.keys.Membership, key); err != nil {
+		if ac, err = unprotectPublic(g.cs, msg.PublicMessage, &g.pub.ctx, g.keys.Membership, key); err != nil {
 			return nil, err
 		}
 	case WireFormatPrivateMessage:
@@ -559,7 +559,7 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 		out.SelfRemoved = true
 		return next, nil
 	}
-	pskSecret, err := derivePSKSecret(g.cs, g.cfg, g.resumption, res.psks)
+	pskSecret, err := resolvePSKSecret(g.cs, g.cfg, g.resumption, res.psks)
 	if err != nil {
 		return nil, err
 	}

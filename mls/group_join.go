@@ -66,7 +66,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		if err != nil {
 			return nil, err
 		}
-		if pskSecret, err = DerivePSKSecret(cs, gs.PSKs, vals); err != nil {
+		if pskSecret, err = derivePSKSecret(cs, gs.PSKs, vals); err != nil {
 			return nil, err
 		}
 	}
@@ -121,7 +121,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 			return nil, err
 		}
 	}
-	keys := JoinEpoch(cs, joiner, pskSecret, pg.ctxBytes)
+	keys := joinEpoch(cs, joiner, pskSecret, pg.ctxBytes)
 	if !keys.VerifyConfirmationTag(gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag) {
 		return nil, protoErr(CodeInvalidMAC, ruleWelcome+" confirmation_tag", "", nil)
 	}
@@ -245,7 +245,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	pg.interim = interimTranscriptHash(cs, groupInfo.GroupContext.ConfirmedTranscriptHash, groupInfo.ConfirmationTag)
 
 	rnd := cfg.rand()
-	kemOutput, initSecret, err := NewExternalInit(cs, rnd, extPub)
+	kemOutput, initSecret, err := newExternalInit(cs, rnd, extPub)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -308,7 +308,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err := ac.Sign(cs, kp.SignatureKey, &pg.ctx); err != nil {
 		return nil, nil, err
 	}
-	pskSecret, err := derivePSKSecret(cs, cfg, nil, res.psks)
+	pskSecret, err := resolvePSKSecret(cs, cfg, nil, res.psks)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -137,7 +137,7 @@ func (v *KeyPackage) Ref() ([]byte, error) {
 // that ValidateKeyPackage does not fix its signature).
 type KeyPackageValidator func(ln *LeafNode) error
 
-// ValidateKeyPackage performs the checks of RFC 9420, Section 10.1 for a
+// validateKeyPackage performs the checks of RFC 9420, Section 10.1 for a
 // KeyPackage to be used in a group with the given version and cipher suite:
 // matching version and suite, leaf node validity (validateLeaf, may be nil
 // to skip; it must check Section 7.3 for source key_package), the
@@ -145,7 +145,7 @@ type KeyPackageValidator func(ln *LeafNode) error
 // KeyPackage signature, and encryption_key != init_key. Errors are
 // *ProtocolError values matching ErrInvalidKeyPackage or
 // ErrInvalidSignature.
-func ValidateKeyPackage(v *KeyPackage, version ProtocolVersion, cs suite.ID, validateLeaf KeyPackageValidator) error {
+func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs suite.ID, validateLeaf KeyPackageValidator) error {
 	const rule = "RFC 9420 §10.1"
 	if v.Version != version {
 		return protoErr(CodeInvalidKeyPackage, rule+" version", fmt.Sprintf("KeyPackage %v, group %v", v.Version, version), nil)

@@ -57,7 +57,7 @@ func TestKeyPackageSignValidate(t *testing.T) {
 			kp, sigPriv, _ := newTestKeyPackage(t, id, byte(id))
 			cs := suite.MustGet(id)
 			leafOK := func(ln *LeafNode) error { return ln.Verify(cs, nil, 0) }
-			if err := ValidateKeyPackage(kp, ProtocolVersionMLS10, id, leafOK); err != nil {
+			if err := validateKeyPackage(kp, ProtocolVersionMLS10, id, leafOK); err != nil {
 				t.Fatal(err)
 			}
 			// Round trip through MLSMessage and the ref over the encoding.
@@ -104,12 +104,12 @@ func TestKeyPackageSignValidate(t *testing.T) {
 				{"leaf source", mutate(func(c *KeyPackage) { c.LeafNode.Source = LeafNodeSourceUpdate }, true), ErrInvalidKeyPackage},
 			}
 			for _, tc := range cases {
-				if err := ValidateKeyPackage(tc.kp, ProtocolVersionMLS10, id, leafOK); !errors.Is(err, tc.want) {
+				if err := validateKeyPackage(tc.kp, ProtocolVersionMLS10, id, leafOK); !errors.Is(err, tc.want) {
 					t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 				}
 			}
 			badLeaf := func(*LeafNode) error { return errors.New("leaf invalid") }
-			if err := ValidateKeyPackage(kp, ProtocolVersionMLS10, id, badLeaf); !errors.Is(err, ErrInvalidKeyPackage) {
+			if err := validateKeyPackage(kp, ProtocolVersionMLS10, id, badLeaf); !errors.Is(err, ErrInvalidKeyPackage) {
 				t.Errorf("leaf validation failure: %v", err)
 			}
 		})
@@ -133,12 +133,12 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 	}
 	joiner := JoinerSecret(bytes.Repeat([]byte{9}, 32))
 	ws := joiner.WelcomeSecret(cs, nil)
-	egi, err := EncryptGroupInfo(cs, ws, gi)
+	egi, err := encryptGroupInfo(cs, ws, gi)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gs := &GroupSecrets{JoinerSecret: joiner, PathSecret: &PathSecret{PathSecret: []byte("ps")}}
-	e, err := EncryptGroupSecrets(cs, rand.NewChaCha8([32]byte{5}), kp, egi, gs)
+	e, err := encryptGroupSecrets(cs, rand.NewChaCha8([32]byte{5}), kp, egi, gs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,10 +108,10 @@ func orZero(cs *suite.Suite, s []byte) []byte {
 	return s
 }
 
-// NewEpochSecret returns a fresh random epoch_secret of KDF.Nh bytes for a
+// newEpochSecret returns a fresh random epoch_secret of KDF.Nh bytes for a
 // new group's first epoch (RFC 9420, Section 11). A nil rand means
 // crypto/rand.
-func NewEpochSecret(cs *suite.Suite, rnd io.Reader) (EpochSecret, error) {
+func newEpochSecret(cs *suite.Suite, rnd io.Reader) (EpochSecret, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
@@ -122,13 +122,13 @@ func NewEpochSecret(cs *suite.Suite, rnd io.Reader) (EpochSecret, error) {
 	return EpochSecret(s), nil
 }
 
-// DeriveJoinerSecret implements the first stage of Figure 22, RFC 9420
+// deriveJoinerSecret implements the first stage of Figure 22, RFC 9420
 // Section 8:
 //
 //	joiner_secret = ExpandWithLabel(KDF.Extract(init_secret_[n-1], commit_secret), "joiner", GroupContext_[n], KDF.Nh)
 //
 // groupContext is the encoded GroupContext of the new epoch.
-func DeriveJoinerSecret(cs *suite.Suite, init InitSecret, commit CommitSecret, groupContext []byte) JoinerSecret {
+func deriveJoinerSecret(cs *suite.Suite, init InitSecret, commit CommitSecret, groupContext []byte) JoinerSecret {
 	prk := cs.Extract(init, orZero(cs, commit))
 	return JoinerSecret(cs.ExpandWithLabel(prk, labelJoiner, groupContext, cs.Nh()))
 }
@@ -176,15 +176,15 @@ func (e EpochSecret) Derive(cs *suite.Suite) *EpochSecrets {
 // for its Welcome (GroupSecrets and welcome_secret); members that only
 // process the Commit drop it.
 func DeriveEpoch(cs *suite.Suite, init InitSecret, commit CommitSecret, psk PSKSecret, groupContext []byte) (JoinerSecret, *EpochSecrets) {
-	j := DeriveJoinerSecret(cs, init, commit, groupContext)
+	j := deriveJoinerSecret(cs, init, commit, groupContext)
 	return j, j.EpochSecret(cs, psk, groupContext).Derive(cs)
 }
 
-// JoinEpoch runs the key schedule for a new member joining via Welcome
+// joinEpoch runs the key schedule for a new member joining via Welcome
 // (RFC 9420, Section 12.4.3.1): from the joiner_secret of GroupSecrets, the
 // psk_secret of GroupSecrets.psks and the encoded GroupContext of the
 // decrypted GroupInfo.
-func JoinEpoch(cs *suite.Suite, joiner JoinerSecret, psk PSKSecret, groupContext []byte) *EpochSecrets {
+func joinEpoch(cs *suite.Suite, joiner JoinerSecret, psk PSKSecret, groupContext []byte) *EpochSecrets {
 	return joiner.EpochSecret(cs, psk, groupContext).Derive(cs)
 }
 
@@ -245,14 +245,14 @@ func (x ExternalSecret) KeyPair(cs *suite.Suite) (priv, pub []byte, err error) {
 	return priv, pub, nil
 }
 
-// NewExternalInit is the joiner's half of an external init (RFC 9420,
+// newExternalInit is the joiner's half of an external init (RFC 9420,
 // Section 8.3):
 //
 //	kem_output, context = SetupBaseS(external_pub, "")
 //	init_secret = context.export("MLS 1.0 external init secret", KDF.Nh)
 //
 // kemOutput goes into the ExternalInit proposal. A nil rand means crypto/rand.
-func NewExternalInit(cs *suite.Suite, rnd io.Reader, externalPub []byte) (kemOutput []byte, init InitSecret, err error) {
+func newExternalInit(cs *suite.Suite, rnd io.Reader, externalPub []byte) (kemOutput []byte, init InitSecret, err error) {
 	kemOutput, secret, err := cs.HPKEExportSender(rnd, externalPub, nil, []byte(externalInitExporterContext), cs.Nh())
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: external init: %w", err)
@@ -312,5 +312,5 @@ func (e *EpochSecrets) VerifyConfirmationTag(confirmedTranscriptHash, tag []byte
 // NewSecretTree returns this epoch's secret tree over encryption_secret for a
 // ratchet tree of leaves leaves (RFC 9420, Section 9).
 func (e *EpochSecrets) NewSecretTree(leaves uint32) (*SecretTree, error) {
-	return NewSecretTree(e.suite, e.Encryption, leaves)
+	return newSecretTree(e.suite, e.Encryption, leaves)
 }

@@ -28,21 +28,21 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 			init := InitSecret(bytes.Repeat([]byte{3}, cs.Nh()))
 			commit := CommitSecret(bytes.Repeat([]byte{4}, cs.Nh()))
 			ids, psks := testPSKIDs(cs, 2)
-			psk, err := DerivePSKSecret(cs, ids, psks)
+			psk, err := derivePSKSecret(cs, ids, psks)
 			if err != nil {
 				t.Fatal(err)
 			}
 			joiner, member := DeriveEpoch(cs, init, commit, psk, gc)
-			joined := JoinEpoch(cs, joiner, psk, gc)
+			joined := joinEpoch(cs, joiner, psk, gc)
 			if !equalEpochSecrets(member, joined) {
 				t.Fatal("a joiner derives different epoch secrets than the members")
 			}
 			// Without the PSK the joiner cannot reach the epoch.
-			if equalEpochSecrets(member, JoinEpoch(cs, joiner, nil, gc)) {
+			if equalEpochSecrets(member, joinEpoch(cs, joiner, nil, gc)) {
 				t.Fatal("psk_secret did not enter the key schedule")
 			}
 			// The GroupContext enters both joiner_secret and epoch_secret.
-			if equalEpochSecrets(member, JoinEpoch(cs, joiner, psk, testGroupContext(cs, 2))) {
+			if equalEpochSecrets(member, joinEpoch(cs, joiner, psk, testGroupContext(cs, 2))) {
 				t.Fatal("GroupContext did not enter epoch_secret")
 			}
 			for name, s := range map[string][]byte{
@@ -84,7 +84,7 @@ func TestKeyScheduleZeroInputs(t *testing.T) {
 	if !bytes.Equal(j1, j2) || !equalEpochSecrets(e1, e2) {
 		t.Fatal("nil and zero-vector inputs disagree")
 	}
-	noPSK, _ := DerivePSKSecret(cs, nil, nil)
+	noPSK, _ := derivePSKSecret(cs, nil, nil)
 	if _, e3 := DeriveEpoch(cs, init, nil, noPSK, gc); !equalEpochSecrets(e1, e3) {
 		t.Fatal("DerivePSKSecret with no PSKs differs from the zero psk_secret")
 	}
@@ -99,19 +99,19 @@ func TestNewEpochSecretUsesReader(t *testing.T) {
 	cs := suite.MustGet(4)
 	r1 := rand.NewChaCha8([32]byte{1})
 	r2 := rand.NewChaCha8([32]byte{1})
-	a, err := NewEpochSecret(cs, r1)
+	a, err := newEpochSecret(cs, r1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := NewEpochSecret(cs, r2)
+	b, _ := newEpochSecret(cs, r2)
 	if len(a) != cs.Nh() || !bytes.Equal(a, b) {
 		t.Fatalf("seeded epoch secrets: %x vs %x", a, b)
 	}
-	c, _ := NewEpochSecret(cs, nil)
+	c, _ := newEpochSecret(cs, nil)
 	if len(c) != cs.Nh() || bytes.Equal(a, c) {
 		t.Fatal("crypto/rand epoch secret")
 	}
-	if _, err := NewEpochSecret(cs, bytes.NewReader([]byte{1, 2})); err == nil {
+	if _, err := newEpochSecret(cs, bytes.NewReader([]byte{1, 2})); err == nil {
 		t.Fatal("short reader accepted")
 	}
 	// Group creation: derive the epoch from the random epoch_secret.
@@ -193,7 +193,7 @@ func TestExternalKeyPairAndInit(t *testing.T) {
 		if p2, err := cs.HPKEPublicKey(priv); err != nil || !bytes.Equal(p2, pub) {
 			t.Fatalf("%v: external_pub does not match external_priv: %v", id, err)
 		}
-		kemOutput, init, err := NewExternalInit(cs, rand.NewChaCha8([32]byte{byte(id)}), pub)
+		kemOutput, init, err := newExternalInit(cs, rand.NewChaCha8([32]byte{byte(id)}), pub)
 		if err != nil {
 			t.Fatalf("%v: %v", id, err)
 		}
@@ -205,7 +205,7 @@ func TestExternalKeyPairAndInit(t *testing.T) {
 			t.Fatalf("%v: members recover init_secret %x, joiner has %x", id, got, init)
 		}
 		// Same seed, same kem_output and init_secret (injected randomness is used).
-		k2, i2, err := NewExternalInit(cs, rand.NewChaCha8([32]byte{byte(id)}), pub)
+		k2, i2, err := newExternalInit(cs, rand.NewChaCha8([32]byte{byte(id)}), pub)
 		if err != nil || !bytes.Equal(k2, kemOutput) || !bytes.Equal(i2, init) {
 			t.Fatalf("%v: seeded external init not reproducible: %v", id, err)
 		}

@@ -178,7 +178,7 @@ func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 	return pm, nil
 }
 
-// UnprotectPublic checks a PublicMessage of the epoch of ctx and returns its
+// unprotectPublic checks a PublicMessage of the epoch of ctx and returns its
 // AuthenticatedContent (RFC 9420, Section 6.2): group and epoch (ErrWrongGroup,
 // ErrWrongEpoch), the membership tag for member senders (ErrInvalidMAC) and
 // the signature with the sender's key sigPub (ErrInvalidSignature), and
@@ -186,7 +186,7 @@ func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 // Application content is rejected (ErrInvalidMessage). The confirmation tag
 // of a commit needs the next epoch's key: check it with
 // VerifyConfirmationTag once that epoch is derived.
-func UnprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
+func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
 	if err := checkGroupEpoch(pm.Content.GroupID, pm.Content.Epoch, ctx); err != nil {
 		return nil, err
 	}
@@ -246,14 +246,14 @@ func ratchetFor(ct ContentType) RatchetType {
 	return HandshakeRatchet
 }
 
-// ProtectPrivate encrypts a signed AuthenticatedContent as a PrivateMessage
+// protectPrivate encrypts a signed AuthenticatedContent as a PrivateMessage
 // (RFC 9420, Section 6.3): it takes the next generation of the sender's
 // ratchet from tree (consuming it), XORs a fresh reuse guard into the
 // nonce, encrypts PrivateMessageContent (with padding per opts) under
 // PrivateContentAAD, and encrypts SenderData with the key and nonce derived
 // from senderDataSecret and the ciphertext sample. ac.WireFormat must be
 // mls_private_message and the sender a member.
-func ProtectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, error) {
+func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, error) {
 	if ac.WireFormat != WireFormatPrivateMessage {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 wire_format", fmt.Sprintf("content signed for %v", ac.WireFormat), nil)
 	}

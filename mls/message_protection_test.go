@@ -48,7 +48,7 @@ func newProtectFixture(t testing.TB) *protectFixture {
 
 func (f *protectFixture) tree(t testing.TB) *SecretTree {
 	t.Helper()
-	tr, err := NewSecretTree(f.cs, f.enc, 4)
+	tr, err := newSecretTree(f.cs, f.enc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 		t.Run(ct.String(), func(t *testing.T) {
 			send, recv := f.tree(t), f.tree(t)
 			ac := f.content(t, WireFormatPrivateMessage, ct)
-			pm, err := ProtectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Rand: rand.NewChaCha8([32]byte{2}), Padding: PadToMultiple(64)})
+			pm, err := protectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Rand: rand.NewChaCha8([32]byte{2}), Padding: PadToMultiple(64)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +155,7 @@ func TestPrivateMessagePaddingPolicy(t *testing.T) {
 	for _, block := range []int{0, 1, 16, 100} {
 		send, recv := f.tree(t), f.tree(t)
 		ac := f.content(t, WireFormatPrivateMessage, ContentTypeApplication)
-		pm, err := ProtectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Padding: PadToMultiple(block)})
+		pm, err := protectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Padding: PadToMultiple(block)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,12 +201,12 @@ func TestPrivateMessageRejectsNonZeroPadding(t *testing.T) {
 func TestProtectPrivateRejects(t *testing.T) {
 	f := newProtectFixture(t)
 	ac := f.content(t, WireFormatPublicMessage, ContentTypeProposal)
-	if _, err := ProtectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
+	if _, err := protectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("content signed for PublicMessage: %v", err)
 	}
 	ac = f.content(t, WireFormatPrivateMessage, ContentTypeProposal)
 	ac.Content.Sender = Sender{Type: SenderTypeExternal, Index: 0}
-	if _, err := ProtectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
+	if _, err := protectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("external sender: %v", err)
 	}
 }
@@ -222,32 +222,32 @@ func TestPublicMessageProtection(t *testing.T) {
 		if len(pm.MembershipTag) != f.cs.Nh() {
 			t.Fatalf("membership tag of %d bytes", len(pm.MembershipTag))
 		}
-		if _, err := UnprotectPublic(f.cs, pm, f.ctx, f.membership, f.pub); err != nil {
+		if _, err := unprotectPublic(f.cs, pm, f.ctx, f.membership, f.pub); err != nil {
 			t.Fatalf("%v: %v", ct, err)
 		}
 		bad := *pm
 		bad.MembershipTag = bytes.Clone(pm.MembershipTag)
 		bad.MembershipTag[3] ^= 1
-		if _, err := UnprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			t.Errorf("bad membership tag: %v", err)
 		}
 		bad = *pm
 		bad.Auth.Signature = bytes.Clone(pm.Auth.Signature)
 		bad.Auth.Signature[0] ^= 1
-		if _, err := UnprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			// The signature is covered by the membership tag too.
 			t.Errorf("bad signature: %v", err)
 		}
 		ctx2 := *f.ctx
 		ctx2.Epoch++
-		if _, err := UnprotectPublic(f.cs, pm, &ctx2, f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
+		if _, err := unprotectPublic(f.cs, pm, &ctx2, f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
 			t.Errorf("wrong epoch: %v", err)
 		}
 		// Signature over a different GroupContext fails even with a valid tag.
 		ctx3 := *f.ctx
 		ctx3.TreeHash = []byte("other")
 		pm3, _ := ProtectPublic(f.cs, ac, &ctx3, f.membership)
-		if _, err := UnprotectPublic(f.cs, pm3, &ctx3, f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
+		if _, err := unprotectPublic(f.cs, pm3, &ctx3, f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("signature over other GroupContext: %v", err)
 		}
 	}
@@ -274,7 +274,7 @@ func TestPublicMessageExternalSender(t *testing.T) {
 	if pm.MembershipTag != nil {
 		t.Fatal("external sender got a membership tag")
 	}
-	if _, err := UnprotectPublic(f.cs, pm, f.ctx, nil, f.pub); err != nil {
+	if _, err := unprotectPublic(f.cs, pm, f.ctx, nil, f.pub); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -302,7 +302,7 @@ func BenchmarkProtectPrivate(b *testing.B) {
 		tr := f.tree(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := ProtectPrivate(f.cs, ac, tr, f.senderData, PrivateOptions{}); err != nil {
+			if _, err := protectPrivate(f.cs, ac, tr, f.senderData, PrivateOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -312,7 +312,7 @@ func BenchmarkProtectPrivate(b *testing.B) {
 func BenchmarkUnprotectPrivate(b *testing.B) {
 	f := newProtectFixture(b)
 	ac := f.content(b, WireFormatPrivateMessage, ContentTypeApplication)
-	pm, err := ProtectPrivate(f.cs, ac, f.tree(b), f.senderData, PrivateOptions{})
+	pm, err := protectPrivate(f.cs, ac, f.tree(b), f.senderData, PrivateOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestPublicMessageSenderContentRules(t *testing.T) {
 		}
 		_, errP := ProtectPublic(f.cs, ac, f.ctx, nil)
 		pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
-		_, errU := UnprotectPublic(f.cs, pm, f.ctx, nil, f.pub)
+		_, errU := unprotectPublic(f.cs, pm, f.ctx, nil, f.pub)
 		for _, err := range []error{errP, errU} {
 			if tc.allowed && err != nil {
 				t.Errorf("%v/%v/%v: %v", tc.sender.Type, tc.ct, tc.prop.Type(), err)

@@ -179,7 +179,7 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 // validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
 // Section 10.1, 12.1.1).
 func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config) error {
-	return ValidateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
+	return validateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
 		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
 	})
 }

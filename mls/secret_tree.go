@@ -153,11 +153,11 @@ func nodeIndex(leaf uint32, level uint) uint32 {
 	return uint32(start<<1 + (uint64(1)<<level - 1))
 }
 
-// NewSecretTree returns the secret tree for a ratchet tree of leaves leaves
+// newSecretTree returns the secret tree for a ratchet tree of leaves leaves
 // rooted at encryption_secret (RFC 9420, Section 9), with default limits.
 // leaves is the ratchet tree's leaf count (a power of two for RFC 9420
 // trees; other counts are rounded up to the next power of two).
-func NewSecretTree(cs *suite.Suite, encryptionSecret EncryptionSecret, leaves uint32) (*SecretTree, error) {
+func newSecretTree(cs *suite.Suite, encryptionSecret EncryptionSecret, leaves uint32) (*SecretTree, error) {
 	if leaves == 0 || leaves > 1<<31 {
 		return nil, fmt.Errorf("mls: secret tree of %d leaves", leaves)
 	}

@@ -16,7 +16,7 @@ func testEncryptionSecret(cs *suite.Suite) EncryptionSecret {
 func newTestSecretTree(t testing.TB, leaves uint32) *SecretTree {
 	t.Helper()
 	cs := suite.MustGet(1)
-	st, err := NewSecretTree(cs, testEncryptionSecret(cs), leaves)
+	st, err := newSecretTree(cs, testEncryptionSecret(cs), leaves)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestSecretTreeLeafCounts(t *testing.T) {
 		t.Fatal("invalid ratchet type accepted")
 	}
 	cs := suite.MustGet(1)
-	if _, err := NewSecretTree(cs, testEncryptionSecret(cs), 0); err == nil {
+	if _, err := newSecretTree(cs, testEncryptionSecret(cs), 0); err == nil {
 		t.Fatal("zero leaves accepted")
 	}
 	// One leaf: the root is the leaf.
@@ -363,7 +363,7 @@ func BenchmarkSecretTree(b *testing.B) {
 			cs := suite.MustGet(1)
 			b.ReportAllocs()
 			for b.Loop() {
-				st, _ := NewSecretTree(cs, testEncryptionSecret(cs), n)
+				st, _ := newSecretTree(cs, testEncryptionSecret(cs), n)
 				p, err := st.Key(LeafIndex(n-1), ApplicationRatchet, 0)
 				if err != nil {
 					b.Fatal(err)

@@ -370,9 +370,9 @@ func (t *RatchetTree) filteredPath(l LeafIndex) (path, copath []NodeIndex) {
 	return path, copath
 }
 
-// NewRatchetTree returns the one-member tree of a new group (RFC 9420,
+// newRatchetTree returns the one-member tree of a new group (RFC 9420,
 // Section 11): leaf 0 holds leaf.
-func NewRatchetTree(cs *suite.Suite, leaf *LeafNode) (*RatchetTree, error) {
+func newRatchetTree(cs *suite.Suite, leaf *LeafNode) (*RatchetTree, error) {
 	if leaf == nil {
 		return nil, fmt.Errorf("mls: NewRatchetTree: nil leaf")
 	}

@@ -107,7 +107,7 @@ func checkKeySchedule(v *keyScheduleVector) error {
 		c.Bytes(f("membership_key"), es.Membership, e.MembershipKey)
 		c.Bytes(f("resumption_psk"), es.Resumption, e.ResumptionPSK)
 		// Starting from the joiner_secret (a Welcome) reaches the same epoch.
-		if js := JoinEpoch(cs, joiner, psk, gcBytes); string(js.Init) != string(es.Init) || string(js.Authenticator) != string(es.Authenticator) {
+		if js := joinEpoch(cs, joiner, psk, gcBytes); string(js.Init) != string(es.Init) || string(js.Authenticator) != string(es.Authenticator) {
 			c.Err(f("joiner path"), errors.New("JoinEpoch disagrees with DeriveEpoch"))
 		}
 
@@ -169,7 +169,7 @@ func checkPSKSecret(v *pskSecretVector) error {
 			c.Err(fmt.Sprintf("psks[%d] (round trip)", i), errors.New("decoded PreSharedKeyID differs"))
 		}
 	}
-	secret, err := DerivePSKSecret(cs, ids, psks)
+	secret, err := derivePSKSecret(cs, ids, psks)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func checkSecretTree(v *secretTreeVector) error {
 	c.Bytes("sender_data.key", key, v.SenderData.Key)
 	c.Bytes("sender_data.nonce", nonce, v.SenderData.Nonce)
 
-	tree, err := NewSecretTree(cs, EncryptionSecret(v.EncryptionSecret), uint32(len(v.Leaves)))
+	tree, err := newSecretTree(cs, EncryptionSecret(v.EncryptionSecret), uint32(len(v.Leaves)))
 	if err != nil {
 		return err
 	}

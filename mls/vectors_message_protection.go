@@ -97,7 +97,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 		return tv.SignaturePub, nil
 	}
 	newTree := func() (*SecretTree, error) {
-		return NewSecretTree(cs, EncryptionSecret(tv.EncryptionSecret), 2)
+		return newSecretTree(cs, EncryptionSecret(tv.EncryptionSecret), 2)
 	}
 	membershipKey := MembershipKey(tv.MembershipKey)
 	senderData := SenderDataSecret(tv.SenderDataSecret)
@@ -140,7 +140,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			case m.WireFormat != WireFormatPublicMessage:
 				c.Err(field, fmt.Errorf("wire format %v", m.WireFormat))
 			default:
-				ac, err := UnprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub)
+				ac, err := unprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
@@ -150,7 +150,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PublicMessage
 				bad.MembershipTag = bytes.Clone(bad.MembershipTag)
 				bad.MembershipTag[0] ^= 1
-				if _, err := UnprotectPublic(cs, &bad, ctx, membershipKey, tv.SignaturePub); !errors.Is(err, ErrInvalidMAC) {
+				if _, err := unprotectPublic(cs, &bad, ctx, membershipKey, tv.SignaturePub); !errors.Is(err, ErrInvalidMAC) {
 					c.Err(field+": tampered membership tag", fmt.Errorf("got %v, want ErrInvalidMAC", err))
 				}
 			}
@@ -184,7 +184,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				}
 				if err != nil {
 					c.Err(field+": encoding", err)
-				} else if got, err := UnprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub); err != nil {
+				} else if got, err := unprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub); err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, got)
@@ -246,7 +246,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			if ac.Content.ContentType == ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh())
 			}
-			pm, err := ProtectPrivate(cs, ac, sendTree, senderData, PrivateOptions{Padding: PadToMultiple(32)})
+			pm, err := protectPrivate(cs, ac, sendTree, senderData, PrivateOptions{Padding: PadToMultiple(32)})
 			if err != nil {
 				c.Err(field, err)
 				continue

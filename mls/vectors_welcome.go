@@ -61,7 +61,7 @@ func checkWelcomeVector(tv *welcomeVector) error {
 	}
 	// No PSKs: psk_secret is the zero vector (Section 8.4).
 	c.Equal("group_secrets.psks", len(gs.PSKs), 0)
-	psk, err := DerivePSKSecret(cs, nil, nil)
+	psk, err := derivePSKSecret(cs, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -79,15 +79,15 @@ func checkWelcomeVector(tv *welcomeVector) error {
 	if err != nil {
 		return fmt.Errorf("group_context: %w", err)
 	}
-	epoch := JoinEpoch(cs, joiner, psk, gc)
+	epoch := joinEpoch(cs, joiner, psk, gc)
 	c.Bytes("group_info.confirmation_tag", epoch.ConfirmationTag(gi.GroupContext.ConfirmedTranscriptHash), gi.ConfirmationTag)
 
 	// Re-encrypting the same GroupInfo and GroupSecrets to the KeyPackage
 	// decrypts to the same values (our encryption side).
-	egi, err := EncryptGroupInfo(cs, joiner.WelcomeSecret(cs, psk), gi)
+	egi, err := encryptGroupInfo(cs, joiner.WelcomeSecret(cs, psk), gi)
 	c.Err("re-encrypt group info", err)
 	if err == nil {
-		e, err := EncryptGroupSecrets(cs, nil, kp, egi, gs)
+		e, err := encryptGroupSecrets(cs, nil, kp, egi, gs)
 		c.Err("re-encrypt group secrets", err)
 		if err == nil {
 			w2 := &Welcome{CipherSuite: cs.ID(), Secrets: []EncryptedGroupSecrets{*e}, EncryptedGroupInfo: egi}

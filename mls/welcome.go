@@ -267,11 +267,11 @@ func (v *Welcome) Find(ref []byte) *EncryptedGroupSecrets {
 // Labels of the Welcome (RFC 9420, Section 12.4.3.1 and 17.7).
 const labelWelcomeHPKE = "Welcome"
 
-// EncryptGroupSecrets HPKE-encrypts gs to the init key of kp:
+// encryptGroupSecrets HPKE-encrypts gs to the init key of kp:
 // EncryptWithLabel(init_key, "Welcome", encrypted_group_info, group_secrets)
 // (RFC 9420, Section 12.4.3.1). encryptedGroupInfo must be the final
 // Welcome.encrypted_group_info. A nil rnd means crypto/rand.
-func EncryptGroupSecrets(cs *suite.Suite, rnd io.Reader, kp *KeyPackage, encryptedGroupInfo []byte, gs *GroupSecrets) (*EncryptedGroupSecrets, error) {
+func encryptGroupSecrets(cs *suite.Suite, rnd io.Reader, kp *KeyPackage, encryptedGroupInfo []byte, gs *GroupSecrets) (*EncryptedGroupSecrets, error) {
 	ref, err := kp.Ref()
 	if err != nil {
 		return nil, err
@@ -312,10 +312,10 @@ func (v *Welcome) DecryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (
 	return gs, nil
 }
 
-// EncryptGroupInfo encrypts gi with the welcome_key and welcome_nonce of
+// encryptGroupInfo encrypts gi with the welcome_key and welcome_nonce of
 // welcomeSecret (RFC 9420, Section 12.4.3.1), giving
 // Welcome.encrypted_group_info. The AAD is empty.
-func EncryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret, gi *GroupInfo) ([]byte, error) {
+func encryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret, gi *GroupInfo) ([]byte, error) {
 	pt, err := gi.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding GroupInfo: %w", err)
