@@ -115,8 +115,8 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 		entries = append(entries, proposalEntry{p: p, sender: self})
 		refs = append(refs, ProposalOrRef{Type: ProposalOrRefProposal, Proposal: p})
 	}
-	// The committer drops its own Updates and proposals that would make
-	// the list invalid is the application's choice; we reject instead.
+	// A list that breaks RFC 9420, Section 12.2 is rejected, not pruned:
+	// which conflicting proposal to drop is the application's choice.
 	res, err := pg.applyProposals(entries, self, cfg)
 	if err != nil {
 		return nil, err
@@ -136,8 +136,6 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	for i, a := range res.added {
 		addedLeaves[i] = a.leaf
 	}
-	// Updates by others replace their leaves: drop any keys we held above
-	// them (they are blanked by the tree already).
 	if res.pathRequired || forcePath {
 		leaf := *tree.Leaf(g.self)
 		pup, err = tree.GenerateUpdatePath(rnd, g.self, leaf, g.sigPriv, newCtx.GroupID)
