@@ -287,6 +287,7 @@ func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSe
 		return nil, err
 	}
 	w := &Welcome{CipherSuite: cs.ID(), EncryptedGroupInfo: egi}
+	sealer := welcomeSealer(cs, egi)
 	for _, a := range added {
 		gs := &GroupSecrets{JoinerSecret: joiner, PSKs: psks}
 		if pup != nil {
@@ -294,7 +295,7 @@ func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSe
 				gs.PathSecret = &PathSecret{PathSecret: ps}
 			}
 		}
-		e, err := encryptGroupSecrets(cs, rnd, a.kp, egi, gs)
+		e, err := encryptGroupSecrets(sealer, rnd, a.kp, gs)
 		if err != nil {
 			return nil, err
 		}

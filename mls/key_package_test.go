@@ -138,7 +138,7 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	gs := &GroupSecrets{JoinerSecret: joiner, PathSecret: &PathSecret{PathSecret: []byte("ps")}}
-	e, err := encryptGroupSecrets(cs, rand.NewChaCha8([32]byte{5}), kp, egi, gs)
+	e, err := encryptGroupSecrets(welcomeSealer(cs, egi), rand.NewChaCha8([32]byte{5}), kp, gs)
 	if err != nil {
 		t.Fatal(err)
 	}

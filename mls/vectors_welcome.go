@@ -87,7 +87,7 @@ func checkWelcomeVector(tv *welcomeVector) error {
 	egi, err := encryptGroupInfo(cs, joiner.WelcomeSecret(cs, psk), gi)
 	c.Err("re-encrypt group info", err)
 	if err == nil {
-		e, err := encryptGroupSecrets(cs, nil, kp, egi, gs)
+		e, err := encryptGroupSecrets(welcomeSealer(cs, egi), nil, kp, gs)
 		c.Err("re-encrypt group secrets", err)
 		if err == nil {
 			w2 := &Welcome{CipherSuite: cs.ID(), Secrets: []EncryptedGroupSecrets{*e}, EncryptedGroupInfo: egi}

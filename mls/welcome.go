@@ -267,11 +267,19 @@ func (v *Welcome) Find(ref []byte) *EncryptedGroupSecrets {
 // Labels of the Welcome (RFC 9420, Section 12.4.3.1 and 17.7).
 const labelWelcomeHPKE = "Welcome"
 
+// welcomeSealer prepares the HPKE encryptions of a Welcome's GroupSecrets:
+// EncryptWithLabel(init_key, "Welcome", encrypted_group_info, ...) for
+// every new member, with the (possibly multi-megabyte) encrypted GroupInfo
+// hashed into the HPKE key schedule once per Welcome.
+func welcomeSealer(cs *suite.Suite, encryptedGroupInfo []byte) *suite.LabeledSealer {
+	return cs.NewLabeledSealer(labelWelcomeHPKE, encryptedGroupInfo)
+}
+
 // encryptGroupSecrets HPKE-encrypts gs to the init key of kp:
 // EncryptWithLabel(init_key, "Welcome", encrypted_group_info, group_secrets)
-// (RFC 9420, Section 12.4.3.1). encryptedGroupInfo must be the final
-// Welcome.encrypted_group_info. A nil rnd means crypto/rand.
-func encryptGroupSecrets(cs *suite.Suite, rnd io.Reader, kp *KeyPackage, encryptedGroupInfo []byte, gs *GroupSecrets) (*EncryptedGroupSecrets, error) {
+// (RFC 9420, Section 12.4.3.1) through the Welcome's sealer, made from the
+// final Welcome.encrypted_group_info. A nil rnd means crypto/rand.
+func encryptGroupSecrets(sealer *suite.LabeledSealer, rnd io.Reader, kp *KeyPackage, gs *GroupSecrets) (*EncryptedGroupSecrets, error) {
 	ref, err := kp.Ref()
 	if err != nil {
 		return nil, err
@@ -280,7 +288,7 @@ func encryptGroupSecrets(cs *suite.Suite, rnd io.Reader, kp *KeyPackage, encrypt
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding GroupSecrets: %w", err)
 	}
-	kem, ct, err := cs.EncryptWithLabel(rnd, kp.InitKey, labelWelcomeHPKE, encryptedGroupInfo, pt)
+	kem, ct, err := sealer.Seal(rnd, kp.InitKey, pt)
 	if err != nil {
 		return nil, fmt.Errorf("mls: encrypting GroupSecrets: %w", err)
 	}

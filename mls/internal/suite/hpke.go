@@ -79,28 +79,40 @@ func (kp kemParams) suiteID() []byte {
 }
 
 func (kp kemParams) labeledExtract(salt []byte, label string, ikm []byte) []byte {
-	in := make([]byte, 0, len(hpkeVersion)+5+len(label)+len(ikm))
+	return labeledExtract(kp.newHash, kp.suiteID(), salt, label, ikm)
+}
+
+func (kp kemParams) labeledExpand(prk []byte, label string, info []byte, length int) []byte {
+	return labeledExpand(kp.newHash, kp.suiteID(), prk, label, info, length)
+}
+
+// labeledExtract is LabeledExtract of RFC 9180, Section 4:
+// Extract(salt, "HPKE-v1" || suite_id || label || ikm).
+func labeledExtract(h func() hash.Hash, suiteID, salt []byte, label string, ikm []byte) []byte {
+	in := make([]byte, 0, len(hpkeVersion)+len(suiteID)+len(label)+len(ikm))
 	in = append(in, hpkeVersion...)
-	in = append(in, kp.suiteID()...)
+	in = append(in, suiteID...)
 	in = append(in, label...)
 	in = append(in, ikm...)
-	prk, err := hkdf.Extract(kp.newHash, in, salt)
+	prk, err := hkdf.Extract(h, in, salt)
 	if err != nil {
 		panic(err) // only for invalid hash constructors
 	}
 	return prk
 }
 
-func (kp kemParams) labeledExpand(prk []byte, label string, info []byte, length int) []byte {
-	in := make([]byte, 2, 2+len(hpkeVersion)+5+len(label)+len(info))
+// labeledExpand is LabeledExpand of RFC 9180, Section 4:
+// Expand(prk, I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info, L).
+func labeledExpand(h func() hash.Hash, suiteID, prk []byte, label string, info []byte, length int) []byte {
+	in := make([]byte, 2, 2+len(hpkeVersion)+len(suiteID)+len(label)+len(info))
 	binary.BigEndian.PutUint16(in, uint16(length))
 	in = append(in, hpkeVersion...)
-	in = append(in, kp.suiteID()...)
+	in = append(in, suiteID...)
 	in = append(in, label...)
 	in = append(in, info...)
-	out, err := hkdf.Expand(kp.newHash, prk, string(in), length)
+	out, err := hkdf.Expand(h, prk, string(in), length)
 	if err != nil {
-		panic(err) // length is Nsk, far below the HKDF limit
+		panic(err) // lengths here are far below the HKDF limit
 	}
 	return out
 }
@@ -185,31 +197,76 @@ const labelPrefix = "MLS 1.0 "
 
 // EncryptWithLabel implements EncryptWithLabel, RFC 9420 Section 5.1.3:
 // SealBase(pub, EncryptContext, "", plaintext) in HPKE base mode. The
-// encapsulation seed (Nsk bytes) is read from rand (nil means crypto/rand),
-// so a seeded reader reproduces kem_output and ciphertext. A malformed
-// public key returns an error wrapping ErrInvalidKey.
+// encapsulation seed is read from rand (nil means crypto/rand), so a seeded
+// reader reproduces kem_output and ciphertext. A malformed public key
+// returns an error wrapping ErrInvalidKey. To encrypt under one label and
+// context to many keys, NewLabeledSealer hashes the context once.
 func (s *Suite) EncryptWithLabel(rand io.Reader, pub []byte, label string, context, plaintext []byte) (kemOutput, ciphertext []byte, err error) {
+	return s.NewLabeledSealer(label, context).Seal(rand, pub, plaintext)
+}
+
+// LabeledSealer performs EncryptWithLabel (RFC 9420, Section 5.1.3) for one
+// label and context to any number of public keys. The HPKE key schedule
+// context — mode, psk_id_hash and info_hash, which depend only on the
+// EncryptContext (RFC 9180, Section 5.1) — is computed once, so a Welcome
+// that encrypts GroupSecrets to many joiners under a multi-megabyte
+// encrypted GroupInfo hashes it once instead of once per joiner. It is
+// safe for concurrent use.
+type LabeledSealer struct {
+	s      *Suite
+	ksCtx  []byte // key_schedule_context
+	hpkeID []byte // suite_id of the HPKE key schedule
+}
+
+// NewLabeledSealer prepares EncryptWithLabel(_, label, context, _).
+func (s *Suite) NewLabeledSealer(label string, context []byte) *LabeledSealer {
+	id := s.hpkeSuiteID()
+	pskIDHash := labeledExtract(s.newHash, id, nil, "psk_id_hash", nil)
+	infoHash := labeledExtract(s.newHash, id, nil, "info_hash", encryptContext(label, context))
+	ctx := make([]byte, 0, 1+len(pskIDHash)+len(infoHash))
+	ctx = append(ctx, 0x00) // mode_base
+	ctx = append(ctx, pskIDHash...)
+	ctx = append(ctx, infoHash...)
+	return &LabeledSealer{s: s, ksCtx: ctx, hpkeID: id}
+}
+
+// Seal encrypts plaintext to pub: Encap, then the base-mode key schedule
+// and one AEAD seal with the base nonce and empty AAD (RFC 9180, Sections
+// 5.1, 5.2). The encapsulation seed is read from rand exactly as circl's
+// Sender.Setup reads it, so outputs equal those of circl's SealBase.
+func (ls *LabeledSealer) Seal(rand io.Reader, pub, plaintext []byte) (kemOutput, ciphertext []byte, err error) {
+	s := ls.s
 	pk, err := s.hpkePublicKey(pub)
 	if err != nil {
 		return nil, nil, err
 	}
-	sender, err := s.hpke.suite.NewSender(pk, encryptContext(label, context))
-	if err != nil {
-		return nil, nil, err
+	seed := make([]byte, s.hpke.scheme.EncapsulationSeedSize())
+	if _, err := io.ReadFull(randOrDefault(rand), seed); err != nil {
+		return nil, nil, fmt.Errorf("suite: HPKE encapsulation seed: %w", err)
 	}
-	enc, sealer, err := sender.Setup(randOrDefault(rand))
+	enc, ss, err := s.hpke.scheme.EncapsulateDeterministically(pk, seed)
 	if err != nil {
-		if errors.Is(err, hpke.ErrInvalidKEMSharedSecret) {
-			// X25519/X448 low-order public key (RFC 9180, Section 7.1.4).
-			return nil, nil, fmt.Errorf("%w: HPKE public key gives an all-zero shared secret", ErrInvalidKey)
-		}
-		return nil, nil, fmt.Errorf("suite: HPKE setup: %w", err)
+		// e.g. an X25519/X448 low-order public key (RFC 9180, Section 7.1.4).
+		return nil, nil, fmt.Errorf("%w: HPKE encapsulation: %v", ErrInvalidKey, err)
 	}
-	ct, err := sealer.Seal(plaintext, nil)
+	secret := labeledExtract(s.newHash, ls.hpkeID, ss, "secret", nil)
+	key := labeledExpand(s.newHash, ls.hpkeID, secret, "key", ls.ksCtx, s.nk)
+	nonce := labeledExpand(s.newHash, ls.hpkeID, secret, "base_nonce", ls.ksCtx, s.nn)
+	ct, err := s.Seal(key, nonce, nil, plaintext)
 	if err != nil {
 		return nil, nil, fmt.Errorf("suite: HPKE seal: %w", err)
 	}
 	return enc, ct, nil
+}
+
+// hpkeSuiteID is "HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) ||
+// I2OSP(aead_id, 2) (RFC 9180, Section 5.1).
+func (s *Suite) hpkeSuiteID() []byte {
+	kemID, kdfID, aeadID := s.hpke.suite.Params()
+	id := []byte("HPKE")
+	id = binary.BigEndian.AppendUint16(id, uint16(kemID))
+	id = binary.BigEndian.AppendUint16(id, uint16(kdfID))
+	return binary.BigEndian.AppendUint16(id, uint16(aeadID))
 }
 
 // DecryptWithLabel implements DecryptWithLabel, RFC 9420 Section 5.1.3:
