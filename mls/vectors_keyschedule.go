@@ -264,15 +264,7 @@ type transcriptHashVector struct {
 // whose confirmation_tag is the MAC of confirmed_transcript_hash_after under
 // confirmation_key, and both transcript hashes after it.
 func runTranscriptHashVectors(data []byte) ([]vectors.Case, error) {
-	var vs []transcriptHashVector
-	if err := json.Unmarshal(data, &vs); err != nil {
-		return nil, err
-	}
-	out := make([]vectors.Case, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, vectors.Case{Name: vectors.SuiteName(v.CipherSuite), Err: checkTranscriptHashes(&v)})
-	}
-	return out, nil
+	return vectors.Each(data, func(_ int, v *transcriptHashVector) string { return vectors.SuiteName(v.CipherSuite) }, checkTranscriptHashes)
 }
 
 func checkTranscriptHashes(v *transcriptHashVector) error {

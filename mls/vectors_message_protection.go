@@ -2,7 +2,6 @@ package mls
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -39,21 +38,14 @@ type messageProtectionVector struct {
 }
 
 func runMessageProtectionVectors(data []byte) ([]vectors.Case, error) {
-	var tvs []messageProtectionVector
-	if err := json.Unmarshal(data, &tvs); err != nil {
-		return nil, err
-	}
-	cases := make([]vectors.Case, 0, len(tvs))
-	for i := range tvs {
-		name := fmt.Sprintf("cs=0x%04x", tvs[i].CipherSuite)
-		cs, err := suite.Get(suite.ID(tvs[i].CipherSuite))
-		if err != nil {
-			cases = append(cases, vectors.Case{Name: name, Err: err})
-			continue
-		}
-		cases = append(cases, vectors.Case{Name: name, Err: checkMessageProtectionVector(cs, &tvs[i])})
-	}
-	return cases, nil
+	return vectors.Each(data, func(_ int, v *messageProtectionVector) string { return vectors.SuiteName(v.CipherSuite) },
+		func(v *messageProtectionVector) error {
+			cs, err := suite.Get(suite.ID(v.CipherSuite))
+			if err != nil {
+				return err
+			}
+			return checkMessageProtectionVector(cs, v)
+		})
 }
 
 // mpSenderLeaf is the sender of every message in the vectors.

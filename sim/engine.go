@@ -514,15 +514,21 @@ func (s *Sim) groupAdd(m MemberID) {
 }
 
 func (s *Sim) groupRemove(m MemberID) {
-	p := s.members[m].groupPos
+	s.inGroup = s.swapRemove(s.inGroup, m, func(x MemberID) *int32 { return &s.members[x].groupPos })
+}
+
+// swapRemove removes m from list in O(1) by moving the last element into
+// its slot; pos gives a member's slot field (-1 when absent).
+func (s *Sim) swapRemove(list []MemberID, m MemberID, pos func(MemberID) *int32) []MemberID {
+	p := *pos(m)
 	if p < 0 {
-		return
+		return list
 	}
-	last := s.inGroup[len(s.inGroup)-1]
-	s.inGroup[p] = last
-	s.members[last].groupPos = p
-	s.inGroup = s.inGroup[:len(s.inGroup)-1]
-	s.members[m].groupPos = -1
+	last := list[len(list)-1]
+	list[p] = last
+	*pos(last) = p
+	*pos(m) = -1
+	return list[:len(list)-1]
 }
 
 func (s *Sim) onlineAdd(m MemberID) {
@@ -535,15 +541,7 @@ func (s *Sim) onlineAdd(m MemberID) {
 }
 
 func (s *Sim) onlineRemove(m MemberID) {
-	p := s.members[m].onlinePos
-	if p < 0 {
-		return
-	}
-	last := s.online[len(s.online)-1]
-	s.online[p] = last
-	s.members[last].onlinePos = p
-	s.online = s.online[:len(s.online)-1]
-	s.members[m].onlinePos = -1
+	s.online = s.swapRemove(s.online, m, func(x MemberID) *int32 { return &s.members[x].onlinePos })
 }
 
 func (s *Sim) activeUserCount() int { return len(s.activeUsers) }

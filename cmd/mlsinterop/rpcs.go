@@ -270,68 +270,60 @@ func (s *server) StorePSK(_ context.Context, req *pb.StorePSKRequest) (*pb.Store
 	return &pb.StorePSKResponse{}, nil
 }
 
+// proposeAs looks up the member of stateID and sends the proposal build
+// returns (nil: an Update of its own leaf).
+func (s *server) proposeAs(stateID uint32, build func(m *member) (mls.ProposalBody, error)) (*pb.ProposalResponse, error) {
+	m, err := s.member(stateID)
+	if err != nil {
+		return nil, err
+	}
+	body, err := build(m)
+	if err != nil {
+		return nil, err
+	}
+	return m.propose(body)
+}
+
 func (s *server) AddProposal(_ context.Context, req *pb.AddProposalRequest) (*pb.ProposalResponse, error) {
-	m, err := s.member(req.GetStateId())
-	if err != nil {
-		return nil, err
-	}
-	kp, err := parseKeyPackage(req.GetKeyPackage())
-	if err != nil {
-		return nil, err
-	}
-	return m.propose(&mls.Add{KeyPackage: *kp})
+	return s.proposeAs(req.GetStateId(), func(*member) (mls.ProposalBody, error) {
+		kp, err := parseKeyPackage(req.GetKeyPackage())
+		if err != nil {
+			return nil, err
+		}
+		return &mls.Add{KeyPackage: *kp}, nil
+	})
 }
 
 func (s *server) UpdateProposal(_ context.Context, req *pb.UpdateProposalRequest) (*pb.ProposalResponse, error) {
-	m, err := s.member(req.GetStateId())
-	if err != nil {
-		return nil, err
-	}
-	return m.propose(nil)
+	return s.proposeAs(req.GetStateId(), func(*member) (mls.ProposalBody, error) { return nil, nil })
 }
 
 func (s *server) RemoveProposal(_ context.Context, req *pb.RemoveProposalRequest) (*pb.ProposalResponse, error) {
-	m, err := s.member(req.GetStateId())
-	if err != nil {
-		return nil, err
-	}
-	l, err := leafByIdentity(m.g.Public().Tree(), req.GetRemovedId())
-	if err != nil {
-		return nil, err
-	}
-	return m.propose(&mls.Remove{Removed: l})
+	return s.proposeAs(req.GetStateId(), func(m *member) (mls.ProposalBody, error) {
+		l, err := leafByIdentity(m.g.Public().Tree(), req.GetRemovedId())
+		if err != nil {
+			return nil, err
+		}
+		return &mls.Remove{Removed: l}, nil
+	})
 }
 
 func (s *server) ExternalPSKProposal(_ context.Context, req *pb.ExternalPSKProposalRequest) (*pb.ProposalResponse, error) {
-	m, err := s.member(req.GetStateId())
-	if err != nil {
-		return nil, err
-	}
-	p, err := m.g.ExternalPSKProposal(req.GetPskId())
-	if err != nil {
-		return nil, err
-	}
-	return m.propose(p)
+	return s.proposeAs(req.GetStateId(), func(m *member) (mls.ProposalBody, error) {
+		return m.g.ExternalPSKProposal(req.GetPskId())
+	})
 }
 
 func (s *server) ResumptionPSKProposal(_ context.Context, req *pb.ResumptionPSKProposalRequest) (*pb.ProposalResponse, error) {
-	m, err := s.member(req.GetStateId())
-	if err != nil {
-		return nil, err
-	}
-	p, err := m.g.ResumptionPSKProposal(req.GetEpochId())
-	if err != nil {
-		return nil, err
-	}
-	return m.propose(p)
+	return s.proposeAs(req.GetStateId(), func(m *member) (mls.ProposalBody, error) {
+		return m.g.ResumptionPSKProposal(req.GetEpochId())
+	})
 }
 
 func (s *server) GroupContextExtensionsProposal(_ context.Context, req *pb.GroupContextExtensionsProposalRequest) (*pb.ProposalResponse, error) {
-	m, err := s.member(req.GetStateId())
-	if err != nil {
-		return nil, err
-	}
-	return m.propose(&mls.GroupContextExtensions{Extensions: toExtensions(req.GetExtensions())})
+	return s.proposeAs(req.GetStateId(), func(*member) (mls.ProposalBody, error) {
+		return &mls.GroupContextExtensions{Extensions: toExtensions(req.GetExtensions())}, nil
+	})
 }
 
 // commit creates a commit over the cached proposals (those handed in by
