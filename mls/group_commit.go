@@ -44,7 +44,9 @@ type PendingCommit struct {
 	// Welcome is the Welcome for members added by the commit, nil if none.
 	Welcome *MLSMessage
 	// GroupInfo is the signed GroupInfo of the new epoch (what external
-	// joiners use when ExternalPub was set).
+	// joiners use when ExternalPub was set); nil when the commit adds no
+	// member and ExternalPub was not set (Group.GroupInfo builds one
+	// after Merge).
 	GroupInfo *GroupInfo
 	// Stats about the commit for measurement.
 	Stats CommitStats
@@ -185,9 +187,14 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err := next.startEpoch(); err != nil {
 		return nil, err
 	}
-	gi, err := next.groupInfo(opts.InlineTree, opts.ExternalPub)
-	if err != nil {
-		return nil, err
+	// The GroupInfo is signed only when it is needed: for the Welcome, or
+	// when the caller asked for external_pub (a GroupInfo with an inline
+	// ratchet tree costs a full tree encoding and a signature over it).
+	var gi *GroupInfo
+	if len(res.added) > 0 || opts.ExternalPub {
+		if gi, err = next.groupInfo(opts.InlineTree, opts.ExternalPub); err != nil {
+			return nil, err
+		}
 	}
 	pc := &PendingCommit{Commit: msg, GroupInfo: gi, basePub: g.pub, baseKeys: g.keys, next: next}
 	if path != nil {

@@ -128,7 +128,8 @@ type member struct {
 	retryDue    *inflight
 	updPending  bool // an Update proposal of its own is in the pool
 	removeAsked bool
-	committing  bool // a commit of its own is in flight (it waits for the outcome)
+	committing  bool          // a commit of its own is in flight (it waits for the outcome)
+	queuedAt    time.Duration // when it entered the add queue
 }
 
 type user struct {
@@ -222,7 +223,6 @@ type Sim struct {
 	removeQueue []MemberID
 	scheduled   bool // designated/proposer: a commit attempt is scheduled
 	waiting     bool // designated: waiting for a designated committer to come online
-	batchTimer  bool
 
 	phase      int
 	phaseStart time.Duration
@@ -399,6 +399,12 @@ func (s *Sim) start() error {
 			s.enqueueAdd(d)
 		}
 	}
+	// The founding members do not wait for a batch: they are added at once
+	// (in batches of add_batch.size).
+	for _, m := range s.addQueue {
+		s.members[m].queuedAt = s.now - sc.Policy.AddBatch.MaxWait.D()
+	}
+	s.requestCommit(0)
 	s.startPhase(0)
 	if sc.Traffic.AppRatePerMember.PerSecond > 0 {
 		s.push(s.now+expRate(s.rw, sc.Traffic.AppRatePerMember.PerSecond), evApp, -1, 0, nil)
@@ -461,8 +467,7 @@ func (s *Sim) handle(e event) error {
 	case evArriveProposal:
 		s.arriveProposal(e.x.(*proposalMsg))
 	case evBatchTimer:
-		s.batchTimer = false
-		if len(s.addQueue) > 0 {
+		if s.addsReady() {
 			s.requestCommit(0)
 		}
 	case evOffline:
@@ -499,12 +504,20 @@ func (s *Sim) newUser() int32 {
 
 func (s *Sim) enqueueAdd(m MemberID) {
 	s.members[m].state = stQueued
+	s.members[m].queuedAt = s.now
 	s.addQueue = append(s.addQueue, m)
 	if len(s.addQueue) >= s.sc.Policy.AddBatch.Size {
 		s.requestCommit(0)
-	} else if !s.batchTimer {
-		s.batchTimer = true
-		s.push(s.now+s.sc.Policy.AddBatch.MaxWait.D(), evBatchTimer, -1, 0, nil)
+	} else if len(s.addQueue) == 1 {
+		s.armBatchTimer()
+	}
+}
+
+// armBatchTimer wakes the committers when the oldest queued joiner will
+// have waited add_batch.max_wait.
+func (s *Sim) armBatchTimer() {
+	if len(s.addQueue) > 0 {
+		s.push(max(s.now, s.members[s.addQueue[0]].queuedAt+s.sc.Policy.AddBatch.MaxWait.D()), evBatchTimer, -1, 0, nil)
 	}
 }
 
@@ -699,7 +712,7 @@ func (s *Sim) activate(m MemberID) {
 		s.scheduleAvailability(m, true)
 	}
 	s.onlineAdd(m)
-	s.armSelfUpdate(m)
+	s.armFirstSelfUpdate(m)
 	if err := s.backend.Join(m, mm.joinEpoch); err != nil {
 		s.st.backendErrors++
 	}
@@ -968,7 +981,21 @@ func (s *Sim) watchProcessed(w *watch, t time.Duration) {
 // ---- workload: updates, proposals, application messages ----
 
 func (s *Sim) armSelfUpdate(m MemberID) {
-	iv := s.sc.Policy.SelfUpdate.Interval.D()
+	s.armSelfUpdateAfter(m, s.sc.Policy.SelfUpdate.Interval.D())
+}
+
+// armFirstSelfUpdate schedules a new member's first self-update, after
+// policy.self_update.first_after when set.
+func (s *Sim) armFirstSelfUpdate(m MemberID) {
+	su := s.sc.Policy.SelfUpdate
+	if su.FirstAfter > 0 && su.Interval > 0 {
+		s.armSelfUpdateAfter(m, su.FirstAfter.D())
+		return
+	}
+	s.armSelfUpdate(m)
+}
+
+func (s *Sim) armSelfUpdateAfter(m MemberID, iv time.Duration) {
 	mm := &s.members[m]
 	mm.updGen++
 	if iv <= 0 {
@@ -1122,7 +1149,14 @@ func (s *Sim) pickCommitter() (MemberID, bool) {
 }
 
 func (s *Sim) hasWork() bool {
-	return len(s.pool) > 0 || len(s.addQueue) > 0 || len(s.removeQueue) > 0
+	return len(s.pool) > 0 || len(s.removeQueue) > 0 || s.addsReady()
+}
+
+// addsReady: queued joiners are committed when a batch is full or the
+// oldest has waited add_batch.max_wait, not at every commit in between.
+func (s *Sim) addsReady() bool {
+	n := len(s.addQueue)
+	return n > 0 && (n >= s.sc.Policy.AddBatch.Size || s.now >= s.members[s.addQueue[0]].queuedAt+s.sc.Policy.AddBatch.MaxWait.D())
 }
 
 // requestCommit schedules one commit of the pending work (deduplicated).
@@ -1181,7 +1215,20 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 	}
 	var props []CommitProposal
 	removing := map[MemberID]bool{}
-	for _, r := range s.removeQueue {
+	// Under the designated policy only the designated committers have the
+	// application-level permission to add and remove members (RFC 9420,
+	// Section 12.4: a commit may leave out proposals, and an Add is invalid
+	// without that permission); another member's self-update commit takes
+	// only the proposals it received.
+	admin := po.Committer != "designated" || s.isDesignated(m)
+	removeQueue, addQueue := s.removeQueue, s.addQueue
+	if !admin {
+		removeQueue = nil
+	}
+	if !admin || !s.addsReady() {
+		addQueue = nil // joiners wait for their batch (policy.add_batch)
+	}
+	for _, r := range removeQueue {
 		if len(props) >= budget {
 			break
 		}
@@ -1227,11 +1274,10 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		}
 		props, f.pool = kept, keptPool
 	}
-	nAdds := min(po.AddBatch.Size, budget-min(budget, len(props)))
-	if len(s.addQueue) > 0 && nAdds == 0 && len(props) == 0 {
-		nAdds = 1
-	}
-	for _, a := range s.addQueue {
+	// policy.max_proposals_per_commit bounds the Update/Remove proposals
+	// (the knob of tree degradation); adds are bounded by add_batch.size.
+	nAdds := po.AddBatch.Size
+	for _, a := range addQueue {
 		if len(f.adds) >= nAdds {
 			break
 		}
@@ -1438,7 +1484,10 @@ func (s *Sim) acceptCommit(f *inflight) error {
 			s.push(s.now+s.lat.delivery(a, s.epoch), evJoined, a, 0, nil)
 		}
 	}
-	s.addQueue = slices.DeleteFunc(s.addQueue, func(a MemberID) bool { return s.members[a].state != stQueued })
+	if len(f.adds) > 0 {
+		s.addQueue = slices.DeleteFunc(s.addQueue, func(a MemberID) bool { return s.members[a].state != stQueued })
+		s.armBatchTimer() // for joiners that queued after this batch was built
+	}
 	s.deliverToReal()
 	if f.spec.Adversary > 0 {
 		c := s.comps[f.spec.Adversary-1]

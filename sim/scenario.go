@@ -80,9 +80,13 @@ type Policy struct {
 }
 
 // SelfUpdate is the periodic self-update policy (interval 0 = off).
+// FirstAfter, when set, replaces the interval for a new member's first
+// self-update (the common practice of refreshing the leaf and filling the
+// direct path soon after joining, instead of a full interval later).
 type SelfUpdate struct {
-	Interval Duration `yaml:"interval"`
-	Jitter   float64  `yaml:"jitter"` // fraction of interval, uniform ±
+	Interval   Duration `yaml:"interval"`
+	Jitter     float64  `yaml:"jitter"`      // fraction of interval, uniform ±
+	FirstAfter Duration `yaml:"first_after"` // 0: first update one interval after joining
 }
 
 // AddBatch batches joiners into one commit.
@@ -640,6 +644,10 @@ func (sc *Scenario) Validate() error {
 		return e("policy.max_proposals_per_commit", "must not be negative (0 = unlimited), got %d", po.MaxProposalsPerCommit)
 	case po.SelfUpdate.Interval < 0:
 		return e("policy.self_update.interval", "must not be negative (0 = off)")
+	case po.SelfUpdate.FirstAfter < 0:
+		return e("policy.self_update.first_after", "must not be negative (0 = one interval)")
+	case po.SelfUpdate.FirstAfter > 0 && po.SelfUpdate.Interval == 0:
+		return e("policy.self_update.first_after", "needs policy.self_update.interval (self-updates are off)")
 	case po.SelfUpdate.Jitter < 0 || po.SelfUpdate.Jitter >= 1 || math.IsNaN(po.SelfUpdate.Jitter):
 		return e("policy.self_update.jitter", "must be in [0, 1), got %v", po.SelfUpdate.Jitter)
 	case po.UpdateOnSendIdle < 0:

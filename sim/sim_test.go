@@ -335,6 +335,8 @@ func TestScenarioErrors(t *testing.T) {
 		{"set bad value", "name: x\n", []string{"policy.path=sometimes"}, 0, "policy.path", "unknown value"},
 		{"not a mapping", "policy: 3\n", nil, 1, "policy", "expected a mapping"},
 		{"syntax", "policy:\n  committer: [\n", nil, 2, "", "did not find"},
+		{"first_after without interval", "policy:\n  self_update:\n    first_after: 10m\n", nil, 3, "policy.self_update.first_after", "needs policy.self_update.interval"},
+		{"negative first_after", "policy:\n  self_update:\n    interval: 1d\n    first_after: -1m\n", nil, 4, "policy.self_update.first_after", "negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -414,4 +416,76 @@ func TestLazySkipMatchesStepByStep(t *testing.T) {
 			t.Errorf("%s differs between skip and step-by-step evaluation", f)
 		}
 	}
+}
+
+// TestFirstSelfUpdate: policy.self_update.first_after schedules a new
+// member's first self-update (± jitter) instead of one full interval.
+func TestFirstSelfUpdate(t *testing.T) {
+	s := testSim(t, "policy.self_update.interval=7d", "policy.self_update.first_after=10m", "policy.self_update.jitter=0.5")
+	s.until(t, 4*time.Minute)
+	if s.st.selfUpdates != 0 {
+		t.Fatalf("%d self-updates before 5 minutes", s.st.selfUpdates)
+	}
+	s.until(t, 16*time.Minute)
+	if s.st.selfUpdates != 8 {
+		t.Fatalf("%d self-updates by 16 minutes, want all 8 members", s.st.selfUpdates)
+	}
+	s.until(t, 59*time.Minute)
+	if s.st.selfUpdates != 8 {
+		t.Fatalf("%d self-updates by 59 minutes, want 8 (next ones a week later)", s.st.selfUpdates)
+	}
+}
+
+// TestAddBatching: queued joiners wait for a full batch or max_wait, even
+// when other members' commits happen meanwhile; under the designated
+// policy those self-update commits do not add them.
+func TestAddBatching(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "t.yaml")
+	y := strings.Replace(baseYAML, "  initial_users: 8\n", "  initial_users: 8\n  phases: [{join_rate: 30/h}]\n", 1)
+	if err := os.WriteFile(file, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runScenario(t, file, dir, "duration=3h", "policy.committer=designated", "policy.add_batch.size=10",
+		"policy.add_batch.max_wait=20m", "policy.self_update.interval=7d", "policy.self_update.first_after=2m")
+	rows := readCSV(t, filepath.Join(dir, "epochs.csv"))
+	var adds []string
+	updates := 0
+	for _, r := range rows[1:] {
+		if r["adds"] != "0" {
+			adds = append(adds, r["adds"]+"/"+r["committer"])
+		} else if r["path"] == "1" {
+			updates++
+		}
+	}
+	// The initial 7 (and the founder), then batches closed by size (10) or by the 20-minute
+	// wait (about 10 joiners at 30/h), all by the designated committer 0.
+	if updates < 50 || len(adds) < 5 || adds[0] != "7/0" {
+		t.Fatalf("%d self-updates; adds/committer per commit %v", updates, adds)
+	}
+	for _, a := range adds[1:] {
+		n, c, _ := strings.Cut(a, "/")
+		if len(n) == 1 && n < "4" || c != "0" {
+			t.Fatalf("adds/committer per commit %v: a batch cut short or added by another member", adds)
+		}
+	}
+}
+
+func readCSV(t *testing.T, file string) []map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	head := strings.Split(lines[0], ",")
+	out := []map[string]string{nil}
+	for _, l := range lines[1:] {
+		r := map[string]string{}
+		for i, v := range strings.Split(l, ",") {
+			r[head[i]] = v
+		}
+		out = append(out, r)
+	}
+	return out
 }
