@@ -99,8 +99,8 @@ plots:
 	$(MLSSIM) plot results/bench/bench.csv --out results/bench/figures --format $(FIGS)
 	$(MLSSIM) table results/bench/bench.csv --format markdown --out results/bench/table.md
 
-## results: regenerate every canonical run, sweep, figure and table under results/ (demo at sampled, the rest at
-## fidelity model unless GROW_FIDELITY=sampled; a few minutes).
+## results: regenerate every canonical run, sweep, figure and table under results/ (demo and grow-50k at
+## sampled, the rest at fidelity model; about 8 minutes on 2 cores, GROW_FIDELITY=model for a quick pass).
 results: results-demo results-pcs results-grow results-collisions results-commit-size results-churn
 
 results-demo:
@@ -130,7 +130,7 @@ results-pcs:
 	  --kind healing --format markdown --out results/pcs-policies/healing.md
 	$(MLSSIM) table results/pcs-policies/sweep --format markdown --out results/pcs-policies/sweep.md
 
-GROW_FIDELITY ?= model
+GROW_FIDELITY ?= sampled
 results-grow:
 	rm -rf results/grow-50k
 	$(MLSSIM) run --quiet --fidelity $(GROW_FIDELITY) workloads/grow-50k.yaml --set output.events=false --out results/grow-50k
@@ -151,6 +151,7 @@ results-commit-size:
 	rm -rf results/commit-size
 	set -e; for n in $(COMMIT_SIZES); do \
 	  $(RUN) workloads/grow-50k.yaml --set name=grow-n$$n --set population.initial_users=$$n \
+	    --set policy.self_update.first_after=0 --set policy.self_update.interval=1d --set duration=3d \
 	    --set population.phases.0.target_users=$$n --set population.phases.1.join_rate=0 \
 	    --set population.phases.1.leave_rate=0 --set output.events=false --out results/commit-size/n=$$n; \
 	  gzip -n -9 results/commit-size/n=$$n/epochs.csv; done

@@ -13,6 +13,8 @@ var (
 	ErrUnknownSender = errors.New("mls: unknown sender")
 	// ErrWrongGroup: a message carries another group's ID.
 	ErrWrongGroup = errors.New("mls: message for another group")
+	// ErrStateMismatch: Group.AdoptPublic was given a different epoch state.
+	ErrStateMismatch = errors.New("mls: public state differs")
 )
 
 // ProtocolError is a violation of an RFC 9420 rule by a message, tree or

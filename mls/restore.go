@@ -74,6 +74,22 @@ func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIn
 	return g, nil
 }
 
+// AdoptPublic replaces g's public state (ratchet tree, group context,
+// transcript hash) by pub when the two are equal: the same encoded
+// GroupContext (which holds the tree hash and the confirmed transcript
+// hash) and the same interim transcript hash. Many members of one group
+// that each computed the same epoch (a simulator's receivers, a server
+// hosting many clients) can then share one immutable copy instead of
+// holding one each. It returns ErrStateMismatch, and leaves g untouched,
+// when the states differ.
+func (g *Group) AdoptPublic(pub *PublicGroup) error {
+	if pub == nil || pub.cs != g.cs || !bytes.Equal(pub.ctxBytes, g.pub.ctxBytes) || !bytes.Equal(pub.interim, g.pub.interim) {
+		return ErrStateMismatch
+	}
+	g.pub = pub
+	return nil
+}
+
 // RegisterUpdateKey records the leaf private key of an Update proposal this
 // member sent (by proposal reference), so that a commit of the proposal
 // installs it. ProposeUpdate does this itself; RegisterUpdateKey is for

@@ -137,6 +137,14 @@ type RealReceivers interface {
 	RealReceivers() []MemberID
 }
 
+// Deferrer is implemented by backends that defer work: the real backend
+// runs real receivers' ProcessCommit calls in parallel batches. Sync
+// finishes the deferred work and returns how many deferred calls failed
+// since the last Sync.
+type Deferrer interface {
+	Sync() (failed int)
+}
+
 // AdversaryChecker is implemented by backends whose adversary really tries
 // to derive each epoch: after AcceptCommit, AdversaryDerived reports what
 // the shadow client of compromise id achieved for the accepted epoch

@@ -313,6 +313,7 @@ func (s *Sim) Run(ctx context.Context) (*Summary, error) {
 	horizon := s.sc.Duration.D()
 	s.push(horizon, evEnd, -1, 0, nil)
 	runErr := s.loop(ctx, never)
+	s.syncBackend()
 	if runErr == nil || errors.Is(runErr, ErrInterrupted) {
 		s.finish()
 	}
@@ -361,6 +362,13 @@ func (s *Sim) loop(ctx context.Context, until time.Duration) error {
 }
 
 var errEnd = errors.New("end")
+
+// syncBackend finishes a backend's deferred work and counts its failures.
+func (s *Sim) syncBackend() {
+	if d, ok := s.backend.(Deferrer); ok {
+		s.st.backendErrors += int64(d.Sync())
+	}
+}
 
 func (s *Sim) closeOutputs() error {
 	if s.out == nil {

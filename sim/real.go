@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mlslab/mlslab/mls"
 	"github.com/mlslab/mlslab/mls/treemath"
@@ -120,7 +125,21 @@ type RealBackend struct {
 	// lowTmpl is the oldest epoch whose template is still kept.
 	lowTmpl uint64
 
+	// Workers is how many real receivers process commits at once (0 means
+	// GOMAXPROCS). With more than one, ProcessCommit calls are deferred
+	// and run in parallel batches (see flush).
+	Workers  int
+	deferred []procJob
+	failed   int        // deferred calls that failed since the last Sync
+	mu       sync.Mutex // guards st during a flush
+
 	st RealStats
+}
+
+// procJob is a deferred ProcessCommit call.
+type procJob struct {
+	m MemberID
+	e uint64
 }
 
 // RealStats describes the real work of a full or sampled run.
@@ -246,6 +265,7 @@ func (b *RealBackend) Fidelity() string {
 
 // Stats returns the real-work statistics.
 func (b *RealBackend) Stats() RealStats {
+	b.flush()
 	s := b.st
 	s.RealMembers = 0
 	for _, m := range b.real {
@@ -268,10 +288,61 @@ func (b *RealBackend) Stats() RealStats {
 }
 
 func (b *RealBackend) fail(err error) error {
+	b.mu.Lock()
 	if b.st.FirstError == "" {
 		b.st.FirstError = err.Error()
 	}
+	b.mu.Unlock()
 	return err
+}
+
+// maxDeferred bounds the deferred ProcessCommit calls between flushes.
+const maxDeferred = 512
+
+// flush runs the deferred ProcessCommit calls: each member's in order, up
+// to Workers members at once. Real receivers' states are disjoint (they
+// share only immutable epoch templates and messages), so this equals
+// processing each commit when it arrives; every other backend method
+// flushes first, so nothing observes a member between arrival and
+// processing. The engine goroutine waits here: it does not run
+// concurrently with the jobs.
+func (b *RealBackend) flush() {
+	if len(b.deferred) == 0 {
+		return
+	}
+	var order []MemberID
+	byMember := map[MemberID][]uint64{}
+	for _, j := range b.deferred {
+		if _, ok := byMember[j.m]; !ok {
+			order = append(order, j.m)
+		}
+		byMember[j.m] = append(byMember[j.m], j.e)
+	}
+	b.deferred = b.deferred[:0]
+	var eg errgroup.Group
+	eg.SetLimit(b.Workers)
+	var failed atomic.Int64
+	for _, m := range order {
+		eg.Go(func() error {
+			for _, e := range byMember[m] {
+				if b.processCommit(m, e) != nil {
+					failed.Add(1)
+				}
+			}
+			return nil
+		})
+	}
+	eg.Wait()
+	b.failed += int(failed.Load())
+}
+
+// Sync implements Deferrer: it runs the deferred ProcessCommit calls and
+// returns how many of them failed since the last Sync.
+func (b *RealBackend) Sync() int {
+	b.flush()
+	n := b.failed
+	b.failed = 0
+	return n
 }
 
 func (b *RealBackend) mem(m MemberID) *realMember {
@@ -288,6 +359,9 @@ func (b *RealBackend) sampled(m MemberID) bool {
 
 // Init implements Backend.
 func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
+	if b.Workers <= 0 {
+		b.Workers = runtime.GOMAXPROCS(0)
+	}
 	b.cfg = cfg
 	var seed [32]byte
 	for i := range 4 {
@@ -495,6 +569,7 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 
 // Propose implements Backend.
 func (b *RealBackend) Propose(kind ProposalKind, sender, subject MemberID, epoch uint64) (int, error) {
+	b.flush()
 	r, err := b.buildProposal(kind, sender, subject, epoch)
 	if err != nil {
 		return 0, err
@@ -504,6 +579,7 @@ func (b *RealBackend) Propose(kind ProposalKind, sender, subject MemberID, epoch
 
 // SendApplication implements Backend.
 func (b *RealBackend) SendApplication(sender MemberID, epoch uint64, n int) (int, error) {
+	b.flush()
 	g, err := b.senderState(sender, epoch)
 	if err != nil {
 		return 0, err
@@ -596,6 +672,7 @@ func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMes
 
 // CreateCommit implements Backend.
 func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
+	b.flush()
 	e := spec.Epoch
 	if e < b.lowTmpl {
 		// A committer far behind (it was offline): its commit is rejected
@@ -685,11 +762,13 @@ func (p *realPending) result(withWelcome bool) CommitResult {
 
 // RejectCommit implements Backend.
 func (b *RealBackend) RejectCommit(p Pending, _ *Applied) (CommitResult, error) {
+	b.flush()
 	return p.(*realPending).result(false), nil
 }
 
 // AcceptCommit implements Backend.
 func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error) {
+	b.flush()
 	p := pp.(*realPending)
 	spec := &p.spec
 	next := p.pc.NextGroup()
@@ -889,9 +968,25 @@ func (b *RealBackend) resync(m MemberID) error {
 func (b *RealBackend) RealReceivers() []MemberID { return b.real }
 
 // ProcessCommit implements Backend: real member m processes the commit
-// that created epoch e, after the proposals it references.
+// that created epoch e, after the proposals it references. With several
+// Workers the call is deferred to the next flush (its failure is counted
+// by Sync).
 func (b *RealBackend) ProcessCommit(m MemberID, e uint64) error {
-	rm := b.mem(m)
+	if b.Workers > 1 {
+		b.deferred = append(b.deferred, procJob{m, e})
+		if len(b.deferred) >= maxDeferred {
+			b.flush()
+		}
+		return nil
+	}
+	return b.processCommit(m, e)
+}
+
+// processCommit is ProcessCommit done now. It touches only member m's
+// state, reads the kept epoch records, and updates the statistics under
+// b.mu, so flush may run it for different members concurrently.
+func (b *RealBackend) processCommit(m MemberID, e uint64) error {
+	rm := &b.members[m]
 	if rm.g == nil || rm.g.Epoch() >= e {
 		return nil
 	}
@@ -924,26 +1019,42 @@ func (b *RealBackend) ProcessCommit(m MemberID, e uint64) error {
 	}
 	t0 := time.Now()
 	out, err := rm.g.Process(msg)
-	b.st.procCPU += time.Since(t0)
+	d := time.Since(t0)
+	b.mu.Lock()
+	b.st.procCPU += d
 	b.st.procN++
+	if err == nil {
+		b.st.CommitsProcessed++
+		if !out.SelfRemoved {
+			b.st.AuthenticatorChecks++
+		}
+	}
+	b.mu.Unlock()
 	if err != nil {
 		return b.fail(fmt.Errorf("sim: member %d processing the commit of epoch %d: %w", m, e, err))
 	}
 	rm.seen = nil
-	b.st.CommitsProcessed++
 	if out.SelfRemoved {
 		rm.g, rm.isReal = nil, false
 		return nil
 	}
-	b.st.AuthenticatorChecks++
 	if !bytes.Equal(rm.g.EpochAuthenticator(), r.auth) {
 		return b.fail(fmt.Errorf("sim: %w: member %d derived another epoch authenticator for epoch %d", errFidelity, m, e))
+	}
+	// The member computed the epoch's public state itself; from now on it
+	// shares the template's immutable copy (DESIGN.md: one PublicGroup per
+	// epoch), so real members do not each hold a tree.
+	if r.tmpl != nil {
+		if err := rm.g.AdoptPublic(r.tmpl.Public()); err != nil {
+			return b.fail(fmt.Errorf("sim: %w: member %d computed another public state for epoch %d", errFidelity, m, e))
+		}
 	}
 	return nil
 }
 
 // Join implements Backend: a real joiner processes its Welcome.
 func (b *RealBackend) Join(m MemberID, e uint64) error {
+	b.flush()
 	rm := b.mem(m)
 	if rm.welcome == nil {
 		return nil
@@ -979,6 +1090,11 @@ func (b *RealBackend) Join(m MemberID, e uint64) error {
 	if !bytes.Equal(g.EpochAuthenticator(), r.auth) {
 		return b.fail(fmt.Errorf("sim: %w: joiner %d derived another epoch authenticator for epoch %d", errFidelity, m, e))
 	}
+	if r.tmpl != nil {
+		if err := g.AdoptPublic(r.tmpl.Public()); err != nil {
+			return b.fail(fmt.Errorf("sim: %w: joiner %d computed another public state for epoch %d", errFidelity, m, e))
+		}
+	}
 	return nil
 }
 
@@ -992,6 +1108,7 @@ func (b *RealBackend) ProcessesCommits(m MemberID) bool {
 // init secret, signature key) in the delivery service's epoch, and the
 // victim becomes a real member.
 func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error {
+	b.flush()
 	rm := b.mem(victim)
 	if rm.leaf < 0 {
 		return b.fail(fmt.Errorf("sim: compromised member %d has no leaf", victim))
@@ -1013,6 +1130,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 // AdversaryDerived reports whether the shadow client of compromise id
 // derived the last accepted epoch (known is false for no such shadow).
 func (b *RealBackend) AdversaryDerived(id int) (derived, known bool) {
+	b.flush()
 	sh := b.shadows[id]
 	if sh == nil {
 		return false, false

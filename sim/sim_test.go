@@ -51,6 +51,7 @@ func (s *Sim) until(t *testing.T, at time.Duration) {
 	if err := s.loop(context.Background(), at); err != nil {
 		t.Fatal(err)
 	}
+	s.syncBackend()
 	if err := s.tree.Check(); err != nil {
 		t.Fatal(err)
 	}

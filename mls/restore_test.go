@@ -1,0 +1,47 @@
+package mls
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// TestAdoptPublic: a member that computed the same epoch adopts another
+// member's public state and keeps working; a different epoch is refused
+// and leaves the member untouched.
+func TestAdoptPublic(t *testing.T) {
+	cs := suite.ID(1)
+	cfgA, cfgB := newTestConfig(1), newTestConfig(2)
+	a, err := CreateGroup(cfgA, []byte("group"), newKP(t, cfgA, cs, "alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpB := newKP(t, cfgB, cs, "bob")
+	pc := commitAndMerge(t, a, CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kpB.KeyPackage}}, InlineTree: true})
+	b, err := Join(cfgB, wireRoundTrip(t, pc.Welcome), kpB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := a.Public()
+	pc = commitAndMerge(t, a, CommitOptions{ForcePath: true})
+	// b is one epoch behind: a's state is not b's.
+	before := b.Public()
+	if err := b.AdoptPublic(a.Public()); !errors.Is(err, ErrStateMismatch) || b.Public() != before {
+		t.Fatalf("adopting another epoch: %v", err)
+	}
+	deliver(t, a, []*Group{b}, pc.Commit)
+	if b.Public() == a.Public() {
+		t.Fatal("b already shares a's state")
+	}
+	if err := b.AdoptPublic(a.Public()); err != nil || b.Public() != a.Public() {
+		t.Fatalf("adopting an equal state: %v", err)
+	}
+	if err := b.AdoptPublic(old); !errors.Is(err, ErrStateMismatch) || b.Public() != a.Public() {
+		t.Fatalf("adopting an old state: %v", err)
+	}
+	// Both go on: b commits, a processes.
+	pc = commitAndMerge(t, b, CommitOptions{ForcePath: true})
+	deliver(t, b, []*Group{a}, pc.Commit)
+	checkAgree(t, a, b)
+}
