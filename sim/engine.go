@@ -184,9 +184,12 @@ type Options struct {
 	OutDir  string
 	Backend Backend // nil: by fidelity
 	// SampleReceivers is the expected number of sampled real receivers at
-	// fidelity sampled (0 = 8).
+	// fidelity sampled (0 = the scenario's sample_receivers, default 8).
 	SampleReceivers int
-	Progress        func(Progress) // called every ProgressEvery events, may be nil
+	// Workers is how many real receivers process commits at once at
+	// fidelity full and sampled (0 = GOMAXPROCS; see RealBackend.Workers).
+	Workers  int
+	Progress func(Progress) // called every ProgressEvery events, may be nil
 	// ProgressEvery defaults to 65536 events.
 	ProgressEvery uint64
 }
@@ -257,9 +260,13 @@ func New(sc *Scenario, opt Options) (*Sim, error) {
 	if s.backend == nil {
 		switch sc.Fidelity {
 		case "full":
-			s.backend = NewRealBackend(true)
+			s.backend = &RealBackend{full: true, Workers: opt.Workers}
 		case "sampled":
-			s.backend = &RealBackend{SampleReceivers: opt.SampleReceivers}
+			k := opt.SampleReceivers
+			if k == 0 {
+				k = sc.SampleReceivers
+			}
+			s.backend = &RealBackend{SampleReceivers: k, Workers: opt.Workers}
 		default:
 			s.backend = &ModelBackend{}
 		}

@@ -110,8 +110,8 @@ type RealBackend struct {
 	aad         []byte
 	sampleEvery uint64
 
-	members []realMember
-	real    []MemberID // members with a real state (or a pending real join)
+	members []*realMember // pointers: deferred jobs hold them while the slice grows
+	real    []MemberID    // members with a real state (or a pending real join)
 	epochs  map[uint64]*epochRec
 	lowest  uint64
 	cur     *mls.Group // template of the delivery service's epoch
@@ -127,11 +127,17 @@ type RealBackend struct {
 
 	// Workers is how many real receivers process commits at once (0 means
 	// GOMAXPROCS). With more than one, ProcessCommit calls are deferred
-	// and run in parallel batches (see flush).
-	Workers  int
-	deferred []procJob
-	failed   int        // deferred calls that failed since the last Sync
-	mu       sync.Mutex // guards st during a flush
+	// and run in parallel batches that may overlap the next commit's
+	// creation (see flush). The measured times (CommitResult.CreateCPU,
+	// RealStats means) are wall times of each call: with Workers 1 nothing
+	// else runs meanwhile, with more they include contention for the
+	// cores (faster runs, inflated per-call times).
+	Workers   int
+	deferred  []procJob
+	inflight  chan int     // failures of the batch running in the background
+	lastBatch []memberJobs // the calls of the last batch run
+	failed    int          // deferred calls that failed since the last Sync
+	mu        sync.Mutex   // guards st while a batch runs
 
 	st RealStats
 }
@@ -144,7 +150,10 @@ type procJob struct {
 
 // RealStats describes the real work of a full or sampled run.
 type RealStats struct {
-	RealMembers         int     `json:"real_members"`
+	RealMembers int `json:"real_members"`
+	// Workers: real receivers processing at once (1: per-call times are
+	// uncontended; more: they include contention, see RealBackend.Workers).
+	Workers             int     `json:"workers"`
 	CommitsCreated      int64   `json:"commits_created"`
 	CommitCreateMeanUs  float64 `json:"commit_create_cpu_mean_us"`
 	CommitsProcessed    int64   `json:"commits_processed"`
@@ -186,8 +195,11 @@ type realMember struct {
 	joinEpoch uint64
 	isReal    bool
 	seen      map[*propRec]bool // proposals g processed in its epoch
-	send      *mls.Group        // sender state of sendEpoch
-	sendEpoch uint64
+	// selfRemoved: a deferred ProcessCommit processed its removal; settle
+	// drops the state.
+	selfRemoved bool
+	send        *mls.Group // sender state of sendEpoch
+	sendEpoch   uint64
 	// recv: a real receiver's secret trees of epochs other than its
 	// current one, for application messages of those epochs.
 	recv map[uint64]*mls.SecretTree
@@ -267,6 +279,7 @@ func (b *RealBackend) Fidelity() string {
 func (b *RealBackend) Stats() RealStats {
 	b.flush()
 	s := b.st
+	s.Workers = b.Workers
 	s.RealMembers = 0
 	for _, m := range b.real {
 		if b.members[m].isReal {
@@ -299,33 +312,82 @@ func (b *RealBackend) fail(err error) error {
 // maxDeferred bounds the deferred ProcessCommit calls between flushes.
 const maxDeferred = 512
 
-// flush runs the deferred ProcessCommit calls: each member's in order, up
-// to Workers members at once. Real receivers' states are disjoint (they
-// share only immutable epoch templates and messages), so this equals
-// processing each commit when it arrives; every other backend method
-// flushes first, so nothing observes a member between arrival and
-// processing. The engine goroutine waits here: it does not run
-// concurrently with the jobs.
+// Deferred ProcessCommit calls run in batches: each member's calls in
+// order, up to Workers members at once. Real receivers' states are
+// disjoint (they share only immutable epoch templates, epoch secrets and
+// messages), so a batch equals processing each commit when it arrives.
+// flush runs the pending calls and waits; every backend method but
+// ProcessCommit, ProcessesCommits and RealReceivers flushes first, so
+// nothing observes a member between arrival and processing.
+// CreateCommit instead starts the batch in the background (startFlush)
+// when the commit reads no member of the batch, so the receivers' work
+// overlaps the committer's; the next backend call waits for it.
 func (b *RealBackend) flush() {
+	b.wait()
 	if len(b.deferred) == 0 {
 		return
 	}
-	var order []MemberID
-	byMember := map[MemberID][]uint64{}
+	b.lastBatch = b.takeDeferred()
+	b.failed += b.runBatch(b.lastBatch)
+	b.settle()
+}
+
+// startFlush runs the pending calls in the background.
+func (b *RealBackend) startFlush() {
+	b.wait()
+	if len(b.deferred) == 0 {
+		return
+	}
+	jobs := b.takeDeferred()
+	b.lastBatch = jobs
+	done := make(chan int, 1)
+	go func() { done <- b.runBatch(jobs) }()
+	b.inflight = done
+}
+
+// wait waits for the batch started by startFlush.
+func (b *RealBackend) wait() {
+	if b.inflight == nil {
+		return
+	}
+	b.failed += <-b.inflight
+	b.inflight = nil
+	b.settle()
+}
+
+// memberJobs is one member's deferred calls, in order.
+type memberJobs struct {
+	rm     *realMember // resolved on the engine goroutine: b.members may grow during a batch
+	m      MemberID
+	epochs []uint64
+}
+
+// takeDeferred groups the pending calls by member, keeping their order.
+func (b *RealBackend) takeDeferred() []memberJobs {
+	var out []memberJobs
+	idx := map[MemberID]int{}
 	for _, j := range b.deferred {
-		if _, ok := byMember[j.m]; !ok {
-			order = append(order, j.m)
+		i, ok := idx[j.m]
+		if !ok {
+			i = len(out)
+			idx[j.m] = i
+			out = append(out, memberJobs{rm: b.members[j.m], m: j.m})
 		}
-		byMember[j.m] = append(byMember[j.m], j.e)
+		out[i].epochs = append(out[i].epochs, j.e)
 	}
 	b.deferred = b.deferred[:0]
+	return out
+}
+
+// runBatch runs the calls of jobs and returns how many failed.
+func (b *RealBackend) runBatch(jobs []memberJobs) int {
 	var eg errgroup.Group
 	eg.SetLimit(b.Workers)
 	var failed atomic.Int64
-	for _, m := range order {
+	for _, j := range jobs {
 		eg.Go(func() error {
-			for _, e := range byMember[m] {
-				if b.processCommit(m, e) != nil {
+			for _, e := range j.epochs {
+				if b.processCommit(j.rm, j.m, e) != nil {
 					failed.Add(1)
 				}
 			}
@@ -333,7 +395,18 @@ func (b *RealBackend) flush() {
 		})
 	}
 	eg.Wait()
-	b.failed += int(failed.Load())
+	return int(failed.Load())
+}
+
+// settle applies, on the engine goroutine, what the last batch's members
+// learned: their own removal.
+func (b *RealBackend) settle() {
+	for _, j := range b.lastBatch {
+		if rm := j.rm; rm.selfRemoved {
+			rm.g, rm.isReal, rm.selfRemoved = nil, false, false
+		}
+	}
+	b.lastBatch = nil
 }
 
 // Sync implements Deferrer: it runs the deferred ProcessCommit calls and
@@ -347,9 +420,9 @@ func (b *RealBackend) Sync() int {
 
 func (b *RealBackend) mem(m MemberID) *realMember {
 	for int(m) >= len(b.members) {
-		b.members = append(b.members, realMember{leaf: -1})
+		b.members = append(b.members, &realMember{leaf: -1})
 	}
-	return &b.members[m]
+	return b.members[m]
 }
 
 // sampled reports whether m is a real receiver from its join on.
@@ -612,7 +685,7 @@ func (b *RealBackend) SendApplication(sender MemberID, epoch uint64, n int) (int
 // own from e's epoch secrets. Members that joined after e are skipped.
 func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) error {
 	for _, m := range b.real {
-		rm := &b.members[m]
+		rm := b.members[m]
 		if m == sender || !rm.isReal || rm.g == nil || rm.leaf < 0 || e < rm.joinEpoch {
 			continue
 		}
@@ -672,7 +745,21 @@ func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMes
 
 // CreateCommit implements Backend.
 func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
-	b.flush()
+	// The receivers' pending work overlaps this commit unless the commit
+	// reads one of them: the committer's own state, or a proposal sender's
+	// (a proposal by reference may have to be rebuilt).
+	overlap := true
+	for _, pr := range spec.Proposals {
+		overlap = overlap && !pr.ByRef
+	}
+	for _, j := range b.deferred {
+		overlap = overlap && j.m != spec.Committer
+	}
+	if overlap {
+		b.startFlush()
+	} else {
+		b.flush()
+	}
 	e := spec.Epoch
 	if e < b.lowTmpl {
 		// A committer far behind (it was offline): its commit is rejected
@@ -900,7 +987,7 @@ func (b *RealBackend) gc() {
 	floor := cur - min(cur, maxLagEpochs)
 	live := b.real[:0]
 	for _, m := range b.real {
-		rm := &b.members[m]
+		rm := b.members[m]
 		if !rm.isReal {
 			continue
 		}
@@ -937,7 +1024,7 @@ func (b *RealBackend) gc() {
 	b.lowTmpl = max(b.lowTmpl, lowT)
 	senders := b.senders[:0]
 	for _, m := range b.senders {
-		rm := &b.members[m]
+		rm := b.members[m]
 		// A sender state lives as long as its epoch's template: a state
 		// made again for the same epoch would reuse ratchet generations.
 		if rm.send != nil && rm.sendEpoch < b.lowTmpl {
@@ -979,14 +1066,17 @@ func (b *RealBackend) ProcessCommit(m MemberID, e uint64) error {
 		}
 		return nil
 	}
-	return b.processCommit(m, e)
+	rm := b.mem(m)
+	err := b.processCommit(rm, m, e)
+	b.lastBatch = []memberJobs{{rm: rm, m: m}}
+	b.settle()
+	return err
 }
 
 // processCommit is ProcessCommit done now. It touches only member m's
 // state, reads the kept epoch records, and updates the statistics under
 // b.mu, so flush may run it for different members concurrently.
-func (b *RealBackend) processCommit(m MemberID, e uint64) error {
-	rm := &b.members[m]
+func (b *RealBackend) processCommit(rm *realMember, m MemberID, e uint64) error {
 	if rm.g == nil || rm.g.Epoch() >= e {
 		return nil
 	}
@@ -1035,7 +1125,9 @@ func (b *RealBackend) processCommit(m MemberID, e uint64) error {
 	}
 	rm.seen = nil
 	if out.SelfRemoved {
-		rm.g, rm.isReal = nil, false
+		// Applied by the engine goroutine (settle): ProcessesCommits may
+		// read rm.g while a batch runs.
+		rm.selfRemoved = true
 		return nil
 	}
 	if !bytes.Equal(rm.g.EpochAuthenticator(), r.auth) {

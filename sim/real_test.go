@@ -153,7 +153,7 @@ func TestRealReceiversKeepUp(t *testing.T) {
 	due := uint64(sortSearch(len(s.acceptT), func(i int) bool { return s.acceptT[i] > s.now-s.lat.max })) - 1
 	checked := 0
 	for _, m := range b.real {
-		rm := &b.members[m]
+		rm := b.members[m]
 		if rm.g == nil || s.members[m].state != stActive {
 			continue
 		}

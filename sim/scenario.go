@@ -19,18 +19,21 @@ import (
 
 // Scenario is a parsed, validated scenario file (format: workloads/README.md).
 type Scenario struct {
-	Name       string     `yaml:"name"`
-	Seed       uint64     `yaml:"seed"`
-	Duration   Duration   `yaml:"duration"`
-	Fidelity   string     `yaml:"fidelity"`
-	Suite      uint16     `yaml:"suite"`
-	Group      GroupSpec  `yaml:"group"`
-	Population Population `yaml:"population"`
-	Policy     Policy     `yaml:"policy"`
-	Traffic    Traffic    `yaml:"traffic"`
-	Network    Network    `yaml:"network"`
-	Adversary  Adversary  `yaml:"adversary"`
-	Output     OutputSpec `yaml:"output"`
+	Name     string   `yaml:"name"`
+	Seed     uint64   `yaml:"seed"`
+	Duration Duration `yaml:"duration"`
+	Fidelity string   `yaml:"fidelity"`
+	// SampleReceivers is the expected number of sampled real receivers at
+	// fidelity sampled, besides the founder and compromised members (0 = 8).
+	SampleReceivers int        `yaml:"sample_receivers"`
+	Suite           uint16     `yaml:"suite"`
+	Group           GroupSpec  `yaml:"group"`
+	Population      Population `yaml:"population"`
+	Policy          Policy     `yaml:"policy"`
+	Traffic         Traffic    `yaml:"traffic"`
+	Network         Network    `yaml:"network"`
+	Adversary       Adversary  `yaml:"adversary"`
+	Output          OutputSpec `yaml:"output"`
 
 	// File is the path the scenario was loaded from ("" if built in code).
 	File string `yaml:"-"`
@@ -582,6 +585,9 @@ func (sc *Scenario) Validate() error {
 	e := sc.fieldErr
 	if sc.Duration <= 0 {
 		return e("duration", "must be positive, got %s", sc.Duration)
+	}
+	if sc.SampleReceivers < 0 {
+		return e("sample_receivers", "must not be negative (0 = 8), got %d", sc.SampleReceivers)
 	}
 	if !oneOf(sc.Fidelity, "model", "sampled", "full") {
 		return e("fidelity", "unknown fidelity %q (want model, sampled or full)", sc.Fidelity)
