@@ -144,8 +144,10 @@ type RealBackend struct {
 
 // procJob is a deferred ProcessCommit call.
 type procJob struct {
-	m MemberID
-	e uint64
+	m   MemberID
+	e   uint64
+	r   *epochRec        // resolved at arrival: gc may drop it from b.epochs meanwhile
+	pub *mls.PublicGroup // the epoch template's public state, nil if no longer kept
 }
 
 // RealStats describes the real work of a full or sampled run.
@@ -316,12 +318,15 @@ const maxDeferred = 512
 // order, up to Workers members at once. Real receivers' states are
 // disjoint (they share only immutable epoch templates, epoch secrets and
 // messages), so a batch equals processing each commit when it arrives.
-// flush runs the pending calls and waits; every backend method but
-// ProcessCommit, ProcessesCommits and RealReceivers flushes first, so
-// nothing observes a member between arrival and processing.
-// CreateCommit instead starts the batch in the background (startFlush)
-// when the commit reads no member of the batch, so the receivers' work
-// overlaps the committer's; the next backend call waits for it.
+// flush runs the pending calls and waits. The methods that read or
+// replace receivers' states flush first (Propose, SendApplication, Join,
+// Compromise, Stats; AcceptCommit when its committer or a removed member
+// has calls pending), so nothing observes a member between arrival and
+// processing. CreateCommit instead starts the batch in the background
+// (startFlush) when the commit reads no member of the batch, so the
+// receivers' work overlaps the committer's and the delivery of the next
+// commit; gc counts a member with calls pending at the epoch they take it
+// to. The engine's results do not depend on Workers (a test compares).
 func (b *RealBackend) flush() {
 	b.wait()
 	if len(b.deferred) == 0 {
@@ -357,9 +362,9 @@ func (b *RealBackend) wait() {
 
 // memberJobs is one member's deferred calls, in order.
 type memberJobs struct {
-	rm     *realMember // resolved on the engine goroutine: b.members may grow during a batch
-	m      MemberID
-	epochs []uint64
+	rm   *realMember // resolved on the engine goroutine: b.members may grow during a batch
+	m    MemberID
+	jobs []procJob
 }
 
 // takeDeferred groups the pending calls by member, keeping their order.
@@ -373,7 +378,7 @@ func (b *RealBackend) takeDeferred() []memberJobs {
 			idx[j.m] = i
 			out = append(out, memberJobs{rm: b.members[j.m], m: j.m})
 		}
-		out[i].epochs = append(out[i].epochs, j.e)
+		out[i].jobs = append(out[i].jobs, j)
 	}
 	b.deferred = b.deferred[:0]
 	return out
@@ -386,8 +391,8 @@ func (b *RealBackend) runBatch(jobs []memberJobs) int {
 	var failed atomic.Int64
 	for _, j := range jobs {
 		eg.Go(func() error {
-			for _, e := range j.epochs {
-				if b.processCommit(j.rm, j.m, e) != nil {
+			for _, pj := range j.jobs {
+				if b.processCommit(j.rm, pj) != nil {
 					failed.Add(1)
 				}
 			}
@@ -396,6 +401,25 @@ func (b *RealBackend) runBatch(jobs []memberJobs) int {
 	}
 	eg.Wait()
 	return int(failed.Load())
+}
+
+// queuedEpoch is the epoch member m will be in once its deferred and
+// running calls are done (ok false if it has none): what a flush would
+// leave it at.
+func (b *RealBackend) queuedEpoch(m MemberID) (e uint64, ok bool) {
+	if b.inflight != nil {
+		for _, j := range b.lastBatch {
+			if j.m == m {
+				e, ok = j.jobs[len(j.jobs)-1].e, true
+			}
+		}
+	}
+	for _, j := range b.deferred {
+		if j.m == m {
+			e, ok = max(e, j.e), true
+		}
+	}
+	return e, ok
 }
 
 // settle applies, on the engine goroutine, what the last batch's members
@@ -849,15 +873,24 @@ func (p *realPending) result(withWelcome bool) CommitResult {
 
 // RejectCommit implements Backend.
 func (b *RealBackend) RejectCommit(p Pending, _ *Applied) (CommitResult, error) {
-	b.flush()
 	return p.(*realPending).result(false), nil
 }
 
 // AcceptCommit implements Backend.
 func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error) {
-	b.flush()
 	p := pp.(*realPending)
 	spec := &p.spec
+	// The receivers' batch may go on unless this commit changes one of its
+	// members (the committer's state is replaced, removed members dropped).
+	// (Their pending calls run first, as they would have on arrival.)
+	for _, pr := range spec.Proposals {
+		if _, q := b.queuedEpoch(pr.Subject); q && pr.Kind == PropRemove {
+			b.flush()
+		}
+	}
+	if _, q := b.queuedEpoch(spec.Committer); q {
+		b.flush()
+	}
 	next := p.pc.NextGroup()
 	e := spec.Epoch + 1
 	res := p.result(true)
@@ -999,12 +1032,25 @@ func (b *RealBackend) gc() {
 			lowT = min(lowT, rm.joinEpoch)
 			low = min(low, rm.joinEpoch)
 		case rm.g != nil:
-			if rm.g.Epoch() < floor {
-				if err := b.resync(m); err != nil {
+			// A member with calls pending counts at the epoch they take it
+			// to (as if flushed; its state may be changing in a batch).
+			ep, queued := b.queuedEpoch(m)
+			if !queued {
+				ep = rm.g.Epoch()
+			}
+			if ep < floor {
+				b.flush()
+				if rm.g == nil {
 					continue
 				}
+				if rm.g.Epoch() < floor {
+					if err := b.resync(m); err != nil {
+						continue
+					}
+				}
+				ep = rm.g.Epoch()
 			}
-			low = min(low, rm.g.Epoch())
+			low = min(low, ep)
 		}
 		for e := range rm.recv {
 			if e < lowT {
@@ -1059,15 +1105,23 @@ func (b *RealBackend) RealReceivers() []MemberID { return b.real }
 // Workers the call is deferred to the next flush (its failure is counted
 // by Sync).
 func (b *RealBackend) ProcessCommit(m MemberID, e uint64) error {
+	r, err := b.epoch(e)
+	if err != nil {
+		return err
+	}
+	j := procJob{m: m, e: e, r: r}
+	if r.tmpl != nil {
+		j.pub = r.tmpl.Public()
+	}
 	if b.Workers > 1 {
-		b.deferred = append(b.deferred, procJob{m, e})
+		b.deferred = append(b.deferred, j)
 		if len(b.deferred) >= maxDeferred {
 			b.flush()
 		}
 		return nil
 	}
 	rm := b.mem(m)
-	err := b.processCommit(rm, m, e)
+	err = b.processCommit(rm, j)
 	b.lastBatch = []memberJobs{{rm: rm, m: m}}
 	b.settle()
 	return err
@@ -1076,16 +1130,13 @@ func (b *RealBackend) ProcessCommit(m MemberID, e uint64) error {
 // processCommit is ProcessCommit done now. It touches only member m's
 // state, reads the kept epoch records, and updates the statistics under
 // b.mu, so flush may run it for different members concurrently.
-func (b *RealBackend) processCommit(rm *realMember, m MemberID, e uint64) error {
+func (b *RealBackend) processCommit(rm *realMember, j procJob) error {
+	m, e, r := j.m, j.e, j.r
 	if rm.g == nil || rm.g.Epoch() >= e {
 		return nil
 	}
 	if rm.g.Epoch() != e-1 {
 		return b.fail(fmt.Errorf("sim: member %d at epoch %d cannot process epoch %d", m, rm.g.Epoch(), e))
-	}
-	r, err := b.epoch(e)
-	if err != nil {
-		return err
 	}
 	for _, pr := range r.props {
 		if rm.seen[pr] {
@@ -1136,8 +1187,8 @@ func (b *RealBackend) processCommit(rm *realMember, m MemberID, e uint64) error 
 	// The member computed the epoch's public state itself; from now on it
 	// shares the template's immutable copy (DESIGN.md: one PublicGroup per
 	// epoch), so real members do not each hold a tree.
-	if r.tmpl != nil {
-		if err := rm.g.AdoptPublic(r.tmpl.Public()); err != nil {
+	if j.pub != nil {
+		if err := rm.g.AdoptPublic(j.pub); err != nil {
 			return b.fail(fmt.Errorf("sim: %w: member %d computed another public state for epoch %d", errFidelity, m, e))
 		}
 	}
@@ -1222,7 +1273,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 // AdversaryDerived reports whether the shadow client of compromise id
 // derived the last accepted epoch (known is false for no such shadow).
 func (b *RealBackend) AdversaryDerived(id int) (derived, known bool) {
-	b.flush()
+	// Shadow clients only: no receiver state is read.
 	sh := b.shadows[id]
 	if sh == nil {
 		return false, false
