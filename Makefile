@@ -100,7 +100,7 @@ plots:
 	$(MLSSIM) table results/bench/bench.csv --format markdown --out results/bench/table.md
 
 ## results: regenerate every canonical run, sweep, figure and table under results/ (demo and grow-50k at
-## sampled, the rest at fidelity model; about 8 minutes on 2 cores, GROW_FIDELITY=model for a quick pass).
+## sampled, the rest at fidelity model; about 6 minutes on 2 cores, GROW_FIDELITY=model for a quick pass).
 results: results-demo results-pcs results-grow results-collisions results-commit-size results-churn
 
 results-demo:
