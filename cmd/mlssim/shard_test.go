@@ -61,3 +61,14 @@ func TestParseShard(t *testing.T) {
 		t.Errorf("JOB_COMPLETION_INDEX: %v %v", s, err)
 	}
 }
+
+// TestRunBadWorkers: a negative --workers stops before simulating, exit 2.
+func TestRunBadWorkers(t *testing.T) {
+	out := t.TempDir()
+	if code, _, _ := capture(t, "run", "../../workloads/demo.yaml", "--workers", "-1", "--quiet", "--out", out); code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Fatalf("wrote %d files before failing", len(entries))
+	}
+}
