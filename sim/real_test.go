@@ -402,3 +402,57 @@ func TestWorkersDoNotChangeResults(t *testing.T) {
 		t.Error("no commits processed")
 	}
 }
+
+// TestLongOfflineRealMemberResyncs: a real member offline for more than
+// maxLagEpochs epochs is re-materialized in the current epoch when the
+// backend drops the old epochs, and the backlog the engine then delivers
+// is not an error (the member is already past it).
+func TestLongOfflineRealMemberResyncs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real cryptography")
+	}
+	sc, err := ParseScenario("fid.yaml", []byte(fidelityYAML), []string{"fidelity=sampled", "network.offline.mode=none",
+		"traffic.app_rate_per_member=0/h", "policy.committer=designated", "policy.update_as=commit",
+		"policy.self_update.interval=2m", "adversary.rate=0/h", "duration=3h", "population.initial_users=40",
+		"population.phases.0.target_users=40", "adversary.compromises.0.at=170m", "adversary.compromises.1.at=175m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	s.push(sc.Duration.D(), evEnd, -1, 0, nil)
+	s.until(t, 10*time.Minute)
+	b := s.backend.(*RealBackend)
+	m := MemberID(-1)
+	for _, x := range b.real {
+		if x != 0 && b.members[x].g != nil && !s.isDesignated(x) {
+			m = x
+			break
+		}
+	}
+	if m < 0 {
+		t.Fatal("no real receiver besides the founder")
+	}
+	mm := &s.members[m]
+	s.goOffline(m, mm.onGen)
+	s.until(t, s.now+70*time.Minute)
+	if lag := s.epoch - mm.ep; lag <= maxLagEpochs {
+		t.Fatalf("member %d lags %d epochs, want > %d", m, lag, maxLagEpochs)
+	}
+	if err := s.goOnline(m, mm.onGen); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+10*time.Minute)
+	st := b.Stats()
+	if st.Resyncs == 0 || s.st.backendErrors != 0 || st.FirstError != "" {
+		t.Fatalf("resyncs %d, backend errors %d (%s)", st.Resyncs, s.st.backendErrors, st.FirstError)
+	}
+	if g := b.members[m].g; g == nil || g.Epoch() != s.epoch {
+		t.Fatalf("member %d not in the current epoch %d after coming back", m, s.epoch)
+	}
+}
