@@ -50,14 +50,22 @@ adversary:
 // and output directory.
 func runFidelity(t *testing.T, yaml, fidelity string, sets ...string) (*Summary, string) {
 	t.Helper()
-	sc, err := ParseScenario("fid.yaml", []byte(yaml), append([]string{"fidelity=" + fidelity}, sets...))
+	return runWith(t, yaml, Options{}, append([]string{"fidelity=" + fidelity}, sets...)...)
+}
+
+// runWith runs the scenario with opt (OutDir set to a temporary directory)
+// and returns its summary and output directory.
+func runWith(t *testing.T, yaml string, opt Options, sets ...string) (*Summary, string) {
+	t.Helper()
+	sc, err := ParseScenario("fid.yaml", []byte(yaml), sets)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	sum, err := Run(context.Background(), sc, Options{OutDir: dir})
+	opt.OutDir = dir
+	sum, err := Run(context.Background(), sc, opt)
 	if err != nil {
-		t.Fatalf("%s: %v", fidelity, err)
+		t.Fatalf("%s: %v", sc.Fidelity, err)
 	}
 	return sum, dir
 }
@@ -297,26 +305,15 @@ func TestSignatureKeyAdversaryHealsOnlyByRemoval(t *testing.T) {
 		t.Errorf("adversary commits: %d accepted, %d built from the adversary's state", sum.Metrics.AdversaryCommits, sum.Real.AdversaryCommit)
 	}
 	// Removing the victims heals them.
-	sc, err := ParseScenario("fid.yaml", []byte(yaml), append([]string{"fidelity=sampled"}, sets...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(sc, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.start(); err != nil {
-		t.Fatal(err)
-	}
-	s.push(sc.Duration.D(), evEnd, -1, 0, nil)
-	s.until(t, sc.Adversary.Compromises[1].At.D()+1)
+	s := startedSim(t, yaml, append([]string{"fidelity=sampled"}, sets...)...)
+	s.until(t, s.sc.Adversary.Compromises[1].At.D()+1)
 	for _, c := range s.comps {
 		if !c.happened || c.healed {
 			t.Fatalf("compromise %d: happened %t healed %t", c.id, c.happened, c.healed)
 		}
 		s.askRemove(c.victim, false)
 	}
-	s.until(t, sc.Adversary.Compromises[1].At.D()+5*60e9)
+	s.until(t, s.sc.Adversary.Compromises[1].At.D()+5*60e9)
 	for _, c := range s.comps {
 		if !c.healed {
 			t.Errorf("compromise %d not healed by removing the victim", c.id)
@@ -366,15 +363,7 @@ func TestWorkersDoNotChangeResults(t *testing.T) {
 		t.Skip("runs real cryptography")
 	}
 	run := func(workers int) (*Summary, string) {
-		sc, err := ParseScenario("fid.yaml", []byte(fidelityYAML), []string{"fidelity=sampled", "duration=3h"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		sum, err := Run(context.Background(), sc, Options{OutDir: dir, Workers: workers})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sum, dir := runWith(t, fidelityYAML, Options{Workers: workers}, "fidelity=sampled", "duration=3h")
 		checkReal(t, fmt.Sprintf("workers=%d", workers), sum)
 		return sum, dir
 	}
@@ -411,21 +400,10 @@ func TestLongOfflineRealMemberResyncs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real cryptography")
 	}
-	sc, err := ParseScenario("fid.yaml", []byte(fidelityYAML), []string{"fidelity=sampled", "network.offline.mode=none",
+	s := startedSim(t, fidelityYAML, "fidelity=sampled", "network.offline.mode=none",
 		"traffic.app_rate_per_member=0/h", "policy.committer=designated", "policy.update_as=commit",
 		"policy.self_update.interval=2m", "adversary.rate=0/h", "duration=3h", "population.initial_users=40",
-		"population.phases.0.target_users=40", "adversary.compromises.0.at=170m", "adversary.compromises.1.at=175m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(sc, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.start(); err != nil {
-		t.Fatal(err)
-	}
-	s.push(sc.Duration.D(), evEnd, -1, 0, nil)
+		"population.phases.0.target_users=40", "adversary.compromises.0.at=170m", "adversary.compromises.1.at=175m")
 	s.until(t, 10*time.Minute)
 	b := s.backend.(*RealBackend)
 	m := MemberID(-1)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,16 @@ network:
 
 func testSim(t *testing.T, sets ...string) *Sim {
 	t.Helper()
-	sc, err := ParseScenario("t.yaml", []byte(baseYAML), sets)
+	s := startedSim(t, baseYAML, sets...)
+	s.until(t, 5*time.Second)
+	return s
+}
+
+// startedSim parses the scenario yaml with sets and starts it, ready to
+// be stepped with until.
+func startedSim(t *testing.T, yaml string, sets ...string) *Sim {
+	t.Helper()
+	sc, err := ParseScenario("t.yaml", []byte(yaml), sets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +52,6 @@ func testSim(t *testing.T, sets ...string) *Sim {
 		t.Fatal(err)
 	}
 	s.push(sc.Duration.D(), evEnd, -1, 0, nil)
-	s.until(t, 5*time.Second)
 	return s
 }
 
@@ -465,8 +474,8 @@ func TestAddBatching(t *testing.T) {
 		t.Fatalf("%d self-updates; adds/committer per commit %v", updates, adds)
 	}
 	for _, a := range adds[1:] {
-		n, c, _ := strings.Cut(a, "/")
-		if len(n) == 1 && n < "4" || c != "0" {
+		ns, c, _ := strings.Cut(a, "/")
+		if n, _ := strconv.Atoi(ns); n < 4 || c != "0" {
 			t.Fatalf("adds/committer per commit %v: a batch cut short or added by another member", adds)
 		}
 	}
