@@ -91,7 +91,14 @@ type PSKStore interface {
 
 // MemoryPSKStore is a concurrency-safe in-memory PSKStore.
 type MemoryPSKStore struct {
-	mu         sync.RWMutex
+	mu sync.RWMutex
+	// The PSKs sit behind a pointer so that fmt, printing a MemoryPSKStore
+	// nested in another value by reflection, prints an address and not
+	// the PSKs (see redact.go).
+	psks *memoryPSKs
+}
+
+type memoryPSKs struct {
 	external   map[string][]byte
 	resumption map[string][]byte
 }
@@ -102,27 +109,36 @@ var _ PSKStore = (*MemoryPSKStore)(nil)
 func (s *MemoryPSKStore) AddExternal(id, psk []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.external == nil {
-		s.external = map[string][]byte{}
+	if s.psks == nil {
+		s.psks = &memoryPSKs{}
 	}
-	s.external[string(id)] = append([]byte(nil), psk...)
+	if s.psks.external == nil {
+		s.psks.external = map[string][]byte{}
+	}
+	s.psks.external[string(id)] = append([]byte(nil), psk...)
 }
 
 // AddResumption stores the resumption PSK of an epoch of a group.
 func (s *MemoryPSKStore) AddResumption(groupID []byte, epoch uint64, psk []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.resumption == nil {
-		s.resumption = map[string][]byte{}
+	if s.psks == nil {
+		s.psks = &memoryPSKs{}
 	}
-	s.resumption[resumptionKey(groupID, epoch)] = append([]byte(nil), psk...)
+	if s.psks.resumption == nil {
+		s.psks.resumption = map[string][]byte{}
+	}
+	s.psks.resumption[resumptionKey(groupID, epoch)] = append([]byte(nil), psk...)
 }
 
 // ExternalPSK implements PSKStore.
 func (s *MemoryPSKStore) ExternalPSK(id []byte) ([]byte, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	v, ok := s.external[string(id)]
+	if s.psks == nil {
+		return nil, false
+	}
+	v, ok := s.psks.external[string(id)]
 	return v, ok
 }
 
@@ -130,7 +146,10 @@ func (s *MemoryPSKStore) ExternalPSK(id []byte) ([]byte, bool) {
 func (s *MemoryPSKStore) ResumptionPSK(groupID []byte, epoch uint64) ([]byte, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	v, ok := s.resumption[resumptionKey(groupID, epoch)]
+	if s.psks == nil {
+		return nil, false
+	}
+	v, ok := s.psks.resumption[resumptionKey(groupID, epoch)]
 	return v, ok
 }
 

@@ -113,8 +113,10 @@ func (g *Group) Export(label string, context []byte, length int) ([]byte, error)
 // Section 8.6).
 func (g *Group) ResumptionPSK() []byte { return g.keys.Resumption }
 
-// SignatureKey returns this member's signature private key.
-func (g *Group) SignatureKey() []byte { return g.sigPriv }
+// SignaturePrivateKey returns this member's signature *private* key (the
+// public key is the SignatureKey of its LeafNode). The result is the
+// group's own copy: do not modify it.
+func (g *Group) SignaturePrivateKey() []byte { return g.sigPriv }
 
 // TreePrivate returns this member's private tree state (for tests and the
 // simulator's adversary: what a state compromise leaks).

@@ -385,7 +385,7 @@ func TestFlowInvalidProposals(t *testing.T) {
 			return ProposalOrRef{Type: ProposalOrRefProposal, Proposal: &Proposal{Body: body}}
 		}
 		psk, _ := a.ExternalPSKProposal([]byte("p"))
-		kpSameSig, err := NewKeyPackage(c.cfg, cs, NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignatureKey()})
+		kpSameSig, err := NewKeyPackage(c.cfg, cs, NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignaturePrivateKey()})
 		if err != nil {
 			t.Fatal(err)
 		}

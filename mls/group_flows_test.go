@@ -472,7 +472,7 @@ func TestFlowExternalJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		old := c.LeafIndex()
-		kpC2, err := NewKeyPackage(c.cfg, cs, NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignatureKey()})
+		kpC2, err := NewKeyPackage(c.cfg, cs, NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignaturePrivateKey()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -565,7 +565,7 @@ func TestFlowExternalSenders(t *testing.T) {
 		if _, err := a.Process(wireRoundTrip(t, bad)); !errors.Is(err, ErrUnknownSender) {
 			t.Fatalf("unknown external sender: %v", err)
 		}
-		bad, err = NewExternalProposal(&ctx, 0, b.SignatureKey(), &Remove{Removed: 1}, nil)
+		bad, err = NewExternalProposal(&ctx, 0, b.SignaturePrivateKey(), &Remove{Removed: 1}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

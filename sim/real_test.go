@@ -341,7 +341,7 @@ func TestMaterializeMatchesMLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := b.copyOf(b.cur, 0, b.members[0].sig, tp)
-	if m.LeafIndex() != 0 || !bytes.Equal(m.SignatureKey(), g.SignatureKey()) || m.TreePrivate() != tp || !m.Active() {
+	if m.LeafIndex() != 0 || !bytes.Equal(m.SignaturePrivateKey(), g.SignaturePrivateKey()) || m.TreePrivate() != tp || !m.Active() {
 		t.Fatal("materialized group fields differ")
 	}
 	msg, err := m.SealApplication([]byte("x"), nil)

@@ -468,7 +468,7 @@ func (s *server) afterReInit(m *member) (*pb.HandleReInitCommitResponse, error) 
 	}
 	var sig []byte
 	if cs == uint16(m.g.CipherSuite()) {
-		sig = m.g.SignatureKey()
+		sig = m.g.SignaturePrivateKey()
 	}
 	kp, err := newKeyPackage(cs, identityOf(m.g), sig)
 	if err != nil {
@@ -591,7 +591,7 @@ func (s *server) CreateBranch(_ context.Context, req *pb.CreateBranchRequest) (*
 		return nil, err
 	}
 	cs := uint16(old.CipherSuite())
-	kp, err := newKeyPackage(cs, identityOf(old), old.SignatureKey())
+	kp, err := newKeyPackage(cs, identityOf(old), old.SignaturePrivateKey())
 	if err != nil {
 		return nil, err
 	}

@@ -535,7 +535,7 @@ func runScenario(w *group) {
 		t.Fatal(err)
 	}
 	bareExternalPub(t, gio)
-	if err := gio.Sign(alice.g.SignatureKey()); err != nil {
+	if err := gio.Sign(alice.g.SignaturePrivateKey()); err != nil {
 		t.Fatal(err)
 	}
 	xena := &tsMember{name: "xena", d: w.d}
@@ -605,7 +605,7 @@ func TestExternalPubForms(t *testing.T) {
 				}
 				if form == "bare" {
 					bareExternalPub(t, gi)
-					if err := gi.Sign(g.SignatureKey()); err != nil {
+					if err := gi.Sign(g.SignaturePrivateKey()); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -685,7 +685,7 @@ func TestExternalPubBareAmbiguous(t *testing.T) {
 				if len(key) != c.npk || int(key[0]) != c.npk-1 {
 					continue
 				}
-				if err := gi.Sign(g.SignatureKey()); err != nil {
+				if err := gi.Sign(g.SignaturePrivateKey()); err != nil {
 					t.Fatal(err)
 				}
 				bob := w.newGoKP("bob")
