@@ -24,6 +24,7 @@ type Group struct {
 	pub     *PublicGroup
 	self    LeafIndex
 	sigPriv []byte
+	signer  *suite.Signer // sigPriv parsed; nil: parsed on use (see signingKey)
 	priv    *TreePrivate
 	keys    *EpochSecrets
 	stree   *SecretTree
@@ -167,11 +168,25 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	if err != nil {
 		return nil, err
 	}
-	g := &Group{cfg: cfg, cs: cs, pub: pg, self: 0, sigPriv: kp.SignatureKey, priv: priv, keys: keys}
+	signer, err := cs.NewSigner(kp.SignatureKey)
+	if err != nil {
+		return nil, err
+	}
+	g := &Group{cfg: cfg, cs: cs, pub: pg, self: 0, sigPriv: kp.SignatureKey, signer: signer, priv: priv, keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, err
 	}
 	return g, nil
+}
+
+// signingKey returns the parsed signature private key of the member. A
+// Group keeps its own suite.Signer (there is no process-wide cache of
+// parsed private keys); one assembled without it parses sigPriv here.
+func (g *Group) signingKey() (*suite.Signer, error) {
+	if g.signer != nil {
+		return g.signer, nil
+	}
+	return g.cs.NewSigner(g.sigPriv)
 }
 
 // startEpoch sets up the secret tree and remembers the resumption PSK of
@@ -269,7 +284,11 @@ func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*Aut
 	case *Commit:
 		ac.Content.Commit = b
 	}
-	if err := ac.Sign(g.cs, g.sigPriv, &g.pub.ctx); err != nil {
+	k, err := g.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := ac.sign(k, &g.pub.ctx); err != nil {
 		return nil, err
 	}
 	return ac, nil
@@ -351,7 +370,11 @@ func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
 	leaf.Source = LeafNodeSourceUpdate
 	leaf.Lifetime = Lifetime{}
 	leaf.ParentHash = nil
-	if err := leaf.Sign(g.cs, g.sigPriv, g.pub.ctx.GroupID, g.self); err != nil {
+	k, err := g.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := leaf.sign(k, g.pub.ctx.GroupID, g.self); err != nil {
 		return nil, err
 	}
 	return g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, aad, encPriv)

@@ -140,7 +140,11 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	if res.pathRequired || forcePath {
 		leaf := *tree.Leaf(g.self)
-		pup, err = tree.GenerateUpdatePath(rnd, g.self, leaf, g.sigPriv, newCtx.GroupID)
+		k, err := g.signingKey()
+		if err != nil {
+			return nil, err
+		}
+		pup, err = tree.generateUpdatePathSigner(rnd, g.self, leaf, k, newCtx.GroupID, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -263,7 +267,11 @@ func (g *Group) groupInfo(inlineTree, externalPub bool) (*GroupInfo, error) {
 		}
 		gi.Extensions = append(gi.Extensions, externalPubExtension(pub))
 	}
-	if err := gi.Sign(g.sigPriv); err != nil {
+	k, err := g.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := gi.sign(k); err != nil {
 		return nil, err
 	}
 	return gi, nil

@@ -126,7 +126,11 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		return nil, protoErr(CodeInvalidMAC, ruleWelcome+" confirmation_tag", "", nil)
 	}
 	pg.interim = interimTranscriptHash(cs, gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag)
-	g := &Group{cfg: cfg, cs: cs, pub: pg, self: self, sigPriv: kp.SignatureKey, priv: priv, keys: keys}
+	sigKey, err := cs.NewSigner(kp.SignatureKey)
+	if err != nil {
+		return nil, err
+	}
+	g := &Group{cfg: cfg, cs: cs, pub: pg, self: self, sigPriv: kp.SignatureKey, signer: sigKey, priv: priv, keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, err
 	}
@@ -281,7 +285,11 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err != nil {
 		return nil, nil, err
 	}
-	pup, err := tree.GenerateUpdatePath(rnd, self, leafTemplate, kp.SignatureKey, newCtx.GroupID)
+	sigKey, err := cs.NewSigner(kp.SignatureKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	pup, err := tree.generateUpdatePathSigner(rnd, self, leafTemplate, sigKey, newCtx.GroupID, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -305,7 +313,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 			Commit:            &Commit{Proposals: refs, Path: path},
 		},
 	}
-	if err := ac.Sign(cs, kp.SignatureKey, &pg.ctx); err != nil {
+	if err := ac.sign(sigKey, &pg.ctx); err != nil {
 		return nil, nil, err
 	}
 	pskSecret, err := resolvePSKSecret(cs, cfg, nil, res.psks)
@@ -320,7 +328,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err != nil {
 		return nil, nil, err
 	}
-	g := &Group{cfg: cfg, cs: cs, pub: newPub, self: self, sigPriv: kp.SignatureKey, priv: pup.Private(), keys: keys}
+	g := &Group{cfg: cfg, cs: cs, pub: newPub, self: self, sigPriv: kp.SignatureKey, signer: sigKey, priv: pup.Private(), keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, nil, err
 	}

@@ -88,11 +88,20 @@ func (v *KeyPackage) Sign(priv []byte) error {
 	if err != nil {
 		return protoErr(CodeUnsupported, "RFC 9420 §10 cipher_suite", "", err)
 	}
+	k, err := cs.NewSigner(priv)
+	if err != nil {
+		return fmt.Errorf("mls: signing KeyPackage: %w", err)
+	}
+	return v.sign(k)
+}
+
+// sign is Sign with a parsed signature key.
+func (v *KeyPackage) sign(k *suite.Signer) error {
 	tbs, err := v.TBS()
 	if err != nil {
 		return err
 	}
-	sig, err := cs.SignWithLabel(priv, "KeyPackageTBS", tbs)
+	sig, err := k.SignWithLabel("KeyPackageTBS", tbs)
 	if err != nil {
 		return fmt.Errorf("mls: signing KeyPackage: %w", err)
 	}

@@ -56,15 +56,16 @@ func NewKeyPackage(cfg *Config, cs suite.ID, credential Credential, opts *KeyPac
 	}
 	rnd := cfg.rand()
 	sigPriv := opts.SignatureKey
-	var sigPub []byte
+	var signer *suite.Signer
 	if sigPriv == nil {
-		sigPriv, sigPub, err = s.GenerateSignatureKeyPair(rnd)
+		sigPriv, signer, err = s.GenerateSigner(rnd)
 	} else {
-		sigPub, err = s.SignaturePublicKey(sigPriv)
+		signer, err = s.NewSigner(sigPriv)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mls: signature key: %w", err)
 	}
+	sigPub := signer.PublicKey()
 	initPriv, initPub, err := s.GenerateKeyPair(rnd)
 	if err != nil {
 		return nil, fmt.Errorf("mls: init key: %w", err)
@@ -96,10 +97,10 @@ func NewKeyPackage(cfg *Config, cs suite.ID, credential Credential, opts *KeyPac
 		},
 		Extensions: opts.Extensions,
 	}
-	if err := kp.LeafNode.Sign(s, sigPriv, nil, 0); err != nil {
+	if err := kp.LeafNode.sign(signer, nil, 0); err != nil {
 		return nil, err
 	}
-	if err := kp.Sign(sigPriv); err != nil {
+	if err := kp.sign(signer); err != nil {
 		return nil, err
 	}
 	return &KeyPackageBundle{KeyPackage: kp, InitPriv: initPriv, EncryptionKey: encPriv, SignatureKey: sigPriv}, nil

@@ -283,11 +283,20 @@ func (v *LeafNode) TBS(groupID []byte, leafIndex LeafIndex) ([]byte, error) {
 // (RFC 9420, Section 7.2). groupID and leafIndex are the signature context
 // for the update and commit sources and ignored for key_package.
 func (v *LeafNode) Sign(s *suite.Suite, priv, groupID []byte, leafIndex LeafIndex) error {
+	k, err := s.NewSigner(priv)
+	if err != nil {
+		return err
+	}
+	return v.sign(k, groupID, leafIndex)
+}
+
+// sign is Sign with a parsed signature key.
+func (v *LeafNode) sign(k *suite.Signer, groupID []byte, leafIndex LeafIndex) error {
 	tbs, err := v.TBS(groupID, leafIndex)
 	if err != nil {
 		return err
 	}
-	sig, err := s.SignWithLabel(priv, "LeafNodeTBS", tbs)
+	sig, err := k.SignWithLabel("LeafNodeTBS", tbs)
 	if err != nil {
 		return err
 	}

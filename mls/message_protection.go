@@ -46,11 +46,20 @@ func framedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) 
 // of the current epoch; it is required for member and new_member_commit
 // senders and ignored otherwise (RFC 9420, Section 6.1).
 func (v *AuthenticatedContent) Sign(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
+	k, err := cs.NewSigner(priv)
+	if err != nil {
+		return fmt.Errorf("mls: signing FramedContentTBS: %w", err)
+	}
+	return v.sign(k, ctx)
+}
+
+// sign is Sign with a parsed signature key.
+func (v *AuthenticatedContent) sign(k *suite.Signer, ctx *GroupContext) error {
 	tbs, err := framedContentTBS(v.WireFormat, &v.Content, ctx)
 	if err != nil {
 		return fmt.Errorf("mls: encoding FramedContentTBS: %w", err)
 	}
-	sig, err := cs.SignWithLabel(priv, labelFramedContentTBS, tbs)
+	sig, err := k.SignWithLabel(labelFramedContentTBS, tbs)
 	if err != nil {
 		return fmt.Errorf("mls: signing FramedContentTBS: %w", err)
 	}

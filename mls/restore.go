@@ -57,17 +57,17 @@ func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIn
 	if priv.Leaf() != self {
 		return nil, fmt.Errorf("mls: private state is for leaf %d, not %d", priv.Leaf(), self)
 	}
-	sigPub, err := pub.cs.SignaturePublicKey(sigPriv)
+	signer, err := pub.cs.NewSigner(sigPriv)
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(sigPub, ln.SignatureKey) {
+	if !bytes.Equal(signer.PublicKey(), ln.SignatureKey) {
 		return nil, fmt.Errorf("mls: signature key does not match leaf %d", self)
 	}
 	if err := priv.Check(pub.tree); err != nil {
 		return nil, err
 	}
-	g := &Group{cfg: cfg, cs: pub.cs, pub: pub, self: self, sigPriv: sigPriv, priv: priv, keys: keys}
+	g := &Group{cfg: cfg, cs: pub.cs, pub: pub, self: self, sigPriv: sigPriv, signer: signer, priv: priv, keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, err
 	}

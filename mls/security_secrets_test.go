@@ -235,3 +235,90 @@ func TestSecuritySecretsRedacted(t *testing.T) {
 		}
 	})
 }
+
+// reachableBytes reports whether needle occurs in any []byte, string,
+// array or map key reachable from v (unexported fields included).
+func reachableBytes(v reflect.Value, needle []byte, seen map[uintptr]bool) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return false
+		}
+		if v.Kind() == reflect.Pointer {
+			if seen[v.Pointer()] {
+				return false
+			}
+			seen[v.Pointer()] = true
+		}
+		return reachableBytes(v.Elem(), needle, seen)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if reachableBytes(v.Field(i), needle, seen) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			b := make([]byte, v.Len())
+			for i := range b {
+				b[i] = byte(v.Index(i).Uint())
+			}
+			return bytes.Contains(b, needle)
+		}
+		if v.Kind() == reflect.Slice && v.Len() > 0 {
+			if seen[v.Pointer()] {
+				return false
+			}
+			seen[v.Pointer()] = true
+		}
+		for i := range v.Len() {
+			if reachableBytes(v.Index(i), needle, seen) {
+				return true
+			}
+		}
+	case reflect.String:
+		return strings.Contains(v.String(), string(needle))
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if reachableBytes(it.Key(), needle, seen) || reachableBytes(it.Value(), needle, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestSecurityNoProcessWideSigningKeyCache: after a member signs, the
+// process-wide suite object (which lives as long as the process) holds no
+// copy of its signature private key. (The previous suite kept parsed
+// private keys, keyed by their bytes, in a per-suite cache for the life of
+// the process.)
+func TestSecurityNoProcessWideSigningKeyCache(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, cs suite.ID) {
+		cfg := newTestConfig(4)
+		kp := newKP(t, cfg, cs, "alice")
+		g, err := CreateGroup(cfg, []byte("group"), kp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.SealApplication([]byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+		commitAndMerge(t, g, CommitOptions{ForcePath: true})
+		s := suite.MustGet(cs)
+		if _, err := s.SignWithLabel(kp.SignatureKey, "L", nil); err != nil {
+			t.Fatal(err)
+		}
+		if reachableBytes(reflect.ValueOf(s), kp.SignatureKey, map[uintptr]bool{}) {
+			t.Fatal("the process-wide suite holds the signature private key")
+		}
+		// Sanity check of the walker: an EdDSA Signer holds the seed
+		// (ECDSA keys are big.Int limbs).
+		eddsa := cs == suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 || cs == suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 ||
+			cs == suite.MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448 || cs == suite.MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448
+		if eddsa && !reachableBytes(reflect.ValueOf(g.signer), kp.SignatureKey, map[uintptr]bool{}) {
+			t.Fatal("the group's Signer does not hold its key (walker broken?)")
+		}
+	})
+}

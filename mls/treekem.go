@@ -324,6 +324,15 @@ func (t *RatchetTree) GenerateUpdatePath(rand io.Reader, sender LeafIndex, leaf 
 }
 
 func (t *RatchetTree) generateUpdatePath(rnd io.Reader, sender LeafIndex, leaf LeafNode, sigPriv, groupID []byte, par int) (*PendingUpdatePath, error) {
+	k, err := t.cs.NewSigner(sigPriv)
+	if err != nil {
+		return nil, err
+	}
+	return t.generateUpdatePathSigner(rnd, sender, leaf, k, groupID, par)
+}
+
+// generateUpdatePathSigner is generateUpdatePath with a parsed signature key.
+func (t *RatchetTree) generateUpdatePathSigner(rnd io.Reader, sender LeafIndex, leaf LeafNode, sig *suite.Signer, groupID []byte, par int) (*PendingUpdatePath, error) {
 	cs := t.cs
 	if t.Leaf(sender) == nil {
 		return nil, nodeErr(CodeInvalidCommit, ruleUpdatePathSender, uint32(sender.Node()), "", nil)
@@ -355,7 +364,7 @@ func (t *RatchetTree) generateUpdatePath(rnd io.Reader, sender LeafIndex, leaf L
 	ln.Source = LeafNodeSourceCommit
 	ln.Lifetime = Lifetime{}
 	ln.ParentHash = leafPH
-	if err := ln.Sign(cs, sigPriv, groupID, sender); err != nil {
+	if err := ln.sign(sig, groupID, sender); err != nil {
 		return nil, err
 	}
 	nt, err := t.mergePath(sender, &ln, path, pubs[1:], fields)

@@ -81,11 +81,20 @@ func (v *GroupInfo) Sign(priv []byte) error {
 	if err != nil {
 		return protoErr(CodeUnsupported, "RFC 9420 §12.4.3 GroupInfo", "", err)
 	}
+	k, err := cs.NewSigner(priv)
+	if err != nil {
+		return fmt.Errorf("mls: signing GroupInfo: %w", err)
+	}
+	return v.sign(k)
+}
+
+// sign is Sign with a parsed signature key of the GroupContext's suite.
+func (v *GroupInfo) sign(k *suite.Signer) error {
 	tbs, err := v.TBS()
 	if err != nil {
 		return err
 	}
-	sig, err := cs.SignWithLabel(priv, "GroupInfoTBS", tbs)
+	sig, err := k.SignWithLabel("GroupInfoTBS", tbs)
 	if err != nil {
 		return fmt.Errorf("mls: signing GroupInfo: %w", err)
 	}

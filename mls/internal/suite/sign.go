@@ -7,7 +7,7 @@ import (
 	"crypto/elliptic"
 	"fmt"
 	"io"
-	"sync"
+	"strconv"
 
 	"github.com/cloudflare/circl/sign/ed448"
 	"golang.org/x/crypto/cryptobyte"
@@ -60,45 +60,57 @@ type signer struct {
 	pub     []byte
 }
 
-// keyCache holds parsed signature private keys so that SignWithLabel does
-// not redo the scalar base multiplication of key parsing (Ed25519/Ed448
-// NewKeyFromSeed, ECDSA ParseRawPrivateKey) on every call; a member signs
-// with the same key many times. It is safe for concurrent use and bounded:
-// when full, an arbitrary entry is evicted (outputs never depend on it).
-// Entries are keyed by the private key bytes, so the cache retains copies of
-// recently used signature private keys for the life of the process.
-type keyCache struct {
-	mu sync.RWMutex
-	m  map[string]*signer
+// Signer is a parsed signature private key of one suite: parsing (the
+// scalar base multiplication of Ed25519/Ed448 NewKeyFromSeed, ECDSA
+// ParseRawPrivateKey) is done once, and SignWithLabel reuses it.
+//
+// There is no process-wide cache of parsed private keys: a Signer lives
+// as long as its owner (an mls.Group keeps the one of its own signature
+// key) and is collected with it. Its formatted output is redacted.
+type Signer struct {
+	suite *Suite
+	k     *signer
 }
 
-// maxCachedSigners bounds keyCache per suite (a parsed P-521 key is well
-// under 1 KiB).
-const maxCachedSigners = 4096
-
-func (c *keyCache) get(priv []byte) *signer {
-	c.mu.RLock()
-	k := c.m[string(priv)]
-	c.mu.RUnlock()
-	return k
-}
-
-func (c *keyCache) put(priv []byte, k *signer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]*signer)
+// NewSigner parses a signature private key (see the formats above). A
+// malformed key returns an error wrapping ErrInvalidKey.
+func (s *Suite) NewSigner(priv []byte) (*Signer, error) {
+	k, err := s.parseSigner(priv)
+	if err != nil {
+		return nil, err
 	}
-	if len(c.m) >= maxCachedSigners {
-		for old := range c.m { // map order is randomized: random eviction
-			delete(c.m, old)
-			break
-		}
-	}
-	c.m[string(priv)] = k
+	return &Signer{suite: s, k: k}, nil
 }
 
-// parseSigner parses priv without consulting the cache.
+// Suite returns the suite the key belongs to.
+func (k *Signer) Suite() *Suite { return k.suite }
+
+// PublicKey returns a copy of the signature public key.
+func (k *Signer) PublicKey() []byte { return append([]byte(nil), k.k.pub...) }
+
+// SignWithLabel is Suite.SignWithLabel with the parsed key.
+func (k *Signer) SignWithLabel(label string, content []byte) ([]byte, error) {
+	return k.suite.signWith(k.k, label, content)
+}
+
+// Format implements fmt.Formatter: every verb prints a redacted text.
+func (k Signer) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, k.String()) }
+
+// String returns a description without the private key.
+func (k Signer) String() string {
+	if k.suite == nil {
+		return "suite.Signer{REDACTED}"
+	}
+	return "suite.Signer{REDACTED " + k.suite.id.String() + "}"
+}
+
+// GoString returns a description without the private key.
+func (k Signer) GoString() string { return k.String() }
+
+// MarshalJSON returns the redacted description as a JSON string.
+func (k Signer) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(k.String())), nil }
+
+// parseSigner parses priv.
 func (s *Suite) parseSigner(priv []byte) (*signer, error) {
 	switch s.sig {
 	case sigEd25519:
@@ -127,25 +139,22 @@ func (s *Suite) parseSigner(priv []byte) (*signer, error) {
 	}
 }
 
-// signer returns the parsed key for priv, from the cache when possible.
-func (s *Suite) signer(priv []byte) (*signer, error) {
-	if k := s.signers.get(priv); k != nil {
-		return k, nil
-	}
-	k, err := s.parseSigner(priv)
-	if err != nil {
-		return nil, err
-	}
-	s.signers.put(priv, k)
-	return k, nil
-}
-
 // GenerateSignatureKeyPair returns a fresh signature key pair derived from
 // bytes read from rand (nil means crypto/rand), so a seeded reader
 // reproduces the keys: an Ed25519/Ed448 seed, or an ECDSA scalar drawn by
 // rejection sampling (top bits masked to the order's bit length, values 0
 // and >= n rejected).
 func (s *Suite) GenerateSignatureKeyPair(rand io.Reader) (priv, pub []byte, err error) {
+	priv, k, err := s.GenerateSigner(rand)
+	if err != nil {
+		return nil, nil, err
+	}
+	return priv, k.PublicKey(), nil
+}
+
+// GenerateSigner is GenerateSignatureKeyPair returning the parsed key (the
+// same key for the same reader bytes).
+func (s *Suite) GenerateSigner(rand io.Reader) (priv []byte, k *Signer, err error) {
 	rand = randOrDefault(rand)
 	switch s.sig {
 	case sigEd25519, sigEd448:
@@ -157,11 +166,11 @@ func (s *Suite) GenerateSignatureKeyPair(rand io.Reader) (priv, pub []byte, err 
 		if _, err := io.ReadFull(rand, priv); err != nil {
 			return nil, nil, fmt.Errorf("suite: reading randomness: %w", err)
 		}
-		k, err := s.signer(priv)
+		p, err := s.parseSigner(priv)
 		if err != nil {
 			return nil, nil, err
 		}
-		return priv, append([]byte(nil), k.pub...), nil
+		return priv, &Signer{suite: s, k: p}, nil
 	}
 	curve, _, size := s.ecdsaParams()
 	mask := byte(0xff)
@@ -174,22 +183,22 @@ func (s *Suite) GenerateSignatureKeyPair(rand io.Reader) (priv, pub []byte, err 
 			return nil, nil, fmt.Errorf("suite: reading randomness: %w", err)
 		}
 		priv[0] &= mask
-		k, err := s.parseSigner(priv)
+		p, err := s.parseSigner(priv)
 		if err != nil {
 			continue // zero or >= group order
 		}
-		s.signers.put(priv, k)
-		return priv, append([]byte(nil), k.pub...), nil
+		return priv, &Signer{suite: s, k: p}, nil
 	}
 	return nil, nil, fmt.Errorf("suite: no valid ECDSA scalar after 1000 tries (broken reader?)")
 }
 
 // SignaturePublicKey returns the public key of a signature private key.
 func (s *Suite) SignaturePublicKey(priv []byte) ([]byte, error) {
-	k, err := s.signer(priv)
+	k, err := s.parseSigner(priv)
 	if err != nil {
 		return nil, err
 	}
+	// A copy: for EdDSA k.pub shares its array with the expanded private key.
 	return append([]byte(nil), k.pub...), nil
 }
 
@@ -197,12 +206,17 @@ func (s *Suite) SignaturePublicKey(priv []byte) ([]byte, error) {
 // signature over SignContent{"MLS 1.0 " + label, content}. Signatures are
 // deterministic: EdDSA by construction, ECDSA per RFC 6979 (crypto/ecdsa
 // with a nil random source), DER encoded. A malformed private key returns an
-// error wrapping ErrInvalidKey.
+// error wrapping ErrInvalidKey. priv is parsed on every call; a signer that
+// signs repeatedly parses once with NewSigner.
 func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte, error) {
-	k, err := s.signer(priv)
+	k, err := s.parseSigner(priv)
 	if err != nil {
 		return nil, err
 	}
+	return s.signWith(k, label, content)
+}
+
+func (s *Suite) signWith(k *signer, label string, content []byte) ([]byte, error) {
 	msg := signContent(label, content)
 	switch {
 	case k.ed25519 != nil:

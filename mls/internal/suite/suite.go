@@ -77,7 +77,6 @@ type Suite struct {
 	kem     kemKind
 	sig     sigKind
 	hpke    hpkeState // HPKE configuration (hpke.go)
-	signers keyCache  // parsed signature private keys (sign.go)
 }
 
 var suites = map[ID]*Suite{}

@@ -94,7 +94,7 @@ func TestDeterminism(t *testing.T) {
 // TestSignatureDeterministic checks that signing equal inputs twice gives
 // equal signatures (RFC 6979 for ECDSA; Go 1.26 ignores caller randomness,
 // so the nil-rand RFC 6979 path is the only way to get reproducible ECDSA)
-// and that a parsed-key cache miss and hit give the same bytes.
+// and that signing with a parsed Signer gives the same bytes.
 func TestSignatureDeterministic(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
 		priv, pub, err := s.GenerateSignatureKeyPair(seeded(7))
@@ -106,15 +106,14 @@ func TestSignatureDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		sig2, _ := s.SignWithLabel(priv, "L", []byte("content"))
-		k, err := s.parseSigner(priv) // bypass the cache
+		k, err := s.NewSigner(priv)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(k.pub, pub) {
-			t.Fatalf("uncached public key %x, want %x", k.pub, pub)
+		if !bytes.Equal(k.PublicKey(), pub) {
+			t.Fatalf("Signer public key %x, want %x", k.PublicKey(), pub)
 		}
-		fresh := &Suite{id: s.id, newHash: s.newHash, nh: s.nh, nk: s.nk, nn: s.nn, aead: s.aead, kem: s.kem, sig: s.sig, hpke: s.hpke} // empty key cache
-		sig3, err := fresh.SignWithLabel(priv, "L", []byte("content"))
+		sig3, err := k.SignWithLabel("L", []byte("content"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -383,24 +382,29 @@ func TestSignatureBadInput(t *testing.T) {
 	})
 }
 
-// TestSignerCacheConcurrent exercises the parsed-key cache from many
-// goroutines (run with -race) past its bound.
-func TestSignerCacheConcurrent(t *testing.T) {
+// TestSignerConcurrent signs with one Signer from many goroutines (run
+// with -race): a Signer is immutable.
+func TestSignerConcurrent(t *testing.T) {
 	s := MustGet(MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519)
+	priv, pub, err := s.GenerateSignatureKeyPair(seeded(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(k.PublicKey(), pub) {
+		t.Fatalf("Signer.PublicKey %x, want %x", k.PublicKey(), pub)
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
-	for g := range 8 {
+	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := seeded(byte(100 + g))
-			for range maxCachedSigners/4 + 10 {
-				priv, pub, err := s.GenerateSignatureKeyPair(r)
-				if err != nil {
-					errs <- err
-					return
-				}
-				sig, err := s.SignWithLabel(priv, "L", nil)
+			for range 20 {
+				sig, err := k.SignWithLabel("L", nil)
 				if err == nil {
 					err = s.VerifyWithLabel(pub, "L", nil, sig)
 				}
@@ -415,12 +419,6 @@ func TestSignerCacheConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
-	}
-	s.signers.mu.RLock()
-	n := len(s.signers.m)
-	s.signers.mu.RUnlock()
-	if n > maxCachedSigners {
-		t.Fatalf("cache holds %d keys, bound %d", n, maxCachedSigners)
 	}
 }
 
