@@ -123,8 +123,14 @@ func (g *Group) SignaturePrivateKey() []byte { return g.sigPriv }
 // simulator's adversary: what a state compromise leaks).
 func (g *Group) TreePrivate() *TreePrivate { return g.priv }
 
-// EpochSecrets returns this epoch's secrets (what a compromise leaks).
-func (g *Group) EpochSecrets() *EpochSecrets { return g.keys }
+// EpochSecrets returns this epoch's secrets (what a compromise leaks). The
+// result is the group's own value, shared from now on with the caller:
+// the group will no longer overwrite these secrets when it moves to the
+// next epoch (see the package documentation, "Erasing secrets").
+func (g *Group) EpochSecrets() *EpochSecrets {
+	g.keys.markShared()
+	return g.keys
+}
 
 // CreateGroup creates a one-member group at epoch 0 (RFC 9420, Section 11)
 // for the owner of kp (whose KeyPackage supplies the leaf and keys).
@@ -161,7 +167,8 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	if err != nil {
 		return nil, err
 	}
-	keys := epochSecret.Derive(cs)
+	keys := epochSecret.Derive(cs).ownedByGroup()
+	clear(epochSecret) // consumed (RFC 9420, Section 9.2)
 	tag := keys.ConfirmationTag(ctx.ConfirmedTranscriptHash)
 	pg.interim = interimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)
 	priv, err := NewTreePrivate(cs, 0, kp.EncryptionKey)
@@ -187,6 +194,20 @@ func (g *Group) signingKey() (*suite.Signer, error) {
 		return g.signer, nil
 	}
 	return g.cs.NewSigner(g.sigPriv)
+}
+
+// retire overwrites the secrets of g's current epoch that next, the state
+// g moves to, no longer uses and that nothing else can reference
+// (RFC 9420, Sections 9.2, 16.6): the previous epoch's init_secret and
+// other epoch secrets (EpochSecrets.erase) and the secret tree
+// (SecretTree.erase). Call it only once next is certain to replace g.
+func (g *Group) retire(next *Group) {
+	if g.keys != next.keys {
+		g.keys.erase()
+	}
+	if g.stree != next.stree {
+		g.stree.erase()
+	}
 }
 
 // startEpoch sets up the secret tree and remembers the resumption PSK of

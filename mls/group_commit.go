@@ -57,6 +57,7 @@ type PendingCommit struct {
 	basePub  *PublicGroup
 	baseKeys *EpochSecrets
 	next     *Group
+	merged   bool
 }
 
 // CommitStats describes a commit for measurement.
@@ -67,17 +68,32 @@ type CommitStats struct {
 }
 
 // NextGroup returns the state the group moves to when the commit is merged.
-func (pc *PendingCommit) NextGroup() *Group { return pc.next }
+// The result shares its secrets with the group that merges pc, so neither
+// overwrites that epoch's secrets when it moves on (see the package
+// documentation, "Erasing secrets").
+func (pc *PendingCommit) NextGroup() *Group {
+	if pc.next != nil {
+		pc.next.keys.markShared()
+		if pc.next.stree != nil {
+			pc.next.stree.pinned = true
+		}
+	}
+	return pc.next
+}
 
 // ErrStalePendingCommit: the group moved on since the commit was created.
 var ErrStalePendingCommit = errors.New("mls: pending commit does not belong to the group's current state")
 
 // Merge applies a commit created by this member (after the delivery service
-// accepted it).
+// accepted it). A PendingCommit can be merged once (into one Group); the
+// secrets of the epoch g leaves are overwritten (see the package
+// documentation, "Erasing secrets").
 func (g *Group) Merge(pc *PendingCommit) error {
-	if pc == nil || pc.next == nil || pc.basePub != g.pub || pc.baseKeys != g.keys {
+	if pc == nil || pc.next == nil || pc.merged || pc.basePub != g.pub || pc.baseKeys != g.keys {
 		return ErrStalePendingCommit
 	}
+	pc.merged = true
+	g.retire(pc.next)
 	*g = *pc.next
 	return nil
 }
@@ -183,7 +199,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	// Protect with the current epoch's keys (a clone of the secret tree:
 	// the commit may never be sent).
-	msg, err := g.wrap(ac, g.stree.Clone())
+	msg, err := g.wrap(ac, g.stree.cloneDetached())
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +250,7 @@ func advanceEpoch(cs *suite.Suite, pg *PublicGroup, ac *AuthenticatedContent, ne
 		return nil, nil, nil, err
 	}
 	joiner, keys := DeriveEpoch(cs, init, commit, psk, ctxBytes)
+	keys.ownedByGroup()
 	if ac.Auth.ConfirmationTag == nil {
 		if err := ac.SetConfirmationTag(cs, keys.Confirmation, newCtx.ConfirmedTranscriptHash); err != nil {
 			return nil, nil, nil, err
@@ -418,7 +435,8 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 			return nil, err
 		}
 		// The key that decrypted the commit belongs to the old epoch's
-		// secret tree, which is discarded with it.
+		// secret tree, which is discarded (and erased) with it.
+		g.retire(next)
 		*g = *next
 		return out, nil
 	}

@@ -27,6 +27,13 @@ const ruleWelcome = "RFC 9420 §12.4.3.1"
 // the PSKs, decrypts and verifies the GroupInfo, obtains and fully
 // validates the ratchet tree, derives its private path keys and the
 // epoch's key schedule, and checks the confirmation tag.
+//
+// Join does not modify kp: the bundle is the caller's. Its init and leaf
+// private keys are spent once Join succeeds (the Group keeps its own copy
+// of the leaf key; it shares kp.SignatureKey); call kp.EraseUsedKeys to
+// overwrite them, unless kp is a "last resort" KeyPackage that may be used
+// again (RFC 9420, Section 16.8). The decrypted GroupSecrets and the
+// secrets derived from them are overwritten before Join returns.
 func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOptions) (*Group, error) {
 	if welcome == nil || welcome.WireFormat != WireFormatWelcome || welcome.Welcome == nil {
 		return nil, protoErr(CodeInvalidWelcome, ruleWelcome, "not a Welcome message", nil)
@@ -47,6 +54,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if err != nil {
 		return nil, err
 	}
+	defer gs.erase()
 	// PSKs of the Welcome (Section 12.4.3.1): resolved from the store; a
 	// joiner has no own epochs yet.
 	for i := range gs.PSKs {
@@ -57,6 +65,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		}
 	}
 	var pskSecret PSKSecret
+	defer func() { clear(pskSecret) }()
 	if len(gs.PSKs) > 0 {
 		var own []epochPSK
 		if opts.Previous != nil {
@@ -71,7 +80,9 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		}
 	}
 	joiner := JoinerSecret(gs.JoinerSecret)
-	gi, err := w.DecryptGroupInfo(cs, joiner.WelcomeSecret(cs, pskSecret))
+	welcomeSecret := joiner.WelcomeSecret(cs, pskSecret)
+	gi, err := w.DecryptGroupInfo(cs, welcomeSecret)
+	clear(welcomeSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +132,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 			return nil, err
 		}
 	}
-	keys := joinEpoch(cs, joiner, pskSecret, pg.ctxBytes)
+	keys := joinEpoch(cs, joiner, pskSecret, pg.ctxBytes).ownedByGroup()
 	if !keys.VerifyConfirmationTag(gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag) {
 		return nil, protoErr(CodeInvalidMAC, ruleWelcome+" confirmation_tag", "", nil)
 	}

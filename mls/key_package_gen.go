@@ -17,6 +17,18 @@ type KeyPackageBundle struct {
 	SignatureKey  []byte // signature private key (also used after joining)
 }
 
+// EraseUsedKeys overwrites with zeros, and drops, the init and leaf private
+// keys of the bundle: what Join spent (RFC 9420, Sections 9.2, 16.8: a
+// KeyPackage is used once). It keeps SignatureKey, which the joined Group
+// shares. Join does not call it: the bundle is the caller's, and a "last
+// resort" KeyPackage may be used again. Do not call it while another
+// Join with kp may still run.
+func (kp *KeyPackageBundle) EraseUsedKeys() {
+	clear(kp.InitPriv)
+	clear(kp.EncryptionKey)
+	kp.InitPriv, kp.EncryptionKey = nil, nil
+}
+
 // KeyPackageOptions are the optional parts of a new KeyPackage.
 type KeyPackageOptions struct {
 	// SignatureKey reuses an existing signature private key; nil generates

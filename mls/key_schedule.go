@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
@@ -27,8 +28,10 @@ import (
 // needs after derivation; epoch_secret, joiner_secret, commit_secret and
 // psk_secret are never stored by these functions, and callers drop theirs once
 // the epoch is set up (the committer keeps joiner_secret and welcome_secret
-// only until its Welcome is built). Go cannot reliably wipe memory, so
-// "delete" means dropping every reference.
+// only until its Welcome is built). When a Group moves to the next epoch it
+// overwrites the previous epoch's secrets it owns (see EpochSecrets and the
+// package documentation, "Erasing secrets", for what Go can and cannot
+// guarantee).
 
 // Labels of the key schedule (RFC 9420, Sections 8, 8.3, 8.4, 8.5, 12.4.3.1).
 const (
@@ -98,6 +101,46 @@ type EpochSecrets struct {
 	Resumption    ResumptionPSK
 	Authenticator EpochAuthenticator
 	Init          InitSecret // init_secret_[n]
+
+	// erasable is set (to a true flag) on secrets a Group derived itself.
+	// It turns false for good once a pointer to them leaves the Group's
+	// control (Group.EpochSecrets, Group.Clone, PendingCommit.NextGroup,
+	// RestoreGroup): only secrets still erasable are overwritten when the
+	// Group moves to the next epoch. nil (secrets made by Derive,
+	// DeriveEpoch or a literal) is never erased by this package. Atomic:
+	// secrets handed out may be shared by Groups used on several goroutines.
+	erasable *atomic.Bool
+}
+
+// ownedByGroup marks e as derived by a Group and not handed out.
+func (e *EpochSecrets) ownedByGroup() *EpochSecrets {
+	e.erasable = new(atomic.Bool)
+	e.erasable.Store(true)
+	return e
+}
+
+// markShared records that a pointer to e left the Group that owns it, so
+// it must never be erased (other state may use it).
+func (e *EpochSecrets) markShared() {
+	if e != nil && e.erasable != nil {
+		e.erasable.Store(false)
+	}
+}
+
+// erase overwrites with zeros the secrets of a finished epoch (RFC 9420,
+// Section 9.2: init_secret_[n], consumed by the next epoch's key schedule,
+// and the epoch's sender data, encryption, exporter, external,
+// confirmation and membership secrets), if e is still owned by one Group
+// only. The resumption PSK (retained for Section 8.6) and the epoch
+// authenticator (handed out by Group.EpochAuthenticator for out-of-band
+// comparison) are kept.
+func (e *EpochSecrets) erase() {
+	if e == nil || e.erasable == nil || !e.erasable.CompareAndSwap(true, false) {
+		return
+	}
+	for _, s := range [][]byte{e.Init, e.SenderData, e.Encryption, e.Exporter, e.External, e.Confirmation, e.Membership} {
+		clear(s)
+	}
 }
 
 // orZero returns s, or KDF.Nh zero bytes when s is empty ("0" in Figure 22).

@@ -314,6 +314,10 @@ func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree,
 	}
 	sd.Generation = kn.Generation
 	ciphertext, err := cs.Seal(kn.Key, applyReuseGuard(kn.Nonce, sd.ReuseGuard), aad, plaintext)
+	// The key of the next generation is derived fresh by NextKey, consumed
+	// and referenced by kn only: delete it (RFC 9420, Section 9.2).
+	clear(kn.Key)
+	clear(kn.Nonce)
 	if err != nil {
 		return nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
 	}
@@ -352,7 +356,15 @@ type OpenedPrivateMessage struct {
 
 // Consume deletes the ratchet key that decrypted the message (RFC 9420,
 // Section 9.2). Call it once the message is accepted.
-func (o *OpenedPrivateMessage) Consume() error { return o.key.Consume() }
+// The key and nonce are then overwritten with zeros when nothing else
+// references them (a clone of the tree taken before Consume may).
+func (o *OpenedPrivateMessage) Consume() error {
+	if err := o.key.Consume(); err != nil {
+		return err
+	}
+	o.key.erase()
+	return nil
+}
 
 // OpenPrivate decrypts and verifies a PrivateMessage of the epoch of ctx
 // without changing tree (RFC 9420, Sections 6.3.1 and 6.3.2): the sender

@@ -67,6 +67,7 @@ func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIn
 	if err := priv.Check(pub.tree); err != nil {
 		return nil, err
 	}
+	keys.markShared() // the caller's: never erased by g
 	g := &Group{cfg: cfg, cs: pub.cs, pub: pub, self: self, sigPriv: sigPriv, signer: signer, priv: priv, keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, err
@@ -103,7 +104,12 @@ func (g *Group) RegisterUpdateKey(ref, leafPriv []byte) {
 // Update keys are copied, so processing or sending with one copy does not
 // affect the other. (A copy that sends must not send in the same epoch as
 // the original: both would use the same ratchet generations.)
+//
+// The two copies share the epoch's secrets, so neither overwrites them when
+// it moves to the next epoch (see the package documentation, "Erasing
+// secrets").
 func (g *Group) Clone() *Group {
+	g.keys.markShared()
 	n := g.clone()
 	if g.stree != nil {
 		n.stree = g.stree.Clone()

@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -107,13 +108,32 @@ type KeyNonce struct {
 }
 
 // ratchet is the state of one hash ratchet. Values are immutable once stored
-// in a tree: changes build a new ratchet, so Clone can share them.
+// in a tree (except for erasure, see SecretTree): changes build a new
+// ratchet, so Clone can share them.
 type ratchet struct {
-	secret  []byte     // ratchet_secret_[N]_[next]
-	next    uint64     // next generation not yet derived (up to 2^32)
-	floor   uint64     // generations below floor are deleted
-	skipped []KeyNonce // derived, unconsumed keys, ascending, floor <= g < next
+	secret     []byte       // ratchet_secret_[N]_[next]
+	secretBorn uint64       // tree version at which secret entered the tree
+	next       uint64       // next generation not yet derived (up to 2^32)
+	floor      uint64       // generations below floor are deleted
+	skipped    []skippedKey // derived, unconsumed keys, ascending, floor <= g < next
 }
+
+// skippedKey is a retained key with the tree version at which it entered
+// the tree.
+type skippedKey struct {
+	KeyNonce
+	born uint64
+}
+
+// treeNode is a stored tree secret with the tree version at which it
+// entered the tree.
+type treeNode struct {
+	secret []byte
+	born   uint64
+}
+
+// sameArray reports whether a and b share their first byte.
+func sameArray(a, b []byte) bool { return len(a) > 0 && len(b) > 0 && &a[0] == &b[0] }
 
 // SecretTree is the secret tree of one epoch (RFC 9420, Section 9) with the
 // per-leaf handshake and application hash ratchets (Section 9.1).
@@ -130,16 +150,35 @@ type ratchet struct {
 // NextKey, which consumes at once.
 //
 // A SecretTree is not safe for concurrent use. Clone is cheap (it copies two
-// maps of references; secrets are never mutated in place).
+// maps of references).
+//
+// Erasure: "deleted" secrets are also overwritten with zeros (Section 9.2:
+// delete "all representations"): a consumed tree node, a replaced ratchet
+// secret, evicted skipped keys, the intermediate secrets of a derivation,
+// and, through the Group, the key of a decrypted message and the whole tree
+// when its epoch ends. A clone shares the secrets that existed when it was
+// made, so each stored secret carries the tree version at which it was
+// stored, and Clone records the version up to which the two trees share:
+// a secret is overwritten only when no other tree can reference it. The key
+// returned by Key or NextKey is not overwritten by Consume (the caller may
+// still need it); the Group's send and receive paths overwrite it after
+// use.
 type SecretTree struct {
 	suite   *suite.Suite
 	leaves  uint32
 	depth   uint // level of the root: 2^depth >= leaves
 	limits  SecretTreeLimits
 	version uint64
+	// Secrets stored at versions <= sharedUpTo may be shared with a clone
+	// when cloned is set (see owns).
+	cloned     bool
+	sharedUpTo uint64
+	// pinned: the tree object itself is referenced by more than one Group
+	// (PendingCommit.NextGroup), so erase leaves it alone.
+	pinned bool
 	// nodes holds the not yet expanded tree secrets by node index
 	// (array representation, RFC 9420 Appendix C): initially only the root.
-	nodes map[uint32][]byte
+	nodes map[uint32]treeNode
 	// ratchets holds the initialized leaves' ratchets by ratchetKey.
 	ratchets map[uint64]*ratchet
 }
@@ -166,11 +205,14 @@ func newSecretTree(cs *suite.Suite, encryptionSecret EncryptionSecret, leaves ui
 	}
 	depth := uint(bits.Len32(leaves - 1))
 	t := &SecretTree{
-		suite:    cs,
-		leaves:   leaves,
-		depth:    depth,
-		limits:   SecretTreeLimits{}.resolved(),
-		nodes:    map[uint32][]byte{nodeIndex(0, depth): encryptionSecret},
+		suite:  cs,
+		leaves: leaves,
+		depth:  depth,
+		limits: SecretTreeLimits{}.resolved(),
+		// A copy: the tree overwrites its root once it is expanded, and
+		// encryption_secret belongs to the EpochSecrets (which may seed
+		// other trees of the same epoch).
+		nodes:    map[uint32]treeNode{nodeIndex(0, depth): {secret: bytes.Clone(encryptionSecret)}},
 		ratchets: map[uint64]*ratchet{},
 	}
 	return t, nil
@@ -186,10 +228,22 @@ func (t *SecretTree) Limits() SecretTreeLimits { return t.limits }
 func (t *SecretTree) LeafCount() uint32 { return t.leaves }
 
 // Clone returns an independent copy of t: changes to one never affect the
-// other. PendingKeys derived from t can only be consumed on t.
+// other. PendingKeys derived from t can only be consumed on t. (Clone
+// records in t that the secrets it holds now are shared, so t no longer
+// overwrites them.)
 func (t *SecretTree) Clone() *SecretTree {
+	t.cloned, t.sharedUpTo = true, t.version
+	return t.cloneDetached()
+}
+
+// cloneDetached returns a copy of t that treats every secret it starts
+// with as shared (it never overwrites them) without recording the clone in
+// t: for a short-lived copy that t's erasure cannot outlive (a Commit
+// protects its message with one and drops it).
+func (t *SecretTree) cloneDetached() *SecretTree {
 	c := *t
-	c.nodes = make(map[uint32][]byte, len(t.nodes))
+	c.cloned, c.sharedUpTo, c.pinned = true, t.version, false
+	c.nodes = make(map[uint32]treeNode, len(t.nodes))
 	for k, v := range t.nodes {
 		c.nodes[k] = v
 	}
@@ -198,6 +252,38 @@ func (t *SecretTree) Clone() *SecretTree {
 		c.ratchets[k] = v
 	}
 	return &c
+}
+
+// owns reports whether a secret stored at version born can be referenced
+// by t only.
+func (t *SecretTree) owns(born uint64) bool { return !t.cloned || born > t.sharedUpTo }
+
+// erase overwrites every secret t alone holds and empties t (its epoch
+// ended, RFC 9420, Section 9.2). PendingKeys of t become stale. A pinned
+// tree is left alone.
+func (t *SecretTree) erase() {
+	if t == nil || t.pinned {
+		return
+	}
+	for _, n := range t.nodes {
+		if t.owns(n.born) {
+			clear(n.secret)
+		}
+	}
+	for _, r := range t.ratchets {
+		if t.owns(r.secretBorn) {
+			clear(r.secret)
+		}
+		for _, k := range r.skipped {
+			if t.owns(k.born) {
+				clear(k.Key)
+				clear(k.Nonce)
+			}
+		}
+	}
+	clear(t.nodes)
+	clear(t.ratchets)
+	t.version++
 }
 
 // nodeSecret is a tree secret to store on consumption.
@@ -217,6 +303,15 @@ type PendingKey struct {
 	tree     *SecretTree
 	version  uint64
 	consumed bool
+	// keyBorn is the tree version at which the key entered the tree (a
+	// retained skipped key); fresh (derived by this request) otherwise.
+	keyBorn uint64
+	fresh   bool
+	// keyOwned: after Consume, the key is referenced by p only.
+	keyOwned bool
+	// base is the ratchet the key was taken from (stored in the tree, or
+	// initialized by this request).
+	base *ratchet
 	// State changes applied by Consume.
 	expanded  bool         // the leaf's path was derived by this request
 	delNode   uint32       // frontier ancestor consumed by the path derivation
@@ -238,17 +333,67 @@ func (p *PendingKey) Consume() error {
 	if t.version != p.version {
 		return ErrStaleKey
 	}
+	born := t.version + 1
 	if p.expanded {
+		// The expanded node is consumed: its children were derived
+		// (Section 9.2).
+		if n, ok := t.nodes[p.delNode]; ok && t.owns(n.born) {
+			clear(n.secret)
+		}
 		delete(t.nodes, p.delNode)
 		for _, n := range p.addNodes {
-			t.nodes[n.index] = n.secret
+			t.nodes[n.index] = treeNode{secret: n.secret, born: born}
 		}
 		t.ratchets[ratchetKey(uint32(p.Leaf), p.otherType)] = p.other
 	}
+	t.eraseReplaced(p.base, p.newState, p.Generation)
 	t.ratchets[ratchetKey(uint32(p.Leaf), p.Type)] = p.newState
-	t.version++
+	p.keyOwned = p.fresh || t.owns(p.keyBorn)
+	t.version = born
 	p.consumed = true
 	return nil
+}
+
+// eraseReplaced overwrites what ratchet old held and its successor nr does
+// not (the consumed ratchet secret, evicted skipped keys), when t alone
+// holds it. The consumed key (generation gen) is left to its PendingKey.
+func (t *SecretTree) eraseReplaced(old, nr *ratchet, gen uint32) {
+	if old == nil {
+		return
+	}
+	if !sameArray(old.secret, nr.secret) && t.owns(old.secretBorn) {
+		clear(old.secret)
+	}
+	for _, k := range old.skipped {
+		if k.Generation == gen || !t.owns(k.born) {
+			continue
+		}
+		if _, kept := slices.BinarySearchFunc(nr.skipped, k.Generation, cmpSkipped); kept {
+			continue
+		}
+		clear(k.Key)
+		clear(k.Nonce)
+	}
+}
+
+// erase overwrites the key and nonce of a consumed PendingKey when nothing
+// else references them: the Group calls it once the message is decrypted
+// and accepted, or encrypted (RFC 9420, Section 9.2).
+func (p *PendingKey) erase() {
+	if p != nil && p.consumed && p.keyOwned {
+		clear(p.Key)
+		clear(p.Nonce)
+	}
+}
+
+func cmpSkipped(k skippedKey, g uint32) int {
+	switch {
+	case k.Generation < g:
+		return -1
+	case k.Generation > g:
+		return 1
+	}
+	return 0
 }
 
 // Key derives the key and nonce of generation gen of the leaf's ratchet typ
@@ -279,11 +424,12 @@ func (t *SecretTree) pending(leaf uint32, typ RatchetType, gen uint64, next bool
 		return nil, fmt.Errorf("mls: secret tree: invalid ratchet type %d", typ)
 	}
 	p := &PendingKey{Leaf: LeafIndex(leaf), Type: typ, tree: t, version: t.version}
+	born := t.version + 1 // the version Consume will store p's secrets at
 	r := t.ratchets[ratchetKey(leaf, typ)]
 	if r == nil {
 		// First use of this leaf: derive the path from the lowest stored
 		// ancestor down to the leaf and both ratchets (Section 9).
-		hs, app, err := t.derivePath(leaf, p)
+		hs, app, err := t.derivePath(leaf, p, born)
 		if err != nil {
 			return nil, err
 		}
@@ -297,27 +443,29 @@ func (t *SecretTree) pending(leaf uint32, typ RatchetType, gen uint64, next bool
 	if next {
 		gen = r.next
 	}
-	kn, nr, err := r.advance(t.suite, gen, t.limits)
+	kn, nr, err := r.advance(t.suite, gen, t.limits, born)
 	if err != nil {
 		return nil, fmt.Errorf("%w (leaf %d, %v ratchet, generation %d)", err, leaf, typ, gen)
 	}
-	p.KeyNonce, p.newState = kn, nr
+	p.KeyNonce, p.keyBorn, p.newState, p.base = kn.KeyNonce, kn.born, nr, r
+	p.fresh = gen >= r.next
 	return p, nil
 }
 
 // derivePath derives, without storing anything, the secrets from the lowest
 // stored ancestor of leaf down to the leaf, recording in p the frontier
 // changes, and returns the leaf's two initial ratchets.
-func (t *SecretTree) derivePath(leaf uint32, p *PendingKey) (hs, app *ratchet, err error) {
+func (t *SecretTree) derivePath(leaf uint32, p *PendingKey, born uint64) (hs, app *ratchet, err error) {
 	cs := t.suite
 	level := uint(0)
 	var secret []byte
 	for ; level <= t.depth; level++ {
-		if s, ok := t.nodes[nodeIndex(leaf, level)]; ok {
-			secret = s
+		if n, ok := t.nodes[nodeIndex(leaf, level)]; ok {
+			secret = n.secret
 			break
 		}
 	}
+	stored := secret // the tree's: overwritten by Consume, not here
 	if secret == nil {
 		// Every uninitialized leaf has exactly one stored ancestor; this
 		// is unreachable unless the state was corrupted.
@@ -328,6 +476,7 @@ func (t *SecretTree) derivePath(leaf uint32, p *PendingKey) (hs, app *ratchet, e
 		left := cs.ExpandWithLabel(secret, labelTree, []byte(contextLeft), cs.Nh())
 		right := cs.ExpandWithLabel(secret, labelTree, []byte(contextRight), cs.Nh())
 		child := level - 1
+		parent := secret
 		if leaf>>child&1 == 0 {
 			secret = left
 			p.addNodes = append(p.addNodes, nodeSecret{nodeIndex(leaf|1<<child, child), right})
@@ -335,9 +484,17 @@ func (t *SecretTree) derivePath(leaf uint32, p *PendingKey) (hs, app *ratchet, e
 			secret = right
 			p.addNodes = append(p.addNodes, nodeSecret{nodeIndex(leaf&^(1<<child), child), left})
 		}
+		// An intermediate node secret of this derivation is consumed
+		// (both children derived) and stored nowhere.
+		if !sameArray(parent, stored) {
+			clear(parent)
+		}
 	}
-	hs = &ratchet{secret: cs.ExpandWithLabel(secret, labelHandshake, nil, cs.Nh())}
-	app = &ratchet{secret: cs.ExpandWithLabel(secret, labelApplication, nil, cs.Nh())}
+	hs = &ratchet{secret: cs.ExpandWithLabel(secret, labelHandshake, nil, cs.Nh()), secretBorn: born}
+	app = &ratchet{secret: cs.ExpandWithLabel(secret, labelApplication, nil, cs.Nh()), secretBorn: born}
+	if !sameArray(secret, stored) {
+		clear(secret) // the leaf secret, consumed by its two ratchets
+	}
 	return hs, app, nil
 }
 
@@ -357,32 +514,31 @@ func ratchetKeyNonce(cs *suite.Suite, secret []byte, gen uint32) KeyNonce {
 //	ratchet_nonce_[N]_[j]      = DeriveTreeSecret(ratchet_secret_[N]_[j], "nonce", j, AEAD.Nn)
 //	ratchet_key_[N]_[j]        = DeriveTreeSecret(ratchet_secret_[N]_[j], "key", j, AEAD.Nk)
 //	ratchet_secret_[N]_[j+1]   = DeriveTreeSecret(ratchet_secret_[N]_[j], "secret", j, KDF.Nh)
-func (r *ratchet) advance(cs *suite.Suite, gen uint64, lim SecretTreeLimits) (KeyNonce, *ratchet, error) {
+//
+// born is the tree version at which the new secrets will be stored.
+// Intermediate ratchet secrets, and keys derived here but not retained, are
+// overwritten before returning (they are consumed and stored nowhere).
+func (r *ratchet) advance(cs *suite.Suite, gen uint64, lim SecretTreeLimits, born uint64) (skippedKey, *ratchet, error) {
 	if gen < r.next {
 		if gen < r.floor {
-			return KeyNonce{}, nil, ErrGenerationTooOld
+			return skippedKey{}, nil, ErrGenerationTooOld
 		}
-		i, found := slices.BinarySearchFunc(r.skipped, gen, func(k KeyNonce, g uint64) int {
-			switch {
-			case uint64(k.Generation) < g:
-				return -1
-			case uint64(k.Generation) > g:
-				return 1
-			}
-			return 0
-		})
+		if gen > math.MaxUint32 {
+			return skippedKey{}, nil, ErrKeyUsed
+		}
+		i, found := slices.BinarySearchFunc(r.skipped, uint32(gen), cmpSkipped)
 		if !found {
-			return KeyNonce{}, nil, ErrKeyUsed
+			return skippedKey{}, nil, ErrKeyUsed
 		}
-		nr := &ratchet{secret: r.secret, next: r.next, floor: r.floor}
+		nr := &ratchet{secret: r.secret, secretBorn: r.secretBorn, next: r.next, floor: r.floor}
 		nr.skipped = slices.Delete(slices.Clone(r.skipped), i, i+1)
 		return r.skipped[i], nr, nil
 	}
 	if gen > math.MaxUint32 {
-		return KeyNonce{}, nil, fmt.Errorf("%w: ratchet exhausted", ErrGenerationTooFar)
+		return skippedKey{}, nil, fmt.Errorf("%w: ratchet exhausted", ErrGenerationTooFar)
 	}
 	if gen-r.next > uint64(lim.MaxForwardDistance) {
-		return KeyNonce{}, nil, fmt.Errorf("%w: %d generations beyond %d (limit %d)", ErrGenerationTooFar, gen-r.next, r.next, lim.MaxForwardDistance)
+		return skippedKey{}, nil, fmt.Errorf("%w: %d generations beyond %d (limit %d)", ErrGenerationTooFar, gen-r.next, r.next, lim.MaxForwardDistance)
 	}
 	keep := uint64(lim.MaxRetainedKeys)
 	nr := &ratchet{next: gen + 1, floor: r.floor}
@@ -392,18 +548,26 @@ func (r *ratchet) advance(cs *suite.Suite, gen uint64, lim SecretTreeLimits) (Ke
 		from = gen - keep
 		nr.floor = max(nr.floor, from)
 	}
-	nr.skipped = make([]KeyNonce, 0, gen-from)
+	nr.skipped = make([]skippedKey, 0, gen-from)
 	secret := r.secret
 	for j := r.next; j < gen; j++ {
 		if j >= from {
-			nr.skipped = append(nr.skipped, ratchetKeyNonce(cs, secret, uint32(j)))
+			nr.skipped = append(nr.skipped, skippedKey{ratchetKeyNonce(cs, secret, uint32(j)), born})
 		}
-		secret = cs.DeriveTreeSecret(secret, labelSecret, uint32(j), cs.Nh())
+		next := cs.DeriveTreeSecret(secret, labelSecret, uint32(j), cs.Nh())
+		if j != r.next { // an intermediate ratchet secret of this call
+			clear(secret)
+		}
+		secret = next
 	}
 	// Older retained keys go first when over the limit.
 	if drop := len(r.skipped) + len(nr.skipped) - lim.MaxRetainedKeys; drop > 0 {
 		kept := r.skipped[min(drop, len(r.skipped)):]
 		if drop > len(r.skipped) {
+			for _, k := range nr.skipped[:drop-len(r.skipped)] { // derived here, not retained
+				clear(k.Key)
+				clear(k.Nonce)
+			}
 			nr.skipped = nr.skipped[drop-len(r.skipped):]
 		}
 		nr.skipped = append(slices.Clone(kept), nr.skipped...)
@@ -417,9 +581,12 @@ func (r *ratchet) advance(cs *suite.Suite, gen uint64, lim SecretTreeLimits) (Ke
 	}
 	kn := ratchetKeyNonce(cs, secret, uint32(gen))
 	if gen < math.MaxUint32 {
-		nr.secret = cs.DeriveTreeSecret(secret, labelSecret, uint32(gen), cs.Nh())
+		nr.secret, nr.secretBorn = cs.DeriveTreeSecret(secret, labelSecret, uint32(gen), cs.Nh()), born
 	}
-	return kn, nr, nil
+	if gen != r.next {
+		clear(secret)
+	}
+	return skippedKey{kn, born}, nr, nil
 }
 
 // KeyNonce derives the sender data key and nonce of a PrivateMessage from

@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -321,4 +323,224 @@ func TestSecurityNoProcessWideSigningKeyCache(t *testing.T) {
 			t.Fatal("the group's Signer does not hold its key (walker broken?)")
 		}
 	})
+}
+
+func allZero(b []byte) bool {
+	return len(b) > 0 && !slices.ContainsFunc(b, func(x byte) bool { return x != 0 })
+}
+
+// TestSecurityEpochSecretsErasedOnMerge: once a member moves to the next
+// epoch (Merge of its own commit, or Process of another's), the previous
+// epoch's init_secret and the other secrets it no longer needs are
+// overwritten with zeros (RFC 9420, Sections 9.2, 16.6), while the
+// resumption PSK (kept for Section 8.6) and the epoch authenticator are
+// kept; secrets shared with other state are never overwritten.
+func TestSecurityEpochSecretsErasedOnMerge(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, cs suite.ID) {
+		gs := newFlowGroup(t, cs, 11, "alice", "bob", "carol")
+		a, b, c := gs[0], gs[1], gs[2]
+		oldA, oldB := a.keys, b.keys
+		initA, initB := oldA.Init, oldB.Init
+		resumption, auth := bytes.Clone(oldA.Resumption), bytes.Clone(oldA.Authenticator)
+		// c's secrets are handed out: they must survive c's move.
+		cKeys := c.EpochSecrets()
+		cInit := bytes.Clone(cKeys.Init)
+		// A clone of b shares b's secrets.
+		bClone := b.Clone()
+
+		pc, err := a.Commit(CommitOptions{ForcePath: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allZero(initA) {
+			t.Fatal("Commit (not merged yet) erased init_secret")
+		}
+		if err := a.Merge(pc); err != nil {
+			t.Fatal(err)
+		}
+		if !allZero(initA) {
+			t.Fatalf("after Merge the old init_secret is %x, want zeros", initA)
+		}
+		for name, s := range map[string][]byte{"sender_data": oldA.SenderData, "encryption": oldA.Encryption, "exporter": oldA.Exporter,
+			"external": oldA.External, "confirmation": oldA.Confirmation, "membership": oldA.Membership} {
+			if !allZero(s) {
+				t.Errorf("after Merge the old %s secret is not zero", name)
+			}
+		}
+		if !bytes.Equal(oldA.Resumption, resumption) || !bytes.Equal(oldA.Authenticator, auth) {
+			t.Error("Merge erased the resumption PSK or the epoch authenticator")
+		}
+		if err := a.Merge(pc); !errors.Is(err, ErrStalePendingCommit) {
+			t.Fatalf("second Merge: %v, want ErrStalePendingCommit", err)
+		}
+		deliver(t, a, []*Group{b, c}, pc.Commit)
+		checkAgree(t, a, b, c)
+		// b moved by Process: its old epoch is erased... but b was cloned,
+		// so its secrets are shared with bClone and kept.
+		if allZero(initB) {
+			t.Fatal("Process erased init_secret shared with a clone")
+		}
+		if !bytes.Equal(cKeys.Init, cInit) {
+			t.Fatal("Process erased init_secret handed out by EpochSecrets")
+		}
+		// The clone still works: it processes the same commit.
+		if _, err := bClone.Process(wireRoundTrip(t, pc.Commit)); err != nil {
+			t.Fatalf("clone processing after the original moved on: %v", err)
+		}
+		checkAgree(t, a, bClone)
+		// The next epoch of b is its own again: erased by Process.
+		oldB2 := b.keys.Init
+		commitAll(t, a, []*Group{a, b, c}, CommitOptions{ForcePath: true})
+		if !allZero(oldB2) {
+			t.Fatal("after Process the old init_secret is not zero")
+		}
+		sendApp(t, b, []*Group{a, b, c}, "still works")
+	})
+}
+
+// TestSecurityRestoredGroupsShareSecretsSafely: Groups assembled with
+// RestoreGroup from one EpochSecrets (as the simulator does) each process
+// the same commit; no Group erases what the others use.
+func TestSecurityRestoredGroupsShareSecretsSafely(t *testing.T) {
+	gs := newFlowGroup(t, suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, 12, "alice", "bob", "carol")
+	a := gs[0]
+	keys := gs[1].EpochSecrets()
+	var restored []*Group
+	for _, m := range gs[1:] {
+		r, err := RestoreGroup(m.cfg, m.pub, keys, m.self, m.sigPriv, m.priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		restored = append(restored, r)
+	}
+	pc := commitAndMerge(t, a, CommitOptions{ForcePath: true})
+	for _, r := range restored {
+		if _, err := r.Process(wireRoundTrip(t, pc.Commit)); err != nil {
+			t.Fatalf("restored member %d: %v", r.self, err)
+		}
+	}
+	checkAgree(t, append([]*Group{a}, restored...)...)
+}
+
+// TestSecuritySecretTreeErasure: a tree node's secret is overwritten once
+// its children are derived, a ratchet secret once the ratchet moved past
+// it, a decrypted message's key once consumed, and evicted skipped keys;
+// secrets shared with a clone are not (RFC 9420, Section 9.2).
+func TestSecuritySecretTreeErasure(t *testing.T) {
+	st := newTestSecretTree(t, 8)
+	root := st.nodes[nodeIndex(0, st.depth)].secret
+	enc := testEncryptionSecret(suite.MustGet(1))
+	// Key alone changes nothing.
+	p, err := st.Key(5, ApplicationRatchet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allZero(root) {
+		t.Fatal("Key (not consumed) erased the root")
+	}
+	if err := p.Consume(); err != nil {
+		t.Fatal(err)
+	}
+	if !allZero(root) {
+		t.Fatal("root secret not erased after its children were derived")
+	}
+	if allZero(enc) {
+		t.Fatal("the tree erased the EpochSecrets' encryption_secret (not its own)")
+	}
+	// The stored sibling of leaf 5 (leaf 4) is erased once leaf 4 is used.
+	leaf4 := st.nodes[nodeIndex(4, 0)].secret
+	consumeKey(t, st, 4, HandshakeRatchet, 0)
+	if !allZero(leaf4) {
+		t.Fatal("leaf 4's node secret not erased after its ratchets were derived")
+	}
+	// A ratchet secret is erased when the ratchet moves past it.
+	rk := ratchetKey(5, ApplicationRatchet)
+	sec1 := st.ratchets[rk].secret // ratchet_secret_[5]_[1]
+	consumeKey(t, st, 5, ApplicationRatchet, 4)
+	if !allZero(sec1) {
+		t.Fatal("consumed ratchet secret not erased")
+	}
+	// Skipped keys 1..3 are retained; consuming 2 through an
+	// OpenedPrivateMessage erases its key.
+	p2, err := st.Key(5, ApplicationRatchet, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key2 := p2.Key
+	o := &OpenedPrivateMessage{key: p2}
+	if err := o.Consume(); err != nil {
+		t.Fatal(err)
+	}
+	if !allZero(key2) {
+		t.Fatal("consumed generation's key not erased")
+	}
+	if _, err := st.Key(5, ApplicationRatchet, 2); !errors.Is(err, ErrKeyUsed) {
+		t.Fatalf("generation 2 again: %v, want ErrKeyUsed", err)
+	}
+	// A clone shares what exists now: consuming in the original must not
+	// erase the clone's copies.
+	c := st.Clone()
+	ref := consumeKey(t, c.Clone(), 5, ApplicationRatchet, 3)
+	want := KeyNonce{Generation: 3, Key: bytes.Clone(ref.Key), Nonce: bytes.Clone(ref.Nonce)}
+	p3, err := st.Key(5, ApplicationRatchet, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o = &OpenedPrivateMessage{key: p3}
+	if err := o.Consume(); err != nil {
+		t.Fatal(err)
+	}
+	if allZero(p3.Key) {
+		t.Fatal("erased a key shared with a clone")
+	}
+	sameKey(t, consumeKey(t, c, 5, ApplicationRatchet, 3), want)
+	consumeKey(t, c, 5, ApplicationRatchet, 9)
+	consumeKey(t, st, 5, ApplicationRatchet, 9)
+	// Evicted skipped keys are erased.
+	st2 := newTestSecretTree(t, 2)
+	st2.SetLimits(SecretTreeLimits{MaxRetainedKeys: 2})
+	consumeKey(t, st2, 1, HandshakeRatchet, 3) // retains 1, 2
+	skipped := st2.ratchets[ratchetKey(1, HandshakeRatchet)].skipped
+	k1 := skipped[0].Key
+	consumeKey(t, st2, 1, HandshakeRatchet, 5) // skips 4: retains 2 and 4, evicts 1
+	if !allZero(k1) {
+		t.Fatal("evicted skipped key not erased")
+	}
+	// Ending the epoch erases the whole tree.
+	left := st2.nodes[nodeIndex(0, 0)].secret
+	st2.erase()
+	if !allZero(left) || len(st2.nodes) != 0 {
+		t.Fatal("erase left tree secrets")
+	}
+}
+
+// TestSecurityKeyPackageEraseUsedKeys: Join leaves the caller's bundle
+// alone; EraseUsedKeys overwrites the spent init and leaf private keys and
+// keeps the signature key the Group shares.
+func TestSecurityKeyPackageEraseUsedKeys(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	cfgA, cfgB := newTestConfig(21), newTestConfig(22)
+	a, err := CreateGroup(cfgA, []byte("g"), newKP(t, cfgA, cs, "alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := newKP(t, cfgB, cs, "bob")
+	pc := commitAndMerge(t, a, CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kp.KeyPackage}}, InlineTree: true})
+	b, err := Join(cfgB, wireRoundTrip(t, pc.Welcome), kp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initPriv, encPriv, sig := kp.InitPriv, kp.EncryptionKey, bytes.Clone(kp.SignatureKey)
+	if allZero(initPriv) || allZero(encPriv) {
+		t.Fatal("Join modified the caller's bundle")
+	}
+	kp.EraseUsedKeys()
+	if !allZero(initPriv) || !allZero(encPriv) || kp.InitPriv != nil || kp.EncryptionKey != nil {
+		t.Fatal("EraseUsedKeys left the init or leaf private key")
+	}
+	if !bytes.Equal(kp.SignatureKey, sig) {
+		t.Fatal("EraseUsedKeys erased the signature key")
+	}
+	sendApp(t, b, []*Group{a, b}, "after erase")
+	commitAll(t, b, []*Group{a, b}, CommitOptions{ForcePath: true})
 }

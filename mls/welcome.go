@@ -129,6 +129,15 @@ type GroupSecrets struct {
 	PSKs         []PreSharedKeyID
 }
 
+// erase overwrites the joiner and path secrets (a joiner consumed them,
+// RFC 9420, Section 9.2).
+func (v *GroupSecrets) erase() {
+	clear(v.JoinerSecret)
+	if v.PathSecret != nil {
+		clear(v.PathSecret.PathSecret)
+	}
+}
+
 func (v *GroupSecrets) marshal(b *cryptobyte.Builder) {
 	codec.AddOpaque(b, v.JoinerSecret)
 	codec.AddOptional(b, v.PathSecret != nil, func(b *cryptobyte.Builder) { v.PathSecret.marshal(b) })
