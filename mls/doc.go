@@ -20,4 +20,61 @@
 // and leaves the state exactly as it was. Errors that callers branch on are
 // sentinels (errors.Is); protocol violations are *ProtocolError values that
 // name the RFC 9420 rule that failed.
+//
+// # Printing secrets
+//
+// Types that hold private keys or key schedule secrets (Group,
+// PendingCommit, KeyPackageBundle, EpochSecrets, TreePrivate, SecretTree,
+// the stage types such as InitSecret, ...) print a redacted description
+// with every fmt verb and encode as a redacted JSON string (KeyPackageBundle:
+// only its public KeyPackage). Accessors returning []byte
+// (Group.SignaturePrivateKey, TreePrivate.PrivateKey, ...) return the
+// secret itself. fmt cannot be stopped from printing, by reflection, a
+// value held in an unexported field of a caller's own struct type.
+//
+// # Erasing secrets
+//
+// RFC 9420, Section 9.2 asks that a consumed secret be deleted, "all
+// representations" of it, for forward secrecy (Section 16.6). This package
+// overwrites with zeros the buffers it owns when their secret is consumed:
+//
+//   - when a Group moves to the next epoch (Merge of its own commit, Process
+//     of another member's), the previous epoch's init_secret and its sender
+//     data, encryption, exporter, external, confirmation and membership
+//     secrets, and the previous epoch's secret tree; the resumption PSK
+//     (kept for Section 8.6) and the epoch authenticator are kept;
+//   - in the secret tree, a node secret once its children are derived, a
+//     ratchet secret once the ratchet moved past it, skipped keys evicted
+//     by SecretTreeLimits, the intermediate secrets of every derivation,
+//     the key of a message the Group sent (after encryption) and of a
+//     message it decrypted (once accepted; OpenedPrivateMessage.Consume);
+//   - in Join, the decrypted GroupSecrets (joiner_secret, path_secret), the
+//     psk_secret and the welcome_secret. Join does not touch the caller's
+//     KeyPackageBundle: KeyPackageBundle.EraseUsedKeys overwrites its spent
+//     init and leaf private keys.
+//
+// A buffer is overwritten only when no other live state can reference it.
+// Epoch secrets handed out by Group.EpochSecrets, shared by Group.Clone or
+// PendingCommit.NextGroup, or passed to RestoreGroup are marked shared and
+// never overwritten; secrets a SecretTree shares with its clones are not
+// overwritten by either tree. A Group copied by value (h := *g) escapes
+// this bookkeeping: copy with Clone. Failing operations overwrite nothing
+// that the state still uses.
+//
+// There is no process-wide cache of private keys: a Group keeps its own
+// parsed signature key, collected with it.
+//
+// What Go cannot guarantee: the garbage collector may have copied a buffer
+// before it was overwritten (stack growth moves stacks; append and
+// bytes.Clone make copies), and the old copies are freed, not wiped; memory
+// is not locked (no mlock), so it can be swapped to disk or appear in core
+// dumps; strings (e.g. map keys) are immutable and cannot be wiped; and the
+// crypto libraries keep their own copies that this package cannot reach:
+// crypto/ed25519 expands a seed into a 64-byte private key (held by the
+// Group's parsed signer for its lifetime), crypto/ecdsa and circl keep
+// parsed scalars (big.Int limbs, circl kem.PrivateKey objects created for
+// every HPKE operation), HKDF and AEAD states hold key material until
+// collected. Erasure narrows the window in which a memory compromise
+// reveals past secrets; it is not a guarantee. Values returned to the
+// caller (exports, keys, PendingKey.KeyNonce) are the caller's to erase.
 package mls

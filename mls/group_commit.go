@@ -164,6 +164,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 		if err != nil {
 			return nil, err
 		}
+		defer pup.erase() // consumed by the key schedule and the Welcome
 		tree = pup.Tree()
 		newCtx.TreeHash = tree.TreeHash()
 		provisional, err := newCtx.Marshal()
@@ -194,6 +195,10 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 		next.state, next.reinit = stateReInit, res.reinit
 	}
 	joiner, keys, newPub, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, initSecret, commitSecret, pskSecret)
+	// joiner_secret and psk_secret are consumed once the Welcome is built
+	// (RFC 9420, Section 9.2).
+	defer clear(joiner)
+	defer clear(pskSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -602,6 +607,11 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 		}
 	}
 	_, keys, newPub, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, initSecret, commitSecret, pskSecret)
+	clear(commitSecret) // consumed (RFC 9420, Section 9.2)
+	clear(pskSecret)
+	if committer.Type == SenderTypeNewMemberCommit {
+		clear(initSecret) // from the external init, ours
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -309,6 +309,16 @@ type PendingUpdatePath struct {
 	commitSecret []byte
 }
 
+// erase overwrites the path secrets and the commit secret once the commit
+// is built (RFC 9420, Sections 7.5, 9.2). The node private keys (in
+// Private) are separate buffers and stay.
+func (p *PendingUpdatePath) erase() {
+	for _, s := range p.secrets {
+		clear(s)
+	}
+	clear(p.commitSecret)
+}
+
 // GenerateUpdatePath is phase 1 of creating an UpdatePath for the member
 // at sender (RFC 9420, Sections 7.4, 7.5, 7.9). t is the tree after the
 // commit's proposals. leaf is the template of the committer's new LeafNode:
@@ -561,7 +571,8 @@ func (t *RatchetTree) MergeUpdatePath(sender LeafIndex, path *UpdatePath, groupI
 // the path, and returns the receiver's new private state and the
 // commit_secret.
 func (t *RatchetTree) DecryptUpdatePath(priv *TreePrivate, sender LeafIndex, path *UpdatePath, groupContext []byte, exclude []LeafIndex) (*TreePrivate, []byte, error) {
-	np, commit, _, err := t.decryptUpdatePath(priv, sender, path, groupContext, exclude, 0)
+	np, commit, decrypted, err := t.decryptUpdatePath(priv, sender, path, groupContext, exclude, 0)
+	clear(decrypted) // the decrypted path secret, consumed (RFC 9420, Section 7.5)
 	return np, commit, err
 }
 
@@ -620,6 +631,9 @@ func (t *RatchetTree) decryptUpdatePath(priv *TreePrivate, sender LeafIndex, pat
 		ps = cs.DeriveSecret(ps, "path")
 	}
 	privs, pubs, err := deriveNodeKeys(cs, secrets, par)
+	for _, s := range secrets[1:] {
+		clear(s) // derived path secrets, consumed (RFC 9420, Section 7.5)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
