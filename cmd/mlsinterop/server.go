@@ -174,11 +174,12 @@ func (m *member) wasSeen(msg []byte) bool {
 }
 
 // snapshot keeps the current epoch's state for late application messages
-// before the group moves on. The copy shares the epoch's secret tree, which
-// the group replaces (never mutates) when it moves to the next epoch.
+// before the group moves on. It is a Clone, not a copy of the Group value:
+// a Group overwrites the secrets of the epoch it leaves unless they are
+// shared (package mls, "Erasing secrets"), and Clone marks them shared.
 func (m *member) snapshot() {
-	old := *m.g
-	m.past[old.Epoch()] = &old
+	old := m.g.Clone()
+	m.past[old.Epoch()] = old
 	for e := range m.past {
 		if e+keepPastEpochs < old.Epoch() {
 			delete(m.past, e)
