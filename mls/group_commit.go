@@ -56,8 +56,7 @@ type PendingCommit struct {
 	// look current.)
 	basePub  *PublicGroup
 	baseKeys *EpochSecrets
-	next     *Group
-	merged   bool
+	next     *Group // nil once merged
 }
 
 // CommitStats describes a commit for measurement.
@@ -67,10 +66,11 @@ type CommitStats struct {
 	Removed         []LeafIndex
 }
 
-// NextGroup returns the state the group moves to when the commit is merged.
-// The result shares its secrets with the group that merges pc, so neither
-// overwrites that epoch's secrets when it moves on (see the package
-// documentation, "Erasing secrets").
+// NextGroup returns the state the group moves to when the commit is merged,
+// or nil once pc was merged (the state is then the group's). The result
+// shares its secrets with the group that merges pc, so neither overwrites
+// that epoch's secrets when it moves on (see the package documentation,
+// "Erasing secrets").
 func (pc *PendingCommit) NextGroup() *Group {
 	if pc.next != nil {
 		pc.next.keys.markShared()
@@ -85,16 +85,17 @@ func (pc *PendingCommit) NextGroup() *Group {
 var ErrStalePendingCommit = errors.New("mls: pending commit does not belong to the group's current state")
 
 // Merge applies a commit created by this member (after the delivery service
-// accepted it). A PendingCommit can be merged once (into one Group); the
-// secrets of the epoch g leaves are overwritten (see the package
-// documentation, "Erasing secrets").
+// accepted it). A PendingCommit can be merged once, into one Group: pc
+// then no longer references the new state. The secrets of the epoch g
+// leaves are overwritten (see the package documentation, "Erasing
+// secrets").
 func (g *Group) Merge(pc *PendingCommit) error {
-	if pc == nil || pc.next == nil || pc.merged || pc.basePub != g.pub || pc.baseKeys != g.keys {
+	if pc == nil || pc.next == nil || pc.basePub != g.pub || pc.baseKeys != g.keys {
 		return ErrStalePendingCommit
 	}
-	pc.merged = true
 	g.retire(pc.next)
 	*g = *pc.next
+	pc.next = nil
 	return nil
 }
 
