@@ -188,12 +188,16 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 
 // signingKey returns the parsed signature private key of the member. A
 // Group keeps its own suite.Signer (there is no process-wide cache of
-// parsed private keys); one assembled without it parses sigPriv here.
+// parsed private keys); one assembled without it parses sigPriv here, once.
 func (g *Group) signingKey() (*suite.Signer, error) {
-	if g.signer != nil {
-		return g.signer, nil
+	if g.signer == nil {
+		k, err := g.cs.NewSigner(g.sigPriv)
+		if err != nil {
+			return nil, err
+		}
+		g.signer = k
 	}
-	return g.cs.NewSigner(g.sigPriv)
+	return g.signer, nil
 }
 
 // retire overwrites the secrets of g's current epoch that next, the state
