@@ -473,6 +473,17 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 // the epoch's cache for references (RFC 9420, Section 12.4).
 func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, error) {
 	entries := make([]proposalEntry, 0, len(c.Proposals))
+	// References are looked up in an index of the cache when both are long
+	// (a scan per reference would be O(refs * cache)).
+	var byRef map[string]int
+	if len(c.Proposals) > scanLimit && len(g.proposals) > scanLimit {
+		byRef = make(map[string]int, len(g.proposals))
+		for i, cp := range g.proposals {
+			if _, dup := byRef[string(cp.ref)]; !dup {
+				byRef[string(cp.ref)] = i
+			}
+		}
+	}
 	for i := range c.Proposals {
 		por := &c.Proposals[i]
 		switch por.Type {
@@ -487,7 +498,14 @@ func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, 
 				// proposals are valid (Section 12.4.3.2).
 				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit proposals by value", "", nil)
 			}
-			idx := slices.IndexFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, por.Reference) })
+			idx := -1
+			if byRef != nil {
+				if j, ok := byRef[string(por.Reference)]; ok {
+					idx = j
+				}
+			} else {
+				idx = slices.IndexFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, por.Reference) })
+			}
 			if idx < 0 {
 				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 proposal reference", fmt.Sprintf("unknown ProposalRef %x", por.Reference), nil)
 			}

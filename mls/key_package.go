@@ -163,10 +163,8 @@ func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs suite.ID, val
 	}
 	// Section 10: extensions in KeyPackage.extensions MUST be included in
 	// leaf_node.capabilities (default types need not be listed, Section 7.2).
-	for _, e := range v.Extensions {
-		if !v.LeafNode.Capabilities.SupportsExtension(e.Type) {
-			return protoErr(CodeInvalidKeyPackage, "RFC 9420 §10 extensions in capabilities", fmt.Sprintf("extension %v not in leaf capabilities", e.Type), nil)
-		}
+	if t, ok := unsupportedExtension(v.Extensions, &v.LeafNode.Capabilities); ok {
+		return protoErr(CodeInvalidKeyPackage, "RFC 9420 §10 extensions in capabilities", fmt.Sprintf("extension %v not in leaf capabilities", t), nil)
 	}
 	if err := v.VerifySignature(); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package mls
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 
@@ -80,18 +79,23 @@ func (rc *RequiredCapabilities) supportedBy(caps *Capabilities) error {
 	if rc == nil {
 		return nil
 	}
+	// Each list is checked against a set of the other, so the cost is linear
+	// in the lengths of both (either can be long and attacker-chosen).
+	exts := newCodepointSet(caps.Extensions, len(rc.ExtensionTypes))
 	for _, t := range rc.ExtensionTypes {
-		if !caps.SupportsExtension(t) {
+		if !t.IsDefault() && !exts.has(t) {
 			return fmt.Errorf("required extension %v not supported", t)
 		}
 	}
+	props := newCodepointSet(caps.Proposals, len(rc.ProposalTypes))
 	for _, t := range rc.ProposalTypes {
-		if !caps.SupportsProposal(uint16(t)) {
+		if !t.IsDefault() && !props.has(t) {
 			return fmt.Errorf("required proposal %v not supported", t)
 		}
 	}
+	creds := newCodepointSet(caps.Credentials, len(rc.CredentialTypes))
 	for _, t := range rc.CredentialTypes {
-		if !caps.SupportsCredential(t) {
+		if !creds.has(t) {
 			return fmt.Errorf("required credential %v not supported", t)
 		}
 	}
@@ -230,6 +234,7 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 		touched  = map[LeafIndex]bool{}
 		gceCount int
 		nExtInit int
+		pskSeen  map[string]struct{}
 	)
 	if len(entries) == 0 {
 		res.pathRequired = true
@@ -279,10 +284,17 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 			touched[l] = true
 			removes = append(removes, l)
 		case *PreSharedKey:
-			for _, id := range res.psks {
-				if id.Equal(&b.PSK) {
+			// The encoding of a PreSharedKeyID is injective on what Equal
+			// compares, so a set of encodings finds duplicates in O(1)
+			// each (an unencodable ID, like Equal, matches nothing).
+			if k, err := b.PSK.Marshal(); err == nil {
+				if _, dup := pskSeen[string(k)]; dup {
 					return nil, protoErr(CodeInvalidProposal, ruleProposalList, "duplicate PreSharedKeyID", nil)
 				}
+				if pskSeen == nil {
+					pskSeen = map[string]struct{}{}
+				}
+				pskSeen[string(k)] = struct{}{}
 			}
 			if err := pg.validatePSKProposal(&b.PSK); err != nil {
 				return nil, err
@@ -354,14 +366,20 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	}
 	res.removed = removes
 	// Adds, in list order (Section 12.1.1).
+	var addKeys map[string]struct{}
+	if len(adds) > 1 {
+		addKeys = make(map[string]struct{}, len(adds))
+	}
 	for i, kp := range adds {
 		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg); err != nil {
 			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
-		for _, prev := range adds[:i] {
-			if bytes.Equal(prev.LeafNode.SignatureKey, kp.LeafNode.SignatureKey) {
+		if addKeys != nil {
+			k := string(kp.LeafNode.SignatureKey)
+			if _, dup := addKeys[k]; dup {
 				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "two Adds for the same client", nil)
 			}
+			addKeys[k] = struct{}{}
 		}
 		var l LeafIndex
 		if t, l, err = t.Add(&kp.LeafNode); err != nil {
@@ -381,14 +399,15 @@ func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[Lea
 	if err != nil {
 		return err
 	}
+	// removed is short in practice but attacker-sized: a sorted copy keeps
+	// the per-member test O(log r).
+	removed = slices.Sorted(slices.Values(removed))
 	for l, ln := range pg.tree.Members() {
-		if slices.Contains(removed, l) {
+		if _, gone := slices.BinarySearch(removed, l); gone {
 			continue
 		}
-		for _, e := range exts {
-			if !ln.Capabilities.SupportsExtension(e.Type) {
-				return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.7 extensions supported by all members", fmt.Sprintf("leaf %d lacks %v", l, e.Type), nil)
-			}
+		if t, ok := unsupportedExtension(exts, &ln.Capabilities); ok {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.7 extensions supported by all members", fmt.Sprintf("leaf %d lacks %v", l, t), nil)
 		}
 		if err := rc.supportedBy(&ln.Capabilities); err != nil {
 			return protoErr(CodeInvalidProposal, "RFC 9420 §11.1 required_capabilities", fmt.Sprintf("leaf %d: %v", l, err), nil)

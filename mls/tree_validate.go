@@ -158,12 +158,23 @@ func (v *LeafNode) CheckCapabilities() error {
 	if !v.Capabilities.SupportsCredential(v.Credential.Type) {
 		return protoErr(CodeInvalidLeafNode, ruleLeafCredentialCap, fmt.Sprintf("credential type %v not in capabilities", v.Credential.Type), nil)
 	}
-	for _, e := range v.Extensions {
-		if !v.Capabilities.SupportsExtension(e.Type) {
-			return protoErr(CodeInvalidLeafNode, ruleLeafExtensionCap, fmt.Sprintf("extension %v not in capabilities", e.Type), nil)
-		}
+	if t, ok := unsupportedExtension(v.Extensions, &v.Capabilities); ok {
+		return protoErr(CodeInvalidLeafNode, ruleLeafExtensionCap, fmt.Sprintf("extension %v not in capabilities", t), nil)
 	}
 	return nil
+}
+
+// unsupportedExtension returns the type of the first extension of exts that
+// caps does not support (Capabilities.SupportsExtension), in
+// O(len(exts) + len(caps.Extensions)).
+func unsupportedExtension(exts Extensions, caps *Capabilities) (ExtensionType, bool) {
+	set := newCodepointSet(caps.Extensions, len(exts))
+	for _, e := range exts {
+		if !e.Type.IsDefault() && !set.has(e.Type) {
+			return e.Type, true
+		}
+	}
+	return 0, false
 }
 
 // checkLeaves validates every non-blank leaf; signatures in parallel.
