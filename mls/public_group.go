@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -284,17 +285,16 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 			touched[l] = true
 			removes = append(removes, l)
 		case *PreSharedKey:
-			// The encoding of a PreSharedKeyID is injective on what Equal
-			// compares, so a set of encodings finds duplicates in O(1)
-			// each (an unencodable ID, like Equal, matches nothing).
-			if k, err := b.PSK.Marshal(); err == nil {
-				if _, dup := pskSeen[string(k)]; dup {
+			// A set of keys injective on what PreSharedKeyID.Equal
+			// compares finds duplicates in O(1) each.
+			if k, ok := pskKey(&b.PSK); ok {
+				if _, dup := pskSeen[k]; dup {
 					return nil, protoErr(CodeInvalidProposal, ruleProposalList, "duplicate PreSharedKeyID", nil)
 				}
 				if pskSeen == nil {
 					pskSeen = map[string]struct{}{}
 				}
-				pskSeen[string(k)] = struct{}{}
+				pskSeen[k] = struct{}{}
 			}
 			if err := pg.validatePSKProposal(&b.PSK); err != nil {
 				return nil, err
@@ -426,6 +426,24 @@ func (pg *PublicGroup) validatePSKProposal(id *PreSharedKeyID) error {
 		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.4 resumption usage", id.Usage.String(), nil)
 	}
 	return nil
+}
+
+// pskKey returns a string that two PreSharedKeyIDs share exactly when
+// Equal reports them equal (ok=false for a psktype Equal never matches).
+func pskKey(id *PreSharedKeyID) (string, bool) {
+	k := make([]byte, 0, 16+len(id.PSKNonce)+len(id.PSKID)+len(id.PSKGroupID))
+	k = append(k, byte(id.PSKType))
+	switch id.PSKType {
+	case PSKTypeExternal:
+		k = appendOpaque(k, id.PSKID)
+	case PSKTypeResumption:
+		k = append(k, byte(id.Usage))
+		k = appendOpaque(k, id.PSKGroupID)
+		k = binary.BigEndian.AppendUint64(k, id.PSKEpoch)
+	default:
+		return "", false
+	}
+	return string(appendOpaque(k, id.PSKNonce)), true
 }
 
 func sortedLeaves[V any](m map[LeafIndex]V) []LeafIndex {
