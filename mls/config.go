@@ -35,9 +35,36 @@ type Config struct {
 	// (RFC 9420, Section 8.6). 0 means 8.
 	KeepEpochs int
 
-	// MaxLeaves bounds the size of ratchet trees accepted from Welcome
-	// messages (0 means 1<<20).
+	// MaxLeaves bounds the number of leaves of the ratchet tree (0 means
+	// DefaultMaxTreeLeaves, 2^18). It is enforced on trees received in a
+	// Welcome or GroupInfo (before the node array is allocated) and on
+	// growth: Commit refuses, and Process and PublicGroup.ApplyCommit
+	// reject, a commit whose Adds or external joiner would extend the tree
+	// beyond it. Errors match ErrLimitExceeded.
 	MaxLeaves uint32
+
+	// MaxMessageSize bounds the encoded MLSMessage Config.UnmarshalMLSMessage
+	// accepts, checked before decoding (0 means DefaultMaxMessageSize,
+	// 64 MiB).
+	MaxMessageSize int
+
+	// MaxCredentialSize bounds the content of every Credential the group
+	// accepts from a peer: the identity of a basic credential, the encoded
+	// certificate list of an x509 one (0 means DefaultMaxCredentialSize,
+	// 64 KiB).
+	MaxCredentialSize int
+
+	// MaxExtensionSize bounds the extension_data of every extension other
+	// than ratchet_tree the group accepts from a peer: in LeafNodes,
+	// KeyPackages, GroupContextExtensions and ReInit proposals, GroupInfos
+	// (0 means DefaultMaxExtensionSize, 1 MiB).
+	//
+	// MaxCredentialSize and MaxExtensionSize are checked by
+	// Config.UnmarshalMLSMessage right after decoding, and by Process,
+	// Commit, PublicGroup.ApplyCommit, Join and ExternalJoin before any
+	// signature, tree or key schedule work on the object; errors match
+	// ErrLimitExceeded.
+	MaxExtensionSize int
 
 	// SecretTree bounds out-of-order message keys (RFC 9420, Section 9.1).
 	SecretTree SecretTreeLimits
@@ -76,7 +103,7 @@ func (c *Config) keepEpochs() int {
 
 func (c *Config) maxLeaves() uint32 {
 	if c == nil || c.MaxLeaves == 0 {
-		return 1 << 20
+		return DefaultMaxTreeLeaves
 	}
 	return c.MaxLeaves
 }

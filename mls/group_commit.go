@@ -355,6 +355,10 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		if err := checkGroupEpoch(c.GroupID, c.Epoch, &g.pub.ctx); err != nil {
 			return nil, err
 		}
+		// Size limits before the signature is checked over the content.
+		if err := g.cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
+			return nil, err
+		}
 		key, err := g.pub.senderSigKey(c.Sender, c)
 		if err != nil {
 			return nil, err
@@ -368,6 +372,9 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		}
 		opened, err = OpenPrivate(g.cs, msg.PrivateMessage, &g.pub.ctx, g.stree, g.keys.SenderData, g.pub.memberSigKey)
 		if err != nil {
+			return nil, err
+		}
+		if err := g.cfg.limits().checkContent(opened.Content.Content.Proposal, opened.Content.Content.Commit); err != nil {
 			return nil, err
 		}
 		ac = opened.Content
@@ -624,7 +631,10 @@ func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Exte
 // so MergeUpdatePath's "new encryption key" check (meant for a member
 // replacing its own leaf) compares against nothing; the merge replaces the
 // placeholder with the path's LeafNode.
-func addExternalJoiner(tree *RatchetTree, ln *LeafNode) (*RatchetTree, LeafIndex, error) {
+func addExternalJoiner(tree *RatchetTree, ln *LeafNode, maxLeaves uint32) (*RatchetTree, LeafIndex, error) {
+	if err := checkGrowth(tree, maxLeaves); err != nil {
+		return nil, 0, err
+	}
 	placeholder := *ln
 	placeholder.EncryptionKey = nil
 	return tree.Add(&placeholder)
@@ -673,7 +683,7 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
 			return nil, err
 		}
-		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode); err != nil {
+		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode, cfg.maxLeaves()); err != nil {
 			return nil, err
 		}
 	} else if c.Path != nil {
@@ -711,6 +721,10 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg *Config) (*PublicGroup, error) {
 	if msg == nil || msg.WireFormat != WireFormatPublicMessage || msg.PublicMessage == nil {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", "a delivery service can only validate PublicMessage commits", nil)
+	}
+	c := &msg.PublicMessage.Content
+	if err := cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
+		return nil, err
 	}
 	ac, err := pg.verifyPublic(msg.PublicMessage)
 	if err != nil {

@@ -49,11 +49,13 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	}
 	// PSKs of the Welcome (Section 12.4.3.1): resolved from the store; a
 	// joiner has no own epochs yet.
+	seen := make(map[string]struct{}, len(gs.PSKs))
 	for i := range gs.PSKs {
-		for j := range i {
-			if gs.PSKs[i].Equal(&gs.PSKs[j]) {
+		if k, ok := pskKey(&gs.PSKs[i]); ok {
+			if _, dup := seen[k]; dup {
 				return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" distinct PSKs", "", nil)
 			}
+			seen[k] = struct{}{}
 		}
 	}
 	var pskSecret PSKSecret
@@ -78,6 +80,9 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if gi.GroupContext.CipherSuite != cs.ID() || gi.GroupContext.Version != ProtocolVersionMLS10 {
 		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" suite and version match the KeyPackage", "", nil)
 	}
+	if err := cfg.limits().checkGroupInfo(gi); err != nil {
+		return nil, err
+	}
 	if err := checkResumptionWelcome(gs.PSKs, &gi.GroupContext, opts.Previous); err != nil {
 		return nil, err
 	}
@@ -89,7 +94,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if treeBytes == nil {
 		return nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
 	}
-	tree, err := ParseRatchetTree(cs, treeBytes, cfg.maxLeaves())
+	tree, err := parseTreeWithLimits(cs, treeBytes, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +138,24 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	return g, nil
 }
 
+// parseTreeWithLimits parses a received ratchet tree with cfg's leaf limit
+// and checks every leaf's credential and extensions against cfg's size
+// limits before the tree is validated (signatures, hashes).
+func parseTreeWithLimits(cs *suite.Suite, data []byte, cfg *Config) (*RatchetTree, error) {
+	l := cfg.limits()
+	tree, err := ParseRatchetTree(cs, data, l.leaves)
+	if err != nil {
+		return nil, err
+	}
+	for i, ln := range tree.Members() {
+		if err := l.checkLeafNode(CodeInvalidTree, ln); err != nil {
+			err.(*ProtocolError).Node, err.(*ProtocolError).HasNode = uint32(i.Node()), true
+			return nil, err
+		}
+	}
+	return tree, nil
+}
+
 // validateJoinedTree runs the joiner's full tree validation (RFC 9420,
 // Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
 // application's credential checks.
@@ -146,10 +169,8 @@ func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
 		if err := rc.supportedBy(&ln.Capabilities); err != nil {
 			return err
 		}
-		for _, e := range pg.ctx.Extensions {
-			if !ln.Capabilities.SupportsExtension(e.Type) {
-				return fmt.Errorf("group extension %v not supported", e.Type)
-			}
+		if t, ok := unsupportedExtension(pg.ctx.Extensions, &ln.Capabilities); ok {
+			return fmt.Errorf("group extension %v not supported", t)
 		}
 		if ln.Credential.Type == CredentialX509 {
 			if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
@@ -209,6 +230,9 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if kp.KeyPackage.CipherSuite != cs.ID() {
 		return nil, nil, protoErr(CodeInvalidWelcome, rule+" cipher suite", "", nil)
 	}
+	if err := cfg.limits().checkGroupInfo(groupInfo); err != nil {
+		return nil, nil, err
+	}
 	ext, ok := groupInfo.Extensions.Find(ExtensionExternalPub)
 	if !ok {
 		return nil, nil, protoErr(CodeInvalidWelcome, rule+" external_pub extension", "missing", nil)
@@ -224,7 +248,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if treeBytes == nil {
 		return nil, nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
 	}
-	tree, err := ParseRatchetTree(cs, treeBytes, cfg.maxLeaves())
+	tree, err := parseTreeWithLimits(cs, treeBytes, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -277,7 +301,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	}, 0, false); err != nil {
 		return nil, nil, err
 	}
-	tree, self, err := addExternalJoiner(res.tree, &leafTemplate)
+	tree, self, err := addExternalJoiner(res.tree, &leafTemplate, cfg.maxLeaves())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,10 +68,20 @@ func (v *KeyPackage) unmarshal(s *cryptobyte.String) error {
 // Marshal returns the encoding of the KeyPackage.
 func (v *KeyPackage) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
 
-// UnmarshalKeyPackage decodes a KeyPackage, rejecting trailing bytes.
+// UnmarshalKeyPackage decodes a KeyPackage, rejecting trailing bytes. It
+// applies the default size limits: DefaultMaxMessageSize to data before
+// decoding, DefaultMaxCredentialSize and DefaultMaxExtensionSize to the
+// result (errors match ErrLimitExceeded).
 func UnmarshalKeyPackage(data []byte) (*KeyPackage, error) {
+	l := (*Config)(nil).limits()
+	if len(data) > l.message {
+		return nil, limitErr(CodeDecode, ruleLimitMessage, fmt.Sprintf("KeyPackage of %d octets (limit %d)", len(data), l.message))
+	}
 	v := new(KeyPackage)
 	if err := codec.Decode(data, v.unmarshal); err != nil {
+		return nil, err
+	}
+	if err := l.checkKeyPackage(v); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -122,6 +122,10 @@ type leafCheck struct {
 // against the tree t and GroupContext extensions exts.
 func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *LeafNode, c leafCheck) error {
 	const rule = "RFC 9420 §7.3"
+	// Size limits first: nothing below copies or hashes an oversized leaf.
+	if err := c.cfg.limits().checkLeafNode(CodeInvalidLeafNode, ln); err != nil {
+		return err
+	}
 	if ln.Source != c.source {
 		return protoErr(CodeInvalidLeafNode, rule+" leaf_node_source", fmt.Sprintf("got %v, want %v", ln.Source, c.source), nil)
 	}
@@ -184,6 +188,9 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 // validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
 // Section 10.1, 12.1.1).
 func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config) error {
+	if err := cfg.limits().checkKeyPackage(kp); err != nil {
+		return err
+	}
 	return validateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
 		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
 	})
@@ -236,6 +243,7 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 		gceCount int
 		nExtInit int
 		pskSeen  map[string]struct{}
+		lim      = cfg.limits()
 	)
 	if len(entries) == 0 {
 		res.pathRequired = true
@@ -301,6 +309,9 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 			}
 			res.psks = append(res.psks, b.PSK)
 		case *ReInit:
+			if err := lim.checkExtensions(CodeInvalidProposal, b.Extensions); err != nil {
+				return nil, err
+			}
 			if len(entries) != 1 {
 				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "ReInit together with other proposals", nil)
 			}
@@ -315,6 +326,9 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 			nExtInit++
 			res.externalInit = b
 		case *GroupContextExtensions:
+			if err := lim.checkExtensions(CodeInvalidProposal, b.Extensions); err != nil {
+				return nil, err
+			}
 			gceCount++
 			if gceCount > 1 {
 				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "several GroupContextExtensions", nil)
@@ -381,6 +395,9 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 			}
 			addKeys[k] = struct{}{}
 		}
+		if err := checkGrowth(t, lim.leaves); err != nil {
+			return nil, err
+		}
 		var l LeafIndex
 		if t, l, err = t.Add(&kp.LeafNode); err != nil {
 			return nil, err
@@ -426,6 +443,16 @@ func (pg *PublicGroup) validatePSKProposal(id *PreSharedKeyID) error {
 		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.4 resumption usage", id.Usage.String(), nil)
 	}
 	return nil
+}
+
+// checkGrowth rejects an Add to t that would extend the tree beyond
+// maxLeaves leaves (Config.MaxLeaves): t has no blank leaf and doubling it
+// exceeds the limit (RFC 9420, Section 7.7). O(log n).
+func checkGrowth(t *RatchetTree, maxLeaves uint32) error {
+	if _, ok := t.leftmostBlankLeaf(); ok || uint64(t.NumLeaves())*2 <= uint64(maxLeaves) {
+		return nil
+	}
+	return limitErr(CodeInvalidProposal, ruleLimitLeaves, fmt.Sprintf("an Add would extend the tree to %d leaves (limit %d)", uint64(t.NumLeaves())*2, maxLeaves))
 }
 
 // pskKey returns a string that two PreSharedKeyIDs share exactly when

@@ -3,6 +3,7 @@ package mls
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -256,4 +257,238 @@ func BenchmarkSecurityDecodeKeyPackageExtensions(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc).
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// sparseTreeEncoding is a ratchet_tree extension (RFC 9420, Section
+// 12.4.3.3) of nLeaves leaves, all blank but the last one, which holds
+// leaf: one octet per blank node.
+func sparseTreeEncoding(t testing.TB, nLeaves uint32, leaf *LeafNode) []byte {
+	t.Helper()
+	enc, err := leaf.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blanks := int(2*nLeaves - 2)
+	body := make([]byte, blanks, blanks+2+len(enc))
+	body = append(append(body, 1, byte(NodeTypeLeaf)), enc...)
+	var hdr []byte
+	hdr = appendVarint(hdr, uint32(len(body)))
+	return append(hdr, body...)
+}
+
+func limitError(t testing.TB, err error, code *ProtocolError, what string) {
+	t.Helper()
+	if !errors.Is(err, ErrLimitExceeded) || !errors.Is(err, code) {
+		t.Fatalf("%s: got %v, want ErrLimitExceeded and %v", what, err, code.Code)
+	}
+}
+
+// TestSecurityTreeLeafLimit: a ratchet tree above the leaf limit is
+// rejected before its node array is allocated (a 2^21-leaf tree used to
+// allocate 244 MiB first, a blank 2^20-leaf one was accepted with 326 MiB);
+// the limit is exact and configurable; the default admits a 100 000-member
+// group.
+func TestSecurityTreeLeafLimit(t *testing.T) {
+	kp := newKPWith(t, nil)
+	ln := &kp.KeyPackage.LeafNode
+	cs, _ := suite.Get(kp.KeyPackage.CipherSuite)
+
+	huge := sparseTreeEncoding(t, 1<<21, ln) // 4 MiB of blank nodes
+	var err error
+	n := allocated(func() { _, err = ParseRatchetTree(cs, huge, 0) })
+	limitError(t, err, ErrInvalidTree, "2^21-leaf tree, default limit")
+	if n > 1<<20 {
+		t.Fatalf("rejecting a 2^21-leaf tree allocated %d bytes, want < 1 MiB", n)
+	}
+	// Above the default: rejected, without allocating the tree either.
+	n = allocated(func() { _, err = ParseRatchetTree(cs, sparseTreeEncoding(t, 2*DefaultMaxTreeLeaves, ln), 0) })
+	limitError(t, err, ErrInvalidTree, "2*DefaultMaxTreeLeaves")
+	if n > 4<<20 {
+		t.Fatalf("rejecting a 2^19-leaf tree allocated %d bytes, want < 4 MiB", n)
+	}
+	// Exactly at a configured limit: accepted; one doubling more: not.
+	if _, err := ParseRatchetTree(cs, sparseTreeEncoding(t, 1024, ln), 1024); err != nil {
+		t.Fatalf("1024 leaves, limit 1024: %v", err)
+	}
+	_, err = ParseRatchetTree(cs, sparseTreeEncoding(t, 2048, ln), 1024)
+	limitError(t, err, ErrInvalidTree, "2048 leaves, limit 1024")
+
+	// The defaults admit a 100 000-member group: its tree has 2^17 leaves
+	// (2^18 if it ever had more than 131 072 members) and, at the sizes of
+	// a suite 0x0001 member (this LeafNode with a longer identity, and a
+	// parent node with two 32-octet values), encodes to well under the
+	// message limit.
+	const members = 100000
+	if DefaultMaxTreeLeaves < 2*131072 {
+		t.Fatalf("DefaultMaxTreeLeaves = %d admits no 100 000-member tree that grew past 2^17", DefaultMaxTreeLeaves)
+	}
+	big := *ln
+	big.Credential = NewBasicCredential([]byte("member-with-a-64-octet-identity-member-with-a-64-octet-identity"))
+	leafEnc, _ := big.Marshal()
+	parentEnc := appendParentNode(nil, &ParentNode{EncryptionKey: make([]byte, 32), ParentHash: make([]byte, 32)})
+	treeSize := members*(2+len(leafEnc)) + members*(2+len(parentEnc))
+	t.Logf("100 000-member tree: ~%d octets (leaf %d, parent %d); message limit %d", treeSize, len(leafEnc), len(parentEnc), DefaultMaxMessageSize)
+	if treeSize*2 > DefaultMaxMessageSize {
+		t.Fatalf("a 100 000-member tree (%d octets) does not fit DefaultMaxMessageSize with a margin of 2", treeSize)
+	}
+}
+
+// twoMembers returns alice's group and bob's, joined with bobCfg.
+func twoMembers(t testing.TB, aliceCfg, bobCfg *Config) (alice, bob *Group) {
+	t.Helper()
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	alice, err := CreateGroup(aliceCfg, []byte("dos"), newKP(t, aliceCfg, cs, "alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKP := newKP(t, bobCfg, cs, "bob")
+	pc := commitAndMerge(t, alice, CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *bobKP.KeyPackage}}, InlineTree: true})
+	if bob, err = Join(bobCfg, wireRoundTrip(t, pc.Welcome), bobKP, nil); err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob
+}
+
+// TestSecurityMaxLeavesGrowth: Config.MaxLeaves also bounds growth by Add
+// proposals: Commit refuses to build a commit that would extend the tree
+// beyond it and a receiver rejects one, both with ErrLimitExceeded and
+// without changing the group.
+func TestSecurityMaxLeavesGrowth(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	small := &Config{Rand: seededReader(3), MaxLeaves: 2}
+	alice, bob := twoMembers(t, &Config{Rand: seededReader(2)}, small)
+	carol := newKP(t, newTestConfig(4), cs, "carol")
+	add := CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *carol.KeyPackage}}}
+
+	// bob (limit 2 leaves) cannot commit a third member.
+	before := takeSnapshot(t, bob)
+	_, err := bob.Commit(add)
+	limitError(t, err, ErrInvalidProposal, "Commit growing the tree beyond MaxLeaves")
+	before.check(t, bob)
+
+	// alice (default limit) can; bob rejects her commit.
+	pc, err := alice.Commit(add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.Process(wireRoundTrip(t, pc.Commit))
+	limitError(t, err, ErrInvalidProposal, "Process of a commit growing the tree beyond MaxLeaves")
+	before.check(t, bob)
+
+	// A delivery service with the limit rejects it too.
+	_, err = bob.Public().ApplyCommit(pc.Commit, nil, small)
+	limitError(t, err, ErrInvalidProposal, "ApplyCommit growing the tree beyond MaxLeaves")
+
+	// Within the limit (a blank leaf to fill) an Add is fine.
+	if err := alice.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	pc = commitAndMerge(t, alice, CommitOptions{Proposals: []ProposalBody{&Remove{Removed: 2}}})
+	if alice.Public().Tree().NumLeaves() != 2 {
+		t.Fatalf("tree of %d leaves after removing carol", alice.Public().Tree().NumLeaves())
+	}
+	_ = pc
+}
+
+// TestSecurityCredentialLimit: a KeyPackage with a 10 MB credential used to
+// be accepted everywhere (Commit took 319 ms and 250 MiB); a credential
+// above the limit (here 2 MiB, to keep the test fast) is rejected by the
+// decoders (default limit), by Commit and by Process, before any work on
+// it, unless the Config allows it.
+func TestSecurityCredentialLimit(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	bigCfg := &Config{Rand: seededReader(5), MaxCredentialSize: 4 << 20}
+	kp, err := NewKeyPackage(bigCfg, cs, NewBasicCredential(make([]byte, 2<<20)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := mustEncode(t, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: kp.KeyPackage})
+	_, err = UnmarshalMLSMessage(enc)
+	limitError(t, err, ErrInvalidKeyPackage, "UnmarshalMLSMessage")
+	_, err = UnmarshalKeyPackage(mustMarshalKP(t, kp.KeyPackage))
+	limitError(t, err, ErrInvalidKeyPackage, "UnmarshalKeyPackage")
+	if _, err := bigCfg.UnmarshalMLSMessage(enc); err != nil {
+		t.Fatalf("Config allowing 4 MiB credentials: %v", err)
+	}
+	_, err = (&Config{MaxCredentialSize: 1 << 10}).UnmarshalMLSMessage(mustEncode(t, &MLSMessage{Version: ProtocolVersionMLS10,
+		WireFormat: WireFormatKeyPackage, KeyPackage: newKPWith(t, nil).KeyPackage}))
+	if err != nil {
+		t.Fatalf("small credential, 1 KiB limit: %v", err)
+	}
+
+	alice, bob := twoMembers(t, bigCfg, &Config{Rand: seededReader(6)})
+	add := CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kp.KeyPackage}}}
+	before := takeSnapshot(t, bob)
+	var cerr error
+	n := allocated(func() { _, cerr = bob.Commit(add) })
+	limitError(t, cerr, ErrInvalidKeyPackage, "Commit adding a 2 MiB credential")
+	if n > 1<<20 {
+		t.Fatalf("rejecting the Add allocated %d bytes, want < 1 MiB", n)
+	}
+	before.check(t, bob)
+
+	// alice allows it; bob, with the default limit, rejects her commit
+	// (given in memory: the decoder would already refuse its encoding).
+	pc, err := alice.Commit(add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.Process(pc.Commit)
+	limitError(t, err, ErrInvalidKeyPackage, "Process of a commit adding a 2 MiB credential")
+	before.check(t, bob)
+	_, err = UnmarshalMLSMessage(mustEncode(t, pc.Commit))
+	limitError(t, err, ErrInvalidKeyPackage, "UnmarshalMLSMessage of the commit")
+}
+
+func mustMarshalKP(t testing.TB, kp *KeyPackage) []byte {
+	t.Helper()
+	enc, err := kp.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// TestSecurityExtensionAndMessageLimits: extension_data above
+// MaxExtensionSize is rejected in a KeyPackage and a
+// GroupContextExtensions proposal; a message above MaxMessageSize is
+// rejected before decoding allocates anything.
+func TestSecurityExtensionAndMessageLimits(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	big := Extension{Type: 0xff00, Data: make([]byte, DefaultMaxExtensionSize+1)}
+	caps := DefaultCapabilities(cs)
+	caps.Extensions = []ExtensionType{big.Type}
+	kp := newKPWith(t, &KeyPackageOptions{Capabilities: &caps, LeafExtensions: Extensions{big}})
+	_, err := UnmarshalMLSMessage(mustEncode(t, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: kp.KeyPackage}))
+	limitError(t, err, ErrInvalidKeyPackage, "KeyPackage with a 1 MiB + 1 leaf extension")
+
+	alice, _ := twoMembers(t, newTestConfig(8), newTestConfig(9))
+	before := takeSnapshot(t, alice)
+	_, err = alice.Commit(CommitOptions{Proposals: []ProposalBody{&GroupContextExtensions{Extensions: Extensions{big}}}})
+	limitError(t, err, ErrInvalidProposal, "GroupContextExtensions with a 1 MiB + 1 extension")
+	before.check(t, alice)
+
+	// Message size: rejected before decoding, whatever it declares.
+	msg := mustEncode(t, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: newKPWith(t, nil).KeyPackage})
+	small := &Config{MaxMessageSize: len(msg) - 1}
+	_, err = small.UnmarshalMLSMessage(msg)
+	limitError(t, err, ErrDecode, "message one octet above MaxMessageSize")
+	if _, err := (&Config{MaxMessageSize: len(msg)}).UnmarshalMLSMessage(msg); err != nil {
+		t.Fatalf("message at MaxMessageSize: %v", err)
+	}
+	huge := make([]byte, DefaultMaxMessageSize+1)
+	if n := allocated(func() { _, err = UnmarshalMLSMessage(huge) }); n > 4<<10 {
+		t.Fatalf("rejecting an oversized message allocated %d bytes", n)
+	}
+	limitError(t, err, ErrDecode, "message above DefaultMaxMessageSize")
 }
