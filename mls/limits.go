@@ -3,15 +3,20 @@ package mls
 import (
 	"errors"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/mlslab/mlslab/mls/internal/codec"
 )
 
 // ErrLimitExceeded is matched (errors.Is) by every rejection of an input
 // for exceeding a size limit of Config (MaxLeaves, MaxMessageSize,
-// MaxCredentialSize, MaxExtensionSize) or its default. The error is a
-// *ProtocolError whose Code says what was rejected (ErrDecode for an
-// encoded message, ErrInvalidTree for a ratchet tree, ErrInvalidLeafNode,
-// ErrInvalidKeyPackage, ErrInvalidProposal, ...), with ErrLimitExceeded
-// as its cause.
+// MaxCredentialSize, MaxExtensionSize) or its default, or one of the
+// decoders' fixed caps on list lengths. The error is a *ProtocolError whose
+// Code says what was rejected (ErrDecode for an encoded message,
+// ErrInvalidTree for a ratchet tree, ErrInvalidLeafNode,
+// ErrInvalidKeyPackage, ErrInvalidProposal, ...) with ErrLimitExceeded as
+// its cause, or, for a list cap, a *codec.Error.
 var ErrLimitExceeded = errors.New("mls: size limit exceeded")
 
 // Default size limits (the values Config's zero fields stand for). They
@@ -166,4 +171,39 @@ func (l limits) checkMessage(m *MLSMessage) error {
 		return l.checkKeyPackage(m.KeyPackage)
 	}
 	return nil
+}
+
+// Hard caps on the number of elements of lists whose elements encode in a
+// few octets but decode into much larger Go values (a 2-octet ProposalOrRef
+// is a 40-byte struct): without them a 16 MiB commit of empty references
+// allocated 2 GB. Each is far above what a valid message holds; exceeding
+// one is a decoding error (*codec.Error) matching codec.ErrTooLarge and
+// ErrLimitExceeded.
+const (
+	// A Commit covers at most 2^19 proposals: under the default leaf limit
+	// a valid commit has at most 2^18 Adds and 2^18 Updates or Removes.
+	maxCommitProposals = 1 << 19
+	// An UpdatePath has a node per filtered direct path node: at most 31
+	// for the largest tree of 2^31 leaves (RFC 9420, Section 7.6).
+	maxPathNodes = 32
+	// An UpdatePathNode has a ciphertext per resolution node of its
+	// copath child, at most one per leaf below it.
+	maxPathCiphertexts = 1 << 19
+	// A Welcome has a secret per new member.
+	maxWelcomeSecrets = 1 << 19
+	// GroupSecrets lists the commit's PSKs.
+	maxGroupSecretsPSKs = 1 << 16
+	// An x509 credential is a certificate chain.
+	maxCertificates = 256
+)
+
+// readListMax is codec.ReadList with at most max elements.
+func readListMax(s *cryptobyte.String, max int, f func(*cryptobyte.String) error) error {
+	n := 0
+	return codec.ReadList(s, func(s *cryptobyte.String) error {
+		if n++; n > max {
+			return fmt.Errorf("%w: %w: more than %d elements", codec.ErrTooLarge, ErrLimitExceeded, max)
+		}
+		return f(s)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
@@ -491,4 +492,36 @@ func TestSecurityExtensionAndMessageLimits(t *testing.T) {
 		t.Fatalf("rejecting an oversized message allocated %d bytes", n)
 	}
 	limitError(t, err, ErrDecode, "message above DefaultMaxMessageSize")
+}
+
+// TestSecurityListCaps: lists of tiny elements that decode into large
+// values are capped (a 16 MiB commit of 8M empty proposal references used
+// to allocate 2 GB while decoding).
+func TestSecurityListCaps(t *testing.T) {
+	// A Commit with maxCommitProposals+1 empty references, no path.
+	n := maxCommitProposals + 1
+	body := make([]byte, 0, 2*n)
+	for range n {
+		body = append(body, byte(ProposalOrRefReference), 0)
+	}
+	enc := append(appendVarint(nil, uint32(len(body))), body...)
+	enc = append(enc, 0) // no path
+	_, err := UnmarshalCommit(enc)
+	if !errors.Is(err, ErrLimitExceeded) || !errors.Is(err, codec.ErrTooLarge) {
+		t.Fatalf("commit of %d proposals: %v", n, err)
+	}
+	// One fewer decodes.
+	enc = append(appendVarint(nil, uint32(len(body)-2)), body[2:]...)
+	if _, err := UnmarshalCommit(append(enc, 0)); err != nil {
+		t.Fatalf("commit of %d proposals: %v", n-1, err)
+	}
+
+	// An UpdatePath of 33 nodes (a tree has at most 31 levels).
+	alice, bob := twoMembers(t, newTestConfig(10), newTestConfig(11))
+	path := &UpdatePath{LeafNode: *alice.Public().Tree().Leaf(0), Nodes: make([]UpdatePathNode, maxPathNodes+1)}
+	msg := forgeCommit(t, alice, nil, path)
+	err = mustReject(t, bob, mustEncode(t, msg), "UpdatePath of 33 nodes")
+	if !errors.Is(err, ErrLimitExceeded) {
+		t.Fatalf("UpdatePath of 33 nodes: %v", err)
+	}
 }

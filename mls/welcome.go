@@ -146,7 +146,7 @@ func (v *GroupSecrets) unmarshal(s *cryptobyte.String) error {
 			return codec.Errorf("GroupSecrets.path_secret", err)
 		}
 	}
-	err = codec.ReadList(s, func(s *cryptobyte.String) error {
+	err = readListMax(s, maxGroupSecretsPSKs, func(s *cryptobyte.String) error {
 		var id PreSharedKeyID
 		if err := id.unmarshal(s); err != nil {
 			return err
@@ -224,7 +224,7 @@ func (v *Welcome) unmarshal(s *cryptobyte.String) error {
 		return codec.Errorf("Welcome.cipher_suite", err)
 	}
 	v.CipherSuite = suite.ID(cs)
-	err = codec.ReadList(s, func(s *cryptobyte.String) error {
+	err = readListMax(s, maxWelcomeSecrets, func(s *cryptobyte.String) error {
 		var e EncryptedGroupSecrets
 		if err := e.unmarshal(s); err != nil {
 			return err
