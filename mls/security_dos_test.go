@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
@@ -524,4 +525,29 @@ func TestSecurityListCaps(t *testing.T) {
 	if !errors.Is(err, ErrLimitExceeded) {
 		t.Fatalf("UpdatePath of 33 nodes: %v", err)
 	}
+}
+
+// FuzzSecurityLimitedMLSMessage: decoding with small size limits never
+// panics, fails with a typed error, and accepts only what the default
+// decoder accepts (limits only ever reject more).
+func FuzzSecurityLimitedMLSMessage(f *testing.F) {
+	seedMessages(f, func(tv *messagesVector) [][]byte {
+		return [][]byte{tv.MLSWelcome, tv.MLSGroupInfo, tv.MLSKeyPackage, tv.PublicMessageProposal, tv.PublicMessageCommit}
+	})
+	cfg := &Config{MaxMessageSize: 4096, MaxCredentialSize: 16, MaxExtensionSize: 8}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := cfg.UnmarshalMLSMessage(data)
+		if err != nil {
+			if !typedError(err) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
+			return
+		}
+		if _, err := UnmarshalMLSMessage(data); err != nil {
+			t.Fatalf("accepted with small limits, rejected with the defaults: %v", err)
+		}
+		if re := mustEncode(t, m); !bytes.Equal(re, data) {
+			t.Fatal("re-encoding differs")
+		}
+	})
 }
