@@ -23,9 +23,9 @@ import (
 // called with maxLeaves 0, and the default of Config.MaxLeaves: 2^18 =
 // 262 144 leaves (a tree of 2^19-1 nodes). A 100 000-member group needs a
 // tree of 2^17 leaves, or 2^18 when it once had more than 131 072 members;
-// a parsed tree costs about 90 bytes of node array per node plus its
-// non-blank nodes' contents, so the largest tree the default admits holds
-// at most about 47 MB of node array however blank it is.
+// a parsed node costs 88 bytes (node and chunk slot) plus 48 for its tree
+// hash, so the largest tree the default admits costs about 70 MB plus its
+// non-blank nodes' contents, however blank it is.
 const DefaultMaxTreeLeaves = 1 << 18
 
 // Rules named by ratchet tree decoding errors.
