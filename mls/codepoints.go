@@ -74,3 +74,11 @@ func firstDuplicate(n int, key func(i int) uint16) int {
 	}
 	return -1
 }
+
+// clearCodepoints clears the bits of list in b (O(len(list)), where
+// clearing the whole bitmap would cost 8 KiB).
+func clearCodepoints[T ~uint16](b *codepointBits, list []T) {
+	for _, v := range list {
+		b[v>>6] = 0
+	}
+}

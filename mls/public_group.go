@@ -419,11 +419,12 @@ func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[Lea
 	// removed is short in practice but attacker-sized: a sorted copy keeps
 	// the per-member test O(log r).
 	removed = slices.Sorted(slices.Values(removed))
+	var scratch codepointBits // one bitmap for every member's capabilities
 	for l, ln := range pg.tree.Members() {
 		if _, gone := slices.BinarySearch(removed, l); gone {
 			continue
 		}
-		if t, ok := unsupportedExtension(exts, &ln.Capabilities); ok {
+		if t, ok := unsupportedExtensionScratch(exts, &ln.Capabilities, &scratch); ok {
 			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.7 extensions supported by all members", fmt.Sprintf("leaf %d lacks %v", l, t), nil)
 		}
 		if err := rc.supportedBy(&ln.Capabilities); err != nil {

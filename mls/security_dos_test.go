@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -550,4 +551,43 @@ func FuzzSecurityLimitedMLSMessage(f *testing.F) {
 			t.Fatal("re-encoding differs")
 		}
 	})
+}
+
+// TestSecurityGroupContextExtensionsCheckLinear: a GroupContextExtensions
+// proposal's extensions are checked against every member's capabilities
+// (RFC 9420, Section 12.1.7) in time linear in both lists.
+func TestSecurityGroupContextExtensionsCheckLinear(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	var exts Extensions
+	caps := DefaultCapabilities(cs)
+	for i := range 3 << 16 {
+		caps.Extensions = append(caps.Extensions, ExtensionType(2*i+1))
+	}
+	for i := range 1<<15 - 1 { // every even type but 0xfffe
+		exts = append(exts, Extension{Type: ExtensionType(2 * i)})
+		caps.Extensions = append(caps.Extensions, ExtensionType(2*(1<<15-2-i)))
+	}
+	kp := func(seed uint64, name string) *KeyPackageBundle {
+		b, err := NewKeyPackage(newTestConfig(seed), cs, NewBasicCredential([]byte(name)), &KeyPackageOptions{Capabilities: &caps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cfg := newTestConfig(12)
+	alice, err := CreateGroup(cfg, []byte("gce"), kp(13, "alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAndMerge(t, alice, CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kp(14, "bob").KeyPackage}}})
+	timed(t, "Commit(GroupContextExtensions of 2^15 extensions, members with 2^18 capabilities)", func() {
+		if _, err := alice.Commit(CommitOptions{Proposals: []ProposalBody{&GroupContextExtensions{Extensions: exts}}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// One extension a member lacks is still found.
+	missing := append(slices.Clone(exts), Extension{Type: 0xfffe})
+	if _, err := alice.Commit(CommitOptions{Proposals: []ProposalBody{&GroupContextExtensions{Extensions: missing}}}); !errors.Is(err, ErrInvalidProposal) {
+		t.Fatalf("unsupported extension: %v", err)
+	}
 }

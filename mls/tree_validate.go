@@ -168,7 +168,23 @@ func (v *LeafNode) CheckCapabilities() error {
 // caps does not support (Capabilities.SupportsExtension), in
 // O(len(exts) + len(caps.Extensions)).
 func unsupportedExtension(exts Extensions, caps *Capabilities) (ExtensionType, bool) {
-	set := newCodepointSet(caps.Extensions, len(exts))
+	return unsupportedExtensionScratch(exts, caps, nil)
+}
+
+// unsupportedExtensionScratch is unsupportedExtension with a bitmap to
+// reuse (all zero; left all zero), for callers checking many leaves.
+func unsupportedExtensionScratch(exts Extensions, caps *Capabilities, scratch *codepointBits) (ExtensionType, bool) {
+	set := codepointSet[ExtensionType]{list: caps.Extensions}
+	if len(caps.Extensions) > scanLimit && len(exts) > scanLimit {
+		if scratch == nil {
+			scratch = new(codepointBits)
+		}
+		for _, v := range caps.Extensions {
+			scratch.add(uint16(v))
+		}
+		defer clearCodepoints(scratch, caps.Extensions)
+		set.bits = scratch
+	}
 	for _, e := range exts {
 		if !e.Type.IsDefault() && !set.has(e.Type) {
 			return e.Type, true
