@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
@@ -30,6 +32,9 @@ type Group struct {
 
 	// proposals received (or sent) in this epoch, by reference.
 	proposals []cachedProposal
+	// proposalRefs indexes the refs of proposals (see addProposal), so the
+	// replay check of a received proposal is O(1), not O(len(proposals)).
+	proposalRefs map[string]struct{}
 	// leaf private keys of this member's own pending Update proposals,
 	// by proposal reference.
 	updateKeys map[string][]byte
@@ -54,6 +59,25 @@ type cachedProposal struct {
 	sender Sender
 }
 
+// addProposal caches a proposal of the epoch.
+func (g *Group) addProposal(cp cachedProposal) {
+	g.proposals = append(g.proposals, cp)
+	if g.proposalRefs == nil {
+		g.proposalRefs = map[string]struct{}{}
+	}
+	g.proposalRefs[string(cp.ref)] = struct{}{}
+}
+
+// hasProposal reports whether a proposal with this ref is cached: O(1)
+// through proposalRefs while it indexes every cached proposal.
+func (g *Group) hasProposal(ref []byte) bool {
+	if len(g.proposalRefs) == len(g.proposals) {
+		_, ok := g.proposalRefs[string(ref)]
+		return ok
+	}
+	return slices.ContainsFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, ref) })
+}
+
 // epochPSK is a retained resumption PSK (RFC 9420, Section 8.6) of this
 // group or, after a ReInit or branch, of the group it came from.
 type epochPSK struct {
@@ -71,6 +95,7 @@ var ErrInactive = errors.New("mls: group is no longer active for this member")
 func (g *Group) clone() *Group {
 	n := *g
 	n.proposals = append([]cachedProposal(nil), g.proposals...)
+	n.proposalRefs = maps.Clone(g.proposalRefs)
 	n.resumption = append([]epochPSK(nil), g.resumption...)
 	n.updateKeys = make(map[string][]byte, len(g.updateKeys))
 	for k, v := range g.updateKeys {
@@ -183,7 +208,7 @@ func (g *Group) startEpoch() error {
 		st.SetLimits(g.cfg.SecretTree)
 	}
 	g.stree = st
-	g.proposals = nil
+	g.proposals, g.proposalRefs = nil, nil
 	g.updateKeys = map[string][]byte{}
 	g.resumption = append(g.resumption, epochPSK{groupID: g.pub.ctx.GroupID, epoch: g.pub.ctx.Epoch, psk: g.keys.Resumption})
 	if n := g.cfg.keepEpochs(); len(g.resumption) > n {
@@ -368,7 +393,7 @@ func (g *Group) propose(p *Proposal, aad []byte, updatePriv []byte) (*MLSMessage
 	if err != nil {
 		return nil, err
 	}
-	g.proposals = append(g.proposals, cachedProposal{ref: ref, p: p, sender: ac.Content.Sender})
+	g.addProposal(cachedProposal{ref: ref, p: p, sender: ac.Content.Sender})
 	if updatePriv != nil {
 		g.updateKeys[string(ref)] = updatePriv
 	}

@@ -397,7 +397,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		// A replayed proposal would be cached twice, and a commit of the
 		// cache would then list it twice (invalid for an Update or Remove,
 		// RFC 9420, Section 12.2).
-		if slices.ContainsFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, ref) }) {
+		if g.hasProposal(ref) {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4 proposal received twice", fmt.Sprintf("ProposalRef %x", ref), nil)
 		}
 		if err := g.checkReceivedProposal(ac); err != nil {
@@ -408,7 +408,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 				return nil, err
 			}
 		}
-		g.proposals = append(g.proposals, cachedProposal{ref: ref, p: ac.Content.Proposal, sender: ac.Content.Sender})
+		g.addProposal(cachedProposal{ref: ref, p: ac.Content.Proposal, sender: ac.Content.Sender})
 		out.Proposal = ac.Content.Proposal
 		return out, nil
 	case ContentTypeCommit:

@@ -114,7 +114,7 @@ func (g *Group) Clone() *Group {
 // DiscardProposals drops the proposals cached in this epoch, so the next
 // Commit covers only the proposals given to it.
 func (g *Group) DiscardProposals() {
-	g.proposals = nil
+	g.proposals, g.proposalRefs = nil, nil
 	clear(g.updateKeys)
 }
 

@@ -591,3 +591,34 @@ func TestSecurityGroupContextExtensionsCheckLinear(t *testing.T) {
 		t.Fatalf("unsupported extension: %v", err)
 	}
 }
+
+// TestSecurityProposalReplayIndex: the replay check of received proposals
+// (an index of the cached refs instead of a scan of the cache per message)
+// still rejects a replay, without changing the group, and forgets
+// discarded proposals. (A guard for the index, not a timing test: it
+// passes on the scanning code too.)
+func TestSecurityProposalReplayIndex(t *testing.T) {
+	alice, bob := twoMembers(t, newTestConfig(20), newTestConfig(21))
+	for i := range 3 {
+		msg, err := alice.Propose(&GroupContextExtensions{Extensions: Extensions{{Type: 0xff00 + ExtensionType(i)}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := mustEncode(t, msg)
+		m, _ := UnmarshalMLSMessage(enc)
+		if _, err := bob.Process(m); err != nil {
+			t.Fatal(err)
+		}
+		mustReject(t, bob, enc, "replayed proposal")
+		if i == 1 {
+			bob.DiscardProposals()
+			m, _ := UnmarshalMLSMessage(enc)
+			if _, err := bob.Process(m); err != nil {
+				t.Fatalf("proposal after DiscardProposals: %v", err)
+			}
+		}
+	}
+	if len(bob.proposals) != 2 || len(bob.proposalRefs) != 2 {
+		t.Fatalf("%d cached proposals, %d indexed; want 2", len(bob.proposals), len(bob.proposalRefs))
+	}
+}
