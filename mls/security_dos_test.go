@@ -451,6 +451,20 @@ func TestSecurityCredentialLimit(t *testing.T) {
 	before.check(t, bob)
 	_, err = UnmarshalMLSMessage(mustEncode(t, pc.Commit))
 	limitError(t, err, ErrInvalidKeyPackage, "UnmarshalMLSMessage of the commit")
+
+	// A joiner applies its limits to every leaf of the tree it is given:
+	// with a 4-octet limit, "alice" (5 octets) is too long.
+	strict := &Config{Rand: seededReader(7), MaxCredentialSize: 4}
+	daveKP := newKP(t, strict, cs, "dave")
+	pc, err = alice.Commit(CommitOptions{SkipCached: true, Proposals: []ProposalBody{&Add{KeyPackage: *daveKP.KeyPackage}}, InlineTree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Join(strict, wireRoundTrip(t, pc.Welcome), daveKP, nil)
+	limitError(t, err, ErrInvalidTree, "Join of a tree with a 5-octet credential, limit 4")
+	if _, err := Join(&Config{Rand: seededReader(7)}, wireRoundTrip(t, pc.Welcome), daveKP, nil); err != nil {
+		t.Fatalf("Join with the default limits: %v", err)
+	}
 }
 
 func mustMarshalKP(t testing.TB, kp *KeyPackage) []byte {
@@ -480,6 +494,21 @@ func TestSecurityExtensionAndMessageLimits(t *testing.T) {
 	_, err = alice.Commit(CommitOptions{Proposals: []ProposalBody{&GroupContextExtensions{Extensions: Extensions{big}}}})
 	limitError(t, err, ErrInvalidProposal, "GroupContextExtensions with a 1 MiB + 1 extension")
 	before.check(t, alice)
+	gi, err := alice.GroupInfo(false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi.Extensions = append(gi.Extensions, big)
+	giEnc, err := gi.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = UnmarshalGroupInfo(giEnc)
+	limitError(t, err, ErrInvalidWelcome, "GroupInfo with a 1 MiB + 1 extension")
+	if _, err := (&Config{MaxExtensionSize: 2 << 20}).UnmarshalMLSMessage(mustEncode(t,
+		&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatGroupInfo, GroupInfo: gi})); err != nil {
+		t.Fatalf("GroupInfo with a 1 MiB + 1 extension, limit 2 MiB: %v", err)
+	}
 
 	// Message size: rejected before decoding, whatever it declares.
 	msg := mustEncode(t, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: newKPWith(t, nil).KeyPackage})
