@@ -281,35 +281,53 @@ func (g *Group) handshakeWireFormat() WireFormat {
 }
 
 // wrap protects a signed AuthenticatedContent with this epoch's keys and
-// returns the MLSMessage. Protecting a PrivateMessage consumes a ratchet
-// generation of st (the caller passes a clone when it may discard it).
-func (g *Group) wrap(ac *AuthenticatedContent, st *SecretTree) (*MLSMessage, error) {
+// returns the MLSMessage. A PrivateMessage is encrypted with the next
+// generation of this member's ratchet in g.stree, which wrap reserves but
+// does not consume: the caller passes the returned key (nil for a
+// PublicMessage) to consumeSent once it can no longer fail, before it
+// returns the message and before anything else uses g.stree. Every message
+// a member sends thus has a generation of its own (RFC 9420, Sections 9.1,
+// 9.2), and a sending method that fails leaves g unchanged.
+func (g *Group) wrap(ac *AuthenticatedContent) (*MLSMessage, *PendingKey, error) {
 	msg := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
 	switch ac.WireFormat {
 	case WireFormatPublicMessage:
 		pm, err := ProtectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		msg.PublicMessage = pm
+		return msg, nil, nil
 	case WireFormatPrivateMessage:
 		opts := PrivateOptions{Rand: g.cfg.rand()}
 		if g.cfg != nil && g.cfg.PaddingBlock > 1 {
 			opts.Padding = PadToMultiple(g.cfg.PaddingBlock)
 		}
-		pm, err := protectPrivate(g.cs, ac, st, g.keys.SenderData, opts)
+		pm, key, err := protectPrivateReserved(g.cs, ac, g.stree, g.keys.SenderData, opts)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		msg.PrivateMessage = pm
-	default:
-		return nil, fmt.Errorf("mls: cannot send content as %v", ac.WireFormat)
+		return msg, key, nil
 	}
-	return msg, nil
+	return nil, nil, fmt.Errorf("mls: cannot send content as %v", ac.WireFormat)
+}
+
+// consumeSent consumes the ratchet generation wrap reserved for a message
+// about to be handed out (nothing for a PublicMessage).
+func consumeSent(key *PendingKey) error {
+	if key == nil {
+		return nil
+	}
+	if err := key.Consume(); err != nil {
+		return fmt.Errorf("mls: consuming the sending key: %w", err)
+	}
+	return nil
 }
 
 // SealApplication encrypts application data as a PrivateMessage (RFC 9420,
-// Section 6.3) with authenticated (unencrypted) data aad.
+// Section 6.3) with authenticated (unencrypted) data aad. It consumes the
+// next generation of this member's application ratchet (Section 9.1).
 func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
@@ -318,12 +336,21 @@ func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.wrap(ac, g.stree)
+	msg, key, err := g.wrap(ac)
+	if err != nil {
+		return nil, err
+	}
+	if err := consumeSent(key); err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
 
 // Propose sends a proposal (RFC 9420, Section 12.1) and caches it so a later
 // commit by this member can include it by reference. For an Update the
 // caller passes nil body fields to be filled: use ProposeUpdate instead.
+// With Config.EncryptHandshake the proposal consumes the next generation of
+// this member's handshake ratchet (RFC 9420, Section 9.1).
 func (g *Group) Propose(body ProposalBody, aad []byte) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
@@ -364,8 +391,11 @@ func (g *Group) propose(p *Proposal, aad []byte, updatePriv []byte) (*MLSMessage
 	if err != nil {
 		return nil, err
 	}
-	msg, err := g.wrap(ac, g.stree)
+	msg, key, err := g.wrap(ac)
 	if err != nil {
+		return nil, err
+	}
+	if err := consumeSent(key); err != nil {
 		return nil, err
 	}
 	g.proposals = append(g.proposals, cachedProposal{ref: ref, p: p, sender: ac.Content.Sender})

@@ -83,8 +83,15 @@ func (g *Group) Merge(pc *PendingCommit) error {
 }
 
 // Commit creates a commit covering the epoch's cached proposals and
-// opts.Proposals (RFC 9420, Section 12.4.1). The group does not change
-// until Merge; a failed Commit changes nothing.
+// opts.Proposals (RFC 9420, Section 12.4.1). The group's epoch does not
+// change until Merge; a failed Commit changes nothing.
+//
+// One exception, as for every message sent: with Config.EncryptHandshake
+// the commit is encrypted with the next generation of this member's
+// handshake ratchet, and a successful Commit consumes that generation in g
+// whether or not the commit is ever merged (RFC 9420, Sections 9.1, 9.2: a
+// key and nonce encrypt one message only). Later proposals and commits of
+// the epoch use later generations.
 func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
@@ -177,9 +184,10 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Protect with the current epoch's keys (a clone of the secret tree:
-	// the commit may never be sent).
-	msg, err := g.wrap(ac, g.stree.Clone())
+	// Protect with the current epoch's keys. An encrypted commit reserves
+	// the next generation of this member's handshake ratchet; it is
+	// consumed below, once nothing can fail.
+	msg, sendKey, err := g.wrap(ac)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +218,12 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 			return nil, err
 		}
 		pc.Welcome = &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatWelcome, Welcome: w}
+	}
+	// The commit is handed out: its key and nonce must never encrypt
+	// another message, whether or not the commit is merged (RFC 9420,
+	// Sections 9.1, 9.2). The only change Commit makes to g.
+	if err := consumeSent(sendKey); err != nil {
+		return nil, err
 	}
 	return pc, nil
 }
