@@ -38,6 +38,10 @@ type CommitOptions struct {
 // PendingCommit is a commit this member created: the messages to send and
 // the next epoch's state, merged by Group.Merge once the delivery service
 // accepted the commit (RFC 9420, Section 12.4.1; RFC 9750 ordering).
+//
+// A PendingCommit belongs to the *Group whose Commit created it and to that
+// group's epoch: only that Group value can merge it, and only while it is
+// still in the epoch and state the commit was created in (see Group.Merge).
 type PendingCommit struct {
 	// Commit is the MLSMessage to send to the group.
 	Commit *MLSMessage
@@ -51,10 +55,12 @@ type PendingCommit struct {
 	// Stats about the commit for measurement.
 	Stats CommitStats
 
-	// The epoch state the commit was created from. (Not the *Group: Process
-	// and Merge update a Group in place, so a pointer to it would always
-	// look current.)
-	basePub  *PublicGroup
+	// The Group that created the commit and the epoch it was created in.
+	// Process and Merge update a Group in place, so the pointer alone
+	// would always look current; the EpochSecrets value is new in every
+	// epoch (Process and Merge of a commit derive a new one) and never
+	// changes within an epoch, so together they name the state.
+	base     *Group
 	baseKeys *EpochSecrets
 	next     *Group
 }
@@ -69,13 +75,27 @@ type CommitStats struct {
 // NextGroup returns the state the group moves to when the commit is merged.
 func (pc *PendingCommit) NextGroup() *Group { return pc.next }
 
-// ErrStalePendingCommit: the group moved on since the commit was created.
+// ErrStalePendingCommit is returned by Merge for a pending commit that does
+// not belong to the group's current state: made by another Group value (a
+// Clone, for instance), or in an epoch the group has left.
 var ErrStalePendingCommit = errors.New("mls: pending commit does not belong to the group's current state")
 
 // Merge applies a commit created by this member (after the delivery service
-// accepted it).
+// accepted it): g moves to the commit's epoch, whose state pc.NextGroup
+// holds.
+//
+// pc must have been created by Commit on this same *Group value, in its
+// current epoch, and g must still be active: no commit was processed or
+// merged since (including one that removed this member or ended the group,
+// or another pending commit of the epoch). Otherwise Merge returns
+// ErrStalePendingCommit and g is unchanged. A Clone, or a Group restored
+// from the same epoch's state, is a different Group value: a commit it
+// created merges only into it. (Two copies of one epoch's state are two
+// senders of the same leaf whose proposal caches, pending Update keys and
+// ratchet generations may differ; merging one's commit into the other
+// would install a state the merging copy did not create.)
 func (g *Group) Merge(pc *PendingCommit) error {
-	if pc == nil || pc.next == nil || pc.basePub != g.pub || pc.baseKeys != g.keys {
+	if pc == nil || pc.next == nil || pc.base != g || pc.baseKeys != g.keys || g.state != stateActive {
 		return ErrStalePendingCommit
 	}
 	*g = *pc.next
@@ -204,7 +224,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 			return nil, err
 		}
 	}
-	pc := &PendingCommit{Commit: msg, GroupInfo: gi, basePub: g.pub, baseKeys: g.keys, next: next}
+	pc := &PendingCommit{Commit: msg, GroupInfo: gi, base: g, baseKeys: g.keys, next: next}
 	if path != nil {
 		for i := range path.Nodes {
 			pc.Stats.PathCiphertexts += len(path.Nodes[i].EncryptedPathSecret)

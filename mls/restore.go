@@ -103,6 +103,10 @@ func (g *Group) RegisterUpdateKey(ref, leafPriv []byte) {
 // Update keys are copied, so processing or sending with one copy does not
 // affect the other. (A copy that sends must not send in the same epoch as
 // the original: both would use the same ratchet generations.)
+//
+// The copy is a Group value of its own: a PendingCommit created by Commit
+// on the copy merges only into the copy, and one created on g only into g
+// (Merge returns ErrStalePendingCommit otherwise).
 func (g *Group) Clone() *Group {
 	n := g.clone()
 	if g.stree != nil {

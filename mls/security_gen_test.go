@@ -203,3 +203,105 @@ func TestSecurityFailedCommitConsumesNoGeneration(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityMergeCloneCommit: a pending commit is bound to the Group
+// value that created it (issue 11, item 4). Merging a Clone's pending
+// commit into the original fails with ErrStalePendingCommit and leaves the
+// original unchanged; merging it into the clone works.
+func TestSecurityMergeCloneCommit(t *testing.T) {
+	gs := encryptedFlowGroup(t, suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, 304, "A", "B")
+	a, b := gs[0], gs[1]
+	c := a.Clone()
+	pc, err := c.Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := takeSnapshot(t, a)
+	if err := a.Merge(pc); !errors.Is(err, ErrStalePendingCommit) {
+		t.Fatalf("merging a clone's pending commit into the original: %v, want ErrStalePendingCommit", err)
+	}
+	before.check(t, a)
+	// The clone's own merge works, and B follows it.
+	if err := c.Merge(pc); err != nil {
+		t.Fatalf("merging into the clone that made it: %v", err)
+	}
+	deliver(t, c, []*Group{b}, pc.Commit)
+	checkAgree(t, c, b)
+	// The other way round: the original's commit does not merge into a
+	// clone either.
+	a2 := c.Clone()
+	pc2, err := c.Commit(CommitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = takeSnapshot(t, a2)
+	if err := a2.Merge(pc2); !errors.Is(err, ErrStalePendingCommit) {
+		t.Fatalf("merging the original's pending commit into a clone: %v, want ErrStalePendingCommit", err)
+	}
+	before.check(t, a2)
+	if err := c.Merge(pc2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecurityMergeStalePendingCommit: a pending commit of an earlier
+// epoch, one already merged, or one whose epoch ended with a commit
+// removing this member is rejected with ErrStalePendingCommit.
+func TestSecurityMergeStalePendingCommit(t *testing.T) {
+	gs := encryptedFlowGroup(t, suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, 305, "A", "B", "C")
+	a, b, c := gs[0], gs[1], gs[2]
+	pc1, err := a.Commit(CommitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc2 := commitAll(t, a, gs, CommitOptions{ForcePath: true})
+	for name, pc := range map[string]*PendingCommit{"earlier epoch": pc1, "already merged": pc2, "nil": nil} {
+		before := takeSnapshot(t, a)
+		if err := a.Merge(pc); !errors.Is(err, ErrStalePendingCommit) {
+			t.Fatalf("%s: %v, want ErrStalePendingCommit", name, err)
+		}
+		before.check(t, a)
+	}
+	// A commits; before its commit is accepted, B's commit removing A
+	// arrives: A's pending commit belongs to an epoch that ended without
+	// it.
+	pcA, err := a.Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, b, gs, CommitOptions{Proposals: []ProposalBody{&Remove{Removed: uint32(a.LeafIndex())}}})
+	if a.Active() {
+		t.Fatal("removed member still active")
+	}
+	before := takeSnapshot(t, a)
+	if err := a.Merge(pcA); !errors.Is(err, ErrStalePendingCommit) {
+		t.Fatalf("merging after being removed: %v, want ErrStalePendingCommit", err)
+	}
+	before.check(t, a)
+	if a.Active() || a.Epoch() == b.Epoch() {
+		t.Fatal("the removed member moved on")
+	}
+	checkAgree(t, b, c)
+}
+
+// TestSecurityMergeAfterAdoptPublic: AdoptPublic does not change the
+// epoch, so a pending commit of the epoch still merges.
+func TestSecurityMergeAfterAdoptPublic(t *testing.T) {
+	gs := newFlowGroup(t, suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, 306, "A", "B")
+	a, b := gs[0], gs[1]
+	pc, err := a.Commit(CommitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AdoptPublic(b.Public()); err != nil {
+		t.Fatal(err)
+	}
+	if a.Public() != b.Public() {
+		t.Fatal("AdoptPublic did not share the state")
+	}
+	if err := a.Merge(pc); err != nil {
+		t.Fatalf("merge after AdoptPublic: %v", err)
+	}
+	deliver(t, a, gs, pc.Commit)
+	checkAgree(t, a, b)
+}
