@@ -16,8 +16,12 @@ import (
 //
 // A Group is a sans-IO state machine. Methods that fail leave it exactly as
 // it was; a commit builds the next epoch's state and swaps it in only when
-// everything checked out. A Group is not safe for concurrent use; its
-// PublicGroup is.
+// everything checked out. Sending is the one change outside that rule: a
+// message returned as PrivateMessage (SealApplication; Propose,
+// ProposeUpdate and Commit with Config.EncryptHandshake) has consumed a
+// generation of this member's ratchet, even if it is never delivered or
+// merged (RFC 9420, Section 9.1). A Group is not safe for concurrent use;
+// its PublicGroup is.
 type Group struct {
 	cfg     *Config
 	cs      *suite.Suite

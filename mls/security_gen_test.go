@@ -79,7 +79,7 @@ func TestSecurityHandshakeGenerationFork(t *testing.T) {
 
 // TestSecurityHandshakeGenerationsDistinct checks that every message one
 // member sends in an epoch uses its own generation of the ratchet of its
-// content type: commits (merged or not), proposals, Updates and
+// content type: commits (none merged), proposals, Updates and
 // application messages; and that a Commit or Propose that fails consumes
 // nothing.
 func TestSecurityHandshakeGenerationsDistinct(t *testing.T) {
