@@ -118,9 +118,7 @@ func greaseIn[T ~uint16](l []T) []T {
 // (RFC 9420, Section 13.5) in the capabilities' cipher_suites, extensions,
 // proposals and credentials (not versions), and a GREASE KeyPackage
 // extension whose type is listed in capabilities.extensions (Section 10);
-// the values come from Config.Rand (a seed reproduces the bytes);
-// Config.DisableGREASE turns them off without changing the keys; groups of
-// GREASE-emitting members work.
+// the values come from Config.Rand (a seed reproduces the bytes).
 func TestSecurityGREASEEmitted(t *testing.T) {
 	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 	kp := newKP(t, newTestConfig(7), cs, "alice").KeyPackage
@@ -155,17 +153,6 @@ func TestSecurityGREASEEmitted(t *testing.T) {
 	}
 	if !differ {
 		t.Fatal("GREASE values do not depend on the random stream")
-	}
-
-	// DisableGREASE: no GREASE, the same keys (GREASE is drawn after them).
-	off := newKP(t, &Config{Rand: seededReader(7), DisableGREASE: true}, cs, "alice").KeyPackage
-	if !slices.Equal(off.LeafNode.Capabilities.CipherSuites, DefaultCapabilities(cs).CipherSuites) ||
-		len(off.LeafNode.Capabilities.Extensions)+len(off.LeafNode.Capabilities.Proposals)+len(off.Extensions) != 0 ||
-		len(greaseIn(off.LeafNode.Capabilities.Credentials)) != 0 {
-		t.Fatalf("DisableGREASE: capabilities %+v, extensions %v", off.LeafNode.Capabilities, off.Extensions)
-	}
-	if !bytes.Equal(off.InitKey, kp.InitKey) || !bytes.Equal(off.LeafNode.EncryptionKey, kp.LeafNode.EncryptionKey) {
-		t.Fatal("DisableGREASE changed the keys")
 	}
 
 	// Caller-supplied capabilities and extensions get GREASE too and are
@@ -224,10 +211,30 @@ func TestSecurityGREASEOwnCapabilities(t *testing.T) {
 		t.Fatal("failed Commit changed the group")
 	}
 	checkAgree(t, alice, bob)
+}
 
-	// The same rule, as Join, ExternalJoin and processing a commit apply
-	// it: GREASE values in the own capabilities never count; other listed
-	// types (an application's own extensions) do.
+// TestSecurityGREASEDisable: Config.DisableGREASE turns GREASE off without
+// changing the keys (GREASE is drawn after them).
+func TestSecurityGREASEDisable(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	kp := newKP(t, newTestConfig(7), cs, "alice").KeyPackage
+	off := newKP(t, &Config{Rand: seededReader(7), DisableGREASE: true}, cs, "alice").KeyPackage
+	if !slices.Equal(off.LeafNode.Capabilities.CipherSuites, DefaultCapabilities(cs).CipherSuites) ||
+		len(off.LeafNode.Capabilities.Extensions)+len(off.LeafNode.Capabilities.Proposals)+len(off.Extensions) != 0 ||
+		len(greaseIn(off.LeafNode.Capabilities.Credentials)) != 0 {
+		t.Fatalf("DisableGREASE: capabilities %+v, extensions %v", off.LeafNode.Capabilities, off.Extensions)
+	}
+	if !bytes.Equal(off.InitKey, kp.InitKey) || !bytes.Equal(off.LeafNode.EncryptionKey, kp.LeafNode.EncryptionKey) {
+		t.Fatal("DisableGREASE changed the keys")
+	}
+}
+
+// TestSecurityGREASEOwnSupportRule: the rule of
+// TestSecurityGREASEOwnCapabilities as Join, ExternalJoin and processing a
+// commit apply it: GREASE values in the own capabilities never count; other
+// listed types (an application's own extensions) do.
+func TestSecurityGREASEOwnSupportRule(t *testing.T) {
+	const gt ExtensionType = 0x3a3a
 	own := &Capabilities{Extensions: []ExtensionType{gt, 0x7f01}, Proposals: []ProposalType{0x4a4a}, Credentials: []CredentialType{CredentialBasic, 0x5a5a}}
 	rc := func(r RequiredCapabilities) Extension {
 		data, err := codec.Encode(r.marshal)
