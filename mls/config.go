@@ -51,6 +51,18 @@ type Config struct {
 	// AcceptExternalProposal, if set, is asked about every proposal from an
 	// external sender (RFC 9420, Section 12.1.8); nil accepts them.
 	AcceptExternalProposal func(p *Proposal, senderIndex uint32) error
+	// DisableGREASE turns off GREASE (RFC 9420, Section 13.5). By default
+	// (false, as Section 13.5 recommends) NewKeyPackage adds one GREASE
+	// value, drawn from Rand, to each of the LeafNode's capabilities lists
+	// cipher_suites, proposals and credentials, and a GREASE extension with
+	// 0-15 random octets of data to KeyPackage.extensions whose type it
+	// also lists in capabilities.extensions (Section 10). The GREASE values
+	// travel with the leaf (Updates and commits reuse its capabilities);
+	// they never count as supported by this client itself (Section 13.5).
+	// GREASE adds 11-26 octets to a KeyPackage and 8 to each LeafNode
+	// derived from it. Set DisableGREASE where encodings must not change
+	// (the simulator, whose size model does not count them).
+	DisableGREASE bool
 }
 
 func (c *Config) rand() io.Reader {
@@ -59,6 +71,8 @@ func (c *Config) rand() io.Reader {
 	}
 	return c.Rand
 }
+
+func (c *Config) grease() bool { return c == nil || !c.DisableGREASE }
 
 func (c *Config) now() uint64 {
 	if c == nil || c.Now == nil {

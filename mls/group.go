@@ -157,6 +157,9 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	if err := pg.checkExtensionsSupported(extensions, nil, nil); err != nil {
 		return nil, err
 	}
+	if err := checkOwnSupport(&leaf.Capabilities, extensions); err != nil {
+		return nil, protoErr(CodeUnsupported, ruleOwnSupport, "", err)
+	}
 	// Section 11: init_secret of epoch 0 is random; commit_secret zero.
 	epochSecret, err := newEpochSecret(cs, cfg.rand())
 	if err != nil {

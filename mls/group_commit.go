@@ -150,6 +150,11 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res.newExtensions {
+		if err := checkOwnSupport(&res.tree.Leaf(g.self).Capabilities, res.extensions); err != nil {
+			return nil, protoErr(CodeInvalidProposal, ruleOwnSupport, "", err)
+		}
+	}
 	next := g.clone()
 	newCtx := pg.ctx
 	newCtx.Epoch++
@@ -558,6 +563,11 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	next := g.clone()
 	priv := g.priv
 	selfRemoved := slices.Contains(res.removed, g.self)
+	if res.newExtensions && !selfRemoved {
+		if err := checkOwnSupport(&res.tree.Leaf(g.self).Capabilities, res.extensions); err != nil {
+			return nil, protoErr(CodeInvalidProposal, ruleOwnSupport, "", err)
+		}
+	}
 	// If one of our own Update proposals was committed, our leaf key
 	// changed (Section 12.1.2).
 	for _, e := range entries {

@@ -22,6 +22,10 @@ type JoinOptions struct {
 // ruleWelcome names the joining rules of RFC 9420, Section 12.4.3.1.
 const ruleWelcome = "RFC 9420 §12.4.3.1"
 
+// ruleOwnSupport: a client supports every GroupContext extension itself,
+// judged without the GREASE values of its leaf (Sections 13.4, 13.5).
+const ruleOwnSupport = "RFC 9420 §13.4, §13.5 own support of group extensions"
+
 // Join creates this member's Group from a Welcome addressed to the owner of
 // kp (RFC 9420, Section 12.4.3.1): it decrypts its GroupSecrets, resolves
 // the PSKs, decrypts and verifies the GroupInfo, obtains and fully
@@ -106,6 +110,9 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	}
 	if err := pg.validateJoinedTree(cfg); err != nil {
 		return nil, err
+	}
+	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, gi.GroupContext.Extensions); err != nil {
+		return nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
 	}
 	// Find our own leaf: the one equal to our KeyPackage's LeafNode.
 	self, ok := findLeaf(tree, &kp.KeyPackage.LeafNode)
@@ -241,6 +248,9 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	}
 	if err := pg.validateJoinedTree(cfg); err != nil {
 		return nil, nil, err
+	}
+	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, groupInfo.GroupContext.Extensions); err != nil {
+		return nil, nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
 	}
 	pg.interim = interimTranscriptHash(cs, groupInfo.GroupContext.ConfirmedTranscriptHash, groupInfo.ConfirmationTag)
 

@@ -464,7 +464,11 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 		}
 	}
 	p := cfg.Profile
-	b.mcfg = &mls.Config{Rand: rand.NewChaCha8(seed), EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock}
+	// GREASE off (RFC 9420, Section 13.5, on by default in mls.Config):
+	// the size model counts KeyPackages and leaves without GREASE values (a
+	// GREASE extension has a random length) and the committed results must
+	// reproduce byte for byte (workloads/README.md, "Fidelity").
+	b.mcfg = &mls.Config{Rand: rand.NewChaCha8(seed), EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
 	b.groupID = fill([]byte("mlslab-sim-group"), p.GroupIDLen)
 	b.aad = make([]byte, p.AuthenticatedDataLen)
 	caps := mls.DefaultCapabilities(0)
