@@ -42,6 +42,9 @@ type Group struct {
 
 	state  groupState
 	reinit *ReInit // the ReInit of the commit that ended the group
+	// sendLocked: the state was assembled by RestoreGroup with a fresh
+	// secret tree, so it must not encrypt in this epoch (see RestoreGroup).
+	sendLocked bool
 }
 
 type groupState uint8
@@ -190,6 +193,7 @@ func (g *Group) startEpoch() error {
 		st.SetLimits(g.cfg.SecretTree)
 	}
 	g.stree = st
+	g.sendLocked = false
 	g.proposals = nil
 	g.updateKeys = map[string][]byte{}
 	g.resumption = append(g.resumption, epochPSK{groupID: g.pub.ctx.GroupID, epoch: g.pub.ctx.Epoch, psk: g.keys.Resumption})
@@ -306,6 +310,9 @@ func (g *Group) wrap(ac *AuthenticatedContent) (*MLSMessage, *PendingKey, error)
 		msg.PublicMessage = pm
 		return msg, nil, nil
 	case WireFormatPrivateMessage:
+		if g.sendLocked {
+			return nil, ErrSendingLocked
+		}
 		opts := PrivateOptions{Rand: g.cfg.rand()}
 		if g.cfg != nil && g.cfg.PaddingBlock > 1 {
 			opts.Padding = PadToMultiple(g.cfg.PaddingBlock)

@@ -590,6 +590,9 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 		if err != nil {
 			return nil, b.fail(fmt.Errorf("sim: adversary state of compromise %d: %w", id, err))
 		}
+		// The adversary sends as its victim in this epoch (reusing the
+		// victim's generations would be its choice to make).
+		g.UnlockSending()
 		if rm.send == nil {
 			b.senders = append(b.senders, m)
 		}
@@ -606,6 +609,10 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: sender state of member %d: %w", m, err))
 	}
+	// The member's only sender state of epoch e (cached in rm.send until
+	// the epoch's template is dropped, see gc): no generation of
+	// its ratchets was used in e.
+	g.UnlockSending()
 	if rm.send == nil {
 		b.senders = append(b.senders, m)
 	}
