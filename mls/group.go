@@ -311,7 +311,7 @@ func (g *Group) wrap(ac *AuthenticatedContent) (*MLSMessage, *PendingKey, error)
 		return msg, nil, nil
 	case WireFormatPrivateMessage:
 		if g.sendLocked {
-			return nil, ErrSendingLocked
+			return nil, nil, ErrSendingLocked
 		}
 		opts := PrivateOptions{Rand: g.cfg.rand()}
 		if g.cfg != nil && g.cfg.PaddingBlock > 1 {
