@@ -48,6 +48,24 @@ type Config struct {
 	// it with an error (RFC 9420, Section 5.3.1).
 	ValidateCredential func(c *Credential, signatureKey []byte) error
 
+	// ValidateSuccessor, if set, is the Authentication Service's successor
+	// check (RFC 9420, Sections 5.3.1, 12.2): it is called whenever a
+	// member's leaf is replaced, with the leaf index, the credential of
+	// the leaf being replaced, the credential of its replacement and the
+	// reason — an Update proposal (when received, when committed by this
+	// member, when a commit covering it is processed), the LeafNode of a
+	// commit's UpdatePath, or an external commit that removes leaf as the
+	// joiner's previous appearance (resync). A non-nil error rejects the
+	// proposal or commit with a *ProtocolError (CodeInvalidLeafNode)
+	// wrapping it. It is also consulted, with the unchanged credential,
+	// before this member proposes an Update or commits with a path, so the
+	// member does not send what peers sharing its policy reject (the
+	// Group API never changes a member's own credential). The credentials
+	// must not be modified. nil means DefaultValidateSuccessor: the same
+	// basic identity or the same x509 subject. ValidateCredential is still
+	// called for the new credential.
+	ValidateSuccessor func(leaf LeafIndex, oldCred, newCred *Credential, reason SuccessorReason) error
+
 	// AcceptExternalProposal, if set, is asked about every proposal from an
 	// external sender (RFC 9420, Section 12.1.8); nil accepts them.
 	AcceptExternalProposal func(p *Proposal, senderIndex uint32) error

@@ -381,11 +381,18 @@ func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
 	}
+	old := g.pub.tree.Leaf(g.self)
+	// The credential is kept; the successor policy is still consulted so
+	// that this member never proposes what peers sharing its policy
+	// reject (RFC 9420, Section 5.3.1).
+	if err := g.cfg.validateSuccessor(g.self, &old.Credential, &old.Credential, SuccessorUpdate); err != nil {
+		return nil, err
+	}
 	encPriv, encPub, err := g.cs.GenerateKeyPair(g.cfg.rand())
 	if err != nil {
 		return nil, err
 	}
-	leaf := *g.pub.tree.Leaf(g.self)
+	leaf := *old
 	leaf.EncryptionKey = encPub
 	leaf.Source = LeafNodeSourceUpdate
 	leaf.Lifetime = Lifetime{}

@@ -172,6 +172,14 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	if res.pathRequired || forcePath {
 		leaf := *tree.Leaf(g.self)
+		// The path leaf keeps this member's credential; check it against
+		// the successor policy anyway so that a member never sends what
+		// peers sharing its policy reject (Section 5.3.1).
+		if old := pg.tree.Leaf(g.self); old != nil {
+			if err := cfg.validateSuccessor(g.self, &old.Credential, &leaf.Credential, SuccessorCommit); err != nil {
+				return nil, err
+			}
+		}
 		pup, err = tree.GenerateUpdatePath(rnd, g.self, leaf, g.sigPriv, newCtx.GroupID)
 		if err != nil {
 			return nil, err
@@ -644,6 +652,25 @@ func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Exte
 	return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
 }
 
+// checkResync checks the Remove of an external commit (RFC 9420, Section
+// 12.2): it may only remove an old version of the joiner, so the joiner's
+// new credential must be a valid successor of the removed leaf's (Section
+// 5.3.1), as for an Update of that leaf. Without this, anyone holding a
+// GroupInfo with external_pub could evict any member. removed are leaves
+// of pg's tree.
+func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newCred *Credential) error {
+	for _, l := range removed {
+		old := pg.tree.Leaf(l)
+		if old == nil {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", l), nil)
+		}
+		if err := cfg.validateSuccessor(l, &old.Credential, newCred, SuccessorResync); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // addExternalJoiner places an external joiner's leaf (RFC 9420, Section
 // 12.4.2: the leftmost blank leaf, or a new one on the right) so that its
 // UpdatePath can be merged. The placeholder leaf carries no encryption key,
@@ -697,6 +724,9 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 		}
 		// Validate against the tree before the joiner's leaf is placed.
 		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
+			return nil, err
+		}
+		if err := pg.checkResync(cfg, res.removed, &c.Path.LeafNode.Credential); err != nil {
 			return nil, err
 		}
 		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode); err != nil {

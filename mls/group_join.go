@@ -188,7 +188,10 @@ type ExternalJoinOptions struct {
 	// ratchet_tree extension.
 	RatchetTree []byte
 	// Remove, if set, removes this member's previous leaf (a client
-	// rejoining, RFC 9420, Section 12.4.3.2).
+	// rejoining, RFC 9420, Section 12.4.3.2). The removed leaf's credential
+	// must accept kp's credential as its successor (Config.ValidateSuccessor
+	// with SuccessorResync; by default the same identity), or ExternalJoin
+	// fails with the error members would report (RFC 9420, Section 12.2).
 	Remove *LeafIndex
 	// PSKs are PreSharedKey proposals to include.
 	PSKs []PreSharedKeyID
@@ -275,6 +278,11 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	}
 	res, err := pg.applyProposals(entries, Sender{Type: SenderTypeNewMemberCommit}, cfg)
 	if err != nil {
+		return nil, nil, err
+	}
+	// The Remove may only remove an old version of the joiner (Section
+	// 12.2); members reject it otherwise, so refuse early with their error.
+	if err := pg.checkResync(cfg, res.removed, &kp.KeyPackage.LeafNode.Credential); err != nil {
 		return nil, nil, err
 	}
 	newCtx := pg.ctx

@@ -156,6 +156,17 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	except := LeafIndex(^uint32(0))
 	if c.replace {
 		except = c.leaf
+		// The new credential must succeed the one it replaces (Section
+		// 5.3.1: Update and commit cases).
+		if old := t.Leaf(c.leaf); old != nil {
+			reason := SuccessorUpdate
+			if c.source == LeafNodeSourceCommit {
+				reason = SuccessorCommit
+			}
+			if err := c.cfg.validateSuccessor(c.leaf, &old.Credential, &ln.Credential, reason); err != nil {
+				return err
+			}
+		}
 	}
 	if err := t.CheckCredentialSupport(ln, except); err != nil {
 		return err
