@@ -98,7 +98,7 @@ func forgePathCommit(t testing.TB, g *Group, cred Credential) *MLSMessage {
 	if _, _, _, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, g.keys.Init, pup.CommitSecret(), nil); err != nil {
 		t.Fatal(err)
 	}
-	msg, err := g.wrap(ac, g.stree.Clone())
+	msg, _, err := g.wrap(ac) // the generation is reserved, not consumed
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +165,10 @@ func TestSecurityUpdateChangingIdentity(t *testing.T) {
 	if _, err := b.Process(wireRoundTrip(t, upd)); err != nil {
 		t.Fatal(err)
 	}
+	dsBefore := a.Public()
 	pc := commitAndMerge(t, a, CommitOptions{})
 	// A delivery service with the default policy rejects the commit; with
 	// the permissive one it follows.
-	dsBefore := pc.basePub
 	if _, err := dsBefore.ApplyCommit(wireRoundTrip(t, pc.Commit), []*MLSMessage{wireRoundTrip(t, upd)}, nil); err == nil {
 		t.Fatal("delivery service applied a dave->mallory Update under the default policy")
 	} else {
