@@ -75,9 +75,39 @@ type Config struct {
 	// it with an error (RFC 9420, Section 5.3.1).
 	ValidateCredential func(c *Credential, signatureKey []byte) error
 
+	// ValidateSuccessor, if set, is the Authentication Service's successor
+	// check (RFC 9420, Sections 5.3.1, 12.2): it is called whenever a
+	// member's leaf is replaced, with the leaf index, the credential of
+	// the leaf being replaced, the credential of its replacement and the
+	// reason — an Update proposal (when received, when committed by this
+	// member, when a commit covering it is processed), the LeafNode of a
+	// commit's UpdatePath, or an external commit that removes leaf as the
+	// joiner's previous appearance (resync). A non-nil error rejects the
+	// proposal or commit with a *ProtocolError (CodeInvalidLeafNode)
+	// wrapping it. It is also consulted, with the unchanged credential,
+	// before this member proposes an Update or commits with a path, so the
+	// member does not send what peers sharing its policy reject (the
+	// Group API never changes a member's own credential). The credentials
+	// must not be modified. nil means DefaultValidateSuccessor: the same
+	// basic identity or the same x509 subject. ValidateCredential is still
+	// called for the new credential.
+	ValidateSuccessor func(leaf LeafIndex, oldCred, newCred *Credential, reason SuccessorReason) error
+
 	// AcceptExternalProposal, if set, is asked about every proposal from an
 	// external sender (RFC 9420, Section 12.1.8); nil accepts them.
 	AcceptExternalProposal func(p *Proposal, senderIndex uint32) error
+	// DisableGREASE turns off GREASE (RFC 9420, Section 13.5). By default
+	// (false, as Section 13.5 recommends) NewKeyPackage adds one GREASE
+	// value, drawn from Rand, to each of the LeafNode's capabilities lists
+	// cipher_suites, proposals and credentials, and a GREASE extension with
+	// 0-15 random octets of data to KeyPackage.extensions whose type it
+	// also lists in capabilities.extensions (Section 10). The GREASE values
+	// travel with the leaf (Updates and commits reuse its capabilities);
+	// they never count as supported by this client itself (Section 13.5).
+	// GREASE adds 11-26 octets to a KeyPackage and 8 to each LeafNode
+	// derived from it. Set DisableGREASE where encodings must not change
+	// (the simulator, whose size model does not count them).
+	DisableGREASE bool
 }
 
 func (c *Config) rand() io.Reader {
@@ -86,6 +116,8 @@ func (c *Config) rand() io.Reader {
 	}
 	return c.Rand
 }
+
+func (c *Config) grease() bool { return c == nil || !c.DisableGREASE }
 
 func (c *Config) now() uint64 {
 	if c == nil || c.Now == nil {

@@ -22,6 +22,10 @@ type JoinOptions struct {
 // ruleWelcome names the joining rules of RFC 9420, Section 12.4.3.1.
 const ruleWelcome = "RFC 9420 §12.4.3.1"
 
+// ruleOwnSupport: a client supports every GroupContext extension itself,
+// judged without the GREASE values of its leaf (Sections 13.4, 13.5).
+const ruleOwnSupport = "RFC 9420 §13.4, §13.5 own support of group extensions"
+
 // Join creates this member's Group from a Welcome addressed to the owner of
 // kp (RFC 9420, Section 12.4.3.1): it decrypts its GroupSecrets, resolves
 // the PSKs, decrypts and verifies the GroupInfo, obtains and fully
@@ -111,6 +115,9 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	}
 	if err := pg.validateJoinedTree(cfg); err != nil {
 		return nil, err
+	}
+	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, gi.GroupContext.Extensions); err != nil {
+		return nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
 	}
 	// Find our own leaf: the one equal to our KeyPackage's LeafNode.
 	self, ok := findLeaf(tree, &kp.KeyPackage.LeafNode)
@@ -202,7 +209,10 @@ type ExternalJoinOptions struct {
 	// ratchet_tree extension.
 	RatchetTree []byte
 	// Remove, if set, removes this member's previous leaf (a client
-	// rejoining, RFC 9420, Section 12.4.3.2).
+	// rejoining, RFC 9420, Section 12.4.3.2). The removed leaf's credential
+	// must accept kp's credential as its successor (Config.ValidateSuccessor
+	// with SuccessorResync; by default the same identity), or ExternalJoin
+	// fails with the error members would report (RFC 9420, Section 12.2).
 	Remove *LeafIndex
 	// PSKs are PreSharedKey proposals to include.
 	PSKs []PreSharedKeyID
@@ -266,6 +276,9 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err := pg.validateJoinedTree(cfg); err != nil {
 		return nil, nil, err
 	}
+	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, groupInfo.GroupContext.Extensions); err != nil {
+		return nil, nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
+	}
 	pg.interim = interimTranscriptHash(cs, groupInfo.GroupContext.ConfirmedTranscriptHash, groupInfo.ConfirmationTag)
 
 	rnd := cfg.rand()
@@ -289,6 +302,11 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	}
 	res, err := pg.applyProposals(entries, Sender{Type: SenderTypeNewMemberCommit}, cfg)
 	if err != nil {
+		return nil, nil, err
+	}
+	// The Remove may only remove an old version of the joiner (Section
+	// 12.2); members reject it otherwise, so refuse early with their error.
+	if err := pg.checkResync(cfg, res.removed, &kp.KeyPackage.LeafNode.Credential); err != nil {
 		return nil, nil, err
 	}
 	newCtx := pg.ctx

@@ -165,6 +165,17 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	except := LeafIndex(^uint32(0))
 	if c.replace {
 		except = c.leaf
+		// The new credential must succeed the one it replaces (Section
+		// 5.3.1: Update and commit cases).
+		if old := t.Leaf(c.leaf); old != nil {
+			reason := SuccessorUpdate
+			if c.source == LeafNodeSourceCommit {
+				reason = SuccessorCommit
+			}
+			if err := c.cfg.validateSuccessor(c.leaf, &old.Credential, &ln.Credential, reason); err != nil {
+				return err
+			}
+		}
 	}
 	if err := t.CheckCredentialSupport(ln, except); err != nil {
 		return err
@@ -215,6 +226,8 @@ type proposalResult struct {
 	externalInit *ExternalInit
 	reinit       *ReInit
 	pathRequired bool
+	// newExtensions: a GroupContextExtensions proposal set extensions.
+	newExtensions bool
 }
 
 type addedMember struct {
@@ -355,6 +368,7 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	// GroupContextExtensions first: the new extensions govern the rest
 	// (Section 12.3). Every member must support them (Section 12.1.7).
 	if gceCount > 0 {
+		res.newExtensions = true
 		if err := pg.checkExtensionsSupported(res.extensions, touched, removes); err != nil {
 			return nil, err
 		}
@@ -481,4 +495,45 @@ func sortedLeaves[V any](m map[LeafIndex]V) []LeafIndex {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ownCapabilities returns caps without GREASE values: the client's own
+// capabilities, by which it judges what it supports itself. "When comparing
+// lists of capabilities ..., clients MUST represent their own capabilities
+// with a list containing only the capabilities actually supported, without
+// any GREASE values" (RFC 9420, Section 13.5); the GREASE values that
+// NewKeyPackage put in the client's leaf are for other clients only.
+func ownCapabilities(caps *Capabilities) *Capabilities {
+	return &Capabilities{
+		Versions:     caps.Versions,
+		CipherSuites: caps.CipherSuites,
+		Extensions:   slices.DeleteFunc(slices.Clone(caps.Extensions), ExtensionType.IsGREASE),
+		Proposals:    slices.DeleteFunc(slices.Clone(caps.Proposals), ProposalType.IsGREASE),
+		Credentials:  slices.DeleteFunc(slices.Clone(caps.Credentials), CredentialType.IsGREASE),
+	}
+}
+
+// checkOwnSupport checks that the client whose leaf has capabilities caps
+// itself supports every extension of the GroupContext extensions exts and
+// its required_capabilities (RFC 9420, Section 13.4: "A client joining a
+// group MUST verify that it supports every extension in the GroupContext";
+// Sections 11.1, 12.1.7), judged by its own capabilities, without GREASE
+// values (Section 13.5). The other members are checked by what their leaves
+// advertise (checkExtensionsSupported, validateJoinedTree).
+func checkOwnSupport(caps *Capabilities, exts Extensions) error {
+	if len(exts) == 0 {
+		return nil
+	}
+	own := ownCapabilities(caps)
+	if t, ok := unsupportedExtension(exts, own); ok {
+		return fmt.Errorf("group extension %v not supported by this client", t)
+	}
+	rc, err := requiredCapabilities(exts)
+	if err != nil {
+		return err
+	}
+	if err := rc.supportedBy(own); err != nil {
+		return fmt.Errorf("this client: %w", err)
+	}
+	return nil
 }
