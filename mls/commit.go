@@ -26,7 +26,7 @@ func (v *Commit) marshal(b *cryptobyte.Builder) {
 
 func (v *Commit) unmarshal(s *cryptobyte.String) error {
 	*v = Commit{}
-	err := codec.ReadList(s, func(s *cryptobyte.String) error {
+	err := readListMax(s, maxCommitProposals, func(s *cryptobyte.String) error {
 		var p ProposalOrRef
 		if err := p.unmarshal(s); err != nil {
 			return err

@@ -35,9 +35,36 @@ type Config struct {
 	// (RFC 9420, Section 8.6). 0 means 8.
 	KeepEpochs int
 
-	// MaxLeaves bounds the size of ratchet trees accepted from Welcome
-	// messages (0 means 1<<20).
+	// MaxLeaves bounds the number of leaves of the ratchet tree (0 means
+	// DefaultMaxTreeLeaves, 2^18). It is enforced on trees received in a
+	// Welcome or GroupInfo (before the node array is allocated) and on
+	// growth: Commit refuses, and Process and PublicGroup.ApplyCommit
+	// reject, a commit whose Adds or external joiner would extend the tree
+	// beyond it. Errors match ErrLimitExceeded.
 	MaxLeaves uint32
+
+	// MaxMessageSize bounds the encoded MLSMessage Config.UnmarshalMLSMessage
+	// accepts, checked before decoding (0 means DefaultMaxMessageSize,
+	// 64 MiB).
+	MaxMessageSize int
+
+	// MaxCredentialSize bounds the content of every Credential the group
+	// accepts from a peer: the identity of a basic credential, the encoded
+	// certificate list of an x509 one (0 means DefaultMaxCredentialSize,
+	// 64 KiB).
+	MaxCredentialSize int
+
+	// MaxExtensionSize bounds the extension_data of every extension other
+	// than ratchet_tree the group accepts from a peer: in LeafNodes,
+	// KeyPackages, GroupContextExtensions and ReInit proposals, GroupInfos
+	// (0 means DefaultMaxExtensionSize, 1 MiB).
+	//
+	// MaxCredentialSize and MaxExtensionSize are checked by
+	// Config.UnmarshalMLSMessage right after decoding, and by Process,
+	// Commit, PublicGroup.ApplyCommit, Join and ExternalJoin before any
+	// signature, tree or key schedule work on the object; errors match
+	// ErrLimitExceeded.
+	MaxExtensionSize int
 
 	// SecretTree bounds out-of-order message keys (RFC 9420, Section 9.1).
 	SecretTree SecretTreeLimits
@@ -48,9 +75,39 @@ type Config struct {
 	// it with an error (RFC 9420, Section 5.3.1).
 	ValidateCredential func(c *Credential, signatureKey []byte) error
 
+	// ValidateSuccessor, if set, is the Authentication Service's successor
+	// check (RFC 9420, Sections 5.3.1, 12.2): it is called whenever a
+	// member's leaf is replaced, with the leaf index, the credential of
+	// the leaf being replaced, the credential of its replacement and the
+	// reason — an Update proposal (when received, when committed by this
+	// member, when a commit covering it is processed), the LeafNode of a
+	// commit's UpdatePath, or an external commit that removes leaf as the
+	// joiner's previous appearance (resync). A non-nil error rejects the
+	// proposal or commit with a *ProtocolError (CodeInvalidLeafNode)
+	// wrapping it. It is also consulted, with the unchanged credential,
+	// before this member proposes an Update or commits with a path, so the
+	// member does not send what peers sharing its policy reject (the
+	// Group API never changes a member's own credential). The credentials
+	// must not be modified. nil means DefaultValidateSuccessor: the same
+	// basic identity or the same x509 subject. ValidateCredential is still
+	// called for the new credential.
+	ValidateSuccessor func(leaf LeafIndex, oldCred, newCred *Credential, reason SuccessorReason) error
+
 	// AcceptExternalProposal, if set, is asked about every proposal from an
 	// external sender (RFC 9420, Section 12.1.8); nil accepts them.
 	AcceptExternalProposal func(p *Proposal, senderIndex uint32) error
+	// DisableGREASE turns off GREASE (RFC 9420, Section 13.5). By default
+	// (false, as Section 13.5 recommends) NewKeyPackage adds one GREASE
+	// value, drawn from Rand, to each of the LeafNode's capabilities lists
+	// cipher_suites, proposals and credentials, and a GREASE extension with
+	// 0-15 random octets of data to KeyPackage.extensions whose type it
+	// also lists in capabilities.extensions (Section 10). The GREASE values
+	// travel with the leaf (Updates and commits reuse its capabilities);
+	// they never count as supported by this client itself (Section 13.5).
+	// GREASE adds 11-26 octets to a KeyPackage and 8 to each LeafNode
+	// derived from it. Set DisableGREASE where encodings must not change
+	// (the simulator, whose size model does not count them).
+	DisableGREASE bool
 }
 
 func (c *Config) rand() io.Reader {
@@ -59,6 +116,8 @@ func (c *Config) rand() io.Reader {
 	}
 	return c.Rand
 }
+
+func (c *Config) grease() bool { return c == nil || !c.DisableGREASE }
 
 func (c *Config) now() uint64 {
 	if c == nil || c.Now == nil {
@@ -76,7 +135,7 @@ func (c *Config) keepEpochs() int {
 
 func (c *Config) maxLeaves() uint32 {
 	if c == nil || c.MaxLeaves == 0 {
-		return 1 << 20
+		return DefaultMaxTreeLeaves
 	}
 	return c.MaxLeaves
 }

@@ -100,7 +100,7 @@ func (v *Credential) unmarshal(s *cryptobyte.String) error {
 		}
 	case CredentialX509:
 		v.Certificates = [][]byte{}
-		err = codec.ReadList(s, func(s *cryptobyte.String) error {
+		err = readListMax(s, maxCertificates, func(s *cryptobyte.String) error {
 			c, err := codec.ReadOpaque(s)
 			if err != nil {
 				return err

@@ -77,4 +77,17 @@
 // collected. Erasure narrows the window in which a memory compromise
 // reveals past secrets; it is not a guarantee. Values returned to the
 // caller (exports, keys, PendingKey.KeyNonce) are the caller's to erase.
+//
+// # Size limits
+//
+// Everything received from a peer is bounded before it costs more than a
+// small multiple of its own size: the number of ratchet tree leaves
+// (Config.MaxLeaves, also enforced when Adds grow the tree), the size of
+// an encoded message (Config.MaxMessageSize), of a credential
+// (Config.MaxCredentialSize) and of an extension (Config.MaxExtensionSize).
+// The zero Config uses defaults that admit a 100 000-member group with a
+// margin (DefaultMaxTreeLeaves, DefaultMaxMessageSize, ...). The free
+// decoders such as UnmarshalMLSMessage apply the defaults;
+// Config.UnmarshalMLSMessage applies a Config's. A rejection matches
+// ErrLimitExceeded.
 package mls

@@ -3,6 +3,7 @@ package mls
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -106,11 +107,32 @@ func (l *Extensions) marshal(b *cryptobyte.Builder) {
 }
 
 func (l *Extensions) unmarshal(s *cryptobyte.String) error {
-	var out Extensions
+	var (
+		out  Extensions
+		seen *codepointBits // built once the list is longer than scanLimit
+	)
+	// Duplicates are detected while reading, in O(1) per entry, so a list
+	// stops at its first repeated type (RFC 9420, Section 13.4) and never
+	// grows beyond 2^16 entries.
 	err := codec.ReadList(s, func(s *cryptobyte.String) error {
 		var e Extension
 		if err := e.unmarshal(s); err != nil {
 			return err
+		}
+		if seen == nil && len(out) == scanLimit {
+			seen = new(codepointBits)
+			for _, p := range out {
+				seen.add(uint16(p.Type))
+			}
+		}
+		dup := false
+		if seen != nil {
+			dup = !seen.add(uint16(e.Type))
+		} else {
+			dup = slices.ContainsFunc(out, func(p Extension) bool { return p.Type == e.Type })
+		}
+		if dup {
+			return duplicateExtension(e.Type).Err // Errorf below names the field
 		}
 		out = append(out, e)
 		return nil
@@ -118,21 +140,19 @@ func (l *Extensions) unmarshal(s *cryptobyte.String) error {
 	if err != nil {
 		return codec.Errorf("Extensions", err)
 	}
-	if err := out.checkDuplicates(); err != nil {
-		return err
-	}
 	*l = out
 	return nil
 }
 
+func duplicateExtension(t ExtensionType) *codec.Error {
+	return &codec.Error{Field: "Extensions", Err: fmt.Errorf("%w: %w: %v", codec.ErrInvalidValue, ErrDuplicateExtension, t)}
+}
+
 // checkDuplicates returns a typed error when two entries share a type.
+// O(len(l)).
 func (l Extensions) checkDuplicates() error {
-	for i := 1; i < len(l); i++ {
-		for j := 0; j < i; j++ {
-			if l[i].Type == l[j].Type {
-				return &codec.Error{Field: "Extensions", Err: fmt.Errorf("%w: %w: %v", codec.ErrInvalidValue, ErrDuplicateExtension, l[i].Type)}
-			}
-		}
+	if i := firstDuplicate(len(l), func(i int) uint16 { return uint16(l[i].Type) }); i >= 0 {
+		return duplicateExtension(l[i].Type)
 	}
 	return nil
 }

@@ -702,10 +702,31 @@ func (v *MLSMessage) Marshal() ([]byte, error) { return codec.Encode(v.marshal) 
 // UnmarshalMLSMessage decodes an MLSMessage, rejecting trailing bytes,
 // unknown versions and wire formats, a KeyPackage whose version differs
 // from the MLSMessage's (RFC 9420, Section 10), and malformed bodies
-// (*codec.Error).
+// (*codec.Error). It applies the default size limits (see
+// Config.UnmarshalMLSMessage).
 func UnmarshalMLSMessage(data []byte) (*MLSMessage, error) {
+	return (*Config)(nil).UnmarshalMLSMessage(data)
+}
+
+// UnmarshalMLSMessage is the package's UnmarshalMLSMessage with c's size
+// limits (c may be nil: the defaults). A message longer than
+// c.MaxMessageSize is rejected before anything is decoded; after
+// decoding, the credentials and extensions visible in a PublicMessage,
+// GroupInfo or KeyPackage are checked against c.MaxCredentialSize and
+// c.MaxExtensionSize (the contents of a PrivateMessage or Welcome are
+// checked when Group.Process or Join decrypts them). Limit errors are
+// *ProtocolError matching ErrLimitExceeded (and ErrDecode, or the code of
+// the object, e.g. ErrInvalidKeyPackage).
+func (c *Config) UnmarshalMLSMessage(data []byte) (*MLSMessage, error) {
+	l := c.limits()
+	if len(data) > l.message {
+		return nil, limitErr(CodeDecode, ruleLimitMessage, fmt.Sprintf("message of %d octets (limit %d)", len(data), l.message))
+	}
 	v := new(MLSMessage)
 	if err := codec.Decode(data, v.unmarshal); err != nil {
+		return nil, err
+	}
+	if err := l.checkMessage(v); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
@@ -16,8 +18,12 @@ import (
 //
 // A Group is a sans-IO state machine. Methods that fail leave it exactly as
 // it was; a commit builds the next epoch's state and swaps it in only when
-// everything checked out. A Group is not safe for concurrent use; its
-// PublicGroup is.
+// everything checked out. Sending is the one change outside that rule: a
+// message returned as PrivateMessage (SealApplication; Propose,
+// ProposeUpdate and Commit with Config.EncryptHandshake) has consumed a
+// generation of this member's ratchet, even if it is never delivered or
+// merged (RFC 9420, Section 9.1). A Group is not safe for concurrent use;
+// its PublicGroup is.
 type Group struct {
 	cfg     *Config
 	cs      *suite.Suite
@@ -31,6 +37,9 @@ type Group struct {
 
 	// proposals received (or sent) in this epoch, by reference.
 	proposals []cachedProposal
+	// proposalRefs indexes the refs of proposals (see addProposal), so the
+	// replay check of a received proposal is O(1), not O(len(proposals)).
+	proposalRefs map[string]struct{}
 	// leaf private keys of this member's own pending Update proposals,
 	// by proposal reference.
 	updateKeys map[string][]byte
@@ -39,6 +48,9 @@ type Group struct {
 
 	state  groupState
 	reinit *ReInit // the ReInit of the commit that ended the group
+	// sendLocked: the state was assembled by RestoreGroup with a fresh
+	// secret tree, so it must not encrypt in this epoch (see RestoreGroup).
+	sendLocked bool
 }
 
 type groupState uint8
@@ -53,6 +65,25 @@ type cachedProposal struct {
 	ref    []byte
 	p      *Proposal
 	sender Sender
+}
+
+// addProposal caches a proposal of the epoch.
+func (g *Group) addProposal(cp cachedProposal) {
+	g.proposals = append(g.proposals, cp)
+	if g.proposalRefs == nil {
+		g.proposalRefs = map[string]struct{}{}
+	}
+	g.proposalRefs[string(cp.ref)] = struct{}{}
+}
+
+// hasProposal reports whether a proposal with this ref is cached: O(1)
+// through proposalRefs while it indexes every cached proposal.
+func (g *Group) hasProposal(ref []byte) bool {
+	if len(g.proposalRefs) == len(g.proposals) {
+		_, ok := g.proposalRefs[string(ref)]
+		return ok
+	}
+	return slices.ContainsFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, ref) })
 }
 
 // epochPSK is a retained resumption PSK (RFC 9420, Section 8.6) of this
@@ -72,6 +103,7 @@ var ErrInactive = errors.New("mls: group is no longer active for this member")
 func (g *Group) clone() *Group {
 	n := *g
 	n.proposals = append([]cachedProposal(nil), g.proposals...)
+	n.proposalRefs = maps.Clone(g.proposalRefs)
 	n.resumption = append([]epochPSK(nil), g.resumption...)
 	n.updateKeys = make(map[string][]byte, len(g.updateKeys))
 	for k, v := range g.updateKeys {
@@ -162,6 +194,9 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	if err := pg.checkExtensionsSupported(extensions, nil, nil); err != nil {
 		return nil, err
 	}
+	if err := checkOwnSupport(&leaf.Capabilities, extensions); err != nil {
+		return nil, protoErr(CodeUnsupported, ruleOwnSupport, "", err)
+	}
 	// Section 11: init_secret of epoch 0 is random; commit_secret zero.
 	epochSecret, err := newEpochSecret(cs, cfg.rand())
 	if err != nil {
@@ -225,7 +260,8 @@ func (g *Group) startEpoch() error {
 		st.SetLimits(g.cfg.SecretTree)
 	}
 	g.stree = st
-	g.proposals = nil
+	g.sendLocked = false
+	g.proposals, g.proposalRefs = nil, nil
 	g.updateKeys = map[string][]byte{}
 	g.resumption = append(g.resumption, epochPSK{groupID: g.pub.ctx.GroupID, epoch: g.pub.ctx.Epoch, psk: g.keys.Resumption})
 	if n := g.cfg.keepEpochs(); len(g.resumption) > n {
@@ -327,35 +363,56 @@ func (g *Group) handshakeWireFormat() WireFormat {
 }
 
 // wrap protects a signed AuthenticatedContent with this epoch's keys and
-// returns the MLSMessage. Protecting a PrivateMessage consumes a ratchet
-// generation of st (the caller passes a clone when it may discard it).
-func (g *Group) wrap(ac *AuthenticatedContent, st *SecretTree) (*MLSMessage, error) {
+// returns the MLSMessage. A PrivateMessage is encrypted with the next
+// generation of this member's ratchet in g.stree, which wrap reserves but
+// does not consume: the caller passes the returned key (nil for a
+// PublicMessage) to consumeSent once it can no longer fail, before it
+// returns the message and before anything else uses g.stree. Every message
+// a member sends thus has a generation of its own (RFC 9420, Sections 9.1,
+// 9.2), and a sending method that fails leaves g unchanged.
+func (g *Group) wrap(ac *AuthenticatedContent) (*MLSMessage, *PendingKey, error) {
 	msg := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
 	switch ac.WireFormat {
 	case WireFormatPublicMessage:
 		pm, err := ProtectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		msg.PublicMessage = pm
+		return msg, nil, nil
 	case WireFormatPrivateMessage:
+		if g.sendLocked {
+			return nil, nil, ErrSendingLocked
+		}
 		opts := PrivateOptions{Rand: g.cfg.rand()}
 		if g.cfg != nil && g.cfg.PaddingBlock > 1 {
 			opts.Padding = PadToMultiple(g.cfg.PaddingBlock)
 		}
-		pm, err := protectPrivate(g.cs, ac, st, g.keys.SenderData, opts)
+		pm, key, err := protectPrivateReserved(g.cs, ac, g.stree, g.keys.SenderData, opts)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		msg.PrivateMessage = pm
-	default:
-		return nil, fmt.Errorf("mls: cannot send content as %v", ac.WireFormat)
+		return msg, key, nil
 	}
-	return msg, nil
+	return nil, nil, fmt.Errorf("mls: cannot send content as %v", ac.WireFormat)
+}
+
+// consumeSent consumes the ratchet generation wrap reserved for a message
+// about to be handed out (nothing for a PublicMessage).
+func consumeSent(key *PendingKey) error {
+	if key == nil {
+		return nil
+	}
+	if err := key.Consume(); err != nil {
+		return fmt.Errorf("mls: consuming the sending key: %w", err)
+	}
+	return nil
 }
 
 // SealApplication encrypts application data as a PrivateMessage (RFC 9420,
-// Section 6.3) with authenticated (unencrypted) data aad.
+// Section 6.3) with authenticated (unencrypted) data aad. It consumes the
+// next generation of this member's application ratchet (Section 9.1).
 func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
@@ -364,12 +421,21 @@ func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.wrap(ac, g.stree)
+	msg, key, err := g.wrap(ac)
+	if err != nil {
+		return nil, err
+	}
+	if err := consumeSent(key); err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
 
 // Propose sends a proposal (RFC 9420, Section 12.1) and caches it so a later
 // commit by this member can include it by reference. For an Update the
 // caller passes nil body fields to be filled: use ProposeUpdate instead.
+// With Config.EncryptHandshake the proposal consumes the next generation of
+// this member's handshake ratchet (RFC 9420, Section 9.1).
 func (g *Group) Propose(body ProposalBody, aad []byte) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
@@ -386,11 +452,18 @@ func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
 	}
+	old := g.pub.tree.Leaf(g.self)
+	// The credential is kept; the successor policy is still consulted so
+	// that this member never proposes what peers sharing its policy
+	// reject (RFC 9420, Section 5.3.1).
+	if err := g.cfg.validateSuccessor(g.self, &old.Credential, &old.Credential, SuccessorUpdate); err != nil {
+		return nil, err
+	}
 	encPriv, encPub, err := g.cs.GenerateKeyPair(g.cfg.rand())
 	if err != nil {
 		return nil, err
 	}
-	leaf := *g.pub.tree.Leaf(g.self)
+	leaf := *old
 	leaf.EncryptionKey = encPub
 	leaf.Source = LeafNodeSourceUpdate
 	leaf.Lifetime = Lifetime{}
@@ -414,11 +487,14 @@ func (g *Group) propose(p *Proposal, aad []byte, updatePriv []byte) (*MLSMessage
 	if err != nil {
 		return nil, err
 	}
-	msg, err := g.wrap(ac, g.stree)
+	msg, key, err := g.wrap(ac)
 	if err != nil {
 		return nil, err
 	}
-	g.proposals = append(g.proposals, cachedProposal{ref: ref, p: p, sender: ac.Content.Sender})
+	if err := consumeSent(key); err != nil {
+		return nil, err
+	}
+	g.addProposal(cachedProposal{ref: ref, p: p, sender: ac.Content.Sender})
 	if updatePriv != nil {
 		g.updateKeys[string(ref)] = updatePriv
 	}

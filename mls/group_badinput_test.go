@@ -85,7 +85,7 @@ func forgeCommit(t testing.TB, g *Group, props []ProposalOrRef, path *UpdatePath
 		t.Fatal(err)
 	}
 	ac.Auth.ConfirmationTag = make([]byte, g.cs.Nh())
-	msg, err := g.wrap(ac, g.stree.Clone())
+	msg, _, err := g.wrap(ac) // the generation is reserved, not consumed
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,10 @@ type CommitOptions struct {
 // PendingCommit is a commit this member created: the messages to send and
 // the next epoch's state, merged by Group.Merge once the delivery service
 // accepted the commit (RFC 9420, Section 12.4.1; RFC 9750 ordering).
+//
+// A PendingCommit belongs to the *Group whose Commit created it and to that
+// group's epoch: only that Group value can merge it, and only while it is
+// still in the epoch and state the commit was created in (see Group.Merge).
 type PendingCommit struct {
 	// Commit is the MLSMessage to send to the group.
 	Commit *MLSMessage
@@ -51,10 +55,12 @@ type PendingCommit struct {
 	// Stats about the commit for measurement.
 	Stats CommitStats
 
-	// The epoch state the commit was created from. (Not the *Group: Process
-	// and Merge update a Group in place, so a pointer to it would always
-	// look current.)
-	basePub  *PublicGroup
+	// The Group that created the commit and the epoch it was created in.
+	// Process and Merge update a Group in place, so the pointer alone
+	// would always look current; the EpochSecrets value is new in every
+	// epoch (Process and Merge of a commit derive a new one) and never
+	// changes within an epoch, so together they name the state.
+	base     *Group
 	baseKeys *EpochSecrets
 	next     *Group // nil once merged
 }
@@ -81,16 +87,29 @@ func (pc *PendingCommit) NextGroup() *Group {
 	return pc.next
 }
 
-// ErrStalePendingCommit: the group moved on since the commit was created.
+// ErrStalePendingCommit is returned by Merge for a pending commit that does
+// not belong to the group's current state: made by another Group value (a
+// Clone, for instance), or in an epoch the group has left.
 var ErrStalePendingCommit = errors.New("mls: pending commit does not belong to the group's current state")
 
 // Merge applies a commit created by this member (after the delivery service
-// accepted it). A PendingCommit can be merged once, into one Group: pc
-// then no longer references the new state. The secrets of the epoch g
-// leaves are overwritten (see the package documentation, "Erasing
-// secrets").
+// accepted it): g moves to the commit's epoch, whose state pc.NextGroup
+// held; pc then no longer references it (NextGroup returns nil), and the
+// secrets of the epoch g leaves are overwritten (see the package
+// documentation, "Erasing secrets").
+//
+// pc must have been created by Commit on this same *Group value, in its
+// current epoch, and g must still be active: no commit was processed or
+// merged since (including one that removed this member or ended the group,
+// or another pending commit of the epoch). Otherwise Merge returns
+// ErrStalePendingCommit and g is unchanged. A Clone, or a Group restored
+// from the same epoch's state, is a different Group value: a commit it
+// created merges only into it. (Two copies of one epoch's state are two
+// senders of the same leaf whose proposal caches, pending Update keys and
+// ratchet generations may differ; merging one's commit into the other
+// would install a state the merging copy did not create.)
 func (g *Group) Merge(pc *PendingCommit) error {
-	if pc == nil || pc.next == nil || pc.basePub != g.pub || pc.baseKeys != g.keys {
+	if pc == nil || pc.next == nil || pc.base != g || pc.baseKeys != g.keys || g.state != stateActive {
 		return ErrStalePendingCommit
 	}
 	g.retire(pc.next)
@@ -100,8 +119,15 @@ func (g *Group) Merge(pc *PendingCommit) error {
 }
 
 // Commit creates a commit covering the epoch's cached proposals and
-// opts.Proposals (RFC 9420, Section 12.4.1). The group does not change
-// until Merge; a failed Commit changes nothing.
+// opts.Proposals (RFC 9420, Section 12.4.1). The group's epoch does not
+// change until Merge; a failed Commit changes nothing.
+//
+// One exception, as for every message sent: with Config.EncryptHandshake
+// the commit is encrypted with the next generation of this member's
+// handshake ratchet, and a successful Commit consumes that generation in g
+// whether or not the commit is ever merged (RFC 9420, Sections 9.1, 9.2: a
+// key and nonce encrypt one message only). Later proposals and commits of
+// the epoch use later generations.
 func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
@@ -140,6 +166,11 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res.newExtensions {
+		if err := checkOwnSupport(&res.tree.Leaf(g.self).Capabilities, res.extensions); err != nil {
+			return nil, protoErr(CodeInvalidProposal, ruleOwnSupport, "", err)
+		}
+	}
 	next := g.clone()
 	newCtx := pg.ctx
 	newCtx.Epoch++
@@ -157,6 +188,14 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	if res.pathRequired || forcePath {
 		leaf := *tree.Leaf(g.self)
+		// The path leaf keeps this member's credential; check it against
+		// the successor policy anyway so that a member never sends what
+		// peers sharing its policy reject (Section 5.3.1).
+		if old := pg.tree.Leaf(g.self); old != nil {
+			if err := cfg.validateSuccessor(g.self, &old.Credential, &leaf.Credential, SuccessorCommit); err != nil {
+				return nil, err
+			}
+		}
 		k, err := g.signingKey()
 		if err != nil {
 			return nil, err
@@ -203,9 +242,10 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Protect with the current epoch's keys (a clone of the secret tree:
-	// the commit may never be sent).
-	msg, err := g.wrap(ac, g.stree.cloneDetached())
+	// Protect with the current epoch's keys. An encrypted commit reserves
+	// the next generation of this member's handshake ratchet; it is
+	// consumed below, once nothing can fail.
+	msg, sendKey, err := g.wrap(ac)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +262,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 			return nil, err
 		}
 	}
-	pc := &PendingCommit{Commit: msg, GroupInfo: gi, basePub: g.pub, baseKeys: g.keys, next: next}
+	pc := &PendingCommit{Commit: msg, GroupInfo: gi, base: g, baseKeys: g.keys, next: next}
 	if path != nil {
 		for i := range path.Nodes {
 			pc.Stats.PathCiphertexts += len(path.Nodes[i].EncryptedPathSecret)
@@ -236,6 +276,12 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 			return nil, err
 		}
 		pc.Welcome = &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatWelcome, Welcome: w}
+	}
+	// The commit is handed out: its key and nonce must never encrypt
+	// another message, whether or not the commit is merged (RFC 9420,
+	// Sections 9.1, 9.2). The only change Commit makes to g.
+	if err := consumeSent(sendKey); err != nil {
+		return nil, err
 	}
 	return pc, nil
 }
@@ -386,6 +432,10 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		if err := checkGroupEpoch(c.GroupID, c.Epoch, &g.pub.ctx); err != nil {
 			return nil, err
 		}
+		// Size limits before the signature is checked over the content.
+		if err := g.cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
+			return nil, err
+		}
 		key, err := g.pub.senderSigKey(c.Sender, c)
 		if err != nil {
 			return nil, err
@@ -399,6 +449,9 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		}
 		opened, err = OpenPrivate(g.cs, msg.PrivateMessage, &g.pub.ctx, g.stree, g.keys.SenderData, g.pub.memberSigKey)
 		if err != nil {
+			return nil, err
+		}
+		if err := g.cfg.limits().checkContent(opened.Content.Content.Proposal, opened.Content.Content.Commit); err != nil {
 			return nil, err
 		}
 		ac = opened.Content
@@ -421,7 +474,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		// A replayed proposal would be cached twice, and a commit of the
 		// cache would then list it twice (invalid for an Update or Remove,
 		// RFC 9420, Section 12.2).
-		if slices.ContainsFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, ref) }) {
+		if g.hasProposal(ref) {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4 proposal received twice", fmt.Sprintf("ProposalRef %x", ref), nil)
 		}
 		if err := g.checkReceivedProposal(ac); err != nil {
@@ -432,7 +485,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 				return nil, err
 			}
 		}
-		g.proposals = append(g.proposals, cachedProposal{ref: ref, p: ac.Content.Proposal, sender: ac.Content.Sender})
+		g.addProposal(cachedProposal{ref: ref, p: ac.Content.Proposal, sender: ac.Content.Sender})
 		out.Proposal = ac.Content.Proposal
 		return out, nil
 	case ContentTypeCommit:
@@ -505,6 +558,17 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 // the epoch's cache for references (RFC 9420, Section 12.4).
 func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, error) {
 	entries := make([]proposalEntry, 0, len(c.Proposals))
+	// References are looked up in an index of the cache when both are long
+	// (a scan per reference would be O(refs * cache)).
+	var byRef map[string]int
+	if len(c.Proposals) > scanLimit && len(g.proposals) > scanLimit {
+		byRef = make(map[string]int, len(g.proposals))
+		for i, cp := range g.proposals {
+			if _, dup := byRef[string(cp.ref)]; !dup {
+				byRef[string(cp.ref)] = i
+			}
+		}
+	}
 	for i := range c.Proposals {
 		por := &c.Proposals[i]
 		switch por.Type {
@@ -519,7 +583,14 @@ func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, 
 				// proposals are valid (Section 12.4.3.2).
 				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit proposals by value", "", nil)
 			}
-			idx := slices.IndexFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, por.Reference) })
+			idx := -1
+			if byRef != nil {
+				if j, ok := byRef[string(por.Reference)]; ok {
+					idx = j
+				}
+			} else {
+				idx = slices.IndexFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, por.Reference) })
+			}
 			if idx < 0 {
 				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 proposal reference", fmt.Sprintf("unknown ProposalRef %x", por.Reference), nil)
 			}
@@ -556,6 +627,11 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	next := g.clone()
 	priv := g.priv
 	selfRemoved := slices.Contains(res.removed, g.self)
+	if res.newExtensions && !selfRemoved {
+		if err := checkOwnSupport(&res.tree.Leaf(g.self).Capabilities, res.extensions); err != nil {
+			return nil, protoErr(CodeInvalidProposal, ruleOwnSupport, "", err)
+		}
+	}
 	// If one of our own Update proposals was committed, our leaf key
 	// changed (Section 12.1.2).
 	for _, e := range entries {
@@ -637,13 +713,35 @@ func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Exte
 	return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
 }
 
+// checkResync checks the Remove of an external commit (RFC 9420, Section
+// 12.2): it may only remove an old version of the joiner, so the joiner's
+// new credential must be a valid successor of the removed leaf's (Section
+// 5.3.1), as for an Update of that leaf. Without this, anyone holding a
+// GroupInfo with external_pub could evict any member. removed are leaves
+// of pg's tree.
+func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newCred *Credential) error {
+	for _, l := range removed {
+		old := pg.tree.Leaf(l)
+		if old == nil {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", l), nil)
+		}
+		if err := cfg.validateSuccessor(l, &old.Credential, newCred, SuccessorResync); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // addExternalJoiner places an external joiner's leaf (RFC 9420, Section
 // 12.4.2: the leftmost blank leaf, or a new one on the right) so that its
 // UpdatePath can be merged. The placeholder leaf carries no encryption key,
 // so MergeUpdatePath's "new encryption key" check (meant for a member
 // replacing its own leaf) compares against nothing; the merge replaces the
 // placeholder with the path's LeafNode.
-func addExternalJoiner(tree *RatchetTree, ln *LeafNode) (*RatchetTree, LeafIndex, error) {
+func addExternalJoiner(tree *RatchetTree, ln *LeafNode, maxLeaves uint32) (*RatchetTree, LeafIndex, error) {
+	if err := checkGrowth(tree, maxLeaves); err != nil {
+		return nil, 0, err
+	}
 	placeholder := *ln
 	placeholder.EncryptionKey = nil
 	return tree.Add(&placeholder)
@@ -692,7 +790,10 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
 			return nil, err
 		}
-		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode); err != nil {
+		if err := pg.checkResync(cfg, res.removed, &c.Path.LeafNode.Credential); err != nil {
+			return nil, err
+		}
+		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode, cfg.maxLeaves()); err != nil {
 			return nil, err
 		}
 	} else if c.Path != nil {
@@ -730,6 +831,10 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg *Config) (*PublicGroup, error) {
 	if msg == nil || msg.WireFormat != WireFormatPublicMessage || msg.PublicMessage == nil {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", "a delivery service can only validate PublicMessage commits", nil)
+	}
+	c := &msg.PublicMessage.Content
+	if err := cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
+		return nil, err
 	}
 	ac, err := pg.verifyPublic(msg.PublicMessage)
 	if err != nil {

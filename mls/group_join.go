@@ -22,6 +22,10 @@ type JoinOptions struct {
 // ruleWelcome names the joining rules of RFC 9420, Section 12.4.3.1.
 const ruleWelcome = "RFC 9420 §12.4.3.1"
 
+// ruleOwnSupport: a client supports every GroupContext extension itself,
+// judged without the GREASE values of its leaf (Sections 13.4, 13.5).
+const ruleOwnSupport = "RFC 9420 §13.4, §13.5 own support of group extensions"
+
 // Join creates this member's Group from a Welcome addressed to the owner of
 // kp (RFC 9420, Section 12.4.3.1): it decrypts its GroupSecrets, resolves
 // the PSKs, decrypts and verifies the GroupInfo, obtains and fully
@@ -57,11 +61,13 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	defer gs.erase()
 	// PSKs of the Welcome (Section 12.4.3.1): resolved from the store; a
 	// joiner has no own epochs yet.
+	seen := make(map[string]struct{}, len(gs.PSKs))
 	for i := range gs.PSKs {
-		for j := range i {
-			if gs.PSKs[i].Equal(&gs.PSKs[j]) {
+		if k, ok := pskKey(&gs.PSKs[i]); ok {
+			if _, dup := seen[k]; dup {
 				return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" distinct PSKs", "", nil)
 			}
+			seen[k] = struct{}{}
 		}
 	}
 	var pskSecret PSKSecret
@@ -89,6 +95,9 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if gi.GroupContext.CipherSuite != cs.ID() || gi.GroupContext.Version != ProtocolVersionMLS10 {
 		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" suite and version match the KeyPackage", "", nil)
 	}
+	if err := cfg.limits().checkGroupInfo(gi); err != nil {
+		return nil, err
+	}
 	if err := checkResumptionWelcome(gs.PSKs, &gi.GroupContext, opts.Previous); err != nil {
 		return nil, err
 	}
@@ -100,7 +109,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if treeBytes == nil {
 		return nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
 	}
-	tree, err := ParseRatchetTree(cs, treeBytes, cfg.maxLeaves())
+	tree, err := parseTreeWithLimits(cs, treeBytes, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +126,9 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	}
 	if err := pg.validateJoinedTree(cfg); err != nil {
 		return nil, err
+	}
+	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, gi.GroupContext.Extensions); err != nil {
+		return nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
 	}
 	// Find our own leaf: the one equal to our KeyPackage's LeafNode.
 	self, ok := findLeaf(tree, &kp.KeyPackage.LeafNode)
@@ -148,6 +160,24 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	return g, nil
 }
 
+// parseTreeWithLimits parses a received ratchet tree with cfg's leaf limit
+// and checks every leaf's credential and extensions against cfg's size
+// limits before the tree is validated (signatures, hashes).
+func parseTreeWithLimits(cs *suite.Suite, data []byte, cfg *Config) (*RatchetTree, error) {
+	l := cfg.limits()
+	tree, err := ParseRatchetTree(cs, data, l.leaves)
+	if err != nil {
+		return nil, err
+	}
+	for i, ln := range tree.Members() {
+		if err := l.checkLeafNode(CodeInvalidTree, ln); err != nil {
+			err.(*ProtocolError).Node, err.(*ProtocolError).HasNode = uint32(i.Node()), true
+			return nil, err
+		}
+	}
+	return tree, nil
+}
+
 // validateJoinedTree runs the joiner's full tree validation (RFC 9420,
 // Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
 // application's credential checks.
@@ -161,10 +191,8 @@ func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
 		if err := rc.supportedBy(&ln.Capabilities); err != nil {
 			return err
 		}
-		for _, e := range pg.ctx.Extensions {
-			if !ln.Capabilities.SupportsExtension(e.Type) {
-				return fmt.Errorf("group extension %v not supported", e.Type)
-			}
+		if t, ok := unsupportedExtension(pg.ctx.Extensions, &ln.Capabilities); ok {
+			return fmt.Errorf("group extension %v not supported", t)
 		}
 		if ln.Credential.Type == CredentialX509 {
 			if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
@@ -196,7 +224,10 @@ type ExternalJoinOptions struct {
 	// ratchet_tree extension.
 	RatchetTree []byte
 	// Remove, if set, removes this member's previous leaf (a client
-	// rejoining, RFC 9420, Section 12.4.3.2).
+	// rejoining, RFC 9420, Section 12.4.3.2). The removed leaf's credential
+	// must accept kp's credential as its successor (Config.ValidateSuccessor
+	// with SuccessorResync; by default the same identity), or ExternalJoin
+	// fails with the error members would report (RFC 9420, Section 12.2).
 	Remove *LeafIndex
 	// PSKs are PreSharedKey proposals to include.
 	PSKs []PreSharedKeyID
@@ -224,6 +255,9 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if kp.KeyPackage.CipherSuite != cs.ID() {
 		return nil, nil, protoErr(CodeInvalidWelcome, rule+" cipher suite", "", nil)
 	}
+	if err := cfg.limits().checkGroupInfo(groupInfo); err != nil {
+		return nil, nil, err
+	}
 	ext, ok := groupInfo.Extensions.Find(ExtensionExternalPub)
 	if !ok {
 		return nil, nil, protoErr(CodeInvalidWelcome, rule+" external_pub extension", "missing", nil)
@@ -239,7 +273,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if treeBytes == nil {
 		return nil, nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
 	}
-	tree, err := ParseRatchetTree(cs, treeBytes, cfg.maxLeaves())
+	tree, err := parseTreeWithLimits(cs, treeBytes, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,6 +290,9 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	}
 	if err := pg.validateJoinedTree(cfg); err != nil {
 		return nil, nil, err
+	}
+	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, groupInfo.GroupContext.Extensions); err != nil {
+		return nil, nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
 	}
 	pg.interim = interimTranscriptHash(cs, groupInfo.GroupContext.ConfirmedTranscriptHash, groupInfo.ConfirmationTag)
 
@@ -282,6 +319,11 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err != nil {
 		return nil, nil, err
 	}
+	// The Remove may only remove an old version of the joiner (Section
+	// 12.2); members reject it otherwise, so refuse early with their error.
+	if err := pg.checkResync(cfg, res.removed, &kp.KeyPackage.LeafNode.Credential); err != nil {
+		return nil, nil, err
+	}
 	newCtx := pg.ctx
 	newCtx.Epoch++
 	newCtx.Extensions = res.extensions
@@ -292,7 +334,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	}, 0, false); err != nil {
 		return nil, nil, err
 	}
-	tree, self, err := addExternalJoiner(res.tree, &leafTemplate)
+	tree, self, err := addExternalJoiner(res.tree, &leafTemplate, cfg.maxLeaves())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,10 +68,20 @@ func (v *KeyPackage) unmarshal(s *cryptobyte.String) error {
 // Marshal returns the encoding of the KeyPackage.
 func (v *KeyPackage) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
 
-// UnmarshalKeyPackage decodes a KeyPackage, rejecting trailing bytes.
+// UnmarshalKeyPackage decodes a KeyPackage, rejecting trailing bytes. It
+// applies the default size limits: DefaultMaxMessageSize to data before
+// decoding, DefaultMaxCredentialSize and DefaultMaxExtensionSize to the
+// result (errors match ErrLimitExceeded).
 func UnmarshalKeyPackage(data []byte) (*KeyPackage, error) {
+	l := (*Config)(nil).limits()
+	if len(data) > l.message {
+		return nil, limitErr(CodeDecode, ruleLimitMessage, fmt.Sprintf("KeyPackage of %d octets (limit %d)", len(data), l.message))
+	}
 	v := new(KeyPackage)
 	if err := codec.Decode(data, v.unmarshal); err != nil {
+		return nil, err
+	}
+	if err := l.checkKeyPackage(v); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -150,8 +160,8 @@ type KeyPackageValidator func(ln *LeafNode) error
 // KeyPackage to be used in a group with the given version and cipher suite:
 // matching version and suite, leaf node validity (validateLeaf, may be nil
 // to skip; it must check Section 7.3 for source key_package), the
-// KeyPackage.extensions listed in the leaf's capabilities (Section 10), the
-// KeyPackage signature, and encryption_key != init_key. Errors are
+// KeyPackage signature, and encryption_key != init_key. Unknown
+// KeyPackage.extensions, GREASE or not, are ignored (Sections 10, 13.4). Errors are
 // *ProtocolError values matching ErrInvalidKeyPackage or
 // ErrInvalidSignature.
 func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs suite.ID, validateLeaf KeyPackageValidator) error {
@@ -170,13 +180,19 @@ func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs suite.ID, val
 			return protoErr(CodeInvalidKeyPackage, rule+" leaf_node (§7.3)", "", err)
 		}
 	}
-	// Section 10: extensions in KeyPackage.extensions MUST be included in
-	// leaf_node.capabilities (default types need not be listed, Section 7.2).
-	for _, e := range v.Extensions {
-		if !v.LeafNode.Capabilities.SupportsExtension(e.Type) {
-			return protoErr(CodeInvalidKeyPackage, "RFC 9420 §10 extensions in capabilities", fmt.Sprintf("extension %v not in leaf capabilities", e.Type), nil)
-		}
-	}
+	// KeyPackage.extensions are not checked against the leaf's
+	// capabilities. Section 10's "Extensions included in the extensions or
+	// leaf_node.extensions fields MUST be included in the
+	// leaf_node.capabilities field" binds the KeyPackage's creator; its
+	// receiver "MUST ignore ... all unknown extensions in the extensions and
+	// leaf_node.extensions fields" (Section 13.4; Section 10: "unknown
+	// extensions in KeyPackage.extensions MUST be ignored"), GREASE ones
+	// included (Section 13.5: no special handling of GREASE values), and
+	// other implementations send GREASE KeyPackage extensions without
+	// listing them. The only extension types this implementation knows are
+	// the default ones, which count as listed (Section 7.2), so no type is
+	// left to check. (Unknown types in leaf_node.extensions, by contrast,
+	// must still be listed: Section 7.3, checked by validateLeaf.)
 	if err := v.VerifySignature(); err != nil {
 		return err
 	}

@@ -100,7 +100,8 @@ func TestKeyPackageSignValidate(t *testing.T) {
 				{"init_key == encryption_key", mutate(func(c *KeyPackage) { c.InitKey = c.LeafNode.EncryptionKey }, true), ErrInvalidKeyPackage},
 				{"version", mutate(func(c *KeyPackage) { c.Version = 2 }, true), ErrInvalidKeyPackage},
 				{"cipher suite", mutate(func(c *KeyPackage) { c.CipherSuite = id%7 + 1 }, false), ErrInvalidKeyPackage},
-				{"extension not in capabilities", mutate(func(c *KeyPackage) { c.Extensions = Extensions{{Type: 0x1a1a}} }, true), ErrInvalidKeyPackage},
+				// (An unknown KeyPackage extension not in the capabilities is
+				// accepted, RFC 9420 §13.4: TestSecurityGREASEKeyPackageExtensions.)
 				{"leaf source", mutate(func(c *KeyPackage) { c.LeafNode.Source = LeafNodeSourceUpdate }, true), ErrInvalidKeyPackage},
 			}
 			for _, tc := range cases {

@@ -256,22 +256,42 @@ func ratchetFor(ct ContentType) RatchetType {
 }
 
 // protectPrivate encrypts a signed AuthenticatedContent as a PrivateMessage
-// (RFC 9420, Section 6.3): it takes the next generation of the sender's
-// ratchet from tree (consuming it), XORs a fresh reuse guard into the
-// nonce, encrypts PrivateMessageContent (with padding per opts) under
+// (RFC 9420, Section 6.3) with the next generation of the sender's ratchet
+// in tree, which it consumes (see protectPrivateReserved).
+func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, error) {
+	pm, key, err := protectPrivateReserved(cs, ac, tree, senderDataSecret, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := key.Consume(); err != nil {
+		return nil, fmt.Errorf("mls: protecting PrivateMessage: %w", err)
+	}
+	return pm, nil
+}
+
+// protectPrivateReserved encrypts a signed AuthenticatedContent as a
+// PrivateMessage (RFC 9420, Section 6.3): it takes the next generation of
+// the sender's ratchet from tree, XORs a fresh reuse guard into the nonce,
+// encrypts PrivateMessageContent (with padding per opts) under
 // PrivateContentAAD, and encrypts SenderData with the key and nonce derived
 // from senderDataSecret and the ciphertext sample. ac.WireFormat must be
 // mls_private_message and the sender a member.
-func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, error) {
+//
+// The generation is reserved, not consumed: tree is unchanged until the
+// caller consumes the returned key, which it must do before it hands the
+// message out and before anything else changes tree (Sections 9.1, 9.2: a
+// key and nonce are used for one message only, then deleted). A caller
+// that fails after the encryption drops the key and tree is as it was.
+func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, *PendingKey, error) {
 	if ac.WireFormat != WireFormatPrivateMessage {
-		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 wire_format", fmt.Sprintf("content signed for %v", ac.WireFormat), nil)
+		return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 wire_format", fmt.Sprintf("content signed for %v", ac.WireFormat), nil)
 	}
 	// Section 6.3.2: the sender MUST verify sender_type is member.
 	if ac.Content.Sender.Type != SenderTypeMember {
-		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.3.2 sender_type must be member", ac.Content.Sender.Type.String(), nil)
+		return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.3.2 sender_type must be member", ac.Content.Sender.Type.String(), nil)
 	}
 	if ac.Content.ContentType == ContentTypeCommit && ac.Auth.ConfirmationTag == nil {
-		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "commit without confirmation tag", nil)
+		return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "commit without confirmation tag", nil)
 	}
 	content := PrivateMessageContent{
 		ContentType:     ac.Content.ContentType,
@@ -283,22 +303,22 @@ func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree,
 	if opts.Padding != nil {
 		unpadded, err := codec.Encode(content.marshal)
 		if err != nil {
-			return nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
+			return nil, nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
 		}
 		if content.Padding = opts.Padding(len(unpadded)); content.Padding < 0 {
-			return nil, errors.New("mls: negative padding")
+			return nil, nil, errors.New("mls: negative padding")
 		}
 	}
 	plaintext, err := codec.Encode(content.marshal)
 	if err != nil {
-		return nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
+		return nil, nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
 	}
 	aad, err := codec.Encode((&PrivateContentAAD{
 		GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch,
 		ContentType: ac.Content.ContentType, AuthenticatedData: ac.Content.AuthenticatedData,
 	}).marshal)
 	if err != nil {
-		return nil, fmt.Errorf("mls: encoding PrivateContentAAD: %w", err)
+		return nil, nil, fmt.Errorf("mls: encoding PrivateContentAAD: %w", err)
 	}
 	rnd := opts.Rand
 	if rnd == nil {
@@ -306,29 +326,31 @@ func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree,
 	}
 	sd := SenderData{LeafIndex: ac.Content.Sender.Index}
 	if _, err := io.ReadFull(rnd, sd.ReuseGuard[:]); err != nil {
-		return nil, fmt.Errorf("mls: reading reuse guard: %w", err)
+		return nil, nil, fmt.Errorf("mls: reading reuse guard: %w", err)
 	}
-	kn, err := tree.NextKey(LeafIndex(sd.LeafIndex), ratchetFor(ac.Content.ContentType))
+	key, err := tree.pending(sd.LeafIndex, ratchetFor(ac.Content.ContentType), 0, true)
 	if err != nil {
-		return nil, fmt.Errorf("mls: protecting PrivateMessage: %w", err)
+		return nil, nil, fmt.Errorf("mls: protecting PrivateMessage: %w", err)
 	}
+	kn := &key.KeyNonce
 	sd.Generation = kn.Generation
 	ciphertext, err := cs.Seal(kn.Key, applyReuseGuard(kn.Nonce, sd.ReuseGuard), aad, plaintext)
-	// The key of the next generation is derived fresh by NextKey, consumed
-	// and referenced by kn only: delete it (RFC 9420, Section 9.2).
+	// The key of the next generation is derived fresh (not stored in the
+	// tree) and referenced by key only: delete it once used (RFC 9420,
+	// Section 9.2); Consume does not need it.
 	clear(kn.Key)
 	clear(kn.Nonce)
 	if err != nil {
-		return nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
+		return nil, nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
 	}
 	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, ciphertext)
 	sdAAD, err := codec.Encode((&SenderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
 	if err != nil {
-		return nil, fmt.Errorf("mls: encoding SenderDataAAD: %w", err)
+		return nil, nil, fmt.Errorf("mls: encoding SenderDataAAD: %w", err)
 	}
 	encSD, err := cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
 	if err != nil {
-		return nil, fmt.Errorf("mls: encrypting SenderData: %w", err)
+		return nil, nil, fmt.Errorf("mls: encrypting SenderData: %w", err)
 	}
 	return &PrivateMessage{
 		GroupID:             ac.Content.GroupID,
@@ -337,7 +359,7 @@ func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree,
 		AuthenticatedData:   ac.Content.AuthenticatedData,
 		EncryptedSenderData: encSD,
 		Ciphertext:          ciphertext,
-	}, nil
+	}, key, nil
 }
 
 // SignatureKeyFunc returns the signature public key of the member at a leaf

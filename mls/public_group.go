@@ -1,7 +1,7 @@
 package mls
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -80,18 +80,23 @@ func (rc *RequiredCapabilities) supportedBy(caps *Capabilities) error {
 	if rc == nil {
 		return nil
 	}
+	// Each list is checked against a set of the other, so the cost is linear
+	// in the lengths of both (either can be long and attacker-chosen).
+	exts := newCodepointSet(caps.Extensions, len(rc.ExtensionTypes))
 	for _, t := range rc.ExtensionTypes {
-		if !caps.SupportsExtension(t) {
+		if !t.IsDefault() && !exts.has(t) {
 			return fmt.Errorf("required extension %v not supported", t)
 		}
 	}
+	props := newCodepointSet(caps.Proposals, len(rc.ProposalTypes))
 	for _, t := range rc.ProposalTypes {
-		if !caps.SupportsProposal(uint16(t)) {
+		if !t.IsDefault() && !props.has(t) {
 			return fmt.Errorf("required proposal %v not supported", t)
 		}
 	}
+	creds := newCodepointSet(caps.Credentials, len(rc.CredentialTypes))
 	for _, t := range rc.CredentialTypes {
-		if !caps.SupportsCredential(t) {
+		if !creds.has(t) {
 			return fmt.Errorf("required credential %v not supported", t)
 		}
 	}
@@ -117,6 +122,10 @@ type leafCheck struct {
 // against the tree t and GroupContext extensions exts.
 func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *LeafNode, c leafCheck) error {
 	const rule = "RFC 9420 §7.3"
+	// Size limits first: nothing below copies or hashes an oversized leaf.
+	if err := c.cfg.limits().checkLeafNode(CodeInvalidLeafNode, ln); err != nil {
+		return err
+	}
 	if ln.Source != c.source {
 		return protoErr(CodeInvalidLeafNode, rule+" leaf_node_source", fmt.Sprintf("got %v, want %v", ln.Source, c.source), nil)
 	}
@@ -156,6 +165,17 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	except := LeafIndex(^uint32(0))
 	if c.replace {
 		except = c.leaf
+		// The new credential must succeed the one it replaces (Section
+		// 5.3.1: Update and commit cases).
+		if old := t.Leaf(c.leaf); old != nil {
+			reason := SuccessorUpdate
+			if c.source == LeafNodeSourceCommit {
+				reason = SuccessorCommit
+			}
+			if err := c.cfg.validateSuccessor(c.leaf, &old.Credential, &ln.Credential, reason); err != nil {
+				return err
+			}
+		}
 	}
 	if err := t.CheckCredentialSupport(ln, except); err != nil {
 		return err
@@ -179,6 +199,9 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 // validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
 // Section 10.1, 12.1.1).
 func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config) error {
+	if err := cfg.limits().checkKeyPackage(kp); err != nil {
+		return err
+	}
 	return validateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
 		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
 	})
@@ -203,6 +226,8 @@ type proposalResult struct {
 	externalInit *ExternalInit
 	reinit       *ReInit
 	pathRequired bool
+	// newExtensions: a GroupContextExtensions proposal set extensions.
+	newExtensions bool
 }
 
 type addedMember struct {
@@ -230,6 +255,8 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 		touched  = map[LeafIndex]bool{}
 		gceCount int
 		nExtInit int
+		pskSeen  map[string]struct{}
+		lim      = cfg.limits()
 	)
 	if len(entries) == 0 {
 		res.pathRequired = true
@@ -279,16 +306,25 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 			touched[l] = true
 			removes = append(removes, l)
 		case *PreSharedKey:
-			for _, id := range res.psks {
-				if id.Equal(&b.PSK) {
+			// A set of keys injective on what PreSharedKeyID.Equal
+			// compares finds duplicates in O(1) each.
+			if k, ok := pskKey(&b.PSK); ok {
+				if _, dup := pskSeen[k]; dup {
 					return nil, protoErr(CodeInvalidProposal, ruleProposalList, "duplicate PreSharedKeyID", nil)
 				}
+				if pskSeen == nil {
+					pskSeen = map[string]struct{}{}
+				}
+				pskSeen[k] = struct{}{}
 			}
 			if err := pg.validatePSKProposal(&b.PSK); err != nil {
 				return nil, err
 			}
 			res.psks = append(res.psks, b.PSK)
 		case *ReInit:
+			if err := lim.checkExtensions(CodeInvalidProposal, b.Extensions); err != nil {
+				return nil, err
+			}
 			if len(entries) != 1 {
 				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "ReInit together with other proposals", nil)
 			}
@@ -303,6 +339,9 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 			nExtInit++
 			res.externalInit = b
 		case *GroupContextExtensions:
+			if err := lim.checkExtensions(CodeInvalidProposal, b.Extensions); err != nil {
+				return nil, err
+			}
 			gceCount++
 			if gceCount > 1 {
 				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "several GroupContextExtensions", nil)
@@ -329,6 +368,7 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	// GroupContextExtensions first: the new extensions govern the rest
 	// (Section 12.3). Every member must support them (Section 12.1.7).
 	if gceCount > 0 {
+		res.newExtensions = true
 		if err := pg.checkExtensionsSupported(res.extensions, touched, removes); err != nil {
 			return nil, err
 		}
@@ -354,14 +394,23 @@ func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender,
 	}
 	res.removed = removes
 	// Adds, in list order (Section 12.1.1).
+	var addKeys map[string]struct{}
+	if len(adds) > 1 {
+		addKeys = make(map[string]struct{}, len(adds))
+	}
 	for i, kp := range adds {
 		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg); err != nil {
 			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
-		for _, prev := range adds[:i] {
-			if bytes.Equal(prev.LeafNode.SignatureKey, kp.LeafNode.SignatureKey) {
+		if addKeys != nil {
+			k := string(kp.LeafNode.SignatureKey)
+			if _, dup := addKeys[k]; dup {
 				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "two Adds for the same client", nil)
 			}
+			addKeys[k] = struct{}{}
+		}
+		if err := checkGrowth(t, lim.leaves); err != nil {
+			return nil, err
 		}
 		var l LeafIndex
 		if t, l, err = t.Add(&kp.LeafNode); err != nil {
@@ -381,14 +430,16 @@ func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[Lea
 	if err != nil {
 		return err
 	}
+	// removed is short in practice but attacker-sized: a sorted copy keeps
+	// the per-member test O(log r).
+	removed = slices.Sorted(slices.Values(removed))
+	var scratch codepointBits // one bitmap for every member's capabilities
 	for l, ln := range pg.tree.Members() {
-		if slices.Contains(removed, l) {
+		if _, gone := slices.BinarySearch(removed, l); gone {
 			continue
 		}
-		for _, e := range exts {
-			if !ln.Capabilities.SupportsExtension(e.Type) {
-				return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.7 extensions supported by all members", fmt.Sprintf("leaf %d lacks %v", l, e.Type), nil)
-			}
+		if t, ok := unsupportedExtensionScratch(exts, &ln.Capabilities, &scratch); ok {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.7 extensions supported by all members", fmt.Sprintf("leaf %d lacks %v", l, t), nil)
 		}
 		if err := rc.supportedBy(&ln.Capabilities); err != nil {
 			return protoErr(CodeInvalidProposal, "RFC 9420 §11.1 required_capabilities", fmt.Sprintf("leaf %d: %v", l, err), nil)
@@ -409,6 +460,34 @@ func (pg *PublicGroup) validatePSKProposal(id *PreSharedKeyID) error {
 	return nil
 }
 
+// checkGrowth rejects an Add to t that would extend the tree beyond
+// maxLeaves leaves (Config.MaxLeaves): t has no blank leaf and doubling it
+// exceeds the limit (RFC 9420, Section 7.7). O(log n).
+func checkGrowth(t *RatchetTree, maxLeaves uint32) error {
+	if _, ok := t.leftmostBlankLeaf(); ok || uint64(t.NumLeaves())*2 <= uint64(maxLeaves) {
+		return nil
+	}
+	return limitErr(CodeInvalidProposal, ruleLimitLeaves, fmt.Sprintf("an Add would extend the tree to %d leaves (limit %d)", uint64(t.NumLeaves())*2, maxLeaves))
+}
+
+// pskKey returns a string that two PreSharedKeyIDs share exactly when
+// Equal reports them equal (ok=false for a psktype Equal never matches).
+func pskKey(id *PreSharedKeyID) (string, bool) {
+	k := make([]byte, 0, 16+len(id.PSKNonce)+len(id.PSKID)+len(id.PSKGroupID))
+	k = append(k, byte(id.PSKType))
+	switch id.PSKType {
+	case PSKTypeExternal:
+		k = appendOpaque(k, id.PSKID)
+	case PSKTypeResumption:
+		k = append(k, byte(id.Usage))
+		k = appendOpaque(k, id.PSKGroupID)
+		k = binary.BigEndian.AppendUint64(k, id.PSKEpoch)
+	default:
+		return "", false
+	}
+	return string(appendOpaque(k, id.PSKNonce)), true
+}
+
 func sortedLeaves[V any](m map[LeafIndex]V) []LeafIndex {
 	out := make([]LeafIndex, 0, len(m))
 	for l := range m {
@@ -416,4 +495,45 @@ func sortedLeaves[V any](m map[LeafIndex]V) []LeafIndex {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ownCapabilities returns caps without GREASE values: the client's own
+// capabilities, by which it judges what it supports itself. "When comparing
+// lists of capabilities ..., clients MUST represent their own capabilities
+// with a list containing only the capabilities actually supported, without
+// any GREASE values" (RFC 9420, Section 13.5); the GREASE values that
+// NewKeyPackage put in the client's leaf are for other clients only.
+func ownCapabilities(caps *Capabilities) *Capabilities {
+	return &Capabilities{
+		Versions:     caps.Versions,
+		CipherSuites: caps.CipherSuites,
+		Extensions:   slices.DeleteFunc(slices.Clone(caps.Extensions), ExtensionType.IsGREASE),
+		Proposals:    slices.DeleteFunc(slices.Clone(caps.Proposals), ProposalType.IsGREASE),
+		Credentials:  slices.DeleteFunc(slices.Clone(caps.Credentials), CredentialType.IsGREASE),
+	}
+}
+
+// checkOwnSupport checks that the client whose leaf has capabilities caps
+// itself supports every extension of the GroupContext extensions exts and
+// its required_capabilities (RFC 9420, Section 13.4: "A client joining a
+// group MUST verify that it supports every extension in the GroupContext";
+// Sections 11.1, 12.1.7), judged by its own capabilities, without GREASE
+// values (Section 13.5). The other members are checked by what their leaves
+// advertise (checkExtensionsSupported, validateJoinedTree).
+func checkOwnSupport(caps *Capabilities, exts Extensions) error {
+	if len(exts) == 0 {
+		return nil
+	}
+	own := ownCapabilities(caps)
+	if t, ok := unsupportedExtension(exts, own); ok {
+		return fmt.Errorf("group extension %v not supported by this client", t)
+	}
+	rc, err := requiredCapabilities(exts)
+	if err != nil {
+		return err
+	}
+	if err := rc.supportedBy(own); err != nil {
+		return fmt.Errorf("this client: %w", err)
+	}
+	return nil
 }

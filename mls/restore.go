@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -42,10 +43,26 @@ func TreePrivateFromKeys(cs CipherSuite, leaf LeafIndex, nodes []NodeIndex, priv
 
 // RestoreGroup assembles a member's Group for the epoch of pub from the
 // epoch's secrets and the member's own parts: leaf index, signature private
-// key and private tree state. The secret tree starts fresh for the epoch and
-// the proposal cache is empty. It checks that the leaf is occupied, that
+// key and private tree state. It checks that the leaf is occupied, that
 // sigPriv belongs to its signature key, and that priv is consistent with
 // the tree (RFC 9420, Section 4.2).
+//
+// RestoreGroup is for states rebuilt from parts: what a state compromise
+// leaks (RFC 9420, Section 16.6) and how a simulator materializes a member.
+// It is not persistence: use Group.MarshalState and UnmarshalGroupState,
+// which keep the secret tree. The parts do not say which ratchet
+// generations the member already used, so the secret tree starts fresh for
+// the epoch and the proposal cache is empty, and the returned Group refuses
+// to encrypt in this epoch: every send that would produce a PrivateMessage
+// (SealApplication, and Propose, ProposeUpdate and Commit with
+// Config.EncryptHandshake) fails with ErrSendingLocked, because it would
+// reuse the member's generation 0, 1, ... — key/nonce pairs the member may
+// already have used (RFC 9420, Section 9.1) and that receivers reject. It
+// receives normally, and sends PublicMessages (handshake messages without
+// EncryptHandshake); from the next epoch on it sends normally. A caller
+// that knows this member has not encrypted anything in the epoch (a
+// simulator materializing each member at most once per epoch, or an
+// adversary that does not care) calls UnlockSending.
 func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIndex, sigPriv []byte, priv *TreePrivate) (*Group, error) {
 	if pub == nil || keys == nil || priv == nil {
 		return nil, fmt.Errorf("mls: RestoreGroup needs the public state, the epoch secrets and the private tree state")
@@ -72,8 +89,22 @@ func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIn
 	if err := g.startEpoch(); err != nil {
 		return nil, err
 	}
+	g.sendLocked = true
 	return g, nil
 }
+
+// ErrSendingLocked is returned when a Group assembled by RestoreGroup would
+// encrypt a PrivateMessage in the epoch it was assembled for: its fresh
+// secret tree would reuse ratchet generations the member may already have
+// used (RFC 9420, Section 9.1). See RestoreGroup and UnlockSending.
+var ErrSendingLocked = errors.New("mls: state restored from parts cannot encrypt in its first epoch (its ratchet generations may be used)")
+
+// UnlockSending lets a Group assembled by RestoreGroup encrypt in its
+// current epoch. The caller asserts that no other state of this member has
+// encrypted anything in this epoch — otherwise the Group reuses AEAD
+// key/nonce pairs (RFC 9420, Section 9.1) and receivers reject its
+// messages as replays. It has no effect on other Groups.
+func (g *Group) UnlockSending() { g.sendLocked = false }
 
 // AdoptPublic replaces g's public state (ratchet tree, group context,
 // transcript hash) by pub when the two are equal: the same encoded
@@ -105,6 +136,10 @@ func (g *Group) RegisterUpdateKey(ref, leafPriv []byte) {
 // affect the other. (A copy that sends must not send in the same epoch as
 // the original: both would use the same ratchet generations.)
 //
+// The copy is a Group value of its own: a PendingCommit created by Commit
+// on the copy merges only into the copy, and one created on g only into g
+// (Merge returns ErrStalePendingCommit otherwise).
+//
 // The two copies share the epoch's secrets, so neither overwrites them when
 // it moves to the next epoch (see the package documentation, "Erasing
 // secrets").
@@ -120,7 +155,7 @@ func (g *Group) Clone() *Group {
 // DiscardProposals drops the proposals cached in this epoch, so the next
 // Commit covers only the proposals given to it.
 func (g *Group) DiscardProposals() {
-	g.proposals = nil
+	g.proposals, g.proposalRefs = nil, nil
 	clear(g.updateKeys)
 }
 

@@ -20,8 +20,13 @@ import (
 // node, then pads to the next complete tree.
 
 // DefaultMaxTreeLeaves is the leaf limit ParseRatchetTree applies when
-// called with maxLeaves 0: 2^20 leaves (a tree of 2^21-1 nodes).
-const DefaultMaxTreeLeaves = 1 << 20
+// called with maxLeaves 0, and the default of Config.MaxLeaves: 2^18 =
+// 262 144 leaves (a tree of 2^19-1 nodes). A 100 000-member group needs a
+// tree of 2^17 leaves, or 2^18 when it once had more than 131 072 members;
+// a parsed node costs 88 bytes (node and chunk slot) plus 48 for its tree
+// hash, so the largest tree the default admits costs about 70 MB plus its
+// non-blank nodes' contents, however blank it is.
+const DefaultMaxTreeLeaves = 1 << 18
 
 // Rules named by ratchet tree decoding errors.
 const (
@@ -75,7 +80,9 @@ func (t *RatchetTree) marshal(b *cryptobyte.Builder) {
 //   - a vector whose last node is blank;
 //   - a leaf at an odd (parent) position or a parent at an even one;
 //   - trees of more than maxLeaves leaves (0 = DefaultMaxTreeLeaves),
-//     detected while reading, before the node array is allocated;
+//     detected while reading, before the node array is allocated (blank
+//     nodes allocate nothing until then); the error also matches
+//     ErrLimitExceeded;
 //   - unmerged_leaves that are not strictly increasing, or name a leaf that
 //     is blank or not below the parent node.
 //
@@ -106,58 +113,70 @@ func parseRatchetTree(cs *suite.Suite, s *cryptobyte.String, maxLeaves uint32, p
 	if err != nil {
 		return nil, protoErr(CodeDecode, ruleTreeEncoding, "", codec.Errorf("ratchet_tree", err))
 	}
-	// Each node takes at least one byte, and at most maxWidth nodes are
-	// accepted: the node list never grows beyond min(len, maxWidth).
-	var nodes []*node
-	for x := uint32(0); !body.Empty(); x++ {
+	// First pass: only non-blank nodes are allocated (a blank node is one
+	// input octet and costs nothing), and reading stops at the first node
+	// beyond maxWidth. The dense node array is allocated only once the
+	// width is known to be within the limit, so a huge, mostly blank tree
+	// is rejected before its size is allocated.
+	type filledNode struct {
+		x uint32
+		n *node
+	}
+	var (
+		filled []filledNode
+		count  uint32 // nodes in the vector
+	)
+	for ; !body.Empty(); count++ {
+		x := count
 		if x >= maxWidth {
-			return nil, nodeErr(CodeInvalidTree, ruleTreeTooLarge, x, fmt.Sprintf("more than %d nodes (limit %d leaves)", maxWidth, maxLeaves), nil)
+			return nil, nodeErr(CodeInvalidTree, ruleTreeTooLarge, x, fmt.Sprintf("more than %d nodes (limit %d leaves)", maxWidth, maxLeaves), ErrLimitExceeded)
 		}
 		present, err := codec.ReadOptional(&body)
 		if err != nil {
 			return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Errorf("ratchet_tree", err))
 		}
-		n := &node{}
-		if present {
-			start := body
-			typ, err := codec.ReadUint8(&body)
-			if err != nil {
-				return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Errorf("Node.node_type", err))
-			}
-			switch NodeType(typ) {
-			case NodeTypeLeaf:
-				if x%2 != 0 {
-					return nil, nodeErr(CodeInvalidTree, ruleTreeNodeType, x, "leaf node at a parent position", nil)
-				}
-				n.leaf = new(LeafNode)
-				if err := n.leaf.unmarshal(&body); err != nil {
-					return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Errorf("Node", err))
-				}
-				// Cache the exact encoding (a copy: never alias the input).
-				n.leafEnc = bytes.Clone(start[1 : len(start)-len(body)])
-			case NodeTypeParent:
-				if x%2 != 1 {
-					return nil, nodeErr(CodeInvalidTree, ruleTreeNodeType, x, "parent node at a leaf position", nil)
-				}
-				n.parent = new(ParentNode)
-				if err := n.parent.unmarshal(&body); err != nil {
-					return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Errorf("Node", err))
-				}
-			default:
-				return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Invalid("Node.node_type", fmt.Sprintf("value %d", typ)))
-			}
+		if !present {
+			continue
 		}
-		nodes = append(nodes, n)
+		n := &node{}
+		start := body
+		typ, err := codec.ReadUint8(&body)
+		if err != nil {
+			return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Errorf("Node.node_type", err))
+		}
+		switch NodeType(typ) {
+		case NodeTypeLeaf:
+			if x%2 != 0 {
+				return nil, nodeErr(CodeInvalidTree, ruleTreeNodeType, x, "leaf node at a parent position", nil)
+			}
+			n.leaf = new(LeafNode)
+			if err := n.leaf.unmarshal(&body); err != nil {
+				return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Errorf("Node", err))
+			}
+			// Cache the exact encoding (a copy: never alias the input).
+			n.leafEnc = bytes.Clone(start[1 : len(start)-len(body)])
+		case NodeTypeParent:
+			if x%2 != 1 {
+				return nil, nodeErr(CodeInvalidTree, ruleTreeNodeType, x, "parent node at a leaf position", nil)
+			}
+			n.parent = new(ParentNode)
+			if err := n.parent.unmarshal(&body); err != nil {
+				return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Errorf("Node", err))
+			}
+		default:
+			return nil, nodeErr(CodeDecode, ruleTreeEncoding, x, "", codec.Invalid("Node.node_type", fmt.Sprintf("value %d", typ)))
+		}
+		filled = append(filled, filledNode{x, n})
 	}
-	if len(nodes) == 0 {
+	if count == 0 {
 		return nil, protoErr(CodeInvalidTree, ruleTreeEncoding, "empty ratchet_tree", nil)
 	}
-	if nodes[len(nodes)-1].blank() {
-		return nil, nodeErr(CodeInvalidTree, ruleTreeTrailing, uint32(len(nodes)-1), "ratchet_tree ends in a blank node", nil)
+	if len(filled) == 0 || filled[len(filled)-1].x != count-1 {
+		return nil, nodeErr(CodeInvalidTree, ruleTreeTrailing, count-1, "ratchet_tree ends in a blank node", nil)
 	}
-	nLeaves, _ := treemath.LeafCountForWidth(uint32(len(nodes)))
+	nLeaves, _ := treemath.LeafCountForWidth(count)
 	if nLeaves > maxLeaves {
-		return nil, protoErr(CodeInvalidTree, ruleTreeTooLarge, fmt.Sprintf("%d leaves (limit %d)", nLeaves, maxLeaves), nil)
+		return nil, protoErr(CodeInvalidTree, ruleTreeTooLarge, fmt.Sprintf("%d leaves (limit %d)", nLeaves, maxLeaves), ErrLimitExceeded)
 	}
 	t := &RatchetTree{cs: cs, nLeaves: nLeaves}
 	w := int(t.width())
@@ -165,13 +184,14 @@ func parseRatchetTree(cs *suite.Suite, s *cryptobyte.String, maxLeaves uint32, p
 	for i := range t.chunks {
 		t.chunks[i] = new(nodeChunk)
 	}
-	blanks := make([]node, w-len(nodes))
-	for x := 0; x < w; x++ {
+	blanks := make([]node, w-len(filled))
+	for x, f := 0, 0; x < w; x++ {
 		var n *node
-		if x < len(nodes) {
-			n = nodes[x]
+		if f < len(filled) && filled[f].x == uint32(x) {
+			n = filled[f].n
+			f++
 		} else {
-			n = &blanks[x-len(nodes)]
+			n = &blanks[x-f]
 		}
 		t.chunks[x>>chunkShift][x&(chunkLen-1)] = n
 	}

@@ -158,12 +158,39 @@ func (v *LeafNode) CheckCapabilities() error {
 	if !v.Capabilities.SupportsCredential(v.Credential.Type) {
 		return protoErr(CodeInvalidLeafNode, ruleLeafCredentialCap, fmt.Sprintf("credential type %v not in capabilities", v.Credential.Type), nil)
 	}
-	for _, e := range v.Extensions {
-		if !v.Capabilities.SupportsExtension(e.Type) {
-			return protoErr(CodeInvalidLeafNode, ruleLeafExtensionCap, fmt.Sprintf("extension %v not in capabilities", e.Type), nil)
-		}
+	if t, ok := unsupportedExtension(v.Extensions, &v.Capabilities); ok {
+		return protoErr(CodeInvalidLeafNode, ruleLeafExtensionCap, fmt.Sprintf("extension %v not in capabilities", t), nil)
 	}
 	return nil
+}
+
+// unsupportedExtension returns the type of the first extension of exts that
+// caps does not support (Capabilities.SupportsExtension), in
+// O(len(exts) + len(caps.Extensions)).
+func unsupportedExtension(exts Extensions, caps *Capabilities) (ExtensionType, bool) {
+	return unsupportedExtensionScratch(exts, caps, nil)
+}
+
+// unsupportedExtensionScratch is unsupportedExtension with a bitmap to
+// reuse (all zero; left all zero), for callers checking many leaves.
+func unsupportedExtensionScratch(exts Extensions, caps *Capabilities, scratch *codepointBits) (ExtensionType, bool) {
+	set := codepointSet[ExtensionType]{list: caps.Extensions}
+	if len(caps.Extensions) > scanLimit && len(exts) > scanLimit {
+		if scratch == nil {
+			scratch = new(codepointBits)
+		}
+		for _, v := range caps.Extensions {
+			scratch.add(uint16(v))
+		}
+		defer clearCodepoints(scratch, caps.Extensions)
+		set.bits = scratch
+	}
+	for _, e := range exts {
+		if !e.Type.IsDefault() && !set.has(e.Type) {
+			return e.Type, true
+		}
+	}
+	return 0, false
 }
 
 // checkLeaves validates every non-blank leaf; signatures in parallel.

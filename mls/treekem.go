@@ -71,7 +71,7 @@ func (v *UpdatePathNode) unmarshal(s *cryptobyte.String) error {
 		return codec.Errorf("UpdatePathNode.encryption_key", err)
 	}
 	v.EncryptedPathSecret = []HPKECiphertext{}
-	err = codec.ReadList(s, func(s *cryptobyte.String) error {
+	err = readListMax(s, maxPathCiphertexts, func(s *cryptobyte.String) error {
 		var c HPKECiphertext
 		if err := c.unmarshal(s); err != nil {
 			return err
@@ -111,7 +111,7 @@ func (v *UpdatePath) unmarshal(s *cryptobyte.String) error {
 		return codec.Errorf("UpdatePath", err)
 	}
 	v.Nodes = []UpdatePathNode{}
-	err := codec.ReadList(s, func(s *cryptobyte.String) error {
+	err := readListMax(s, maxPathNodes, func(s *cryptobyte.String) error {
 		var n UpdatePathNode
 		if err := n.unmarshal(s); err != nil {
 			return err

@@ -61,8 +61,28 @@ func (v *GroupInfo) unmarshal(s *cryptobyte.String) error {
 // Marshal returns the encoding of the GroupInfo.
 func (v *GroupInfo) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
 
-// UnmarshalGroupInfo decodes a GroupInfo, rejecting trailing bytes.
+// UnmarshalGroupInfo decodes a GroupInfo, rejecting trailing bytes. It
+// applies the default size limits: DefaultMaxMessageSize to data before
+// decoding, DefaultMaxExtensionSize to the extensions of the result (errors
+// match ErrLimitExceeded).
 func UnmarshalGroupInfo(data []byte) (*GroupInfo, error) {
+	l := (*Config)(nil).limits()
+	if len(data) > l.message {
+		return nil, limitErr(CodeDecode, ruleLimitMessage, fmt.Sprintf("GroupInfo of %d octets (limit %d)", len(data), l.message))
+	}
+	v, err := decodeGroupInfo(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.checkGroupInfo(v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decodeGroupInfo decodes a GroupInfo without size limits (Join applies
+// its Config's).
+func decodeGroupInfo(data []byte) (*GroupInfo, error) {
 	v := new(GroupInfo)
 	if err := codec.Decode(data, v.unmarshal); err != nil {
 		return nil, err
@@ -164,7 +184,7 @@ func (v *GroupSecrets) unmarshal(s *cryptobyte.String) error {
 			return codec.Errorf("GroupSecrets.path_secret", err)
 		}
 	}
-	err = codec.ReadList(s, func(s *cryptobyte.String) error {
+	err = readListMax(s, maxGroupSecretsPSKs, func(s *cryptobyte.String) error {
 		var id PreSharedKeyID
 		if err := id.unmarshal(s); err != nil {
 			return err
@@ -242,7 +262,7 @@ func (v *Welcome) unmarshal(s *cryptobyte.String) error {
 		return codec.Errorf("Welcome.cipher_suite", err)
 	}
 	v.CipherSuite = suite.ID(cs)
-	err = codec.ReadList(s, func(s *cryptobyte.String) error {
+	err = readListMax(s, maxWelcomeSecrets, func(s *cryptobyte.String) error {
 		var e EncryptedGroupSecrets
 		if err := e.unmarshal(s); err != nil {
 			return err
@@ -262,8 +282,12 @@ func (v *Welcome) unmarshal(s *cryptobyte.String) error {
 // Marshal returns the encoding of the Welcome.
 func (v *Welcome) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
 
-// UnmarshalWelcome decodes a Welcome, rejecting trailing bytes.
+// UnmarshalWelcome decodes a Welcome, rejecting trailing bytes and data
+// longer than DefaultMaxMessageSize (ErrLimitExceeded).
 func UnmarshalWelcome(data []byte) (*Welcome, error) {
+	if len(data) > DefaultMaxMessageSize {
+		return nil, limitErr(CodeDecode, ruleLimitMessage, fmt.Sprintf("Welcome of %d octets (limit %d)", len(data), DefaultMaxMessageSize))
+	}
 	v := new(Welcome)
 	if err := codec.Decode(data, v.unmarshal); err != nil {
 		return nil, err
@@ -361,7 +385,7 @@ func (v *Welcome) DecryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret)
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §12.4.3.1 encrypted_group_info", "", err)
 	}
-	gi, err := UnmarshalGroupInfo(pt)
+	gi, err := decodeGroupInfo(pt)
 	if err != nil {
 		return nil, protoErr(CodeDecode, "RFC 9420 §12.4.3.1 GroupInfo", "", err)
 	}

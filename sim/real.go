@@ -464,7 +464,11 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 		}
 	}
 	p := cfg.Profile
-	b.mcfg = &mls.Config{Rand: rand.NewChaCha8(seed), EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock}
+	// GREASE off (RFC 9420, Section 13.5, on by default in mls.Config):
+	// the size model counts KeyPackages and leaves without GREASE values (a
+	// GREASE extension has a random length) and the committed results must
+	// reproduce byte for byte (workloads/README.md, "Fidelity").
+	b.mcfg = &mls.Config{Rand: rand.NewChaCha8(seed), EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
 	b.groupID = fill([]byte("mlslab-sim-group"), p.GroupIDLen)
 	b.aad = make([]byte, p.AuthenticatedDataLen)
 	caps := mls.DefaultCapabilities(0)
@@ -586,6 +590,9 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 		if err != nil {
 			return nil, b.fail(fmt.Errorf("sim: adversary state of compromise %d: %w", id, err))
 		}
+		// The adversary sends as its victim in this epoch (reusing the
+		// victim's generations would be its choice to make).
+		g.UnlockSending()
 		if rm.send == nil {
 			b.senders = append(b.senders, m)
 		}
@@ -602,6 +609,10 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: sender state of member %d: %w", m, err))
 	}
+	// The member's only sender state of epoch e (cached in rm.send until
+	// the epoch's template is dropped, see gc): no generation of
+	// its ratchets was used in e.
+	g.UnlockSending()
 	if rm.send == nil {
 		b.senders = append(b.senders, m)
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -325,7 +326,7 @@ func TestSignatureKeyAdversaryHealsOnlyByRemoval(t *testing.T) {
 }
 
 // TestMaterializeMatchesMLS: the materialized states of mlsstate.go are
-// real mls states that can send.
+// real mls states that can send once unlocked.
 func TestMaterializeMatchesMLS(t *testing.T) {
 	b := &RealBackend{SampleReceivers: 1}
 	s1, _ := size.SuiteByID(1)
@@ -344,6 +345,12 @@ func TestMaterializeMatchesMLS(t *testing.T) {
 	if m.LeafIndex() != 0 || !bytes.Equal(m.SignaturePrivateKey(), g.SignaturePrivateKey()) || m.TreePrivate() != tp || !m.Active() {
 		t.Fatal("materialized group fields differ")
 	}
+	// A receiver's copy cannot encrypt in its epoch (mls.RestoreGroup);
+	// senderState unlocks its states, which are the only senders.
+	if _, err := m.SealApplication([]byte("x"), nil); !errors.Is(err, mls.ErrSendingLocked) {
+		t.Fatalf("materialized receiver state sealed: %v", err)
+	}
+	m.UnlockSending()
 	msg, err := m.SealApplication([]byte("x"), nil)
 	if err != nil {
 		t.Fatal(err)

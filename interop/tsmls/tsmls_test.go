@@ -199,6 +199,35 @@ type group struct {
 	members []member
 	seed    uint64
 	last    time.Time // of the previous check, for the step log
+	// persist: every Go member is saved and reloaded (mls.Group.MarshalState,
+	// mls.UnmarshalGroupState with only its Config kept) after every message
+	// delivered and every check, and chat sends two rounds with a reload
+	// between them.
+	persist bool
+}
+
+// reload replaces every Go member's Group by the one decoded from its
+// saved state, as after a restart, when w.persist is set.
+func (w *group) reload() {
+	w.t.Helper()
+	if !w.persist {
+		return
+	}
+	for _, m := range w.members {
+		gm, ok := m.(*goMember)
+		if !ok || gm.g == nil {
+			continue
+		}
+		enc, err := gm.g.MarshalState()
+		if err != nil {
+			w.t.Fatalf("%s saving: %v", gm.Name(), err)
+		}
+		g, err := mls.UnmarshalGroupState(gm.cfg, enc)
+		if err != nil {
+			w.t.Fatalf("%s reloading: %v", gm.Name(), err)
+		}
+		gm.g = g
+	}
 }
 
 func (w *group) goConfig() *mls.Config {
@@ -252,12 +281,14 @@ func (w *group) deliver(sender member, msg []byte, kind string) {
 			w.t.Fatalf("%s: processed %s from %s as %q", m.Name(), kind, sender.Name(), got)
 		}
 	}
+	w.reload()
 }
 
 // check asserts every active member is in the same epoch with the same
 // epoch authenticator, tree hash and exporter output (RFC 9420 §8.5, §8.7).
 func (w *group) check(step string) {
 	w.t.Helper()
+	w.reload()
 	var ref member
 	var epoch uint64
 	var auth, th, exp []byte
@@ -304,6 +335,15 @@ func (w *group) activeCount() int {
 // others, checking data and authenticated data (RFC 9420 §6.3).
 func (w *group) chat(round string) {
 	w.t.Helper()
+	w.chatOnce(round)
+	if w.persist {
+		// The reloaded senders continue their ratchets in this epoch.
+		w.chatOnce(round + " again")
+	}
+}
+
+func (w *group) chatOnce(round string) {
+	w.t.Helper()
 	for _, s := range w.members {
 		if !s.Active() {
 			continue
@@ -323,6 +363,7 @@ func (w *group) chat(round string) {
 				w.t.Fatalf("%s got %s %q (aad %q) from %s", r.Name(), kind, got, gotAAD, s.Name())
 			}
 		}
+		w.reload()
 	}
 }
 
@@ -399,6 +440,22 @@ func TestInterop(t *testing.T) {
 				runScenario(w)
 			})
 		}
+	}
+}
+
+// TestInteropPersist runs the mixed-group script with every Go member
+// saved and reloaded between operations (and between two application
+// messages of one epoch): ts-mls peers and the never-reloaded state of the
+// scenario keep agreeing on epochs, authenticators and exporter outputs,
+// and accept the reloaded members' messages (no ratchet generation reused).
+func TestInteropPersist(t *testing.T) {
+	d := startDriver(t)
+	for _, public := range []bool{false, true} {
+		cs := mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+		t.Run(fmt.Sprintf("cs=0x%04x/public=%v", uint16(cs), public), func(t *testing.T) {
+			w := &group{t: t, d: d, cs: cs, public: public, last: time.Now(), persist: true}
+			runScenario(w)
+		})
 	}
 }
 

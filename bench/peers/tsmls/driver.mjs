@@ -72,15 +72,20 @@ const nistCurves = { P256: p256, P384: p384, P521: p521 };
 // getPublicKey default), which RFC-conformant peers reject, so unless
 // req.compressed_signature_key is set the driver generates the key itself
 // and hands ts-mls the uncompressed encoding (ts-mls verifies either form).
+//
+// req.kp_extensions, a list of {type, data}, become KeyPackage.extensions
+// as given (not added to the capabilities): how other implementations send
+// GREASE KeyPackage extensions (RFC 9420 §13.5).
 async function newKeyPackage(name, suite, impl, req) {
   const cred = { credentialType: "basic", identity: enc.encode(name) };
+  const exts = (req.kp_extensions ?? []).map((e) => ({ extensionType: e.type, extensionData: fromHex(e.data) }));
   const curve = nistCurves[getCiphersuiteFromId(suite).signature];
   if (curve === undefined || req.compressed_signature_key) {
-    return generateKeyPackage(cred, defaultCapabilities(), defaultLifetime, [], impl);
+    return generateKeyPackage(cred, defaultCapabilities(), defaultLifetime, exts, impl);
   }
   const { signKey } = await impl.signature.keygen();
   const keys = { signKey, publicKey: curve.getPublicKey(signKey, false) };
-  return generateKeyPackageWithKey(cred, defaultCapabilities(), defaultLifetime, [], keys, impl);
+  return generateKeyPackageWithKey(cred, defaultCapabilities(), defaultLifetime, exts, keys, impl);
 }
 
 function client(name) {
