@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -524,15 +525,7 @@ func (t *SecretTree) unmarshalState(s *cryptobyte.String, cs *suite.Suite) error
 			return codec.Invalid("SecretTreeState.ratchets", fmt.Sprintf("leaf %d has only one ratchet", k>>8))
 		}
 	}
-	slices.SortFunc(spans, func(a, b span) int {
-		switch {
-		case a.first < b.first:
-			return -1
-		case a.first > b.first:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.first, b.first) })
 	next := uint64(0)
 	for _, sp := range spans {
 		if sp.first != next {

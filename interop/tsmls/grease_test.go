@@ -132,17 +132,7 @@ func testGREASE(w *group) {
 
 	// 5: full-path updates from both sides: GREASE capabilities in
 	// commit-source leaves (Go) and whatever ts-mls GREASEs.
-	for _, m := range w.members {
-		switch m := m.(type) {
-		case *goMember:
-			pc := w.goCommit(m, mls.CommitOptions{ForcePath: true})
-			w.deliver(m, marshal(t, pc.Commit), "commit")
-		case *tsMember:
-			r := m.call(t, "update", nil)
-			w.deliver(m, r.Commit, "commit")
-		}
-		w.check("update by " + m.Name())
-	}
+	w.updateEach()
 	w.chat("round 2")
 	if _, err := w.d.Call("forget", map[string]any{"client": "tom"}); err != nil {
 		t.Fatal(err)

@@ -321,6 +321,26 @@ func (w *group) check(step string) {
 	w.last = now
 }
 
+// updateEach has every active member, in order, commit a full-path update
+// that all others process, checking agreement after each.
+func (w *group) updateEach() {
+	t := w.t
+	for _, m := range w.members {
+		if !m.Active() {
+			continue
+		}
+		switch m := m.(type) {
+		case *goMember:
+			pc := w.goCommit(m, mls.CommitOptions{ForcePath: true})
+			w.deliver(m, marshal(t, pc.Commit), "commit")
+		case *tsMember:
+			r := m.call(t, "update", nil)
+			w.deliver(m, r.Commit, "commit")
+		}
+		w.check("update by " + m.Name())
+	}
+}
+
 func (w *group) activeCount() int {
 	n := 0
 	for _, m := range w.members {
@@ -611,20 +631,7 @@ func runScenario(w *group) {
 	w.chat("round 4")
 
 	// 14: everyone still active updates once more, alternating sides.
-	for _, m := range w.members {
-		if !m.Active() {
-			continue
-		}
-		switch m := m.(type) {
-		case *goMember:
-			pc := w.goCommit(m, mls.CommitOptions{ForcePath: true})
-			w.deliver(m, marshal(t, pc.Commit), "commit")
-		case *tsMember:
-			r := m.call(t, "update", nil)
-			w.deliver(m, r.Commit, "commit")
-		}
-		w.check("update by " + m.Name())
-	}
+	w.updateEach()
 	w.chat("round 5")
 	for _, m := range w.members {
 		if m, ok := m.(*tsMember); ok {
