@@ -90,7 +90,11 @@ type Config struct {
 	// Group API never changes a member's own credential). The credentials
 	// must not be modified. nil means DefaultValidateSuccessor: the same
 	// basic identity or the same x509 subject. ValidateCredential is still
-	// called for the new credential.
+	// called for the new credential. When both ValidateSuccessor and
+	// ValidateCredential are nil there is no Authentication Service and a
+	// credential is only a claim, so a resync must moreover keep the
+	// removed leaf's signature key (an external commit is signed by the
+	// joiner's new key, not the removed leaf's).
 	ValidateSuccessor func(leaf LeafIndex, oldCred, newCred *Credential, reason SuccessorReason) error
 
 	// AcceptExternalProposal, if set, is asked about every proposal from an
@@ -106,7 +110,10 @@ type Config struct {
 	// they never count as supported by this client itself (Section 13.5).
 	// GREASE adds 11-26 octets to a KeyPackage and 8 to each LeafNode
 	// derived from it. Set DisableGREASE where encodings must not change
-	// (the simulator, whose size model does not count them).
+	// (the simulator, whose size model does not count them). GREASE is not
+	// put in LeafNode.extensions or GroupInfo.extensions (which Section
+	// 13.5 also allows): it would grow every leaf of the tree and every
+	// Welcome.
 	DisableGREASE bool
 }
 

@@ -48,6 +48,12 @@
 //     by SecretTreeLimits, the intermediate secrets of every derivation,
 //     the key of a message the Group sent (after encryption) and of a
 //     message it decrypted (once accepted; OpenedPrivateMessage.Consume);
+//   - the TreeKEM private keys a member stops holding when its group moves
+//     to the next epoch (its old leaf key after an Update or its own path
+//     commit, path keys replaced or blanked by a commit), unless they were
+//     handed out (Group.TreePrivate, Clone, PendingCommit.NextGroup,
+//     RestoreGroup); the private keys of the member's own Update proposals
+//     that were never committed are dropped, not overwritten;
 //   - in Join, the decrypted GroupSecrets (joiner_secret, path_secret), the
 //     psk_secret and the welcome_secret. Join does not touch the caller's
 //     KeyPackageBundle: KeyPackageBundle.EraseUsedKeys overwrites its spent

@@ -153,7 +153,10 @@ func (g *Group) SignaturePrivateKey() []byte { return g.sigPriv }
 
 // TreePrivate returns this member's private tree state (for tests and the
 // simulator's adversary: what a state compromise leaks).
-func (g *Group) TreePrivate() *TreePrivate { return g.priv }
+func (g *Group) TreePrivate() *TreePrivate {
+	g.priv.markShared()
+	return g.priv
+}
 
 // EpochSecrets returns this epoch's secrets (what a compromise leaks). The
 // result is the group's own value, shared from now on with the caller:
@@ -238,8 +241,9 @@ func (g *Group) signingKey() (*suite.Signer, error) {
 // retire overwrites the secrets of g's current epoch that next, the state
 // g moves to, no longer uses and that nothing else can reference
 // (RFC 9420, Sections 9.2, 16.6): the previous epoch's init_secret and
-// other epoch secrets (EpochSecrets.erase) and the secret tree
-// (SecretTree.erase). Call it only once next is certain to replace g.
+// other epoch secrets (EpochSecrets.erase), the secret tree
+// (SecretTree.erase) and the tree private keys next no longer holds
+// (TreePrivate.eraseDropped). Call it only once next is certain to replace g.
 func (g *Group) retire(next *Group) {
 	if g.keys != next.keys {
 		g.keys.erase()
@@ -247,6 +251,7 @@ func (g *Group) retire(next *Group) {
 	if g.stree != next.stree {
 		g.stree.erase()
 	}
+	g.priv.eraseDropped(next.priv)
 }
 
 // startEpoch sets up the secret tree and remembers the resumption PSK of

@@ -80,6 +80,7 @@ type CommitStats struct {
 func (pc *PendingCommit) NextGroup() *Group {
 	if pc.next != nil {
 		pc.next.keys.markShared()
+		pc.next.priv.markShared()
 		if pc.next.stree != nil {
 			pc.next.stree.pinned = true
 		}
@@ -718,15 +719,28 @@ func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Exte
 // new credential must be a valid successor of the removed leaf's (Section
 // 5.3.1), as for an Update of that leaf. Without this, anyone holding a
 // GroupInfo with external_pub could evict any member. removed are leaves
-// of pg's tree.
-func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newCred *Credential) error {
+// of pg's tree; newLeaf is the joiner's LeafNode.
+//
+// An external commit, unlike an Update, is not signed by the removed
+// leaf's key, so a credential is all that ties the joiner to the removed
+// client; without an Authentication Service a basic identity is only a
+// claim. Hence, when the application configured neither ValidateCredential
+// nor ValidateSuccessor, a resync must also keep the removed leaf's
+// signature key (the joiner proves possession by signing the commit);
+// resyncing with a new key needs the application to authenticate the
+// credential.
+func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newLeaf *LeafNode) error {
+	noAS := cfg == nil || (cfg.ValidateCredential == nil && cfg.ValidateSuccessor == nil)
 	for _, l := range removed {
 		old := pg.tree.Leaf(l)
 		if old == nil {
 			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", l), nil)
 		}
-		if err := cfg.validateSuccessor(l, &old.Credential, newCred, SuccessorResync); err != nil {
+		if err := cfg.validateSuccessor(l, &old.Credential, &newLeaf.Credential, SuccessorResync); err != nil {
 			return err
+		}
+		if noAS && !bytes.Equal(old.SignatureKey, newLeaf.SignatureKey) {
+			return protoErr(CodeInvalidLeafNode, ruleSuccessor, fmt.Sprintf("resync of leaf %d with a new signature key and no Authentication Service (Config.ValidateCredential or ValidateSuccessor)", l), ErrCredentialNotSuccessor)
 		}
 	}
 	return nil
@@ -790,7 +804,7 @@ func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalE
 		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
 			return nil, err
 		}
-		if err := pg.checkResync(cfg, res.removed, &c.Path.LeafNode.Credential); err != nil {
+		if err := pg.checkResync(cfg, res.removed, &c.Path.LeafNode); err != nil {
 			return nil, err
 		}
 		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode, cfg.maxLeaves()); err != nil {

@@ -228,6 +228,9 @@ type ExternalJoinOptions struct {
 	// must accept kp's credential as its successor (Config.ValidateSuccessor
 	// with SuccessorResync; by default the same identity), or ExternalJoin
 	// fails with the error members would report (RFC 9420, Section 12.2).
+	// A Config with neither ValidateCredential nor ValidateSuccessor has no
+	// Authentication Service, and an identity is then only a claim: the
+	// resync must also keep the removed leaf's signature key.
 	Remove *LeafIndex
 	// PSKs are PreSharedKey proposals to include.
 	PSKs []PreSharedKeyID
@@ -321,7 +324,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	}
 	// The Remove may only remove an old version of the joiner (Section
 	// 12.2); members reject it otherwise, so refuse early with their error.
-	if err := pg.checkResync(cfg, res.removed, &kp.KeyPackage.LeafNode.Credential); err != nil {
+	if err := pg.checkResync(cfg, res.removed, &kp.KeyPackage.LeafNode); err != nil {
 		return nil, nil, err
 	}
 	newCtx := pg.ctx

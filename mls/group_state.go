@@ -78,6 +78,13 @@ const ruleGroupState = "mls group state encoding (UnmarshalGroupState)"
 // (Seal, Propose, Commit/Merge, Process), before its output leaves the
 // process: a member restored from an older encoding would reuse ratchet
 // generations it already used, i.e. AEAD key/nonce pairs.
+//
+// A PendingCommit is not part of the encoding. Between Commit and Merge,
+// store both the group's encoding (taken after Commit: the commit's
+// handshake generation is consumed) and that of pc.NextGroup(); when the
+// delivery service answers, keep the second if it accepted the commit and
+// the first otherwise. A member restored from the first cannot Merge a
+// commit that was accepted (Process refuses a member's own commit).
 func (g *Group) MarshalState() ([]byte, error) {
 	out, err := codec.Encode(g.marshalState)
 	if err != nil {
@@ -229,6 +236,7 @@ func (g *Group) unmarshalState(s *cryptobyte.String) error {
 		if k.pub, err = cs.HPKEPublicKey(k.priv); err != nil {
 			return codec.Invalid("TreePrivateKey.private_key", err.Error())
 		}
+		k.owner = &keyOwner{} // decoded into a buffer of its own
 		g.priv.keys = append(g.priv.keys, k)
 		return nil
 	})

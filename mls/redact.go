@@ -21,7 +21,7 @@ import (
 // names the type and at most non-secret facts (sizes, epoch, leaf index).
 //
 // The redacted types are: Group, PendingCommit, KeyPackageBundle,
-// EpochSecrets, TreePrivate, SecretTree, PendingKey, KeyNonce,
+// KeyPackageOptions, EpochSecrets, TreePrivate, SecretTree, PendingKey, KeyNonce,
 // PendingUpdatePath, OpenedPrivateMessage, GroupSecrets, PathSecret,
 // MemoryPSKStore, and the key schedule stage types (InitSecret,
 // CommitSecret, PSKSecret, JoinerSecret, WelcomeSecret, EpochSecret,
@@ -114,6 +114,24 @@ func (kp KeyPackageBundle) GoString() string { return kp.redacted() }
 func (kp KeyPackageBundle) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct{ KeyPackage *KeyPackage }{kp.KeyPackage})
 }
+
+// KeyPackageOptions (SignatureKey is a private key).
+
+func (o KeyPackageOptions) redacted() string {
+	return fmt.Sprintf("mls.KeyPackageOptions{%s signature_key=%d bytes}", redactedMarker, len(o.SignatureKey))
+}
+
+// Format implements fmt.Formatter: every verb prints the redacted text.
+func (o KeyPackageOptions) Format(f fmt.State, verb rune) { writeRedacted(f, o.redacted()) }
+
+// String returns a description without the signature private key.
+func (o KeyPackageOptions) String() string { return o.redacted() }
+
+// GoString returns a description without the signature private key.
+func (o KeyPackageOptions) GoString() string { return o.redacted() }
+
+// MarshalJSON returns the redacted description as a JSON string.
+func (o KeyPackageOptions) MarshalJSON() ([]byte, error) { return redactedJSON(o.redacted()) }
 
 // EpochSecrets.
 

@@ -85,6 +85,7 @@ func RestoreGroup(cfg *Config, pub *PublicGroup, keys *EpochSecrets, self LeafIn
 		return nil, err
 	}
 	keys.markShared() // the caller's: never erased by g
+	priv.markShared()
 	g := &Group{cfg: cfg, cs: pub.cs, pub: pub, self: self, sigPriv: sigPriv, signer: signer, priv: priv, keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, err
@@ -145,6 +146,7 @@ func (g *Group) RegisterUpdateKey(ref, leafPriv []byte) {
 // secrets").
 func (g *Group) Clone() *Group {
 	g.keys.markShared()
+	g.priv.markShared()
 	n := g.clone()
 	if g.stree != nil {
 		n.stree = g.stree.Clone()

@@ -237,9 +237,8 @@ func (t *SecretTree) Clone() *SecretTree {
 }
 
 // cloneDetached returns a copy of t that treats every secret it starts
-// with as shared (it never overwrites them) without recording the clone in
-// t: for a short-lived copy that t's erasure cannot outlive (a Commit
-// protects its message with one and drops it).
+// with as shared (it never overwrites them), without recording the clone in
+// t; Clone records it.
 func (t *SecretTree) cloneDetached() *SecretTree {
 	c := *t
 	c.cloned, c.sharedUpTo, c.pinned = true, t.version, false

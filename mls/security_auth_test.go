@@ -292,7 +292,13 @@ func TestSecurityExternalCommitEvictsMember(t *testing.T) {
 		t.Fatalf("external join without Remove: %v", err)
 	}
 
-	// Carol resyncs with a new signature key: accepted everywhere.
+	// Carol resyncs with a new signature key: accepted everywhere where an
+	// Authentication Service vouches for her credential (without one, a
+	// new key is refused: TestSecurityResyncEvictionByIdentityClaim).
+	acceptAll := func(*Credential, []byte) error { return nil }
+	for _, g := range all {
+		g.cfg.ValidateCredential = acceptAll
+	}
 	var calls []successorCall
 	a.cfg.ValidateSuccessor = recordSuccessor(&calls, nil)
 	cfgC2 := newTestConfig(9034)
@@ -301,7 +307,7 @@ func TestSecurityExternalCommitEvictsMember(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resync: %v", err)
 	}
-	if _, err := a.Public().ApplyCommit(wireRoundTrip(t, resync), nil, nil); err != nil {
+	if _, err := a.Public().ApplyCommit(wireRoundTrip(t, resync), nil, &Config{ValidateCredential: acceptAll}); err != nil {
 		t.Fatalf("delivery service, resync: %v", err)
 	}
 	for _, g := range all {
@@ -412,5 +418,50 @@ func TestSecurityDefaultValidateSuccessor(t *testing.T) {
 	}
 	if SuccessorUpdate.String() != "update" || SuccessorCommit.String() != "commit" || SuccessorResync.String() != "resync" {
 		t.Fatal("SuccessorReason names")
+	}
+}
+
+// TestSecurityResyncEvictionByIdentityClaim: without an Authentication
+// Service (ValidateCredential and ValidateSuccessor nil) a basic identity is
+// only a claim, so an outsider calling itself "carol" with its own
+// signature key must not be able to resync carol's leaf away; the real
+// carol, keeping her signature key, still can. With an AS configured, a
+// resync with a new key is the AS's decision.
+func TestSecurityResyncEvictionByIdentityClaim(t *testing.T) {
+	all := newFlowGroup(t, secCS, 9901, "alice", "bob", "carol")
+	a, c := all[0], all[2]
+	gi, err := a.GroupInfo(true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := c.LeafIndex()
+	kpM := newKP(t, newTestConfig(99011), secCS, "carol") // mallory's own keys, carol's name
+	if _, _, err := ExternalJoin(newTestConfig(99011), gi, kpM, &ExternalJoinOptions{Remove: &victim}); !errors.Is(err, ErrCredentialNotSuccessor) {
+		t.Fatalf("ExternalJoin of a name-claiming outsider: %v, want ErrCredentialNotSuccessor", err)
+	}
+	// Forced through a joiner that has an AS accepting anything: members
+	// without an AS reject it and stay as they were.
+	permissive := newTestConfig(99012)
+	permissive.ValidateCredential = func(*Credential, []byte) error { return nil }
+	_, evict, err := ExternalJoin(permissive, gi, kpM, &ExternalJoinOptions{Remove: &victim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range all {
+		before := takeSnapshot(t, g)
+		if _, err := g.Process(wireRoundTrip(t, evict)); !errors.Is(err, ErrCredentialNotSuccessor) {
+			t.Fatalf("leaf %d processing the eviction: %v, want ErrCredentialNotSuccessor", g.LeafIndex(), err)
+		}
+		before.check(t, g)
+	}
+	if _, err := a.Public().ApplyCommit(wireRoundTrip(t, evict), nil, nil); !errors.Is(err, ErrCredentialNotSuccessor) {
+		t.Fatalf("delivery service: %v, want ErrCredentialNotSuccessor", err)
+	}
+	// Members whose AS accepts the claim follow it: the application decided.
+	for _, g := range all {
+		g.cfg.ValidateCredential = permissive.ValidateCredential
+	}
+	if _, err := a.Process(wireRoundTrip(t, evict)); err != nil {
+		t.Fatalf("member with an AS accepting the credential: %v", err)
 	}
 }

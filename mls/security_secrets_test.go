@@ -201,6 +201,7 @@ func TestSecuritySecretsRedacted(t *testing.T) {
 			"Group(joined)":        *b,
 			"PendingCommit":        *f.pc,
 			"KeyPackageBundle":     *f.kpB,
+			"KeyPackageOptions":    KeyPackageOptions{SignatureKey: f.kpB.SignatureKey},
 			"EpochSecrets":         *a.keys,
 			"TreePrivate":          *f.pc.next.priv,
 			"SecretTree":           *st,
@@ -543,4 +544,94 @@ func TestSecurityKeyPackageEraseUsedKeys(t *testing.T) {
 	}
 	sendApp(t, b, []*Group{a, b}, "after erase")
 	commitAll(t, b, []*Group{a, b}, CommitOptions{ForcePath: true})
+}
+
+// TestSecurityTreePrivateKeysErased: the HPKE private keys a member stops
+// holding when the group moves on (its old leaf key after its own path
+// commit, old path keys replaced by another member's commit) are
+// overwritten (RFC 9420, Sections 9.2, 16.6), while keys handed out by
+// TreePrivate() or shared with a Clone are left alone and still work.
+func TestSecurityTreePrivateKeysErased(t *testing.T) {
+	all := newFlowGroup(t, secCS, 9903, "alice", "bob", "carol", "dave")
+	a, b := all[0], all[1]
+	held := func(g *Group) map[NodeIndex][]byte {
+		m := map[NodeIndex][]byte{}
+		for _, k := range g.priv.keys {
+			m[k.node] = k.priv // the buffers, as a memory dump sees them
+		}
+		return m
+	}
+	checkErased := func(who string, before map[NodeIndex][]byte, g *Group) {
+		t.Helper()
+		for x, buf := range before {
+			if k := g.priv.find(x); k != nil && len(k.priv) > 0 && &k.priv[0] == &buf[0] {
+				if allZero(buf) {
+					t.Fatalf("%s: key of node %d still held but overwritten", who, x)
+				}
+				continue
+			}
+			if !allZero(buf) {
+				t.Errorf("%s: private key of node %d, no longer held, is still in memory", who, x)
+			}
+		}
+	}
+	// Own path commit: a's old leaf and path keys are replaced.
+	oldA := held(a)
+	pc, err := a.Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range all[1:] {
+		if _, err := g.Process(wireRoundTrip(t, pc.Commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkErased("alice after her own path commit", oldA, a)
+	// b held the path keys a just replaced above its leaf; b commits with a
+	// path too, so a's path keys shared with b's subtree are replaced in a.
+	oldA = held(a)
+	pc, err = b.Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range append([]*Group{a}, all[2:]...) {
+		if _, err := g.Process(wireRoundTrip(t, pc.Commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkErased("alice after bob's path commit", oldA, a)
+	checkAgree(t, all...)
+
+	// Handed out (what the simulator's adversary takes) or shared with a
+	// Clone: never overwritten, and the clone still follows the group.
+	leaked := a.TreePrivate()
+	leakedKeys := map[NodeIndex][]byte{}
+	for _, x := range leaked.Nodes() {
+		leakedKeys[x] = bytes.Clone(leaked.PrivateKey(x))
+	}
+	c := b.Clone()
+	pc, err = a.Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Process(wireRoundTrip(t, pc.Commit)); err != nil {
+		t.Fatal(err)
+	}
+	for x, want := range leakedKeys {
+		if !bytes.Equal(leaked.PrivateKey(x), want) {
+			t.Fatalf("key of node %d handed out by TreePrivate() was overwritten", x)
+		}
+	}
+	if _, err := c.Process(wireRoundTrip(t, pc.Commit)); err != nil {
+		t.Fatalf("clone of bob after bob moved on: %v", err)
+	}
 }

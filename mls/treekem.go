@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -165,6 +166,55 @@ const (
 type privKey struct {
 	node      NodeIndex
 	priv, pub []byte
+	// owner is shared by every TreePrivate that holds this key (versions
+	// derived with with() copy the pointer). nil, or an owner marked
+	// shared, means the key's buffer may be referenced outside the Group
+	// that holds it, so it is never overwritten (see eraseDropped).
+	owner *keyOwner
+}
+
+// keyOwner records whether a private key buffer left the Groups that hold
+// it (Group.TreePrivate, Clone, PendingCommit.NextGroup, RestoreGroup).
+type keyOwner struct{ shared atomic.Bool }
+
+// ownedKey returns a privKey whose buffer priv belongs to the package.
+func ownedKey(x NodeIndex, priv, pub []byte) privKey {
+	return privKey{node: x, priv: priv, pub: pub, owner: &keyOwner{}}
+}
+
+// markShared records that p's key buffers are reachable from outside the
+// Groups holding p: they are never overwritten from now on, by any
+// TreePrivate holding them.
+func (p *TreePrivate) markShared() {
+	if p == nil {
+		return
+	}
+	for _, k := range p.keys {
+		if k.owner != nil {
+			k.owner.shared.Store(true)
+		}
+	}
+}
+
+// eraseDropped overwrites with zeros the private keys p holds that next
+// does not (replaced or blanked by the commit that moves p's Group to
+// next: its old leaf key after an Update or own path, old path keys;
+// RFC 9420, Sections 9.2, 16.6) and that never left the package.
+func (p *TreePrivate) eraseDropped(next *TreePrivate) {
+	if p == nil || p == next {
+		return
+	}
+	for _, k := range p.keys {
+		if k.owner == nil || k.owner.shared.Load() || len(k.priv) == 0 {
+			continue
+		}
+		if next != nil {
+			if nk := next.find(k.node); nk != nil && nk.owner == k.owner {
+				continue
+			}
+		}
+		clear(k.priv)
+	}
 }
 
 // TreePrivate is one member's private view of the ratchet tree (RFC 9420,
@@ -184,7 +234,7 @@ func NewTreePrivate(cs *suite.Suite, leaf LeafIndex, leafPriv []byte) (*TreePriv
 	if err != nil {
 		return nil, err
 	}
-	return &TreePrivate{leaf: leaf, keys: []privKey{{node: leaf.Node(), priv: bytes.Clone(leafPriv), pub: pub}}}, nil
+	return &TreePrivate{leaf: leaf, keys: []privKey{ownedKey(leaf.Node(), bytes.Clone(leafPriv), pub)}}, nil
 }
 
 // Leaf returns the member's leaf index.
@@ -242,7 +292,7 @@ func (p *TreePrivate) WithPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []
 	if err != nil {
 		return nil, err
 	}
-	return p.with([]privKey{{node: x, priv: priv, pub: pub}}, nil), nil
+	return p.with([]privKey{ownedKey(x, priv, pub)}, nil), nil
 }
 
 // Check verifies that p is consistent with t (RFC 9420, Section 4.2): the
@@ -382,9 +432,9 @@ func (t *RatchetTree) generateUpdatePathSigner(rnd io.Reader, sender LeafIndex, 
 		return nil, err
 	}
 	keys := make([]privKey, 0, len(path)+1)
-	keys = append(keys, privKey{node: sender.Node(), priv: privs[0], pub: pubs[0]})
+	keys = append(keys, ownedKey(sender.Node(), privs[0], pubs[0]))
 	for i, x := range path {
-		keys = append(keys, privKey{node: x, priv: privs[i+1], pub: pubs[i+1]})
+		keys = append(keys, ownedKey(x, privs[i+1], pubs[i+1]))
 	}
 	priv := &TreePrivate{leaf: sender, keys: keys}
 	priv.keys = priv.with(nil, nil).keys // sort
@@ -643,7 +693,7 @@ func (t *RatchetTree) decryptUpdatePath(priv *TreePrivate, sender LeafIndex, pat
 		if !bytes.Equal(pubs[i], path.Nodes[at+i].EncryptionKey) || !bytes.Equal(pubs[i], t.at(x).encryptionKey()) {
 			return nil, nil, nil, nodeErr(CodeInvalidCommit, ruleUpdatePathKeys, uint32(x), "", nil)
 		}
-		set[i] = privKey{node: x, priv: privs[i], pub: pubs[i]}
+		set[i] = ownedKey(x, privs[i], pubs[i])
 	}
 	// Keys of nodes on the committer's direct path are stale (blanked or
 	// replaced); drop them, then add the new ones.
@@ -685,7 +735,7 @@ func (p *TreePrivate) WelcomePrivate(t *RatchetTree, committer LeafIndex, pathSe
 		if !bytes.Equal(pubs[i], t.at(x).encryptionKey()) {
 			return nil, nodeErr(CodeInvalidWelcome, ruleUpdatePathKeys, uint32(x), "", nil)
 		}
-		set[i] = privKey{node: x, priv: privs[i], pub: pubs[i]}
+		set[i] = ownedKey(x, privs[i], pubs[i])
 	}
 	return p.with(set, nil), nil
 }
