@@ -1,6 +1,8 @@
 package mls
 
 import (
+	"fmt"
+
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
@@ -26,14 +28,38 @@ func (v *Commit) marshal(b *cryptobyte.Builder) {
 
 func (v *Commit) unmarshal(s *cryptobyte.String) error {
 	*v = Commit{}
-	err := readListMax(s, maxCommitProposals, func(s *cryptobyte.String) error {
-		var p ProposalOrRef
+	// GroupContextExtensions, ReInit and ExternalInit proposals encode in
+	// a few octets but decode into much larger values; a valid commit
+	// holds at most one of each (RFC 9420, Section 12.2), so more than
+	// maxSingletonProposals of one of them by value is a decoding error.
+	var singles [3]int
+	var err error
+	v.Proposals, err = readVec(s, maxCommitProposals, minProposalOrRef, func(p *ProposalOrRef, s *cryptobyte.String) error {
 		if err := p.unmarshal(s); err != nil {
 			return err
 		}
-		v.Proposals = append(v.Proposals, p)
+		if p.Proposal == nil {
+			return nil
+		}
+		i := -1
+		switch p.Proposal.Type() {
+		case ProposalTypeGroupContextExtensions:
+			i = 0
+		case ProposalTypeReInit:
+			i = 1
+		case ProposalTypeExternalInit:
+			i = 2
+		}
+		if i >= 0 {
+			if singles[i]++; singles[i] > maxSingletonProposals {
+				return fmt.Errorf("%w: %w: more than %d %v proposals", codec.ErrTooLarge, ErrLimitExceeded, maxSingletonProposals, p.Proposal.Type())
+			}
+		}
 		return nil
 	})
+	if len(v.Proposals) == 0 {
+		v.Proposals = nil
+	}
 	if err != nil {
 		return codec.Errorf("Commit.proposals", err)
 	}

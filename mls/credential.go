@@ -99,14 +99,11 @@ func (v *Credential) unmarshal(s *cryptobyte.String) error {
 			return codec.Errorf("Credential.identity", err)
 		}
 	case CredentialX509:
-		v.Certificates = [][]byte{}
-		err = readListMax(s, maxCertificates, func(s *cryptobyte.String) error {
-			c, err := codec.ReadOpaque(s)
-			if err != nil {
-				return err
-			}
-			v.Certificates = append(v.Certificates, c)
-			return nil
+		// A 1-octet empty certificate decodes into a 24-byte slice
+		// header: maxCertificates bounds that to 6 KiB per credential.
+		v.Certificates, err = readVec(s, maxCertificates, 1, func(c *[]byte, s *cryptobyte.String) (err error) {
+			*c, err = codec.ReadOpaque(s)
+			return err
 		})
 		if err != nil {
 			return codec.Errorf("Credential.certificates", err)

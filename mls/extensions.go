@@ -108,40 +108,57 @@ func (l *Extensions) marshal(b *cryptobyte.Builder) {
 
 func (l *Extensions) unmarshal(s *cryptobyte.String) error {
 	var (
-		out  Extensions
-		seen *codepointBits // built once the list is longer than scanLimit
+		types []ExtensionType // while the list is at most scanLimit long
+		seen  *codepointBits  // built once the list is longer than scanLimit
 	)
 	// Duplicates are detected while reading, in O(1) per entry, so a list
 	// stops at its first repeated type (RFC 9420, Section 13.4) and never
-	// grows beyond 2^16 entries.
-	err := codec.ReadList(s, func(s *cryptobyte.String) error {
-		var e Extension
+	// grows beyond 2^16 entries. The list is counted before it is
+	// decoded (skipExtension), so its slice is allocated once, at its
+	// exact length: an empty extension is 3 octets and 32 bytes decoded.
+	out, err := readVecCounted(s, 1<<16, 3, skipExtension, func(e *Extension, s *cryptobyte.String) error {
 		if err := e.unmarshal(s); err != nil {
 			return err
 		}
-		if seen == nil && len(out) == scanLimit {
+		if seen == nil && len(types) == scanLimit {
 			seen = new(codepointBits)
-			for _, p := range out {
-				seen.add(uint16(p.Type))
+			for _, t := range types {
+				seen.add(uint16(t))
 			}
 		}
 		dup := false
 		if seen != nil {
 			dup = !seen.add(uint16(e.Type))
 		} else {
-			dup = slices.ContainsFunc(out, func(p Extension) bool { return p.Type == e.Type })
+			dup = slices.Contains(types, e.Type)
+			types = append(types, e.Type)
 		}
 		if dup {
 			return duplicateExtension(e.Type).Err // Errorf below names the field
 		}
-		out = append(out, e)
 		return nil
 	})
 	if err != nil {
+		if errors.Is(err, codec.ErrTooLarge) {
+			// More than 2^16 entries: one type repeats.
+			err = fmt.Errorf("%w: %w: more than 2^16 extensions", codec.ErrInvalidValue, ErrDuplicateExtension)
+		}
 		return codec.Errorf("Extensions", err)
+	}
+	if len(out) == 0 {
+		out = nil
 	}
 	*l = out
 	return nil
+}
+
+// skipExtension steps over one Extension.
+func skipExtension(s *cryptobyte.String) error {
+	if _, err := codec.ReadUint16(s); err != nil {
+		return err
+	}
+	_, err := codec.ReadVector(s)
+	return err
 }
 
 func duplicateExtension(t ExtensionType) *codec.Error {

@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -134,7 +135,7 @@ func TestProposalUnknownType(t *testing.T) {
 func TestProposalRoundTrip(t *testing.T) {
 	props := []*Proposal{
 		NewProposal(&Remove{Removed: 7}),
-		NewProposal(&ExternalInit{KEMOutput: []byte{1, 2, 3}}),
+		NewProposal(&ExternalInit{KEMOutput: bytes.Repeat([]byte{3}, 32)}), // a KEM output is at least 32 octets
 		NewProposal(&GroupContextExtensions{Extensions: Extensions{{Type: ExtensionApplicationID, Data: []byte("x")}}}),
 		NewProposal(&ReInit{GroupID: []byte("g"), Version: ProtocolVersionMLS10, CipherSuite: suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256}),
 	}

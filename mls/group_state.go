@@ -195,7 +195,9 @@ func (g *Group) unmarshalState(s *cryptobyte.String) error {
 	}
 	// The member's own tree: any size the tree math supports (the input
 	// length bounds the node array).
-	tree, err := parseRatchetTree(cs, s, treemath.MaxLeaves, 0)
+	// The saved tree is bounded by the Config's leaf limit before its node
+	// array is allocated, as a received one is (a blank node is one octet).
+	tree, err := parseRatchetTree(cs, s, g.cfg.maxLeaves(), 0)
 	if err != nil {
 		return fmt.Errorf("mls: group state ratchet tree: %w", err)
 	}

@@ -67,13 +67,12 @@ func addUint16List[T ~uint16](b *cryptobyte.Builder, l []T) {
 }
 
 func readUint16List[T ~uint16](s *cryptobyte.String) ([]T, error) {
-	out := []T{}
-	err := codec.ReadList(s, func(s *cryptobyte.String) error {
-		v, err := codec.ReadUint16(s)
-		out = append(out, T(v))
+	// A list is bounded by its encoding: 2 octets per 2-octet element.
+	return readVec(s, codec.MaxVarint, 2, func(v *T, s *cryptobyte.String) error {
+		u, err := codec.ReadUint16(s)
+		*v = T(u)
 		return err
 	})
-	return out, err
 }
 
 func (v *Capabilities) marshal(b *cryptobyte.Builder) {

@@ -74,7 +74,7 @@ func (f *protectFixture) content(t testing.TB, wf WireFormat, ct ContentType) *A
 	case ContentTypeProposal:
 		ac.Content.Proposal = NewProposal(&Remove{Removed: 1})
 	case ContentTypeCommit:
-		ac.Content.Commit = &Commit{Proposals: []ProposalOrRef{{Type: ProposalOrRefReference, Reference: []byte("ref")}}}
+		ac.Content.Commit = &Commit{Proposals: []ProposalOrRef{{Type: ProposalOrRefReference, Reference: bytes.Repeat([]byte("r"), 32)}}}
 	}
 	if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
 		t.Fatal(err)

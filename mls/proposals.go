@@ -221,7 +221,7 @@ func (*ExternalInit) ProposalType() ProposalType      { return ProposalTypeExter
 func (v *ExternalInit) marshal(b *cryptobyte.Builder) { codec.AddOpaque(b, v.KEMOutput) }
 func (v *ExternalInit) unmarshal(s *cryptobyte.String) error {
 	var err error
-	if v.KEMOutput, err = codec.ReadOpaque(s); err != nil {
+	if v.KEMOutput, err = readOpaqueMin(s, minKEMOutput); err != nil {
 		return codec.Errorf("ExternalInit.kem_output", err)
 	}
 	return nil
@@ -390,7 +390,7 @@ func (v *ProposalOrRef) unmarshal(s *cryptobyte.String) error {
 			return codec.Errorf("ProposalOrRef", err)
 		}
 	case ProposalOrRefReference:
-		if v.Reference, err = codec.ReadOpaque(s); err != nil {
+		if v.Reference, err = readOpaqueMin(s, minHashOutput); err != nil {
 			return codec.Errorf("ProposalOrRef.reference", err)
 		}
 	default:

@@ -136,7 +136,7 @@ func (v *PreSharedKeyID) unmarshal(s *cryptobyte.String) error {
 	default:
 		return codec.Invalid("PreSharedKeyID.psktype", fmt.Sprintf("unknown PSKType %d", t))
 	}
-	if out.PSKNonce, err = codec.ReadOpaque(s); err != nil {
+	if out.PSKNonce, err = readOpaqueMin(s, minHashOutput); err != nil {
 		return codec.Errorf("PreSharedKeyID.psk_nonce", err)
 	}
 	*v = out

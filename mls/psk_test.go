@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
@@ -101,15 +102,18 @@ func TestPSKSecretErrors(t *testing.T) {
 }
 
 func TestPreSharedKeyIDEncoding(t *testing.T) {
-	ext := PreSharedKeyID{PSKType: PSKTypeExternal, PSKID: []byte{0xaa, 0xbb}, PSKNonce: []byte{0x01}}
+	// A psk_nonce is KDF.Nh octets (RFC 9420, Section 8.4): the decoder
+	// rejects anything shorter than 32.
+	n1, n2 := bytes.Repeat([]byte{0x01}, 32), bytes.Repeat([]byte{0x02}, 48)
+	ext := PreSharedKeyID{PSKType: PSKTypeExternal, PSKID: []byte{0xaa, 0xbb}, PSKNonce: n1}
 	res := PreSharedKeyID{PSKType: PSKTypeResumption, Usage: ResumptionPSKUsageBranch,
-		PSKGroupID: []byte{0xcc}, PSKEpoch: 0x0102030405060708, PSKNonce: []byte{0x02, 0x03}}
+		PSKGroupID: []byte{0xcc}, PSKEpoch: 0x0102030405060708, PSKNonce: n2}
 	for _, tc := range []struct {
 		id   PreSharedKeyID
 		want string
 	}{
-		{ext, "01" + "02aabb" + "0101"},
-		{res, "02" + "03" + "01cc" + "0102030405060708" + "020203"},
+		{ext, "01" + "02aabb" + "20" + strings.Repeat("01", 32)},
+		{res, "02" + "03" + "01cc" + "0102030405060708" + "30" + strings.Repeat("02", 48)},
 	} {
 		enc, err := tc.id.Marshal()
 		if err != nil {

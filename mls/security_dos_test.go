@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
@@ -529,11 +531,11 @@ func TestSecurityExtensionAndMessageLimits(t *testing.T) {
 // values are capped (a 16 MiB commit of 8M empty proposal references used
 // to allocate 2 GB while decoding).
 func TestSecurityListCaps(t *testing.T) {
-	// A Commit with maxCommitProposals+1 empty references, no path.
+	// A Commit with maxCommitProposals+1 Removes by value, no path.
 	n := maxCommitProposals + 1
-	body := make([]byte, 0, 2*n)
-	for range n {
-		body = append(body, byte(ProposalOrRefReference), 0)
+	body := make([]byte, 0, 7*n)
+	for i := range n {
+		body = append(body, byte(ProposalOrRefProposal), 0, byte(ProposalTypeRemove), 0, byte(i>>16), byte(i>>8), byte(i))
 	}
 	enc := append(appendVarint(nil, uint32(len(body))), body...)
 	enc = append(enc, 0) // no path
@@ -542,7 +544,7 @@ func TestSecurityListCaps(t *testing.T) {
 		t.Fatalf("commit of %d proposals: %v", n, err)
 	}
 	// One fewer decodes.
-	enc = append(appendVarint(nil, uint32(len(body)-2)), body[2:]...)
+	enc = append(appendVarint(nil, uint32(len(body)-7)), body[7:]...)
 	if _, err := UnmarshalCommit(append(enc, 0)); err != nil {
 		t.Fatalf("commit of %d proposals: %v", n-1, err)
 	}
@@ -651,5 +653,177 @@ func TestSecurityProposalReplayIndex(t *testing.T) {
 	}
 	if len(bob.proposals) != 2 || len(bob.proposalRefs) != 2 {
 		t.Fatalf("%d cached proposals, %d indexed; want 2", len(bob.proposals), len(bob.proposalRefs))
+	}
+}
+
+// allocPerByte runs f (which decodes in) and returns the bytes allocated
+// per input byte.
+func allocPerByte(in []byte, f func()) float64 {
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	f()
+	runtime.ReadMemStats(&m1)
+	return float64(m1.TotalAlloc-m0.TotalAlloc) / float64(len(in))
+}
+
+// maxAmplification is the bound the tests below assert on decoding
+// allocation per input byte (doc.go "Size limits").
+const maxAmplification = 8
+
+// TestSecurityUpdatePathCiphertextAmplification: an UpdatePath of empty
+// HPKECiphertexts (2 octets each, 48 bytes decoded) used to allocate 130
+// bytes per input byte before any signature check. HPKECiphertexts
+// shorter than a KEM output plus an AEAD tag are now rejected, and the
+// smallest acceptable ones decode within maxAmplification.
+func TestSecurityUpdatePathCiphertextAmplification(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates up to ~500 MB on the unfixed code")
+	}
+	alice, _ := twoMembers(t, newTestConfig(9904), newTestConfig(9905))
+	leaf, err := alice.Public().Tree().Leaf(0).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(ct []byte, per int) []byte {
+		cts := bytes.Repeat(ct, per)
+		var nodeEnc []byte
+		nodeEnc = append(nodeEnc, 0) // empty encryption_key
+		nodeEnc = append(nodeEnc, appendVarint(nil, uint32(len(cts)))...)
+		nodeEnc = append(nodeEnc, cts...)
+		nodesEnc := bytes.Repeat(nodeEnc, 4)
+		enc := []byte{0, 1} // no proposals, path present
+		enc = append(enc, leaf...)
+		enc = append(enc, appendVarint(nil, uint32(len(nodesEnc)))...)
+		return append(enc, nodesEnc...)
+	}
+	// The reviewer's case: 4 nodes of 2^19 empty ciphertexts (4 MiB).
+	enc := build([]byte{0, 0}, 1<<19)
+	var derr error
+	r := allocPerByte(enc, func() { _, derr = UnmarshalCommit(enc) })
+	t.Logf("empty ciphertexts: %d bytes in, %.1f bytes allocated per byte, err=%v", len(enc), r, derr)
+	if derr == nil || r > maxAmplification {
+		t.Errorf("UpdatePath of empty ciphertexts: %.1fx, err=%v", r, derr)
+	}
+	// The smallest ciphertexts the decoder accepts (32-octet kem_output,
+	// 16-octet ciphertext), 4 nodes of 2^17 (26 MiB).
+	minCT := append(append([]byte{32}, make([]byte, 32)...), append([]byte{16}, make([]byte, 16)...)...)
+	enc = build(minCT, 1<<17)
+	r = allocPerByte(enc, func() { _, derr = UnmarshalCommit(enc) })
+	t.Logf("minimal ciphertexts: %d bytes in, %.1f bytes allocated per byte, err=%v", len(enc), r, derr)
+	if derr != nil || r > maxAmplification {
+		t.Errorf("UpdatePath of minimal ciphertexts: %.1fx, err=%v", r, derr)
+	}
+	// More ciphertexts in the whole path than maxPathCiphertexts, each
+	// node under it, is rejected.
+	enc = build(minCT, maxPathCiphertexts/4+1)
+	if _, err := UnmarshalCommit(enc); !errors.Is(err, ErrLimitExceeded) {
+		t.Errorf("path of %d ciphertexts: %v", 4*(maxPathCiphertexts/4+1), err)
+	}
+}
+
+// TestSecurityUpdatePathAmplificationMLSMessage: the same through
+// UnmarshalMLSMessage, the first thing a receiver does with a commit.
+func TestSecurityUpdatePathAmplificationMLSMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates ~500 MB on the unfixed code")
+	}
+	alice, _ := twoMembers(t, newTestConfig(9906), newTestConfig(9907))
+	for _, tc := range []struct {
+		name string
+		ct   HPKECiphertext
+		n    int
+	}{
+		{"empty", HPKECiphertext{}, 1 << 19},
+		{"minimal", HPKECiphertext{KEMOutput: make([]byte, 32), Ciphertext: make([]byte, 16)}, 1 << 17},
+	} {
+		path := &UpdatePath{LeafNode: *alice.Public().Tree().Leaf(0), Nodes: make([]UpdatePathNode, 4)}
+		for i := range path.Nodes {
+			path.Nodes[i].EncryptedPathSecret = slices.Repeat([]HPKECiphertext{tc.ct}, tc.n)
+		}
+		enc := mustEncode(t, forgeCommit(t, alice, nil, path))
+		path = nil
+		var derr error
+		r := allocPerByte(enc, func() { _, derr = UnmarshalMLSMessage(enc) })
+		t.Logf("%s: MLSMessage of %d bytes: %.1f bytes allocated per byte, err=%v", tc.name, len(enc), r, derr)
+		if r > maxAmplification || (derr == nil) != (tc.name == "minimal") {
+			t.Errorf("%s: UnmarshalMLSMessage amplifies %.1fx (err=%v)", tc.name, r, derr)
+		}
+	}
+}
+
+// TestSecurityWelcomeSecretsAmplification: 2^19 three-octet
+// EncryptedGroupSecrets used to allocate 130 bytes per input byte; a
+// KeyPackageRef shorter than a hash or an HPKECiphertext shorter than a
+// KEM output and a tag is now rejected, and the smallest acceptable
+// secrets decode within maxAmplification.
+func TestSecurityWelcomeSecretsAmplification(t *testing.T) {
+	build := func(elem []byte, n int) []byte {
+		body := bytes.Repeat(elem, n)
+		enc := []byte{0, 1}
+		enc = append(enc, appendVarint(nil, uint32(len(body)))...)
+		enc = append(enc, body...)
+		return append(enc, 0) // empty encrypted_group_info
+	}
+	enc := build([]byte{0, 0, 0}, 1<<19)
+	var derr error
+	r := allocPerByte(enc, func() { _, derr = UnmarshalWelcome(enc) })
+	t.Logf("empty secrets: Welcome of %d bytes, %.1f bytes allocated per byte, err=%v", len(enc), r, derr)
+	if derr == nil || r > maxAmplification {
+		t.Errorf("Welcome of empty secrets: %.1fx, err=%v", r, derr)
+	}
+	var elem []byte
+	elem = append(elem, 32)
+	elem = append(elem, make([]byte, 32)...)
+	elem = append(elem, 32)
+	elem = append(elem, make([]byte, 32)...)
+	elem = append(elem, 16)
+	elem = append(elem, make([]byte, 16)...)
+	enc = build(elem, 1<<17)
+	r = allocPerByte(enc, func() { _, derr = UnmarshalWelcome(enc) })
+	t.Logf("minimal secrets: Welcome of %d bytes, %.1f bytes allocated per byte, err=%v", len(enc), r, derr)
+	if derr != nil || r > maxAmplification {
+		t.Errorf("Welcome of minimal secrets: %.1fx, err=%v", r, derr)
+	}
+}
+
+// TestSecurityStateTreeLeafLimit: UnmarshalGroupState parses the saved
+// ratchet tree under the Config's leaf limit (it used treemath.MaxLeaves,
+// 2^31: a 2 MB run of blank nodes allocated 254 MB before the tree hash
+// was compared).
+func TestSecurityStateTreeLeafLimit(t *testing.T) {
+	alice, _ := twoMembers(t, newTestConfig(9909), newTestConfig(9910))
+	state, err := alice.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := alice.Public().Tree().Leaf(0).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The state is version, suite, GroupContext, then the tree: replace
+	// the tree by 2^21-2 blank nodes and a leaf (2^20 leaves).
+	s := cryptobyte.String(state[4:])
+	var ctx GroupContext
+	if err := ctx.unmarshal(&s); err != nil {
+		t.Fatal(err)
+	}
+	head := state[:len(state)-len(s)]
+	if _, err := codec.ReadVector(&s); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 1<<21-2)
+	body = append(body, 1, byte(NodeTypeLeaf))
+	body = append(body, leaf...)
+	forged := append(append(bytes.Clone(head), appendVarint(nil, uint32(len(body)))...), body...)
+	forged = append(forged, s...)
+	var derr error
+	r := allocPerByte(forged, func() { _, derr = UnmarshalGroupState(alice.Config(), forged) })
+	t.Logf("state with a tree of 2^20 leaves, %d bytes: %.1f bytes allocated per byte, err=%v", len(forged), r, derr)
+	if !errors.Is(derr, ErrLimitExceeded) {
+		t.Errorf("state with a tree of 2^20 leaves (limit %d): %v", alice.Config().maxLeaves(), derr)
+	}
+	if r > maxAmplification {
+		t.Errorf("UnmarshalGroupState amplifies %.1fx", r)
 	}
 }

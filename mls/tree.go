@@ -67,10 +67,10 @@ func (v *ParentNode) unmarshal(s *cryptobyte.String) error {
 	if v.ParentHash, err = codec.ReadOpaque(s); err != nil {
 		return codec.Errorf("ParentNode.parent_hash", err)
 	}
-	v.UnmergedLeaves = []LeafIndex{}
-	err = codec.ReadList(s, func(s *cryptobyte.String) error {
-		l, err := codec.ReadUint32(s)
-		v.UnmergedLeaves = append(v.UnmergedLeaves, LeafIndex(l))
+	// 4 octets per 4-byte LeafIndex: bounded by the encoding.
+	v.UnmergedLeaves, err = readVec(s, codec.MaxVarint, 4, func(l *LeafIndex, s *cryptobyte.String) error {
+		u, err := codec.ReadUint32(s)
+		*l = LeafIndex(u)
 		return err
 	})
 	if err != nil {

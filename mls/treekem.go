@@ -37,14 +37,27 @@ func (v *HPKECiphertext) marshal(b *cryptobyte.Builder) {
 
 func (v *HPKECiphertext) unmarshal(s *cryptobyte.String) error {
 	var err error
-	if v.KEMOutput, err = codec.ReadOpaque(s); err != nil {
+	if v.KEMOutput, err = readOpaqueMin(s, minKEMOutput); err != nil {
 		return codec.Errorf("HPKECiphertext.kem_output", err)
 	}
-	if v.Ciphertext, err = codec.ReadOpaque(s); err != nil {
+	if v.Ciphertext, err = readOpaqueMin(s, minAEADCiphertext); err != nil {
 		return codec.Errorf("HPKECiphertext.ciphertext", err)
 	}
 	return nil
 }
+
+// skipHPKECiphertext steps over one HPKECiphertext.
+func skipHPKECiphertext(s *cryptobyte.String) error {
+	if _, err := codec.ReadVector(s); err != nil {
+		return err
+	}
+	_, err := codec.ReadVector(s)
+	return err
+}
+
+// minHPKECiphertext is the shortest HPKECiphertext encoding the decoder
+// accepts: two one-octet length prefixes, a KEM output and an AEAD tag.
+const minHPKECiphertext = 2 + minKEMOutput + minAEADCiphertext
 
 // UpdatePathNode is one node of an UpdatePath (RFC 9420, Section 7.6).
 //
@@ -67,19 +80,16 @@ func (v *UpdatePathNode) marshal(b *cryptobyte.Builder) {
 }
 
 func (v *UpdatePathNode) unmarshal(s *cryptobyte.String) error {
+	return v.unmarshalMax(s, maxPathCiphertexts)
+}
+
+// unmarshalMax decodes an UpdatePathNode with at most max ciphertexts.
+func (v *UpdatePathNode) unmarshalMax(s *cryptobyte.String, max int) error {
 	var err error
 	if v.EncryptionKey, err = codec.ReadOpaque(s); err != nil {
 		return codec.Errorf("UpdatePathNode.encryption_key", err)
 	}
-	v.EncryptedPathSecret = []HPKECiphertext{}
-	err = readListMax(s, maxPathCiphertexts, func(s *cryptobyte.String) error {
-		var c HPKECiphertext
-		if err := c.unmarshal(s); err != nil {
-			return err
-		}
-		v.EncryptedPathSecret = append(v.EncryptedPathSecret, c)
-		return nil
-	})
+	v.EncryptedPathSecret, err = readVecCounted(s, max, minHPKECiphertext, skipHPKECiphertext, (*HPKECiphertext).unmarshal)
 	if err != nil {
 		return codec.Errorf("UpdatePathNode.encrypted_path_secret", err)
 	}
@@ -111,13 +121,15 @@ func (v *UpdatePath) unmarshal(s *cryptobyte.String) error {
 	if err := v.LeafNode.unmarshal(s); err != nil {
 		return codec.Errorf("UpdatePath", err)
 	}
-	v.Nodes = []UpdatePathNode{}
-	err := readListMax(s, maxPathNodes, func(s *cryptobyte.String) error {
-		var n UpdatePathNode
-		if err := n.unmarshal(s); err != nil {
+	// maxPathCiphertexts bounds the ciphertexts of the whole path, counted
+	// while reading: each node may only use what the previous ones left.
+	left := maxPathCiphertexts
+	var err error
+	v.Nodes, err = readVec(s, maxPathNodes, 2, func(n *UpdatePathNode, s *cryptobyte.String) error {
+		if err := n.unmarshalMax(s, left); err != nil {
 			return err
 		}
-		v.Nodes = append(v.Nodes, n)
+		left -= len(n.EncryptedPathSecret)
 		return nil
 	})
 	if err != nil {

@@ -184,14 +184,10 @@ func (v *GroupSecrets) unmarshal(s *cryptobyte.String) error {
 			return codec.Errorf("GroupSecrets.path_secret", err)
 		}
 	}
-	err = readListMax(s, maxGroupSecretsPSKs, func(s *cryptobyte.String) error {
-		var id PreSharedKeyID
-		if err := id.unmarshal(s); err != nil {
-			return err
-		}
-		v.PSKs = append(v.PSKs, id)
-		return nil
-	})
+	v.PSKs, err = readVec(s, maxGroupSecretsPSKs, minPSKID, (*PreSharedKeyID).unmarshal)
+	if len(v.PSKs) == 0 {
+		v.PSKs = nil
+	}
 	if err != nil {
 		return codec.Errorf("GroupSecrets.psks", err)
 	}
@@ -226,7 +222,7 @@ func (v *EncryptedGroupSecrets) marshal(b *cryptobyte.Builder) {
 
 func (v *EncryptedGroupSecrets) unmarshal(s *cryptobyte.String) error {
 	var err error
-	if v.NewMember, err = codec.ReadOpaque(s); err != nil {
+	if v.NewMember, err = readOpaqueMin(s, minHashOutput); err != nil {
 		return codec.Errorf("EncryptedGroupSecrets.new_member", err)
 	}
 	if err := v.EncryptedGroupSecrets.unmarshal(s); err != nil {
@@ -262,14 +258,15 @@ func (v *Welcome) unmarshal(s *cryptobyte.String) error {
 		return codec.Errorf("Welcome.cipher_suite", err)
 	}
 	v.CipherSuite = suite.ID(cs)
-	err = readListMax(s, maxWelcomeSecrets, func(s *cryptobyte.String) error {
-		var e EncryptedGroupSecrets
-		if err := e.unmarshal(s); err != nil {
+	v.Secrets, err = readVecCounted(s, maxWelcomeSecrets, 1+minHashOutput+minHPKECiphertext, func(s *cryptobyte.String) error {
+		if _, err := codec.ReadVector(s); err != nil {
 			return err
 		}
-		v.Secrets = append(v.Secrets, e)
-		return nil
-	})
+		return skipHPKECiphertext(s)
+	}, (*EncryptedGroupSecrets).unmarshal)
+	if len(v.Secrets) == 0 {
+		v.Secrets = nil
+	}
 	if err != nil {
 		return codec.Errorf("Welcome.secrets", err)
 	}
