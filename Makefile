@@ -7,7 +7,7 @@ COUNT     ?= 6
 BENCHCPU  ?= 1,2
 DATE      := $(shell date -u +%F)
 
-.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test
+.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test slurm-test k8s-validate
 
 all: build
 
@@ -61,6 +61,16 @@ interop:
 ##   MLSINTEROP_DEEP_STEPS (deep_random prefix, default 400, 0 = all 1670 steps).
 interop-test: interop
 	cd cmd/mlsinterop && MLSINTEROP_CONFIGS=$(abspath $(INTEROP_CONFIGS)) $(GO) test -tags interop -count=1 -timeout 45m ./...
+
+## slurm-test: the sharded sweep under a real one-node Slurm (installs slurm-wlm and munge when
+## missing; root; a few minutes): deploy/slurm/test.sh.
+slurm-test:
+	GO=$(GO) deploy/slurm/test.sh
+
+## k8s-validate: strict offline validation of deploy/k8s/*.yaml against the Kubernetes API types
+## (its own Go module, deploy/k8s/validate, so mlslab does not depend on k8s.io).
+k8s-validate:
+	cd deploy/k8s/validate && $(GO) run . ..
 
 clean:
 	rm -rf bin bench/out

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mlslab/mlslab/sim"
 	"go.yaml.in/yaml/v3"
@@ -125,7 +126,11 @@ type sweepMeta struct {
 	Commit       string              `json:"mlslab_commit"`
 	Modified     bool                `json:"mlslab_modified"`
 	GoVersion    string              `json:"go_version"`
-	Shard        string              `json:"shard,omitempty"`
+	// Binary is the SHA-256 of the mlssim executable, recorded when the
+	// build has no clean VCS commit (go build -buildvcs=false, a modified
+	// tree): then it is what tells two builds apart.
+	Binary string `json:"mlslab_binary_sha256,omitempty"`
+	Shard  string `json:"shard,omitempty"`
 }
 
 func newSweepMeta(file string, base *sim.Scenario, grid gridFlag, seeds, runs int) sweepMeta {
@@ -138,7 +143,32 @@ func newSweepMeta(file string, base *sim.Scenario, grid gridFlag, seeds, runs in
 		Scenario: base.Name, File: file, ScenarioHash: scenarioHash(base), Fidelity: base.Fidelity,
 		FirstSeed: base.Seed, Seeds: seeds, Grid: grids, GridKeys: append([]string{}, grid.keys...), Runs: runs,
 		Version: version, Commit: commit, Modified: modified, GoVersion: runtime.Version(),
+		Binary: binaryHash(commit, modified),
 	}
+}
+
+var binaryHashOnce = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
+
+func binaryHash(commit string, modified bool) string {
+	if commit != "" && !modified {
+		return ""
+	}
+	return binaryHashOnce()
 }
 
 func scenarioHash(sc *sim.Scenario) string {
@@ -159,7 +189,11 @@ func (m sweepMeta) build() string {
 	if m.Modified {
 		s += " (modified)"
 	}
-	return s + " " + m.GoVersion
+	s += " " + m.GoVersion
+	if m.Binary != "" {
+		s += " binary sha256 " + m.Binary
+	}
+	return s
 }
 
 // mismatch names the first identifying field on which m and o differ.
