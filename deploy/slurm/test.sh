@@ -34,16 +34,22 @@ fail() {
 }
 
 # --- 0. Slurm and munge ---------------------------------------------------
-if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
-	[ "$(id -u)" = 0 ] || fail "slurm-wlm and munge are not installed and I am not root: apt-get install slurm-wlm munge"
-	log "installing slurm-wlm and munge (apt-get)"
+pkgs=()
+for c in slurmctld slurmd sbatch; do command -v $c >/dev/null || { pkgs+=(slurm-wlm); break; }; done
+command -v munged >/dev/null || pkgs+=(munge)
+{ command -v pgrep >/dev/null && command -v free >/dev/null; } || pkgs+=(procps)
+if [ "${#pkgs[@]}" -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || fail "${pkgs[*]} not installed and I am not root: apt-get install ${pkgs[*]}"
+	log "installing ${pkgs[*]} (apt-get)"
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -q --no-install-recommends slurm-wlm munge >/tmp/slurm-test-apt.log 2>&1; then
-		apt-get update -q >>/tmp/slurm-test-apt.log 2>&1 || true
-		apt-get install -y -q --no-install-recommends slurm-wlm munge >>/tmp/slurm-test-apt.log 2>&1 ||
-			{ tail -30 /tmp/slurm-test-apt.log >&2; fail "apt-get install slurm-wlm munge failed"; }
+	aptlog=$(mktemp /tmp/slurm-test-apt.XXXXXX)
+	if ! apt-get install -y -q --no-install-recommends "${pkgs[@]}" >"$aptlog" 2>&1; then
+		log "apt-get install failed; apt-get update and again"
+		apt-get update -q >>"$aptlog" 2>&1 || true
+		apt-get install -y -q --no-install-recommends "${pkgs[@]}" >>"$aptlog" 2>&1 ||
+			{ tail -30 "$aptlog" >&2; rm -f "$aptlog"; fail "apt-get install ${pkgs[*]} failed"; }
 	fi
-	rm -f /tmp/slurm-test-apt.log
+	rm -f "$aptlog"
 fi
 [ "$(id -u)" = 0 ] || fail "the one-node Slurm runs its daemons as root (SlurmUser=root); run as root"
 log "$(slurmctld -V), munge $(munged --version 2>&1 | awk '{print $2; exit}')"
@@ -162,7 +168,7 @@ wait_for "munged's socket" test -S "$tmp/munge.sock"
 cat >"$tmp/slurm.conf" <<EOF
 # A one-node Slurm for deploy/slurm/test.sh (every path in $tmp).
 ClusterName=mlssimtest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$base
 SlurmdPort=$((base + 1))
 AuthType=auth/munge
@@ -189,7 +195,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 MinJobAge=600
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$tmp/slurm.conf
