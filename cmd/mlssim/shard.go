@@ -180,8 +180,11 @@ func scenarioHash(sc *sim.Scenario) string {
 	return hex.EncodeToString(h[:])
 }
 
-// build is the mlslab build that wrote the metadata, as one string.
-func (m sweepMeta) build() string {
+// build is the mlslab build that wrote the metadata, as one string; short
+// abbreviates the binary hash (for display).
+func (m sweepMeta) build() string { return m.buildString(false) }
+
+func (m sweepMeta) buildString(short bool) string {
 	s := m.Version
 	if m.Commit != "" {
 		s += " commit " + m.Commit
@@ -191,7 +194,11 @@ func (m sweepMeta) build() string {
 	}
 	s += " " + m.GoVersion
 	if m.Binary != "" {
-		s += " binary sha256 " + m.Binary
+		h := m.Binary
+		if short && len(h) > 12 {
+			h = h[:12]
+		}
+		s += " binary sha256 " + h
 	}
 	return s
 }

@@ -193,7 +193,7 @@ func sweepStatus(w io.Writer, dir string) (int, error) {
 		grid = append(grid, k+"="+strings.Join(m.Grid[k], ","))
 	}
 	fmt.Fprintf(w, "sweep %s (%s, fidelity %s): %d cells = grid [%s] x %d seeds; build %s\n",
-		m.Scenario, m.File, m.Fidelity, m.Runs, strings.Join(grid, " "), m.Seeds, m.build())
+		m.Scenario, m.File, m.Fidelity, m.Runs, strings.Join(grid, " "), m.Seeds, m.buildString(true))
 	for _, n := range ns {
 		for i := range n {
 			sh := shard{i, n}
