@@ -7,7 +7,7 @@ COUNT     ?= 6
 BENCHCPU  ?= 1,2
 DATE      := $(shell date -u +%F)
 
-.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test
+.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test slurm-test k8s-validate k8s-image
 
 all: build
 
@@ -61,6 +61,21 @@ interop:
 ##   MLSINTEROP_DEEP_STEPS (deep_random prefix, default 400, 0 = all 1670 steps).
 interop-test: interop
 	cd cmd/mlsinterop && MLSINTEROP_CONFIGS=$(abspath $(INTEROP_CONFIGS)) $(GO) test -tags interop -count=1 -timeout 45m ./...
+
+## slurm-test: the sharded sweep under a real one-node Slurm (installs slurm-wlm and munge when
+## missing; root; a few minutes): deploy/slurm/test.sh.
+slurm-test:
+	GO=$(GO) deploy/slurm/test.sh
+
+## k8s-validate: strict offline validation of deploy/k8s/*.yaml against the Kubernetes API types
+## (its own Go module, deploy/k8s/validate, so mlslab does not depend on k8s.io).
+k8s-validate:
+	cd deploy/k8s/validate && $(GO) vet ./... && $(GO) test -count=1 ./... && $(GO) run . ..
+
+## k8s-image: the container image the manifests run (docker; not part of CI).
+K8S_IMAGE ?= $(shell sed -n 's/.*io\.mlslab\.image="\([^"]*\)".*/\1/p' deploy/k8s/Dockerfile)
+k8s-image:
+	docker build -f deploy/k8s/Dockerfile -t $(K8S_IMAGE) .
 
 clean:
 	rm -rf bin bench/out

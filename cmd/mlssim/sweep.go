@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/mlslab/mlslab/sim"
 )
@@ -35,11 +36,14 @@ validated before anything runs. Each run's own CSVs go to DIR/runs/NNNN/
 with --keep-runs.
 
 Across machines: --shard I/N runs only the runs with index = I mod N and
-writes DIR/sweep-shard-I-of-N.csv; start one shard per array task (Slurm job
-arrays, Kubernetes Indexed Jobs: --shard env/N takes I from
-SLURM_ARRAY_TASK_ID, minus SLURM_ARRAY_TASK_MIN, or JOB_COMPLETION_INDEX),
-then 'mlssim merge DIR' checks that every shard is there and writes
-DIR/sweep.csv, byte-identical to an unsharded sweep.
+writes DIR/sweep-shard-I-of-N.csv, its metadata (.json: scenario hash, grid,
+seeds, mlslab build) and its progress (.status.json); start one shard per
+array task (Slurm job arrays --array=0-(N-1), Kubernetes Indexed Jobs:
+--shard env/N takes I from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX).
+'mlssim status DIR' shows cells done / running / failed; 'mlssim merge DIR'
+checks that every cell is there exactly once and writes DIR/sweep.csv,
+byte-identical to an unsharded sweep. deploy/slurm and deploy/k8s have
+the cluster side.
 
 Example:
   mlssim sweep workloads/collisions.yaml --seeds 3 \
@@ -162,6 +166,7 @@ func sweepMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "mlssim sweep: output directory: %v\n", err)
 		return 2
 	}
+	meta := newSweepMeta(file, base, grid, *seeds, total)
 	csvPath := filepath.Join(dir, sh.csvName())
 	f, err := os.Create(csvPath)
 	if err != nil {
@@ -169,14 +174,17 @@ func sweepMain(args []string) int {
 		return 2
 	}
 	defer f.Close()
-	if err := writeSweepMeta(dir, sh, file, base, grid, *seeds, total); err != nil {
+	if err := writeSweepMeta(dir, sh, meta); err != nil {
 		fmt.Fprintf(os.Stderr, "mlssim sweep: %v\n", err)
 		return 2
 	}
+	status := newStatusWriter(dir, sh, meta, runs)
+	failRun := failHook(sh, runs)
 	header := append(append([]string{"scenario", "run", "seed"}, grid.keys...), "metric", "value")
 	fmt.Fprintln(f, strings.Join(header, ","))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too: Slurm (time limit, scancel) and Kubernetes send it first.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(runs) > 0 {
 		tuneGC(runs[0].sc.Fidelity)
@@ -199,7 +207,14 @@ func sweepMain(args []string) int {
 				if *keep {
 					opt.OutDir = filepath.Join(dir, "runs", fmt.Sprintf("%04d", r.idx))
 				}
-				sum, err := sim.Run(ctx, r.sc, opt)
+				status.cell(r.idx, cellRunning, nil)
+				var sum *sim.Summary
+				var err error
+				if r.idx == failRun {
+					err = fmt.Errorf("%s=%d: test hook: this shard's first run fails", failShardEnv, sh.i)
+				} else {
+					sum, err = sim.Run(ctx, r.sc, opt)
+				}
 				results <- result{p, sum, err}
 			}
 		}()
@@ -227,9 +242,16 @@ func sweepMain(args []string) int {
 			delete(pending, next)
 			if r.err != nil {
 				failed++
-				fmt.Fprintf(os.Stderr, "mlssim sweep: run %d: %v\n", runs[next].idx, r.err)
+				fmt.Fprintf(os.Stderr, "mlssim sweep: run %d (%s): %v\n", runs[next].idx, meta.cellKey(runs[next].idx), r.err)
+				status.cell(runs[next].idx, cellFailed, r.err)
 			} else {
-				writeSweepRows(f, base.Name, runs[next], r.sum)
+				if err := writeSweepRows(f, base.Name, runs[next], r.sum); err != nil {
+					fmt.Fprintf(os.Stderr, "mlssim sweep: %s: %v\n", csvPath, err)
+					status.cell(runs[next].idx, cellFailed, err)
+					status.finish("failed")
+					return 1
+				}
+				status.cell(runs[next].idx, cellDone, nil)
 				if !*quiet {
 					fmt.Fprintf(os.Stderr, "run %d/%d done (#%d of %d, seed %d %s)\n", next+1, len(runs), runs[next].idx, total, runs[next].seed, strings.Join(runs[next].assign, " "))
 				}
@@ -238,19 +260,38 @@ func sweepMain(args []string) int {
 		}
 	}
 	if ctx.Err() != nil {
+		status.finish("interrupted")
 		fmt.Fprintf(os.Stderr, "mlssim sweep: interrupted after %d of %d runs; %s holds their complete rows\n", next, len(runs), csvPath)
 		return 1
 	}
 	if failed > 0 {
+		status.finish("failed")
 		return 1
 	}
+	status.finish("done")
 	if !*quiet {
 		fmt.Fprintf(os.Stderr, "%d runs -> %s\n", len(runs), csvPath)
 	}
 	return 0
 }
 
-func writeSweepRows(w io.Writer, name string, r sweepRun, sum *sim.Summary) {
+// failShardEnv names the test hook: with MLSSIM_FAIL_SHARD=I, shard I of a
+// sharded sweep fails its first run (without running it) and exits 1, as a
+// crashed run would; its other runs complete. deploy/slurm/test.sh uses it to
+// check that status and merge name the failed cell and that re-running only
+// that shard completes the sweep.
+const failShardEnv = "MLSSIM_FAIL_SHARD"
+
+// failHook returns the run index the test hook fails, or -1.
+func failHook(sh shard, runs []sweepRun) int {
+	v := os.Getenv(failShardEnv)
+	if v == "" || sh.n == 0 || len(runs) == 0 || v != strconv.Itoa(sh.i) {
+		return -1
+	}
+	return runs[0].idx
+}
+
+func writeSweepRows(w io.Writer, name string, r sweepRun, sum *sim.Summary) error {
 	b, _ := json.Marshal(sum.Metrics)
 	var m map[string]float64
 	json.Unmarshal(b, &m)
@@ -269,31 +310,16 @@ func writeSweepRows(w io.Writer, name string, r sweepRun, sum *sim.Summary) {
 		sb.WriteString(strconv.FormatFloat(m[k], 'g', -1, 64))
 		sb.WriteString("\n")
 	}
-	io.WriteString(w, sb.String())
+	_, err := io.WriteString(w, sb.String()) // one write per run: the rows of a run land together
+	return err
 }
 
-// writeSweepMeta records what sweep.csv does not: the scenario file,
-// fidelity, grid, seeds and the mlslab build, as DIR/sweep.json (or
-// sweep-shard-I-of-N.json for a shard), for figures and provenance.
-func writeSweepMeta(dir string, sh shard, file string, base *sim.Scenario, grid gridFlag, seeds, runs int) error {
-	version, commit, modified := sim.Version()
-	grids := map[string][]string{}
-	for i, k := range grid.keys {
-		grids[k] = grid.vals[i]
-	}
-	meta := map[string]any{
-		"scenario": base.Name, "file": file, "fidelity": base.Fidelity, "first_seed": base.Seed, "seeds": seeds,
-		"grid": grids, "runs": runs, "mlslab_version": version, "mlslab_commit": commit, "mlslab_modified": modified,
-		"go_version": runtime.Version(),
-	}
-	name := "sweep.json"
+// writeSweepMeta records what sweep.csv does not: the scenario file and
+// hash, fidelity, grid, seeds and the mlslab build, as DIR/sweep.json (or
+// sweep-shard-I-of-N.json for a shard), for figures, provenance and merge.
+func writeSweepMeta(dir string, sh shard, meta sweepMeta) error {
 	if sh.n > 0 {
-		meta["shard"] = fmt.Sprintf("%d/%d", sh.i, sh.n)
-		name = strings.TrimSuffix(sh.csvName(), ".csv") + ".json"
+		meta.Shard = sh.String()
 	}
-	b, err := json.MarshalIndent(meta, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
+	return writeJSONAtomic(filepath.Join(dir, sh.metaName()), meta)
 }
