@@ -28,11 +28,13 @@ func (v *Commit) marshal(b *cryptobyte.Builder) {
 
 func (v *Commit) unmarshal(s *cryptobyte.String) error {
 	*v = Commit{}
-	// GroupContextExtensions, ReInit and ExternalInit proposals encode in
-	// a few octets but decode into much larger values; a valid commit
-	// holds at most one of each (RFC 9420, Section 12.2), so more than
-	// maxSingletonProposals of one of them by value is a decoding error.
-	var singles [3]int
+	// GroupContextExtensions, ReInit, ExternalInit and Update proposals
+	// encode in a few octets but decode into much larger values; a valid
+	// commit holds at most one of each of the first three by value and no
+	// Update by value (the committer's own, RFC 9420, Section 12.2), so
+	// more than maxSingletonProposals of one of them by value is a
+	// decoding error.
+	var singles [4]int
 	var err error
 	v.Proposals, err = readVec(s, maxCommitProposals, minProposalOrRef, func(p *ProposalOrRef, s *cryptobyte.String) error {
 		if err := p.unmarshal(s); err != nil {
@@ -49,6 +51,8 @@ func (v *Commit) unmarshal(s *cryptobyte.String) error {
 			i = 1
 		case ProposalTypeExternalInit:
 			i = 2
+		case ProposalTypeUpdate:
+			i = 3
 		}
 		if i >= 0 {
 			if singles[i]++; singles[i] > maxSingletonProposals {

@@ -40,7 +40,10 @@ type Config struct {
 	// Welcome or GroupInfo (before the node array is allocated) and on
 	// growth: Commit refuses, and Process and PublicGroup.ApplyCommit
 	// reject, a commit whose Adds or external joiner would extend the tree
-	// beyond it. Errors match ErrLimitExceeded.
+	// beyond it. Errors match ErrLimitExceeded. The decoders' fixed caps
+	// (2^19 proposals per commit, 2^20 ciphertexts per UpdatePath and
+	// secrets per Welcome) do not grow with it: above 2^19 leaves a
+	// worst-case commit or Welcome may be rejected.
 	MaxLeaves uint32
 
 	// MaxMessageSize bounds the encoded MLSMessage Config.UnmarshalMLSMessage
@@ -90,11 +93,12 @@ type Config struct {
 	// Group API never changes a member's own credential). The credentials
 	// must not be modified. nil means DefaultValidateSuccessor: the same
 	// basic identity or the same x509 subject. ValidateCredential is still
-	// called for the new credential. When both ValidateSuccessor and
-	// ValidateCredential are nil there is no Authentication Service and a
-	// credential is only a claim, so a resync must moreover keep the
-	// removed leaf's signature key (an external commit is signed by the
-	// joiner's new key, not the removed leaf's).
+	// called for the new credential. When ValidateCredential is nil there
+	// is no Authentication Service (ValidateSuccessor compares credentials
+	// but does not bind one to a signature key) and a credential is only a
+	// claim, so a resync must moreover keep the removed leaf's signature
+	// key (an external commit is signed by the joiner's new key, not the
+	// removed leaf's).
 	ValidateSuccessor func(leaf LeafIndex, oldCred, newCred *Credential, reason SuccessorReason) error
 
 	// AcceptExternalProposal, if set, is asked about every proposal from an

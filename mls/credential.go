@@ -99,10 +99,12 @@ func (v *Credential) unmarshal(s *cryptobyte.String) error {
 			return codec.Errorf("Credential.identity", err)
 		}
 	case CredentialX509:
-		// A 1-octet empty certificate decodes into a 24-byte slice
-		// header: maxCertificates bounds that to 6 KiB per credential.
-		v.Certificates, err = readVec(s, maxCertificates, 1, func(c *[]byte, s *cryptobyte.String) (err error) {
-			*c, err = codec.ReadOpaque(s)
+		// An empty cert_data is never a DER certificate; rejecting it
+		// while decoding makes every element cost at least 2 octets for
+		// its 24-byte slice header (and maxCertificates bounds a
+		// credential to 6 KiB of headers).
+		v.Certificates, err = readVec(s, maxCertificates, 2, func(c *[]byte, s *cryptobyte.String) (err error) {
+			*c, err = readOpaqueMin(s, 1)
 			return err
 		})
 		if err != nil {

@@ -101,20 +101,24 @@
 // rejected when shorter than that output is in every RFC 9420 cipher
 // suite (RFC 9420, Section 17.1): a KEM output (HPKECiphertext.kem_output,
 // ExternalInit.kem_output) below 32 octets, an HPKE ciphertext below the
-// 16-octet AEAD tag, a KeyPackageRef, ProposalRef or psk_nonce below 32.
-// No list is grown by appending: a vector is counted before it is
-// allocated, or decoded in bounded chunks and copied once to its exact
-// length. An UpdatePath holds at most 2^20 ciphertexts in all; a Welcome
-// at most 2^20 secrets; a Commit at most 2^19 proposals, of which at most
-// 16 GroupContextExtensions, 16 ReInit and 16 ExternalInit by value (one
-// of each is valid, RFC 9420 Section 12.2). Measured worst cases: an
-// UpdatePath and a Welcome's secrets allocate under 3 bytes per input
-// byte; PSK proposals about 6. Lists of elements that are only a few
-// octets on the wire cost more per octet but are capped in length: a
-// Commit of Removes by value (7 octets each) about 14 bytes per input
-// byte, a list of 2^16 empty extensions (3 octets each) about 19, a
-// certificate chain of 256 empty certificates 24. The ratchet tree is the exception:
-// a blank node is one octet but occupies a node slot, so a tree costs
+// 16-octet AEAD tag, a KeyPackageRef, ProposalRef or psk_nonce below 32, a
+// public key (encryption_key, signature_key, init_key) below 32, an empty
+// certificate. No list is grown by appending: a vector is counted before
+// it is allocated, or decoded in bounded chunks and copied once to its
+// exact length. An UpdatePath holds at most 2^20 ciphertexts in all; a
+// Welcome at most 2^20 secrets; a Commit at most 2^19 proposals, of which
+// at most 16 GroupContextExtensions, 16 ReInit, 16 ExternalInit and 16
+// Update by value (one of each of the first three and no Update by value
+// is valid, RFC 9420 Section 12.2). Measured worst cases (the
+// TestSecurity*Amplification tests assert at most 8 allocated bytes per
+// input byte for UpdatePaths, Welcome secrets, Updates, Adds and
+// certificates): an UpdatePath and a Welcome's secrets allocate under 3
+// bytes per input byte, PSK proposals about 6. Lists of elements that are
+// only a few octets on the wire cost more per octet but are capped in
+// length: a Commit of Removes by value (7 octets each) about 14 bytes per
+// input byte, a list of 2^16 empty extensions (3 octets each) about 19.
+// The ratchet tree is the exception: a blank node is one octet but
+// occupies a node slot, so a tree costs
 // O(leaf limit) rather than O(input), which is why its leaf count is
 // checked (against Config.MaxLeaves, also for UnmarshalGroupState) before
 // the node array is allocated.

@@ -73,11 +73,17 @@ type CommitStats struct {
 }
 
 // NextGroup returns the state the group moves to when the commit is merged,
-// or nil once pc was merged (the state is then the group's). The result
-// shares its secrets with the group that merges pc, so neither overwrites
-// that epoch's secrets when it moves on (see the package documentation,
-// "Erasing secrets").
+// or nil once pc was merged (the state is then the group's) or the group
+// that created pc moved to another epoch (pc is stale: Merge would refuse
+// it, and the group may have overwritten secrets the state shared with
+// it). The result shares its secrets with the group that merges pc, so
+// neither overwrites that epoch's secrets when it moves on (see the package
+// documentation, "Erasing secrets"); to persist the state, use
+// MarshalNextState, which does not.
 func (pc *PendingCommit) NextGroup() *Group {
+	if pc.stale() {
+		return nil
+	}
 	if pc.next != nil {
 		pc.next.keys.markShared()
 		pc.next.priv.markShared()
@@ -86,6 +92,26 @@ func (pc *PendingCommit) NextGroup() *Group {
 		}
 	}
 	return pc.next
+}
+
+// stale reports whether pc can no longer be merged into the group that
+// created it: merged already, or that group left pc's epoch.
+func (pc *PendingCommit) stale() bool {
+	return pc.next == nil || (pc.base != nil && pc.base.keys != pc.baseKeys)
+}
+
+// MarshalNextState encodes the state the group moves to when pc is merged,
+// as Group.MarshalState would encode pc.NextGroup(), without handing that
+// state out (so erasure of consumed secrets stays on). A member persisting
+// across Commit and Merge stores this and the group's own MarshalState
+// (taken after Commit) and keeps one of them when the delivery service
+// answers. It returns ErrStalePendingCommit once pc was merged or the group
+// moved to another epoch.
+func (pc *PendingCommit) MarshalNextState() ([]byte, error) {
+	if pc.stale() {
+		return nil, ErrStalePendingCommit
+	}
+	return pc.next.MarshalState()
 }
 
 // ErrStalePendingCommit is returned by Merge for a pending commit that does
@@ -724,13 +750,13 @@ func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Exte
 // An external commit, unlike an Update, is not signed by the removed
 // leaf's key, so a credential is all that ties the joiner to the removed
 // client; without an Authentication Service a basic identity is only a
-// claim. Hence, when the application configured neither ValidateCredential
-// nor ValidateSuccessor, a resync must also keep the removed leaf's
-// signature key (the joiner proves possession by signing the commit);
-// resyncing with a new key needs the application to authenticate the
-// credential.
+// claim. Hence, when the application configured no ValidateCredential
+// (ValidateSuccessor compares credentials but does not tie one to a
+// signature key), a resync must also keep the removed leaf's signature key
+// (the joiner proves possession by signing the commit); resyncing with a
+// new key needs the application to authenticate the credential.
 func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newLeaf *LeafNode) error {
-	noAS := cfg == nil || (cfg.ValidateCredential == nil && cfg.ValidateSuccessor == nil)
+	noAS := cfg == nil || cfg.ValidateCredential == nil
 	for _, l := range removed {
 		old := pg.tree.Leaf(l)
 		if old == nil {
@@ -740,7 +766,7 @@ func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newLeaf *Le
 			return err
 		}
 		if noAS && !bytes.Equal(old.SignatureKey, newLeaf.SignatureKey) {
-			return protoErr(CodeInvalidLeafNode, ruleSuccessor, fmt.Sprintf("resync of leaf %d with a new signature key and no Authentication Service (Config.ValidateCredential or ValidateSuccessor)", l), ErrCredentialNotSuccessor)
+			return protoErr(CodeInvalidLeafNode, ruleSuccessor, fmt.Sprintf("resync of leaf %d with a new signature key and no Authentication Service (Config.ValidateCredential)", l), ErrCredentialNotSuccessor)
 		}
 	}
 	return nil

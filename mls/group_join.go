@@ -228,9 +228,9 @@ type ExternalJoinOptions struct {
 	// must accept kp's credential as its successor (Config.ValidateSuccessor
 	// with SuccessorResync; by default the same identity), or ExternalJoin
 	// fails with the error members would report (RFC 9420, Section 12.2).
-	// A Config with neither ValidateCredential nor ValidateSuccessor has no
-	// Authentication Service, and an identity is then only a claim: the
-	// resync must also keep the removed leaf's signature key.
+	// A Config without ValidateCredential has no Authentication Service,
+	// and an identity is then only a claim: the resync must also keep the
+	// removed leaf's signature key.
 	Remove *LeafIndex
 	// PSKs are PreSharedKey proposals to include.
 	PSKs []PreSharedKeyID

@@ -81,7 +81,7 @@ const ruleGroupState = "mls group state encoding (UnmarshalGroupState)"
 //
 // A PendingCommit is not part of the encoding. Between Commit and Merge,
 // store both the group's encoding (taken after Commit: the commit's
-// handshake generation is consumed) and that of pc.NextGroup(); when the
+// handshake generation is consumed) and pc.MarshalNextState(); when the
 // delivery service answers, keep the second if it accepted the commit and
 // the first otherwise. A member restored from the first cannot Merge a
 // commit that was accepted (Process refuses a member's own commit).

@@ -50,7 +50,7 @@ func (v *KeyPackage) unmarshal(s *cryptobyte.String) error {
 		return codec.Errorf("KeyPackage.cipher_suite", err)
 	}
 	v.CipherSuite = suite.ID(cs)
-	if v.InitKey, err = codec.ReadOpaque(s); err != nil {
+	if v.InitKey, err = readOpaqueMin(s, minPublicKey); err != nil {
 		return codec.Errorf("KeyPackage.init_key", err)
 	}
 	if err := v.LeafNode.unmarshal(s); err != nil {

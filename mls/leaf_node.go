@@ -227,10 +227,10 @@ func (v *LeafNode) marshalTBS(b *cryptobyte.Builder, groupID []byte, leafIndex L
 func (v *LeafNode) unmarshal(s *cryptobyte.String) error {
 	*v = LeafNode{}
 	var err error
-	if v.EncryptionKey, err = codec.ReadOpaque(s); err != nil {
+	if v.EncryptionKey, err = readOpaqueMin(s, minPublicKey); err != nil {
 		return codec.Errorf("LeafNode.encryption_key", err)
 	}
-	if v.SignatureKey, err = codec.ReadOpaque(s); err != nil {
+	if v.SignatureKey, err = readOpaqueMin(s, minPublicKey); err != nil {
 		return codec.Errorf("LeafNode.signature_key", err)
 	}
 	if err = v.Credential.unmarshal(s); err != nil {

@@ -222,6 +222,12 @@ const (
 	// RFC 9420 Section 5.2) or a value of length KDF.Nh (psk_nonce,
 	// Section 8.4): 32, 48 or 64 octets for SHA-256, SHA-384 and SHA-512.
 	minHashOutput = 32
+	// A public key is Npk octets for HPKE (32 for X25519, 56 for X448,
+	// 65, 97 and 133 for P-256, P-384 and P-521, RFC 9180, Section 7.1)
+	// and 32, 57, 65, 97 or 133 octets for the signature schemes (RFC 9420,
+	// Section 5.1.1): LeafNode.encryption_key and signature_key,
+	// KeyPackage.init_key, UpdatePathNode.encryption_key.
+	minPublicKey = 32
 	// The shortest ProposalOrRef: a GroupContextExtensions with no
 	// extensions by value (type, proposal_type, empty vector).
 	minProposalOrRef = 1 + 2 + 1

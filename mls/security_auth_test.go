@@ -270,6 +270,7 @@ func TestSecurityExternalCommitEvictsMember(t *testing.T) {
 	}
 	// A modified client sends it anyway.
 	cfgM.ValidateSuccessor = allowAnySuccessor
+	cfgM.ValidateCredential = func(*Credential, []byte) error { return nil }
 	_, evict, err := ExternalJoin(cfgM, gi, kpM, &ExternalJoinOptions{Remove: &victim})
 	if err != nil {
 		t.Fatal(err)
@@ -303,6 +304,7 @@ func TestSecurityExternalCommitEvictsMember(t *testing.T) {
 	a.cfg.ValidateSuccessor = recordSuccessor(&calls, nil)
 	cfgC2 := newTestConfig(9034)
 	cfgC2.ValidateSuccessor = recordSuccessor(&calls, nil)
+	cfgC2.ValidateCredential = acceptAll
 	c2, resync, err := ExternalJoin(cfgC2, gi, newKP(t, cfgC2, secCS, "carol"), &ExternalJoinOptions{Remove: &victim})
 	if err != nil {
 		t.Fatalf("resync: %v", err)
@@ -422,7 +424,8 @@ func TestSecurityDefaultValidateSuccessor(t *testing.T) {
 }
 
 // TestSecurityResyncEvictionByIdentityClaim: without an Authentication
-// Service (ValidateCredential and ValidateSuccessor nil) a basic identity is
+// Service (ValidateCredential nil; a ValidateSuccessor alone does not bind
+// credentials to keys) a basic identity is
 // only a claim, so an outsider calling itself "carol" with its own
 // signature key must not be able to resync carol's leaf away; the real
 // carol, keeping her signature key, still can. With an AS configured, a
@@ -456,6 +459,11 @@ func TestSecurityResyncEvictionByIdentityClaim(t *testing.T) {
 	}
 	if _, err := a.Public().ApplyCommit(wireRoundTrip(t, evict), nil, nil); !errors.Is(err, ErrCredentialNotSuccessor) {
 		t.Fatalf("delivery service: %v, want ErrCredentialNotSuccessor", err)
+	}
+	// A successor policy alone (here the default's own function) is not an
+	// AS: still rejected.
+	if _, err := a.Public().ApplyCommit(wireRoundTrip(t, evict), nil, &Config{ValidateSuccessor: DefaultValidateSuccessor}); !errors.Is(err, ErrCredentialNotSuccessor) {
+		t.Fatalf("delivery service with only ValidateSuccessor: %v, want ErrCredentialNotSuccessor", err)
 	}
 	// Members whose AS accepts the claim follow it: the application decided.
 	for _, g := range all {

@@ -827,3 +827,55 @@ func TestSecurityStateTreeLeafLimit(t *testing.T) {
 		t.Errorf("UnmarshalGroupState amplifies %.1fx", r)
 	}
 }
+
+// TestSecurityProposalListAmplification: commits of many tiny proposals by
+// value decode within maxAmplification or are rejected: Updates by value
+// (never valid in a commit, RFC 9420 Section 12.2) beyond the singleton
+// cap, Adds whose KeyPackage has keys shorter than any suite's, x509
+// credentials of empty certificates.
+func TestSecurityProposalListAmplification(t *testing.T) {
+	key := func(n int) []byte { return append(appendVarint(nil, uint32(n)), make([]byte, n)...) }
+	// LeafNode (source update): keys, basic credential, 5 empty
+	// capability lists, source, no extensions, empty signature.
+	leaf := func(cred []byte, source byte, lifetime bool) []byte {
+		b := append(key(minPublicKey), key(minPublicKey)...)
+		b = append(b, cred...)
+		b = append(b, 0, 0, 0, 0, 0, source)
+		if lifetime {
+			b = append(b, make([]byte, 16)...)
+		}
+		return append(b, 0, 0)
+	}
+	basic := []byte{0, 1, 0}
+	upd := append([]byte{1, 0, 2}, leaf(basic, 2, false)...)
+	kp := func(cred []byte) []byte {
+		b := append([]byte{0, 1, 0, 1}, key(minPublicKey)...)
+		b = append(b, leaf(cred, 1, true)...)
+		return append(b, 0, 0)
+	}
+	add := append([]byte{1, 0, 1}, kp(basic)...)
+	x509 := append([]byte{0, 2}, appendVarint(nil, 256)...)
+	x509 = append(x509, make([]byte, 256)...) // 256 empty certificates
+	addX509 := append([]byte{1, 0, 1}, kp(x509)...)
+	shortKey := append([]byte{1, 0, 1}, bytes.Replace(kp(basic), key(minPublicKey), key(1), 1)...)
+	for _, tc := range []struct {
+		name   string
+		elem   []byte
+		n      int
+		reject bool
+	}{
+		{"update by value", upd, 1 << 16, true},
+		{"add", add, 1 << 16, false},
+		{"add, empty certificates", addX509, 1 << 12, true},
+		{"add, 1-octet init_key", shortKey, 1 << 16, true},
+	} {
+		body := bytes.Repeat(tc.elem, tc.n)
+		enc := append(appendVarint(nil, uint32(len(body))), body...)
+		enc = append(enc, 0) // no path
+		var derr error
+		r := allocPerByte(enc, func() { _, derr = UnmarshalCommit(enc) })
+		if (derr != nil) != tc.reject || r > maxAmplification {
+			t.Errorf("%s: %d proposals, %d octets: err=%v, %.1f octets allocated per input octet (bound %d)", tc.name, tc.n, len(enc), derr, r, maxAmplification)
+		}
+	}
+}

@@ -579,3 +579,75 @@ func FuzzUnmarshalGroupState(f *testing.F) {
 		}
 	})
 }
+
+// TestSecurityPersistAcrossCommit: a member that restarts between Commit
+// and Merge continues from MarshalNextState once the delivery service
+// accepted its commit (the post-Commit state, kept for a rejection, loads
+// in the old epoch); persisting this way keeps erasure on (the keys the commit replaced are
+// overwritten after Merge). A pending commit whose group moved on is stale:
+// NextGroup returns nil and MarshalNextState ErrStalePendingCommit.
+func TestSecurityPersistAcrossCommit(t *testing.T) {
+	all := newFlowGroup(t, secCS, 16, "alice", "bob", "carol")
+	a, b := all[0], all[1]
+	oldLeaf := a.priv.find(a.self.Node()).priv
+	pc, err := a.Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := pc.MarshalNextState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := a.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Accepted: the restarted member loads the next state.
+	for _, g := range all[1:] {
+		if _, err := g.Process(wireRoundTrip(t, pc.Commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a2, err := UnmarshalGroupState(a.Config(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgree(t, a2, b, all[2])
+	if _, err := open(b, seal(t, a2, "after restart")); err != nil {
+		t.Fatal(err)
+	}
+	// The live group merges too: its replaced leaf key is overwritten
+	// (MarshalNextState handed nothing out).
+	if err := a.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	if !allZero(oldLeaf) {
+		t.Error("old leaf private key kept after Merge: MarshalNextState turned erasure off")
+	}
+	// The post-Commit state loads too (what a member whose commit lost
+	// keeps), in the epoch before the commit.
+	if a3, err := UnmarshalGroupState(a.Config(), before); err != nil || a3.Epoch() != a.Epoch()-1 {
+		t.Fatalf("post-Commit state: %v", err)
+	}
+	// A commit that lost the race is stale.
+	pcA, err := b.Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcC, err := all[2].Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Merge(pcA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := all[2].Process(wireRoundTrip(t, pcA.Commit)); err != nil {
+		t.Fatal(err)
+	}
+	if pcC.NextGroup() != nil {
+		t.Error("NextGroup of a stale pending commit is not nil")
+	}
+	if _, err := pcC.MarshalNextState(); !errors.Is(err, ErrStalePendingCommit) {
+		t.Errorf("MarshalNextState of a stale pending commit: %v, want ErrStalePendingCommit", err)
+	}
+}

@@ -86,7 +86,7 @@ func (v *UpdatePathNode) unmarshal(s *cryptobyte.String) error {
 // unmarshalMax decodes an UpdatePathNode with at most max ciphertexts.
 func (v *UpdatePathNode) unmarshalMax(s *cryptobyte.String, max int) error {
 	var err error
-	if v.EncryptionKey, err = codec.ReadOpaque(s); err != nil {
+	if v.EncryptionKey, err = readOpaqueMin(s, minPublicKey); err != nil {
 		return codec.Errorf("UpdatePathNode.encryption_key", err)
 	}
 	v.EncryptedPathSecret, err = readVecCounted(s, max, minHPKECiphertext, skipHPKECiphertext, (*HPKECiphertext).unmarshal)
