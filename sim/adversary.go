@@ -13,10 +13,28 @@ import (
 // (DESIGN.md, "Adversary and PCS"). Each compromise is tracked as its own
 // adversary, so healing time and exposure are per compromise.
 //
-// Rules. Compromising member X leaks X's whole state: the secrets of X's
+// Compromised state. Compromising member X leaks everything X's client
+// holds at that instant (RFC 9420, Section 16.6): the secrets of X's
 // current epoch (init_secret included) and every node private key X holds
-// (its leaf, and its non-blank ancestors that do not list it as unmerged).
-// With X's state the adversary can process every commit X could, so it
+// (its leaf, and its non-blank ancestors that do not list it as unmerged);
+// plus its pending secrets: the leaf private key of an Update it proposed
+// that is not committed yet (also one proposed in a stale epoch: every
+// re-send of the proposal in a later epoch proposes the same leaf key, see
+// workloads/README.md, "Adversary"), and the path secrets of a commit it
+// built that the delivery service has not accepted or rejected yet. When
+// such an Update is committed the adversary holds the victim's new leaf
+// key; when such a commit is accepted it derives the new epoch and holds
+// the victim's new keys. A victim still joining holds the init key of the
+// KeyPackage it was added with, so it can read its Welcome: that is the
+// join epoch's state it is given. No other KeyPackage is ever published
+// for a member in the simulator (joiners are added with their one
+// KeyPackage, and queued members are not in the group, so never victims).
+// At fidelity sampled/full the real shadow client takes these from the
+// victim's real client state (mls.Group.OwnUpdateKeys of its real states,
+// the Update proposal it would re-send, the PendingCommit it built) and
+// must reach the same outcome as the symbolic rule.
+//
+// Rules. With X's state the adversary can process every commit X could, so it
 // follows the group up to the delivery service's epoch. For each later
 // commit it derives the next epoch iff it knows the current epoch's
 // init_secret and the commit_secret: the commit has no path (commit_secret
@@ -56,6 +74,13 @@ type compromise struct {
 	watch      *watch
 	exposure   int64
 	advCommits int64 // accepted commits it built as the victim (signature key)
+
+	// Pending secrets of the victim at the compromise (item "compromised
+	// state" above): the pool id of its uncommitted Update proposal (0 if
+	// none) and the commit it had built that the delivery service had not
+	// yet decided (nil if none).
+	stolenUpd    uint64
+	stolenCommit *inflight
 }
 
 func (c *compromise) exposes(t time.Duration, epoch uint64) bool {
@@ -112,6 +137,13 @@ func (s *Sim) compromiseVictim(c *compromise, v MemberID) {
 	c.startEpoch = vm.ep
 	c.dsEpoch = s.epoch
 	c.known = s.tree.HeldKeys(uint32(vm.leaf), c.known[:0])
+	c.stolenUpd, c.stolenCommit = 0, nil
+	if vm.updPending {
+		c.stolenUpd = vm.updID
+	}
+	if vm.committing {
+		c.stolenCommit = vm.cur
+	}
 	if err := s.backend.Compromise(c.id, v, c.signature); err != nil {
 		s.st.backendErrors++
 	}
@@ -152,7 +184,19 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 		}
 		victimGone := slices.Contains(removed, c.victim) || s.members[c.victim].leaf < 0
 		derived := false
+		if c.stolenUpd != 0 && !victimGone && slices.Contains(f.pool, c.stolenUpd) {
+			// The victim's Update proposed before the compromise: the
+			// adversary holds its leaf private key.
+			x := 2 * uint32(s.members[c.victim].leaf)
+			c.known = append(c.known, symtree.KeyRef{Node: x, Key: s.tree.Key(x)})
+			c.stolenUpd = 0
+		}
 		switch {
+		case f == c.stolenCommit && !victimGone:
+			// The victim's commit built before the compromise: the
+			// adversary holds its path secrets (and all it derives).
+			derived = true
+			c.known = s.tree.HeldKeys(uint32(s.members[c.victim].leaf), c.known[:0])
 		case f.spec.Adversary == c.id+1 && !victimGone:
 			// Its own commit as the victim: it chose every new key.
 			derived = true

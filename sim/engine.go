@@ -126,7 +126,9 @@ type member struct {
 	alwaysOn    bool
 	updateDue   bool // self-update fell due while offline
 	retryDue    *inflight
-	updPending  bool // an Update proposal of its own is in the pool
+	updPending  bool      // an Update proposal of its own is in the pool
+	updID       uint64    // pool id of that Update (valid while updPending)
+	cur         *inflight // its last commit (in flight while committing)
 	removeAsked bool
 	committing  bool          // a commit of its own is in flight (it waits for the outcome)
 	queuedAt    time.Duration // when it entered the add queue
@@ -1060,6 +1062,11 @@ func (s *Sim) propose(kind ProposalKind, sender, subject MemberID) {
 		s.st.backendErrors++
 	}
 	s.poolSeq++
+	if kind == PropUpdate {
+		// The leaf key is generated now and kept by every re-send of
+		// this proposal (see acceptCommit and workloads/README.md).
+		s.members[sender].updID = s.poolSeq
+	}
 	p := &proposalMsg{entry: poolEntry{id: s.poolSeq, kind: kind, sender: sender, subject: subject, bytes: b}}
 	s.st.proposals++
 	s.st.proposalBytes += int64(b)
@@ -1326,6 +1333,7 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		s.epochRow.retries++
 	}
 	mm.committing = true
+	mm.cur = f
 	s.push(s.now+s.lat.draw(s.rn), evArriveCommit, m, 0, f)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -124,6 +125,13 @@ type RealBackend struct {
 	hijacked map[MemberID]int
 	// lowTmpl is the oldest epoch whose template is still kept.
 	lowTmpl uint64
+	// rng is every Group's randomness source (mls.Config.Rand); it can
+	// replay the key seed of a re-sent Update proposal.
+	rng *keyRand
+	// building maps a committer to the commit it built that the delivery
+	// service has not decided yet (its path secrets are part of its
+	// state, stolen by a compromise meanwhile).
+	building map[MemberID]*realPending
 
 	// Workers is how many real receivers process commits at once (0 means
 	// GOMAXPROCS). With more than one, ProcessCommit calls are deferred
@@ -232,6 +240,37 @@ type propRec struct {
 	msg        []byte
 	ref        string // ProposalRef (Update: key of the sender's updateKeys)
 	updatePriv []byte
+	// ikm is the randomness the Update's leaf key pair was derived from
+	// (RFC 9180 DeriveKeyPair): a re-send in a later epoch replays it, so
+	// every re-send proposes the same leaf key (workloads/README.md,
+	// "Adversary").
+	ikm []byte
+}
+
+// keyRand is the backends' mls.Config.Rand: a seeded stream that can
+// record the bytes of the next read (the leaf key seed ProposeUpdate draws
+// first) and replay recorded bytes for the next read instead of drawing.
+type keyRand struct {
+	r      io.Reader
+	record bool
+	got    []byte
+	replay []byte
+}
+
+func (k *keyRand) Read(p []byte) (int, error) {
+	if k.replay != nil {
+		r := k.replay
+		k.replay = nil
+		if len(r) == len(p) {
+			return copy(p, r), nil
+		}
+	}
+	n, err := k.r.Read(p)
+	if k.record {
+		k.record = false
+		k.got = bytes.Clone(p[:n])
+	}
+	return n, err
 }
 
 type shadow struct {
@@ -244,6 +283,11 @@ type shadow struct {
 	keys      *mls.EpochSecrets
 	last      bool
 	known     bool
+	// Pending secrets of the victim at the compromise: the leaf private
+	// keys of its uncommitted Update proposals and the commit it had built
+	// and the delivery service had not yet decided.
+	updKeys [][]byte
+	stolen  *realPending
 }
 
 type realPending struct {
@@ -468,7 +512,9 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 	// the size model counts KeyPackages and leaves without GREASE values (a
 	// GREASE extension has a random length) and the committed results must
 	// reproduce byte for byte (workloads/README.md, "Fidelity").
-	b.mcfg = &mls.Config{Rand: rand.NewChaCha8(seed), EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
+	b.rng = &keyRand{r: rand.NewChaCha8(seed)}
+	b.building = map[MemberID]*realPending{}
+	b.mcfg = &mls.Config{Rand: b.rng, EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
 	b.groupID = fill([]byte("mlslab-sim-group"), p.GroupIDLen)
 	b.aad = make([]byte, p.AuthenticatedDataLen)
 	caps := mls.DefaultCapabilities(0)
@@ -634,17 +680,30 @@ func (b *RealBackend) keyPackage(m MemberID) (*mls.KeyPackageBundle, error) {
 
 func marshal(m *mls.MLSMessage) ([]byte, error) { return m.Marshal() }
 
-// buildProposal builds kind from sender about subject in epoch e.
-func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID, e uint64) (*propRec, error) {
+// buildProposal builds kind from sender about subject in epoch e. resend
+// is the record of the same proposal sent in an earlier epoch (nil for a
+// new proposal): a re-sent Update proposes the same leaf key.
+func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID, e uint64, resend *propRec) (*propRec, error) {
 	g, err := b.senderState(sender, e)
 	if err != nil {
 		return nil, err
 	}
 	before := g.OwnUpdateKeys()
 	var msg *mls.MLSMessage
+	var ikm []byte
 	switch kind {
 	case PropUpdate:
-		msg, err = g.ProposeUpdate(b.aad)
+		// The leaf key pair is derived from the first bytes ProposeUpdate
+		// draws: recorded for a new proposal, replayed for a re-send.
+		if resend != nil && resend.ikm != nil {
+			b.rng.replay, ikm = resend.ikm, resend.ikm
+			msg, err = g.ProposeUpdate(b.aad)
+			b.rng.replay = nil
+		} else {
+			b.rng.record = true
+			msg, err = g.ProposeUpdate(b.aad)
+			b.rng.record, ikm, b.rng.got = false, b.rng.got, nil
+		}
 	case PropRemove:
 		msg, err = g.Propose(&mls.Remove{Removed: uint32(b.mem(subject).leaf)}, b.aad)
 	default:
@@ -660,7 +719,7 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 	if err != nil {
 		return nil, err
 	}
-	r := &propRec{kind: kind, sender: sender, subject: subject, epoch: e, msg: enc}
+	r := &propRec{kind: kind, sender: sender, subject: subject, epoch: e, msg: enc, ikm: ikm}
 	for ref, k := range g.OwnUpdateKeys() {
 		if _, old := before[ref]; !old {
 			r.ref, r.updatePriv = ref, k
@@ -674,7 +733,7 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 // Propose implements Backend.
 func (b *RealBackend) Propose(kind ProposalKind, sender, subject MemberID, epoch uint64) (int, error) {
 	b.flush()
-	r, err := b.buildProposal(kind, sender, subject, epoch)
+	r, err := b.buildProposal(kind, sender, subject, epoch, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -825,7 +884,7 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 			if r == nil || r.epoch != e {
 				// Re-sent in the commit's epoch (RFC 9420, Section 12.4:
 				// proposals do not outlive their epoch).
-				if r, err = b.buildProposal(pr.Kind, pr.Sender, pr.Subject, e); err != nil {
+				if r, err = b.buildProposal(pr.Kind, pr.Sender, pr.Subject, e, r); err != nil {
 					return nil, err
 				}
 			}
@@ -864,6 +923,7 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 	}
 	p.cpu = time.Since(t0)
 	p.pc = pc
+	b.building[spec.Committer] = p
 	b.st.createCPU += p.cpu
 	b.st.createN++
 	b.st.CommitsCreated++
@@ -880,13 +940,20 @@ func (p *realPending) result(withWelcome bool) CommitResult {
 
 // RejectCommit implements Backend.
 func (b *RealBackend) RejectCommit(p Pending, _ *Applied) (CommitResult, error) {
-	return p.(*realPending).result(false), nil
+	rp := p.(*realPending)
+	if b.building[rp.spec.Committer] == rp {
+		delete(b.building, rp.spec.Committer)
+	}
+	return rp.result(false), nil
 }
 
 // AcceptCommit implements Backend.
 func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error) {
 	p := pp.(*realPending)
 	spec := &p.spec
+	if b.building[spec.Committer] == p {
+		delete(b.building, spec.Committer)
+	}
 	// The receivers' batch may go on unless this commit changes one of its
 	// members (the committer's state is replaced, removed members dropped).
 	// (Their pending calls run first, as they would have on arrival.)
@@ -1279,7 +1346,27 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 	if err != nil {
 		return err
 	}
-	b.shadows[id] = &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets()}
+	sh := &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets()}
+	if rm.g != nil && rm.g.Epoch() == sh.epoch {
+		// A real member in the delivery service's epoch: its own state.
+		sh.priv, sh.keys = rm.g.TreePrivate(), rm.g.EpochSecrets()
+	}
+	// Pending secrets the client holds (RFC 9420, Section 16.6): the leaf
+	// keys of its uncommitted Update proposals (its real states' own
+	// Update keys, and the proposal it would re-send) and the commit it
+	// built that the delivery service has not decided yet.
+	for _, g := range []*mls.Group{rm.g, rm.send} {
+		if g != nil {
+			for _, k := range g.OwnUpdateKeys() {
+				sh.updKeys = append(sh.updKeys, k)
+			}
+		}
+	}
+	if r := b.props[propKey{PropUpdate, victim}]; r != nil {
+		sh.updKeys = append(sh.updKeys, r.updatePriv)
+	}
+	sh.stolen = b.building[victim]
+	b.shadows[id] = sh
 	if signature {
 		b.hijacked[victim] = id
 	}
@@ -1310,10 +1397,11 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 		sh.known = true
 		b.st.AdversaryAttempts++
 		gone := slices.Contains(removed, sh.victim) || b.mem(sh.victim).leaf < 0
-		if p.byShadow && p.spec.Adversary == id+1 && !gone {
+		if !gone && ((p.byShadow && p.spec.Adversary == id+1) || p == sh.stolen) {
 			// Its own commit as the victim (signed with the stolen key,
-			// accepted by the real receivers): it generated the path, so
-			// it holds the new keys and the next epoch's secrets.
+			// accepted by the real receivers), or the victim's commit it
+			// stole while pending: it holds the path secrets, so the new
+			// keys and the next epoch's secrets.
 			sh.priv, sh.keys, sh.epoch, sh.last = next.TreePrivate(), next.EpochSecrets(), next.Epoch(), true
 			b.st.AdversarySuccesses++
 			continue
@@ -1368,6 +1456,9 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	newTree := newPub.Tree()
 	var commitSecret mls.CommitSecret
 	np := sh.priv.Prune(newTree)
+	if np, err = withStolenLeaf(np, newTree, sh.updKeys); err != nil {
+		return false, err
+	}
 	if commit.Path != nil {
 		prov := newPub.Context()
 		prov.ConfirmedTranscriptHash = oldCtx.ConfirmedTranscriptHash
@@ -1393,4 +1484,32 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	}
 	sh.priv, sh.keys = np.Prune(newTree), keys
 	return true, nil
+}
+
+// withStolenLeaf returns np with the leaf key of its leaf in tree when one
+// of the stolen Update keys is that key (an Update the victim proposed
+// before the compromise was committed), else np.
+func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (*mls.TreePrivate, error) {
+	l := np.Leaf()
+	ln := tree.Leaf(l)
+	if ln == nil || len(keys) == 0 || np.PrivateKey(l.Node()) != nil {
+		return np, nil
+	}
+	for _, k := range keys {
+		tp, err := mls.TreePrivateFromKeys(tree.Suite().ID(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(tp.PrivateKey(l.Node()), k) || tp.Check(tree) != nil {
+			continue
+		}
+		// The victim's direct path was blanked by the Update: the leaf
+		// key joins whatever np still holds above it.
+		nodes, privs := []mls.NodeIndex{l.Node()}, [][]byte{k}
+		for _, x := range np.Nodes() {
+			nodes, privs = append(nodes, x), append(privs, np.PrivateKey(x))
+		}
+		return mls.TreePrivateFromKeys(tree.Suite().ID(), l, nodes, privs)
+	}
+	return np, nil
 }

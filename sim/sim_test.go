@@ -499,3 +499,89 @@ func readCSV(t *testing.T, file string) []map[string]string {
 	}
 	return out
 }
+
+// TestPendingUpdateKeyIsStolen (issue 12, item 1): the private key of an
+// Update the victim proposed before the compromise, in a stale epoch, is
+// part of the stolen state, so the commit of that Update after the
+// compromise does not heal; an Update proposed after the compromise does.
+func TestPendingUpdateKeyIsStolen(t *testing.T) {
+	for _, fid := range []string{"model", "full"} {
+		t.Run(fid, func(t *testing.T) {
+			s := testSim(t, "fidelity="+fid, "policy.update_as=proposal", "policy.committer=designated", "policy.designated_committers=1")
+			testPendingUpdateKeyIsStolen(t, s)
+			// At fidelity full the real shadow client must agree.
+			if s.st.backendErrors != 0 || s.st.adversaryMismatches != 0 {
+				t.Errorf("backend errors %d, adversary mismatches %d", s.st.backendErrors, s.st.adversaryMismatches)
+			}
+		})
+	}
+}
+
+func testPendingUpdateKeyIsStolen(t *testing.T, s *Sim) {
+	x := MemberID(3)
+	// Epoch 2 is accepted at +1s; x receives it at +2s, so it proposes in
+	// its stale epoch 1 (as victim 41 of the issue did).
+	if err := s.tryCommit(0, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+1100*time.Millisecond)
+	if s.members[x].ep != 1 || s.epoch != 2 {
+		t.Fatalf("victim in epoch %d, delivery service %d", s.members[x].ep, s.epoch)
+	}
+	if err := s.selfUpdate(x, "timer"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.compromiseNow(x, false)
+	if c.startEpoch != 1 || c.dsEpoch != 2 {
+		t.Fatalf("start epoch %d ds %d", c.startEpoch, c.dsEpoch)
+	}
+	s.until(t, s.now+5*time.Second)
+	if s.epoch != 3 || s.members[x].updPending || s.members[x].lastUpdate != s.acceptT[3] {
+		t.Fatalf("the Update was not committed: epoch %d", s.epoch)
+	}
+	if c.healed {
+		t.Fatal("the commit of an Update proposed before the compromise healed it (the thief has that key)")
+	}
+	// A new Update, proposed after the compromise, heals.
+	if err := s.selfUpdate(x, "timer"); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+5*time.Second)
+	if !c.healed || c.healEpoch != 4 {
+		t.Fatalf("Update proposed after the compromise: healed %t at %d", c.healed, c.healEpoch)
+	}
+}
+
+// TestPendingCommitIsStolen (issue 12, item 1): the path secrets of a
+// commit the victim created before the compromise and the delivery
+// service accepts after it are part of the stolen state.
+func TestPendingCommitIsStolen(t *testing.T) {
+	for _, fid := range []string{"model", "full"} {
+		t.Run(fid, func(t *testing.T) {
+			s := testSim(t, "fidelity="+fid)
+			testPendingCommitIsStolen(t, s)
+			if s.st.backendErrors != 0 || s.st.adversaryMismatches != 0 {
+				t.Errorf("backend errors %d, adversary mismatches %d", s.st.backendErrors, s.st.adversaryMismatches)
+			}
+		})
+	}
+}
+
+func testPendingCommitIsStolen(t *testing.T, s *Sim) {
+	x := MemberID(5)
+	if err := s.tryCommit(x, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := s.compromiseNow(x, false) // the commit is in flight
+	s.until(t, s.now+3*time.Second)
+	if s.epoch != 2 || s.acceptT[2] <= c.at {
+		t.Fatalf("epoch %d", s.epoch)
+	}
+	if c.healed {
+		t.Fatal("the victim's commit built before the compromise healed it")
+	}
+	s.commitNow(t, x) // built after the compromise
+	if !c.healed || c.healEpoch != 3 {
+		t.Fatalf("victim's later commit: healed %t at %d", c.healed, c.healEpoch)
+	}
+}
