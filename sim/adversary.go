@@ -120,12 +120,30 @@ func (s *Sim) scheduleCompromises() {
 	}
 }
 
+// compromise draws c's victim: c.u indexes the devices of the users in
+// the group at that time (joined and not left, the membership stream),
+// ordered by member id, so policy variants of one scenario and seed hit
+// the same victims (common random numbers, rand.go). A drawn device that
+// is not in the tree (still waiting for its Add, or removed as inactive)
+// is not compromised (skipped).
 func (s *Sim) compromise(c *compromise) {
-	if len(s.inGroup) == 0 {
+	var cands []MemberID
+	for _, u := range s.activeUsers {
+		cands = append(cands, s.users[u].devices...)
+	}
+	if len(cands) == 0 {
 		c.skipped = "empty group"
 		return
 	}
-	s.compromiseVictim(c, s.inGroup[int(c.u*float64(len(s.inGroup)))])
+	slices.Sort(cands)
+	v := cands[int(c.u*float64(len(cands)))]
+	c.victim = v
+	if s.members[v].leaf < 0 {
+		c.skipped = "victim not in the group"
+		s.event("compromise_skipped", v, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+		return
+	}
+	s.compromiseVictim(c, v)
 }
 
 // compromiseVictim leaks v's whole state to the adversary of c.

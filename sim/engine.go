@@ -132,6 +132,13 @@ type member struct {
 	removeAsked bool
 	committing  bool          // a commit of its own is in flight (it waits for the outcome)
 	queuedAt    time.Duration // when it entered the add queue
+	// Availability and traffic timelines (common random numbers, rand.go):
+	// draw counters and the next application send of its own Poisson
+	// process (appArmed: an evApp of generation appGen is queued).
+	avN, appN uint64
+	appT      time.Duration
+	appGen    uint32
+	appArmed  bool
 }
 
 type user struct {
@@ -211,6 +218,9 @@ type Sim struct {
 	events uint64
 
 	rw, rn, ra *rand.Rand
+	rm         *rand.Rand // membership (joins, leaves)
+	avSeed     uint64     // availability draws (counterDraw)
+	trSeed     uint64     // traffic draws (counterDraw)
 	lat        *latency
 
 	members     []member
@@ -279,6 +289,9 @@ func New(sc *Scenario, opt Options) (*Sim, error) {
 	s.rw = newStream(sc.Seed, streamWorkload)
 	s.rn = newStream(sc.Seed, streamNetwork)
 	s.ra = newStream(sc.Seed, streamAdversary)
+	s.rm = newStream(sc.Seed, streamMembership)
+	s.avSeed = streamSeed(sc.Seed, streamAvailability)
+	s.trSeed = streamSeed(sc.Seed, streamTraffic)
 	s.lat = newLatency(sc.Network.Latency, streamSeed(sc.Seed, streamNetwork+100))
 	if opt.OutDir != "" {
 		out, err := openOutputs(opt.OutDir, sc.Output.Events)
@@ -423,9 +436,6 @@ func (s *Sim) start() error {
 	}
 	s.requestCommit(0)
 	s.startPhase(0)
-	if sc.Traffic.AppRatePerMember.PerSecond > 0 {
-		s.push(s.now+expRate(s.rw, sc.Traffic.AppRatePerMember.PerSecond), evApp, -1, 0, nil)
-	}
 	if d := sc.Policy.RemoveInactiveAfter.D(); d > 0 {
 		s.push(s.sweepEvery(), evSweep, -1, 0, nil)
 	}
@@ -474,7 +484,7 @@ func (s *Sim) handle(e event) error {
 		}
 		return s.selfUpdate(e.m, "timer")
 	case evApp:
-		return s.app()
+		return s.app(e.m, e.gen)
 	case evCommitAttempt:
 		return s.commitAttempt(e)
 	case evRetry:
@@ -511,11 +521,16 @@ func (s *Sim) newUser() int32 {
 	for i := range k {
 		mid := MemberID(len(s.members))
 		s.members = append(s.members, member{user: id, leaf: -1, groupPos: -1, onlinePos: -1, lastEpoch: math.MaxUint64,
-			alwaysOn: i < s.sc.Network.Offline.AlwaysOnlineDevices})
+			alwaysOn: i < s.sc.Network.Offline.AlwaysOnlineDevices, online: true, onlineSince: s.now, qEpoch: s.epoch, appT: s.now})
 		u.devices[i] = mid
 	}
 	s.users = append(s.users, u)
 	s.activeUsers = append(s.activeUsers, id)
+	// A device's availability timeline starts when its user joins, online,
+	// whatever the policy makes of the join (common random numbers).
+	for _, d := range u.devices {
+		s.scheduleAvailability(d, true)
+	}
 	return id
 }
 
@@ -612,13 +627,13 @@ func (s *Sim) schedulePhaseJoin() {
 		if p.TargetUsers > 0 && s.activeUserCount() >= p.TargetUsers {
 			return
 		}
-		s.push(s.now+expRate(s.rw, p.JoinRate.PerSecond), evJoin, -1, uint32(s.phase), nil)
+		s.push(s.now+expRate(s.rm, p.JoinRate.PerSecond), evJoin, -1, uint32(s.phase), nil)
 	}
 }
 
 func (s *Sim) schedulePhaseLeave() {
 	if p := s.curPhase(); p != nil && p.LeaveRate.PerSecond > 0 {
-		s.push(s.now+expRate(s.rw, p.LeaveRate.PerSecond), evLeave, -1, uint32(s.phase), nil)
+		s.push(s.now+expRate(s.rm, p.LeaveRate.PerSecond), evLeave, -1, uint32(s.phase), nil)
 	}
 }
 
@@ -647,7 +662,7 @@ func (s *Sim) leave() {
 		return
 	}
 	// Never the founder's user (index 0 keeps the group alive).
-	i := 1 + s.rw.IntN(len(s.activeUsers)-1)
+	i := 1 + s.rm.IntN(len(s.activeUsers)-1)
 	u := s.activeUsers[i]
 	if u == 0 {
 		return
@@ -722,13 +737,8 @@ func (s *Sim) activate(m MemberID) {
 	mm.state = stActive
 	mm.lastActive, mm.lastUpdate = s.now, s.now
 	mm.epT = s.now
-	if !mm.online && mm.onlineSince == 0 && mm.onGen == 0 {
-		mm.online = true
-		mm.onlineSince = s.now
-		mm.qEpoch = mm.joinEpoch
-		s.scheduleAvailability(m, true)
-	}
 	s.onlineAdd(m)
+	s.armApp(m)
 	s.armFirstSelfUpdate(m)
 	if err := s.backend.Join(m, mm.joinEpoch); err != nil {
 		s.st.backendErrors++
@@ -744,8 +754,8 @@ func (s *Sim) activate(m MemberID) {
 
 func (s *Sim) joined(m MemberID) {
 	mm := &s.members[m]
-	if mm.state != stJoining {
-		return
+	if mm.state != stJoining || !mm.online {
+		return // offline: it processes its Welcome when it comes back (goOnline)
 	}
 	s.activate(m)
 	s.event("welcome", m, int64(mm.joinEpoch), 0, "")
@@ -762,13 +772,15 @@ func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
 	mm.onGen++
 	switch o.Mode {
 	case "random":
+		u := counterDraw(s.avSeed, m, mm.avN)
+		mm.avN++
 		if nowOnline {
-			s.push(s.now+expDur(s.rw, o.MeanOnline.D()), evOffline, m, mm.onGen, nil)
+			s.push(s.now+expFrom(u, o.MeanOnline.D()), evOffline, m, mm.onGen, nil)
 		} else {
-			s.push(s.now+expDur(s.rw, o.MeanOffline.D()), evOnline, m, mm.onGen, nil)
+			s.push(s.now+expFrom(u, o.MeanOffline.D()), evOnline, m, mm.onGen, nil)
 		}
 	case "workday":
-		next, online := s.nextWorkdayTransition(s.now)
+		next, online := s.nextWorkdayTransition(m, s.now)
 		if online == nowOnline {
 			// Currently in the wrong state for this time of day: flip now.
 			if nowOnline {
@@ -786,23 +798,25 @@ func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
 	}
 }
 
-// nextWorkdayTransition returns the next transition after t and whether it
-// is a transition to online. Day 0 is a Monday.
-func (s *Sim) nextWorkdayTransition(t time.Duration) (time.Duration, bool) {
+// nextWorkdayTransition returns member m's next transition after t and
+// whether it is a transition to online. Day 0 is a Monday. The jitter of
+// each day's start and end is a pure function of (m, day), so a member's
+// working hours do not depend on when they are asked for.
+func (s *Sim) nextWorkdayTransition(m MemberID, t time.Duration) (time.Duration, bool) {
 	o := s.sc.Network.Offline
 	day := 24 * time.Hour
-	jit := func() time.Duration {
+	jit := func(d time.Duration, end uint64) time.Duration {
 		if o.Jitter <= 0 {
 			return 0
 		}
-		return time.Duration((s.rw.Float64()*2 - 1) * float64(o.Jitter.D()))
+		return time.Duration((counterDraw(s.avSeed, m, 2*uint64(d)+end)*2 - 1) * float64(o.Jitter.D()))
 	}
 	d := t / day
 	for {
 		weekend := o.Weekends && d%7 >= 5
 		if !weekend {
-			start := d*day + o.DayStart.D() + jit()
-			end := d*day + o.DayEnd.D() + jit()
+			start := d*day + o.DayStart.D() + jit(d, 0)
+			end := d*day + o.DayEnd.D() + jit(d, 1)
 			if t < start {
 				return start, true
 			}
@@ -843,6 +857,7 @@ func (s *Sim) goOnline(m MemberID, gen uint32) error {
 		return nil
 	case stActive:
 		s.onlineAdd(m)
+		s.armApp(m)
 		if s.backend.ProcessesCommits(m) && mm.ep < s.epoch {
 			// The commits accepted while it was offline arrive as one batch.
 			s.push(s.now+s.lat.delivery(m, mm.qEpoch), evDeliver, m, 0, nil)
@@ -1090,15 +1105,46 @@ func (s *Sim) arriveProposal(p *proposalMsg) {
 	}
 }
 
-func (s *Sim) app() error {
+// armApp queues member m's next application message: the first point of
+// its own Poisson process (traffic.app_rate_per_member, from its traffic
+// timeline, rand.go) at or after now. Points that fell while it was
+// offline or not yet active are skipped; every point is drawn in order, so
+// the process does not depend on when it is armed.
+func (s *Sim) armApp(m MemberID) {
 	rate := s.sc.Traffic.AppRatePerMember.PerSecond
-	defer func() {
-		s.push(s.now+expRate(s.rw, rate*float64(max(1, len(s.online)))), evApp, -1, 0, nil)
-	}()
-	if len(s.online) == 0 {
+	mm := &s.members[m]
+	if rate <= 0 || mm.appArmed || mm.state != stActive || !mm.online {
+		return
+	}
+	mean := time.Duration(float64(time.Second) / rate)
+	for mm.appT < s.now {
+		mm.appT += expFrom(counterDraw(s.trSeed, m, mm.appN), mean)
+		mm.appN++
+	}
+	mm.appArmed = true
+	mm.appGen++
+	s.push(mm.appT, evApp, m, mm.appGen, nil)
+}
+
+// app: member m's application message falls due; it sends it if it is
+// active and online (else armApp skips it when it is back).
+func (s *Sim) app(m MemberID, gen uint32) error {
+	mm := &s.members[m]
+	if gen != mm.appGen || !mm.appArmed {
 		return nil
 	}
-	m := s.online[s.rw.IntN(len(s.online))]
+	mm.appArmed = false
+	if mm.state != stActive || !mm.online {
+		return nil
+	}
+	mm.appT += expFrom(counterDraw(s.trSeed, m, mm.appN), time.Duration(float64(time.Second)/s.sc.Traffic.AppRatePerMember.PerSecond))
+	mm.appN++
+	defer s.armApp(m)
+	return s.appSend(m)
+}
+
+// appSend: m sends one application message now.
+func (s *Sim) appSend(m MemberID) error {
 	mm := &s.members[m]
 	s.advance(m, s.now)
 	if idle := s.sc.Policy.UpdateOnSendIdle.D(); idle > 0 && s.now-mm.lastUpdate >= idle {

@@ -166,7 +166,10 @@ func TestHealing(t *testing.T) {
 	// An application message now is exposed.
 	s.st.apps = 0
 	s.sc.Traffic.AppRatePerMember = Rate{PerSecond: 1}
-	if err := s.app(); err != nil {
+	for _, m := range s.online {
+		s.armApp(m) // traffic from now on
+	}
+	if err := s.appSend(1); err != nil {
 		t.Fatal(err)
 	}
 	if c.exposure != 1 {
@@ -583,5 +586,60 @@ func testPendingCommitIsStolen(t *testing.T, s *Sim) {
 	s.commitNow(t, x) // built after the compromise
 	if !c.healed || c.healEpoch != 3 {
 		t.Fatalf("victim's later commit: healed %t at %d", c.healed, c.healEpoch)
+	}
+}
+
+// TestPolicyVariantsSharePopulation (issue 12, item 5): policy variants of
+// one scenario and seed simulate the same world — the same join and leave
+// times, the same compromise times and victims — so their PCS results are
+// paired (common random numbers).
+func TestPolicyVariantsSharePopulation(t *testing.T) {
+	base := []string{"duration=4d", "adversary.rate=6/d", "population.initial_users=60"}
+	variants := [][]string{
+		{"policy.self_update.interval=1d"},
+		{"policy.self_update.interval=7d"},
+		{"policy.self_update.interval=6h", "policy.update_as=proposal"},
+		{"policy.update_on_send_idle=2h"},
+	}
+	world := func(dir string) (string, string) {
+		var joins, comps strings.Builder
+		ev, err := os.ReadFile(filepath.Join(dir, "events.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(ev), "\n") {
+			f := strings.Split(l, ",")
+			if len(f) > 4 && (f[2] == "join" || f[2] == "leave") {
+				joins.WriteString(f[0] + " " + f[2] + " " + f[3] + " " + f[4] + "\n")
+			}
+		}
+		cs, err := os.ReadFile(filepath.Join(dir, "compromises.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(cs)), "\n")[1:] {
+			f := strings.Split(l, ",")
+			comps.WriteString(strings.Join(f[:5], " ") + "\n") // id, time, victim, user, signature key
+		}
+		return joins.String(), comps.String()
+	}
+	var wantJ, wantC string
+	for i, v := range variants {
+		dir := t.TempDir()
+		runScenario(t, "../workloads/pcs-policies.yaml", dir, append(append([]string(nil), base...), v...)...)
+		j, c := world(dir)
+		if i == 0 {
+			wantJ, wantC = j, c
+			if strings.Count(j, "join") < 50 || strings.Count(j, "leave") < 50 || strings.Count(c, "\n") < 15 {
+				t.Fatalf("too tame: %d joins, %d leaves, %d compromises", strings.Count(j, "join"), strings.Count(j, "leave"), strings.Count(c, "\n"))
+			}
+			continue
+		}
+		if j != wantJ {
+			t.Errorf("%v: joins and leaves differ from %v:\n%s", v, variants[0], firstDiff(wantJ, j))
+		}
+		if c != wantC {
+			t.Errorf("%v: compromises (times, victims) differ from %v:\n%s", v, variants[0], firstDiff(wantC, c))
+		}
 	}
 }
