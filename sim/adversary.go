@@ -81,10 +81,34 @@ type compromise struct {
 	// yet decided (nil if none).
 	stolenUpd    uint64
 	stolenCommit *inflight
+
+	// Active adversary (signature key, workloads/README.md "Active
+	// adversary"): its ghost member (-1 if none) and when the commit
+	// removing it was accepted (never if not by the end); when the commit
+	// removing the victim was accepted (never if not by the end).
+	ghost      MemberID
+	ghostGone  time.Duration
+	victimGone time.Duration
+}
+
+// injectEnd is when a signature-key adversary lost the ability to send
+// messages the group accepts as the victim's: the healing commit or the
+// commit removing the victim, whichever came first (never if neither by
+// the end). It needs the epoch's secrets and the victim's leaf.
+func (c *compromise) injectEnd() time.Duration {
+	end := c.victimGone
+	if c.healed {
+		end = min(end, c.healCommit)
+	}
+	return end
 }
 
 func (c *compromise) exposes(t time.Duration, epoch uint64) bool {
 	return c.happened && t >= c.at && epoch >= c.startEpoch && (!c.healed || epoch < c.healEpoch)
+}
+
+func newCompromise(at time.Duration, u float64, signature bool) *compromise {
+	return &compromise{at: at, u: u, signature: signature, healAll: never, ghost: -1, ghostGone: never, victimGone: never}
 }
 
 // scheduleCompromises draws the whole compromise schedule at the start from
@@ -93,7 +117,7 @@ func (c *compromise) exposes(t time.Duration, epoch uint64) bool {
 func (s *Sim) scheduleCompromises() {
 	a := s.sc.Adversary
 	for _, cs := range a.Compromises {
-		s.comps = append(s.comps, &compromise{at: cs.At.D(), u: s.ra.Float64(), signature: cs.SignatureKey, healAll: never})
+		s.comps = append(s.comps, newCompromise(cs.At.D(), s.ra.Float64(), cs.SignatureKey))
 	}
 	if a.Rate.PerSecond > 0 {
 		t := time.Duration(0)
@@ -102,7 +126,8 @@ func (s *Sim) scheduleCompromises() {
 			if t >= s.sc.Duration.D() {
 				break
 			}
-			s.comps = append(s.comps, &compromise{at: t, u: s.ra.Float64(), signature: s.ra.Float64() < a.SignatureKeyFraction, healAll: never})
+			u := s.ra.Float64()
+			s.comps = append(s.comps, newCompromise(t, u, s.ra.Float64() < a.SignatureKeyFraction))
 		}
 	}
 	slices.SortStableFunc(s.comps, func(x, y *compromise) int {
@@ -172,6 +197,19 @@ func (s *Sim) compromiseVictim(c *compromise, v MemberID) {
 	s.event("compromise", v, int64(vm.ep), 0, fmt.Sprintf("id=%d signature_key=%t keys=%d", c.id, c.signature, len(c.known)))
 }
 
+// newGhost returns the ghost member of c's adversary, created on first
+// use: a member of no user, waiting for the adversary's Add.
+func (s *Sim) newGhost(c *compromise) MemberID {
+	if c.ghost >= 0 {
+		return c.ghost
+	}
+	id := MemberID(len(s.members))
+	s.members = append(s.members, member{user: -1, leaf: -1, groupPos: -1, onlinePos: -1, lastEpoch: math.MaxUint64,
+		alwaysOn: true, online: true, onlineSince: s.now, qEpoch: s.epoch, state: stQueued, ghostOf: int32(c.id + 1)})
+	c.ghost = id
+	return id
+}
+
 // hijacker returns the unhealed signature-key compromise acting as m, or nil.
 func (s *Sim) hijacker(m MemberID) *compromise {
 	for _, c := range s.comps {
@@ -201,6 +239,9 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			continue
 		}
 		victimGone := slices.Contains(removed, c.victim) || s.members[c.victim].leaf < 0
+		if slices.Contains(removed, c.victim) {
+			c.victimGone = s.now
+		}
 		derived := false
 		if c.stolenUpd != 0 && !victimGone && slices.Contains(f.pool, c.stolenUpd) {
 			// The victim's Update proposed before the compromise: the
@@ -216,9 +257,13 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			derived = true
 			c.known = s.tree.HeldKeys(uint32(s.members[c.victim].leaf), c.known[:0])
 		case f.spec.Adversary == c.id+1 && !victimGone:
-			// Its own commit as the victim: it chose every new key.
+			// Its own commit as the victim: it chose every new key (its
+			// ghost's included).
 			derived = true
 			c.known = s.tree.HeldKeys(uint32(s.members[c.victim].leaf), c.known[:0])
+			if c.ghost >= 0 && s.members[c.ghost].leaf >= 0 {
+				c.known = s.tree.HeldKeys(uint32(s.members[c.ghost].leaf), c.known)
+			}
 		case !f.spec.Path:
 			derived = true // commit_secret is all zero
 		default:
@@ -286,7 +331,7 @@ func (s *Sim) watchEpoch(e uint64, remaining int) *watch {
 
 var compromiseHeader = []string{"id", "time_s", "victim", "user", "signature_key", "victim_epoch", "ds_epoch",
 	"healed", "heal_epoch", "heal_epochs", "heal_commit_delay_s", "healing_time_s", "all_processed", "unprocessed_at_end", "exposure",
-	"adversary_commits"}
+	"adversary_commits", "ghost", "ghost_persist_s", "inject_persist_s"}
 
 func (s *Sim) writeCompromises() {
 	if s.out == nil {
@@ -312,6 +357,25 @@ func (s *Sim) writeCompromises() {
 			w.str("").str("false").str("")
 		}
 		w.int(c.exposure).int(c.advCommits)
+		// Active adversary (appended columns): its ghost and how long the
+		// ghost stayed; how long it could inject messages as the victim.
+		if c.ghost >= 0 && s.members[c.ghost].ghostOf > 0 && s.members[c.ghost].state != stQueued {
+			w.int(int64(c.ghost))
+			if c.ghostGone != never {
+				w.secs(c.ghostGone - c.at)
+			} else {
+				w.str("")
+			}
+		} else {
+			w.str("").str("")
+		}
+		if !c.signature {
+			w.int(0)
+		} else if end := c.injectEnd(); end != never {
+			w.secs(end - c.at)
+		} else {
+			w.str("")
+		}
 		w.end()
 	}
 }

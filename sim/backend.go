@@ -38,6 +38,10 @@ type CommitProposal struct {
 	Sender  MemberID // who sent the proposal (the committer for inline ones)
 	Subject MemberID // the joiner (Add), the removed member (Remove), the updater (Update)
 	ByRef   bool     // sent earlier as its own message, included by ProposalRef
+	// Ghost marks an Add of a ghost member: a KeyPackage the adversary of
+	// CommitSpec.Adversary generated and controls (it is never a real
+	// receiver; the adversary holds its keys).
+	Ghost bool
 }
 
 // CommitSpec is what the engine asks a committer to commit.

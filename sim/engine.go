@@ -139,6 +139,9 @@ type member struct {
 	appT      time.Duration
 	appGen    uint32
 	appArmed  bool
+	// ghostOf is 1 + the id of the compromise whose adversary added this
+	// ghost member (0 for a real device).
+	ghostOf int32
 }
 
 type user struct {
@@ -578,7 +581,7 @@ func (s *Sim) swapRemove(list []MemberID, m MemberID, pos func(MemberID) *int32)
 
 func (s *Sim) onlineAdd(m MemberID) {
 	mm := &s.members[m]
-	if mm.onlinePos >= 0 || mm.state != stActive || !mm.online {
+	if mm.onlinePos >= 0 || mm.state != stActive || !mm.online || mm.ghostOf > 0 {
 		return
 	}
 	mm.onlinePos = int32(len(s.online))
@@ -1355,6 +1358,14 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		f.adds = append(f.adds, a)
 		props = append(props, CommitProposal{Kind: PropAdd, Sender: m, Subject: a})
 	}
+	hj := s.hijacker(m)
+	if hj != nil && admin && s.sc.Adversary.Ghost && (hj.ghost < 0 || s.members[hj.ghost].state == stQueued) {
+		// The adversary acting as its victim adds its ghost at its first
+		// commit that may add members.
+		g := s.newGhost(hj)
+		f.adds = append(f.adds, g)
+		props = append(props, CommitProposal{Kind: PropAdd, Sender: m, Subject: g, Ghost: true})
+	}
 	if len(props) == 0 && !self {
 		return nil
 	}
@@ -1365,8 +1376,8 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		}
 	}
 	f.spec = CommitSpec{Epoch: mm.ep, Committer: m, Proposals: props, Path: path}
-	if c := s.hijacker(m); c != nil {
-		f.spec.Adversary = c.id + 1
+	if hj != nil {
+		f.spec.Adversary = hj.id + 1
 	}
 	pend, err := s.backend.CreateCommit(f.spec)
 	if err != nil {
@@ -1540,6 +1551,11 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		rm.leaf = -1
 		rm.lastEpoch = old
 		rm.state = stGone
+		if rm.ghostOf > 0 {
+			c := s.comps[rm.ghostOf-1]
+			c.ghostGone = s.now
+			s.event("ghost_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+		}
 		s.groupRemove(r)
 		s.onlineRemove(r)
 	}
@@ -1549,6 +1565,14 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		am.state = stJoining
 		am.joinEpoch, am.ep = s.epoch, s.epoch
 		s.groupAdd(a)
+		if am.ghostOf > 0 {
+			// The adversary's ghost: in the group at once (the adversary
+			// built its Welcome), silent, always following the group.
+			am.state = stActive
+			am.epT, am.lastActive, am.lastUpdate = s.now, s.now, s.now
+			s.event("ghost_added", a, int64(s.epoch), 0, fmt.Sprintf("id=%d", am.ghostOf-1))
+			continue
+		}
 		if am.online || am.onGen == 0 {
 			s.push(s.now+s.lat.delivery(a, s.epoch), evJoined, a, 0, nil)
 		}

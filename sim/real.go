@@ -288,6 +288,10 @@ type shadow struct {
 	// and the delivery service had not yet decided.
 	updKeys [][]byte
 	stolen  *realPending
+	// ghost is the ghost member this signature-key adversary added (-1 if
+	// none) and gpriv its private tree state (nil while not in the group).
+	ghost MemberID
+	gpriv *mls.TreePrivate
 }
 
 type realPending struct {
@@ -1014,6 +1018,13 @@ func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error)
 		am := b.mem(pr.Subject)
 		am.leaf, am.leafPriv, am.sig = int32(added[ai]), am.kp.EncryptionKey, am.kp.SignatureKey
 		ai++
+		if pr.Ghost {
+			// The adversary's ghost: it holds the ghost's keys (below).
+			if sh := b.shadows[spec.Adversary-1]; sh != nil {
+				sh.ghost = pr.Subject
+			}
+			continue
+		}
 		if b.sampled(pr.Subject) {
 			am.welcome, am.joinEpoch = p.welcome, e
 			if !am.isReal {
@@ -1346,7 +1357,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 	if err != nil {
 		return err
 	}
-	sh := &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets()}
+	sh := &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets(), ghost: -1}
 	if rm.g != nil && rm.g.Epoch() == sh.epoch {
 		// A real member in the delivery service's epoch: its own state.
 		sh.priv, sh.keys = rm.g.TreePrivate(), rm.g.EpochSecrets()
@@ -1394,6 +1405,9 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 		if !sh.alive {
 			continue
 		}
+		if sh.ghost >= 0 && b.mem(sh.ghost).leaf < 0 {
+			sh.gpriv = nil // its ghost was removed
+		}
 		sh.known = true
 		b.st.AdversaryAttempts++
 		gone := slices.Contains(removed, sh.victim) || b.mem(sh.victim).leaf < 0
@@ -1403,6 +1417,14 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 			// stole while pending: it holds the path secrets, so the new
 			// keys and the next epoch's secrets.
 			sh.priv, sh.keys, sh.epoch, sh.last = next.TreePrivate(), next.EpochSecrets(), next.Epoch(), true
+			if p.spec.Adversary == id+1 && sh.ghost >= 0 && b.mem(sh.ghost).leaf >= 0 {
+				// It built the commit: it knows the ghost's new keys too.
+				g, err := b.oracleState(sh.ghost, next)
+				if err != nil {
+					return err
+				}
+				sh.gpriv = g
+			}
 			b.st.AdversarySuccesses++
 			continue
 		}
@@ -1459,6 +1481,11 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	if np, err = withStolenLeaf(np, newTree, sh.updKeys); err != nil {
 		return false, err
 	}
+	// The private states it holds: the victim's, and its ghost's.
+	privs := []*mls.TreePrivate{np, nil}
+	if sh.gpriv != nil {
+		privs[1] = sh.gpriv.Prune(newTree)
+	}
 	if commit.Path != nil {
 		prov := newPub.Context()
 		prov.ConfirmedTranscriptHash = oldCtx.ConfirmedTranscriptHash
@@ -1467,11 +1494,21 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 			return false, err
 		}
 		committer := mls.LeafIndex(ac.Content.Sender.Index)
-		dp, secret, err := newTree.DecryptUpdatePath(np, committer, commit.Path, enc, p.pc.Stats.Added)
-		if err != nil {
-			return false, nil // no key of the path's resolutions: locked out
+		ok := false
+		for i, tp := range privs {
+			if tp == nil || newTree.Leaf(tp.Leaf()) == nil {
+				continue
+			}
+			dp, secret, err := newTree.DecryptUpdatePath(tp, committer, commit.Path, enc, p.pc.Stats.Added)
+			if err != nil {
+				continue // no key of the path's resolutions
+			}
+			privs[i], commitSecret, ok = dp, secret, true
 		}
-		np, commitSecret = dp, secret
+		if !ok {
+			return false, nil // locked out
+		}
+		np = privs[0]
 	}
 	ctx := newPub.Context()
 	enc, err := ctx.Marshal()
@@ -1483,6 +1520,9 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 		return false, nil
 	}
 	sh.priv, sh.keys = np.Prune(newTree), keys
+	if privs[1] != nil {
+		sh.gpriv = privs[1].Prune(newTree)
+	}
 	return true, nil
 }
 

@@ -137,6 +137,12 @@ type Adversary struct {
 	Compromises          []CompromiseSpec `yaml:"compromises"`
 	Rate                 Rate             `yaml:"rate"`
 	SignatureKeyFraction float64          `yaml:"signature_key_fraction"`
+	// Ghost: a signature-key adversary also adds a ghost member — an Add
+	// of a KeyPackage it generated, in its first commit as the victim
+	// that may add members (RFC 9420, Section 16.6) — and keeps every key
+	// the ghost would hold. The ghost sends nothing; only the membership
+	// management can remove it (workloads/README.md, "Active adversary").
+	Ghost bool `yaml:"ghost"`
 }
 
 // CompromiseSpec is one scripted compromise.

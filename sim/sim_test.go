@@ -128,7 +128,8 @@ func TestStaleCommitterRejected(t *testing.T) {
 }
 
 func (s *Sim) compromiseNow(v MemberID, sig bool) *compromise {
-	c := &compromise{at: s.now, signature: sig, healAll: never, id: len(s.comps)}
+	c := newCompromise(s.now, 0, sig)
+	c.id = len(s.comps)
 	s.comps = append(s.comps, c)
 	s.compromiseVictim(c, v)
 	return c
@@ -641,5 +642,51 @@ func TestPolicyVariantsSharePopulation(t *testing.T) {
 		if c != wantC {
 			t.Errorf("%v: compromises (times, victims) differ from %v:\n%s", v, variants[0], firstDiff(wantC, c))
 		}
+	}
+}
+
+// TestGhostMemberPersists (issue 12, item 4): a signature-key adversary
+// with adversary.ghost adds a ghost member in its first commit as the
+// victim; removing the victim no longer heals the compromise (the ghost
+// receives every path secret), removing the ghost does.
+func TestGhostMemberPersists(t *testing.T) {
+	for _, fid := range []string{"model", "full"} {
+		t.Run(fid, func(t *testing.T) {
+			s := testSim(t, "fidelity="+fid, "adversary.ghost=true")
+			x := MemberID(4)
+			c := s.compromiseNow(x, true)
+			s.until(t, s.now+3*time.Second) // the takeover commit
+			if c.ghost < 0 || s.members[c.ghost].leaf < 0 || s.tree.Members() != 9 {
+				t.Fatalf("no ghost in the group: ghost %d, %d members", c.ghost, s.tree.Members())
+			}
+			g := c.ghost
+			s.commitNow(t, 1)
+			s.askRemove(x, false)
+			s.until(t, s.now+5*time.Second)
+			if s.members[x].leaf >= 0 || c.victimGone == never {
+				t.Fatal("victim not removed")
+			}
+			if c.healed {
+				t.Fatal("removing the victim healed although the ghost is in the group")
+			}
+			if c.injectEnd() != c.victimGone {
+				t.Errorf("injection as the victim should end with its removal")
+			}
+			s.commitNow(t, 2)
+			if c.healed {
+				t.Fatal("healed with the ghost in the group")
+			}
+			s.askRemove(g, false)
+			s.until(t, s.now+5*time.Second)
+			if s.members[g].leaf >= 0 || c.ghostGone == never {
+				t.Fatal("ghost not removed")
+			}
+			if !c.healed {
+				t.Fatal("removing the ghost (and the victim) did not heal")
+			}
+			if s.st.backendErrors != 0 || s.st.adversaryMismatches != 0 {
+				t.Errorf("backend errors %d, adversary mismatches %d", s.st.backendErrors, s.st.adversaryMismatches)
+			}
+		})
 	}
 }
