@@ -89,6 +89,19 @@ type compromise struct {
 	ghost      MemberID
 	ghostGone  time.Duration
 	victimGone time.Duration
+	// Rejoin (adversary.rejoin): the member it re-entered as by an
+	// external commit (-1 if none), when that commit was accepted and its
+	// epoch, when the commit removing it was accepted (never if not by the
+	// end); back: it re-entered after the compromise had healed and still
+	// derives every epoch; relockEpoch: the epoch that locked it out again
+	// (0 if none).
+	rejoiner    MemberID
+	rejoinAt    time.Duration
+	rejoinEpoch uint64
+	rejoinGone  time.Duration
+	back        bool
+	relockEpoch uint64
+	rejoinTries int
 }
 
 // injectEnd is when a signature-key adversary lost the ability to send
@@ -104,11 +117,19 @@ func (c *compromise) injectEnd() time.Duration {
 }
 
 func (c *compromise) exposes(t time.Duration, epoch uint64) bool {
-	return c.happened && t >= c.at && epoch >= c.startEpoch && (!c.healed || epoch < c.healEpoch)
+	if !c.happened || t < c.at {
+		return false
+	}
+	if epoch >= c.startEpoch && (!c.healed || epoch < c.healEpoch) {
+		return true
+	}
+	// Re-entered by an external commit after it had healed.
+	return c.healed && c.rejoinAt != never && c.rejoinAt > c.healCommit && epoch >= c.rejoinEpoch && (c.back || epoch < c.relockEpoch)
 }
 
 func newCompromise(at time.Duration, u float64, signature bool) *compromise {
-	return &compromise{at: at, u: u, signature: signature, healAll: never, ghost: -1, ghostGone: never, victimGone: never}
+	return &compromise{at: at, u: u, signature: signature, healAll: never, ghost: -1, ghostGone: never, victimGone: never,
+		rejoiner: -1, rejoinAt: never, rejoinGone: never}
 }
 
 // scheduleCompromises draws the whole compromise schedule at the start from
@@ -192,22 +213,65 @@ func (s *Sim) compromiseVictim(c *compromise, v MemberID) {
 	}
 	if c.signature {
 		s.push(s.now, evTakeover, v, 0, c)
+		// The members it may bring in (adversary.ghost, adversary.rejoin),
+		// waiting for their Add or external commit.
+		if s.sc.Adversary.Ghost {
+			c.ghost = s.newAdversaryMember(c)
+		}
+		if s.sc.Adversary.Rejoin {
+			c.rejoiner = s.newAdversaryMember(c)
+		}
 	}
 	s.st.compromises++
 	s.event("compromise", v, int64(vm.ep), 0, fmt.Sprintf("id=%d signature_key=%t keys=%d", c.id, c.signature, len(c.known)))
 }
 
-// newGhost returns the ghost member of c's adversary, created on first
-// use: a member of no user, waiting for the adversary's Add.
-func (s *Sim) newGhost(c *compromise) MemberID {
-	if c.ghost >= 0 {
-		return c.ghost
-	}
+// newAdversaryMember adds a member the adversary of c controls (a ghost,
+// or the leaf it rejoins with): of no user, silent (never online for the
+// committer and traffic choices), following the group as soon as it is
+// in the tree. Members are only appended by join and compromise events
+// (no caller holds a *member across them).
+func (s *Sim) newAdversaryMember(c *compromise) MemberID {
 	id := MemberID(len(s.members))
 	s.members = append(s.members, member{user: -1, leaf: -1, groupPos: -1, onlinePos: -1, lastEpoch: math.MaxUint64,
 		alwaysOn: true, online: true, onlineSince: s.now, qEpoch: s.epoch, state: stQueued, ghostOf: int32(c.id + 1)})
-	c.ghost = id
 	return id
+}
+
+// rejoin: the signature-key adversary of c, whose victim was removed,
+// re-enters by an external commit signed with the victim's key, built in
+// the delivery service's epoch from its public GroupInfo (RFC 9420,
+// Section 12.4.3.2). Once per compromise (see workloads/README.md).
+func (s *Sim) rejoin(c *compromise) error {
+	r := c.rejoiner
+	if r < 0 || s.members[r].state != stQueued || s.members[r].committing {
+		return nil
+	}
+	f := &inflight{sentAt: s.now, attempts: c.rejoinTries}
+	c.rejoinTries++
+	f.spec = CommitSpec{Epoch: s.epoch, Committer: r, Path: true, External: true, Adversary: c.id + 1}
+	pend, err := s.backend.CreateCommit(f.spec)
+	if err != nil {
+		return fmt.Errorf("creating an external commit: %w", err)
+	}
+	f.pending = pend
+	s.members[r].committing = true
+	s.event("rejoin_attempt", r, int64(s.epoch), 0, fmt.Sprintf("id=%d victim=%d", c.id, c.victim))
+	s.push(s.now+s.lat.draw(s.rn), evArriveCommit, r, 0, f)
+	return nil
+}
+
+// controlledKeys sets c.known to the keys of every leaf c's adversary
+// controls in the tree (the victim's while it acts as the victim, its
+// ghost's, its rejoined leaf's): it built the commit just accepted.
+func (s *Sim) controlledKeys(c *compromise, victim bool) {
+	c.known = c.known[:0]
+	for _, m := range []MemberID{c.victim, c.ghost, c.rejoiner} {
+		if m < 0 || (m == c.victim && !victim) || s.members[m].leaf < 0 {
+			continue
+		}
+		c.known = s.tree.HeldKeys(uint32(s.members[m].leaf), c.known)
+	}
 }
 
 // hijacker returns the unhealed signature-key compromise acting as m, or nil.
@@ -235,7 +299,8 @@ func (s *Sim) takeover(c *compromise) error {
 // accepted (the tree already holds the new epoch).
 func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed int) {
 	for _, c := range s.comps {
-		if !c.happened || c.healed {
+		ownExternal := f.spec.External && f.spec.Adversary == c.id+1
+		if !c.happened || (c.healed && !c.back && !ownExternal) {
 			continue
 		}
 		victimGone := slices.Contains(removed, c.victim) || s.members[c.victim].leaf < 0
@@ -251,6 +316,13 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			c.stolenUpd = 0
 		}
 		switch {
+		case ownExternal:
+			// Its external commit: it chose every new key.
+			derived = true
+			if c.healed {
+				c.back = true
+			}
+			s.controlledKeys(c, !victimGone && c.signature)
 		case f == c.stolenCommit && !victimGone:
 			// The victim's commit built before the compromise: the
 			// adversary holds its path secrets (and all it derives).
@@ -260,10 +332,7 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			// Its own commit as the victim: it chose every new key (its
 			// ghost's included).
 			derived = true
-			c.known = s.tree.HeldKeys(uint32(s.members[c.victim].leaf), c.known[:0])
-			if c.ghost >= 0 && s.members[c.ghost].leaf >= 0 {
-				c.known = s.tree.HeldKeys(uint32(s.members[c.ghost].leaf), c.known)
-			}
+			s.controlledKeys(c, true)
 		case !f.spec.Path:
 			derived = true // commit_secret is all zero
 		default:
@@ -294,6 +363,13 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			}
 		}
 		if derived {
+			continue
+		}
+		if c.back {
+			// Locked out again after its rejoin.
+			c.back = false
+			c.relockEpoch = s.epoch
+			s.event("relock", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
 			continue
 		}
 		c.healed = true
@@ -331,7 +407,7 @@ func (s *Sim) watchEpoch(e uint64, remaining int) *watch {
 
 var compromiseHeader = []string{"id", "time_s", "victim", "user", "signature_key", "victim_epoch", "ds_epoch",
 	"healed", "heal_epoch", "heal_epochs", "heal_commit_delay_s", "healing_time_s", "all_processed", "unprocessed_at_end", "exposure",
-	"adversary_commits", "ghost", "ghost_persist_s", "inject_persist_s"}
+	"adversary_commits", "ghost", "ghost_persist_s", "inject_persist_s", "rejoined_s", "rejoin_persist_s"}
 
 func (s *Sim) writeCompromises() {
 	if s.out == nil {
@@ -375,6 +451,17 @@ func (s *Sim) writeCompromises() {
 			w.secs(end - c.at)
 		} else {
 			w.str("")
+		}
+		// Rejoin: when it re-entered, and how long the rejoined leaf stayed.
+		if c.rejoinAt != never {
+			w.secs(c.rejoinAt - c.at)
+			if c.rejoinGone != never {
+				w.secs(c.rejoinGone - c.rejoinAt)
+			} else {
+				w.str("")
+			}
+		} else {
+			w.str("").str("")
 		}
 		w.end()
 	}

@@ -55,6 +55,11 @@ type CommitSpec struct {
 	// honest commit. The adversary signs with the stolen signature key and
 	// chooses the new path keys itself (DESIGN.md, "Adversary and PCS").
 	Adversary int
+	// External: an external commit (RFC 9420, Section 12.4.3.2) by a
+	// joiner not yet in the tree (the Committer): an ExternalInit proposal
+	// and an UpdatePath from the leaf it takes. Only the adversary's
+	// rejoin builds one (fidelity model).
+	External bool
 }
 
 // Applied is what the symbolic tree did when the delivery service accepted

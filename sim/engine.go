@@ -64,6 +64,9 @@ const (
 	evDeliver
 	// evTakeover: a signature-key adversary starts acting as its victim.
 	evTakeover
+	// evRejoin: a signature-key adversary whose victim was removed sends
+	// an external commit (adversary.rejoin).
+	evRejoin
 )
 
 type event struct {
@@ -508,6 +511,8 @@ func (s *Sim) handle(e event) error {
 		s.compromise(e.x.(*compromise))
 	case evTakeover:
 		return s.takeover(e.x.(*compromise))
+	case evRejoin:
+		return s.rejoin(e.x.(*compromise))
 	case evSweep:
 		s.sweep()
 		s.push(s.now+s.sweepEvery(), evSweep, -1, 0, nil)
@@ -1359,10 +1364,10 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		props = append(props, CommitProposal{Kind: PropAdd, Sender: m, Subject: a})
 	}
 	hj := s.hijacker(m)
-	if hj != nil && admin && s.sc.Adversary.Ghost && (hj.ghost < 0 || s.members[hj.ghost].state == stQueued) {
+	if hj != nil && admin && hj.ghost >= 0 && s.members[hj.ghost].state == stQueued {
 		// The adversary acting as its victim adds its ghost at its first
 		// commit that may add members.
-		g := s.newGhost(hj)
+		g := hj.ghost
 		f.adds = append(f.adds, g)
 		props = append(props, CommitProposal{Kind: PropAdd, Sender: m, Subject: g, Ghost: true})
 	}
@@ -1411,7 +1416,7 @@ func (s *Sim) commitSettled(m MemberID) error {
 func (s *Sim) arriveCommit(f *inflight) error {
 	m := f.spec.Committer
 	var err error
-	if f.spec.Epoch != s.epoch || s.members[m].leaf < 0 {
+	if f.spec.Epoch != s.epoch || (s.members[m].leaf < 0 && !f.spec.External) {
 		err = s.rejectCommit(f)
 	} else {
 		err = s.acceptCommit(f)
@@ -1443,6 +1448,13 @@ func (s *Sim) rejectCommit(f *inflight) error {
 	s.epochRow.collisions++
 	s.st.rejectedBytes += int64(res.CommitBytes)
 	s.event("commit_rejected", m, int64(f.spec.Epoch), int64(res.CommitBytes), fmt.Sprintf("ds_epoch=%d", s.epoch))
+	if f.spec.External {
+		// The adversary fetches the new GroupInfo and tries again.
+		if f.attempts < 20 {
+			s.push(s.now+s.lat.draw(s.rn), evRejoin, m, uint32(f.attempts+1), s.comps[f.spec.Adversary-1])
+		}
+		return nil
+	}
 	if s.members[m].state != stActive || f.attempts >= 20 {
 		return nil
 	}
@@ -1519,6 +1531,12 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	for i, a := range f.adds {
 		added[i] = s.tree.Add(a)
 	}
+	if f.spec.External {
+		// The external joiner's leaf goes where an Add would put it,
+		// after the proposals, before its path (RFC 9420, Section
+		// 12.4.3.2).
+		cm.leaf = int32(s.tree.Add(committer))
+	}
 	app := &Applied{AddedLeaves: added}
 	if f.spec.Path {
 		s.pathBuf = s.tree.ApplyPath(uint32(cm.leaf), added, s.pathBuf)
@@ -1553,8 +1571,22 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		rm.state = stGone
 		if rm.ghostOf > 0 {
 			c := s.comps[rm.ghostOf-1]
-			c.ghostGone = s.now
-			s.event("ghost_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+			if r == c.rejoiner {
+				c.rejoinGone = s.now
+				s.event("rejoined_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+			} else {
+				c.ghostGone = s.now
+				s.event("ghost_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+			}
+		}
+		if s.sc.Adversary.Rejoin {
+			for _, c := range s.comps {
+				if c.happened && c.signature && c.victim == r && c.rejoiner >= 0 && s.members[c.rejoiner].state == stQueued {
+					// It sees its victim's removal when the victim's
+					// device receives the commit, then re-enters.
+					s.push(s.now+s.lat.delivery(r, s.epoch), evRejoin, r, 0, c)
+				}
+			}
 		}
 		s.groupRemove(r)
 		s.onlineRemove(r)
@@ -1580,6 +1612,15 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	if len(f.adds) > 0 {
 		s.addQueue = slices.DeleteFunc(s.addQueue, func(a MemberID) bool { return s.members[a].state != stQueued })
 		s.armBatchTimer() // for joiners that queued after this batch was built
+	}
+	if f.spec.External {
+		cm.state = stActive
+		cm.joinEpoch, cm.ep, cm.epT = s.epoch, s.epoch, s.now
+		cm.lastActive, cm.lastUpdate = s.now, s.now
+		s.groupAdd(committer)
+		c := s.comps[f.spec.Adversary-1]
+		c.rejoinAt, c.rejoinEpoch = s.now, s.epoch
+		s.event("rejoin", committer, int64(s.epoch), 0, fmt.Sprintf("id=%d victim=%d", c.id, c.victim))
 	}
 	s.deliverToReal()
 	if f.spec.Adversary > 0 {

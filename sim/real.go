@@ -839,6 +839,10 @@ func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMes
 
 // CreateCommit implements Backend.
 func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
+	if spec.External {
+		// Scenario validation keeps adversary.rejoin at fidelity model.
+		return nil, errors.New("sim: external commits are not built at fidelity full/sampled (package mls has no external commit API)")
+	}
 	// The receivers' pending work overlaps this commit unless the commit
 	// reads one of them: the committer's own state, or a proposal sender's
 	// (a proposal by reference may have to be rebuilt).

@@ -690,3 +690,52 @@ func TestGhostMemberPersists(t *testing.T) {
 		})
 	}
 }
+
+// TestExternalRejoin (issue 12, item 4): with external commits allowed, a
+// signature-key adversary whose victim is removed re-enters by an
+// external commit signed with the victim's key and reads every epoch
+// again until its rejoined leaf is removed.
+func TestExternalRejoin(t *testing.T) {
+	s := testSim(t, "group.external_commits=true", "adversary.rejoin=true")
+	x := MemberID(4)
+	c := s.compromiseNow(x, true)
+	s.until(t, s.now+3*time.Second) // the takeover commit
+	s.askRemove(x, false)
+	s.until(t, s.now+3*time.Second)
+	if !c.healed || c.victimGone == never {
+		t.Fatalf("removing the victim: healed %t", c.healed)
+	}
+	s.until(t, s.now+5*time.Second) // sees its removal, sends an external commit
+	r := c.rejoiner
+	if r < 0 || s.members[r].leaf < 0 || c.rejoinAt == never || !c.back {
+		t.Fatalf("no rejoin: rejoiner %d, back %t", r, c.back)
+	}
+	if s.tree.Members() != 8 {
+		t.Fatalf("%d members after the rejoin, want 8", s.tree.Members())
+	}
+	s.commitNow(t, 1)
+	if !c.back {
+		t.Fatal("locked out by another member's commit although its rejoined leaf is in the group")
+	}
+	if !c.exposes(s.now, s.epoch) {
+		t.Fatal("messages of the current epoch are not exposed after the rejoin")
+	}
+	s.askRemove(r, false)
+	s.until(t, s.now+3*time.Second)
+	if c.back || c.relockEpoch == 0 || c.rejoinGone == never {
+		t.Fatalf("removing the rejoined leaf: back %t relock %d", c.back, c.relockEpoch)
+	}
+	s.until(t, s.now+10*time.Second)
+	if s.members[r].state != stGone || c.rejoinTries != 1 {
+		t.Fatalf("rejoined more than once: tries %d", c.rejoinTries)
+	}
+	if c.exposes(s.now, s.epoch) {
+		t.Fatal("exposed after the relock")
+	}
+	// Validation: external commits must be allowed; model fidelity only.
+	for _, sets := range [][]string{{"adversary.rejoin=true"}, {"adversary.rejoin=true", "group.external_commits=true", "fidelity=sampled"}} {
+		if _, err := ParseScenario("t.yaml", []byte(baseYAML), sets); err == nil || !strings.Contains(err.Error(), "adversary.rejoin") {
+			t.Errorf("%v: %v", sets, err)
+		}
+	}
+}
