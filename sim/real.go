@@ -1348,9 +1348,16 @@ func (b *RealBackend) ProcessesCommits(m MemberID) bool {
 }
 
 // Compromise implements Backend: the adversary of compromise id takes the
-// victim's whole real state (private tree keys, epoch secrets with the
-// init secret, signature key) in the delivery service's epoch, and the
-// victim becomes a real member.
+// victim's whole real state in the delivery service's epoch (private tree
+// keys, epoch secrets with the init secret, signature key) and its pending
+// secrets (the leaf keys of its uncommitted Update proposals, the commit
+// it built that the delivery service has not decided yet), and the victim
+// becomes a real member. A victim that is a real member is taken from its
+// real mls.Group: a copy processes the commits it has not received yet
+// (what the adversary can do with its state), and its tree keys must equal
+// the key oracle's. Other victims (not in the `sampled` sample) have no
+// real receiver state: their tree keys come from the key oracle, checked
+// against the tree.
 func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error {
 	b.flush()
 	rm := b.mem(victim)
@@ -1362,9 +1369,21 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 		return err
 	}
 	sh := &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets(), ghost: -1}
-	if rm.g != nil && rm.g.Epoch() == sh.epoch {
-		// A real member in the delivery service's epoch: its own state.
-		sh.priv, sh.keys = rm.g.TreePrivate(), rm.g.EpochSecrets()
+	if rm.g != nil && rm.welcome == nil {
+		// A real member: the adversary takes its real state and, if it is
+		// behind, processes the commits it has not received yet itself
+		// (on a copy); the result must be the key oracle's state.
+		g, err := b.catchUp(victim, rm)
+		if err != nil {
+			return err
+		}
+		if !sameTreePrivate(g.TreePrivate(), tp) {
+			return b.fail(fmt.Errorf("sim: %w: compromised member %d's real tree keys differ from the key oracle's", errFidelity, victim))
+		}
+		sh.priv, sh.keys = g.TreePrivate(), g.EpochSecrets()
+		for _, k := range g.OwnUpdateKeys() {
+			sh.updKeys = append(sh.updKeys, k)
+		}
 	}
 	// Pending secrets the client holds (RFC 9420, Section 16.6): the leaf
 	// keys of its uncommitted Update proposals (its real states' own
@@ -1389,6 +1408,50 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 		b.makeReal(victim, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
 	}
 	return nil
+}
+
+// catchUp returns a copy of real member m's state moved to the delivery
+// service's epoch by processing, in order, the proposals and commits it
+// has not processed yet (what an adversary holding its state can do).
+func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*mls.Group, error) {
+	tmp := &realMember{g: rm.g.Clone(), leaf: rm.leaf, isReal: true}
+	if rm.seen != nil {
+		tmp.seen = map[*propRec]bool{}
+		for k, v := range rm.seen {
+			tmp.seen[k] = v
+		}
+	}
+	for e := tmp.g.Epoch() + 1; e <= b.cur.Epoch(); e++ {
+		r, err := b.epoch(e)
+		if err != nil {
+			return nil, err
+		}
+		j := procJob{m: m, e: e, r: r}
+		if r.tmpl != nil {
+			j.pub = r.tmpl.Public()
+		}
+		if err := b.processCommit(tmp, j); err != nil {
+			return nil, err
+		}
+	}
+	if tmp.g.Epoch() != b.cur.Epoch() || !bytes.Equal(tmp.g.EpochAuthenticator(), b.cur.EpochAuthenticator()) {
+		return nil, b.fail(fmt.Errorf("sim: %w: compromised member %d did not reach the delivery service's epoch", errFidelity, m))
+	}
+	return tmp.g, nil
+}
+
+// sameTreePrivate reports whether a and b hold the same private keys.
+func sameTreePrivate(a, b *mls.TreePrivate) bool {
+	na, nb := a.Nodes(), b.Nodes()
+	if a.Leaf() != b.Leaf() || !slices.Equal(na, nb) {
+		return false
+	}
+	for _, x := range na {
+		if !bytes.Equal(a.PrivateKey(x), b.PrivateKey(x)) {
+			return false
+		}
+	}
+	return true
 }
 
 // AdversaryDerived reports whether the shadow client of compromise id
