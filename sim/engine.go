@@ -145,6 +145,10 @@ type member struct {
 	// ghostOf is 1 + the id of the compromise whose adversary added this
 	// ghost member (0 for a real device).
 	ghostOf int32
+	// dev numbers the real devices in creation order (the key of their
+	// availability and traffic draws: members the adversary brings in do
+	// not shift it).
+	dev MemberID
 }
 
 type user struct {
@@ -529,7 +533,8 @@ func (s *Sim) newUser() int32 {
 	for i := range k {
 		mid := MemberID(len(s.members))
 		s.members = append(s.members, member{user: id, leaf: -1, groupPos: -1, onlinePos: -1, lastEpoch: math.MaxUint64,
-			alwaysOn: i < s.sc.Network.Offline.AlwaysOnlineDevices, online: true, onlineSince: s.now, qEpoch: s.epoch, appT: s.now})
+			alwaysOn: i < s.sc.Network.Offline.AlwaysOnlineDevices, online: true, onlineSince: s.now, qEpoch: s.epoch, appT: s.now,
+			dev: MemberID(int(id)*k + i)})
 		u.devices[i] = mid
 	}
 	s.users = append(s.users, u)
@@ -780,7 +785,7 @@ func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
 	mm.onGen++
 	switch o.Mode {
 	case "random":
-		u := counterDraw(s.avSeed, m, mm.avN)
+		u := counterDraw(s.avSeed, mm.dev, mm.avN)
 		mm.avN++
 		if nowOnline {
 			s.push(s.now+expFrom(u, o.MeanOnline.D()), evOffline, m, mm.onGen, nil)
@@ -817,7 +822,7 @@ func (s *Sim) nextWorkdayTransition(m MemberID, t time.Duration) (time.Duration,
 		if o.Jitter <= 0 {
 			return 0
 		}
-		return time.Duration((counterDraw(s.avSeed, m, 2*uint64(d)+end)*2 - 1) * float64(o.Jitter.D()))
+		return time.Duration((counterDraw(s.avSeed, s.members[m].dev, 2*uint64(d)+end)*2 - 1) * float64(o.Jitter.D()))
 	}
 	d := t / day
 	for {
@@ -1126,7 +1131,7 @@ func (s *Sim) armApp(m MemberID) {
 	}
 	mean := time.Duration(float64(time.Second) / rate)
 	for mm.appT < s.now {
-		mm.appT += expFrom(counterDraw(s.trSeed, m, mm.appN), mean)
+		mm.appT += expFrom(counterDraw(s.trSeed, mm.dev, mm.appN), mean)
 		mm.appN++
 	}
 	mm.appArmed = true
@@ -1145,7 +1150,7 @@ func (s *Sim) app(m MemberID, gen uint32) error {
 	if mm.state != stActive || !mm.online {
 		return nil
 	}
-	mm.appT += expFrom(counterDraw(s.trSeed, m, mm.appN), time.Duration(float64(time.Second)/s.sc.Traffic.AppRatePerMember.PerSecond))
+	mm.appT += expFrom(counterDraw(s.trSeed, mm.dev, mm.appN), time.Duration(float64(time.Second)/s.sc.Traffic.AppRatePerMember.PerSecond))
 	mm.appN++
 	defer s.armApp(m)
 	return s.appSend(m)
