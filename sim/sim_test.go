@@ -608,10 +608,29 @@ func TestPolicyVariantsSharePopulation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range strings.Split(string(ev), "\n") {
+		lines := strings.Split(string(ev), "\n")
+		left := map[string]bool{}
+		for _, l := range lines {
+			if f := strings.Split(l, ","); len(f) > 4 && f[2] == "leave" {
+				left[f[4]] = true
+			}
+		}
+		for _, l := range lines {
 			f := strings.Split(l, ",")
 			if len(f) > 4 && (f[2] == "join" || f[2] == "leave") {
 				joins.WriteString(f[0] + " " + f[2] + " " + f[3] + " " + f[4] + "\n")
+			}
+			// Availability: the online/offline times of every device whose
+			// user stays (a removed device's timeline ends with it), and
+			// the messages the founding users' devices send after the
+			// first hour (all added by then in every variant).
+			if len(f) < 5 || left[f[4]] {
+				continue
+			}
+			t, _ := strconv.ParseFloat(f[0], 64)
+			u, _ := strconv.Atoi(f[4])
+			if f[2] == "online" || f[2] == "offline" || (f[2] == "app" && t > 3600 && u >= 0 && u < 60) {
+				joins.WriteString(f[0] + " " + f[2] + " " + f[3] + "\n")
 			}
 		}
 		cs, err := os.ReadFile(filepath.Join(dir, "compromises.csv"))
@@ -631,13 +650,15 @@ func TestPolicyVariantsSharePopulation(t *testing.T) {
 		j, c := world(dir)
 		if i == 0 {
 			wantJ, wantC = j, c
-			if strings.Count(j, "join") < 50 || strings.Count(j, "leave") < 50 || strings.Count(c, "\n") < 15 {
-				t.Fatalf("too tame: %d joins, %d leaves, %d compromises", strings.Count(j, "join"), strings.Count(j, "leave"), strings.Count(c, "\n"))
+			if strings.Count(j, "join") < 50 || strings.Count(j, "leave") < 50 || strings.Count(c, "\n") < 15 ||
+				strings.Count(j, " offline ") < 100 || strings.Count(j, " app ") < 500 {
+				t.Fatalf("too tame: %d joins, %d leaves, %d offline periods, %d messages, %d compromises", strings.Count(j, "join"),
+					strings.Count(j, "leave"), strings.Count(j, " offline "), strings.Count(j, " app "), strings.Count(c, "\n"))
 			}
 			continue
 		}
 		if j != wantJ {
-			t.Errorf("%v: joins and leaves differ from %v:\n%s", v, variants[0], firstDiff(wantJ, j))
+			t.Errorf("%v: joins, leaves, offline periods or messages differ from %v:\n%s", v, variants[0], firstDiff(wantJ, j))
 		}
 		if c != wantC {
 			t.Errorf("%v: compromises (times, victims) differ from %v:\n%s", v, variants[0], firstDiff(wantC, c))
