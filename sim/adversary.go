@@ -54,6 +54,20 @@ import (
 // holds, which always include the victim's current leaf key, so only a
 // commit removing the victim heals it. Its accepted commits are counted
 // (adversary_commit events, compromises.csv adversary_commits).
+//
+// Active adversary (RFC 9420, Sections 16.5, 16.6; workloads/README.md,
+// "Active adversary"). With the signature key it can also inject messages
+// as the victim while it knows the epoch and the victim's leaf is in the
+// group (injectEnd). With adversary.ghost its first commit as the victim
+// that may add members also adds a ghost member whose keys it holds
+// (controlledKeys): the ghost's leaf is in some resolution of every later
+// UpdatePath, so it keeps deriving until the ghost and the victim are both
+// removed. With adversary.rejoin (and group.external_commits) it re-enters
+// by an external commit after the victim's removal, and derives every
+// epoch while that leaf is in the group, even after a heal (back,
+// relockEpoch; exposes counts those epochs). Ghosts and rejoined leaves
+// are silent members of no user; only policy.remove_inactive_after removes
+// them.
 type compromise struct {
 	id        int
 	at        time.Duration

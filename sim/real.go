@@ -88,9 +88,14 @@ import (
 // shadow then holds the new keys because it chose them. Every other commit
 // it must decrypt like any adversary; it always can while it holds the
 // victim's leaf key, so only a commit removing the victim locks it out.
-// What stays symbolic: the honest victim device, once its leaf is taken
-// over, is not modelled as a separate client (its later commits are the
-// adversary's).
+// A ghost member it adds (adversary.ghost) is a real Add of a KeyPackage
+// whose keys the shadow holds; it tries every later UpdatePath with the
+// ghost's private tree state as well. Pending secrets (an uncommitted
+// Update's leaf key, an undecided commit) are taken from the victim's
+// client state at the compromise (see Compromise). What stays symbolic:
+// the honest victim device, once its leaf is taken over, is not modelled
+// as a separate client (its later commits are the adversary's); external
+// commits (adversary.rejoin) are modelled at fidelity model only.
 //
 // Measured costs. CommitResult.CreateCPU is the committer's real
 // Commit() call (proposal validation, UpdatePath generation and
