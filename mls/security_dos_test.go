@@ -552,6 +552,9 @@ func TestSecurityListCaps(t *testing.T) {
 	// An UpdatePath of 33 nodes (a tree has at most 31 levels).
 	alice, bob := twoMembers(t, newTestConfig(10), newTestConfig(11))
 	path := &UpdatePath{LeafNode: *alice.Public().Tree().Leaf(0), Nodes: make([]UpdatePathNode, maxPathNodes+1)}
+	for i := range path.Nodes {
+		path.Nodes[i].EncryptionKey = make([]byte, minPublicKey)
+	}
 	msg := forgeCommit(t, alice, nil, path)
 	err = mustReject(t, bob, mustEncode(t, msg), "UpdatePath of 33 nodes")
 	if !errors.Is(err, ErrLimitExceeded) {
@@ -688,7 +691,8 @@ func TestSecurityUpdatePathCiphertextAmplification(t *testing.T) {
 	build := func(ct []byte, per int) []byte {
 		cts := bytes.Repeat(ct, per)
 		var nodeEnc []byte
-		nodeEnc = append(nodeEnc, 0) // empty encryption_key
+		nodeEnc = append(nodeEnc, appendVarint(nil, minPublicKey)...) // shortest encryption_key
+		nodeEnc = append(nodeEnc, make([]byte, minPublicKey)...)
 		nodeEnc = append(nodeEnc, appendVarint(nil, uint32(len(cts)))...)
 		nodeEnc = append(nodeEnc, cts...)
 		nodesEnc := bytes.Repeat(nodeEnc, 4)
@@ -739,6 +743,7 @@ func TestSecurityUpdatePathAmplificationMLSMessage(t *testing.T) {
 	} {
 		path := &UpdatePath{LeafNode: *alice.Public().Tree().Leaf(0), Nodes: make([]UpdatePathNode, 4)}
 		for i := range path.Nodes {
+			path.Nodes[i].EncryptionKey = make([]byte, minPublicKey)
 			path.Nodes[i].EncryptedPathSecret = slices.Repeat([]HPKECiphertext{tc.ct}, tc.n)
 		}
 		enc := mustEncode(t, forgeCommit(t, alice, nil, path))

@@ -620,7 +620,7 @@ func TestTreeWireTypes(t *testing.T) {
 		t.Fatal("ExtensionType.String")
 	}
 	// Credentials.
-	for _, c := range []Credential{NewBasicCredential([]byte("alice")), {Type: CredentialX509, Certificates: [][]byte{{1, 2}, {}}}} {
+	for _, c := range []Credential{NewBasicCredential([]byte("alice")), {Type: CredentialX509, Certificates: [][]byte{{1, 2}, {3}}}} {
 		enc, err := c.Marshal()
 		if err != nil {
 			t.Fatal(err)
