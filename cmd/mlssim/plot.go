@@ -32,8 +32,8 @@ scenario, seeds, fidelity, mlslab version and the plotted numbers.
 Figures (--figures auto draws every one the inputs support):
   commit-size  commit size vs group size, near-full vs degraded tree     runs
   tree-health  blank-node fraction, mean copath resolution over time     runs
-  healing-cdf  CDF of PCS healing time and epochs, one line per run      runs with compromises
-  frontier     bandwidth per member/day vs median healing time           sweep over an update key, or >= 2 runs
+  healing-cdf  Kaplan–Meier PCS healing curves (censored kept), per run  runs with compromises
+  frontier     bytes/member/day vs KM median time to healing commit      sweep over an update key, or >= 2 runs
   collisions   collision rate vs commit rate, one line per latency       sweep with a latency key
   cost         commit create/process and join time vs group size         benchmarks
 

@@ -96,7 +96,7 @@ func TestPlotDemo(t *testing.T) {
 		Fidelity string   `json:"fidelity"`
 		Version  string   `json:"mlslab_version"`
 		Data     struct {
-			Time []struct{ Points []struct{ X, Y float64 } }
+			HealCommit []struct{ Points []struct{ X, Y float64 } }
 		} `json:"data"`
 	}
 	b, _ := os.ReadFile(filepath.Join(run, "figures", "healing-cdf.json"))
@@ -106,7 +106,7 @@ func TestPlotDemo(t *testing.T) {
 	if sc.Scenario != "demo" || len(sc.Seeds) != 1 || sc.Seeds[0] != 42 || sc.Fidelity != "model" || sc.Version == "" {
 		t.Errorf("sidecar: %+v", sc)
 	}
-	if len(sc.Data.Time) != 1 || len(sc.Data.Time[0].Points) < 2 {
+	if len(sc.Data.HealCommit) != 1 || len(sc.Data.HealCommit[0].Points) < 2 {
 		t.Errorf("healing data: %+v", sc.Data)
 	}
 	for _, f := range []string{"text", "markdown", "latex"} {

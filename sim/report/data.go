@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mlslab/mlslab/sim/survival"
 )
 
 func nan() float64 { return math.NaN() }
@@ -285,54 +287,139 @@ func TreeHealth(names []string, runs [][]Epoch, maxPoints int) (TreeHealthData, 
 	return d, enough("tree-health", d.Blank)
 }
 
-// ---- PCS healing CDFs ----
+// ---- PCS healing: Kaplan–Meier curves ----
 
-// HealingData is the healing-cdf figure's data: empirical CDFs of healing
-// time (hours) and healing epochs, one series per policy (run). The CDF's
-// denominator counts every compromise, so unhealed ones keep the curve
-// below 1.
+// HealingData is the healing-cdf figure's data: per policy (run), the
+// Kaplan–Meier estimate of the fraction healed, 1 − S(t), of the time
+// until the delivery service accepted the healing commit (HealCommit),
+// the time until every member processed it (AllProcessed), and the epochs
+// to the healing commit counted from the delivery service's epoch at the
+// compromise (Epochs). Compromises not healed (or not processed) by the
+// end are right-censored at the end, not dropped: a curve stays flat
+// after its last event, below 1 when some never healed.
 type HealingData struct {
-	Time, Epochs []Series
-	Compromises  []int // per series
-	Unhealed     []int // per series: no healing commit processed by all by the end
+	HealCommit, AllProcessed, Epochs []Series
+	Compromises                      []int // per series
+	Unhealed                         []int // per series: no healing commit by the end
+	// Medians per series: Kaplan–Meier median [95% CI] of HealCommit,
+	// AllProcessed (hours) and Epochs; +Inf = not reached.
+	Medians []HealingMedians
 }
 
-func cdf(name string, xs []float64, total int) Series {
-	sort.Float64s(xs)
-	s := Series{Name: name}
-	if len(xs) > 0 {
-		// The step up from 0 at the first value.
-		s.Points = append(s.Points, Point{X: xs[0]})
+// HealingMedians are the Kaplan–Meier medians of one run.
+type HealingMedians struct {
+	HealCommitH, AllProcessedH, Epochs KMMedian
+}
+
+// KMMedian is a Kaplan–Meier median with its Brookmeyer–Crowley 95%
+// interval (package sim/survival); +Inf means not reached. It marshals
+// +Inf as null.
+type KMMedian struct {
+	Est, Lo, Hi float64
+}
+
+// MarshalJSON writes {"median":..,"ci_lo":..,"ci_hi":..}, null for not
+// reached.
+func (m KMMedian) MarshalJSON() ([]byte, error) {
+	f := func(v float64) string {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "null"
+		}
+		return strconv.FormatFloat(v, 'g', 6, 64)
 	}
-	for i, x := range xs {
-		y := float64(i+1) / float64(total)
-		s.Points = append(s.Points, Point{X: x, Y: y, YLo: y, YHi: y, N: 1})
+	return []byte(`{"median":` + f(m.Est) + `,"ci_lo":` + f(m.Lo) + `,"ci_hi":` + f(m.Hi) + `}`), nil
+}
+
+// String formats the median and interval: "4.1 [2.0, 9.3]", "not reached".
+func (m KMMedian) String(prec int) string {
+	f := func(v float64) string {
+		if math.IsInf(v, 1) {
+			return "NR"
+		}
+		return num(v, prec)
+	}
+	switch {
+	case math.IsNaN(m.Est):
+		return "n/a"
+	case math.IsInf(m.Est, 1):
+		return "not reached"
+	}
+	return fmt.Sprintf("%s [%s, %s]", f(m.Est), f(m.Lo), f(m.Hi))
+}
+
+// HealingObs returns the observations of one healing metric: the value
+// when reached (get returns a non-NaN value), else censored at
+// censor(c). scale divides both.
+func HealingObs(cs []Compromise, get, censor func(c *Compromise) float64, scale float64) []survival.Obs {
+	out := make([]survival.Obs, 0, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		if v := get(c); c.Healed && !math.IsNaN(v) {
+			out = append(out, survival.Obs{T: v / scale, Event: true})
+		} else {
+			out = append(out, survival.Obs{T: censor(c) / scale})
+		}
+	}
+	return out
+}
+
+func kmMedian(obs []survival.Obs) KMMedian {
+	e, l, h := survival.KaplanMeier(obs, 0.95).Median()
+	return KMMedian{e, l, h}
+}
+
+// kmSeries draws 1 − S(t) as post-steps: 0 up to the first observation,
+// a step at each event time, and flat to the last observation (censored
+// tail).
+func kmSeries(name string, obs []survival.Obs) Series {
+	c := survival.KaplanMeier(obs, 0.95)
+	s := Series{Name: name}
+	if len(c.Steps) == 0 || c.Events == 0 {
+		return s
+	}
+	s.Points = append(s.Points, Point{X: c.Steps[0].T})
+	for _, st := range c.Steps {
+		if st.Events == 0 {
+			continue
+		}
+		y := 1 - st.S
+		s.Points = append(s.Points, Point{X: st.T, Y: y, YLo: y, YHi: y, N: st.Events})
+	}
+	last := c.Steps[len(c.Steps)-1]
+	if y := 1 - last.S; last.Events == 0 {
+		s.Points = append(s.Points, Point{X: last.T, Y: y, YLo: y, YHi: y})
 	}
 	return s
 }
 
-// HealingCDF builds the CDFs. Healing epochs of 0 and times of 0 cannot
-// be shown on the log axes and are clamped to the axis floor by the figure.
+// HealingCDF builds the Kaplan–Meier healing curves. Healing epochs and
+// times of 0 cannot be shown on the log axes and are dropped by the
+// figure.
 func HealingCDF(names []string, runs [][]Compromise) (HealingData, error) {
 	var d HealingData
+	censor := func(c *Compromise) float64 { return c.Observed }
 	for i, cs := range runs {
-		var ts, es []float64
-		unhealed := 0
+		healed := 0
 		for _, c := range cs {
-			if !math.IsNaN(c.HealingTime) {
-				ts = append(ts, c.HealingTime/3600)
-			} else {
-				unhealed++
-			}
-			if c.Healed && !math.IsNaN(c.HealEpochs) {
-				es = append(es, c.HealEpochs)
+			if c.Healed {
+				healed++
 			}
 		}
-		name := fmt.Sprintf("%s (%d/%d)", names[i], len(ts), len(cs))
-		d.Time = append(d.Time, cdf(name, ts, len(cs)))
-		d.Epochs = append(d.Epochs, cdf(name, es, len(cs)))
+		hc := HealingObs(cs, func(c *Compromise) float64 { return c.HealCommit }, censor, 3600)
+		all := HealingObs(cs, func(c *Compromise) float64 { return c.HealingTime }, censor, 3600)
+		ep := HealingObs(cs, func(c *Compromise) float64 {
+			if math.IsNaN(c.HealCommitEpochs) {
+				return c.HealEpochs // older simulators: from the victim's epoch
+			}
+			return c.HealCommitEpochs
+		}, func(c *Compromise) float64 { return c.CensorEpochs }, 1)
+		name := fmt.Sprintf("%s (%d/%d healed)", names[i], healed, len(cs))
+		d.HealCommit = append(d.HealCommit, kmSeries(name, hc))
+		d.AllProcessed = append(d.AllProcessed, kmSeries(name, all))
+		d.Epochs = append(d.Epochs, kmSeries(name, ep))
 		d.Compromises = append(d.Compromises, len(cs))
-		d.Unhealed = append(d.Unhealed, unhealed)
+		d.Unhealed = append(d.Unhealed, len(cs)-healed)
+		d.Medians = append(d.Medians, HealingMedians{kmMedian(hc), kmMedian(all), kmMedian(ep)})
 	}
 	total := 0
 	for _, n := range d.Compromises {
@@ -408,6 +495,20 @@ func sweepSeries(s *Sweep, along int, point func(g SweepGroup) (Point, bool)) []
 	return out
 }
 
+// healingX is the frontier's x: the Kaplan–Meier median time to the
+// healing commit (heal_commit_seconds_median), or for results of older
+// simulators the legacy healing_seconds_p50; NaN when not reached.
+func healingX(m map[string]float64) float64 {
+	v, ok := m["heal_commit_seconds_median"]
+	if !ok {
+		v, ok = m["healing_seconds_p50"]
+	}
+	if !ok || v < 0 {
+		return math.NaN()
+	}
+	return v
+}
+
 // FrontierFromSweep builds the frontier from a sweep; the grid key named
 // along (default: the first key) varies along each line, e.g.
 // policy.self_update.interval.
@@ -416,7 +517,7 @@ func FrontierFromSweep(s *Sweep, along int) (FrontierData, error) {
 	ss := sweepSeries(s, along, func(g SweepGroup) (Point, bool) {
 		var xs, ys []float64
 		for _, r := range g.Runs {
-			xs = append(xs, r.Metric("healing_seconds_p50")/3600)
+			xs = append(xs, healingX(r.Metrics)/3600)
 			ys = append(ys, r.Metric("bandwidth_bytes_per_member_day")/1e6)
 		}
 		x, xl, xh, nx := meanRange(xs)
@@ -435,7 +536,7 @@ func FrontierFromSweep(s *Sweep, along int) (FrontierData, error) {
 func FrontierFromRuns(runs []*Run) (FrontierData, error) {
 	s := Series{Name: "one run each (labelled)"}
 	for _, r := range runs {
-		x := r.Summary.Metric("healing_seconds_p50") / 3600
+		x := healingX(r.Summary.Metrics) / 3600
 		y := r.Summary.Metric("bandwidth_bytes_per_member_day") / 1e6
 		if math.IsNaN(x) || math.IsNaN(y) || x <= 0 || y <= 0 {
 			continue

@@ -102,24 +102,32 @@ func TreeHealthFigure(d TreeHealthData) (*Figure, error) {
 	return f.finish(), nil
 }
 
-// HealingCDFFigure: empirical CDF of PCS healing time (top, hours, log)
-// and healing epochs (bottom, log), one step line per policy.
+// HealingCDFFigure: Kaplan–Meier fraction healed, one step line per
+// policy: time to the healing commit (top, hours, log), time until every
+// member processed it (middle) and epochs to the healing commit (bottom).
 func HealingCDFFigure(d HealingData) (*Figure, error) {
-	if err := enough("healing-cdf", d.Time); err != nil {
+	if err := enough("healing-cdf", d.HealCommit, d.AllProcessed); err != nil {
 		return nil, err
 	}
-	top := newPlot("healing time (hours)", "fraction healed")
-	bot := newPlot("healing epochs (commits)", "fraction healed")
-	for _, p := range []*plot.Plot{top, bot} {
+	top := newPlot("time to the healing commit (hours)", "fraction healed")
+	mid := newPlot("time until every member processed it (hours)", "fraction healed")
+	bot := newPlot("epochs to the healing commit (from the DS epoch)", "fraction healed")
+	for _, p := range []*plot.Plot{top, mid, bot} {
 		logAxis(&p.X)
 		p.Y.Min, p.Y.Max = 0, 1
+		p.Y.Tick.Marker = linTicks{}
 	}
-	f := &Figure{Name: "healing-cdf", Panels: []*plot.Plot{top, bot}, Height: 2*panelHeight - 0.2*vg.Inch, Data: d,
-		Caption: "CDF of post-compromise healing per policy: time until every member processed the healing commit (top) " +
-			"and epochs until the first epoch the adversary cannot derive (bottom). Legend: healed/compromises; " +
-			"unhealed compromises keep a curve below 1."}
-	for i := range d.Time {
-		if err := addSeries(top, f, i, d.Time[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
+	f := &Figure{Name: "healing-cdf", Panels: []*plot.Plot{top, mid, bot}, Height: 3*panelHeight - 0.4*vg.Inch, Data: d,
+		Caption: "Post-compromise healing per policy, Kaplan–Meier estimate of the fraction healed (1 − S(t)): " +
+			"time until the delivery service accepted the healing commit (top), until every member processed it " +
+			"(middle; dominated by offline members), and epochs to the healing commit (bottom). Compromises not " +
+			"healed by the end are right-censored, so a curve stays flat below 1 after its last event. " +
+			"Legend: healed/compromises. Medians with 95% CIs: mlssim table --kind healing."}
+	for i := range d.HealCommit {
+		if err := addSeries(top, f, i, d.HealCommit[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
+			return nil, err
+		}
+		if err := addSeries(mid, nil, i, d.AllProcessed[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
 			return nil, err
 		}
 		if err := addSeries(bot, nil, i, d.Epochs[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
@@ -136,11 +144,13 @@ func FrontierFigure(d FrontierData) (*Figure, error) {
 	if err := enough("frontier", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("median healing time (hours)", "bandwidth/member (MB/day)")
+	p := newPlot("median time to the healing commit (hours, Kaplan–Meier)", "received/member (MB/day, all messages)")
 	logAxis(&p.X)
 	logAxis(&p.Y)
-	f := single("frontier", "Cost/security frontier: received bytes per member per day vs median PCS healing time; "+
-		"points labelled by the update setting, mean over seeds with min–max bars.", p, d)
+	f := single("frontier", "Cost/security frontier: bytes received per member per day (handshake and application "+
+		"messages; summary.json splits them) vs the Kaplan–Meier median time to the healing commit (censored "+
+		"compromises kept; not-reached medians omitted); points labelled by the update setting, mean over seeds "+
+		"with min–max bars.", p, d)
 	for i, s := range d.Series {
 		if err := addSeries(p, f, i, s, seriesOpts{line: d.Lines, points: true, labels: true, logX: true, logY: true}); err != nil {
 			return nil, err

@@ -275,27 +275,48 @@ func TestTreeHealthAndHealing(t *testing.T) {
 		t.Errorf("copath = %+v", d.Copath[0].Points[0])
 	}
 
+	// Kaplan–Meier curves, censored observations kept (not dropped):
+	// all processed: 1h, 2h, censored 10h (healed, one member never
+	// processed it), censored 5h (unhealed) -> S = 3/4 at 1h, 2/4 at 2h,
+	// flat to 10h. Healing commit: 0.5h, 1h, 1.5h, censored 5h.
 	cs := []Compromise{
-		{Healed: true, HealEpochs: 4, HealingTime: 7200},
-		{Healed: true, HealEpochs: 2, HealingTime: 3600},
-		{Healed: true, HealEpochs: 9, HealingTime: math.NaN()}, // healed, not processed by all
-		{Healed: false, HealEpochs: math.NaN(), HealingTime: math.NaN()},
+		{Healed: true, HealCommit: 3600, HealCommitEpochs: 4, HealingTime: 7200, Observed: 36000},
+		{Healed: true, HealCommit: 1800, HealCommitEpochs: 2, HealingTime: 3600, Observed: 36000},
+		{Healed: true, HealCommit: 5400, HealCommitEpochs: 9, HealingTime: math.NaN(), Observed: 36000},
+		{Healed: false, HealCommit: math.NaN(), HealCommitEpochs: math.NaN(), HealingTime: math.NaN(), Observed: 18000, CensorEpochs: 20},
 	}
 	h, err := HealingCDF([]string{"p"}, [][]Compromise{cs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Time CDF: start at (1h, 0), then 1h -> 1/4, 2h -> 2/4.
-	tp := h.Time[0].Points
-	if len(tp) != 3 || tp[0] != (Point{X: 1}) || tp[1].X != 1 || tp[1].Y != 0.25 || tp[2].X != 2 || tp[2].Y != 0.5 {
-		t.Errorf("time cdf = %+v", tp)
+	tp := h.AllProcessed[0].Points
+	if len(tp) != 4 || tp[0] != (Point{X: 1}) || tp[1].X != 1 || tp[1].Y != 0.25 || tp[2].X != 2 || tp[2].Y != 0.5 ||
+		tp[3].X != 10 || tp[3].Y != 0.5 {
+		t.Errorf("all-processed KM = %+v", tp)
+	}
+	hp := h.HealCommit[0].Points
+	if len(hp) != 5 || hp[3].X != 1.5 || hp[3].Y != 0.75 || hp[4].X != 5 || hp[4].Y != 0.75 {
+		t.Errorf("heal-commit KM = %+v", hp)
 	}
 	ep := h.Epochs[0].Points
-	if len(ep) != 4 || ep[3].X != 9 || ep[3].Y != 0.75 {
-		t.Errorf("epochs cdf = %+v", ep)
+	if len(ep) != 5 || ep[3].X != 9 || ep[3].Y != 0.75 || ep[4].X != 20 {
+		t.Errorf("epochs KM = %+v", ep)
 	}
-	if h.Unhealed[0] != 2 || h.Compromises[0] != 4 || h.Time[0].Name != "p (2/4)" {
-		t.Errorf("unhealed %v compromises %v name %q", h.Unhealed, h.Compromises, h.Time[0].Name)
+	if m := h.Medians[0]; m.HealCommitH.Est != 1 || m.AllProcessedH.Est != 2 || m.Epochs.Est != 4 {
+		t.Errorf("medians %+v", m)
+	}
+	if h.Unhealed[0] != 1 || h.Compromises[0] != 4 || h.HealCommit[0].Name != "p (3/4 healed)" {
+		t.Errorf("unhealed %v compromises %v name %q", h.Unhealed, h.Compromises, h.HealCommit[0].Name)
+	}
+	// Fewer than half heal: the median is not reached, not the median of
+	// the healed ones.
+	few := []Compromise{cs[0], cs[3], cs[3], cs[3]}
+	hf, err := HealingCDF([]string{"few"}, [][]Compromise{few})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := hf.Medians[0].HealCommitH; !math.IsInf(m.Est, 1) || m.String(1) != "not reached" {
+		t.Errorf("median with 1/4 healed: %+v %q", m, m.String(1))
 	}
 }
 
