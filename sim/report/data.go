@@ -21,6 +21,23 @@ type Point struct {
 	XLo, XHi float64 `json:",omitempty"` // x error bar ends; both 0 = none
 	N        int     // observations behind the point
 	Label    string  `json:",omitempty"`
+	// Break starts a new line segment: the figure does not join this
+	// point to the previous one (data between them is missing, e.g. an
+	// empty time or group-size bin).
+	Break bool `json:",omitempty"`
+}
+
+// segments splits p at its Break points.
+func (p Points) segments() []Points {
+	var out []Points
+	start := 0
+	for i := 1; i <= len(p); i++ {
+		if i == len(p) || p[i].Break {
+			out = append(out, p[start:i])
+			start = i
+		}
+	}
+	return out
 }
 
 // Points is a plotter.XYer, YErrorer and XYLabeller.
@@ -188,17 +205,19 @@ func CommitSizes(runs [][]Epoch, stretch float64) (CommitSizeData, error) {
 			keys = append(keys, k)
 		}
 		sort.Ints(keys)
-		for _, k := range keys {
+		for i, k := range keys {
 			b := m[k]
 			x, _, _, _ := summarize(b.xs, 0, 1)
 			y, lo, hi, n := summarize(b.ys, 0.1, 0.9)
-			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: n})
+			// Bins are half-octaves of group size: no line across an
+			// empty bin (e.g. from a lone n=1 commit to n=100).
+			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: n, Break: i > 0 && k > keys[i-1]+1})
 		}
 		return s
 	}
 	f := strconv.FormatFloat(stretch, 'g', -1, 64)
-	d.Fresh = mk("near-full tree (res ≤ "+f+"·log₂ n)", fresh)
-	d.Degraded = mk("degraded tree (res > "+f+"·log₂ n)", degr)
+	d.Fresh = mk("near-full tree (copath res ≤ "+f+"·log₂ leaves)", fresh)
+	d.Degraded = mk("degraded tree (copath res > "+f+"·log₂ leaves)", degr)
 	if d.Commits == 0 {
 		return d, fmt.Errorf("commit-size: %w: no commit with an UpdatePath in the inputs", ErrNoData)
 	}
@@ -221,7 +240,11 @@ func CommitSizes(runs [][]Epoch, stretch float64) (CommitSizeData, error) {
 // TreeHealthData is the tree-health figure's data: per run, blank-node
 // fraction and mean copath resolution over virtual time.
 type TreeHealthData struct {
-	Blank, Copath []Series
+	// Blank is blank nodes over all 2·leaves−1 nodes of the array tree
+	// (leaves is a power of two, so its unused right part counts as
+	// blank); OccupiedBlank is the lower bound on blanks within the
+	// occupied width, see Epoch.OccupiedBlankFraction.
+	Blank, OccupiedBlank, Copath []Series
 	TimeUnit      string // "hours" or "days"
 }
 
@@ -251,19 +274,30 @@ func TreeHealth(names []string, runs [][]Epoch, maxPoints int) (TreeHealthData, 
 		w := (t1 - t0) / float64(maxPoints)
 		b := Series{Name: names[ri]}
 		c := Series{Name: names[ri]}
-		flush := func(ts, bs, cs []float64) {
+		o := Series{Name: names[ri]}
+		last := -2 // bin of the previous point
+		flush := func(k int, ts, bs, os, cs []float64) {
 			if len(ts) == 0 {
 				return
 			}
+			// A bin with no epochs draws no point, and the line breaks
+			// there: joining across it would draw a change that never
+			// happened.
+			brk := last >= 0 && k > last+1
+			last = k
 			t, _, _, _ := meanRange(ts)
 			bm, _, _, n := meanRange(bs)
+			om, _, _, _ := meanRange(os)
 			cm, _, _, _ := meanRange(cs)
-			b.Points = append(b.Points, Point{X: t / unit, Y: bm, YLo: bm, YHi: bm, N: n})
+			b.Points = append(b.Points, Point{X: t / unit, Y: bm, YLo: bm, YHi: bm, N: n, Break: brk})
+			if !math.IsNaN(om) {
+				o.Points = append(o.Points, Point{X: t / unit, Y: om, YLo: om, YHi: om, N: n, Break: brk})
+			}
 			if cm > 0 {
-				c.Points = append(c.Points, Point{X: t / unit, Y: cm, YLo: cm, YHi: cm, N: n})
+				c.Points = append(c.Points, Point{X: t / unit, Y: cm, YLo: cm, YHi: cm, N: n, Break: brk})
 			}
 		}
-		var ts, bs, cs []float64
+		var ts, bs, os, cs []float64
 		cur := 0
 		for i := range eps {
 			e := &eps[i]
@@ -272,16 +306,18 @@ func TreeHealth(names []string, runs [][]Epoch, maxPoints int) (TreeHealthData, 
 				k = min(int((e.Time-t0)/w), maxPoints-1)
 			}
 			if k != cur {
-				flush(ts, bs, cs)
-				ts, bs, cs = ts[:0], bs[:0], cs[:0]
+				flush(cur, ts, bs, os, cs)
+				ts, bs, os, cs = ts[:0], bs[:0], os[:0], cs[:0]
 				cur = k
 			}
 			ts = append(ts, e.Time)
 			bs = append(bs, e.BlankFraction())
+			os = append(os, e.OccupiedBlankFraction())
 			cs = append(cs, e.MeanCopathRes)
 		}
-		flush(ts, bs, cs)
+		flush(cur, ts, bs, os, cs)
 		d.Blank = append(d.Blank, b)
+		d.OccupiedBlank = append(d.OccupiedBlank, o)
 		d.Copath = append(d.Copath, c)
 	}
 	return d, enough("tree-health", d.Blank)

@@ -41,12 +41,12 @@ func CommitSizeFigure(d CommitSizeData) (*Figure, error) {
 	if err := enough("commit-size", []Series{d.Fresh, d.Degraded}); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "commit size (bytes)")
+	p := newPlot("group size (members)", "commit size (bytes), median, bars p10–p90")
 	logAxis(&p.X)
 	logAxis(&p.Y)
 	f := single("commit-size", fmt.Sprintf("Size of commits with an UpdatePath vs group size: median per half-octave "+
-		"of group size, bars p10–p90. A tree is near-full when its mean copath resolution is at most %g·log2(leaves). "+
-		"%d commits.", d.Stretch, d.Commits), p, d)
+		"of group size, bars p10–p90; no line across an empty bin. A tree is near-full when its mean copath resolution "+
+		"is at most %g·log2(leaves), leaves = the power-of-two tree width. %d commits.", d.Stretch, d.Commits), p, d)
 	for i, s := range []Series{d.Fresh, d.Degraded} {
 		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, logX: true, logY: true}); err != nil {
 			return nil, err
@@ -61,7 +61,7 @@ func CostFigure(d CostData) (*Figure, error) {
 	if err := enough("cost", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "time per operation (ms)")
+	p := newPlot("group size (members)", "time per operation (ms), median, bars min–max")
 	logAxis(&p.X)
 	logAxis(&p.Y)
 	f := single("cost", "Median CPU time per operation (go test -bench, ns/op) vs group size; bars min–max over -count repeats.", p, d)
@@ -73,22 +73,34 @@ func CostFigure(d CostData) (*Figure, error) {
 	return f.finish(), nil
 }
 
-// TreeHealthFigure: blank-node fraction (top) and mean copath resolution
-// (bottom, log) over virtual time, one line per run.
+// TreeHealthFigure: blank-node fraction of the whole array tree (top),
+// within the occupied width (middle) and mean copath resolution (bottom,
+// log) over virtual time, one line per run. A time bin with no epoch
+// draws no point and breaks the line.
 func TreeHealthFigure(d TreeHealthData) (*Figure, error) {
 	if err := enough("tree-health", d.Blank); err != nil {
 		return nil, err
 	}
-	top := newPlot("", "blank nodes (fraction)")
+	top := newPlot("", "blank / (2·leaves−1)")
+	mid := newPlot("", "blank, occupied width")
 	bot := newPlot("time ("+d.TimeUnit+")", "mean copath resolution (nodes)")
-	top.X.Tick.Marker, bot.X.Tick.Marker, top.Y.Tick.Marker = linTicks{}, linTicks{}, linTicks{}
+	top.X.Tick.Marker, mid.X.Tick.Marker, bot.X.Tick.Marker = linTicks{}, linTicks{}, linTicks{}
+	top.Y.Tick.Marker, mid.Y.Tick.Marker = linTicks{}, linTicks{}
 	logAxis(&bot.Y)
-	f := &Figure{Name: "tree-health", Panels: []*plot.Plot{top, bot}, Height: 2*panelHeight - 0.4*vg.Inch, Data: d,
-		Caption: "Tree health under churn: fraction of blank nodes in the array tree (top) and mean copath resolution " +
-			"size, i.e. HPKE ciphertexts per commit a member would send (bottom), averaged per time bin."}
+	f := &Figure{Name: "tree-health", Panels: []*plot.Plot{top, mid, bot}, Height: 3*panelHeight - 0.6*vg.Inch, Data: d,
+		Caption: "Tree health under churn, mean per time bin (a bin with no epoch draws no point; lines break there). " +
+			"Top: blank nodes over all 2·leaves−1 nodes of the array tree, leaves = the power-of-two width, so the " +
+			"unused right part counts as blank. Middle: blank nodes within the occupied width, approximated as " +
+			"(blank − 2·(leaves − members)) / (2·members − 1) (members packed to the left). Bottom: mean copath " +
+			"resolution, i.e. HPKE ciphertexts per commit a member would send."}
 	for i := range d.Blank {
 		if err := addSeries(top, f, i, d.Blank[i], seriesOpts{line: true}); err != nil {
 			return nil, err
+		}
+		if i < len(d.OccupiedBlank) {
+			if err := addSeries(mid, nil, i, d.OccupiedBlank[i], seriesOpts{line: true}); err != nil {
+				return nil, err
+			}
 		}
 		if i < len(d.Copath) {
 			if err := addSeries(bot, nil, i, d.Copath[i], seriesOpts{line: true, logY: true}); err != nil {
@@ -96,9 +108,12 @@ func TreeHealthFigure(d TreeHealthData) (*Figure, error) {
 			}
 		}
 	}
-	top.X.Min, bot.X.Min = 0, 0
-	top.Y.Min = 0
-	top.Y.Max = math.Min(1, math.Ceil(top.Y.Max*10+0.01)/10)
+	for _, p := range []*plot.Plot{top, mid} {
+		p.X.Min = 0
+		p.Y.Min = 0
+		p.Y.Max = math.Min(1, math.Ceil(p.Y.Max*10+0.01)/10)
+	}
+	bot.X.Min = 0
 	return f.finish(), nil
 }
 

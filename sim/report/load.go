@@ -235,6 +235,22 @@ func (e *Epoch) BlankFraction() float64 {
 	return e.BlankNodes / (2*e.Leaves - 1)
 }
 
+// OccupiedBlankFraction approximates the fraction of blank nodes within
+// the occupied width of the tree, leaving out the unused right part of the
+// power-of-two array tree that BlankFraction counts as blank. It assumes
+// the members occupy the leftmost group_size leaves (adds fill the
+// leftmost blank leaf, RFC 9420 §12.1.1) and that the 2·(leaves −
+// group_size) nodes right of them are blank: (blank_nodes − 2·(leaves −
+// group_size)) / (2·group_size − 1), floored at 0. epochs.csv does not
+// record the rightmost occupied leaf, which the exact value needs.
+func (e *Epoch) OccupiedBlankFraction() float64 {
+	if e.GroupSize < 1 || e.Leaves < e.GroupSize {
+		return math.NaN()
+	}
+	unused := 2 * (e.Leaves - e.GroupSize)
+	return math.Max(0, e.BlankNodes-unused) / (2*e.GroupSize - 1)
+}
+
 // ReadEpochs reads dir/epochs.csv (or epochs.csv.gz). minRows is the
 // fewest data rows accepted (1 or 2).
 func ReadEpochs(dir string, minRows int) ([]Epoch, error) {

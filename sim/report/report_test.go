@@ -520,3 +520,63 @@ func TestGzipEpochs(t *testing.T) {
 		t.Errorf("gz: %v %+v", err, eps)
 	}
 }
+
+// TestTreeHealthEmptyBinDrawsNoPoint: epochs in the first and the last
+// hour of 11 h (none between, as when a 50 000-member group is stable):
+// the bins between draw no point and the line breaks at the gap instead
+// of drawing a decline that never happened.
+func TestTreeHealthEmptyBinDrawsNoPoint(t *testing.T) {
+	var eps []Epoch
+	for i := 0; i <= 6; i++ {
+		eps = append(eps, Epoch{Epoch: int64(i), Time: float64(i) * 600, GroupSize: 100, Leaves: 128, BlankNodes: 100, MeanCopathRes: 50})
+	}
+	for i := 0; i <= 6; i++ {
+		eps = append(eps, Epoch{Epoch: int64(7 + i), Time: 36000 + float64(i)*600, GroupSize: 100, Leaves: 128, BlankNodes: 27, MeanCopathRes: 7})
+	}
+	d, err := TreeHealth([]string{"r"}, [][]Epoch{eps}, 22) // 30-min bins
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ss := range [][]Series{d.Blank, d.OccupiedBlank, d.Copath} {
+		pts := ss[0].Points
+		segs := pts.segments()
+		if len(segs) != 2 {
+			t.Fatalf("%d segments, want 2 (a break at the empty bins): %+v", len(segs), pts)
+		}
+		for _, p := range pts {
+			if p.X > 1.01 && p.X < 9.99 {
+				t.Errorf("a point at %g h, inside the empty range", p.X)
+			}
+		}
+		if segs[0][len(segs[0])-1].X > 1.01 || segs[1][0].X < 9.99 || !segs[1][0].Break {
+			t.Errorf("segments %+v", segs)
+		}
+	}
+	// Occupied width: 128 leaves, 100 members: (100 − 56)/199 and 0 (27 − 56 < 0).
+	if y := d.OccupiedBlank[0].Points[0].Y; math.Abs(y-44.0/199) > 1e-9 {
+		t.Errorf("occupied blank fraction %g, want 44/199", y)
+	}
+	if _, err := TreeHealthFigure(d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitSizeNoLineAcrossEmptyBins: a lone n=1 commit and commits at
+// n≈100 fall in half-octave bins far apart: no line joins them.
+func TestCommitSizeNoLineAcrossEmptyBins(t *testing.T) {
+	eps := []Epoch{{GroupSize: 1, Leaves: 1, CommitBytes: 300, Path: true, MeanCopathRes: 0}}
+	for _, n := range []float64{100, 101, 140, 141} {
+		eps = append(eps, Epoch{GroupSize: n, Leaves: 256, CommitBytes: 3000 + n, Path: true, MeanCopathRes: 8})
+	}
+	d, err := CommitSizes([][]Epoch{eps}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := d.Fresh.Points
+	if len(pts) != 3 || !pts[1].Break || pts[2].Break {
+		t.Fatalf("points %+v: want a break before the n≈100 bin only", pts)
+	}
+	if !strings.Contains(d.Fresh.Name, "log₂ leaves") {
+		t.Errorf("legend %q should say log₂ leaves (what Stretch uses)", d.Fresh.Name)
+	}
+}
