@@ -245,7 +245,7 @@ type TreeHealthData struct {
 	// blank); OccupiedBlank is the lower bound on blanks within the
 	// occupied width, see Epoch.OccupiedBlankFraction.
 	Blank, OccupiedBlank, Copath []Series
-	TimeUnit      string // "hours" or "days"
+	TimeUnit                     string // "hours" or "days"
 }
 
 // TreeHealth averages epochs.csv over at most maxPoints equal time bins per
