@@ -235,6 +235,62 @@ func CommitSizes(runs [][]Epoch, stretch float64) (CommitSizeData, error) {
 	return d, enough("commit-size", []Series{d.Fresh, d.Degraded})
 }
 
+// ---- real commit CPU vs group size ----
+
+// CommitCPU is the commit-cpu figure's data: the measured CPU time of
+// creating a commit with real MLS (epochs.csv create_cpu_us, fidelity full
+// or sampled) vs group size, median per half-octave of group size with
+// bars p10–p90, one series for commits with an UpdatePath and one for
+// commits without.
+func CommitCPU(runs [][]Epoch) (CostData, error) {
+	type bin struct{ xs, ys []float64 }
+	bins := [2]map[int]*bin{{}, {}}
+	n := 0
+	for _, eps := range runs {
+		for i := range eps {
+			e := &eps[i]
+			if math.IsNaN(e.CreateCPU) || e.CreateCPU <= 0 || e.GroupSize < 1 {
+				continue
+			}
+			n++
+			j := 0
+			if !e.Path {
+				j = 1
+			}
+			k := int(math.Floor(2 * math.Log2(e.GroupSize)))
+			b := bins[j][k]
+			if b == nil {
+				b = &bin{}
+				bins[j][k] = b
+			}
+			b.xs = append(b.xs, e.GroupSize)
+			b.ys = append(b.ys, e.CreateCPU/1000)
+		}
+	}
+	var d CostData
+	if n == 0 {
+		return d, fmt.Errorf("commit-cpu: %w: no measured commit CPU (create_cpu_us) in the inputs: run at fidelity sampled or full", ErrNoData)
+	}
+	for j, name := range []string{"commit create with UpdatePath", "commit create without path (adds/removes)"} {
+		s := Series{Name: name}
+		keys := make([]int, 0, len(bins[j]))
+		for k := range bins[j] {
+			keys = append(keys, k)
+		}
+		sort.Ints(keys)
+		for i, k := range keys {
+			b := bins[j][k]
+			x, _, _, _ := summarize(b.xs, 0, 1)
+			y, lo, hi, c := summarize(b.ys, 0.1, 0.9)
+			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: c, Break: i > 0 && k > keys[i-1]+1})
+		}
+		if len(s.Points) > 0 {
+			d.Series = append(d.Series, s)
+		}
+	}
+	return d, enough("commit-cpu", d.Series)
+}
+
 // ---- tree health over time ----
 
 // TreeHealthData is the tree-health figure's data: per run, blank-node

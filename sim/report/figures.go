@@ -73,6 +73,25 @@ func CostFigure(d CostData) (*Figure, error) {
 	return f.finish(), nil
 }
 
+// CommitCPUFigure: measured CPU time of creating a commit with real MLS
+// vs group size, log-log.
+func CommitCPUFigure(d CostData) (*Figure, error) {
+	if err := enough("commit-cpu", d.Series); err != nil {
+		return nil, err
+	}
+	p := newPlot("group size (members)", "CPU per commit create (ms), median, bars p10–p90")
+	logAxis(&p.X)
+	logAxis(&p.Y)
+	f := single("commit-cpu", "Measured CPU time of creating each commit with real MLS during the run (epochs.csv "+
+		"create_cpu_us, fidelity sampled/full) vs group size: median per half-octave of group size, bars p10–p90.", p, d)
+	for i, s := range d.Series {
+		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, logX: true, logY: true}); err != nil {
+			return nil, err
+		}
+	}
+	return f.finish(), nil
+}
+
 // TreeHealthFigure: blank-node fraction of the whole array tree (top),
 // within the occupied width (middle) and mean copath resolution (bottom,
 // log) over virtual time, one line per run. A time bin with no epoch

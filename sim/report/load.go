@@ -224,6 +224,9 @@ type Epoch struct {
 	Adds, Removes   float64
 	Updates         float64
 	Path            bool
+	// CreateCPU is the measured CPU time (µs) the committer spent creating
+	// the commit with real MLS (fidelity full and sampled; NaN at model).
+	CreateCPU float64
 }
 
 // BlankFraction is blank nodes over all 2·leaves−1 nodes of the array tree,
@@ -282,7 +285,7 @@ func ReadEpochs(dir string, minRows int) ([]Epoch, error) {
 			{"path_ciphertexts", &e.PathCiphertexts}, {"group_size", &e.GroupSize}, {"leaves", &e.Leaves},
 			{"blank_nodes", &e.BlankNodes}, {"blank_parents", &e.BlankParents}, {"unmerged_leaves", &e.UnmergedLeaves},
 			{"mean_copath_resolution", &e.MeanCopathRes}, {"collisions", &e.Collisions},
-			{"adds", &e.Adds}, {"removes", &e.Removes}, {"updates", &e.Updates},
+			{"adds", &e.Adds}, {"removes", &e.Removes}, {"updates", &e.Updates}, {"create_cpu_us", &e.CreateCPU},
 		} {
 			if *f.dst, err = c.num(row, f.col, line); err != nil {
 				return nil, err
