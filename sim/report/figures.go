@@ -41,7 +41,7 @@ func CommitSizeFigure(d CommitSizeData) (*Figure, error) {
 	if err := enough("commit-size", []Series{d.Fresh, d.Degraded}); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "commit size (bytes), median, bars p10–p90")
+	p := newPlot("group size (members)", "commit size (B), median, p10–p90")
 	logAxis(&p.X)
 	logAxis(&p.Y)
 	f := single("commit-size", fmt.Sprintf("Size of commits with an UpdatePath vs group size: median per half-octave "+
@@ -61,7 +61,7 @@ func CostFigure(d CostData) (*Figure, error) {
 	if err := enough("cost", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "time per operation (ms), median, bars min–max")
+	p := newPlot("group size (members)", "time per op (ms), median, min–max")
 	logAxis(&p.X)
 	logAxis(&p.Y)
 	f := single("cost", "Median CPU time per operation (go test -bench, ns/op) vs group size; bars min–max over -count repeats.", p, d)
@@ -79,7 +79,7 @@ func CommitCPUFigure(d CostData) (*Figure, error) {
 	if err := enough("commit-cpu", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "CPU per commit create (ms), median, bars p10–p90")
+	p := newPlot("group size (members)", "commit create CPU (ms), p10–p90")
 	logAxis(&p.X)
 	logAxis(&p.Y)
 	f := single("commit-cpu", "Measured CPU time of creating each commit with real MLS during the run (epochs.csv "+
