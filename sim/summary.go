@@ -55,7 +55,7 @@ type Summary struct {
 type RunInfo struct {
 	Version     string  `json:"mlslab_version"`
 	Commit      string  `json:"mlslab_commit,omitempty"`
-	Modified    bool    `json:"mlslab_modified,omitempty"`
+	Modified    bool    `json:"mlslab_modified"` // always written: false shows a clean build
 	GoVersion   string  `json:"go_version"`
 	CPUs        int     `json:"cpus"`
 	GOMAXPROCS  int     `json:"gomaxprocs"`

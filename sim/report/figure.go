@@ -45,7 +45,7 @@ type Source struct {
 type Version struct {
 	Version  string `json:"mlslab_version"`
 	Commit   string `json:"mlslab_commit,omitempty"`
-	Modified bool   `json:"mlslab_modified,omitempty"`
+	Modified bool   `json:"mlslab_modified"`
 }
 
 // Sidecar is the NAME.json written next to every figure.
@@ -58,7 +58,7 @@ type Sidecar struct {
 	Fidelity  string   `json:"fidelity"`
 	Version   string   `json:"mlslab_version"`
 	Commit    string   `json:"mlslab_commit,omitempty"`
-	Modified  bool     `json:"mlslab_modified,omitempty"`
+	Modified  bool     `json:"mlslab_modified"` // always written: false shows clean builds
 	PlottedBy Version  `json:"plotted_by"`
 	Sources   []Source `json:"sources"`
 	Notes     []string `json:"notes,omitempty"`
