@@ -1682,6 +1682,9 @@ func (s *Sim) epochRowOut(f *inflight, res CommitResult, a *Applied, updates, re
 	st := a.Tree
 	s.st.treeSamples++
 	s.st.blankSum += float64(st.BlankNodes) / float64(2*st.Leaves-1)
+	if st.OccupiedNodes > 0 {
+		s.st.occBlankSum += float64(st.OccupiedBlankNodes) / float64(st.OccupiedNodes)
+	}
 	s.st.lastTree = st
 	defer func() { s.epochRow = epochCounters{} }()
 	if s.out == nil {
@@ -1696,7 +1699,8 @@ func (s *Sim) epochRowOut(f *inflight, res CommitResult, a *Applied, updates, re
 		int(int64(res.PathCiphertexts)).int(int64(st.Members)).int(int64(st.Leaves)).int(int64(st.BlankNodes)).
 		int(int64(st.BlankParents)).int(int64(st.UnmergedLeaves)).float(st.MeanCopathResolution(), 3).
 		int(int64(s.epochRow.collisions)).int(int64(s.epochRow.retries)).int(int64(len(f.adds))).int(int64(removes)).
-		int(int64(updates)).int(path).int(int64(st.RatchetTreeBytes)).int(res.CreateCPU.Microseconds())
+		int(int64(updates)).int(path).int(int64(st.RatchetTreeBytes)).int(res.CreateCPU.Microseconds()).
+		int(int64(st.OccupiedNodes)).int(int64(st.OccupiedBlankNodes))
 	w.end()
 }
 
@@ -1731,7 +1735,7 @@ func openOutputs(dir string, events bool) (*outputs, error) {
 	if o.epochs, err = createRows(dir, "epochs.csv", "epoch", "time_s", "committer", "commit_bytes", "welcome_bytes",
 		"path_ciphertexts", "group_size", "leaves", "blank_nodes", "blank_parents", "unmerged_leaves",
 		"mean_copath_resolution", "collisions", "retries", "adds", "removes", "updates", "path", "ratchet_tree_bytes",
-		"create_cpu_us"); err != nil {
+		"create_cpu_us", "occupied_nodes", "occupied_blank_nodes"); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	if o.comp, err = createRows(dir, "compromises.csv", compromiseHeader...); err != nil {

@@ -26,7 +26,7 @@ type stats struct {
 	backendErrors, adversaryMismatches                          int64
 	commitSizes                                                 []float64
 	treeSamples                                                 int64
-	blankSum                                                    float64
+	blankSum, occBlankSum                                       float64
 	lastTree                                                    symtree.Stats
 	memberSeconds                                               float64
 	lastSizeAt                                                  time.Duration
@@ -103,12 +103,18 @@ type Metrics struct {
 	BandwidthPerMemberDay      float64 `json:"bandwidth_bytes_per_member_day"`
 	HandshakeBytesPerMemberDay float64 `json:"handshake_bytes_per_member_day"`
 	AppBytesPerMemberDay       float64 `json:"app_bytes_per_member_day"`
-	MeanBlankFraction          float64 `json:"mean_blank_fraction"`
-	FinalBlankNodes            int     `json:"final_blank_nodes"`
-	FinalUnmergedLeaves        int     `json:"final_unmerged_leaves"`
-	FinalMeanCopathRes         float64 `json:"final_mean_copath_resolution"`
-	FinalRatchetTreeBytes      int     `json:"final_ratchet_tree_bytes"`
-	Compromises                int64   `json:"compromises"`
+	// MeanBlankFraction is the mean over epochs of blank nodes over all
+	// 2·leaves−1 nodes of the array tree (leaves is a power of two, so
+	// the unused right part counts as blank); MeanOccupiedBlankFraction
+	// counts only the occupied width, the nodes up to the rightmost
+	// member's leaf (epochs.csv occupied_blank_nodes / occupied_nodes).
+	MeanBlankFraction         float64 `json:"mean_blank_fraction"`
+	MeanOccupiedBlankFraction float64 `json:"mean_occupied_blank_fraction"`
+	FinalBlankNodes           int     `json:"final_blank_nodes"`
+	FinalUnmergedLeaves       int     `json:"final_unmerged_leaves"`
+	FinalMeanCopathRes        float64 `json:"final_mean_copath_resolution"`
+	FinalRatchetTreeBytes     int     `json:"final_ratchet_tree_bytes"`
+	Compromises               int64   `json:"compromises"`
 	// AdversaryCommits counts accepted commits that signature-key
 	// adversaries built as their victims.
 	AdversaryCommits int64 `json:"adversary_commits"`
@@ -223,6 +229,7 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 	}
 	if st.treeSamples > 0 {
 		m.MeanBlankFraction = st.blankSum / float64(st.treeSamples)
+		m.MeanOccupiedBlankFraction = st.occBlankSum / float64(st.treeSamples)
 	}
 	times, epochs, unhealed := s.healingTimes()
 	m.Unhealed = unhealed

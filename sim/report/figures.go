@@ -109,8 +109,8 @@ func TreeHealthFigure(d TreeHealthData) (*Figure, error) {
 	f := &Figure{Name: "tree-health", Panels: []*plot.Plot{top, mid, bot}, Height: 3*panelHeight - 0.6*vg.Inch, Data: d,
 		Caption: "Tree health under churn, mean per time bin (a bin with no epoch draws no point; lines break there). " +
 			"Top: blank nodes over all 2·leaves−1 nodes of the array tree, leaves = the power-of-two width, so the " +
-			"unused right part counts as blank. Middle: blank nodes within the occupied width, approximated as " +
-			"(blank − 2·(leaves − members)) / (2·members − 1) (members packed to the left). Bottom: mean copath " +
+			"unused right part counts as blank. Middle: blank nodes within the occupied width, the nodes up to the " +
+			"rightmost member's leaf (epochs.csv occupied_blank_nodes / occupied_nodes). Bottom: mean copath " +
 			"resolution, i.e. HPKE ciphertexts per commit a member would send."}
 	for i := range d.Blank {
 		if err := addSeries(top, f, i, d.Blank[i], seriesOpts{line: true}); err != nil {

@@ -227,6 +227,10 @@ type Epoch struct {
 	// CreateCPU is the measured CPU time (µs) the committer spent creating
 	// the commit with real MLS (fidelity full and sampled; NaN at model).
 	CreateCPU float64
+	// OccupiedNodes and OccupiedBlankNodes: the nodes up to the rightmost
+	// member's leaf and the blank ones among them (NaN for results of
+	// older simulators).
+	OccupiedNodes, OccupiedBlankNodes float64
 }
 
 // BlankFraction is blank nodes over all 2·leaves−1 nodes of the array tree,
@@ -238,15 +242,18 @@ func (e *Epoch) BlankFraction() float64 {
 	return e.BlankNodes / (2*e.Leaves - 1)
 }
 
-// OccupiedBlankFraction approximates the fraction of blank nodes within
-// the occupied width of the tree, leaving out the unused right part of the
-// power-of-two array tree that BlankFraction counts as blank. It assumes
-// the members occupy the leftmost group_size leaves (adds fill the
-// leftmost blank leaf, RFC 9420 §12.1.1) and that the 2·(leaves −
-// group_size) nodes right of them are blank: (blank_nodes − 2·(leaves −
-// group_size)) / (2·group_size − 1), floored at 0. epochs.csv does not
-// record the rightmost occupied leaf, which the exact value needs.
+// OccupiedBlankFraction is the fraction of blank nodes within the
+// occupied width of the tree (nodes up to the rightmost member's leaf),
+// leaving out the unused right part of the power-of-two array tree that
+// BlankFraction counts as blank: occupied_blank_nodes / occupied_nodes.
+// For epochs.csv of older simulators, without those columns, it is
+// approximated assuming the members occupy the leftmost group_size leaves
+// and the 2·(leaves − group_size) nodes right of them are blank:
+// (blank_nodes − 2·(leaves − group_size)) / (2·group_size − 1), floored at 0.
 func (e *Epoch) OccupiedBlankFraction() float64 {
+	if e.OccupiedNodes > 0 {
+		return e.OccupiedBlankNodes / e.OccupiedNodes
+	}
 	if e.GroupSize < 1 || e.Leaves < e.GroupSize {
 		return math.NaN()
 	}
@@ -286,6 +293,7 @@ func ReadEpochs(dir string, minRows int) ([]Epoch, error) {
 			{"blank_nodes", &e.BlankNodes}, {"blank_parents", &e.BlankParents}, {"unmerged_leaves", &e.UnmergedLeaves},
 			{"mean_copath_resolution", &e.MeanCopathRes}, {"collisions", &e.Collisions},
 			{"adds", &e.Adds}, {"removes", &e.Removes}, {"updates", &e.Updates}, {"create_cpu_us", &e.CreateCPU},
+			{"occupied_nodes", &e.OccupiedNodes}, {"occupied_blank_nodes", &e.OccupiedBlankNodes},
 		} {
 			if *f.dst, err = c.num(row, f.col, line); err != nil {
 				return nil, err

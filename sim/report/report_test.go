@@ -556,6 +556,10 @@ func TestTreeHealthEmptyBinDrawsNoPoint(t *testing.T) {
 	if y := d.OccupiedBlank[0].Points[0].Y; math.Abs(y-44.0/199) > 1e-9 {
 		t.Errorf("occupied blank fraction %g, want 44/199", y)
 	}
+	// With epochs.csv's occupied_* columns the exact value is used.
+	if e := (Epoch{GroupSize: 100, Leaves: 128, BlankNodes: 100, OccupiedNodes: 199, OccupiedBlankNodes: 20}); e.OccupiedBlankFraction() != 20.0/199 {
+		t.Errorf("exact occupied blank fraction %g, want 20/199", e.OccupiedBlankFraction())
+	}
 	if _, err := TreeHealthFigure(d); err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,8 @@ func SummaryTable(runs []*Run) (*Table, error) {
 		{"received / member / day: handshake", b("handshake_bytes_per_member_day")},
 		{"received / member / day: app messages", b("app_bytes_per_member_day")},
 		{"received / member / day: total", b("bandwidth_bytes_per_member_day")},
-		{"mean blank fraction", m("mean_blank_fraction", 3)},
+		{"mean blank fraction (whole array tree)", m("mean_blank_fraction", 3)},
+		{"mean blank fraction (occupied width)", m("mean_occupied_blank_fraction", 3)},
 		{"final mean copath resolution", m("final_mean_copath_resolution", 1)},
 		{"compromises (healed)", func(s *Summary) string {
 			return fmt.Sprintf("%s (%s)", num(s.Metric("compromises"), 0), num(s.Metric("healed"), 0))
