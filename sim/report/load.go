@@ -329,6 +329,9 @@ type Compromise struct {
 	HealEpochs    float64 // epochs from the victim's epoch to healing (the exposure window; NaN if not healed)
 	ExposedEpochs float64
 	Exposure      float64 // exposed application messages
+	// Legacy marks a row of an older simulator's compromises.csv (no
+	// observed_s): it has no victim, online or exposed-epochs columns.
+	Legacy bool
 	// CensorEpochs is the run's last epoch − the delivery service's epoch
 	// at the compromise: the censoring point of HealCommitEpochs (NaN if
 	// summary.json is missing).
@@ -399,12 +402,20 @@ func ReadCompromises(dir string) ([]Compromise, error) {
 		}
 		if _, ok := c.idx["observed_s"]; !ok {
 			x.Observed = end - x.Time
+			x.Legacy = true
 		}
 		ds, err := c.num(row, "ds_epoch", line)
 		if err != nil {
 			return nil, err
 		}
 		x.CensorEpochs = lastEpoch - ds
+		if _, ok := c.idx["heal_commit_epochs"]; !ok {
+			he, err := c.num(row, "heal_epoch", line)
+			if err != nil {
+				return nil, err
+			}
+			x.HealCommitEpochs = he - ds
+		}
 		if _, ok := c.idx["heal_epochs"]; ok {
 			if x.HealEpochs, err = c.num(row, "heal_epochs", line); err != nil {
 				return nil, err

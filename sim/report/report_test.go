@@ -200,6 +200,12 @@ func TestEmptyAndOneRowFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An older simulator's columns: all-processed time, commit delay and
+	// exposure are read under their old names; the DS-epoch count is
+	// heal_epoch − ds_epoch.
+	if c := cs[0]; !c.Legacy || c.HealingTime != 3600 || c.HealCommit != 1 || c.Exposure != 5 || c.HealCommitEpochs != 1 {
+		t.Errorf("old compromises.csv row read as %+v", c)
+	}
 	if _, err := HealingCDF([]string{"one"}, [][]Compromise{cs}); !errors.Is(err, ErrTooFewRows) {
 		t.Errorf("one compromise: err = %v", err)
 	}
@@ -582,5 +588,34 @@ func TestCommitSizeNoLineAcrossEmptyBins(t *testing.T) {
 	}
 	if !strings.Contains(d.Fresh.Name, "log₂ leaves") {
 		t.Errorf("legend %q should say log₂ leaves (what Stretch uses)", d.Fresh.Name)
+	}
+}
+
+// TestSweepTableNotReached: a Kaplan–Meier median not reached in a seed
+// (-1) is counted, not averaged in or silently dropped.
+func TestSweepTableNotReached(t *testing.T) {
+	dir := t.TempDir()
+	csv := `scenario,run,seed,policy.self_update.interval,metric,value
+p,0,1,6h,heal_commit_seconds_median,3600
+p,1,2,6h,heal_commit_seconds_median,7200
+p,2,1,7d,heal_commit_seconds_median,-1
+p,3,2,7d,heal_commit_seconds_median,36000
+p,4,1,30d,heal_commit_seconds_median,-1
+p,5,2,30d,heal_commit_seconds_median,-1
+`
+	os.WriteFile(filepath.Join(dir, "sweep.csv"), []byte(csv), 0o644)
+	s, err := LoadSweep(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := SweepTable(s, []string{"heal_commit_seconds_median"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1.5 ± 0.7", "10.0 (not reached in 1 of 2 seeds)", "not reached"}
+	for i, w := range want {
+		if got := tb.Rows[i][len(tb.Rows[i])-1]; got != w {
+			t.Errorf("row %d: %q, want %q", i, got, w)
+		}
 	}
 }

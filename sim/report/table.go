@@ -260,8 +260,12 @@ func HealingTable(names []string, runs [][]Compromise) (*Table, error) {
 		online := kmMedian(HealingObs(cs, func(c *Compromise) float64 { return c.OnlineProcessed }, censor, 3600))
 		em, _, _, _ := meanRange(ee)
 		xm, _, _, _ := meanRange(ex)
+		vs, os := victim.String(1), online.String(1)
+		if len(cs) > 0 && cs[0].Legacy {
+			vs, os = "n/a (old CSV)", "n/a (old CSV)"
+		}
 		t.Rows = append(t.Rows, []string{names[i], strconv.Itoa(len(cs)), strconv.Itoa(healed),
-			med.HealCommitH.String(1), med.Epochs.String(0), victim.String(1), online.String(1), med.AllProcessedH.String(1),
+			med.HealCommitH.String(1), med.Epochs.String(0), vs, os, med.AllProcessedH.String(1),
 			num(em, 1), num(xm, 1)})
 	}
 	if len(t.Rows) == 0 {
@@ -279,7 +283,8 @@ func SweepTable(s *Sweep, metrics []string) (*Table, error) {
 	if len(metrics) == 0 {
 		metrics = SweepMetrics
 	}
-	t := &Table{Caption: fmt.Sprintf("Sweep %s: mean ± sd over seeds.", s.Scenario), Sources: []Source{s.Source()}}
+	t := &Table{Caption: fmt.Sprintf("Sweep %s: mean ± sd over seeds; KM medians: Kaplan–Meier (censored compromises kept), "+
+		"seeds where the median is not reached are left out of the mean and counted.", s.Scenario), Sources: []Source{s.Source()}}
 	for _, k := range s.Keys {
 		t.Header = append(t.Header, shortKey(k))
 		t.Right = append(t.Right, false)
@@ -295,10 +300,21 @@ func SweepTable(s *Sweep, metrics []string) (*Table, error) {
 		row = append(row, strconv.Itoa(len(g.Runs)))
 		for _, m := range metrics {
 			var xs []float64
+			nr := 0 // Kaplan–Meier medians not reached (-1 in summary.json)
 			for _, r := range g.Runs {
+				if v, ok := r.Metrics[m]; ok && v < 0 && strings.HasSuffix(m, "_median") {
+					nr++
+				}
 				xs = append(xs, scaleMetric(m, r.Metric(m)))
 			}
-			row = append(row, meanSD(xs, metricPrec(m)))
+			cell := meanSD(xs, metricPrec(m))
+			switch {
+			case nr == len(g.Runs):
+				cell = "not reached"
+			case nr > 0:
+				cell += fmt.Sprintf(" (not reached in %d of %d seeds)", nr, len(g.Runs))
+			}
+			row = append(row, cell)
 		}
 		t.Rows = append(t.Rows, row)
 	}
