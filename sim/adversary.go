@@ -11,7 +11,7 @@ import (
 )
 
 // compromise is one state compromise and its symbolic bookkeeping
-// (docs/pcs.md). Each compromise is tracked as its own
+// (DESIGN.md, "Adversary and PCS"). Each compromise is tracked as its own
 // adversary, so healing time and exposure are per compromise.
 //
 // Compromised state. Compromising member X leaks everything X's client
