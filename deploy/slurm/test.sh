@@ -20,11 +20,17 @@
 # of the test is left (checked). On failure it prints the daemon logs and
 # the job outputs. Knobs: SLURM_TEST_TIMEOUT (seconds per wait, default
 # 180), SLURM_TEST_KEEP=1 keeps the temporary directory.
+#
+# The caller's Slurm environment is dropped first (SLURM_CONF, SBATCH_*,
+# SLURM_*, SALLOC_*, SRUN_*): every Slurm command here talks to the private
+# cluster only, never to a real one the caller may be configured for.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 TIMEOUT=${SLURM_TEST_TIMEOUT:-180}
+KEEP=${SLURM_TEST_KEEP:-}
+unset SLURM_CONF SBATCH_ARGS ${!SBATCH_@} ${!SLURM_@} ${!SALLOC_@} ${!SRUN_@}
 GO=${GO:-go}
 start=$SECONDS
 log() { printf '[slurm-test %3ds] %s\n' "$((SECONDS - start))" "$*"; }
@@ -59,7 +65,23 @@ tmp=$(mktemp -d /tmp/mlssim-slurm-test.XXXXXX)
 chmod 755 "$tmp"
 pids=()   # daemons we started, in start order
 names=()
-stepd_before=$(pgrep -f '^slurmstepd' | sort || true)
+ctld_up=  # set once our private slurmctld answers (SLURM_CONF is ours)
+slurmd_pid=
+
+# our_stepds: the slurmstepd processes of our slurmd only: its children, and
+# any whose environment names the temporary directory (slurmd starts them
+# with its environment, which holds SLURM_CONF=$tmp/slurm.conf and
+# MLSSIM_SLURM_TEST=$tmp). Another Slurm's steps on this machine are never
+# touched.
+our_stepds() {
+	local pid
+	{
+		[ -n "$slurmd_pid" ] && pgrep -P "$slurmd_pid" 2>/dev/null
+		for pid in $(pgrep -f '^slurmstepd' 2>/dev/null); do
+			tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qF -- "$tmp" && echo "$pid"
+		done
+	} | sort -un
+}
 
 show_logs() {
 	for f in "$tmp"/munged.log "$tmp"/slurmctld.log "$tmp"/slurmd.log; do
@@ -72,7 +94,7 @@ show_logs() {
 		echo "----- $f" >&2
 		cat "$f" >&2
 	done
-	if [ -n "${SLURM_CONF:-}" ] && [ -f "$SLURM_CONF" ]; then
+	if [ -n "$ctld_up" ]; then
 		echo "----- sinfo / squeue / scontrol show job" >&2
 		timeout 10 sinfo -N -l >&2 || true
 		timeout 10 squeue -l >&2 || true
@@ -88,9 +110,13 @@ cleanup() {
 		log "failed (exit $rc): logs follow"
 		show_logs
 	fi
-	if [ "${#pids[@]}" -gt 0 ] && [ -n "${SLURM_CONF:-}" ]; then
-		timeout 10 scancel --quiet --user=root >/dev/null 2>&1 # our private cluster's jobs only (SLURM_CONF)
+	if [ -n "$ctld_up" ]; then
+		# Our private cluster's jobs only: ctld_up is set once our slurmctld
+		# answered with SLURM_CONF=$tmp/slurm.conf (the caller's was unset).
+		SLURM_CONF=$tmp/slurm.conf timeout 10 scancel --quiet --user=root >/dev/null 2>&1
 	fi
+	local stepds
+	stepds=$(our_stepds)
 	# Stop in reverse start order: slurmd, slurmctld, munged.
 	local i pid
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -105,11 +131,12 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	# Nothing of ours may be left: no process naming the temporary directory
-	# (daemons, mlssim), no new slurmstepd.
+	# (daemons, mlssim), no slurmstepd of our slurmd (those seen before it
+	# stopped, and any whose environment names the temporary directory).
 	local left stepd_after
 	for _ in $(seq 25); do
 		left=$(pgrep -af -- "$tmp" || true)
-		stepd_after=$(comm -13 <(echo "$stepd_before") <(pgrep -f '^slurmstepd' | sort || true) | grep . || true)
+		stepd_after=$({ for pid in $stepds; do kill -0 "$pid" 2>/dev/null && echo "$pid"; done; our_stepds; } | sort -un)
 		[ -z "$left$stepd_after" ] && break
 		sleep 0.2
 	done
@@ -118,7 +145,7 @@ cleanup() {
 		for pid in $(pgrep -f -- "$tmp") $stepd_after; do kill -KILL "$pid" 2>/dev/null; done
 		[ "$rc" = 0 ] && rc=1
 	fi
-	if [ "${SLURM_TEST_KEEP:-}" = 1 ]; then
+	if [ "$KEEP" = 1 ]; then
 		log "kept $tmp"
 	else
 		rm -rf "$tmp"
@@ -199,12 +226,14 @@ NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus RealMemory=$mem 
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$tmp/slurm.conf
+export MLSSIM_SLURM_TEST=$tmp # marks our daemons' environment, so our_stepds finds their steps
 log "starting slurmctld (port $base)"
 slurmctld -D -i -f "$SLURM_CONF" >"$tmp/slurmctld.stdout" 2>&1 &
 pids+=($!) names+=(slurmctld)
 log "starting slurmd (port $((base + 1)))"
 slurmd -D -f "$SLURM_CONF" >"$tmp/slurmd.stdout" 2>&1 &
 pids+=($!) names+=(slurmd)
+slurmd_pid=$!
 
 node_idle() {
 	local i st
@@ -219,6 +248,7 @@ node_idle() {
 	return 1
 }
 wait_for "node $host to be idle in sinfo" node_idle
+ctld_up=1
 log "node $host idle ($cpus CPUs)"
 
 # --- 3. mlssim and the reference sweep --------------------------------------
