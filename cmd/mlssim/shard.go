@@ -222,7 +222,7 @@ func (m sweepMeta) mismatch(o sweepMeta) (what, a, b string) {
 	case gridOf(m) != gridOf(o):
 		return "grid", gridOf(m), gridOf(o)
 	case m.FirstSeed != o.FirstSeed || m.Seeds != o.Seeds || m.Runs != o.Runs:
-		return "seeds", fmt.Sprintf("%d seeds from %d, %d runs", m.Seeds, m.FirstSeed, m.Runs),
+		return "seed set", fmt.Sprintf("%d seeds from %d, %d runs", m.Seeds, m.FirstSeed, m.Runs),
 			fmt.Sprintf("%d seeds from %d, %d runs", o.Seeds, o.FirstSeed, o.Runs)
 	}
 	return "", "", ""
@@ -326,6 +326,9 @@ type shardSet struct {
 	metas  map[shard]sweepMeta
 }
 
+// errNoShards: a directory holds no shard metadata (no shard has started).
+var errNoShards = errors.New("no sweep-shard-I-of-N.json files (written by mlssim sweep --shard I/N when it starts)")
+
 // loadShardSet reads and cross-checks every sweep-shard-I-of-N.json of dir.
 func loadShardSet(dir string) (*shardSet, error) {
 	entries, err := os.ReadDir(dir)
@@ -365,7 +368,7 @@ func loadShardSet(dir string) (*shardSet, error) {
 		set.metas[sh] = meta
 	}
 	if len(set.shards) == 0 {
-		return nil, fmt.Errorf("%s: no sweep-shard-I-of-N.json files (written by mlssim sweep --shard I/N)", dir)
+		return nil, fmt.Errorf("%s: %w", dir, errNoShards)
 	}
 	sort.Slice(set.shards, func(a, b int) bool {
 		x, y := set.shards[a], set.shards[b]

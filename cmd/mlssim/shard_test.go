@@ -282,3 +282,40 @@ func TestStatusRunningAndNotStarted(t *testing.T) {
 		t.Fatalf("status of an empty directory: exit %d, want 2", code)
 	}
 }
+
+// TestStatusDuplicatedCells: shards of two shard counts in one directory
+// have done some cells twice; merge refuses them, so status must not say
+// all done (exit 0): it lists the duplicates and exits 1.
+func TestStatusDuplicatedCells(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range []string{"0/2", "1/2", "0/4"} {
+		if code, _, errs := runCLI(t, sweepArgs(dir, "--shard", s)...); code != 0 {
+			t.Fatalf("shard %s: exit %d: %s", s, code, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, "merge", dir); code != 2 || !strings.Contains(errs, "duplicate  run 4") {
+		t.Fatalf("merge: exit %d, want 2: %s", code, errs)
+	}
+	code, out, errs := runCLI(t, "status", dir)
+	if code != 1 || !strings.Contains(out, "cells: 8 done, 0 running, 0 failed, 0 not started (of 8); 2 duplicated") ||
+		!strings.Contains(out, "duplicate run 0  ") || !strings.Contains(out, "(done in shards 0/2 and 0/4)") ||
+		!strings.Contains(out, "duplicate run 4  ") {
+		t.Fatalf("status: exit %d, want 1:\n%s%s", code, out, errs)
+	}
+	os.Remove(filepath.Join(dir, "sweep-shard-0-of-4.csv"))
+	os.Remove(filepath.Join(dir, "sweep-shard-0-of-4.json"))
+	os.Remove(filepath.Join(dir, "sweep-shard-0-of-4.status.json"))
+	if code, out, _ := runCLI(t, "status", dir); code != 0 || strings.Contains(out, "duplicate") {
+		t.Fatalf("status without the abandoned shard: exit %d, want 0:\n%s", code, out)
+	}
+}
+
+// TestStatusNoShardYet: a directory no shard has written to (yet) says so.
+func TestStatusNoShardYet(t *testing.T) {
+	for _, dir := range []string{t.TempDir(), filepath.Join(t.TempDir(), "not-created-yet")} {
+		code, out, errs := runCLI(t, "status", dir)
+		if code != 2 || !strings.Contains(errs, "no shard has started yet") || strings.Contains(errs, "no such file") {
+			t.Fatalf("status %s: exit %d:\n%s%s", dir, code, out, errs)
+		}
+	}
+}

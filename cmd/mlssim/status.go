@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,6 +21,10 @@ const (
 	cellRunning = "running"
 	cellDone    = "done" // its rows are in the shard's CSV
 	cellFailed  = "failed"
+
+	// shardDead is how status shows a shard whose file still says running
+	// but whose process, on this host, no longer exists.
+	shardDead = "dead (killed?)"
 )
 
 // shardStatus is DIR/sweep-shard-I-of-N.status.json: one shard's progress,
@@ -137,12 +142,19 @@ atomically as each cell starts and finishes): one line per shard, the total
 of cells done / running / failed / not started, and every failed and running
 cell by run number and grid key (key=value ... seed=S).
 
-A shard killed without warning (SIGKILL, node lost, out of memory) cannot
-update its file and stays "running"; the scheduler's view (sacct, kubectl)
-is authoritative for those. 'mlssim merge DIR' checks the rows themselves.
+A shard killed without warning (SIGKILL, out of memory) cannot update its
+file. When its file says running, names this machine as its host and its
+process no longer exists, status shows the shard as "dead (killed?)" and
+its running cells as failed. A shard on another host (another node, another
+pod) that was killed stays "running" here; the scheduler's view (sacct,
+kubectl) is authoritative for those.
 
-Exit status: 0 every cell done, 1 some cell failed, 3 not finished (running
-or not started), 2 bad usage or no shard metadata in DIR.
+A cell done in more than one shard file (e.g. shards of two shard counts in
+one DIR) is listed as duplicated: 'mlssim merge DIR' refuses duplicates.
+
+Exit status: 0 every cell done exactly once; 1 some cell failed, a shard
+died or a cell is duplicated; 3 not finished (running or not started);
+2 bad usage, or no shard has started yet in DIR (no shard metadata).
 
 Example:
   mlssim status results/collisions-sweep
@@ -171,9 +183,13 @@ func statusMain(args []string) int {
 // sweepStatus writes dir's progress to w and returns the exit status.
 func sweepStatus(w io.Writer, dir string) (int, error) {
 	set, err := loadShardSet(dir)
+	if errors.Is(err, errNoShards) || errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("%s: no shard has started yet (mlssim sweep --shard I/N --out %s writes sweep-shard-I-of-N.json when it starts)", dir, dir)
+	}
 	if err != nil {
 		return 0, err
 	}
+	host, _ := os.Hostname()
 	m := set.meta
 	// Every shard count present (normally one), and each run's best state
 	// across the shard files that own it.
@@ -188,6 +204,8 @@ func sweepStatus(w io.Writer, dir string) (int, error) {
 	for r := range best {
 		best[r] = cellStatus{Run: r, Key: m.cellKey(r)}
 	}
+	doneIn := make([][]string, m.Runs) // run -> the shards whose status file records it done
+	dead := 0                          // shards whose process is gone without a final state
 	var grid []string
 	for _, k := range m.GridKeys {
 		grid = append(grid, k+"="+strings.Join(m.Grid[k], ","))
@@ -210,9 +228,24 @@ func sweepStatus(w io.Writer, dir string) (int, error) {
 				fmt.Fprintf(w, "  shard %-7s %-11s (no status file: %v)\n", sh, "unknown", err)
 				continue
 			}
+			if st.State == "running" && host != "" && st.Host == host && st.PID > 0 && !pidAlive(st.PID) {
+				// Killed without a chance to record it (SIGKILL, out of
+				// memory): its running cells will never finish.
+				dead++
+				st.State = shardDead
+				for k := range st.Cells {
+					if st.Cells[k].State == cellRunning {
+						st.Cells[k].State = cellFailed
+						st.Cells[k].Error = fmt.Sprintf("shard process %d on %s is gone (killed? out of memory?)", st.PID, st.Host)
+					}
+				}
+			}
 			count := map[string]int{}
 			for _, c := range st.Cells {
 				count[c.State]++
+				if c.State == cellDone && c.Run >= 0 && c.Run < m.Runs {
+					doneIn[c.Run] = append(doneIn[c.Run], sh.String())
+				}
 				if c.Run >= 0 && c.Run < m.Runs && rank[c.State] > rank[best[c.Run].State] {
 					best[c.Run] = c
 				}
@@ -235,8 +268,21 @@ func sweepStatus(w io.Writer, dir string) (int, error) {
 		count[c.State]++
 	}
 	notStarted := count[""] + count[cellPending]
-	fmt.Fprintf(w, "cells: %d done, %d running, %d failed, %d not started (of %d)\n",
+	var dups []int
+	for r, in := range doneIn {
+		if len(in) > 1 {
+			dups = append(dups, r)
+		}
+	}
+	fmt.Fprintf(w, "cells: %d done, %d running, %d failed, %d not started (of %d)",
 		count[cellDone], count[cellRunning], count[cellFailed], notStarted, m.Runs)
+	if len(dups) > 0 {
+		fmt.Fprintf(w, "; %d duplicated", len(dups))
+	}
+	if dead > 0 {
+		fmt.Fprintf(w, "; %d shard(s) dead", dead)
+	}
+	fmt.Fprintln(w)
 	list := func(state, label string) {
 		var rs []int
 		for r, c := range best {
@@ -255,8 +301,14 @@ func sweepStatus(w io.Writer, dir string) (int, error) {
 	}
 	list(cellFailed, "failed")
 	list(cellRunning, "running")
+	for _, r := range dups {
+		fmt.Fprintf(w, "  %-8s run %d  %s  (done in shards %s)\n", "duplicate", r, m.cellKey(r), strings.Join(doneIn[r], " and "))
+	}
+	if len(dups) > 0 {
+		fmt.Fprintln(w, "merge refuses duplicated cells: remove the shard files of the sharding you abandoned")
+	}
 	switch {
-	case count[cellFailed] > 0:
+	case count[cellFailed] > 0 || dead > 0 || len(dups) > 0:
 		return 1, nil
 	case count[cellDone] < m.Runs:
 		return 3, nil

@@ -231,7 +231,7 @@ func sweepMain(args []string) int {
 	}()
 	go func() { wg.Wait(); close(results) }()
 	pending := map[int]result{}
-	next, failed := 0, 0
+	next, failed, completed := 0, 0, 0
 	for res := range results {
 		pending[res.pos] = res
 		for {
@@ -252,6 +252,7 @@ func sweepMain(args []string) int {
 					return 1
 				}
 				status.cell(runs[next].idx, cellDone, nil)
+				completed++
 				if !*quiet {
 					fmt.Fprintf(os.Stderr, "run %d/%d done (#%d of %d, seed %d %s)\n", next+1, len(runs), runs[next].idx, total, runs[next].seed, strings.Join(runs[next].assign, " "))
 				}
@@ -261,7 +262,9 @@ func sweepMain(args []string) int {
 	}
 	if ctx.Err() != nil {
 		status.finish("interrupted")
-		fmt.Fprintf(os.Stderr, "mlssim sweep: interrupted after %d of %d runs; %s holds their complete rows\n", next, len(runs), csvPath)
+		// Runs the interruption cut short end with an error: count only the
+		// completed ones, whose rows are in the CSV.
+		fmt.Fprintf(stderr, "mlssim sweep: interrupted after %d of %d runs completed; %s holds their complete rows\n", completed, len(runs), csvPath)
 		return 1
 	}
 	if failed > 0 {
