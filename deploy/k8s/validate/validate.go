@@ -10,8 +10,11 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -178,16 +181,162 @@ func flagValue(args []string, name string) (string, bool) {
 	return "", false
 }
 
-// check applies the sweep-specific rules to the decoded objects.
+// validateMeta applies the API server's object metadata rules
+// (k8s.io/apimachinery/pkg/api/validation: name a DNS-1123 subdomain,
+// namespace a DNS-1123 label, label keys qualified names and values valid
+// label values, annotations). A manifest without a namespace gets kubectl's
+// (default) and is checked with it.
+func validateMeta(obj metav1.Object) field.ErrorList {
+	meta := &metav1.ObjectMeta{
+		Name: obj.GetName(), GenerateName: obj.GetGenerateName(), Namespace: obj.GetNamespace(),
+		Labels: obj.GetLabels(), Annotations: obj.GetAnnotations(),
+	}
+	if meta.Namespace == "" {
+		meta.Namespace = metav1.NamespaceDefault
+	}
+	return apivalidation.ValidateObjectMeta(meta, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+}
+
+// validateResources applies the API server's value rules for a container's
+// resources: every quantity positive (a zero or negative request or limit
+// is a mistake here) and each limit at least its request.
+func validateResources(r corev1.ResourceRequirements, fld *field.Path) (errs field.ErrorList) {
+	for _, l := range []struct {
+		list corev1.ResourceList
+		name string
+	}{{r.Requests, "requests"}, {r.Limits, "limits"}} {
+		for name, q := range l.list {
+			if q.Sign() <= 0 {
+				errs = append(errs, field.Invalid(fld.Child(l.name).Key(string(name)), q.String(), "must be greater than zero"))
+			}
+		}
+	}
+	for name, req := range r.Requests {
+		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
+			errs = append(errs, field.Invalid(fld.Child("requests").Key(string(name)), req.String(),
+				fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		}
+	}
+	return errs
+}
+
+// validateJobValues applies the API server's value rules (those of
+// k8s.io/kubernetes' batch and core validation, which this module does not
+// import) to the Job fields the manifests use: enums, non-negative counts,
+// the backoffLimitPerIndex rules, template labels and volume names.
+func validateJobValues(j *batchv1.Job) (errs field.ErrorList) {
+	spec := field.NewPath("spec")
+	nonNeg := func(p *int32, f *field.Path) {
+		if p != nil && *p < 0 {
+			errs = append(errs, field.Invalid(f, *p, "must be greater than or equal to 0"))
+		}
+	}
+	nonNeg(j.Spec.Completions, spec.Child("completions"))
+	nonNeg(j.Spec.Parallelism, spec.Child("parallelism"))
+	nonNeg(j.Spec.BackoffLimit, spec.Child("backoffLimit"))
+	nonNeg(j.Spec.BackoffLimitPerIndex, spec.Child("backoffLimitPerIndex"))
+	nonNeg(j.Spec.MaxFailedIndexes, spec.Child("maxFailedIndexes"))
+	if d := j.Spec.ActiveDeadlineSeconds; d != nil && *d <= 0 {
+		errs = append(errs, field.Invalid(spec.Child("activeDeadlineSeconds"), *d, "must be greater than 0"))
+	}
+	indexed := false
+	if cm := j.Spec.CompletionMode; cm != nil {
+		switch *cm {
+		case batchv1.NonIndexedCompletion:
+		case batchv1.IndexedCompletion:
+			indexed = true
+		default:
+			errs = append(errs, field.NotSupported(spec.Child("completionMode"), *cm,
+				[]batchv1.CompletionMode{batchv1.NonIndexedCompletion, batchv1.IndexedCompletion}))
+		}
+	}
+	ps := &j.Spec.Template.Spec
+	tspec := spec.Child("template", "spec")
+	switch ps.RestartPolicy {
+	case corev1.RestartPolicyNever, corev1.RestartPolicyOnFailure:
+	default:
+		// Always is a valid pod restartPolicy, but not in a Job.
+		errs = append(errs, field.NotSupported(tspec.Child("restartPolicy"), ps.RestartPolicy,
+			[]corev1.RestartPolicy{corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}))
+	}
+	if j.Spec.BackoffLimitPerIndex != nil {
+		if !indexed {
+			errs = append(errs, field.Invalid(spec.Child("backoffLimitPerIndex"), *j.Spec.BackoffLimitPerIndex, "requires indexed completion mode"))
+		}
+		if ps.RestartPolicy != corev1.RestartPolicyNever {
+			errs = append(errs, field.Invalid(tspec.Child("restartPolicy"), ps.RestartPolicy, "must be Never when backoffLimitPerIndex is set"))
+		}
+	}
+	if mf := j.Spec.MaxFailedIndexes; mf != nil {
+		if j.Spec.BackoffLimitPerIndex == nil {
+			errs = append(errs, field.Required(spec.Child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"))
+		}
+		if j.Spec.Completions == nil {
+			errs = append(errs, field.Required(spec.Child("completions"), "when maxFailedIndexes is specified"))
+		} else if *mf > *j.Spec.Completions {
+			errs = append(errs, field.Invalid(spec.Child("maxFailedIndexes"), *mf, "must be less than or equal to completions"))
+		}
+	}
+	if d := ps.ActiveDeadlineSeconds; d != nil && *d <= 0 {
+		errs = append(errs, field.Invalid(tspec.Child("activeDeadlineSeconds"), *d, "must be greater than 0"))
+	}
+	errs = append(errs, metav1validation.ValidateLabels(j.Spec.Template.Labels, spec.Child("template", "metadata", "labels"))...)
+	errs = append(errs, apivalidation.ValidateAnnotations(j.Spec.Template.Annotations, spec.Child("template", "metadata", "annotations"))...)
+	seen := map[string]bool{}
+	for i, v := range ps.Volumes {
+		f := tspec.Child("volumes").Index(i).Child("name")
+		for _, msg := range validation.IsDNS1123Label(v.Name) {
+			errs = append(errs, field.Invalid(f, v.Name, msg))
+		}
+		if seen[v.Name] {
+			errs = append(errs, field.Duplicate(f, v.Name))
+		}
+		seen[v.Name] = true
+	}
+	for i, c := range ps.Containers {
+		errs = append(errs, validateResources(c.Resources, tspec.Child("containers").Index(i).Child("resources"))...)
+	}
+	for i, c := range ps.InitContainers {
+		errs = append(errs, validateResources(c.Resources, tspec.Child("initContainers").Index(i).Child("resources"))...)
+	}
+	return errs
+}
+
+// validatePVCValues applies the API server's value rules to the claim's
+// fields the manifests use: accessModes enum, a positive storage request.
+func validatePVCValues(p *corev1.PersistentVolumeClaim) (errs field.ErrorList) {
+	spec := field.NewPath("spec")
+	modes := []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod}
+	if len(p.Spec.AccessModes) == 0 {
+		errs = append(errs, field.Required(spec.Child("accessModes"), "at least 1 access mode is required"))
+	}
+	for i, m := range p.Spec.AccessModes {
+		if !slices.Contains(modes, m) {
+			errs = append(errs, field.NotSupported(spec.Child("accessModes").Index(i), m, modes))
+		}
+	}
+	if q, ok := p.Spec.Resources.Requests[corev1.ResourceStorage]; ok && q.Sign() <= 0 {
+		errs = append(errs, field.Invalid(spec.Child("resources", "requests").Key(string(corev1.ResourceStorage)), q.String(), "must be greater than zero"))
+	}
+	return errs
+}
+
+// check applies the API server's value rules for the fields the manifests
+// use (validateMeta, validateJobValues, validatePVCValues) and the
+// sweep-specific rules to the decoded objects.
 func check(m *manifests, image, dir string) (errs []error) {
 	errf := func(obj metav1.Object, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s: %s", m.file[obj], obj.GetName(), fmt.Sprintf(format, a...)))
 	}
+	fieldErrs := func(obj metav1.Object, list field.ErrorList) {
+		for _, e := range list {
+			errf(obj, "%s", e.Error())
+		}
+	}
 	claims := map[string]*corev1.PersistentVolumeClaim{}
 	for _, p := range m.pvcs {
-		for _, msg := range validation.IsDNS1123Subdomain(p.Name) {
-			errf(p, "name: %s", msg)
-		}
+		fieldErrs(p, validateMeta(p))
+		fieldErrs(p, validatePVCValues(p))
 		if _, ok := p.Spec.Resources.Requests[corev1.ResourceStorage]; !ok {
 			errf(p, "no storage request")
 		}
@@ -199,13 +348,9 @@ func check(m *manifests, image, dir string) (errs []error) {
 	var sweeps, merges []*batchv1.Job
 	outDir := map[*batchv1.Job]string{} // the path each Job works in, resolved on its volume
 	for _, j := range m.jobs {
-		for _, msg := range validation.IsDNS1123Subdomain(j.Name) {
-			errf(j, "name: %s", msg)
-		}
+		fieldErrs(j, validateMeta(j))
+		fieldErrs(j, validateJobValues(j))
 		ps := &j.Spec.Template.Spec
-		if ps.RestartPolicy != corev1.RestartPolicyNever && ps.RestartPolicy != corev1.RestartPolicyOnFailure {
-			errf(j, "template restartPolicy %q: a Job needs Never or OnFailure", ps.RestartPolicy)
-		}
 		if len(ps.Containers) != 1 {
 			errf(j, "want exactly one container, got %d", len(ps.Containers))
 			continue

@@ -72,6 +72,22 @@ func TestValidatorRejects(t *testing.T) {
 		{"no memory limit", "sweep-job.yaml", "limits:\n              memory: 512Mi", "limits: {}", "limit memory"},
 		{"scenario not in image", "sweep-job.yaml", "/workloads/collisions.yaml", "/workloads/nope.yaml", "scenario /workloads/nope.yaml"},
 		{"cgo", "Dockerfile", "CGO_ENABLED=0 ", "", "CGO_ENABLED=0"},
+		// Value checks the API server does on the fields the manifests use.
+		{"completionMode enum", "merge-job.yaml", "backoffLimit: 0", "backoffLimit: 0\n  completionMode: Sequential", `spec.completionMode: Unsupported value: "Sequential"`},
+		{"restartPolicy enum", "merge-job.yaml", "restartPolicy: Never", "restartPolicy: Always", `spec.template.spec.restartPolicy: Unsupported value: "Always"`},
+		{"restartPolicy with backoffLimitPerIndex", "sweep-job.yaml", "restartPolicy: Never", "restartPolicy: OnFailure", "must be Never when backoffLimitPerIndex is set"},
+		{"maxFailedIndexes > completions", "sweep-job.yaml", "maxFailedIndexes: 15", "maxFailedIndexes: 16", "spec.maxFailedIndexes: Invalid value: 16: must be less than or equal to completions"},
+		{"negative backoffLimitPerIndex", "sweep-job.yaml", "backoffLimitPerIndex: 1", "backoffLimitPerIndex: -1", "spec.backoffLimitPerIndex: Invalid value: -1"},
+		{"activeDeadlineSeconds", "sweep-job.yaml", "activeDeadlineSeconds: 600", "activeDeadlineSeconds: 0", "activeDeadlineSeconds: Invalid value: 0"},
+		{"accessModes enum", "pvc.yaml", "- ReadWriteMany", "- ReadWriteMany\n    - ReadWriteAll", `spec.accessModes[1]: Unsupported value: "ReadWriteAll"`},
+		{"limit below request", "sweep-job.yaml", "limits:\n              memory: 512Mi", "limits:\n              memory: 256Mi", "requests[memory]: Invalid value: \"512Mi\": must be less than or equal to memory limit of 256Mi"},
+		{"zero cpu request", "merge-job.yaml", "cpu: 100m", "cpu: \"0\"", "requests[cpu]: Invalid value: \"0\": must be greater than zero"},
+		{"negative storage", "pvc.yaml", "storage: 1Gi", "storage: -1Gi", "must be greater than zero"},
+		{"label key", "sweep-job.yaml", "app.kubernetes.io/component: sweep", "app.kubernetes.io/com ponent: sweep", "metadata.labels: Invalid value: \"app.kubernetes.io/com ponent\""},
+		{"template label value", "sweep-job.yaml", "    metadata:\n      labels:\n        app.kubernetes.io/name: mlssim", "    metadata:\n      labels:\n        app.kubernetes.io/name: mlssim!", "spec.template.metadata.labels: Invalid value: \"mlssim!\""},
+		{"volume name", "sweep-job.yaml", "- name: results\n          persistentVolumeClaim", "- name: Results\n          persistentVolumeClaim", `spec.template.spec.volumes[0].name: Invalid value: "Results"`},
+		{"namespace", "pvc.yaml", "name: mlssim-results", "name: mlssim-results\n  namespace: Lab_1", `metadata.namespace: Invalid value: "Lab_1"`},
+		{"job name", "merge-job.yaml", "name: mlssim-merge", "name: mlssim_merge", `metadata.name: Invalid value: "mlssim_merge"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, errs := validateDir(copyManifests(t, tc.file, tc.old, tc.new))
