@@ -254,12 +254,8 @@ func TestSecurityCommitPathChangingIdentity(t *testing.T) {
 // resync (same identity) still works, and ValidateSuccessor is called with
 // reason resync.
 func TestSecurityExternalCommitEvictsMember(t *testing.T) {
-	all := newFlowGroup(t, secCS, 903, "alice", "bob", "carol")
+	all, gi := evictionFixture(t, 903)
 	a, c := all[0], all[2]
-	gi, err := a.GroupInfo(true, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	victim := c.LeafIndex()
 	cfgM := newTestConfig(9031)
 	kpM := newKP(t, cfgM, secCS, "mallory")
@@ -431,12 +427,8 @@ func TestSecurityDefaultValidateSuccessor(t *testing.T) {
 // carol, keeping her signature key, still can. With an AS configured, a
 // resync with a new key is the AS's decision.
 func TestSecurityResyncEvictionByIdentityClaim(t *testing.T) {
-	all := newFlowGroup(t, secCS, 9901, "alice", "bob", "carol")
+	all, gi := evictionFixture(t, 9901)
 	a, c := all[0], all[2]
-	gi, err := a.GroupInfo(true, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	victim := c.LeafIndex()
 	kpM := newKP(t, newTestConfig(99011), secCS, "carol") // mallory's own keys, carol's name
 	if _, _, err := ExternalJoin(newTestConfig(99011), gi, kpM, &ExternalJoinOptions{Remove: &victim}); !errors.Is(err, ErrCredentialNotSuccessor) {
@@ -472,4 +464,17 @@ func TestSecurityResyncEvictionByIdentityClaim(t *testing.T) {
 	if _, err := a.Process(wireRoundTrip(t, evict)); err != nil {
 		t.Fatalf("member with an AS accepting the credential: %v", err)
 	}
+}
+
+// evictionFixture is a group of alice, bob and carol and a GroupInfo with
+// external_pub and the tree, from which an outsider may try to resync carol
+// away.
+func evictionFixture(t *testing.T, seed uint64) ([]*Group, *GroupInfo) {
+	t.Helper()
+	all := newFlowGroup(t, secCS, seed, "alice", "bob", "carol")
+	gi, err := all[0].GroupInfo(true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all, gi
 }

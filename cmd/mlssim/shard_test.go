@@ -38,14 +38,7 @@ func TestShardedSweepMergesToUnsharded(t *testing.T) {
 	if code, _, errs := runCLI(t, append(common, "--out", sharded, "--shard", "env/3")...); code != 0 {
 		t.Fatalf("shard env/3: exit %d: %s", code, errs)
 	}
-	if code, _, errs := runCLI(t, "merge", sharded); code != 0 {
-		t.Fatalf("merge: exit %d: %s", code, errs)
-	}
-	a, _ := os.ReadFile(filepath.Join(whole, "sweep.csv"))
-	b, _ := os.ReadFile(filepath.Join(sharded, "sweep.csv"))
-	if len(a) == 0 || !bytes.Equal(a, b) {
-		t.Fatalf("merged sweep differs from the unsharded one (%d vs %d bytes)", len(b), len(a))
-	}
+	mergeMatches(t, sharded, whole)
 	ma, _ := os.ReadFile(filepath.Join(whole, "sweep.json"))
 	mb, _ := os.ReadFile(filepath.Join(sharded, "sweep.json"))
 	if len(ma) == 0 || !bytes.Equal(ma, mb) || !bytes.Contains(ma, []byte(`"fidelity": "model"`)) {
@@ -175,14 +168,7 @@ func TestMergeMissingCellAndRerun(t *testing.T) {
 	if code, out, _ := runCLI(t, "status", dir); code != 0 || !strings.Contains(out, "cells: 8 done, 0 running, 0 failed, 0 not started (of 8)") {
 		t.Fatalf("status after the re-run: exit %d:\n%s", code, out)
 	}
-	if code, _, errs := runCLI(t, "merge", dir); code != 0 {
-		t.Fatalf("merge after the re-run: exit %d: %s", code, errs)
-	}
-	a, _ := os.ReadFile(filepath.Join(whole, "sweep.csv"))
-	b, _ := os.ReadFile(filepath.Join(dir, "sweep.csv"))
-	if len(a) == 0 || !bytes.Equal(a, b) {
-		t.Fatalf("merged sweep differs from the unsharded one (%d vs %d bytes)", len(b), len(a))
-	}
+	mergeMatches(t, dir, whole)
 
 	// A second sharding in the same directory duplicates cells.
 	if code, _, errs := runCLI(t, sweepArgs(dir, "--shard", "0/2")...); code != 0 {
@@ -317,5 +303,19 @@ func TestStatusNoShardYet(t *testing.T) {
 		if code != 2 || !strings.Contains(errs, "no shard has started yet") || strings.Contains(errs, "no such file") {
 			t.Fatalf("status %s: exit %d:\n%s%s", dir, code, out, errs)
 		}
+	}
+}
+
+// mergeMatches merges the shards in dir and requires the merged sweep.csv
+// to equal the one-process sweep's in whole, byte for byte.
+func mergeMatches(t *testing.T, dir, whole string) {
+	t.Helper()
+	if code, _, errs := runCLI(t, "merge", dir); code != 0 {
+		t.Fatalf("merge %s: exit %d: %s", dir, code, errs)
+	}
+	a, _ := os.ReadFile(filepath.Join(whole, "sweep.csv"))
+	b, _ := os.ReadFile(filepath.Join(dir, "sweep.csv"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Fatalf("merged sweep differs from the unsharded one (%d vs %d bytes)", len(b), len(a))
 	}
 }
