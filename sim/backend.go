@@ -38,6 +38,10 @@ type CommitProposal struct {
 	Sender  MemberID // who sent the proposal (the committer for inline ones)
 	Subject MemberID // the joiner (Add), the removed member (Remove), the updater (Update)
 	ByRef   bool     // sent earlier as its own message, included by ProposalRef
+	// Ghost marks an Add of a ghost member: a KeyPackage the adversary of
+	// CommitSpec.Adversary generated and controls (it is never a real
+	// receiver; the adversary holds its keys).
+	Ghost bool
 }
 
 // CommitSpec is what the engine asks a committer to commit.
@@ -51,6 +55,11 @@ type CommitSpec struct {
 	// honest commit. The adversary signs with the stolen signature key and
 	// chooses the new path keys itself (DESIGN.md, "Adversary and PCS").
 	Adversary int
+	// External: an external commit (RFC 9420, Section 12.4.3.2) by a
+	// joiner not yet in the tree (the Committer): an ExternalInit proposal
+	// and an UpdatePath from the leaf it takes. Only the adversary's
+	// rejoin builds one (fidelity model).
+	External bool
 }
 
 // Applied is what the symbolic tree did when the delivery service accepted

@@ -64,6 +64,9 @@ const (
 	evDeliver
 	// evTakeover: a signature-key adversary starts acting as its victim.
 	evTakeover
+	// evRejoin: a signature-key adversary whose victim was removed sends
+	// an external commit (adversary.rejoin).
+	evRejoin
 )
 
 type event struct {
@@ -126,10 +129,26 @@ type member struct {
 	alwaysOn    bool
 	updateDue   bool // self-update fell due while offline
 	retryDue    *inflight
-	updPending  bool // an Update proposal of its own is in the pool
+	updPending  bool      // an Update proposal of its own is in the pool
+	updID       uint64    // pool id of that Update (valid while updPending)
+	cur         *inflight // its last commit (in flight while committing)
 	removeAsked bool
 	committing  bool          // a commit of its own is in flight (it waits for the outcome)
 	queuedAt    time.Duration // when it entered the add queue
+	// Availability and traffic timelines (common random numbers, rand.go):
+	// draw counters and the next application send of its own Poisson
+	// process (appArmed: an evApp of generation appGen is queued).
+	avN, appN uint64
+	appT      time.Duration
+	appGen    uint32
+	appArmed  bool
+	// ghostOf is 1 + the id of the compromise whose adversary added this
+	// ghost member (0 for a real device).
+	ghostOf int32
+	// dev numbers the real devices in creation order (the key of their
+	// availability and traffic draws: members the adversary brings in do
+	// not shift it).
+	dev MemberID
 }
 
 type user struct {
@@ -209,6 +228,9 @@ type Sim struct {
 	events uint64
 
 	rw, rn, ra *rand.Rand
+	rm         *rand.Rand // membership (joins, leaves)
+	avSeed     uint64     // availability draws (counterDraw)
+	trSeed     uint64     // traffic draws (counterDraw)
 	lat        *latency
 
 	members     []member
@@ -277,6 +299,9 @@ func New(sc *Scenario, opt Options) (*Sim, error) {
 	s.rw = newStream(sc.Seed, streamWorkload)
 	s.rn = newStream(sc.Seed, streamNetwork)
 	s.ra = newStream(sc.Seed, streamAdversary)
+	s.rm = newStream(sc.Seed, streamMembership)
+	s.avSeed = streamSeed(sc.Seed, streamAvailability)
+	s.trSeed = streamSeed(sc.Seed, streamTraffic)
 	s.lat = newLatency(sc.Network.Latency, streamSeed(sc.Seed, streamNetwork+100))
 	if opt.OutDir != "" {
 		out, err := openOutputs(opt.OutDir, sc.Output.Events)
@@ -421,9 +446,6 @@ func (s *Sim) start() error {
 	}
 	s.requestCommit(0)
 	s.startPhase(0)
-	if sc.Traffic.AppRatePerMember.PerSecond > 0 {
-		s.push(s.now+expRate(s.rw, sc.Traffic.AppRatePerMember.PerSecond), evApp, -1, 0, nil)
-	}
 	if d := sc.Policy.RemoveInactiveAfter.D(); d > 0 {
 		s.push(s.sweepEvery(), evSweep, -1, 0, nil)
 	}
@@ -472,7 +494,7 @@ func (s *Sim) handle(e event) error {
 		}
 		return s.selfUpdate(e.m, "timer")
 	case evApp:
-		return s.app()
+		return s.app(e.m, e.gen)
 	case evCommitAttempt:
 		return s.commitAttempt(e)
 	case evRetry:
@@ -493,6 +515,8 @@ func (s *Sim) handle(e event) error {
 		s.compromise(e.x.(*compromise))
 	case evTakeover:
 		return s.takeover(e.x.(*compromise))
+	case evRejoin:
+		return s.rejoin(e.x.(*compromise))
 	case evSweep:
 		s.sweep()
 		s.push(s.now+s.sweepEvery(), evSweep, -1, 0, nil)
@@ -509,11 +533,17 @@ func (s *Sim) newUser() int32 {
 	for i := range k {
 		mid := MemberID(len(s.members))
 		s.members = append(s.members, member{user: id, leaf: -1, groupPos: -1, onlinePos: -1, lastEpoch: math.MaxUint64,
-			alwaysOn: i < s.sc.Network.Offline.AlwaysOnlineDevices})
+			alwaysOn: i < s.sc.Network.Offline.AlwaysOnlineDevices, online: true, onlineSince: s.now, qEpoch: s.epoch, appT: s.now,
+			dev: MemberID(int(id)*k + i)})
 		u.devices[i] = mid
 	}
 	s.users = append(s.users, u)
 	s.activeUsers = append(s.activeUsers, id)
+	// A device's availability timeline starts when its user joins, online,
+	// whatever the policy makes of the join (common random numbers).
+	for _, d := range u.devices {
+		s.scheduleAvailability(d, true)
+	}
 	return id
 }
 
@@ -561,7 +591,7 @@ func (s *Sim) swapRemove(list []MemberID, m MemberID, pos func(MemberID) *int32)
 
 func (s *Sim) onlineAdd(m MemberID) {
 	mm := &s.members[m]
-	if mm.onlinePos >= 0 || mm.state != stActive || !mm.online {
+	if mm.onlinePos >= 0 || mm.state != stActive || !mm.online || mm.ghostOf > 0 {
 		return
 	}
 	mm.onlinePos = int32(len(s.online))
@@ -610,13 +640,13 @@ func (s *Sim) schedulePhaseJoin() {
 		if p.TargetUsers > 0 && s.activeUserCount() >= p.TargetUsers {
 			return
 		}
-		s.push(s.now+expRate(s.rw, p.JoinRate.PerSecond), evJoin, -1, uint32(s.phase), nil)
+		s.push(s.now+expRate(s.rm, p.JoinRate.PerSecond), evJoin, -1, uint32(s.phase), nil)
 	}
 }
 
 func (s *Sim) schedulePhaseLeave() {
 	if p := s.curPhase(); p != nil && p.LeaveRate.PerSecond > 0 {
-		s.push(s.now+expRate(s.rw, p.LeaveRate.PerSecond), evLeave, -1, uint32(s.phase), nil)
+		s.push(s.now+expRate(s.rm, p.LeaveRate.PerSecond), evLeave, -1, uint32(s.phase), nil)
 	}
 }
 
@@ -645,7 +675,7 @@ func (s *Sim) leave() {
 		return
 	}
 	// Never the founder's user (index 0 keeps the group alive).
-	i := 1 + s.rw.IntN(len(s.activeUsers)-1)
+	i := 1 + s.rm.IntN(len(s.activeUsers)-1)
 	u := s.activeUsers[i]
 	if u == 0 {
 		return
@@ -720,13 +750,8 @@ func (s *Sim) activate(m MemberID) {
 	mm.state = stActive
 	mm.lastActive, mm.lastUpdate = s.now, s.now
 	mm.epT = s.now
-	if !mm.online && mm.onlineSince == 0 && mm.onGen == 0 {
-		mm.online = true
-		mm.onlineSince = s.now
-		mm.qEpoch = mm.joinEpoch
-		s.scheduleAvailability(m, true)
-	}
 	s.onlineAdd(m)
+	s.armApp(m)
 	s.armFirstSelfUpdate(m)
 	if err := s.backend.Join(m, mm.joinEpoch); err != nil {
 		s.st.backendErrors++
@@ -742,8 +767,8 @@ func (s *Sim) activate(m MemberID) {
 
 func (s *Sim) joined(m MemberID) {
 	mm := &s.members[m]
-	if mm.state != stJoining {
-		return
+	if mm.state != stJoining || !mm.online {
+		return // offline: it processes its Welcome when it comes back (goOnline)
 	}
 	s.activate(m)
 	s.event("welcome", m, int64(mm.joinEpoch), 0, "")
@@ -760,13 +785,15 @@ func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
 	mm.onGen++
 	switch o.Mode {
 	case "random":
+		u := counterDraw(s.avSeed, mm.dev, mm.avN)
+		mm.avN++
 		if nowOnline {
-			s.push(s.now+expDur(s.rw, o.MeanOnline.D()), evOffline, m, mm.onGen, nil)
+			s.push(s.now+expFrom(u, o.MeanOnline.D()), evOffline, m, mm.onGen, nil)
 		} else {
-			s.push(s.now+expDur(s.rw, o.MeanOffline.D()), evOnline, m, mm.onGen, nil)
+			s.push(s.now+expFrom(u, o.MeanOffline.D()), evOnline, m, mm.onGen, nil)
 		}
 	case "workday":
-		next, online := s.nextWorkdayTransition(s.now)
+		next, online := s.nextWorkdayTransition(m, s.now)
 		if online == nowOnline {
 			// Currently in the wrong state for this time of day: flip now.
 			if nowOnline {
@@ -784,23 +811,25 @@ func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
 	}
 }
 
-// nextWorkdayTransition returns the next transition after t and whether it
-// is a transition to online. Day 0 is a Monday.
-func (s *Sim) nextWorkdayTransition(t time.Duration) (time.Duration, bool) {
+// nextWorkdayTransition returns member m's next transition after t and
+// whether it is a transition to online. Day 0 is a Monday. The jitter of
+// each day's start and end is a pure function of (m, day), so a member's
+// working hours do not depend on when they are asked for.
+func (s *Sim) nextWorkdayTransition(m MemberID, t time.Duration) (time.Duration, bool) {
 	o := s.sc.Network.Offline
 	day := 24 * time.Hour
-	jit := func() time.Duration {
+	jit := func(d time.Duration, end uint64) time.Duration {
 		if o.Jitter <= 0 {
 			return 0
 		}
-		return time.Duration((s.rw.Float64()*2 - 1) * float64(o.Jitter.D()))
+		return time.Duration((counterDraw(s.avSeed, s.members[m].dev, 2*uint64(d)+end)*2 - 1) * float64(o.Jitter.D()))
 	}
 	d := t / day
 	for {
 		weekend := o.Weekends && d%7 >= 5
 		if !weekend {
-			start := d*day + o.DayStart.D() + jit()
-			end := d*day + o.DayEnd.D() + jit()
+			start := d*day + o.DayStart.D() + jit(d, 0)
+			end := d*day + o.DayEnd.D() + jit(d, 1)
 			if t < start {
 				return start, true
 			}
@@ -841,6 +870,7 @@ func (s *Sim) goOnline(m MemberID, gen uint32) error {
 		return nil
 	case stActive:
 		s.onlineAdd(m)
+		s.armApp(m)
 		if s.backend.ProcessesCommits(m) && mm.ep < s.epoch {
 			// The commits accepted while it was offline arrive as one batch.
 			s.push(s.now+s.lat.delivery(m, mm.qEpoch), evDeliver, m, 0, nil)
@@ -1060,6 +1090,11 @@ func (s *Sim) propose(kind ProposalKind, sender, subject MemberID) {
 		s.st.backendErrors++
 	}
 	s.poolSeq++
+	if kind == PropUpdate {
+		// The leaf key is generated now and kept by every re-send of
+		// this proposal (see acceptCommit and workloads/README.md).
+		s.members[sender].updID = s.poolSeq
+	}
 	p := &proposalMsg{entry: poolEntry{id: s.poolSeq, kind: kind, sender: sender, subject: subject, bytes: b}}
 	s.st.proposals++
 	s.st.proposalBytes += int64(b)
@@ -1083,15 +1118,46 @@ func (s *Sim) arriveProposal(p *proposalMsg) {
 	}
 }
 
-func (s *Sim) app() error {
+// armApp queues member m's next application message: the first point of
+// its own Poisson process (traffic.app_rate_per_member, from its traffic
+// timeline, rand.go) at or after now. Points that fell while it was
+// offline or not yet active are skipped; every point is drawn in order, so
+// the process does not depend on when it is armed.
+func (s *Sim) armApp(m MemberID) {
 	rate := s.sc.Traffic.AppRatePerMember.PerSecond
-	defer func() {
-		s.push(s.now+expRate(s.rw, rate*float64(max(1, len(s.online)))), evApp, -1, 0, nil)
-	}()
-	if len(s.online) == 0 {
+	mm := &s.members[m]
+	if rate <= 0 || mm.appArmed || mm.state != stActive || !mm.online {
+		return
+	}
+	mean := time.Duration(float64(time.Second) / rate)
+	for mm.appT < s.now {
+		mm.appT += expFrom(counterDraw(s.trSeed, mm.dev, mm.appN), mean)
+		mm.appN++
+	}
+	mm.appArmed = true
+	mm.appGen++
+	s.push(mm.appT, evApp, m, mm.appGen, nil)
+}
+
+// app: member m's application message falls due; it sends it if it is
+// active and online (else armApp skips it when it is back).
+func (s *Sim) app(m MemberID, gen uint32) error {
+	mm := &s.members[m]
+	if gen != mm.appGen || !mm.appArmed {
 		return nil
 	}
-	m := s.online[s.rw.IntN(len(s.online))]
+	mm.appArmed = false
+	if mm.state != stActive || !mm.online {
+		return nil
+	}
+	mm.appT += expFrom(counterDraw(s.trSeed, mm.dev, mm.appN), time.Duration(float64(time.Second)/s.sc.Traffic.AppRatePerMember.PerSecond))
+	mm.appN++
+	defer s.armApp(m)
+	return s.appSend(m)
+}
+
+// appSend: m sends one application message now.
+func (s *Sim) appSend(m MemberID) error {
 	mm := &s.members[m]
 	s.advance(m, s.now)
 	if idle := s.sc.Policy.UpdateOnSendIdle.D(); idle > 0 && s.now-mm.lastUpdate >= idle {
@@ -1302,6 +1368,14 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		f.adds = append(f.adds, a)
 		props = append(props, CommitProposal{Kind: PropAdd, Sender: m, Subject: a})
 	}
+	hj := s.hijacker(m)
+	if hj != nil && admin && hj.ghost >= 0 && s.members[hj.ghost].state == stQueued {
+		// The adversary acting as its victim adds its ghost at its first
+		// commit that may add members.
+		g := hj.ghost
+		f.adds = append(f.adds, g)
+		props = append(props, CommitProposal{Kind: PropAdd, Sender: m, Subject: g, Ghost: true})
+	}
 	if len(props) == 0 && !self {
 		return nil
 	}
@@ -1312,8 +1386,8 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		}
 	}
 	f.spec = CommitSpec{Epoch: mm.ep, Committer: m, Proposals: props, Path: path}
-	if c := s.hijacker(m); c != nil {
-		f.spec.Adversary = c.id + 1
+	if hj != nil {
+		f.spec.Adversary = hj.id + 1
 	}
 	pend, err := s.backend.CreateCommit(f.spec)
 	if err != nil {
@@ -1326,6 +1400,7 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 		s.epochRow.retries++
 	}
 	mm.committing = true
+	mm.cur = f
 	s.push(s.now+s.lat.draw(s.rn), evArriveCommit, m, 0, f)
 	return nil
 }
@@ -1346,7 +1421,7 @@ func (s *Sim) commitSettled(m MemberID) error {
 func (s *Sim) arriveCommit(f *inflight) error {
 	m := f.spec.Committer
 	var err error
-	if f.spec.Epoch != s.epoch || s.members[m].leaf < 0 {
+	if f.spec.Epoch != s.epoch || (s.members[m].leaf < 0 && !f.spec.External) {
 		err = s.rejectCommit(f)
 	} else {
 		err = s.acceptCommit(f)
@@ -1378,6 +1453,13 @@ func (s *Sim) rejectCommit(f *inflight) error {
 	s.epochRow.collisions++
 	s.st.rejectedBytes += int64(res.CommitBytes)
 	s.event("commit_rejected", m, int64(f.spec.Epoch), int64(res.CommitBytes), fmt.Sprintf("ds_epoch=%d", s.epoch))
+	if f.spec.External {
+		// The adversary fetches the new GroupInfo and tries again.
+		if f.attempts < 20 {
+			s.push(s.now+s.lat.draw(s.rn), evRejoin, m, uint32(f.attempts+1), s.comps[f.spec.Adversary-1])
+		}
+		return nil
+	}
 	if s.members[m].state != stActive || f.attempts >= 20 {
 		return nil
 	}
@@ -1454,6 +1536,12 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	for i, a := range f.adds {
 		added[i] = s.tree.Add(a)
 	}
+	if f.spec.External {
+		// The external joiner's leaf goes where an Add would put it,
+		// after the proposals, before its path (RFC 9420, Section
+		// 12.4.3.2).
+		cm.leaf = int32(s.tree.Add(committer))
+	}
 	app := &Applied{AddedLeaves: added}
 	if f.spec.Path {
 		s.pathBuf = s.tree.ApplyPath(uint32(cm.leaf), added, s.pathBuf)
@@ -1486,6 +1574,25 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		rm.leaf = -1
 		rm.lastEpoch = old
 		rm.state = stGone
+		if rm.ghostOf > 0 {
+			c := s.comps[rm.ghostOf-1]
+			if r == c.rejoiner {
+				c.rejoinGone = s.now
+				s.event("rejoined_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+			} else {
+				c.ghostGone = s.now
+				s.event("ghost_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+			}
+		}
+		if s.sc.Adversary.Rejoin {
+			for _, c := range s.comps {
+				if c.happened && c.signature && c.victim == r && c.rejoiner >= 0 && s.members[c.rejoiner].state == stQueued {
+					// It sees its victim's removal when the victim's
+					// device receives the commit, then re-enters.
+					s.push(s.now+s.lat.delivery(r, s.epoch), evRejoin, r, 0, c)
+				}
+			}
+		}
 		s.groupRemove(r)
 		s.onlineRemove(r)
 	}
@@ -1495,6 +1602,14 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		am.state = stJoining
 		am.joinEpoch, am.ep = s.epoch, s.epoch
 		s.groupAdd(a)
+		if am.ghostOf > 0 {
+			// The adversary's ghost: in the group at once (the adversary
+			// built its Welcome), silent, always following the group.
+			am.state = stActive
+			am.epT, am.lastActive, am.lastUpdate = s.now, s.now, s.now
+			s.event("ghost_added", a, int64(s.epoch), 0, fmt.Sprintf("id=%d", am.ghostOf-1))
+			continue
+		}
 		if am.online || am.onGen == 0 {
 			s.push(s.now+s.lat.delivery(a, s.epoch), evJoined, a, 0, nil)
 		}
@@ -1502,6 +1617,15 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	if len(f.adds) > 0 {
 		s.addQueue = slices.DeleteFunc(s.addQueue, func(a MemberID) bool { return s.members[a].state != stQueued })
 		s.armBatchTimer() // for joiners that queued after this batch was built
+	}
+	if f.spec.External {
+		cm.state = stActive
+		cm.joinEpoch, cm.ep, cm.epT = s.epoch, s.epoch, s.now
+		cm.lastActive, cm.lastUpdate = s.now, s.now
+		s.groupAdd(committer)
+		c := s.comps[f.spec.Adversary-1]
+		c.rejoinAt, c.rejoinEpoch = s.now, s.epoch
+		s.event("rejoin", committer, int64(s.epoch), 0, fmt.Sprintf("id=%d victim=%d", c.id, c.victim))
 	}
 	s.deliverToReal()
 	if f.spec.Adversary > 0 {

@@ -58,6 +58,10 @@ func (b *ModelBackend) result(spec *CommitSpec, a *Applied) CommitResult {
 			props += b.updateByValue
 		}
 	}
+	if spec.External {
+		// ExternalInit{kem_output<V>} by value (RFC 9420, Section 12.1.5).
+		props += size.ProposalByValue(2 + size.Opaque(s.Npk))
+	}
 	var r CommitResult
 	path := 0
 	if spec.Path {

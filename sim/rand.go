@@ -8,12 +8,51 @@ import (
 
 // Stream identifiers: one seeded math/rand/v2 source per concern
 // (CONVENTIONS.md item 12).
+//
+// Common random numbers. The world a run simulates — who joins and leaves
+// when (membership), when each device is online (availability), when each
+// device sends application messages (traffic), and when compromises
+// happen and whom they hit (adversary) — is drawn independently of the
+// update and commit policy, so policy variants of one scenario and seed
+// (`mlssim sweep --grid policy...`) compare the same world:
+//   - membership: join and leave times and the leaving user come from their
+//     own stream, consumed only by join and leave events, which depend on
+//     nothing else;
+//   - availability and traffic: per-device counter-based draws (a pure
+//     function of the stream seed, the device and the draw's index on that
+//     device's own timeline, which starts when the device's user joins);
+//   - adversary: the whole compromise schedule (times, victim draws,
+//     signature-key flags) is drawn at the start; a victim draw indexes
+//     the devices of the users then in the group, by member id.
+//
+// The workload stream is left to the policy's own randomness (self-update
+// jitter, committer choice, commit delays, retry backoff), and the network
+// stream to the delays drawn in event order.
 const (
-	streamWorkload  = 1
-	streamNetwork   = 2
-	streamAdversary = 3
-	streamKeys      = 4
+	streamWorkload     = 1
+	streamNetwork      = 2
+	streamAdversary    = 3
+	streamKeys         = 4
+	streamMembership   = 5
+	streamAvailability = 6
+	streamTraffic      = 7
 )
+
+// counterDraw is draw number n of entity m of the counter-based stream
+// with the given seed, uniform in [0, 1).
+func counterDraw(seed uint64, m MemberID, n uint64) float64 {
+	return unit(splitmix(splitmix(seed^uint64(uint32(m))*0xd6e8feb86659fd93) ^ n*0xa0761d6478bd642f))
+}
+
+// expFrom is an exponential duration with the given mean from a uniform
+// u in [0, 1) (inversion).
+func expFrom(u float64, mean time.Duration) time.Duration {
+	d := -math.Log1p(-u) * float64(mean)
+	if d > float64(math.MaxInt64/2) {
+		return math.MaxInt64 / 2
+	}
+	return time.Duration(d)
+}
 
 func splitmix(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15

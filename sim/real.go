@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -87,9 +88,14 @@ import (
 // shadow then holds the new keys because it chose them. Every other commit
 // it must decrypt like any adversary; it always can while it holds the
 // victim's leaf key, so only a commit removing the victim locks it out.
-// What stays symbolic: the honest victim device, once its leaf is taken
-// over, is not modelled as a separate client (its later commits are the
-// adversary's).
+// A ghost member it adds (adversary.ghost) is a real Add of a KeyPackage
+// whose keys the shadow holds; it tries every later UpdatePath with the
+// ghost's private tree state as well. Pending secrets (an uncommitted
+// Update's leaf key, an undecided commit) are taken from the victim's
+// client state at the compromise (see Compromise). What stays symbolic:
+// the honest victim device, once its leaf is taken over, is not modelled
+// as a separate client (its later commits are the adversary's); external
+// commits (adversary.rejoin) are modelled at fidelity model only.
 //
 // Measured costs. CommitResult.CreateCPU is the committer's real
 // Commit() call (proposal validation, UpdatePath generation and
@@ -124,6 +130,13 @@ type RealBackend struct {
 	hijacked map[MemberID]int
 	// lowTmpl is the oldest epoch whose template is still kept.
 	lowTmpl uint64
+	// rng is every Group's randomness source (mls.Config.Rand); it can
+	// replay the key seed of a re-sent Update proposal.
+	rng *keyRand
+	// building maps a committer to the commit it built that the delivery
+	// service has not decided yet (its path secrets are part of its
+	// state, stolen by a compromise meanwhile).
+	building map[MemberID]*realPending
 
 	// Workers is how many real receivers process commits at once (0 means
 	// GOMAXPROCS). With more than one, ProcessCommit calls are deferred
@@ -232,6 +245,37 @@ type propRec struct {
 	msg        []byte
 	ref        string // ProposalRef (Update: key of the sender's updateKeys)
 	updatePriv []byte
+	// ikm is the randomness the Update's leaf key pair was derived from
+	// (RFC 9180 DeriveKeyPair): a re-send in a later epoch replays it, so
+	// every re-send proposes the same leaf key (workloads/README.md,
+	// "Adversary").
+	ikm []byte
+}
+
+// keyRand is the backends' mls.Config.Rand: a seeded stream that can
+// record the bytes of the next read (the leaf key seed ProposeUpdate draws
+// first) and replay recorded bytes for the next read instead of drawing.
+type keyRand struct {
+	r      io.Reader
+	record bool
+	got    []byte
+	replay []byte
+}
+
+func (k *keyRand) Read(p []byte) (int, error) {
+	if k.replay != nil {
+		r := k.replay
+		k.replay = nil
+		if len(r) == len(p) {
+			return copy(p, r), nil
+		}
+	}
+	n, err := k.r.Read(p)
+	if k.record {
+		k.record = false
+		k.got = bytes.Clone(p[:n])
+	}
+	return n, err
 }
 
 type shadow struct {
@@ -244,6 +288,15 @@ type shadow struct {
 	keys      *mls.EpochSecrets
 	last      bool
 	known     bool
+	// Pending secrets of the victim at the compromise: the leaf private
+	// keys of its uncommitted Update proposals and the commit it had built
+	// and the delivery service had not yet decided.
+	updKeys [][]byte
+	stolen  *realPending
+	// ghost is the ghost member this signature-key adversary added (-1 if
+	// none) and gpriv its private tree state (nil while not in the group).
+	ghost MemberID
+	gpriv *mls.TreePrivate
 }
 
 type realPending struct {
@@ -468,7 +521,9 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 	// the size model counts KeyPackages and leaves without GREASE values (a
 	// GREASE extension has a random length) and the committed results must
 	// reproduce byte for byte (workloads/README.md, "Fidelity").
-	b.mcfg = &mls.Config{Rand: rand.NewChaCha8(seed), EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
+	b.rng = &keyRand{r: rand.NewChaCha8(seed)}
+	b.building = map[MemberID]*realPending{}
+	b.mcfg = &mls.Config{Rand: b.rng, EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
 	b.groupID = fill([]byte("mlslab-sim-group"), p.GroupIDLen)
 	b.aad = make([]byte, p.AuthenticatedDataLen)
 	caps := mls.DefaultCapabilities(0)
@@ -634,17 +689,30 @@ func (b *RealBackend) keyPackage(m MemberID) (*mls.KeyPackageBundle, error) {
 
 func marshal(m *mls.MLSMessage) ([]byte, error) { return m.Marshal() }
 
-// buildProposal builds kind from sender about subject in epoch e.
-func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID, e uint64) (*propRec, error) {
+// buildProposal builds kind from sender about subject in epoch e. resend
+// is the record of the same proposal sent in an earlier epoch (nil for a
+// new proposal): a re-sent Update proposes the same leaf key.
+func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID, e uint64, resend *propRec) (*propRec, error) {
 	g, err := b.senderState(sender, e)
 	if err != nil {
 		return nil, err
 	}
 	before := g.OwnUpdateKeys()
 	var msg *mls.MLSMessage
+	var ikm []byte
 	switch kind {
 	case PropUpdate:
-		msg, err = g.ProposeUpdate(b.aad)
+		// The leaf key pair is derived from the first bytes ProposeUpdate
+		// draws: recorded for a new proposal, replayed for a re-send.
+		if resend != nil && resend.ikm != nil {
+			b.rng.replay, ikm = resend.ikm, resend.ikm
+			msg, err = g.ProposeUpdate(b.aad)
+			b.rng.replay = nil
+		} else {
+			b.rng.record = true
+			msg, err = g.ProposeUpdate(b.aad)
+			b.rng.record, ikm, b.rng.got = false, b.rng.got, nil
+		}
 	case PropRemove:
 		msg, err = g.Propose(&mls.Remove{Removed: uint32(b.mem(subject).leaf)}, b.aad)
 	default:
@@ -660,7 +728,7 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 	if err != nil {
 		return nil, err
 	}
-	r := &propRec{kind: kind, sender: sender, subject: subject, epoch: e, msg: enc}
+	r := &propRec{kind: kind, sender: sender, subject: subject, epoch: e, msg: enc, ikm: ikm}
 	for ref, k := range g.OwnUpdateKeys() {
 		if _, old := before[ref]; !old {
 			r.ref, r.updatePriv = ref, k
@@ -674,7 +742,7 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 // Propose implements Backend.
 func (b *RealBackend) Propose(kind ProposalKind, sender, subject MemberID, epoch uint64) (int, error) {
 	b.flush()
-	r, err := b.buildProposal(kind, sender, subject, epoch)
+	r, err := b.buildProposal(kind, sender, subject, epoch, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -776,6 +844,10 @@ func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMes
 
 // CreateCommit implements Backend.
 func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
+	if spec.External {
+		// Scenario validation keeps adversary.rejoin at fidelity model.
+		return nil, errors.New("sim: external commits are not built at fidelity full/sampled (package mls has no external commit API)")
+	}
 	// The receivers' pending work overlaps this commit unless the commit
 	// reads one of them: the committer's own state, or a proposal sender's
 	// (a proposal by reference may have to be rebuilt).
@@ -825,7 +897,7 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 			if r == nil || r.epoch != e {
 				// Re-sent in the commit's epoch (RFC 9420, Section 12.4:
 				// proposals do not outlive their epoch).
-				if r, err = b.buildProposal(pr.Kind, pr.Sender, pr.Subject, e); err != nil {
+				if r, err = b.buildProposal(pr.Kind, pr.Sender, pr.Subject, e, r); err != nil {
 					return nil, err
 				}
 			}
@@ -864,6 +936,7 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 	}
 	p.cpu = time.Since(t0)
 	p.pc = pc
+	b.building[spec.Committer] = p
 	b.st.createCPU += p.cpu
 	b.st.createN++
 	b.st.CommitsCreated++
@@ -880,13 +953,20 @@ func (p *realPending) result(withWelcome bool) CommitResult {
 
 // RejectCommit implements Backend.
 func (b *RealBackend) RejectCommit(p Pending, _ *Applied) (CommitResult, error) {
-	return p.(*realPending).result(false), nil
+	rp := p.(*realPending)
+	if b.building[rp.spec.Committer] == rp {
+		delete(b.building, rp.spec.Committer)
+	}
+	return rp.result(false), nil
 }
 
 // AcceptCommit implements Backend.
 func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error) {
 	p := pp.(*realPending)
 	spec := &p.spec
+	if b.building[spec.Committer] == p {
+		delete(b.building, spec.Committer)
+	}
 	// The receivers' batch may go on unless this commit changes one of its
 	// members (the committer's state is replaced, removed members dropped).
 	// (Their pending calls run first, as they would have on arrival.)
@@ -947,6 +1027,13 @@ func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error)
 		am := b.mem(pr.Subject)
 		am.leaf, am.leafPriv, am.sig = int32(added[ai]), am.kp.EncryptionKey, am.kp.SignatureKey
 		ai++
+		if pr.Ghost {
+			// The adversary's ghost: it holds the ghost's keys (below).
+			if sh := b.shadows[spec.Adversary-1]; sh != nil {
+				sh.ghost = pr.Subject
+			}
+			continue
+		}
 		if b.sampled(pr.Subject) {
 			am.welcome, am.joinEpoch = p.welcome, e
 			if !am.isReal {
@@ -1266,9 +1353,16 @@ func (b *RealBackend) ProcessesCommits(m MemberID) bool {
 }
 
 // Compromise implements Backend: the adversary of compromise id takes the
-// victim's whole real state (private tree keys, epoch secrets with the
-// init secret, signature key) in the delivery service's epoch, and the
-// victim becomes a real member.
+// victim's whole real state in the delivery service's epoch (private tree
+// keys, epoch secrets with the init secret, signature key) and its pending
+// secrets (the leaf keys of its uncommitted Update proposals, the commit
+// it built that the delivery service has not decided yet), and the victim
+// becomes a real member. A victim that is a real member is taken from its
+// real mls.Group: a copy processes the commits it has not received yet
+// (what the adversary can do with its state), and its tree keys must equal
+// the key oracle's. Other victims (not in the `sampled` sample) have no
+// real receiver state: their tree keys come from the key oracle, checked
+// against the tree.
 func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error {
 	b.flush()
 	rm := b.mem(victim)
@@ -1279,7 +1373,39 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 	if err != nil {
 		return err
 	}
-	b.shadows[id] = &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets()}
+	sh := &shadow{victim: victim, signature: signature, alive: true, sig: rm.sig, epoch: b.cur.Epoch(), priv: tp, keys: b.cur.EpochSecrets(), ghost: -1}
+	if rm.g != nil && rm.welcome == nil {
+		// A real member: the adversary takes its real state and, if it is
+		// behind, processes the commits it has not received yet itself
+		// (on a copy); the result must be the key oracle's state.
+		g, err := b.catchUp(victim, rm)
+		if err != nil {
+			return err
+		}
+		if !sameTreePrivate(g.TreePrivate(), tp) {
+			return b.fail(fmt.Errorf("sim: %w: compromised member %d's real tree keys differ from the key oracle's", errFidelity, victim))
+		}
+		sh.priv, sh.keys = g.TreePrivate(), g.EpochSecrets()
+		for _, k := range g.OwnUpdateKeys() {
+			sh.updKeys = append(sh.updKeys, k)
+		}
+	}
+	// Pending secrets the client holds (RFC 9420, Section 16.6): the leaf
+	// keys of its uncommitted Update proposals (its real states' own
+	// Update keys, and the proposal it would re-send) and the commit it
+	// built that the delivery service has not decided yet.
+	for _, g := range []*mls.Group{rm.g, rm.send} {
+		if g != nil {
+			for _, k := range g.OwnUpdateKeys() {
+				sh.updKeys = append(sh.updKeys, k)
+			}
+		}
+	}
+	if r := b.props[propKey{PropUpdate, victim}]; r != nil {
+		sh.updKeys = append(sh.updKeys, r.updatePriv)
+	}
+	sh.stolen = b.building[victim]
+	b.shadows[id] = sh
 	if signature {
 		b.hijacked[victim] = id
 	}
@@ -1287,6 +1413,50 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 		b.makeReal(victim, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
 	}
 	return nil
+}
+
+// catchUp returns a copy of real member m's state moved to the delivery
+// service's epoch by processing, in order, the proposals and commits it
+// has not processed yet (what an adversary holding its state can do).
+func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*mls.Group, error) {
+	tmp := &realMember{g: rm.g.Clone(), leaf: rm.leaf, isReal: true}
+	if rm.seen != nil {
+		tmp.seen = map[*propRec]bool{}
+		for k, v := range rm.seen {
+			tmp.seen[k] = v
+		}
+	}
+	for e := tmp.g.Epoch() + 1; e <= b.cur.Epoch(); e++ {
+		r, err := b.epoch(e)
+		if err != nil {
+			return nil, err
+		}
+		j := procJob{m: m, e: e, r: r}
+		if r.tmpl != nil {
+			j.pub = r.tmpl.Public()
+		}
+		if err := b.processCommit(tmp, j); err != nil {
+			return nil, err
+		}
+	}
+	if tmp.g.Epoch() != b.cur.Epoch() || !bytes.Equal(tmp.g.EpochAuthenticator(), b.cur.EpochAuthenticator()) {
+		return nil, b.fail(fmt.Errorf("sim: %w: compromised member %d did not reach the delivery service's epoch", errFidelity, m))
+	}
+	return tmp.g, nil
+}
+
+// sameTreePrivate reports whether a and b hold the same private keys.
+func sameTreePrivate(a, b *mls.TreePrivate) bool {
+	na, nb := a.Nodes(), b.Nodes()
+	if a.Leaf() != b.Leaf() || !slices.Equal(na, nb) {
+		return false
+	}
+	for _, x := range na {
+		if !bytes.Equal(a.PrivateKey(x), b.PrivateKey(x)) {
+			return false
+		}
+	}
+	return true
 }
 
 // AdversaryDerived reports whether the shadow client of compromise id
@@ -1307,14 +1477,26 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 		if !sh.alive {
 			continue
 		}
+		if sh.ghost >= 0 && b.mem(sh.ghost).leaf < 0 {
+			sh.gpriv = nil // its ghost was removed
+		}
 		sh.known = true
 		b.st.AdversaryAttempts++
 		gone := slices.Contains(removed, sh.victim) || b.mem(sh.victim).leaf < 0
-		if p.byShadow && p.spec.Adversary == id+1 && !gone {
+		if !gone && ((p.byShadow && p.spec.Adversary == id+1) || p == sh.stolen) {
 			// Its own commit as the victim (signed with the stolen key,
-			// accepted by the real receivers): it generated the path, so
-			// it holds the new keys and the next epoch's secrets.
+			// accepted by the real receivers), or the victim's commit it
+			// stole while pending: it holds the path secrets, so the new
+			// keys and the next epoch's secrets.
 			sh.priv, sh.keys, sh.epoch, sh.last = next.TreePrivate(), next.EpochSecrets(), next.Epoch(), true
+			if p.spec.Adversary == id+1 && sh.ghost >= 0 && b.mem(sh.ghost).leaf >= 0 {
+				// It built the commit: it knows the ghost's new keys too.
+				g, err := b.oracleState(sh.ghost, next)
+				if err != nil {
+					return err
+				}
+				sh.gpriv = g
+			}
 			b.st.AdversarySuccesses++
 			continue
 		}
@@ -1368,6 +1550,14 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	newTree := newPub.Tree()
 	var commitSecret mls.CommitSecret
 	np := sh.priv.Prune(newTree)
+	if np, err = withStolenLeaf(np, newTree, sh.updKeys); err != nil {
+		return false, err
+	}
+	// The private states it holds: the victim's, and its ghost's.
+	privs := []*mls.TreePrivate{np, nil}
+	if sh.gpriv != nil {
+		privs[1] = sh.gpriv.Prune(newTree)
+	}
 	if commit.Path != nil {
 		prov := newPub.Context()
 		prov.ConfirmedTranscriptHash = oldCtx.ConfirmedTranscriptHash
@@ -1376,11 +1566,21 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 			return false, err
 		}
 		committer := mls.LeafIndex(ac.Content.Sender.Index)
-		dp, secret, err := newTree.DecryptUpdatePath(np, committer, commit.Path, enc, p.pc.Stats.Added)
-		if err != nil {
-			return false, nil // no key of the path's resolutions: locked out
+		ok := false
+		for i, tp := range privs {
+			if tp == nil || newTree.Leaf(tp.Leaf()) == nil {
+				continue
+			}
+			dp, secret, err := newTree.DecryptUpdatePath(tp, committer, commit.Path, enc, p.pc.Stats.Added)
+			if err != nil {
+				continue // no key of the path's resolutions
+			}
+			privs[i], commitSecret, ok = dp, secret, true
 		}
-		np, commitSecret = dp, secret
+		if !ok {
+			return false, nil // locked out
+		}
+		np = privs[0]
 	}
 	ctx := newPub.Context()
 	enc, err := ctx.Marshal()
@@ -1392,5 +1592,36 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 		return false, nil
 	}
 	sh.priv, sh.keys = np.Prune(newTree), keys
+	if privs[1] != nil {
+		sh.gpriv = privs[1].Prune(newTree)
+	}
 	return true, nil
+}
+
+// withStolenLeaf returns np with the leaf key of its leaf in tree when one
+// of the stolen Update keys is that key (an Update the victim proposed
+// before the compromise was committed), else np.
+func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (*mls.TreePrivate, error) {
+	l := np.Leaf()
+	ln := tree.Leaf(l)
+	if ln == nil || len(keys) == 0 || np.PrivateKey(l.Node()) != nil {
+		return np, nil
+	}
+	for _, k := range keys {
+		tp, err := mls.TreePrivateFromKeys(tree.Suite().ID(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(tp.PrivateKey(l.Node()), k) || tp.Check(tree) != nil {
+			continue
+		}
+		// The victim's direct path was blanked by the Update: the leaf
+		// key joins whatever np still holds above it.
+		nodes, privs := []mls.NodeIndex{l.Node()}, [][]byte{k}
+		for _, x := range np.Nodes() {
+			nodes, privs = append(nodes, x), append(privs, np.PrivateKey(x))
+		}
+		return mls.TreePrivateFromKeys(tree.Suite().ID(), l, nodes, privs)
+	}
+	return np, nil
 }

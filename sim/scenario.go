@@ -49,6 +49,12 @@ type GroupSpec struct {
 	PaddingBlock         int    `yaml:"padding_block"`
 	RatchetTreeInWelcome bool   `yaml:"ratchet_tree_in_welcome"`
 	Handshake            string `yaml:"handshake"` // public | private
+	// ExternalCommits: the group's GroupInfo (with the external_pub
+	// extension) is available to non-members, so a holder of a valid
+	// credential and signing key may join or resync by an external commit
+	// (RFC 9420, Section 12.4.3.2). Only the adversary uses it (see
+	// Adversary.Rejoin).
+	ExternalCommits bool `yaml:"external_commits"`
 }
 
 // Population is the membership process.
@@ -137,6 +143,18 @@ type Adversary struct {
 	Compromises          []CompromiseSpec `yaml:"compromises"`
 	Rate                 Rate             `yaml:"rate"`
 	SignatureKeyFraction float64          `yaml:"signature_key_fraction"`
+	// Ghost: a signature-key adversary also adds a ghost member — an Add
+	// of a KeyPackage it generated, in its first commit as the victim
+	// that may add members (RFC 9420, Section 16.6) — and keeps every key
+	// the ghost would hold. The ghost sends nothing; only the membership
+	// management can remove it (workloads/README.md, "Active adversary").
+	Ghost bool `yaml:"ghost"`
+	// Rejoin: when the victim of a signature-key compromise is removed,
+	// the adversary re-enters the group by an external commit signed with
+	// the victim's key (RFC 9420, Sections 12.4.3.2, 16.6). Needs
+	// group.external_commits; modelled at fidelity model only (package mls
+	// builds no external commits).
+	Rejoin bool `yaml:"rejoin"`
 }
 
 // CompromiseSpec is one scripted compromise.
@@ -731,6 +749,12 @@ func (sc *Scenario) Validate() error {
 	}
 	if a.SignatureKeyFraction < 0 || a.SignatureKeyFraction > 1 || math.IsNaN(a.SignatureKeyFraction) {
 		return e("adversary.signature_key_fraction", "must be in [0, 1], got %v", a.SignatureKeyFraction)
+	}
+	if a.Rejoin && !sc.Group.ExternalCommits {
+		return e("adversary.rejoin", "needs group.external_commits: true (a rejoin is an external commit)")
+	}
+	if a.Rejoin && sc.Fidelity != "model" {
+		return e("adversary.rejoin", "is modelled at fidelity model only (package mls builds no external commits), not %s", sc.Fidelity)
 	}
 	return nil
 }

@@ -128,7 +128,8 @@ func TestStaleCommitterRejected(t *testing.T) {
 }
 
 func (s *Sim) compromiseNow(v MemberID, sig bool) *compromise {
-	c := &compromise{at: s.now, signature: sig, healAll: never, id: len(s.comps)}
+	c := newCompromise(s.now, 0, sig)
+	c.id = len(s.comps)
 	s.comps = append(s.comps, c)
 	s.compromiseVictim(c, v)
 	return c
@@ -166,7 +167,10 @@ func TestHealing(t *testing.T) {
 	// An application message now is exposed.
 	s.st.apps = 0
 	s.sc.Traffic.AppRatePerMember = Rate{PerSecond: 1}
-	if err := s.app(); err != nil {
+	for _, m := range s.online {
+		s.armApp(m) // traffic from now on
+	}
+	if err := s.appSend(1); err != nil {
 		t.Fatal(err)
 	}
 	if c.exposure != 1 {
@@ -498,4 +502,261 @@ func readCSV(t *testing.T, file string) []map[string]string {
 		out = append(out, r)
 	}
 	return out
+}
+
+// TestPendingUpdateKeyIsStolen (issue 12, item 1): the private key of an
+// Update the victim proposed before the compromise, in a stale epoch, is
+// part of the stolen state, so the commit of that Update after the
+// compromise does not heal; an Update proposed after the compromise does.
+func TestPendingUpdateKeyIsStolen(t *testing.T) {
+	for _, fid := range []string{"model", "full"} {
+		t.Run(fid, func(t *testing.T) {
+			s := testSim(t, "fidelity="+fid, "policy.update_as=proposal", "policy.committer=designated", "policy.designated_committers=1")
+			testPendingUpdateKeyIsStolen(t, s)
+			// At fidelity full the real shadow client must agree.
+			if s.st.backendErrors != 0 || s.st.adversaryMismatches != 0 {
+				t.Errorf("backend errors %d, adversary mismatches %d", s.st.backendErrors, s.st.adversaryMismatches)
+			}
+		})
+	}
+}
+
+func testPendingUpdateKeyIsStolen(t *testing.T, s *Sim) {
+	x := MemberID(3)
+	// Epoch 2 is accepted at +1s; x receives it at +2s, so it proposes in
+	// its stale epoch 1 (as victim 41 of the issue did).
+	if err := s.tryCommit(0, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+1100*time.Millisecond)
+	if s.members[x].ep != 1 || s.epoch != 2 {
+		t.Fatalf("victim in epoch %d, delivery service %d", s.members[x].ep, s.epoch)
+	}
+	if err := s.selfUpdate(x, "timer"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.compromiseNow(x, false)
+	if c.startEpoch != 1 || c.dsEpoch != 2 {
+		t.Fatalf("start epoch %d ds %d", c.startEpoch, c.dsEpoch)
+	}
+	s.until(t, s.now+5*time.Second)
+	if s.epoch != 3 || s.members[x].updPending || s.members[x].lastUpdate != s.acceptT[3] {
+		t.Fatalf("the Update was not committed: epoch %d", s.epoch)
+	}
+	if c.healed {
+		t.Fatal("the commit of an Update proposed before the compromise healed it (the thief has that key)")
+	}
+	// A new Update, proposed after the compromise, heals.
+	if err := s.selfUpdate(x, "timer"); err != nil {
+		t.Fatal(err)
+	}
+	s.until(t, s.now+5*time.Second)
+	if !c.healed || c.healEpoch != 4 {
+		t.Fatalf("Update proposed after the compromise: healed %t at %d", c.healed, c.healEpoch)
+	}
+}
+
+// TestPendingCommitIsStolen (issue 12, item 1): the path secrets of a
+// commit the victim created before the compromise and the delivery
+// service accepts after it are part of the stolen state.
+func TestPendingCommitIsStolen(t *testing.T) {
+	for _, fid := range []string{"model", "full"} {
+		t.Run(fid, func(t *testing.T) {
+			s := testSim(t, "fidelity="+fid)
+			testPendingCommitIsStolen(t, s)
+			if s.st.backendErrors != 0 || s.st.adversaryMismatches != 0 {
+				t.Errorf("backend errors %d, adversary mismatches %d", s.st.backendErrors, s.st.adversaryMismatches)
+			}
+		})
+	}
+}
+
+func testPendingCommitIsStolen(t *testing.T, s *Sim) {
+	x := MemberID(5)
+	if err := s.tryCommit(x, true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := s.compromiseNow(x, false) // the commit is in flight
+	s.until(t, s.now+3*time.Second)
+	if s.epoch != 2 || s.acceptT[2] <= c.at {
+		t.Fatalf("epoch %d", s.epoch)
+	}
+	if c.healed {
+		t.Fatal("the victim's commit built before the compromise healed it")
+	}
+	s.commitNow(t, x) // built after the compromise
+	if !c.healed || c.healEpoch != 3 {
+		t.Fatalf("victim's later commit: healed %t at %d", c.healed, c.healEpoch)
+	}
+}
+
+// TestPolicyVariantsSharePopulation (issue 12, item 5): policy variants of
+// one scenario and seed simulate the same world — the same join and leave
+// times, the same compromise times and victims — so their PCS results are
+// paired (common random numbers).
+func TestPolicyVariantsSharePopulation(t *testing.T) {
+	base := []string{"duration=4d", "adversary.rate=6/d", "population.initial_users=60"}
+	variants := [][]string{
+		{"policy.self_update.interval=1d"},
+		{"policy.self_update.interval=7d"},
+		{"policy.self_update.interval=6h", "policy.update_as=proposal"},
+		{"policy.update_on_send_idle=2h"},
+	}
+	world := func(dir string) (string, string) {
+		var joins, comps strings.Builder
+		ev, err := os.ReadFile(filepath.Join(dir, "events.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(ev), "\n")
+		left := map[string]bool{}
+		for _, l := range lines {
+			if f := strings.Split(l, ","); len(f) > 4 && f[2] == "leave" {
+				left[f[4]] = true
+			}
+		}
+		for _, l := range lines {
+			f := strings.Split(l, ",")
+			if len(f) > 4 && (f[2] == "join" || f[2] == "leave") {
+				joins.WriteString(f[0] + " " + f[2] + " " + f[3] + " " + f[4] + "\n")
+			}
+			// Availability: the online/offline times of every device whose
+			// user stays (a removed device's timeline ends with it), and
+			// the messages the founding users' devices send after the
+			// first hour (all added by then in every variant).
+			if len(f) < 5 || left[f[4]] {
+				continue
+			}
+			t, _ := strconv.ParseFloat(f[0], 64)
+			u, _ := strconv.Atoi(f[4])
+			if f[2] == "online" || f[2] == "offline" || (f[2] == "app" && t > 3600 && u >= 0 && u < 60) {
+				joins.WriteString(f[0] + " " + f[2] + " " + f[3] + "\n")
+			}
+		}
+		cs, err := os.ReadFile(filepath.Join(dir, "compromises.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(cs)), "\n")[1:] {
+			f := strings.Split(l, ",")
+			comps.WriteString(strings.Join(f[:5], " ") + "\n") // id, time, victim, user, signature key
+		}
+		return joins.String(), comps.String()
+	}
+	var wantJ, wantC string
+	for i, v := range variants {
+		dir := t.TempDir()
+		runScenario(t, "../workloads/pcs-policies.yaml", dir, append(append([]string(nil), base...), v...)...)
+		j, c := world(dir)
+		if i == 0 {
+			wantJ, wantC = j, c
+			if strings.Count(j, "join") < 50 || strings.Count(j, "leave") < 50 || strings.Count(c, "\n") < 15 ||
+				strings.Count(j, " offline ") < 100 || strings.Count(j, " app ") < 500 {
+				t.Fatalf("too tame: %d joins, %d leaves, %d offline periods, %d messages, %d compromises", strings.Count(j, "join"),
+					strings.Count(j, "leave"), strings.Count(j, " offline "), strings.Count(j, " app "), strings.Count(c, "\n"))
+			}
+			continue
+		}
+		if j != wantJ {
+			t.Errorf("%v: joins, leaves, offline periods or messages differ from %v:\n%s", v, variants[0], firstDiff(wantJ, j))
+		}
+		if c != wantC {
+			t.Errorf("%v: compromises (times, victims) differ from %v:\n%s", v, variants[0], firstDiff(wantC, c))
+		}
+	}
+}
+
+// TestGhostMemberPersists (issue 12, item 4): a signature-key adversary
+// with adversary.ghost adds a ghost member in its first commit as the
+// victim; removing the victim no longer heals the compromise (the ghost
+// receives every path secret), removing the ghost does.
+func TestGhostMemberPersists(t *testing.T) {
+	for _, fid := range []string{"model", "full"} {
+		t.Run(fid, func(t *testing.T) {
+			s := testSim(t, "fidelity="+fid, "adversary.ghost=true")
+			x := MemberID(4)
+			c := s.compromiseNow(x, true)
+			s.until(t, s.now+3*time.Second) // the takeover commit
+			if c.ghost < 0 || s.members[c.ghost].leaf < 0 || s.tree.Members() != 9 {
+				t.Fatalf("no ghost in the group: ghost %d, %d members", c.ghost, s.tree.Members())
+			}
+			g := c.ghost
+			s.commitNow(t, 1)
+			s.askRemove(x, false)
+			s.until(t, s.now+5*time.Second)
+			if s.members[x].leaf >= 0 || c.victimGone == never {
+				t.Fatal("victim not removed")
+			}
+			if c.healed {
+				t.Fatal("removing the victim healed although the ghost is in the group")
+			}
+			if c.injectEnd() != c.victimGone {
+				t.Errorf("injection as the victim should end with its removal")
+			}
+			s.commitNow(t, 2)
+			if c.healed {
+				t.Fatal("healed with the ghost in the group")
+			}
+			s.askRemove(g, false)
+			s.until(t, s.now+5*time.Second)
+			if s.members[g].leaf >= 0 || c.ghostGone == never {
+				t.Fatal("ghost not removed")
+			}
+			if !c.healed {
+				t.Fatal("removing the ghost (and the victim) did not heal")
+			}
+			if s.st.backendErrors != 0 || s.st.adversaryMismatches != 0 {
+				t.Errorf("backend errors %d, adversary mismatches %d", s.st.backendErrors, s.st.adversaryMismatches)
+			}
+		})
+	}
+}
+
+// TestExternalRejoin (issue 12, item 4): with external commits allowed, a
+// signature-key adversary whose victim is removed re-enters by an
+// external commit signed with the victim's key and reads every epoch
+// again until its rejoined leaf is removed.
+func TestExternalRejoin(t *testing.T) {
+	s := testSim(t, "group.external_commits=true", "adversary.rejoin=true")
+	x := MemberID(4)
+	c := s.compromiseNow(x, true)
+	s.until(t, s.now+3*time.Second) // the takeover commit
+	s.askRemove(x, false)
+	s.until(t, s.now+3*time.Second)
+	if !c.healed || c.victimGone == never {
+		t.Fatalf("removing the victim: healed %t", c.healed)
+	}
+	s.until(t, s.now+5*time.Second) // sees its removal, sends an external commit
+	r := c.rejoiner
+	if r < 0 || s.members[r].leaf < 0 || c.rejoinAt == never || !c.back {
+		t.Fatalf("no rejoin: rejoiner %d, back %t", r, c.back)
+	}
+	if s.tree.Members() != 8 {
+		t.Fatalf("%d members after the rejoin, want 8", s.tree.Members())
+	}
+	s.commitNow(t, 1)
+	if !c.back {
+		t.Fatal("locked out by another member's commit although its rejoined leaf is in the group")
+	}
+	if !c.exposes(s.now, s.epoch) {
+		t.Fatal("messages of the current epoch are not exposed after the rejoin")
+	}
+	s.askRemove(r, false)
+	s.until(t, s.now+3*time.Second)
+	if c.back || c.relockEpoch == 0 || c.rejoinGone == never {
+		t.Fatalf("removing the rejoined leaf: back %t relock %d", c.back, c.relockEpoch)
+	}
+	s.until(t, s.now+10*time.Second)
+	if s.members[r].state != stGone || c.rejoinTries != 1 {
+		t.Fatalf("rejoined more than once: tries %d", c.rejoinTries)
+	}
+	if c.exposes(s.now, s.epoch) {
+		t.Fatal("exposed after the relock")
+	}
+	// Validation: external commits must be allowed; model fidelity only.
+	for _, sets := range [][]string{{"adversary.rejoin=true"}, {"adversary.rejoin=true", "group.external_commits=true", "fidelity=sampled"}} {
+		if _, err := ParseScenario("t.yaml", []byte(baseYAML), sets); err == nil || !strings.Contains(err.Error(), "adversary.rejoin") {
+			t.Errorf("%v: %v", sets, err)
+		}
+	}
 }
