@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mlslab/mlslab/sim/survival"
 	"github.com/mlslab/mlslab/sim/symtree"
 )
 
@@ -85,6 +86,10 @@ type compromise struct {
 	healEpoch  uint64
 	healCommit time.Duration
 	healAll    time.Duration // when every remaining member processed the healing commit; never if not by the end
+	healVictim time.Duration // when the victim processed the healing commit (victimDone)
+	healOnline time.Duration // when every member online at the healing commit processed it (onlineDone)
+	victimDone bool
+	onlineDone bool
 	watch      *watch
 	exposure   int64
 	advCommits int64 // accepted commits it built as the victim (signature key)
@@ -400,53 +405,109 @@ func (s *Sim) watchEpoch(e uint64, remaining int) *watch {
 		s.watches = append(s.watches, nil)
 	}
 	if s.watches[e] == nil {
-		s.watches[e] = &watch{epoch: e, remaining: remaining}
+		w := &watch{epoch: e, remaining: remaining, online: make([]uint64, (len(s.members)+63)/64)}
+		// Online at the healing commit: in the group before and after it
+		// (so not added by it), not in an offline period at s.now, and
+		// not an adversary's ghost.
+		for _, m := range s.inGroup {
+			mm := &s.members[m]
+			if mm.online && mm.leaf >= 0 && mm.ep < e && !(mm.state == stJoining && mm.joinEpoch >= e) && mm.ghostOf == 0 {
+				w.online[m>>6] |= 1 << (uint(m) & 63)
+				w.onlineLeft++
+			}
+		}
+		s.watches[e] = w
 		s.watchList = append(s.watchList, e)
 		if remaining <= 0 {
-			s.watches[e].done = true
-			s.watches[e].last = s.now
+			w.done = true
+			w.last = s.now
+		}
+		if w.onlineLeft <= 0 {
+			w.onlineDone = true
+			w.onlineLast = s.now
 		}
 	}
 	s.maxWatch = max(s.maxWatch, e)
 	w := s.watches[e]
-	if w.done {
-		for _, c := range s.comps {
-			if c.watch == w || (c.healed && c.healEpoch == e) {
+	for _, c := range s.comps {
+		if c.watch == w || (c.healed && c.healEpoch == e) {
+			if w.done {
 				c.healAll = w.last
+			}
+			if w.onlineDone {
+				c.onlineDone, c.healOnline = true, w.onlineLast
 			}
 		}
 	}
 	return w
 }
 
-var compromiseHeader = []string{"id", "time_s", "victim", "user", "signature_key", "victim_epoch", "ds_epoch",
-	"healed", "heal_epoch", "heal_epochs", "heal_commit_delay_s", "healing_time_s", "all_processed", "unprocessed_at_end", "exposure",
-	"adversary_commits", "ghost", "ghost_persist_s", "inject_persist_s", "rejoined_s", "rejoin_persist_s"}
+// compromiseHeader is compromises.csv's header; workloads/README.md
+// ("compromises.csv") defines every column.
+var compromiseHeader = []string{"id", "time_s", "victim", "user", "signature_key", "victim_epoch", "ds_epoch", "observed_s",
+	"healed", "heal_epoch", "heal_commit_epochs", "heal_commit_s", "healed_by_removal",
+	"victim_processed_s", "online_members", "online_processed_s", "online_unprocessed_at_end",
+	"all_processed_s", "all_processed", "unprocessed_at_end",
+	"exposed_epochs", "exposed_app_messages", "adversary_commits",
+	"ghost", "ghost_persist_s", "inject_persist_s", "rejoined_s", "rejoin_persist_s"}
+
+// victimRemoved reports whether c's victim left the group at or before
+// c's healing commit (it never processes that commit).
+func (s *Sim) victimRemoved(c *compromise) bool {
+	vm := &s.members[c.victim]
+	return vm.state == stGone && vm.lastEpoch < c.healEpoch
+}
+
+// exposedEpochs is the number of epochs whose secrets c's adversary holds:
+// the victim's epoch at the compromise up to the one before the healing
+// commit, or up to the last epoch when unhealed (censored at the end).
+func (s *Sim) exposedEpochs(c *compromise) uint64 {
+	if c.healed {
+		return c.healEpoch - c.startEpoch
+	}
+	return s.epoch - c.startEpoch + 1
+}
 
 func (s *Sim) writeCompromises() {
 	if s.out == nil {
 		return
 	}
 	w := s.out.comp
+	opt := func(ok bool, d time.Duration) {
+		if ok {
+			w.secs(d)
+		} else {
+			w.str("")
+		}
+	}
 	for _, c := range s.comps {
 		if !c.happened {
 			continue
 		}
 		w.int(int64(c.id)).secs(c.at).int(int64(c.victim)).int(int64(s.members[c.victim].user)).str(fmt.Sprint(c.signature)).
-			int(int64(c.startEpoch)).int(int64(c.dsEpoch)).str(fmt.Sprint(c.healed))
-		if c.healed {
-			w.int(int64(c.healEpoch)).int(int64(c.healEpoch - c.startEpoch)).secs(c.healCommit - c.at)
+			int(int64(c.startEpoch)).int(int64(c.dsEpoch)).secs(s.now - c.at).str(fmt.Sprint(c.healed))
+		if !c.healed {
+			// heal_epoch .. unprocessed_at_end are all undefined.
+			for range 11 {
+				w.str("")
+			}
 		} else {
-			w.str("").str("").str("")
+			w.int(int64(c.healEpoch)).int(int64(c.healEpoch - c.dsEpoch)).secs(c.healCommit - c.at).str(fmt.Sprint(s.victimRemoved(c)))
+			opt(c.victimDone, c.healVictim-c.at)
+			w.int(int64(c.watch.onlineCount()))
+			opt(c.onlineDone, c.healOnline-c.at)
+			if c.onlineDone {
+				w.int(0)
+			} else {
+				w.int(int64(c.watch.onlineLeft))
+			}
+			if c.healAll != never {
+				w.secs(c.healAll - c.at).str("true").int(0)
+			} else {
+				w.str("").str("false").int(int64(c.watch.remaining))
+			}
 		}
-		if c.healed && c.healAll != never {
-			w.secs(c.healAll - c.at).str("true").int(0)
-		} else if c.healed {
-			w.str("").str("false").int(int64(c.watch.remaining))
-		} else {
-			w.str("").str("false").str("")
-		}
-		w.int(c.exposure).int(c.advCommits)
+		w.int(int64(s.exposedEpochs(c))).int(c.exposure).int(c.advCommits)
 		// Active adversary (appended columns): its ghost and how long the
 		// ghost stayed; how long it could inject messages as the victim.
 		if c.ghost >= 0 && s.members[c.ghost].ghostOf > 0 && s.members[c.ghost].state != stQueued {
@@ -481,8 +542,31 @@ func (s *Sim) writeCompromises() {
 	}
 }
 
+// healingObs returns, for every compromise that happened, its observation
+// for one healing metric in seconds since the compromise: the event time
+// when reached by the end (got returns it), else censored at the end.
+func (s *Sim) healingObs(got func(c *compromise) (time.Duration, bool)) []survival.Obs {
+	var out []survival.Obs
+	for _, c := range s.comps {
+		if !c.happened {
+			continue
+		}
+		if c.healed {
+			if t, ok := got(c); ok {
+				out = append(out, survival.Obs{T: (t - c.at).Seconds(), Event: true})
+				continue
+			}
+		}
+		out = append(out, survival.Obs{T: (s.now - c.at).Seconds()})
+	}
+	return out
+}
+
 // healingTimes returns the healing times (seconds) of compromises whose
-// healing commit every member processed by the end.
+// healing commit every member processed by the end (unhealed and
+// unprocessed compromises are dropped: the legacy healing_seconds_*
+// metrics; the Kaplan–Meier ones use healingObs), the epochs from the
+// victim's epoch to the healing commit, and the unhealed count.
 func (s *Sim) healingTimes() (times, epochs []float64, unhealed int) {
 	for _, c := range s.comps {
 		if !c.happened {

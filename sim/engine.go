@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -181,13 +182,38 @@ type proposalMsg struct {
 	entry poolEntry
 }
 
-// watch follows one epoch until every member present before it has
-// processed its commit.
+// watch follows one (healing) epoch until every member present before it
+// has processed its commit. It also follows the members that were online
+// when the commit was accepted: in the group before and after the commit
+// and not in an offline period at that instant (see docs in
+// workloads/README.md, compromises.csv online_processed_s).
 type watch struct {
 	epoch     uint64
 	remaining int
 	last      time.Duration
 	done      bool
+
+	online     []uint64 // bitset by MemberID: online at acceptance
+	onlineLeft int      // of them, not yet processed (nor removed)
+	onlineLast time.Duration
+	onlineDone bool
+
+	heals      []*compromise // the compromises this epoch heals (set on first use)
+	healsKnown bool
+}
+
+// onlineCount is the number of members online at the commit.
+func (w *watch) onlineCount() int {
+	n := 0
+	for _, b := range w.online {
+		n += bits.OnesCount64(b)
+	}
+	return n
+}
+
+func (w *watch) isOnline(m MemberID) bool {
+	i := int(m) >> 6
+	return m >= 0 && i < len(w.online) && w.online[i]&(1<<(uint(m)&63)) != 0
 }
 
 // Progress reports how far a run is.
@@ -950,7 +976,7 @@ func (s *Sim) advance(m MemberID, t time.Duration) {
 			if d > t {
 				return
 			}
-			s.watchRange(mm.ep, q, func(uint64) time.Duration { return d })
+			s.watchRange(m, mm.ep, q, func(uint64) time.Duration { return d })
 			mm.ep, mm.epT = q, d
 		}
 		// Epochs surely delivered by t: accepted at or before t - maxLat.
@@ -958,7 +984,7 @@ func (s *Sim) advance(m MemberID, t time.Duration) {
 			e0 := uint64(sortSearch(int(limit)+1, func(i int) bool { return s.acceptT[i] > cut })) - 1
 			if e0 > mm.ep+4 {
 				from, prev := mm.ep, mm.epT
-				s.watchRange(from, e0, func(w uint64) time.Duration { return max(prev, s.windowMax(m, mm, from, w)) })
+				s.watchRange(m, from, e0, func(w uint64) time.Duration { return max(prev, s.windowMax(m, mm, from, w)) })
 				mm.ep, mm.epT = e0, max(prev, s.windowMax(m, mm, from, e0))
 			}
 		}
@@ -977,21 +1003,21 @@ func (s *Sim) advance(m MemberID, t time.Duration) {
 		}
 		if e <= s.maxWatch {
 			if w := s.watches[e]; w != nil && !w.done {
-				s.watchProcessed(w, d)
+				s.watchProcessed(w, m, d)
 			}
 		}
 	}
 }
 
-// watchRange reports the processing of watched epochs in (from, to].
-func (s *Sim) watchRange(from, to uint64, at func(uint64) time.Duration) {
+// watchRange reports m's processing of watched epochs in (from, to].
+func (s *Sim) watchRange(m MemberID, from, to uint64, at func(uint64) time.Duration) {
 	if from >= s.maxWatch {
 		return
 	}
 	i := sortSearch(len(s.watchList), func(i int) bool { return s.watchList[i] > from })
 	for ; i < len(s.watchList) && s.watchList[i] <= to; i++ {
 		if w := s.watches[s.watchList[i]]; !w.done {
-			s.watchProcessed(w, at(s.watchList[i]))
+			s.watchProcessed(w, m, at(s.watchList[i]))
 		}
 	}
 }
@@ -1010,15 +1036,65 @@ func (s *Sim) catchUpTime(m MemberID, target uint64) time.Duration {
 	return t
 }
 
-func (s *Sim) watchProcessed(w *watch, t time.Duration) {
-	w.remaining--
-	w.last = max(w.last, t)
-	if w.remaining <= 0 {
-		w.done = true
+// watchProcessed records that m processed w's epoch at t.
+func (s *Sim) watchProcessed(w *watch, m MemberID, t time.Duration) {
+	if !w.healsKnown {
+		// Every compromise this epoch heals was attached to w when the
+		// commit was accepted, before any member processed it.
+		w.healsKnown = true
 		for _, c := range s.comps {
 			if c.watch == w {
-				c.healAll = w.last
+				w.heals = append(w.heals, c)
 			}
+		}
+	}
+	for _, c := range w.heals {
+		if c.victim == m && !c.victimDone {
+			c.victimDone, c.healVictim = true, t
+		}
+	}
+	if w.isOnline(m) {
+		w.onlineLast = max(w.onlineLast, t)
+		w.onlineLeft--
+		s.watchOnlineCheck(w)
+	}
+	w.remaining--
+	w.last = max(w.last, t)
+	s.watchAllCheck(w)
+}
+
+// watchGone records that r left the group without processing w's epoch:
+// the bookkeeping stops waiting for it.
+func (s *Sim) watchGone(w *watch, r MemberID) {
+	if w.isOnline(r) {
+		w.onlineLeft--
+		s.watchOnlineCheck(w)
+	}
+	w.remaining--
+	s.watchAllCheck(w)
+}
+
+func (s *Sim) watchOnlineCheck(w *watch) {
+	if w.onlineDone || w.onlineLeft > 0 {
+		return
+	}
+	w.onlineDone = true
+	for _, c := range s.comps {
+		if c.watch == w {
+			c.onlineDone, c.healOnline = true, w.onlineLast
+		}
+	}
+}
+
+func (s *Sim) watchAllCheck(w *watch) {
+	if w.done || w.remaining > 0 {
+		return
+	}
+	w.remaining = 0
+	w.done = true
+	for _, c := range s.comps {
+		if c.watch == w {
+			c.healAll = w.last
 		}
 	}
 }
@@ -1175,6 +1251,9 @@ func (s *Sim) appSend(m MemberID) error {
 	s.st.appBytes += int64(b)
 	s.st.lagSum += int64(s.epoch - mm.ep)
 	s.fanOut(int64(b), s.tree.Members()-1)
+	if n := s.tree.Members() - 1; n > 0 {
+		s.st.recvAppBytes += int64(b) * int64(n)
+	}
 	exposed := 0
 	for _, c := range s.comps {
 		if c.exposes(s.now, mm.ep) {
@@ -1564,11 +1643,7 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		// waiting for it.
 		for e := rm.ep + 1; e <= min(old, s.maxWatch); e++ {
 			if w := s.watches[e]; w != nil && !w.done {
-				w.remaining--
-				if w.remaining <= 0 {
-					s.watchProcessed(w, w.last)
-					w.remaining = 0
-				}
+				s.watchGone(w, r)
 			}
 		}
 		rm.leaf = -1
@@ -1731,6 +1806,9 @@ func (s *Sim) epochRowOut(f *inflight, res CommitResult, a *Applied, updates, re
 	st := a.Tree
 	s.st.treeSamples++
 	s.st.blankSum += float64(st.BlankNodes) / float64(2*st.Leaves-1)
+	if st.OccupiedNodes > 0 {
+		s.st.occBlankSum += float64(st.OccupiedBlankNodes) / float64(st.OccupiedNodes)
+	}
 	s.st.lastTree = st
 	defer func() { s.epochRow = epochCounters{} }()
 	if s.out == nil {
@@ -1745,7 +1823,8 @@ func (s *Sim) epochRowOut(f *inflight, res CommitResult, a *Applied, updates, re
 		int(int64(res.PathCiphertexts)).int(int64(st.Members)).int(int64(st.Leaves)).int(int64(st.BlankNodes)).
 		int(int64(st.BlankParents)).int(int64(st.UnmergedLeaves)).float(st.MeanCopathResolution(), 3).
 		int(int64(s.epochRow.collisions)).int(int64(s.epochRow.retries)).int(int64(len(f.adds))).int(int64(removes)).
-		int(int64(updates)).int(path).int(int64(st.RatchetTreeBytes)).int(res.CreateCPU.Microseconds())
+		int(int64(updates)).int(path).int(int64(st.RatchetTreeBytes)).int(res.CreateCPU.Microseconds()).
+		int(int64(st.OccupiedNodes)).int(int64(st.OccupiedBlankNodes))
 	w.end()
 }
 
@@ -1780,7 +1859,7 @@ func openOutputs(dir string, events bool) (*outputs, error) {
 	if o.epochs, err = createRows(dir, "epochs.csv", "epoch", "time_s", "committer", "commit_bytes", "welcome_bytes",
 		"path_ciphertexts", "group_size", "leaves", "blank_nodes", "blank_parents", "unmerged_leaves",
 		"mean_copath_resolution", "collisions", "retries", "adds", "removes", "updates", "path", "ratchet_tree_bytes",
-		"create_cpu_us"); err != nil {
+		"create_cpu_us", "occupied_nodes", "occupied_blank_nodes"); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	if o.comp, err = createRows(dir, "compromises.csv", compromiseHeader...); err != nil {

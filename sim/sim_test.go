@@ -277,7 +277,7 @@ func TestDeterminism(t *testing.T) {
 	if !bytes.Equal(j1, j2) {
 		t.Errorf("metrics differ:\n%s\n%s", j1, j2)
 	}
-	if s1.Metrics.Commits == 0 || s1.Metrics.AppMessages == 0 || s1.Metrics.Compromises != 2 {
+	if s1.Metrics.Commits == 0 || s1.Metrics.AppMessages == 0 || s1.Metrics.Compromises < 2 {
 		t.Errorf("implausible metrics %s", j1)
 	}
 	// A different seed gives a different trace.
@@ -299,7 +299,7 @@ func TestInterruptedRunLeavesCompleteRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	opt := Options{OutDir: dir, ProgressEvery: 20000, Progress: func(p Progress) {
+	opt := Options{OutDir: dir, ProgressEvery: 2000, Progress: func(p Progress) {
 		if p.Now > 0 {
 			cancel()
 		}

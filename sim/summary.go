@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/mlslab/mlslab/sim/survival"
 	"github.com/mlslab/mlslab/sim/symtree"
 )
 
@@ -19,13 +20,13 @@ type stats struct {
 	commitBytes, welcomeBytes, pathCiphertexts                  int64
 	adds, removes                                               int64
 	apps, appBytes, exposedApps, lagSum                         int64
-	recvBytes                                                   int64
+	recvBytes, recvAppBytes                                     int64
 	offline                                                     int64
 	compromises, heals, advCommits                              int64
 	backendErrors, adversaryMismatches                          int64
 	commitSizes                                                 []float64
 	treeSamples                                                 int64
-	blankSum                                                    float64
+	blankSum, occBlankSum                                       float64
 	lastTree                                                    symtree.Stats
 	memberSeconds                                               float64
 	lastSizeAt                                                  time.Duration
@@ -54,7 +55,7 @@ type Summary struct {
 type RunInfo struct {
 	Version     string  `json:"mlslab_version"`
 	Commit      string  `json:"mlslab_commit,omitempty"`
-	Modified    bool    `json:"mlslab_modified,omitempty"`
+	Modified    bool    `json:"mlslab_modified"` // always written: false shows a clean build
 	GoVersion   string  `json:"go_version"`
 	CPUs        int     `json:"cpus"`
 	GOMAXPROCS  int     `json:"gomaxprocs"`
@@ -65,52 +66,95 @@ type RunInfo struct {
 
 // Metrics are the run's results.
 type Metrics struct {
-	SimulatedSeconds      float64 `json:"simulated_seconds"`
-	Epochs                uint64  `json:"epochs"`
-	FinalMembers          int     `json:"final_members"`
-	FinalUsers            int     `json:"final_users"`
-	PeakLeaves            uint32  `json:"final_leaves"`
-	Joins                 int64   `json:"user_joins"`
-	Leaves                int64   `json:"user_leaves"`
-	InactiveRemovals      int64   `json:"inactive_removals"`
-	Adds                  int64   `json:"adds"`
-	Removes               int64   `json:"removes"`
-	SelfUpdates           int64   `json:"self_updates"`
-	UpdatesOnSend         int64   `json:"updates_on_send"`
-	Commits               int64   `json:"commits"`
-	Collisions            int64   `json:"collisions"`
-	Retries               int64   `json:"retries"`
-	CollisionRate         float64 `json:"collision_rate"`
-	Proposals             int64   `json:"proposals"`
-	Reproposals           int64   `json:"reproposals"`
-	CommitBytesMean       float64 `json:"commit_bytes_mean"`
-	CommitBytesP50        float64 `json:"commit_bytes_p50"`
-	CommitBytesP95        float64 `json:"commit_bytes_p95"`
-	CommitBytesMax        float64 `json:"commit_bytes_max"`
-	CommitBytesTotal      int64   `json:"commit_bytes_total"`
-	RejectedCommitBytes   int64   `json:"rejected_commit_bytes"`
-	WelcomeBytesTotal     int64   `json:"welcome_bytes_total"`
-	ProposalBytesTotal    int64   `json:"proposal_bytes_total"`
-	PathCiphertextsMean   float64 `json:"path_ciphertexts_per_commit"`
-	AppMessages           int64   `json:"app_messages"`
-	AppBytesTotal         int64   `json:"app_bytes_total"`
-	MeanEpochLagAtSend    float64 `json:"mean_epoch_lag_at_send"`
-	BandwidthPerMemberDay float64 `json:"bandwidth_bytes_per_member_day"`
-	MeanBlankFraction     float64 `json:"mean_blank_fraction"`
-	FinalBlankNodes       int     `json:"final_blank_nodes"`
-	FinalUnmergedLeaves   int     `json:"final_unmerged_leaves"`
-	FinalMeanCopathRes    float64 `json:"final_mean_copath_resolution"`
-	FinalRatchetTreeBytes int     `json:"final_ratchet_tree_bytes"`
-	Compromises           int64   `json:"compromises"`
+	SimulatedSeconds    float64 `json:"simulated_seconds"`
+	Epochs              uint64  `json:"epochs"`
+	FinalMembers        int     `json:"final_members"`
+	FinalUsers          int     `json:"final_users"`
+	PeakLeaves          uint32  `json:"final_leaves"`
+	Joins               int64   `json:"user_joins"`
+	Leaves              int64   `json:"user_leaves"`
+	InactiveRemovals    int64   `json:"inactive_removals"`
+	Adds                int64   `json:"adds"`
+	Removes             int64   `json:"removes"`
+	SelfUpdates         int64   `json:"self_updates"`
+	UpdatesOnSend       int64   `json:"updates_on_send"`
+	Commits             int64   `json:"commits"`
+	Collisions          int64   `json:"collisions"`
+	Retries             int64   `json:"retries"`
+	CollisionRate       float64 `json:"collision_rate"`
+	Proposals           int64   `json:"proposals"`
+	Reproposals         int64   `json:"reproposals"`
+	CommitBytesMean     float64 `json:"commit_bytes_mean"`
+	CommitBytesP50      float64 `json:"commit_bytes_p50"`
+	CommitBytesP95      float64 `json:"commit_bytes_p95"`
+	CommitBytesMax      float64 `json:"commit_bytes_max"`
+	CommitBytesTotal    int64   `json:"commit_bytes_total"`
+	RejectedCommitBytes int64   `json:"rejected_commit_bytes"`
+	WelcomeBytesTotal   int64   `json:"welcome_bytes_total"`
+	ProposalBytesTotal  int64   `json:"proposal_bytes_total"`
+	PathCiphertextsMean float64 `json:"path_ciphertexts_per_commit"`
+	AppMessages         int64   `json:"app_messages"`
+	AppBytesTotal       int64   `json:"app_bytes_total"`
+	MeanEpochLagAtSend  float64 `json:"mean_epoch_lag_at_send"`
+	// BandwidthPerMemberDay is every byte a member receives per day of
+	// membership: handshake (commits, proposals, Welcomes) plus application
+	// messages; the two parts are HandshakeBytesPerMemberDay and
+	// AppBytesPerMemberDay.
+	BandwidthPerMemberDay      float64 `json:"bandwidth_bytes_per_member_day"`
+	HandshakeBytesPerMemberDay float64 `json:"handshake_bytes_per_member_day"`
+	AppBytesPerMemberDay       float64 `json:"app_bytes_per_member_day"`
+	// MeanBlankFraction is the mean over epochs of blank nodes over all
+	// 2·leaves−1 nodes of the array tree (leaves is a power of two, so
+	// the unused right part counts as blank); MeanOccupiedBlankFraction
+	// counts only the occupied width, the nodes up to the rightmost
+	// member's leaf (epochs.csv occupied_blank_nodes / occupied_nodes).
+	MeanBlankFraction         float64 `json:"mean_blank_fraction"`
+	MeanOccupiedBlankFraction float64 `json:"mean_occupied_blank_fraction"`
+	FinalBlankNodes           int     `json:"final_blank_nodes"`
+	FinalUnmergedLeaves       int     `json:"final_unmerged_leaves"`
+	FinalMeanCopathRes        float64 `json:"final_mean_copath_resolution"`
+	FinalRatchetTreeBytes     int     `json:"final_ratchet_tree_bytes"`
+	Compromises               int64   `json:"compromises"`
 	// AdversaryCommits counts accepted commits that signature-key
 	// adversaries built as their victims.
-	AdversaryCommits      int64   `json:"adversary_commits"`
-	Healed                int64   `json:"healed"`
-	Unhealed              int     `json:"unhealed_at_end"`
-	HealingEpochsP50      float64 `json:"healing_epochs_p50"`
-	HealingSecondsP50     float64 `json:"healing_seconds_p50"`
-	HealingSecondsP95     float64 `json:"healing_seconds_p95"`
-	HealingSecondsMax     float64 `json:"healing_seconds_max"`
+	AdversaryCommits int64 `json:"adversary_commits"`
+	Healed           int64 `json:"healed"`
+	Unhealed         int   `json:"unhealed_at_end"`
+	// Legacy healing metrics: healing_seconds_* is the time until every
+	// member processed the healing commit over the compromises where that
+	// happened by the end (censored ones dropped, so biased low), and
+	// healing_epochs_p50 counts epochs from the victim's (possibly stale)
+	// epoch. Prefer the Kaplan–Meier medians below.
+	HealingEpochsP50  float64 `json:"healing_epochs_p50"`
+	HealingSecondsP50 float64 `json:"healing_seconds_p50"`
+	HealingSecondsP95 float64 `json:"healing_seconds_p95"`
+	HealingSecondsMax float64 `json:"healing_seconds_max"`
+	// Kaplan–Meier medians (package sim/survival) of the healing metrics
+	// of compromises.csv, with 95% Brookmeyer–Crowley confidence intervals
+	// on the log(−log) scale. A compromise not healed (or not processed)
+	// by the end is right-censored at the end. -1 means not reached (fewer
+	// than half healed, or the interval's end is unbounded) or no
+	// compromise. heal_commit: the delivery service accepted the healing
+	// commit (epochs counted from its epoch at the compromise);
+	// victim_processed: the victim processed it (a victim removed by or
+	// before it counts as healed at the healing commit); online_processed:
+	// every member online at the healing commit processed it;
+	// all_processed: every member processed it.
+	HealCommitSecondsMedian      float64 `json:"heal_commit_seconds_median"`
+	HealCommitSecondsCILo        float64 `json:"heal_commit_seconds_ci_lo"`
+	HealCommitSecondsCIHi        float64 `json:"heal_commit_seconds_ci_hi"`
+	HealCommitEpochsMedian       float64 `json:"heal_commit_epochs_median"`
+	VictimProcessedSecondsMedian float64 `json:"victim_processed_seconds_median"`
+	VictimProcessedSecondsCILo   float64 `json:"victim_processed_seconds_ci_lo"`
+	VictimProcessedSecondsCIHi   float64 `json:"victim_processed_seconds_ci_hi"`
+	OnlineProcessedSecondsMedian float64 `json:"online_processed_seconds_median"`
+	OnlineProcessedSecondsCILo   float64 `json:"online_processed_seconds_ci_lo"`
+	OnlineProcessedSecondsCIHi   float64 `json:"online_processed_seconds_ci_hi"`
+	AllProcessedSecondsMedian    float64 `json:"all_processed_seconds_median"`
+	AllProcessedSecondsCILo      float64 `json:"all_processed_seconds_ci_lo"`
+	AllProcessedSecondsCIHi      float64 `json:"all_processed_seconds_ci_hi"`
+	// ExposedEpochsMean is the mean of compromises.csv exposed_epochs.
+	ExposedEpochsMean     float64 `json:"exposed_epochs_mean"`
 	ExposedAppMessages    int64   `json:"exposed_app_messages"`
 	ExposurePerCompromise float64 `json:"exposure_per_compromise_mean"`
 	BackendErrors         int64   `json:"backend_errors"`
@@ -178,10 +222,14 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 		m.MeanEpochLagAtSend = float64(st.lagSum) / float64(st.apps)
 	}
 	if st.memberSeconds > 0 {
-		m.BandwidthPerMemberDay = float64(st.recvBytes) / (st.memberSeconds / 86400)
+		days := st.memberSeconds / 86400
+		m.BandwidthPerMemberDay = float64(st.recvBytes) / days
+		m.AppBytesPerMemberDay = float64(st.recvAppBytes) / days
+		m.HandshakeBytesPerMemberDay = float64(st.recvBytes-st.recvAppBytes) / days
 	}
 	if st.treeSamples > 0 {
 		m.MeanBlankFraction = st.blankSum / float64(st.treeSamples)
+		m.MeanOccupiedBlankFraction = st.occBlankSum / float64(st.treeSamples)
 	}
 	times, epochs, unhealed := s.healingTimes()
 	m.Unhealed = unhealed
@@ -190,12 +238,17 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 	m.HealingSecondsP95 = nanTo(quantile(times, 0.95))
 	m.HealingSecondsMax = nanTo(quantile(times, 1))
 	if st.compromises > 0 {
-		var e int64
+		var e, ee int64
 		for _, c := range s.comps {
 			e += c.exposure
+			if c.happened {
+				ee += int64(s.exposedEpochs(c))
+			}
 		}
 		m.ExposurePerCompromise = float64(e) / float64(st.compromises)
+		m.ExposedEpochsMean = float64(ee) / float64(st.compromises)
 	}
+	s.kmMetrics(&m)
 	el := time.Since(wall).Seconds()
 	sum := &Summary{
 		Scenario: s.sc.Name, File: s.sc.File, Seed: s.sc.Seed, Fidelity: s.backend.Fidelity(),
@@ -250,3 +303,37 @@ func (o *outputs) writeSummary(sum *Summary) error {
 // Version reports the mlslab module version and VCS commit the binary was
 // built from (as recorded in every summary.json).
 func Version() (version, commit string, modified bool) { return buildVersion() }
+
+// kmMetrics fills the Kaplan–Meier healing medians of m.
+func (s *Sim) kmMetrics(m *Metrics) {
+	med := func(obs []survival.Obs, est, lo, hi *float64) {
+		e, l, h := survival.KaplanMeier(obs, 0.95).Median()
+		*est = nanTo(e)
+		if lo != nil {
+			*lo, *hi = nanTo(l), nanTo(h)
+		}
+	}
+	med(s.healingObs(func(c *compromise) (time.Duration, bool) { return c.healCommit, true }),
+		&m.HealCommitSecondsMedian, &m.HealCommitSecondsCILo, &m.HealCommitSecondsCIHi)
+	med(s.healingObs(func(c *compromise) (time.Duration, bool) {
+		if s.victimRemoved(c) {
+			return c.healCommit, true
+		}
+		return c.healVictim, c.victimDone
+	}), &m.VictimProcessedSecondsMedian, &m.VictimProcessedSecondsCILo, &m.VictimProcessedSecondsCIHi)
+	med(s.healingObs(func(c *compromise) (time.Duration, bool) { return c.healOnline, c.onlineDone }),
+		&m.OnlineProcessedSecondsMedian, &m.OnlineProcessedSecondsCILo, &m.OnlineProcessedSecondsCIHi)
+	med(s.healingObs(func(c *compromise) (time.Duration, bool) { return c.healAll, c.healAll != never }),
+		&m.AllProcessedSecondsMedian, &m.AllProcessedSecondsCILo, &m.AllProcessedSecondsCIHi)
+	var eps []survival.Obs
+	for _, c := range s.comps {
+		switch {
+		case !c.happened:
+		case c.healed:
+			eps = append(eps, survival.Obs{T: float64(c.healEpoch - c.dsEpoch), Event: true})
+		default:
+			eps = append(eps, survival.Obs{T: float64(s.epoch - c.dsEpoch)})
+		}
+	}
+	med(eps, &m.HealCommitEpochsMedian, nil, nil)
+}

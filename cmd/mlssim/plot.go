@@ -31,9 +31,10 @@ scenario, seeds, fidelity, mlslab version and the plotted numbers.
 
 Figures (--figures auto draws every one the inputs support):
   commit-size  commit size vs group size, near-full vs degraded tree     runs
+  commit-cpu   measured CPU per commit create vs group size              runs at fidelity sampled or full
   tree-health  blank-node fraction, mean copath resolution over time     runs
-  healing-cdf  CDF of PCS healing time and epochs, one line per run      runs with compromises
-  frontier     bandwidth per member/day vs median healing time           sweep over an update key, or >= 2 runs
+  healing-cdf  Kaplan–Meier PCS healing curves (censored kept), per run  runs with compromises
+  frontier     bytes/member/day vs KM median time to healing commit      sweep over an update key, or >= 2 runs
   collisions   collision rate vs commit rate, one line per latency       sweep with a latency key
   cost         commit create/process and join time vs group size         benchmarks
 
@@ -50,7 +51,7 @@ Examples:
 Flags:
 `
 
-var allFigures = []string{"commit-size", "tree-health", "healing-cdf", "frontier", "collisions", "cost"}
+var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost"}
 
 type plotInputs struct {
 	runs       []*report.Run
@@ -301,6 +302,21 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 				f, err = report.CommitSizeFigure(d)
 			}
 			if err := add("commit-size", f, err, runSrc); err != nil {
+				return nil, notes, err
+			}
+		}
+	}
+	if wants(o, "commit-cpu") {
+		if err := needRuns("commit-cpu"); err != nil {
+			return nil, notes, err
+		}
+		if len(in.runs) > 0 {
+			d, err := report.CommitCPU(epochs)
+			var f *report.Figure
+			if err == nil {
+				f, err = report.CommitCPUFigure(d)
+			}
+			if err := add("commit-cpu", f, err, runSrc); err != nil {
 				return nil, notes, err
 			}
 		}

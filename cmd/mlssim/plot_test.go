@@ -64,28 +64,27 @@ func TestPlotEmptyAndOneRow(t *testing.T) {
 func TestPlotDemo(t *testing.T) {
 	dir := t.TempDir()
 	run := filepath.Join(dir, "demo")
-	// The demo's churn phase is a random walk around its 500-user target;
-	// a 450-user target keeps every path commit inside one half-octave
-	// group-size bin (below 512) whatever the membership draws.
-	if code, _, e := capture(t, "run", "../../workloads/demo.yaml", "--fidelity", "model", "--quiet", "--set", "population.phases.0.target_users=450", "--out", run); code != 0 {
+	if code, _, e := capture(t, "run", "../../workloads/demo.yaml", "--fidelity", "model", "--quiet",
+		"--set", "duration=3d", "--set", "adversary.rate=1/h", "--out", run); code != 0 {
 		t.Fatalf("run: exit %d: %s", code, e)
 	}
 	code, out, e := capture(t, "plot", run, "--format", "png,svg")
 	if code != 0 {
 		t.Fatalf("plot: exit %d: %s", code, e)
 	}
-	// demo stays near 500 members: one group-size bin, so auto mode skips
-	// commit-size with a note instead of drawing a one-point figure.
-	if !strings.Contains(e, "skipping commit-size") {
-		t.Errorf("no note about commit-size: %q", e)
+	// At fidelity model no cryptography runs: auto mode skips commit-cpu
+	// with a note instead of drawing an empty figure.
+	if !strings.Contains(e, "skipping commit-cpu") {
+		t.Errorf("no note about commit-cpu: %q", e)
 	}
-	if _, err := os.Stat(filepath.Join(run, "figures", "commit-size.png")); err == nil {
-		t.Error("commit-size drawn from a single group size")
+	if _, err := os.Stat(filepath.Join(run, "figures", "commit-cpu.png")); err == nil {
+		t.Error("commit-cpu drawn from a model run")
 	}
-	if code, _, e := capture(t, "plot", run, "--figures", "commit-size"); code != 1 || !strings.Contains(e, "one group-size bin") {
-		t.Errorf("explicit commit-size: exit %d, %s", code, e)
+	if code, _, e := capture(t, "plot", run, "--figures", "commit-cpu"); code != 1 || !strings.Contains(e, "fidelity sampled") {
+		t.Errorf("explicit commit-cpu: exit %d, %s", code, e)
 	}
-	for _, fig := range []string{"tree-health", "healing-cdf"} {
+	// demo grows from 20 to ~1000 members: commit size vs group size.
+	for _, fig := range []string{"commit-size", "tree-health", "healing-cdf"} {
 		for _, ext := range []string{".png", ".svg", ".json"} {
 			p := filepath.Join(run, "figures", fig+ext)
 			if st, err := os.Stat(p); err != nil || st.Size() == 0 {
@@ -99,7 +98,7 @@ func TestPlotDemo(t *testing.T) {
 		Fidelity string   `json:"fidelity"`
 		Version  string   `json:"mlslab_version"`
 		Data     struct {
-			Time []struct{ Points []struct{ X, Y float64 } }
+			HealCommit []struct{ Points []struct{ X, Y float64 } }
 		} `json:"data"`
 	}
 	b, _ := os.ReadFile(filepath.Join(run, "figures", "healing-cdf.json"))
@@ -109,7 +108,7 @@ func TestPlotDemo(t *testing.T) {
 	if sc.Scenario != "demo" || len(sc.Seeds) != 1 || sc.Seeds[0] != 42 || sc.Fidelity != "model" || sc.Version == "" {
 		t.Errorf("sidecar: %+v", sc)
 	}
-	if len(sc.Data.Time) != 1 || len(sc.Data.Time[0].Points) < 2 {
+	if len(sc.Data.HealCommit) != 1 || len(sc.Data.HealCommit[0].Points) < 2 {
 		t.Errorf("healing data: %+v", sc.Data)
 	}
 	for _, f := range []string{"text", "markdown", "latex"} {

@@ -23,7 +23,7 @@ Prints results as a table. RESULTS are the inputs of mlssim plot: run
 directories, a sweep directory or sweep.csv, or benchmarks (bench-import CSV
 or go test -bench output). Kinds:
   summary  one column per run directory, one row per headline metric (default for runs)
-  healing  one row per run directory: compromises, healed, healing epochs and time
+  healing  one row per run directory: compromises, healed, Kaplan–Meier medians [95% CI] of each healing metric, exposure
   sweep    one row per grid point, mean ± sd over seeds (default for a sweep; --metrics)
   bench    one row per benchmark: median time/op, B/op, allocs/op (default for benchmarks)
 --format latex writes a booktabs table (\usepackage{booktabs}).

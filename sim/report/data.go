@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mlslab/mlslab/sim/survival"
 )
 
 func nan() float64 { return math.NaN() }
@@ -19,6 +21,23 @@ type Point struct {
 	XLo, XHi float64 `json:",omitempty"` // x error bar ends; both 0 = none
 	N        int     // observations behind the point
 	Label    string  `json:",omitempty"`
+	// Break starts a new line segment: the figure does not join this
+	// point to the previous one (data between them is missing, e.g. an
+	// empty time or group-size bin).
+	Break bool `json:",omitempty"`
+}
+
+// segments splits p at its Break points.
+func (p Points) segments() []Points {
+	var out []Points
+	start := 0
+	for i := 1; i <= len(p); i++ {
+		if i == len(p) || p[i].Break {
+			out = append(out, p[start:i])
+			start = i
+		}
+	}
+	return out
 }
 
 // Points is a plotter.XYer, YErrorer and XYLabeller.
@@ -186,17 +205,19 @@ func CommitSizes(runs [][]Epoch, stretch float64) (CommitSizeData, error) {
 			keys = append(keys, k)
 		}
 		sort.Ints(keys)
-		for _, k := range keys {
+		for i, k := range keys {
 			b := m[k]
 			x, _, _, _ := summarize(b.xs, 0, 1)
 			y, lo, hi, n := summarize(b.ys, 0.1, 0.9)
-			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: n})
+			// Bins are half-octaves of group size: no line across an
+			// empty bin (e.g. from a lone n=1 commit to n=100).
+			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: n, Break: i > 0 && k > keys[i-1]+1})
 		}
 		return s
 	}
 	f := strconv.FormatFloat(stretch, 'g', -1, 64)
-	d.Fresh = mk("near-full tree (res ≤ "+f+"·log₂ n)", fresh)
-	d.Degraded = mk("degraded tree (res > "+f+"·log₂ n)", degr)
+	d.Fresh = mk("near-full tree (copath res ≤ "+f+"·log₂ leaves)", fresh)
+	d.Degraded = mk("degraded tree (copath res > "+f+"·log₂ leaves)", degr)
 	if d.Commits == 0 {
 		return d, fmt.Errorf("commit-size: %w: no commit with an UpdatePath in the inputs", ErrNoData)
 	}
@@ -214,13 +235,73 @@ func CommitSizes(runs [][]Epoch, stretch float64) (CommitSizeData, error) {
 	return d, enough("commit-size", []Series{d.Fresh, d.Degraded})
 }
 
+// ---- real commit CPU vs group size ----
+
+// CommitCPU is the commit-cpu figure's data: the measured CPU time of
+// creating a commit with real MLS (epochs.csv create_cpu_us, fidelity full
+// or sampled) vs group size, median per half-octave of group size with
+// bars p10–p90, one series for commits with an UpdatePath and one for
+// commits without.
+func CommitCPU(runs [][]Epoch) (CostData, error) {
+	type bin struct{ xs, ys []float64 }
+	bins := [2]map[int]*bin{{}, {}}
+	n := 0
+	for _, eps := range runs {
+		for i := range eps {
+			e := &eps[i]
+			if math.IsNaN(e.CreateCPU) || e.CreateCPU <= 0 || e.GroupSize < 1 {
+				continue
+			}
+			n++
+			j := 0
+			if !e.Path {
+				j = 1
+			}
+			k := int(math.Floor(2 * math.Log2(e.GroupSize)))
+			b := bins[j][k]
+			if b == nil {
+				b = &bin{}
+				bins[j][k] = b
+			}
+			b.xs = append(b.xs, e.GroupSize)
+			b.ys = append(b.ys, e.CreateCPU/1000)
+		}
+	}
+	var d CostData
+	if n == 0 {
+		return d, fmt.Errorf("commit-cpu: %w: no measured commit CPU (create_cpu_us) in the inputs: run at fidelity sampled or full", ErrNoData)
+	}
+	for j, name := range []string{"commit create with UpdatePath", "commit create without path (adds/removes)"} {
+		s := Series{Name: name}
+		keys := make([]int, 0, len(bins[j]))
+		for k := range bins[j] {
+			keys = append(keys, k)
+		}
+		sort.Ints(keys)
+		for i, k := range keys {
+			b := bins[j][k]
+			x, _, _, _ := summarize(b.xs, 0, 1)
+			y, lo, hi, c := summarize(b.ys, 0.1, 0.9)
+			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: c, Break: i > 0 && k > keys[i-1]+1})
+		}
+		if len(s.Points) > 0 {
+			d.Series = append(d.Series, s)
+		}
+	}
+	return d, enough("commit-cpu", d.Series)
+}
+
 // ---- tree health over time ----
 
 // TreeHealthData is the tree-health figure's data: per run, blank-node
 // fraction and mean copath resolution over virtual time.
 type TreeHealthData struct {
-	Blank, Copath []Series
-	TimeUnit      string // "hours" or "days"
+	// Blank is blank nodes over all 2·leaves−1 nodes of the array tree
+	// (leaves is a power of two, so its unused right part counts as
+	// blank); OccupiedBlank is the lower bound on blanks within the
+	// occupied width, see Epoch.OccupiedBlankFraction.
+	Blank, OccupiedBlank, Copath []Series
+	TimeUnit                     string // "hours" or "days"
 }
 
 // TreeHealth averages epochs.csv over at most maxPoints equal time bins per
@@ -249,19 +330,30 @@ func TreeHealth(names []string, runs [][]Epoch, maxPoints int) (TreeHealthData, 
 		w := (t1 - t0) / float64(maxPoints)
 		b := Series{Name: names[ri]}
 		c := Series{Name: names[ri]}
-		flush := func(ts, bs, cs []float64) {
+		o := Series{Name: names[ri]}
+		last := -2 // bin of the previous point
+		flush := func(k int, ts, bs, os, cs []float64) {
 			if len(ts) == 0 {
 				return
 			}
+			// A bin with no epochs draws no point, and the line breaks
+			// there: joining across it would draw a change that never
+			// happened.
+			brk := last >= 0 && k > last+1
+			last = k
 			t, _, _, _ := meanRange(ts)
 			bm, _, _, n := meanRange(bs)
+			om, _, _, _ := meanRange(os)
 			cm, _, _, _ := meanRange(cs)
-			b.Points = append(b.Points, Point{X: t / unit, Y: bm, YLo: bm, YHi: bm, N: n})
+			b.Points = append(b.Points, Point{X: t / unit, Y: bm, YLo: bm, YHi: bm, N: n, Break: brk})
+			if !math.IsNaN(om) {
+				o.Points = append(o.Points, Point{X: t / unit, Y: om, YLo: om, YHi: om, N: n, Break: brk})
+			}
 			if cm > 0 {
-				c.Points = append(c.Points, Point{X: t / unit, Y: cm, YLo: cm, YHi: cm, N: n})
+				c.Points = append(c.Points, Point{X: t / unit, Y: cm, YLo: cm, YHi: cm, N: n, Break: brk})
 			}
 		}
-		var ts, bs, cs []float64
+		var ts, bs, os, cs []float64
 		cur := 0
 		for i := range eps {
 			e := &eps[i]
@@ -270,69 +362,156 @@ func TreeHealth(names []string, runs [][]Epoch, maxPoints int) (TreeHealthData, 
 				k = min(int((e.Time-t0)/w), maxPoints-1)
 			}
 			if k != cur {
-				flush(ts, bs, cs)
-				ts, bs, cs = ts[:0], bs[:0], cs[:0]
+				flush(cur, ts, bs, os, cs)
+				ts, bs, os, cs = ts[:0], bs[:0], os[:0], cs[:0]
 				cur = k
 			}
 			ts = append(ts, e.Time)
 			bs = append(bs, e.BlankFraction())
+			os = append(os, e.OccupiedBlankFraction())
 			cs = append(cs, e.MeanCopathRes)
 		}
-		flush(ts, bs, cs)
+		flush(cur, ts, bs, os, cs)
 		d.Blank = append(d.Blank, b)
+		d.OccupiedBlank = append(d.OccupiedBlank, o)
 		d.Copath = append(d.Copath, c)
 	}
 	return d, enough("tree-health", d.Blank)
 }
 
-// ---- PCS healing CDFs ----
+// ---- PCS healing: Kaplan–Meier curves ----
 
-// HealingData is the healing-cdf figure's data: empirical CDFs of healing
-// time (hours) and healing epochs, one series per policy (run). The CDF's
-// denominator counts every compromise, so unhealed ones keep the curve
-// below 1.
+// HealingData is the healing-cdf figure's data: per policy (run), the
+// Kaplan–Meier estimate of the fraction healed, 1 − S(t), of the time
+// until the delivery service accepted the healing commit (HealCommit),
+// the time until every member processed it (AllProcessed), and the epochs
+// to the healing commit counted from the delivery service's epoch at the
+// compromise (Epochs). Compromises not healed (or not processed) by the
+// end are right-censored at the end, not dropped: a curve stays flat
+// after its last event, below 1 when some never healed.
 type HealingData struct {
-	Time, Epochs []Series
-	Compromises  []int // per series
-	Unhealed     []int // per series: no healing commit processed by all by the end
+	HealCommit, AllProcessed, Epochs []Series
+	Compromises                      []int // per series
+	Unhealed                         []int // per series: no healing commit by the end
+	// Medians per series: Kaplan–Meier median [95% CI] of HealCommit,
+	// AllProcessed (hours) and Epochs; +Inf = not reached.
+	Medians []HealingMedians
 }
 
-func cdf(name string, xs []float64, total int) Series {
-	sort.Float64s(xs)
-	s := Series{Name: name}
-	if len(xs) > 0 {
-		// The step up from 0 at the first value.
-		s.Points = append(s.Points, Point{X: xs[0]})
+// HealingMedians are the Kaplan–Meier medians of one run.
+type HealingMedians struct {
+	HealCommitH, AllProcessedH, Epochs KMMedian
+}
+
+// KMMedian is a Kaplan–Meier median with its Brookmeyer–Crowley 95%
+// interval (package sim/survival); +Inf means not reached. It marshals
+// +Inf as null.
+type KMMedian struct {
+	Est, Lo, Hi float64
+}
+
+// MarshalJSON writes {"median":..,"ci_lo":..,"ci_hi":..}, null for not
+// reached.
+func (m KMMedian) MarshalJSON() ([]byte, error) {
+	f := func(v float64) string {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "null"
+		}
+		return strconv.FormatFloat(v, 'g', 6, 64)
 	}
-	for i, x := range xs {
-		y := float64(i+1) / float64(total)
-		s.Points = append(s.Points, Point{X: x, Y: y, YLo: y, YHi: y, N: 1})
+	return []byte(`{"median":` + f(m.Est) + `,"ci_lo":` + f(m.Lo) + `,"ci_hi":` + f(m.Hi) + `}`), nil
+}
+
+// String formats the median and interval: "4.1 [2.0, 9.3]", "not reached".
+func (m KMMedian) String(prec int) string {
+	f := func(v float64) string {
+		if math.IsInf(v, 1) {
+			return "NR"
+		}
+		return num(v, prec)
+	}
+	switch {
+	case math.IsNaN(m.Est):
+		return "n/a"
+	case math.IsInf(m.Est, 1):
+		return "not reached"
+	}
+	return fmt.Sprintf("%s [%s, %s]", f(m.Est), f(m.Lo), f(m.Hi))
+}
+
+// HealingObs returns the observations of one healing metric: the value
+// when reached (get returns a non-NaN value), else censored at
+// censor(c). scale divides both.
+func HealingObs(cs []Compromise, get, censor func(c *Compromise) float64, scale float64) []survival.Obs {
+	out := make([]survival.Obs, 0, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		if v := get(c); c.Healed && !math.IsNaN(v) {
+			out = append(out, survival.Obs{T: v / scale, Event: true})
+		} else {
+			out = append(out, survival.Obs{T: censor(c) / scale})
+		}
+	}
+	return out
+}
+
+func kmMedian(obs []survival.Obs) KMMedian {
+	e, l, h := survival.KaplanMeier(obs, 0.95).Median()
+	return KMMedian{e, l, h}
+}
+
+// kmSeries draws 1 − S(t) as post-steps: 0 up to the first observation,
+// a step at each event time, and flat to the last observation (censored
+// tail).
+func kmSeries(name string, obs []survival.Obs) Series {
+	c := survival.KaplanMeier(obs, 0.95)
+	s := Series{Name: name}
+	if len(c.Steps) == 0 || c.Events == 0 {
+		return s
+	}
+	s.Points = append(s.Points, Point{X: c.Steps[0].T})
+	for _, st := range c.Steps {
+		if st.Events == 0 {
+			continue
+		}
+		y := 1 - st.S
+		s.Points = append(s.Points, Point{X: st.T, Y: y, YLo: y, YHi: y, N: st.Events})
+	}
+	last := c.Steps[len(c.Steps)-1]
+	if y := 1 - last.S; last.Events == 0 {
+		s.Points = append(s.Points, Point{X: last.T, Y: y, YLo: y, YHi: y})
 	}
 	return s
 }
 
-// HealingCDF builds the CDFs. Healing epochs of 0 and times of 0 cannot
-// be shown on the log axes and are clamped to the axis floor by the figure.
+// HealingCDF builds the Kaplan–Meier healing curves. Healing epochs and
+// times of 0 cannot be shown on the log axes and are dropped by the
+// figure.
 func HealingCDF(names []string, runs [][]Compromise) (HealingData, error) {
 	var d HealingData
+	censor := func(c *Compromise) float64 { return c.Observed }
 	for i, cs := range runs {
-		var ts, es []float64
-		unhealed := 0
+		healed := 0
 		for _, c := range cs {
-			if !math.IsNaN(c.HealingTime) {
-				ts = append(ts, c.HealingTime/3600)
-			} else {
-				unhealed++
-			}
-			if c.Healed && !math.IsNaN(c.HealEpochs) {
-				es = append(es, c.HealEpochs)
+			if c.Healed {
+				healed++
 			}
 		}
-		name := fmt.Sprintf("%s (%d/%d)", names[i], len(ts), len(cs))
-		d.Time = append(d.Time, cdf(name, ts, len(cs)))
-		d.Epochs = append(d.Epochs, cdf(name, es, len(cs)))
+		hc := HealingObs(cs, func(c *Compromise) float64 { return c.HealCommit }, censor, 3600)
+		all := HealingObs(cs, func(c *Compromise) float64 { return c.HealingTime }, censor, 3600)
+		ep := HealingObs(cs, func(c *Compromise) float64 {
+			if math.IsNaN(c.HealCommitEpochs) {
+				return c.HealEpochs // older simulators: from the victim's epoch
+			}
+			return c.HealCommitEpochs
+		}, func(c *Compromise) float64 { return c.CensorEpochs }, 1)
+		name := fmt.Sprintf("%s (%d/%d healed)", names[i], healed, len(cs))
+		d.HealCommit = append(d.HealCommit, kmSeries(name, hc))
+		d.AllProcessed = append(d.AllProcessed, kmSeries(name, all))
+		d.Epochs = append(d.Epochs, kmSeries(name, ep))
 		d.Compromises = append(d.Compromises, len(cs))
-		d.Unhealed = append(d.Unhealed, unhealed)
+		d.Unhealed = append(d.Unhealed, len(cs)-healed)
+		d.Medians = append(d.Medians, HealingMedians{kmMedian(hc), kmMedian(all), kmMedian(ep)})
 	}
 	total := 0
 	for _, n := range d.Compromises {
@@ -408,6 +587,20 @@ func sweepSeries(s *Sweep, along int, point func(g SweepGroup) (Point, bool)) []
 	return out
 }
 
+// healingX is the frontier's x: the Kaplan–Meier median time to the
+// healing commit (heal_commit_seconds_median), or for results of older
+// simulators the legacy healing_seconds_p50; NaN when not reached.
+func healingX(m map[string]float64) float64 {
+	v, ok := m["heal_commit_seconds_median"]
+	if !ok {
+		v, ok = m["healing_seconds_p50"]
+	}
+	if !ok || v < 0 {
+		return math.NaN()
+	}
+	return v
+}
+
 // FrontierFromSweep builds the frontier from a sweep; the grid key named
 // along (default: the first key) varies along each line, e.g.
 // policy.self_update.interval.
@@ -416,7 +609,7 @@ func FrontierFromSweep(s *Sweep, along int) (FrontierData, error) {
 	ss := sweepSeries(s, along, func(g SweepGroup) (Point, bool) {
 		var xs, ys []float64
 		for _, r := range g.Runs {
-			xs = append(xs, r.Metric("healing_seconds_p50")/3600)
+			xs = append(xs, healingX(r.Metrics)/3600)
 			ys = append(ys, r.Metric("bandwidth_bytes_per_member_day")/1e6)
 		}
 		x, xl, xh, nx := meanRange(xs)
@@ -435,7 +628,7 @@ func FrontierFromSweep(s *Sweep, along int) (FrontierData, error) {
 func FrontierFromRuns(runs []*Run) (FrontierData, error) {
 	s := Series{Name: "one run each (labelled)"}
 	for _, r := range runs {
-		x := r.Summary.Metric("healing_seconds_p50") / 3600
+		x := healingX(r.Summary.Metrics) / 3600
 		y := r.Summary.Metric("bandwidth_bytes_per_member_day") / 1e6
 		if math.IsNaN(x) || math.IsNaN(y) || x <= 0 || y <= 0 {
 			continue

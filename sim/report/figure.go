@@ -45,7 +45,7 @@ type Source struct {
 type Version struct {
 	Version  string `json:"mlslab_version"`
 	Commit   string `json:"mlslab_commit,omitempty"`
-	Modified bool   `json:"mlslab_modified,omitempty"`
+	Modified bool   `json:"mlslab_modified"`
 }
 
 // Sidecar is the NAME.json written next to every figure.
@@ -58,7 +58,7 @@ type Sidecar struct {
 	Fidelity  string   `json:"fidelity"`
 	Version   string   `json:"mlslab_version"`
 	Commit    string   `json:"mlslab_commit,omitempty"`
-	Modified  bool     `json:"mlslab_modified,omitempty"`
+	Modified  bool     `json:"mlslab_modified"` // always written: false shows clean builds
 	PlottedBy Version  `json:"plotted_by"`
 	Sources   []Source `json:"sources"`
 	Notes     []string `json:"notes,omitempty"`
@@ -397,17 +397,36 @@ func addSeries(p *plot.Plot, f *Figure, i int, s Series, o seriesOpts) error {
 	}
 	ls, gs := seriesStyle(i)
 	var thumbs []plot.Thumbnailer
+	var lone Points // segments of one point: drawn as markers
 	if o.line && len(s.Points) > 1 {
-		l, err := plotter.NewLine(s.Points)
+		// One line per segment: never join across a Break (missing data).
+		for _, seg := range s.Points.segments() {
+			if len(seg) == 1 {
+				lone = append(lone, seg[0])
+				continue
+			}
+			l, err := plotter.NewLine(seg)
+			if err != nil {
+				return fmt.Errorf("series %q: %w", s.Name, err)
+			}
+			l.LineStyle = ls
+			if o.step {
+				l.StepStyle = plotter.PostStep
+			}
+			p.Add(l)
+			if len(thumbs) == 0 {
+				thumbs = append(thumbs, l)
+			}
+		}
+	}
+	if !o.points && len(s.Points) > 1 && len(lone) > 0 {
+		sc, err := plotter.NewScatter(lone)
 		if err != nil {
 			return fmt.Errorf("series %q: %w", s.Name, err)
 		}
-		l.LineStyle = ls
-		if o.step {
-			l.StepStyle = plotter.PostStep
-		}
-		p.Add(l)
-		thumbs = append(thumbs, l)
+		sc.GlyphStyle = gs
+		sc.GlyphStyle.Radius = vg.Points(1.2)
+		p.Add(sc)
 	}
 	if o.points || len(s.Points) == 1 {
 		sc, err := plotter.NewScatter(s.Points)

@@ -41,12 +41,12 @@ func CommitSizeFigure(d CommitSizeData) (*Figure, error) {
 	if err := enough("commit-size", []Series{d.Fresh, d.Degraded}); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "commit size (bytes)")
+	p := newPlot("group size (members)", "commit size (B), median, p10–p90")
 	logAxis(&p.X)
 	logAxis(&p.Y)
 	f := single("commit-size", fmt.Sprintf("Size of commits with an UpdatePath vs group size: median per half-octave "+
-		"of group size, bars p10–p90. A tree is near-full when its mean copath resolution is at most %g·log2(leaves). "+
-		"%d commits.", d.Stretch, d.Commits), p, d)
+		"of group size, bars p10–p90; no line across an empty bin. A tree is near-full when its mean copath resolution "+
+		"is at most %g·log2(leaves), leaves = the power-of-two tree width. %d commits.", d.Stretch, d.Commits), p, d)
 	for i, s := range []Series{d.Fresh, d.Degraded} {
 		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, logX: true, logY: true}); err != nil {
 			return nil, err
@@ -61,7 +61,7 @@ func CostFigure(d CostData) (*Figure, error) {
 	if err := enough("cost", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "time per operation (ms)")
+	p := newPlot("group size (members)", "time per op (ms), median, min–max")
 	logAxis(&p.X)
 	logAxis(&p.Y)
 	f := single("cost", "Median CPU time per operation (go test -bench, ns/op) vs group size; bars min–max over -count repeats.", p, d)
@@ -73,22 +73,53 @@ func CostFigure(d CostData) (*Figure, error) {
 	return f.finish(), nil
 }
 
-// TreeHealthFigure: blank-node fraction (top) and mean copath resolution
-// (bottom, log) over virtual time, one line per run.
+// CommitCPUFigure: measured CPU time of creating a commit with real MLS
+// vs group size, log-log.
+func CommitCPUFigure(d CostData) (*Figure, error) {
+	if err := enough("commit-cpu", d.Series); err != nil {
+		return nil, err
+	}
+	p := newPlot("group size (members)", "commit create CPU (ms), p10–p90")
+	logAxis(&p.X)
+	logAxis(&p.Y)
+	f := single("commit-cpu", "Measured CPU time of creating each commit with real MLS during the run (epochs.csv "+
+		"create_cpu_us, fidelity sampled/full) vs group size: median per half-octave of group size, bars p10–p90.", p, d)
+	for i, s := range d.Series {
+		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, logX: true, logY: true}); err != nil {
+			return nil, err
+		}
+	}
+	return f.finish(), nil
+}
+
+// TreeHealthFigure: blank-node fraction of the whole array tree (top),
+// within the occupied width (middle) and mean copath resolution (bottom,
+// log) over virtual time, one line per run. A time bin with no epoch
+// draws no point and breaks the line.
 func TreeHealthFigure(d TreeHealthData) (*Figure, error) {
 	if err := enough("tree-health", d.Blank); err != nil {
 		return nil, err
 	}
-	top := newPlot("", "blank nodes (fraction)")
+	top := newPlot("", "blank / (2·leaves−1)")
+	mid := newPlot("", "blank, occupied width")
 	bot := newPlot("time ("+d.TimeUnit+")", "mean copath resolution (nodes)")
-	top.X.Tick.Marker, bot.X.Tick.Marker, top.Y.Tick.Marker = linTicks{}, linTicks{}, linTicks{}
+	top.X.Tick.Marker, mid.X.Tick.Marker, bot.X.Tick.Marker = linTicks{}, linTicks{}, linTicks{}
+	top.Y.Tick.Marker, mid.Y.Tick.Marker = linTicks{}, linTicks{}
 	logAxis(&bot.Y)
-	f := &Figure{Name: "tree-health", Panels: []*plot.Plot{top, bot}, Height: 2*panelHeight - 0.4*vg.Inch, Data: d,
-		Caption: "Tree health under churn: fraction of blank nodes in the array tree (top) and mean copath resolution " +
-			"size, i.e. HPKE ciphertexts per commit a member would send (bottom), averaged per time bin."}
+	f := &Figure{Name: "tree-health", Panels: []*plot.Plot{top, mid, bot}, Height: 3*panelHeight - 0.6*vg.Inch, Data: d,
+		Caption: "Tree health under churn, mean per time bin (a bin with no epoch draws no point; lines break there). " +
+			"Top: blank nodes over all 2·leaves−1 nodes of the array tree, leaves = the power-of-two width, so the " +
+			"unused right part counts as blank. Middle: blank nodes within the occupied width, the nodes up to the " +
+			"rightmost member's leaf (epochs.csv occupied_blank_nodes / occupied_nodes). Bottom: mean copath " +
+			"resolution, i.e. HPKE ciphertexts per commit a member would send."}
 	for i := range d.Blank {
 		if err := addSeries(top, f, i, d.Blank[i], seriesOpts{line: true}); err != nil {
 			return nil, err
+		}
+		if i < len(d.OccupiedBlank) {
+			if err := addSeries(mid, nil, i, d.OccupiedBlank[i], seriesOpts{line: true}); err != nil {
+				return nil, err
+			}
 		}
 		if i < len(d.Copath) {
 			if err := addSeries(bot, nil, i, d.Copath[i], seriesOpts{line: true, logY: true}); err != nil {
@@ -96,30 +127,41 @@ func TreeHealthFigure(d TreeHealthData) (*Figure, error) {
 			}
 		}
 	}
-	top.X.Min, bot.X.Min = 0, 0
-	top.Y.Min = 0
-	top.Y.Max = math.Min(1, math.Ceil(top.Y.Max*10+0.01)/10)
+	for _, p := range []*plot.Plot{top, mid} {
+		p.X.Min = 0
+		p.Y.Min = 0
+		p.Y.Max = math.Min(1, math.Ceil(p.Y.Max*10+0.01)/10)
+	}
+	bot.X.Min = 0
 	return f.finish(), nil
 }
 
-// HealingCDFFigure: empirical CDF of PCS healing time (top, hours, log)
-// and healing epochs (bottom, log), one step line per policy.
+// HealingCDFFigure: Kaplan–Meier fraction healed, one step line per
+// policy: time to the healing commit (top, hours, log), time until every
+// member processed it (middle) and epochs to the healing commit (bottom).
 func HealingCDFFigure(d HealingData) (*Figure, error) {
-	if err := enough("healing-cdf", d.Time); err != nil {
+	if err := enough("healing-cdf", d.HealCommit, d.AllProcessed); err != nil {
 		return nil, err
 	}
-	top := newPlot("healing time (hours)", "fraction healed")
-	bot := newPlot("healing epochs (commits)", "fraction healed")
-	for _, p := range []*plot.Plot{top, bot} {
+	top := newPlot("time to the healing commit (hours)", "fraction healed")
+	mid := newPlot("time until every member processed it (hours)", "fraction healed")
+	bot := newPlot("epochs to the healing commit (from the DS epoch)", "fraction healed")
+	for _, p := range []*plot.Plot{top, mid, bot} {
 		logAxis(&p.X)
 		p.Y.Min, p.Y.Max = 0, 1
+		p.Y.Tick.Marker = linTicks{}
 	}
-	f := &Figure{Name: "healing-cdf", Panels: []*plot.Plot{top, bot}, Height: 2*panelHeight - 0.2*vg.Inch, Data: d,
-		Caption: "CDF of post-compromise healing per policy: time until every member processed the healing commit (top) " +
-			"and epochs until the first epoch the adversary cannot derive (bottom). Legend: healed/compromises; " +
-			"unhealed compromises keep a curve below 1."}
-	for i := range d.Time {
-		if err := addSeries(top, f, i, d.Time[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
+	f := &Figure{Name: "healing-cdf", Panels: []*plot.Plot{top, mid, bot}, Height: 3*panelHeight - 0.4*vg.Inch, Data: d,
+		Caption: "Post-compromise healing per policy, Kaplan–Meier estimate of the fraction healed (1 − S(t)): " +
+			"time until the delivery service accepted the healing commit (top), until every member processed it " +
+			"(middle; dominated by offline members), and epochs to the healing commit (bottom). Compromises not " +
+			"healed by the end are right-censored, so a curve stays flat below 1 after its last event. " +
+			"Legend: healed/compromises. Medians with 95% CIs: mlssim table --kind healing."}
+	for i := range d.HealCommit {
+		if err := addSeries(top, f, i, d.HealCommit[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
+			return nil, err
+		}
+		if err := addSeries(mid, nil, i, d.AllProcessed[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
 			return nil, err
 		}
 		if err := addSeries(bot, nil, i, d.Epochs[i], seriesOpts{line: true, step: true, logX: true}); err != nil {
@@ -136,11 +178,13 @@ func FrontierFigure(d FrontierData) (*Figure, error) {
 	if err := enough("frontier", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("median healing time (hours)", "bandwidth/member (MB/day)")
+	p := newPlot("median time to the healing commit (hours, Kaplan–Meier)", "received/member (MB/day, all messages)")
 	logAxis(&p.X)
 	logAxis(&p.Y)
-	f := single("frontier", "Cost/security frontier: received bytes per member per day vs median PCS healing time; "+
-		"points labelled by the update setting, mean over seeds with min–max bars.", p, d)
+	f := single("frontier", "Cost/security frontier: bytes received per member per day (handshake and application "+
+		"messages; summary.json splits them) vs the Kaplan–Meier median time to the healing commit (censored "+
+		"compromises kept; not-reached medians omitted); points labelled by the update setting, mean over seeds "+
+		"with min–max bars.", p, d)
 	for i, s := range d.Series {
 		if err := addSeries(p, f, i, s, seriesOpts{line: d.Lines, points: true, labels: true, logX: true, logY: true}); err != nil {
 			return nil, err

@@ -224,6 +224,13 @@ type Epoch struct {
 	Adds, Removes   float64
 	Updates         float64
 	Path            bool
+	// CreateCPU is the measured CPU time (µs) the committer spent creating
+	// the commit with real MLS (fidelity full and sampled; NaN at model).
+	CreateCPU float64
+	// OccupiedNodes and OccupiedBlankNodes: the nodes up to the rightmost
+	// member's leaf and the blank ones among them (NaN for results of
+	// older simulators).
+	OccupiedNodes, OccupiedBlankNodes float64
 }
 
 // BlankFraction is blank nodes over all 2·leaves−1 nodes of the array tree,
@@ -233,6 +240,25 @@ func (e *Epoch) BlankFraction() float64 {
 		return math.NaN()
 	}
 	return e.BlankNodes / (2*e.Leaves - 1)
+}
+
+// OccupiedBlankFraction is the fraction of blank nodes within the
+// occupied width of the tree (nodes up to the rightmost member's leaf),
+// leaving out the unused right part of the power-of-two array tree that
+// BlankFraction counts as blank: occupied_blank_nodes / occupied_nodes.
+// For epochs.csv of older simulators, without those columns, it is
+// approximated assuming the members occupy the leftmost group_size leaves
+// and the 2·(leaves − group_size) nodes right of them are blank:
+// (blank_nodes − 2·(leaves − group_size)) / (2·group_size − 1), floored at 0.
+func (e *Epoch) OccupiedBlankFraction() float64 {
+	if e.OccupiedNodes > 0 {
+		return e.OccupiedBlankNodes / e.OccupiedNodes
+	}
+	if e.GroupSize < 1 || e.Leaves < e.GroupSize {
+		return math.NaN()
+	}
+	unused := 2 * (e.Leaves - e.GroupSize)
+	return math.Max(0, e.BlankNodes-unused) / (2*e.GroupSize - 1)
 }
 
 // ReadEpochs reads dir/epochs.csv (or epochs.csv.gz). minRows is the
@@ -266,7 +292,8 @@ func ReadEpochs(dir string, minRows int) ([]Epoch, error) {
 			{"path_ciphertexts", &e.PathCiphertexts}, {"group_size", &e.GroupSize}, {"leaves", &e.Leaves},
 			{"blank_nodes", &e.BlankNodes}, {"blank_parents", &e.BlankParents}, {"unmerged_leaves", &e.UnmergedLeaves},
 			{"mean_copath_resolution", &e.MeanCopathRes}, {"collisions", &e.Collisions},
-			{"adds", &e.Adds}, {"removes", &e.Removes}, {"updates", &e.Updates},
+			{"adds", &e.Adds}, {"removes", &e.Removes}, {"updates", &e.Updates}, {"create_cpu_us", &e.CreateCPU},
+			{"occupied_nodes", &e.OccupiedNodes}, {"occupied_blank_nodes", &e.OccupiedBlankNodes},
 		} {
 			if *f.dst, err = c.num(row, f.col, line); err != nil {
 				return nil, err
@@ -278,30 +305,76 @@ func ReadEpochs(dir string, minRows int) ([]Epoch, error) {
 	return out, nil
 }
 
-// Compromise is one row of compromises.csv.
+// Compromise is one row of compromises.csv (workloads/README.md defines
+// the columns). Durations are seconds since the compromise; NaN means not
+// reached by the end of the run: the observation is right-censored at
+// Observed.
 type Compromise struct {
 	ID           int
 	Time         float64 // virtual seconds of the compromise
 	SignatureKey bool
 	Healed       bool    // a healing commit was accepted
-	HealEpochs   float64 // epochs from compromise to healing (NaN if not healed)
-	HealingTime  float64 // seconds until every member processed the healing commit (NaN if not reached)
-	Exposure     float64
+	Observed     float64 // run end − Time: the censoring time (NaN if unknown)
+	// HealCommit is the time until the delivery service accepted the
+	// healing commit, HealCommitEpochs the epochs from the delivery
+	// service's epoch at the compromise to it.
+	HealCommit       float64
+	HealCommitEpochs float64
+	HealedByRemoval  bool    // the victim left by the healing commit
+	VictimProcessed  float64 // the victim processed the healing commit
+	OnlineProcessed  float64 // every member online at the healing commit processed it
+	// HealingTime is the time until every member processed the healing
+	// commit (all_processed_s).
+	HealingTime   float64
+	HealEpochs    float64 // epochs from the victim's epoch to healing (the exposure window; NaN if not healed)
+	ExposedEpochs float64
+	Exposure      float64 // exposed application messages
+	// Legacy marks a row of an older simulator's compromises.csv (no
+	// observed_s): it has no victim, online or exposed-epochs columns.
+	Legacy bool
+	// CensorEpochs is the run's last epoch − the delivery service's epoch
+	// at the compromise: the censoring point of HealCommitEpochs (NaN if
+	// summary.json is missing).
+	CensorEpochs float64
+}
+
+// colAlt returns the first of cols present in c ("" if none): newer
+// simulators renamed some compromises.csv columns.
+func (c *csvFile) colAlt(cols ...string) string {
+	for _, k := range cols {
+		if _, ok := c.idx[k]; ok {
+			return k
+		}
+	}
+	return ""
 }
 
 // ReadCompromises reads dir/compromises.csv. A run without compromises has
-// a header-only file: that returns (nil, error wrapping ErrNoData).
+// a header-only file: that returns (nil, error wrapping ErrNoData). Files
+// of older simulators (healing_time_s, heal_commit_delay_s, exposure, no
+// observed_s) are read too: the censoring time then comes from
+// summary.json's simulated_seconds.
 func ReadCompromises(dir string) ([]Compromise, error) {
 	c, err := readCSV(filepath.Join(dir, "compromises.csv"))
 	if err != nil {
 		return nil, err
 	}
-	if err := c.need("id", "time_s", "healed", "heal_epochs", "healing_time_s"); err != nil {
+	allCol := c.colAlt("all_processed_s", "healing_time_s")
+	if allCol == "" {
+		allCol = "all_processed_s"
+	}
+	if err := c.need("id", "time_s", "healed", allCol); err != nil {
 		return nil, err
 	}
 	if err := c.atLeast(1); err != nil {
 		return nil, err
 	}
+	end, lastEpoch := math.NaN(), math.NaN()
+	if r, err := LoadRun(dir); err == nil {
+		end, lastEpoch = r.Summary.Metric("simulated_seconds"), r.Summary.Metric("epochs")
+	}
+	commitCol := c.colAlt("heal_commit_s", "heal_commit_delay_s")
+	exposureCol := c.colAlt("exposed_app_messages", "exposure")
 	var out []Compromise
 	for i, row := range c.rows {
 		line := i + 2
@@ -311,19 +384,46 @@ func ReadCompromises(dir string) ([]Compromise, error) {
 			return nil, err
 		}
 		x.ID = int(id)
-		if x.Time, err = c.num(row, "time_s", line); err != nil {
-			return nil, err
-		}
 		x.SignatureKey = c.boolean(row, "signature_key")
 		x.Healed = c.boolean(row, "healed")
-		if x.HealEpochs, err = c.num(row, "heal_epochs", line); err != nil {
+		x.HealedByRemoval = c.boolean(row, "healed_by_removal")
+		for _, f := range []struct {
+			col string
+			dst *float64
+		}{
+			{"time_s", &x.Time}, {"observed_s", &x.Observed}, {commitCol, &x.HealCommit},
+			{"heal_commit_epochs", &x.HealCommitEpochs}, {"victim_processed_s", &x.VictimProcessed},
+			{"online_processed_s", &x.OnlineProcessed}, {allCol, &x.HealingTime},
+			{"exposed_epochs", &x.ExposedEpochs}, {exposureCol, &x.Exposure},
+		} {
+			if *f.dst, err = c.num(row, f.col, line); err != nil {
+				return nil, err
+			}
+		}
+		if _, ok := c.idx["observed_s"]; !ok {
+			x.Observed = end - x.Time
+			x.Legacy = true
+		}
+		ds, err := c.num(row, "ds_epoch", line)
+		if err != nil {
 			return nil, err
 		}
-		if x.HealingTime, err = c.num(row, "healing_time_s", line); err != nil {
-			return nil, err
+		x.CensorEpochs = lastEpoch - ds
+		if _, ok := c.idx["heal_commit_epochs"]; !ok {
+			he, err := c.num(row, "heal_epoch", line)
+			if err != nil {
+				return nil, err
+			}
+			x.HealCommitEpochs = he - ds
 		}
-		if x.Exposure, err = c.num(row, "exposure", line); err != nil {
-			return nil, err
+		if _, ok := c.idx["heal_epochs"]; ok {
+			if x.HealEpochs, err = c.num(row, "heal_epochs", line); err != nil {
+				return nil, err
+			}
+		} else if x.Healed {
+			x.HealEpochs = x.ExposedEpochs
+		} else {
+			x.HealEpochs = math.NaN()
 		}
 		out = append(out, x)
 	}

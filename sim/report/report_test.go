@@ -200,6 +200,12 @@ func TestEmptyAndOneRowFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An older simulator's columns: all-processed time, commit delay and
+	// exposure are read under their old names; the DS-epoch count is
+	// heal_epoch − ds_epoch.
+	if c := cs[0]; !c.Legacy || c.HealingTime != 3600 || c.HealCommit != 1 || c.Exposure != 5 || c.HealCommitEpochs != 1 {
+		t.Errorf("old compromises.csv row read as %+v", c)
+	}
 	if _, err := HealingCDF([]string{"one"}, [][]Compromise{cs}); !errors.Is(err, ErrTooFewRows) {
 		t.Errorf("one compromise: err = %v", err)
 	}
@@ -275,27 +281,48 @@ func TestTreeHealthAndHealing(t *testing.T) {
 		t.Errorf("copath = %+v", d.Copath[0].Points[0])
 	}
 
+	// Kaplan–Meier curves, censored observations kept (not dropped):
+	// all processed: 1h, 2h, censored 10h (healed, one member never
+	// processed it), censored 5h (unhealed) -> S = 3/4 at 1h, 2/4 at 2h,
+	// flat to 10h. Healing commit: 0.5h, 1h, 1.5h, censored 5h.
 	cs := []Compromise{
-		{Healed: true, HealEpochs: 4, HealingTime: 7200},
-		{Healed: true, HealEpochs: 2, HealingTime: 3600},
-		{Healed: true, HealEpochs: 9, HealingTime: math.NaN()}, // healed, not processed by all
-		{Healed: false, HealEpochs: math.NaN(), HealingTime: math.NaN()},
+		{Healed: true, HealCommit: 3600, HealCommitEpochs: 4, HealingTime: 7200, Observed: 36000},
+		{Healed: true, HealCommit: 1800, HealCommitEpochs: 2, HealingTime: 3600, Observed: 36000},
+		{Healed: true, HealCommit: 5400, HealCommitEpochs: 9, HealingTime: math.NaN(), Observed: 36000},
+		{Healed: false, HealCommit: math.NaN(), HealCommitEpochs: math.NaN(), HealingTime: math.NaN(), Observed: 18000, CensorEpochs: 20},
 	}
 	h, err := HealingCDF([]string{"p"}, [][]Compromise{cs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Time CDF: start at (1h, 0), then 1h -> 1/4, 2h -> 2/4.
-	tp := h.Time[0].Points
-	if len(tp) != 3 || tp[0] != (Point{X: 1}) || tp[1].X != 1 || tp[1].Y != 0.25 || tp[2].X != 2 || tp[2].Y != 0.5 {
-		t.Errorf("time cdf = %+v", tp)
+	tp := h.AllProcessed[0].Points
+	if len(tp) != 4 || tp[0] != (Point{X: 1}) || tp[1].X != 1 || tp[1].Y != 0.25 || tp[2].X != 2 || tp[2].Y != 0.5 ||
+		tp[3].X != 10 || tp[3].Y != 0.5 {
+		t.Errorf("all-processed KM = %+v", tp)
+	}
+	hp := h.HealCommit[0].Points
+	if len(hp) != 5 || hp[3].X != 1.5 || hp[3].Y != 0.75 || hp[4].X != 5 || hp[4].Y != 0.75 {
+		t.Errorf("heal-commit KM = %+v", hp)
 	}
 	ep := h.Epochs[0].Points
-	if len(ep) != 4 || ep[3].X != 9 || ep[3].Y != 0.75 {
-		t.Errorf("epochs cdf = %+v", ep)
+	if len(ep) != 5 || ep[3].X != 9 || ep[3].Y != 0.75 || ep[4].X != 20 {
+		t.Errorf("epochs KM = %+v", ep)
 	}
-	if h.Unhealed[0] != 2 || h.Compromises[0] != 4 || h.Time[0].Name != "p (2/4)" {
-		t.Errorf("unhealed %v compromises %v name %q", h.Unhealed, h.Compromises, h.Time[0].Name)
+	if m := h.Medians[0]; m.HealCommitH.Est != 1 || m.AllProcessedH.Est != 2 || m.Epochs.Est != 4 {
+		t.Errorf("medians %+v", m)
+	}
+	if h.Unhealed[0] != 1 || h.Compromises[0] != 4 || h.HealCommit[0].Name != "p (3/4 healed)" {
+		t.Errorf("unhealed %v compromises %v name %q", h.Unhealed, h.Compromises, h.HealCommit[0].Name)
+	}
+	// Fewer than half heal: the median is not reached, not the median of
+	// the healed ones.
+	few := []Compromise{cs[0], cs[3], cs[3], cs[3]}
+	hf, err := HealingCDF([]string{"few"}, [][]Compromise{few})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := hf.Medians[0].HealCommitH; !math.IsInf(m.Est, 1) || m.String(1) != "not reached" {
+		t.Errorf("median with 1/4 healed: %+v %q", m, m.String(1))
 	}
 }
 
@@ -497,5 +524,98 @@ func TestGzipEpochs(t *testing.T) {
 	eps, err := ReadEpochs(dir, 2)
 	if err != nil || len(eps) != 2 || eps[1].CommitBytes != 2100 || !eps[1].Path {
 		t.Errorf("gz: %v %+v", err, eps)
+	}
+}
+
+// TestTreeHealthEmptyBinDrawsNoPoint: epochs in the first and the last
+// hour of 11 h (none between, as when a 50 000-member group is stable):
+// the bins between draw no point and the line breaks at the gap instead
+// of drawing a decline that never happened.
+func TestTreeHealthEmptyBinDrawsNoPoint(t *testing.T) {
+	var eps []Epoch
+	for i := 0; i <= 6; i++ {
+		eps = append(eps, Epoch{Epoch: int64(i), Time: float64(i) * 600, GroupSize: 100, Leaves: 128, BlankNodes: 100, MeanCopathRes: 50})
+	}
+	for i := 0; i <= 6; i++ {
+		eps = append(eps, Epoch{Epoch: int64(7 + i), Time: 36000 + float64(i)*600, GroupSize: 100, Leaves: 128, BlankNodes: 27, MeanCopathRes: 7})
+	}
+	d, err := TreeHealth([]string{"r"}, [][]Epoch{eps}, 22) // 30-min bins
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ss := range [][]Series{d.Blank, d.OccupiedBlank, d.Copath} {
+		pts := ss[0].Points
+		segs := pts.segments()
+		if len(segs) != 2 {
+			t.Fatalf("%d segments, want 2 (a break at the empty bins): %+v", len(segs), pts)
+		}
+		for _, p := range pts {
+			if p.X > 1.01 && p.X < 9.99 {
+				t.Errorf("a point at %g h, inside the empty range", p.X)
+			}
+		}
+		if segs[0][len(segs[0])-1].X > 1.01 || segs[1][0].X < 9.99 || !segs[1][0].Break {
+			t.Errorf("segments %+v", segs)
+		}
+	}
+	// Occupied width: 128 leaves, 100 members: (100 − 56)/199 and 0 (27 − 56 < 0).
+	if y := d.OccupiedBlank[0].Points[0].Y; math.Abs(y-44.0/199) > 1e-9 {
+		t.Errorf("occupied blank fraction %g, want 44/199", y)
+	}
+	// With epochs.csv's occupied_* columns the exact value is used.
+	if e := (Epoch{GroupSize: 100, Leaves: 128, BlankNodes: 100, OccupiedNodes: 199, OccupiedBlankNodes: 20}); e.OccupiedBlankFraction() != 20.0/199 {
+		t.Errorf("exact occupied blank fraction %g, want 20/199", e.OccupiedBlankFraction())
+	}
+	if _, err := TreeHealthFigure(d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitSizeNoLineAcrossEmptyBins: a lone n=1 commit and commits at
+// n≈100 fall in half-octave bins far apart: no line joins them.
+func TestCommitSizeNoLineAcrossEmptyBins(t *testing.T) {
+	eps := []Epoch{{GroupSize: 1, Leaves: 1, CommitBytes: 300, Path: true, MeanCopathRes: 0}}
+	for _, n := range []float64{100, 101, 140, 141} {
+		eps = append(eps, Epoch{GroupSize: n, Leaves: 256, CommitBytes: 3000 + n, Path: true, MeanCopathRes: 8})
+	}
+	d, err := CommitSizes([][]Epoch{eps}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := d.Fresh.Points
+	if len(pts) != 3 || !pts[1].Break || pts[2].Break {
+		t.Fatalf("points %+v: want a break before the n≈100 bin only", pts)
+	}
+	if !strings.Contains(d.Fresh.Name, "log₂ leaves") {
+		t.Errorf("legend %q should say log₂ leaves (what Stretch uses)", d.Fresh.Name)
+	}
+}
+
+// TestSweepTableNotReached: a Kaplan–Meier median not reached in a seed
+// (-1) is counted, not averaged in or silently dropped.
+func TestSweepTableNotReached(t *testing.T) {
+	dir := t.TempDir()
+	csv := `scenario,run,seed,policy.self_update.interval,metric,value
+p,0,1,6h,heal_commit_seconds_median,3600
+p,1,2,6h,heal_commit_seconds_median,7200
+p,2,1,7d,heal_commit_seconds_median,-1
+p,3,2,7d,heal_commit_seconds_median,36000
+p,4,1,30d,heal_commit_seconds_median,-1
+p,5,2,30d,heal_commit_seconds_median,-1
+`
+	os.WriteFile(filepath.Join(dir, "sweep.csv"), []byte(csv), 0o644)
+	s, err := LoadSweep(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := SweepTable(s, []string{"heal_commit_seconds_median"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1.5 ± 0.7", "10.0 (not reached in 1 of 2 seeds)", "not reached"}
+	for i, w := range want {
+		if got := tb.Rows[i][len(tb.Rows[i])-1]; got != w {
+			t.Errorf("row %d: %q, want %q", i, got, w)
+		}
 	}
 }

@@ -162,6 +162,36 @@ func SummaryTable(runs []*Run) (*Table, error) {
 		return func(s *Summary) string { return num(s.Metric(k), prec) }
 	}
 	b := func(k string) func(s *Summary) string { return func(s *Summary) string { return bytesSI(s.Metric(k)) } }
+	// km formats a Kaplan–Meier median of summary.json (-1: not reached
+	// when there were compromises).
+	km := func(k string, scale float64, prec int) func(s *Summary) string {
+		return func(s *Summary) string {
+			if _, ok := s.Metrics[k+"_median"]; !ok {
+				return "n/a"
+			}
+			if !(s.Metric("compromises") > 0) {
+				return "n/a"
+			}
+			v := func(name string) float64 {
+				x, ok := s.Metrics[name]
+				if !ok {
+					return math.NaN()
+				}
+				if x < 0 {
+					return math.Inf(1)
+				}
+				return x / scale
+			}
+			m := KMMedian{v(k + "_median"), v(k + "_ci_lo"), v(k + "_ci_hi")}
+			if _, ok := s.Metrics[k+"_ci_lo"]; !ok {
+				if math.IsInf(m.Est, 1) {
+					return "not reached"
+				}
+				return num(m.Est, prec)
+			}
+			return m.String(prec)
+		}
+	}
 	lines := []line{
 		{"scenario / seed", func(s *Summary) string { return fmt.Sprintf("%s / %d", s.Scenario, s.Seed) }},
 		{"fidelity", func(s *Summary) string { return s.Fidelity }},
@@ -172,14 +202,19 @@ func SummaryTable(runs []*Run) (*Table, error) {
 		{"commit size p95", b("commit_bytes_p95")},
 		{"UpdatePath ciphertexts / commit", m("path_ciphertexts_per_commit", 1)},
 		{"collision rate (%)", func(s *Summary) string { return num(100*s.Metric("collision_rate"), 2) }},
-		{"bandwidth / member / day", b("bandwidth_bytes_per_member_day")},
-		{"mean blank fraction", m("mean_blank_fraction", 3)},
+		{"received / member / day: handshake", b("handshake_bytes_per_member_day")},
+		{"received / member / day: app messages", b("app_bytes_per_member_day")},
+		{"received / member / day: total", b("bandwidth_bytes_per_member_day")},
+		{"mean blank fraction (whole array tree)", m("mean_blank_fraction", 3)},
+		{"mean blank fraction (occupied width)", m("mean_occupied_blank_fraction", 3)},
 		{"final mean copath resolution", m("final_mean_copath_resolution", 1)},
 		{"compromises (healed)", func(s *Summary) string {
 			return fmt.Sprintf("%s (%s)", num(s.Metric("compromises"), 0), num(s.Metric("healed"), 0))
 		}},
-		{"healing time p50 (h)", func(s *Summary) string { return hours(s.Metric("healing_seconds_p50")) }},
-		{"healing epochs p50", m("healing_epochs_p50", 0)},
+		{"heal commit KM median [95% CI] (h)", km("heal_commit_seconds", 3600, 1)},
+		{"heal commit KM median (epochs)", km("heal_commit_epochs", 1, 0)},
+		{"all processed KM median [95% CI] (h)", km("all_processed_seconds", 3600, 1)},
+		{"exposed epochs (mean)", m("exposed_epochs_mean", 1)},
 		{"exposed app messages", m("exposed_app_messages", 0)},
 	}
 	for _, l := range lines {
@@ -192,26 +227,46 @@ func SummaryTable(runs []*Run) (*Table, error) {
 	return t, nil
 }
 
-// HealingTable is one row per run: compromises and healing statistics
-// from compromises.csv.
+// HealingTable is one row per run: compromises and Kaplan–Meier healing
+// medians [95% CI] from compromises.csv (censored compromises kept).
 func HealingTable(names []string, runs [][]Compromise) (*Table, error) {
-	t := &Table{Caption: "PCS healing per run (compromises.csv): time until every member processed the healing commit.",
-		Header: []string{"run", "compromises", "healed", "epochs p50", "time p50 (h)", "time p90 (h)", "exposure mean"},
-		Right:  []bool{false, true, true, true, true, true, true}}
+	t := &Table{Caption: "PCS healing per run (compromises.csv): Kaplan–Meier median [95% Brookmeyer–Crowley CI, " +
+		"log(−log) bands]; compromises not healed by the end are right-censored; \"not reached\" / NR: fewer than half " +
+		"healed (or the CI end is unbounded). Healing commit: accepted by the delivery service (epochs counted from its " +
+		"epoch at the compromise); victim: the victim processed it; online: every member online at the healing commit " +
+		"processed it; all: every member did. Exposure: mean epochs and application messages the adversary could read.",
+		Header: []string{"run", "compromises", "healed", "heal commit (h)", "heal commit (epochs)", "victim (h)",
+			"online (h)", "all (h)", "exposed epochs", "exposed msgs"},
+		Right: []bool{false, true, true, true, true, true, true, true, true, true}}
+	censor := func(c *Compromise) float64 { return c.Observed }
 	for i, cs := range runs {
-		var ts, es, ex []float64
+		healed := 0
+		var ee, ex []float64
 		for _, c := range cs {
-			ts = append(ts, c.HealingTime)
 			if c.Healed {
-				es = append(es, c.HealEpochs)
+				healed++
 			}
+			ee = append(ee, c.ExposedEpochs)
 			ex = append(ex, c.Exposure)
 		}
-		tm, _, t90, healed := summarize(ts, 0, 0.9)
-		em, _, _, _ := summarize(es, 0, 1)
+		d, _ := HealingCDF(names[i:i+1], [][]Compromise{cs})
+		med := d.Medians[0]
+		victim := kmMedian(HealingObs(cs, func(c *Compromise) float64 {
+			if c.HealedByRemoval {
+				return c.HealCommit
+			}
+			return c.VictimProcessed
+		}, censor, 3600))
+		online := kmMedian(HealingObs(cs, func(c *Compromise) float64 { return c.OnlineProcessed }, censor, 3600))
+		em, _, _, _ := meanRange(ee)
 		xm, _, _, _ := meanRange(ex)
-		t.Rows = append(t.Rows, []string{names[i], strconv.Itoa(len(cs)), strconv.Itoa(healed), num(em, 0),
-			hours(tm), hours(t90), num(xm, 1)})
+		vs, os := victim.String(1), online.String(1)
+		if len(cs) > 0 && cs[0].Legacy {
+			vs, os = "n/a (old CSV)", "n/a (old CSV)"
+		}
+		t.Rows = append(t.Rows, []string{names[i], strconv.Itoa(len(cs)), strconv.Itoa(healed),
+			med.HealCommitH.String(1), med.Epochs.String(0), vs, os, med.AllProcessedH.String(1),
+			num(em, 1), num(xm, 1)})
 	}
 	if len(t.Rows) == 0 {
 		return nil, fmt.Errorf("healing table: %w: no compromises", ErrNoData)
@@ -220,14 +275,16 @@ func HealingTable(names []string, runs [][]Compromise) (*Table, error) {
 }
 
 // SweepMetrics are the default columns of a sweep table.
-var SweepMetrics = []string{"commits", "collision_rate", "commit_bytes_p50", "bandwidth_bytes_per_member_day", "healing_seconds_p50", "unhealed_at_end"}
+var SweepMetrics = []string{"commits", "collision_rate", "commit_bytes_p50", "handshake_bytes_per_member_day",
+	"app_bytes_per_member_day", "heal_commit_seconds_median", "all_processed_seconds_median", "unhealed_at_end"}
 
 // SweepTable is one row per grid point: mean ± sd over seeds of metrics.
 func SweepTable(s *Sweep, metrics []string) (*Table, error) {
 	if len(metrics) == 0 {
 		metrics = SweepMetrics
 	}
-	t := &Table{Caption: fmt.Sprintf("Sweep %s: mean ± sd over seeds.", s.Scenario), Sources: []Source{s.Source()}}
+	t := &Table{Caption: fmt.Sprintf("Sweep %s: mean ± sd over seeds; KM medians: Kaplan–Meier (censored compromises kept), "+
+		"seeds where the median is not reached are left out of the mean and counted.", s.Scenario), Sources: []Source{s.Source()}}
 	for _, k := range s.Keys {
 		t.Header = append(t.Header, shortKey(k))
 		t.Right = append(t.Right, false)
@@ -243,10 +300,21 @@ func SweepTable(s *Sweep, metrics []string) (*Table, error) {
 		row = append(row, strconv.Itoa(len(g.Runs)))
 		for _, m := range metrics {
 			var xs []float64
+			nr := 0 // Kaplan–Meier medians not reached (-1 in summary.json)
 			for _, r := range g.Runs {
+				if v, ok := r.Metrics[m]; ok && v < 0 && strings.HasSuffix(m, "_median") {
+					nr++
+				}
 				xs = append(xs, scaleMetric(m, r.Metric(m)))
 			}
-			row = append(row, meanSD(xs, metricPrec(m)))
+			cell := meanSD(xs, metricPrec(m))
+			switch {
+			case nr == len(g.Runs):
+				cell = "not reached"
+			case nr > 0:
+				cell += fmt.Sprintf(" (not reached in %d of %d seeds)", nr, len(g.Runs))
+			}
+			row = append(row, cell)
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -262,6 +330,14 @@ func metricLabel(m string) string {
 		return "collision rate (%)"
 	case "bandwidth_bytes_per_member_day":
 		return "bandwidth/member/day (MB)"
+	case "handshake_bytes_per_member_day":
+		return "handshake/member/day (MB)"
+	case "app_bytes_per_member_day":
+		return "app msgs/member/day (MB)"
+	case "heal_commit_seconds_median":
+		return "heal commit KM median (h)"
+	case "all_processed_seconds_median":
+		return "all processed KM median (h)"
 	case "healing_seconds_p50":
 		return "healing p50 (h)"
 	case "healing_seconds_p95":
@@ -278,9 +354,9 @@ func scaleMetric(m string, v float64) float64 {
 	switch {
 	case m == "collision_rate":
 		return 100 * v
-	case strings.HasPrefix(m, "bandwidth"):
+	case strings.HasPrefix(m, "bandwidth"), strings.HasSuffix(m, "bytes_per_member_day"):
 		return v / 1e6
-	case strings.HasPrefix(m, "healing_seconds"):
+	case strings.HasPrefix(m, "healing_seconds"), strings.Contains(m, "_seconds_median"):
 		return v / 3600
 	}
 	return v
@@ -288,9 +364,9 @@ func scaleMetric(m string, v float64) float64 {
 
 func metricPrec(m string) int {
 	switch {
-	case m == "collision_rate", strings.HasPrefix(m, "bandwidth"):
+	case m == "collision_rate", strings.HasPrefix(m, "bandwidth"), strings.HasSuffix(m, "bytes_per_member_day"):
 		return 2
-	case strings.HasPrefix(m, "healing_seconds"):
+	case strings.HasPrefix(m, "healing_seconds"), strings.Contains(m, "_seconds_median"):
 		return 1
 	}
 	return 0

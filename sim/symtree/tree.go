@@ -445,6 +445,11 @@ type Stats struct {
 	// Section 12.4.3.3), trailing blank nodes omitted, without the extension
 	// header: vector<V> of optional<Node>.
 	RatchetTreeBytes int
+	// OccupiedNodes is 2R+1 for the rightmost non-blank leaf R: the nodes
+	// of the array tree up to and including that leaf, i.e. the tree
+	// without its unused right part (0 for an empty tree).
+	// OccupiedBlankNodes is the number of blank nodes among them.
+	OccupiedNodes, OccupiedBlankNodes int
 }
 
 // MeanCopathResolution is CopathResolutionSum / Members.
@@ -469,6 +474,21 @@ func (t *Tree) Stats() Stats {
 		CopathResolutionSum: t.sumPair,
 	}
 	s.RatchetTreeBytes = t.ratchetTreeBytes()
+	if members > 0 {
+		// Nodes right of leaf R's node are blank except R's ancestors
+		// that lie to its right (a parent with no member below it is
+		// blank: removing a member blanks its direct path), so the
+		// present nodes beyond 2R are found on R's direct path.
+		x := treemath.NodeIndex(2 * t.rightmostMember())
+		s.OccupiedNodes = int(x) + 1
+		beyond := 0
+		for p, ok := treemath.Parent(x, t.n); ok; p, ok = treemath.Parent(p, t.n) {
+			if p > x && t.key[p] != 0 {
+				beyond++
+			}
+		}
+		s.OccupiedBlankNodes = s.OccupiedNodes - (t.present - beyond)
+	}
 	return s
 }
 

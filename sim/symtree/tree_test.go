@@ -80,6 +80,24 @@ func TestRandomOpsMatchBruteForce(t *testing.T) {
 		if err := tr.Check(); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
+		// Occupied width: brute force over the nodes up to the rightmost
+		// member's leaf.
+		st := tr.Stats()
+		right := -1
+		for l := range tr.Leaves() {
+			if tr.Owner(l) != NoMember {
+				right = int(l)
+			}
+		}
+		blank := 0
+		for x := 0; x <= 2*right; x++ {
+			if tr.Key(uint32(x)) == 0 {
+				blank++
+			}
+		}
+		if st.OccupiedNodes != 2*right+1 || st.OccupiedBlankNodes != blank {
+			t.Fatalf("step %d: occupied %d nodes, %d blank; brute force %d, %d", step, st.OccupiedNodes, st.OccupiedBlankNodes, 2*right+1, blank)
+		}
 	}
 	if tr.Members() < 50 {
 		t.Fatalf("only %d members after the run", tr.Members())
