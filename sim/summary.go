@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/mlslab/mlslab/sim/survival"
@@ -272,20 +274,42 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 }
 
 func buildVersion() (version, commit string, modified bool) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown", "", false
-	}
-	version = bi.Main.Version
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			commit = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
+	version = "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, st := range bi.Settings {
+			switch st.Key {
+			case "vcs.revision":
+				commit = st.Value
+			case "vcs.modified":
+				modified = st.Value == "true"
+			}
 		}
 	}
+	if commit == "" {
+		commit, modified = gitCheckout()
+	}
 	return version, commit, modified
+}
+
+// gitCheckout is the build stamp of a binary built without VCS stamping
+// (go run, -buildvcs=false): the HEAD commit of the git checkout in the
+// working directory, and whether what produces the numbers (Go sources,
+// go.mod/go.sum, scenario files) differs from it. Generated outputs
+// (results/, figures) and prose do not count: regenerating results/ from
+// a clean checkout must read as clean. Outside a git checkout: "", false.
+func gitCheckout() (commit string, modified bool) {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false
+	}
+	commit = strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--",
+		"*.go", "go.mod", "go.sum", "workloads").Output()
+	if err == nil {
+		modified = len(strings.TrimSpace(string(st))) > 0
+	}
+	return commit, modified
 }
 
 func (o *outputs) writeSummary(sum *Summary) error {

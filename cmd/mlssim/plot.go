@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 
+	"github.com/mlslab/mlslab/sim"
 	"github.com/mlslab/mlslab/sim/report"
 )
 
@@ -103,30 +102,11 @@ func classifyInputs(paths, labels []string) (*plotInputs, error) {
 	return in, nil
 }
 
-// toolVersion is the mlslab build drawing the figures: the binary's VCS
-// stamp, else (go run, -buildvcs=false) the git checkout in the working
-// directory.
+// toolVersion is the mlslab build drawing the figures (sim.Version: the
+// binary's VCS stamp, else the git checkout in the working directory).
 func toolVersion() report.Version {
-	v := report.Version{Version: "unknown"}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v.Version = bi.Main.Version
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				v.Commit = s.Value
-			case "vcs.modified":
-				v.Modified = s.Value == "true"
-			}
-		}
-	}
-	if v.Commit == "" {
-		if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
-			v.Commit = strings.TrimSpace(string(out))
-			if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
-				v.Modified = len(strings.TrimSpace(string(st))) > 0
-			}
-		}
-	}
+	v := report.Version{}
+	v.Version, v.Commit, v.Modified = sim.Version()
 	return v
 }
 
