@@ -12,7 +12,7 @@ import (
 
 // Bad input: tampered, replayed, reordered, wrong-epoch and wrong-group
 // messages, bad Welcomes and trees are rejected with typed errors and leave
-// the receiving Group exactly as it was (DESIGN.md "Errors": a rejected
+// the receiving Group exactly as it was (package doc, "Errors": a rejected
 // message never changes group state).
 
 // groupSnapshot is the observable state of a Group.

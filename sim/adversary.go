@@ -11,7 +11,7 @@ import (
 )
 
 // compromise is one state compromise and its symbolic bookkeeping
-// (DESIGN.md, "Adversary and PCS"). Each compromise is tracked as its own
+// (docs/pcs.md). Each compromise is tracked as its own
 // adversary, so healing time and exposure are per compromise.
 //
 // Compromised state. Compromising member X leaks everything X's client

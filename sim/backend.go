@@ -53,7 +53,7 @@ type CommitSpec struct {
 	// Adversary is 1 + the id of the signature-key compromise whose
 	// adversary builds this commit as the committer (its victim), 0 for an
 	// honest commit. The adversary signs with the stolen signature key and
-	// chooses the new path keys itself (DESIGN.md, "Adversary and PCS").
+	// chooses the new path keys itself (docs/pcs.md).
 	Adversary int
 	// External: an external commit (RFC 9420, Section 12.4.3.2) by a
 	// joiner not yet in the tree (the Committer): an ExternalInit proposal

@@ -20,7 +20,7 @@ import (
 
 // RealBackend is the `full` and `sampled` fidelity levels: every message is
 // really built with package mls, and real members run the real receive
-// path (DESIGN.md, "Simulator").
+// path.
 //
 // # Who holds what
 //
@@ -1291,7 +1291,7 @@ func (b *RealBackend) processCommit(rm *realMember, j procJob) error {
 		return b.fail(fmt.Errorf("sim: %w: member %d derived another epoch authenticator for epoch %d", errFidelity, m, e))
 	}
 	// The member computed the epoch's public state itself; from now on it
-	// shares the template's immutable copy (DESIGN.md: one PublicGroup per
+	// shares the template's immutable copy (one PublicGroup per
 	// epoch), so real members do not each hold a tree.
 	if j.pub != nil {
 		if err := rm.g.AdoptPublic(j.pub); err != nil {

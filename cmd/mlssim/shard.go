@@ -23,7 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Sharding a sweep over machines (DESIGN.md, "Scaling past one machine"):
+// Sharding a sweep over machines (deploy/slurm/README.md, deploy/k8s/README.md):
 // the cluster engine (Slurm job arrays, Kubernetes Indexed Jobs) starts one
 // `mlssim sweep --shard I/N` per index; `mlssim merge` combines the shards.
 // Runs are dealt round-robin (run index mod N), so shards get similar mixes
