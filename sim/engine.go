@@ -1490,6 +1490,7 @@ func (s *Sim) tryCommit(m MemberID, self bool, attempts int, prev *inflight) err
 func (s *Sim) commitSettled(m MemberID) error {
 	mm := &s.members[m]
 	mm.committing = false
+	mm.cur = nil
 	if mm.updateDue && mm.online && mm.state == stActive {
 		mm.updateDue = false
 		return s.selfUpdate(m, "due")
@@ -1525,6 +1526,7 @@ func (s *Sim) estimate(f *inflight) *Applied {
 func (s *Sim) rejectCommit(f *inflight) error {
 	m := f.spec.Committer
 	res, err := s.backend.RejectCommit(f.pending, s.estimate(f))
+	f.pending = nil // decided: the backend's commit (a whole next state at sampled/full) is garbage
 	if err != nil {
 		return fmt.Errorf("rejecting commit: %w", err)
 	}
@@ -1628,6 +1630,7 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	}
 	app.Tree = s.tree.Stats()
 	res, err := s.backend.AcceptCommit(f.pending, app)
+	f.pending = nil // decided: the backend's commit (a whole next state at sampled/full) is garbage
 	if err != nil {
 		return fmt.Errorf("accepting commit: %w", err)
 	}

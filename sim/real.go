@@ -957,6 +957,7 @@ func (b *RealBackend) RejectCommit(p Pending, _ *Applied) (CommitResult, error) 
 	if b.building[rp.spec.Committer] == rp {
 		delete(b.building, rp.spec.Committer)
 	}
+	b.dropStolen(rp)
 	return rp.result(false), nil
 }
 
@@ -1060,8 +1061,19 @@ func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error)
 	if err := b.adversary(p, prev, next, removed); err != nil {
 		return res, err
 	}
+	b.dropStolen(p)
 	b.gc()
 	return res, nil
+}
+
+// dropStolen forgets p as a shadow's stolen pending commit once the
+// delivery service has decided it (its secrets were used, or never will be).
+func (b *RealBackend) dropStolen(p *realPending) {
+	for _, sh := range b.shadows {
+		if sh.stolen == p {
+			sh.stolen = nil
+		}
+	}
 }
 
 // oracleState is the exact private tree state of member m in the tree of
