@@ -146,9 +146,10 @@ results-pcs:
 	$(PCS) --set policy.self_update.interval=1d --set policy.update_as=proposal --out results/pcs-policies/proposal-1d
 	$(PCS) --set policy.self_update.interval=7d --set policy.update_on_send_idle=12h --out results/pcs-policies/on-send-12h
 	gzip -n -9 results/pcs-policies/*/epochs.csv
-	$(SWEEP) workloads/pcs-policies.yaml --seeds 2 --grid policy.self_update.interval=2h,6h,1d,3d,7d \
+	$(SWEEP) workloads/pcs-policies.yaml --seeds 10 --grid policy.self_update.interval=2h,6h,1d,3d,7d \
 	  --grid policy.update_as=commit,proposal --out results/pcs-policies/sweep
-	find results/pcs-policies/sweep/runs -name '*.csv' -delete
+	find results/pcs-policies/sweep/runs -name 'epochs.csv' -delete
+	gzip -n -9 results/pcs-policies/sweep/runs/*/compromises.csv
 	$(MLSSIM) plot results/pcs-policies/self-update-6h results/pcs-policies/self-update-1d \
 	  results/pcs-policies/self-update-7d results/pcs-policies/proposal-1d results/pcs-policies/on-send-12h \
 	  --figures healing-cdf --out results/pcs-policies/figures --format $(FIGS)
@@ -157,6 +158,10 @@ results-pcs:
 	  results/pcs-policies/self-update-7d results/pcs-policies/proposal-1d results/pcs-policies/on-send-12h \
 	  --kind healing --format markdown --out results/pcs-policies/healing.md
 	$(MLSSIM) table results/pcs-policies/sweep --format markdown --out results/pcs-policies/sweep.md
+	$(MLSSIM) table results/pcs-policies/sweep --kind paired --baseline policy.self_update.interval=1d --tau 3d \
+	  --format markdown --out results/pcs-policies/paired-interval.md
+	$(MLSSIM) table results/pcs-policies/sweep --kind paired --baseline policy.update_as=commit --tau 3d \
+	  --format markdown --out results/pcs-policies/paired-update-as.md
 
 GROW_FIDELITY ?= sampled
 results-grow:

@@ -146,3 +146,31 @@ func (c Curve) Median() (est, lo, hi float64) { return c.Quantile(0.5) }
 
 // normalQuantile returns the standard normal quantile of p in (0, 1).
 func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
+
+// RestrictedMean returns the restricted mean event time up to tau, the
+// area under the curve from 0 to tau: RMST(tau) = ∫_0^tau S(t) dt (Royston
+// and Parmar, BMC Med Res Methodol 13:152, 2013). Unlike the median it is
+// defined whatever fraction of events happen, so it compares policies
+// where fewer than half heal. When the last observation is before tau, S
+// is carried forward at its last value (the usual convention; Reached
+// tells). With no observations it is NaN.
+func (c Curve) RestrictedMean(tau float64) float64 {
+	if c.N == 0 || !(tau >= 0) {
+		return math.NaN()
+	}
+	area, prevT, s := 0.0, 0.0, 1.0
+	for _, st := range c.Steps {
+		if st.T >= tau {
+			break
+		}
+		area += s * (st.T - prevT)
+		prevT, s = st.T, st.S
+	}
+	return area + s*(tau-prevT)
+}
+
+// Reached reports whether some observation is at or after t, so that the
+// curve is estimated (not extrapolated) up to t.
+func (c Curve) Reached(t float64) bool {
+	return len(c.Steps) > 0 && c.Steps[len(c.Steps)-1].T >= t
+}

@@ -101,3 +101,22 @@ func TestKaplanMeierNotReached(t *testing.T) {
 		t.Errorf("empty median %g, want NaN", m)
 	}
 }
+
+// TestRestrictedMeanHand: events at 1 and 3, a censoring at 2, 4 and 6
+// observations; by hand S = 1 on [0,1), 3/4 on [1,3) (the censoring at 2
+// changes nothing), then 3/4·(1−1/2) = 3/8 from 3 (two at risk at 3: the
+// event at 3 and the censoring at 5). RMST(4) = 1 + 2·3/4 + 1·3/8 = 2.875.
+func TestRestrictedMeanHand(t *testing.T) {
+	c := KaplanMeier([]Obs{{1, true}, {2, false}, {3, true}, {5, false}}, 0.95)
+	for _, tc := range []struct{ tau, want float64 }{{0, 0}, {0.5, 0.5}, {1, 1}, {2, 1.75}, {4, 2.875}, {5, 3.25}, {7, 4}} {
+		if got := c.RestrictedMean(tc.tau); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("RMST(%v) = %v, want %v", tc.tau, got, tc.want)
+		}
+	}
+	if !c.Reached(5) || c.Reached(5.5) {
+		t.Errorf("Reached(5), Reached(5.5) = %v, %v; want true, false", c.Reached(5), c.Reached(5.5))
+	}
+	if !math.IsNaN(KaplanMeier(nil, 0.95).RestrictedMean(1)) {
+		t.Error("RMST of no observations is not NaN")
+	}
+}
