@@ -35,7 +35,7 @@ var pairedMetrics = []struct {
 }{
 	{"Δ RMST heal commit (h)", "rmst", func(c *Compromise) float64 { return c.HealCommit }, 3600},
 	{"Δ RMST all processed (h)", "rmst", func(c *Compromise) float64 { return c.HealingTime }, 3600},
-	{"Δ exposed app msgs", "exposed_app_messages", nil, 1},
+	{"Δ exposed msgs / compromise", "exposure_per_compromise_mean", nil, 1},
 	{"Δ handshake kB/member-day", "handshake_bytes_per_member_day", nil, 1000},
 }
 
@@ -185,7 +185,7 @@ func PairedTable(s *Sweep, baseline string, tau float64) (*Table, error) {
 		row = append(row, g.Params[ki], strconv.Itoa(seeds))
 		for i, m := range pairedMetrics {
 			prec := 1
-			if m.kind == "exposed_app_messages" {
+			if m.kind == "exposure_per_compromise_mean" {
 				prec = 0
 			}
 			row = append(row, meanCI(diffs[i], prec))
@@ -198,7 +198,7 @@ func PairedTable(s *Sweep, baseline string, tau float64) (*Table, error) {
 	t.Caption = fmt.Sprintf("Sweep %s, paired against %s=%s: mean per-seed difference (variant − baseline) "+
 		"[95%% Student t CI over seeds]; variants of a seed share the world (common random numbers). "+
 		"RMST: restricted mean time up to τ = %s of the Kaplan–Meier curve (censored compromises kept); "+
-		"exposed app msgs: total per run; handshake: per member-day. Fewest seeds in a row: %d.",
+		"exposed msgs / compromise: application messages each compromise could read, mean over the run's compromises (truncated at the end for unhealed ones, the same horizon in both variants); handshake: per member-day. Fewest seeds in a row: %d.",
 		s.Scenario, s.Keys[ki], val, hoursText(tau), minSeeds)
 	if n := len(extrapolated); n > 0 {
 		t.Caption += fmt.Sprintf(" In %d run(s) the last observation is before τ with compromises unhealed (curve carried forward).", n)

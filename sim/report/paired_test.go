@@ -29,7 +29,7 @@ func writePairedSweep(t *testing.T, heals map[string][3][2]float64) string {
 	for _, v := range []string{"a", "b"} {
 		for seed := range 3 {
 			fmt.Fprintf(&sw, "s,%d,%d,%s,simulated_seconds,360000\n", idx, seed+1, v)
-			fmt.Fprintf(&sw, "s,%d,%d,%s,exposed_app_messages,%d\n", idx, seed+1, v, 10*(seed+1)+map[string]int{"a": 0, "b": 1}[v])
+			fmt.Fprintf(&sw, "s,%d,%d,%s,exposure_per_compromise_mean,%d\n", idx, seed+1, v, 10*(seed+1)+map[string]int{"a": 0, "b": 1}[v])
 			fmt.Fprintf(&sw, "s,%d,%d,%s,handshake_bytes_per_member_day,%d\n", idx, seed+1, v, 1000*(seed+1))
 			var cs strings.Builder
 			cs.WriteString("id,time_s,victim,user,signature_key,victim_epoch,ds_epoch,observed_s,healed,heal_epoch,heal_commit_epochs," +
