@@ -130,6 +130,7 @@ results-demo:
 	$(MLSSIM) run --quiet workloads/demo.yaml --out $(DEMO_OUT)
 	set -e; for p in $(DEMO_POLICIES); do \
 	  $(DEMO_PCS) --set policy.self_update.interval=$$p --out $(DEMO_OUT)/policies/self-update-$$p; done
+	gzip -n -9 $(DEMO_OUT)/policies/*/epochs.csv
 	$(MLSSIM) plot $(DEMO_OUT) --figures commit-size,commit-cpu,tree-health --format $(FIGS)
 	$(MLSSIM) plot $(foreach p,$(DEMO_POLICIES),$(DEMO_OUT)/policies/self-update-$(p)) --figures healing-cdf \
 	  --out $(DEMO_OUT)/figures --format $(FIGS)
