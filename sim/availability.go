@@ -5,9 +5,7 @@ package sim
 // does on coming back online (its backlog of commits, a retry or
 // self-update that fell due while it was away).
 
-import (
-	"time"
-)
+import "time"
 
 func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
 	o := s.sc.Network.Offline
