@@ -1,5 +1,11 @@
 package sim
 
+// This file owns the symbolic half of the adversary: compromises, takeovers,
+// ghost members and external rejoins scheduled by the engine, the
+// derivation rule on the symbolic tree and the healing bookkeeping behind
+// compromises.csv (docs/pcs.md). The real half, the shadow clients of
+// fidelity full and sampled, is adversary_real.go.
+
 import (
 	"fmt"
 	"math"
