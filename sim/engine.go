@@ -17,6 +17,12 @@
 // `model` fidelity level.
 package sim
 
+// This file owns the engine: the simulation state, the (time, sequence)
+// event queue, the run loop and the dispatch of each event kind. Its rooms:
+// membership.go, availability.go, delivery.go (member epochs), workload.go,
+// commit.go, adversary.go, output.go and summary.go; the backends are
+// model.go and real*.go behind backend.go.
+
 import (
 	"container/heap"
 	"context"

@@ -1,5 +1,11 @@
 package sim
 
+// This file owns the real backend (fidelity full and sampled): its state,
+// statistics and Init. Its other rooms: real_exec.go (batch executor),
+// real_members.go (member states, key oracle, GC), real_messages.go
+// (proposals, application messages, commits, Welcome), adversary_real.go
+// (shadow adversary), mlsstate.go (materializing mls states from parts).
+
 import (
 	"bytes"
 	"errors"
