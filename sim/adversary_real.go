@@ -213,7 +213,7 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group) (bool, error) {
 	cs := prev.EpochSecrets().Suite()
 	oldCtx := prev.Public().Context()
-	msg, err := unmarshal(p.commit)
+	msg, err := mls.UnmarshalMLSMessage(p.commit)
 	if err != nil {
 		return false, err
 	}

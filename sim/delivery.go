@@ -7,6 +7,7 @@ package sim
 
 import (
 	"math/bits"
+	"sort"
 	"time"
 )
 
@@ -69,7 +70,7 @@ func (s *Sim) deliveryTime(m MemberID, mm *member, e uint64, prev time.Duration)
 func (s *Sim) windowMax(m MemberID, mm *member, after, e uint64) time.Duration {
 	lo := uint64(0)
 	if cut := s.acceptT[e] - (s.lat.max - s.lat.min); cut > 0 {
-		lo = uint64(sortSearch(int(e)+1, func(i int) bool { return s.acceptT[i] >= cut }))
+		lo = uint64(sort.Search(int(e)+1, func(i int) bool { return s.acceptT[i] >= cut }))
 	}
 	lo = max(lo, after+1, mm.qEpoch+1)
 	best := time.Duration(0)
@@ -102,7 +103,7 @@ func (s *Sim) advance(m MemberID, t time.Duration) {
 		}
 		// Epochs surely delivered by t: accepted at or before t - maxLat.
 		if cut := t - s.lat.max; cut >= 0 && mm.ep < limit {
-			e0 := uint64(sortSearch(int(limit)+1, func(i int) bool { return s.acceptT[i] > cut })) - 1
+			e0 := uint64(sort.Search(int(limit)+1, func(i int) bool { return s.acceptT[i] > cut })) - 1
 			if e0 > mm.ep+4 {
 				from, prev := mm.ep, mm.epT
 				s.watchRange(m, from, e0, func(w uint64) time.Duration { return max(prev, s.windowMax(m, mm, from, w)) })
@@ -135,7 +136,7 @@ func (s *Sim) watchRange(m MemberID, from, to uint64, at func(uint64) time.Durat
 	if from >= s.maxWatch {
 		return
 	}
-	i := sortSearch(len(s.watchList), func(i int) bool { return s.watchList[i] > from })
+	i := sort.Search(len(s.watchList), func(i int) bool { return s.watchList[i] > from })
 	for ; i < len(s.watchList) && s.watchList[i] <= to; i++ {
 		if w := s.watches[s.watchList[i]]; !w.done {
 			s.watchProcessed(w, m, at(s.watchList[i]))

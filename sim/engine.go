@@ -29,7 +29,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/mlslab/mlslab/sim/size"
@@ -502,4 +501,3 @@ func (s *Sim) handle(e event) error {
 	return nil
 }
 
-func sortSearch(n int, f func(int) bool) int { return sort.Search(n, f) }

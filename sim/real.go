@@ -323,7 +323,7 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 	b.groupID = fill([]byte("mlslab-sim-group"), p.GroupIDLen)
 	b.aad = make([]byte, p.AuthenticatedDataLen)
 	caps := mls.DefaultCapabilities(0)
-	cs := suiteID(caps.CipherSuites[0], cfg.Suite.ID)
+	cs := mls.CipherSuite(cfg.Suite.ID)
 	caps.CipherSuites = caps.CipherSuites[:1]
 	caps.CipherSuites[0] = cs
 	caps.Credentials = []mls.CredentialType{mls.CredentialBasic}
@@ -357,8 +357,6 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 	b.makeReal(founder, b.copyOf(g, 0, fm.sig, g.TreePrivate()))
 	return nil
 }
-
-func suiteID[T ~uint16](_ T, v uint16) T { return T(v) }
 
 // fill returns b cut or zero-padded to n bytes.
 func fill(b []byte, n int) []byte {

@@ -47,8 +47,6 @@ type realPending struct {
 
 func (p *realPending) Spec() *CommitSpec { return &p.spec }
 
-func marshal(m *mls.MLSMessage) ([]byte, error) { return m.Marshal() }
-
 // buildProposal builds kind from sender about subject in epoch e. resend
 // is the record of the same proposal sent in an earlier epoch (nil for a
 // new proposal): a re-sent Update proposes the same leaf key.
@@ -84,7 +82,7 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: %s proposal by %d: %w", kind, sender, err))
 	}
-	enc, err := marshal(msg)
+	enc, err := msg.Marshal()
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +123,7 @@ func (b *RealBackend) SendApplication(sender MemberID, epoch uint64, n int) (int
 	if err != nil {
 		return 0, b.fail(fmt.Errorf("sim: application message by %d: %w", sender, err))
 	}
-	enc, err := marshal(msg)
+	enc, err := msg.Marshal()
 	b.st.appCPU += time.Since(t0)
 	b.st.appN++
 	b.st.AppMessages++
@@ -149,7 +147,7 @@ func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) erro
 			continue
 		}
 		t0 := time.Now()
-		msg, err := unmarshal(enc)
+		msg, err := mls.UnmarshalMLSMessage(enc)
 		if err != nil {
 			return b.fail(err)
 		}
@@ -199,8 +197,6 @@ func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) erro
 	}
 	return nil
 }
-
-func unmarshal(enc []byte) (*mls.MLSMessage, error) { return mls.UnmarshalMLSMessage(enc) }
 
 // CreateCommit implements Backend.
 func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
@@ -261,7 +257,7 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 					return nil, err
 				}
 			}
-			msg, err := unmarshal(r.msg)
+			msg, err := mls.UnmarshalMLSMessage(r.msg)
 			if err != nil {
 				return nil, err
 			}
@@ -286,11 +282,11 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: commit by %d in epoch %d: %w", spec.Committer, e, err))
 	}
-	if p.commit, err = marshal(pc.Commit); err != nil {
+	if p.commit, err = pc.Commit.Marshal(); err != nil {
 		return nil, err
 	}
 	if pc.Welcome != nil {
-		if p.welcome, err = marshal(pc.Welcome); err != nil {
+		if p.welcome, err = pc.Welcome.Marshal(); err != nil {
 			return nil, err
 		}
 	}
@@ -480,7 +476,7 @@ func (b *RealBackend) processCommit(rm *realMember, j procJob) error {
 		if rm.seen[pr] {
 			continue
 		}
-		msg, err := unmarshal(pr.msg)
+		msg, err := mls.UnmarshalMLSMessage(pr.msg)
 		if err != nil {
 			return err
 		}
@@ -492,7 +488,7 @@ func (b *RealBackend) processCommit(rm *realMember, j procJob) error {
 			rm.g.RegisterUpdateKey([]byte(pr.ref), pr.updatePriv)
 		}
 	}
-	msg, err := unmarshal(r.commit)
+	msg, err := mls.UnmarshalMLSMessage(r.commit)
 	if err != nil {
 		return err
 	}
@@ -547,7 +543,7 @@ func (b *RealBackend) Join(m MemberID, e uint64) error {
 	if !b.cfg.RatchetTreeInWelcome && r.tmpl == nil {
 		return b.fail(fmt.Errorf("sim: template of epoch %d no longer kept for joiner %d", e, m))
 	}
-	msg, err := unmarshal(rm.welcome)
+	msg, err := mls.UnmarshalMLSMessage(rm.welcome)
 	if err != nil {
 		return err
 	}
