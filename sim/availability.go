@@ -81,7 +81,7 @@ func (s *Sim) goOffline(m MemberID, gen uint32) {
 	mm.online = false
 	s.onlineRemove(m)
 	s.st.offline++
-	s.event("offline", m, int64(mm.ep), 0, "")
+	s.logEvent("offline", m, int64(mm.ep), 0, "")
 	s.scheduleAvailability(m, false)
 }
 
@@ -93,7 +93,7 @@ func (s *Sim) goOnline(m MemberID, gen uint32) error {
 	mm.online = true
 	mm.onlineSince = s.now
 	mm.qEpoch = s.epoch
-	s.event("online", m, int64(mm.ep), 0, "")
+	s.logEvent("online", m, int64(mm.ep), 0, "")
 	s.scheduleAvailability(m, true)
 	switch mm.state {
 	case stJoining:

@@ -282,7 +282,7 @@ func (s *Sim) rejectCommit(f *inflight) error {
 	s.st.collisions++
 	s.epochRow.collisions++
 	s.st.rejectedBytes += int64(res.CommitBytes)
-	s.event("commit_rejected", m, int64(f.spec.Epoch), int64(res.CommitBytes), fmt.Sprintf("ds_epoch=%d", s.epoch))
+	s.logEvent("commit_rejected", m, int64(f.spec.Epoch), int64(res.CommitBytes), fmt.Sprintf("ds_epoch=%d", s.epoch))
 	if f.spec.External {
 		// The adversary fetches the new GroupInfo and tries again.
 		if f.attempts < 20 {
@@ -405,10 +405,10 @@ func (s *Sim) acceptCommit(f *inflight) error {
 			c := s.comps[rm.ghostOf-1]
 			if r == c.rejoiner {
 				c.rejoinGone = s.now
-				s.event("rejoined_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+				s.logEvent("rejoined_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
 			} else {
 				c.ghostGone = s.now
-				s.event("ghost_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+				s.logEvent("ghost_removed", r, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
 			}
 		}
 		if s.sc.Adversary.Rejoin {
@@ -434,7 +434,7 @@ func (s *Sim) acceptCommit(f *inflight) error {
 			// built its Welcome), silent, always following the group.
 			am.state = stActive
 			am.epT, am.lastActive, am.lastUpdate = s.now, s.now, s.now
-			s.event("ghost_added", a, int64(s.epoch), 0, fmt.Sprintf("id=%d", am.ghostOf-1))
+			s.logEvent("ghost_added", a, int64(s.epoch), 0, fmt.Sprintf("id=%d", am.ghostOf-1))
 			continue
 		}
 		if am.online || am.onGen == 0 {
@@ -452,7 +452,7 @@ func (s *Sim) acceptCommit(f *inflight) error {
 		s.groupAdd(committer)
 		c := s.comps[f.spec.Adversary-1]
 		c.rejoinAt, c.rejoinEpoch = s.now, s.epoch
-		s.event("rejoin", committer, int64(s.epoch), 0, fmt.Sprintf("id=%d victim=%d", c.id, c.victim))
+		s.logEvent("rejoin", committer, int64(s.epoch), 0, fmt.Sprintf("id=%d victim=%d", c.id, c.victim))
 	}
 	s.deliverToReal()
 	if f.spec.Adversary > 0 {
@@ -505,10 +505,10 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	// Adversary: which compromises does this epoch heal?
 	s.adversaryStep(f, app, removed, before-len(removed))
 	s.epochRowOut(f, res, app, len(updated), len(removed))
-	s.event("commit", committer, int64(s.epoch), int64(res.CommitBytes),
+	s.logEvent("commit", committer, int64(s.epoch), int64(res.CommitBytes),
 		fmt.Sprintf("adds=%d removes=%d updates=%d path=%t welcome=%d", len(f.adds), len(removed), len(updated), f.spec.Path, res.WelcomeBytes))
 	if f.spec.Adversary > 0 {
-		s.event("adversary_commit", committer, int64(s.epoch), int64(res.CommitBytes), fmt.Sprintf("id=%d", f.spec.Adversary-1))
+		s.logEvent("adversary_commit", committer, int64(s.epoch), int64(res.CommitBytes), fmt.Sprintf("id=%d", f.spec.Adversary-1))
 	}
 	if s.hasWork() {
 		if s.sc.Policy.Committer == "random" && len(s.pool) > 0 {

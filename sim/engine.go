@@ -427,7 +427,7 @@ func (s *Sim) start() error {
 		s.push(s.sweepEvery(), evSweep, -1, 0, nil)
 	}
 	s.scheduleCompromises()
-	s.event("start", founder, int64(s.epoch), 0, sc.Name)
+	s.logEvent("start", founder, int64(s.epoch), 0, sc.Name)
 	return nil
 }
 
@@ -439,7 +439,7 @@ func (s *Sim) sweepEvery() time.Duration {
 func (s *Sim) handle(e event) error {
 	switch e.kind {
 	case evEnd:
-		s.event("end", -1, int64(s.epoch), 0, "")
+		s.logEvent("end", -1, int64(s.epoch), 0, "")
 		return errEnd
 	case evPhase:
 		if int(e.gen) == s.phase {
@@ -500,4 +500,3 @@ func (s *Sim) handle(e event) error {
 	}
 	return nil
 }
-

@@ -98,7 +98,7 @@ func (s *Sim) startPhase(i int) {
 		return
 	}
 	p := ph[i]
-	s.event("phase", -1, int64(s.epoch), 0, phaseName(p, i))
+	s.logEvent("phase", -1, int64(s.epoch), 0, phaseName(p, i))
 	if p.Duration > 0 && i < len(ph)-1 {
 		s.push(s.now+p.Duration.D(), evPhase, -1, uint32(i), nil)
 	}
@@ -149,7 +149,7 @@ func (s *Sim) checkTarget() {
 func (s *Sim) join() {
 	u := s.newUser()
 	s.st.joins++
-	s.event("join", s.users[u].devices[0], int64(s.epoch), 0, fmt.Sprintf("user=%d", u))
+	s.logEvent("join", s.users[u].devices[0], int64(s.epoch), 0, fmt.Sprintf("user=%d", u))
 	for _, d := range s.users[u].devices {
 		s.enqueueAdd(d)
 	}
@@ -170,7 +170,7 @@ func (s *Sim) leave() {
 	s.st.leaves++
 	for _, d := range s.users[u].devices {
 		mm := &s.members[d]
-		s.event("leave", d, int64(s.epoch), 0, fmt.Sprintf("user=%d", u))
+		s.logEvent("leave", d, int64(s.epoch), 0, fmt.Sprintf("user=%d", u))
 		switch mm.state {
 		case stQueued:
 			mm.state = stGone
@@ -225,7 +225,7 @@ func (s *Sim) sweep() {
 	slices.Sort(stale)
 	for _, m := range stale {
 		s.st.inactiveRemovals++
-		s.event("inactive", m, int64(s.epoch), 0, "")
+		s.logEvent("inactive", m, int64(s.epoch), 0, "")
 		s.askRemove(m, false)
 	}
 }
@@ -257,5 +257,5 @@ func (s *Sim) joined(m MemberID) {
 		return // offline: it processes its Welcome when it comes back (goOnline)
 	}
 	s.activate(m)
-	s.event("welcome", m, int64(mm.joinEpoch), 0, "")
+	s.logEvent("welcome", m, int64(mm.joinEpoch), 0, "")
 }

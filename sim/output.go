@@ -97,7 +97,8 @@ func (w *rowWriter) Close() error {
 	return nil
 }
 
-func (s *Sim) event(kind string, m MemberID, epoch int64, bytes int64, detail string) {
+// logEvent writes one row of events.csv (when the run writes it).
+func (s *Sim) logEvent(kind string, m MemberID, epoch int64, bytes int64, detail string) {
 	if s.out == nil || s.out.events == nil {
 		return
 	}

@@ -86,7 +86,7 @@ func (s *Sim) propose(kind ProposalKind, sender, subject MemberID) {
 	p := &proposalMsg{entry: poolEntry{id: s.poolSeq, kind: kind, sender: sender, subject: subject, bytes: b}}
 	s.st.proposals++
 	s.st.proposalBytes += int64(b)
-	s.event("propose_"+kind.String(), sender, int64(s.members[sender].ep), int64(b), fmt.Sprintf("subject=%d", subject))
+	s.logEvent("propose_"+kind.String(), sender, int64(s.members[sender].ep), int64(b), fmt.Sprintf("subject=%d", subject))
 	s.push(s.now+s.lat.draw(s.rn), evArriveProposal, sender, 0, p)
 }
 
@@ -176,7 +176,7 @@ func (s *Sim) appSend(m MemberID) error {
 	if exposed > 0 {
 		s.st.exposedApps++
 	}
-	s.event("app", m, int64(mm.ep), int64(b), "")
+	s.logEvent("app", m, int64(mm.ep), int64(b), "")
 	return nil
 }
 
