@@ -1,5 +1,11 @@
 package sim
 
+// This file owns the symbolic half of the adversary: compromises, takeovers,
+// ghost members and external rejoins scheduled by the engine, the
+// derivation rule on the symbolic tree and the healing bookkeeping behind
+// compromises.csv (docs/pcs.md). The real half, the shadow clients of
+// fidelity full and sampled, is adversary_real.go.
+
 import (
 	"fmt"
 	"math"
@@ -205,7 +211,7 @@ func (s *Sim) compromise(c *compromise) {
 	c.victim = v
 	if s.members[v].leaf < 0 {
 		c.skipped = "victim not in the group"
-		s.event("compromise_skipped", v, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+		s.logEvent("compromise_skipped", v, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
 		return
 	}
 	s.compromiseVictim(c, v)
@@ -242,7 +248,7 @@ func (s *Sim) compromiseVictim(c *compromise, v MemberID) {
 		}
 	}
 	s.st.compromises++
-	s.event("compromise", v, int64(vm.ep), 0, fmt.Sprintf("id=%d signature_key=%t keys=%d", c.id, c.signature, len(c.known)))
+	s.logEvent("compromise", v, int64(vm.ep), 0, fmt.Sprintf("id=%d signature_key=%t keys=%d", c.id, c.signature, len(c.known)))
 }
 
 // newAdversaryMember adds a member the adversary of c controls (a ghost,
@@ -275,7 +281,7 @@ func (s *Sim) rejoin(c *compromise) error {
 	}
 	f.pending = pend
 	s.members[r].committing = true
-	s.event("rejoin_attempt", r, int64(s.epoch), 0, fmt.Sprintf("id=%d victim=%d", c.id, c.victim))
+	s.logEvent("rejoin_attempt", r, int64(s.epoch), 0, fmt.Sprintf("id=%d victim=%d", c.id, c.victim))
 	s.push(s.now+s.lat.draw(s.rn), evArriveCommit, r, 0, f)
 	return nil
 }
@@ -310,7 +316,7 @@ func (s *Sim) takeover(c *compromise) error {
 	if c.healed || s.members[v].state != stActive {
 		return nil
 	}
-	s.event("takeover", v, int64(s.members[v].ep), 0, fmt.Sprintf("id=%d", c.id))
+	s.logEvent("takeover", v, int64(s.members[v].ep), 0, fmt.Sprintf("id=%d", c.id))
 	return s.tryCommit(v, true, 0, nil)
 }
 
@@ -378,7 +384,7 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			real, known := ac.AdversaryDerived(c.id)
 			if !known || real != derived {
 				s.st.adversaryMismatches++
-				s.event("adversary_mismatch", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d symbolic=%t real=%t tried=%t", c.id, derived, real, known))
+				s.logEvent("adversary_mismatch", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d symbolic=%t real=%t tried=%t", c.id, derived, real, known))
 			}
 		}
 		if derived {
@@ -388,14 +394,14 @@ func (s *Sim) adversaryStep(f *inflight, a *Applied, removed []MemberID, stayed 
 			// Locked out again after its rejoin.
 			c.back = false
 			c.relockEpoch = s.epoch
-			s.event("relock", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+			s.logEvent("relock", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
 			continue
 		}
 		c.healed = true
 		c.healEpoch = s.epoch
 		c.healCommit = s.now
 		s.st.heals++
-		s.event("heal", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
+		s.logEvent("heal", c.victim, int64(s.epoch), 0, fmt.Sprintf("id=%d", c.id))
 		c.watch = s.watchEpoch(s.epoch, stayed)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +161,7 @@ func TestRealReceiversKeepUp(t *testing.T) {
 	}
 	// Every epoch accepted more than the largest latency ago has reached
 	// every (online) real member.
-	due := uint64(sortSearch(len(s.acceptT), func(i int) bool { return s.acceptT[i] > s.now-s.lat.max })) - 1
+	due := uint64(sort.Search(len(s.acceptT), func(i int) bool { return s.acceptT[i] > s.now-s.lat.max })) - 1
 	checked := 0
 	for _, m := range b.real {
 		rm := b.members[m]
