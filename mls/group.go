@@ -275,60 +275,6 @@ func (g *Group) startEpoch() error {
 	return nil
 }
 
-// memberSigKey returns the signature key of the member at leaf.
-func (pg *PublicGroup) memberSigKey(leaf uint32) ([]byte, error) {
-	ln := pg.tree.Leaf(LeafIndex(leaf))
-	if ln == nil {
-		return nil, fmt.Errorf("%w: leaf %d", ErrUnknownSender, leaf)
-	}
-	return ln.SignatureKey, nil
-}
-
-// externalSenders returns the external_senders extension entries
-// (RFC 9420, Section 12.1.8.1).
-func (pg *PublicGroup) externalSenders() ([]ExternalSender, error) {
-	e, ok := pg.ctx.Extensions.Find(ExtensionExternalSenders)
-	if !ok {
-		return nil, nil
-	}
-	return parseExternalSenders(e.Data)
-}
-
-// senderSigKey returns the signature key that must have signed content
-// from sender in this epoch (RFC 9420, Section 6.1). For a
-// new_member_commit the key is in the commit's own path and is checked by
-// the commit processing.
-func (pg *PublicGroup) senderSigKey(sender Sender, content *FramedContent) ([]byte, error) {
-	switch sender.Type {
-	case SenderTypeMember:
-		return pg.memberSigKey(sender.Index)
-	case SenderTypeExternal:
-		es, err := pg.externalSenders()
-		if err != nil {
-			return nil, err
-		}
-		if int(sender.Index) >= len(es) {
-			return nil, fmt.Errorf("%w: external sender %d", ErrUnknownSender, sender.Index)
-		}
-		return es[sender.Index].SignatureKey, nil
-	case SenderTypeNewMemberProposal:
-		if content.ContentType != ContentTypeProposal || content.Proposal == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 new_member_proposal sends proposals", "", nil)
-		}
-		add, ok := content.Proposal.Body.(*Add)
-		if !ok {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1.8 new_member_proposal must be Add", "", nil)
-		}
-		return add.KeyPackage.LeafNode.SignatureKey, nil
-	case SenderTypeNewMemberCommit:
-		if content.ContentType != ContentTypeCommit || content.Commit == nil || content.Commit.Path == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4.3.2 external commit needs a path", "", nil)
-		}
-		return content.Commit.Path.LeafNode.SignatureKey, nil
-	}
-	return nil, fmt.Errorf("%w: sender type %v", ErrUnknownSender, sender.Type)
-}
-
 // frame builds and signs an AuthenticatedContent from this member in the
 // current epoch.
 func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*AuthenticatedContent, error) {

@@ -178,35 +178,6 @@ func parseTreeWithLimits(cs *suite.Suite, data []byte, cfg *Config) (*RatchetTre
 	return tree, nil
 }
 
-// validateJoinedTree runs the joiner's full tree validation (RFC 9420,
-// Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
-// application's credential checks.
-func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
-	rc, err := requiredCapabilities(pg.ctx.Extensions)
-	if err != nil {
-		return err
-	}
-	v := TreeValidation{GroupID: pg.ctx.GroupID, TreeHash: pg.ctx.TreeHash, Now: cfg.now()}
-	v.CheckLeaf = func(l LeafIndex, ln *LeafNode) error {
-		if err := rc.supportedBy(&ln.Capabilities); err != nil {
-			return err
-		}
-		if t, ok := unsupportedExtension(pg.ctx.Extensions, &ln.Capabilities); ok {
-			return fmt.Errorf("group extension %v not supported", t)
-		}
-		if ln.Credential.Type == CredentialX509 {
-			if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
-				return err
-			}
-		}
-		if cfg != nil && cfg.ValidateCredential != nil {
-			return cfg.ValidateCredential(&ln.Credential, ln.SignatureKey)
-		}
-		return nil
-	}
-	return pg.tree.Validate(v)
-}
-
 // findLeaf returns the leaf index holding a LeafNode equal to ln.
 func findLeaf(t *RatchetTree, ln *LeafNode) (LeafIndex, bool) {
 	for l, m := range t.Members() {
