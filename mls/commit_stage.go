@@ -4,82 +4,219 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
-// stagedCommit is the public effect of a commit (RFC 9420, Section
-// 12.4.2): the proposals applied, the UpdatePath validated and merged, the
-// provisional GroupContext (new epoch, extensions and tree hash; the
-// confirmed transcript hash is still the old one).
+// One commit pipeline (RFC 9420, Sections 12.4.1, 12.4.2). Every commit —
+// created by a member (Group.Commit) or an external joiner (ExternalJoin),
+// processed by a member (Group.Process) or an observer
+// (PublicGroup.ApplyCommit) — goes through a stagedCommit, in this order:
+//
+//  1. resolveProposals: the commit's ProposalOrRef list, against the
+//     epoch's proposal cache (receivers; a sender builds the entries from
+//     its cache and its by-value proposals).
+//  2. PublicGroup.stageCommit: the proposal list validated and applied
+//     (Sections 12.2, 12.3), the provisional GroupContext (epoch + 1,
+//     extensions).
+//  3. placeJoiner (external commits only): the joiner's leaf validated and
+//     placed in the leftmost blank leaf.
+//  4. the UpdatePath: createPath (sender) or mergePath (receiver) and the
+//     new tree hash; a commit without a path calls finishTree.
+//  5. the signed commit's transcript hashes: advance (members: key
+//     schedule, confirmation tag) or advancePublic (observers).
+//
+// The stage never modifies the PublicGroup it starts from; what a member
+// does with its own secrets (path decryption, PSKs, the next Group) stays
+// with the caller.
+
+// stagedCommit is one commit on its way from the epoch pg to the next: the
+// proposals applied, the tree with the UpdatePath merged, the provisional
+// GroupContext (new epoch, extensions and tree hash; the confirmed
+// transcript hash is set by advance).
 type stagedCommit struct {
-	res    *proposalResult
-	tree   *RatchetTree
-	ctx    GroupContext
-	sender LeafIndex   // the committer's leaf in the new tree
-	added  []LeafIndex // leaves added by the commit
+	pg        *PublicGroup // the epoch the commit is made in
+	cfg       *Config
+	committer Sender
+	res       *proposalResult
+	tree      *RatchetTree
+	ctx       GroupContext
+	sender    LeafIndex   // the committer's leaf in the new tree
+	added     []LeafIndex // leaves added by the commit
+	path      *UpdatePath // set by createPath or mergePath
 }
 
-// stageCommit performs the public steps of processing a commit whose
-// signature was verified: proposal list validation and application
-// (Sections 12.2, 12.3), path presence, committer leaf validation, new
-// public keys not already in the tree, and the UpdatePath merge (Section
-// 7.5). It does not modify pg.
-func (pg *PublicGroup) stageCommit(ac *AuthenticatedContent, entries []proposalEntry, cfg *Config) (*stagedCommit, error) {
-	c := ac.Content.Commit
-	committer := ac.Content.Sender
-	res, err := pg.applyProposals(entries, committer, cfg)
+// stageCommit starts a commit by committer covering entries: it validates
+// and applies the proposal list (RFC 9420, Sections 12.2, 12.3) and sets
+// the provisional GroupContext. It does not modify pg.
+func (pg *PublicGroup) stageCommit(committer Sender, entries []proposalEntry, cfg *Config) (*stagedCommit, error) {
+	res, err := applyProposals(pg, entries, committer, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if res.pathRequired && c.Path == nil {
-		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2 path required", "", nil)
-	}
-	st := &stagedCommit{res: res, tree: res.tree, ctx: pg.ctx, sender: LeafIndex(committer.Index)}
+	st := &stagedCommit{pg: pg, cfg: cfg, committer: committer, res: res, tree: res.tree, ctx: pg.ctx, sender: LeafIndex(committer.Index)}
 	st.ctx.Epoch++
 	st.ctx.Extensions = res.extensions
 	st.added = make([]LeafIndex, len(res.added))
 	for i, a := range res.added {
 		st.added[i] = a.leaf
 	}
-	if committer.Type == SenderTypeNewMemberCommit {
+	return st, nil
+}
+
+// placeJoiner validates an external joiner's commit leaf check against the
+// tree after the proposals (before the joiner's leaf is placed), checks the
+// commit's Remove as a resync of the joiner (checkResync), and places leaf
+// in the tree (RFC 9420, Sections 12.4.2, 12.4.3.2). The sender passes the
+// LeafNode it will sign (its encryption key not yet drawn) as check; a
+// receiver passes the path's LeafNode as both.
+func (st *stagedCommit) placeJoiner(check, leaf *LeafNode) error {
+	pg := st.pg
+	if err := pg.validateCommitLeaf(st.cfg, st.tree, st.res.extensions, check, 0, false); err != nil {
+		return err
+	}
+	if err := pg.checkResync(st.cfg, st.res.removed, leaf); err != nil {
+		return err
+	}
+	var err error
+	st.tree, st.sender, err = addExternalJoiner(st.tree, leaf, st.cfg.maxLeaves())
+	return err
+}
+
+// mergePath performs the receiver's public steps on a commit's UpdatePath
+// (RFC 9420, Sections 7.5, 12.4.2): path presence, the committer's leaf,
+// new public keys not already in the tree, the merge, and the new tree
+// hash. For an external commit it places the joiner first.
+func (st *stagedCommit) mergePath(path *UpdatePath) error {
+	if st.res.pathRequired && path == nil {
+		return protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2 path required", "", nil)
+	}
+	if st.committer.Type == SenderTypeNewMemberCommit {
 		// The joiner takes the leftmost blank leaf (Section 12.4.2).
-		if c.Path == nil {
-			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit path", "", nil)
+		if path == nil {
+			return protoErr(CodeInvalidCommit, "RFC 9420 §12.4.3.2 external commit path", "", nil)
 		}
-		// Validate against the tree before the joiner's leaf is placed.
-		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, 0, false); err != nil {
-			return nil, err
+		if err := st.placeJoiner(&path.LeafNode, &path.LeafNode); err != nil {
+			return err
 		}
-		if err := pg.checkResync(cfg, res.removed, &c.Path.LeafNode); err != nil {
-			return nil, err
-		}
-		if st.tree, st.sender, err = addExternalJoiner(st.tree, &c.Path.LeafNode, cfg.maxLeaves()); err != nil {
-			return nil, err
-		}
-	} else if c.Path != nil {
-		if err := pg.validateCommitLeaf(cfg, st.tree, res.extensions, &c.Path.LeafNode, st.sender, true); err != nil {
-			return nil, err
+	} else if path != nil {
+		if err := st.pg.validateCommitLeaf(st.cfg, st.tree, st.res.extensions, &path.LeafNode, st.sender, true); err != nil {
+			return err
 		}
 	}
-	if c.Path != nil {
+	if path != nil {
 		// The new leaf key and every path key must be new to the tree
 		// (Sections 7.3, 12.4.2): one scan for all of them.
-		keys := make([][]byte, 0, len(c.Path.Nodes)+1)
-		keys = append(keys, c.Path.LeafNode.EncryptionKey)
-		for i := range c.Path.Nodes {
-			keys = append(keys, c.Path.Nodes[i].EncryptionKey)
+		keys := make([][]byte, 0, len(path.Nodes)+1)
+		keys = append(keys, path.LeafNode.EncryptionKey)
+		for i := range path.Nodes {
+			keys = append(keys, path.Nodes[i].EncryptionKey)
 		}
 		if x, dup := st.tree.FindEncryptionKeys(keys); dup {
-			return nil, nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)
+			return nodeErr(CodeKeyReuse, "RFC 9420 §12.4.2 UpdatePath keys not in the tree", uint32(x), "", nil)
 		}
-		if st.tree, err = st.tree.MergeUpdatePath(st.sender, c.Path, st.ctx.GroupID); err != nil {
-			return nil, err
+		var err error
+		if st.tree, err = st.tree.MergeUpdatePath(st.sender, path, st.ctx.GroupID); err != nil {
+			return err
+		}
+		st.path = path
+	}
+	st.finishTree()
+	return nil
+}
+
+// createPath is the sender's UpdatePath (RFC 9420, Sections 7.4, 7.5): a
+// new path from the committer's leaf (leaf is its template, signed with
+// signer), the new tree hash, and the path secrets encrypted to the
+// provisional GroupContext for every member but the new ones (who get
+// theirs in the Welcome). The caller erases the returned path's secrets
+// once the key schedule and the Welcome consumed them.
+func (st *stagedCommit) createPath(rnd io.Reader, leaf LeafNode, signer *suite.Signer) (*PendingUpdatePath, error) {
+	pup, err := st.tree.generateUpdatePathSigner(rnd, st.sender, leaf, signer, st.ctx.GroupID, 0)
+	if err != nil {
+		return nil, err
+	}
+	st.tree = pup.Tree()
+	st.finishTree()
+	provisional, err := st.ctx.Marshal()
+	if err != nil {
+		pup.erase()
+		return nil, err
+	}
+	if st.path, err = pup.Encrypt(rnd, provisional, st.added); err != nil {
+		pup.erase()
+		return nil, err
+	}
+	return pup, nil
+}
+
+// finishTree sets the provisional GroupContext's tree hash once the tree
+// is final.
+func (st *stagedCommit) finishTree() { st.ctx.TreeHash = st.tree.TreeHash() }
+
+// pathCiphertexts is the number of HPKE ciphertexts of the commit's path.
+func (st *stagedCommit) pathCiphertexts() int {
+	n := 0
+	if st.path != nil {
+		for i := range st.path.Nodes {
+			n += len(st.path.Nodes[i].EncryptedPathSecret)
 		}
 	}
-	st.ctx.TreeHash = st.tree.TreeHash()
-	return st, nil
+	return n
+}
+
+// confirm sets the new epoch's confirmed transcript hash from the signed
+// commit ac (RFC 9420, Section 8.2) and returns the encoded GroupContext.
+func (st *stagedCommit) confirm(ac *AuthenticatedContent) ([]byte, error) {
+	input, err := ac.ConfirmedTranscriptHashInput()
+	if err != nil {
+		return nil, err
+	}
+	st.ctx.ConfirmedTranscriptHash = confirmedTranscriptHash(st.pg.cs, st.pg.interim, input)
+	return st.ctx.Marshal()
+}
+
+// nextPublic returns the new epoch's PublicGroup once ac carries its
+// confirmation tag (interim transcript hash, Section 8.2).
+func (st *stagedCommit) nextPublic(ac *AuthenticatedContent, ctxBytes []byte) *PublicGroup {
+	cs := st.pg.cs
+	interim := interimTranscriptHash(cs, st.ctx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
+	return &PublicGroup{cs: cs, ctx: st.ctx, ctxBytes: ctxBytes, tree: st.tree, interim: interim}
+}
+
+// advance computes the next epoch from the signed commit ac: transcript
+// hashes, key schedule, confirmation tag (set on ac when it has none,
+// verified otherwise), and the new PublicGroup (RFC 9420, Sections 8, 8.2,
+// 12.4.2).
+func (st *stagedCommit) advance(ac *AuthenticatedContent, init InitSecret, commit CommitSecret, psk PSKSecret) (JoinerSecret, *EpochSecrets, *PublicGroup, error) {
+	cs := st.pg.cs
+	ctxBytes, err := st.confirm(ac)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	joiner, keys := DeriveEpoch(cs, init, commit, psk, ctxBytes)
+	keys.ownedByGroup()
+	if ac.Auth.ConfirmationTag == nil {
+		if err := ac.SetConfirmationTag(cs, keys.Confirmation, st.ctx.ConfirmedTranscriptHash); err != nil {
+			return nil, nil, nil, err
+		}
+	} else if err := ac.VerifyConfirmationTag(cs, keys.Confirmation, st.ctx.ConfirmedTranscriptHash); err != nil {
+		return nil, nil, nil, err
+	}
+	return joiner, keys, st.nextPublic(ac, ctxBytes), nil
+}
+
+// advancePublic is advance for an observer without epoch secrets: the
+// transcript hashes and the new PublicGroup; the confirmation tag cannot
+// be checked (RFC 9420, Section 6.2).
+func (st *stagedCommit) advancePublic(ac *AuthenticatedContent) (*PublicGroup, error) {
+	ctxBytes, err := st.confirm(ac)
+	if err != nil {
+		return nil, fmt.Errorf("mls: encoding GroupContext: %w", err)
+	}
+	return st.nextPublic(ac, ctxBytes), nil
 }
 
 // addExternalJoiner places an external joiner's leaf (RFC 9420, Section
@@ -98,15 +235,15 @@ func addExternalJoiner(tree *RatchetTree, ln *LeafNode, maxLeaves uint32) (*Ratc
 }
 
 // resolveProposals turns a commit's ProposalOrRef list into entries, from
-// the epoch's cache for references (RFC 9420, Section 12.4).
-func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, error) {
+// the epoch's proposal cache for references (RFC 9420, Section 12.4).
+func resolveProposals(c *Commit, committer Sender, cache []cachedProposal) ([]proposalEntry, error) {
 	entries := make([]proposalEntry, 0, len(c.Proposals))
 	// References are looked up in an index of the cache when both are long
 	// (a scan per reference would be O(refs * cache)).
 	var byRef map[string]int
-	if len(c.Proposals) > scanLimit && len(g.proposals) > scanLimit {
-		byRef = make(map[string]int, len(g.proposals))
-		for i, cp := range g.proposals {
+	if len(c.Proposals) > scanLimit && len(cache) > scanLimit {
+		byRef = make(map[string]int, len(cache))
+		for i, cp := range cache {
 			if _, dup := byRef[string(cp.ref)]; !dup {
 				byRef[string(cp.ref)] = i
 			}
@@ -132,12 +269,12 @@ func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, 
 					idx = j
 				}
 			} else {
-				idx = slices.IndexFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, por.Reference) })
+				idx = slices.IndexFunc(cache, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, por.Reference) })
 			}
 			if idx < 0 {
 				return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 proposal reference", fmt.Sprintf("unknown ProposalRef %x", por.Reference), nil)
 			}
-			cp := g.proposals[idx]
+			cp := cache[idx]
 			entries = append(entries, proposalEntry{p: cp.p, sender: cp.sender, ref: cp.ref})
 		default:
 			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 ProposalOrRef type", "", nil)
@@ -146,36 +283,6 @@ func (g *Group) resolveProposals(c *Commit, committer Sender) ([]proposalEntry, 
 	return entries, nil
 }
 
-// advanceEpoch computes the next epoch from a commit's AuthenticatedContent
-// (whose signature is set): transcript hashes, key schedule, confirmation
-// tag (set on ac when it has none, verified otherwise), and the new
-// PublicGroup (RFC 9420, Sections 8, 8.2, 12.4.2).
-func advanceEpoch(cs *suite.Suite, pg *PublicGroup, ac *AuthenticatedContent, newCtx GroupContext, tree *RatchetTree,
-	init InitSecret, commit CommitSecret, psk PSKSecret) (JoinerSecret, *EpochSecrets, *PublicGroup, error) {
-	input, err := ac.ConfirmedTranscriptHashInput()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	newCtx.ConfirmedTranscriptHash = confirmedTranscriptHash(cs, pg.interim, input)
-	ctxBytes, err := newCtx.Marshal()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	joiner, keys := DeriveEpoch(cs, init, commit, psk, ctxBytes)
-	keys.ownedByGroup()
-	if ac.Auth.ConfirmationTag == nil {
-		if err := ac.SetConfirmationTag(cs, keys.Confirmation, newCtx.ConfirmedTranscriptHash); err != nil {
-			return nil, nil, nil, err
-		}
-	} else if err := ac.VerifyConfirmationTag(cs, keys.Confirmation, newCtx.ConfirmedTranscriptHash); err != nil {
-		return nil, nil, nil, err
-	}
-	interim := interimTranscriptHash(cs, newCtx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
-	return joiner, keys, &PublicGroup{cs: cs, ctx: newCtx, ctxBytes: ctxBytes, tree: tree, interim: interim}, nil
-}
-
-// proposalEntry is one proposal covered by a commit, resolved from its
-// ProposalOrRef, with the sender that proposed it.
 type proposalEntry struct {
 	p      *Proposal
 	sender Sender
@@ -212,7 +319,7 @@ const (
 // (RFC 9420, Section 12.2) and applies it to the tree and extensions
 // (Section 12.3). For an external commit committer is a new_member_commit
 // sender. cfg supplies the lifetime clock and credential policy.
-func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender, cfg *Config) (*proposalResult, error) {
+func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, cfg *Config) (*proposalResult, error) {
 	external := committer.Type == SenderTypeNewMemberCommit
 	res := &proposalResult{tree: pg.tree, extensions: pg.ctx.Extensions}
 	var (

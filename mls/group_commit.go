@@ -159,7 +159,6 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	cfg := g.cfg
 	rnd := cfg.rand()
-	pg := g.pub
 	self := MemberSender(uint32(g.self))
 
 	// Proposal list: cached by reference, then by value.
@@ -187,36 +186,28 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	}
 	// A list that breaks RFC 9420, Section 12.2 is rejected, not pruned:
 	// which conflicting proposal to drop is the application's choice.
-	res, err := pg.applyProposals(entries, self, cfg)
+	st, err := g.pub.stageCommit(self, entries, cfg)
 	if err != nil {
 		return nil, err
 	}
+	res := st.res
 	if res.newExtensions {
 		if err := checkOwnSupport(&res.tree.Leaf(g.self).Capabilities, res.extensions); err != nil {
 			return nil, protoErr(CodeInvalidProposal, ruleOwnSupport, "", err)
 		}
 	}
 	next := g.clone()
-	newCtx := pg.ctx
-	newCtx.Epoch++
-	newCtx.Extensions = res.extensions
-	tree := res.tree
 	var (
-		path         *UpdatePath
 		commitSecret CommitSecret
-		newPriv      = g.priv
+		newPriv      *TreePrivate
 		pup          *PendingUpdatePath
-		addedLeaves  = make([]LeafIndex, len(res.added))
 	)
-	for i, a := range res.added {
-		addedLeaves[i] = a.leaf
-	}
 	if res.pathRequired || forcePath {
-		leaf := *tree.Leaf(g.self)
+		leaf := *st.tree.Leaf(g.self)
 		// The path leaf keeps this member's credential; check it against
 		// the successor policy anyway so that a member never sends what
 		// peers sharing its policy reject (Section 5.3.1).
-		if old := pg.tree.Leaf(g.self); old != nil {
+		if old := g.pub.tree.Leaf(g.self); old != nil {
 			if err := cfg.validateSuccessor(g.self, &old.Credential, &leaf.Credential, SuccessorCommit); err != nil {
 				return nil, err
 			}
@@ -225,41 +216,29 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 		if err != nil {
 			return nil, err
 		}
-		pup, err = tree.generateUpdatePathSigner(rnd, g.self, leaf, k, newCtx.GroupID, 0)
-		if err != nil {
+		if pup, err = st.createPath(rnd, leaf, k); err != nil {
 			return nil, err
 		}
 		defer pup.erase() // consumed by the key schedule and the Welcome
-		tree = pup.Tree()
-		newCtx.TreeHash = tree.TreeHash()
-		provisional, err := newCtx.Marshal()
-		if err != nil {
-			return nil, err
-		}
-		path, err = pup.Encrypt(rnd, provisional, addedLeaves)
-		if err != nil {
-			return nil, err
-		}
 		commitSecret = pup.CommitSecret()
 		newPriv = pup.Private()
 	} else {
-		newCtx.TreeHash = tree.TreeHash()
-		newPriv = g.priv.Prune(tree)
+		st.finishTree()
+		newPriv = g.priv.Prune(st.tree)
 	}
-	commit := &Commit{Proposals: refs, Path: path}
-	ac, err := g.frame(ContentTypeCommit, commit, opts.AuthenticatedData, g.handshakeWireFormat())
+	ac, err := g.frame(ContentTypeCommit, &Commit{Proposals: refs, Path: st.path}, opts.AuthenticatedData, g.handshakeWireFormat())
 	if err != nil {
 		return nil, err
 	}
-	pskSecret, err := resolvePSKSecret(g.cs, cfg, g.resumption, append(slices.Clone(res.psks), opts.ExtraPSKs...))
+	psks := append(slices.Clone(res.psks), opts.ExtraPSKs...)
+	pskSecret, err := resolvePSKSecret(g.cs, cfg, g.resumption, psks)
 	if err != nil {
 		return nil, err
 	}
-	initSecret := g.keys.Init
 	if res.reinit != nil {
 		next.state, next.reinit = stateReInit, res.reinit
 	}
-	joiner, keys, newPub, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, initSecret, commitSecret, pskSecret)
+	joiner, keys, newPub, err := st.advance(ac, g.keys.Init, commitSecret, pskSecret)
 	// joiner_secret and psk_secret are consumed once the Welcome is built
 	// (RFC 9420, Section 9.2).
 	defer clear(joiner)
@@ -288,14 +267,9 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 		}
 	}
 	pc := &PendingCommit{Commit: msg, GroupInfo: gi, base: g, baseKeys: g.keys, next: next}
-	if path != nil {
-		for i := range path.Nodes {
-			pc.Stats.PathCiphertexts += len(path.Nodes[i].EncryptedPathSecret)
-		}
-	}
-	pc.Stats.Added, pc.Stats.Removed = addedLeaves, res.removed
+	pc.Stats.PathCiphertexts = st.pathCiphertexts()
+	pc.Stats.Added, pc.Stats.Removed = st.added, res.removed
 	if len(res.added) > 0 {
-		psks := append(slices.Clone(res.psks), opts.ExtraPSKs...)
 		w, err := buildWelcome(g.cs, rnd, gi, joiner, pskSecret, psks, res.added, pup)
 		if err != nil {
 			return nil, err

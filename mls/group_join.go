@@ -289,44 +289,25 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	for _, id := range opts.PSKs {
 		addProposal(&PreSharedKey{PSK: id})
 	}
-	res, err := pg.applyProposals(entries, Sender{Type: SenderTypeNewMemberCommit}, cfg)
+	st, err := pg.stageCommit(Sender{Type: SenderTypeNewMemberCommit}, entries, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The Remove may only remove an old version of the joiner (Section
-	// 12.2); members reject it otherwise, so refuse early with their error.
-	if err := pg.checkResync(cfg, res.removed, &kp.KeyPackage.LeafNode); err != nil {
-		return nil, nil, err
-	}
-	newCtx := pg.ctx
-	newCtx.Epoch++
-	newCtx.Extensions = res.extensions
+	// The joiner's leaf is checked as members will check it, and the
+	// Remove may only remove an old version of the joiner (Section 12.2):
+	// refuse early with the error members would report.
 	leafTemplate := kp.KeyPackage.LeafNode
-	if err := pg.validateCommitLeaf(cfg, res.tree, res.extensions, &LeafNode{
+	if err := st.placeJoiner(&LeafNode{
 		EncryptionKey: nil, SignatureKey: leafTemplate.SignatureKey, Credential: leafTemplate.Credential,
 		Capabilities: leafTemplate.Capabilities, Source: LeafNodeSourceCommit, Extensions: leafTemplate.Extensions,
-	}, 0, false); err != nil {
-		return nil, nil, err
-	}
-	tree, self, err := addExternalJoiner(res.tree, &leafTemplate, cfg.maxLeaves())
-	if err != nil {
+	}, &leafTemplate); err != nil {
 		return nil, nil, err
 	}
 	sigKey, err := cs.NewSigner(kp.SignatureKey)
 	if err != nil {
 		return nil, nil, err
 	}
-	pup, err := tree.generateUpdatePathSigner(rnd, self, leafTemplate, sigKey, newCtx.GroupID, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	tree = pup.Tree()
-	newCtx.TreeHash = tree.TreeHash()
-	provisional, err := newCtx.Marshal()
-	if err != nil {
-		return nil, nil, err
-	}
-	path, err := pup.Encrypt(rnd, provisional, nil)
+	pup, err := st.createPath(rnd, leafTemplate, sigKey)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -337,17 +318,17 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 			Sender:            Sender{Type: SenderTypeNewMemberCommit},
 			AuthenticatedData: opts.AuthenticatedData,
 			ContentType:       ContentTypeCommit,
-			Commit:            &Commit{Proposals: refs, Path: path},
+			Commit:            &Commit{Proposals: refs, Path: st.path},
 		},
 	}
 	if err := ac.sign(sigKey, &pg.ctx); err != nil {
 		return nil, nil, err
 	}
-	pskSecret, err := resolvePSKSecret(cs, cfg, nil, res.psks)
+	pskSecret, err := resolvePSKSecret(cs, cfg, nil, st.res.psks)
 	if err != nil {
 		return nil, nil, err
 	}
-	_, keys, newPub, err := advanceEpoch(cs, pg, ac, newCtx, tree, initSecret, pup.CommitSecret(), pskSecret)
+	_, keys, newPub, err := st.advance(ac, initSecret, pup.CommitSecret(), pskSecret)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -355,7 +336,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err != nil {
 		return nil, nil, err
 	}
-	g := &Group{cfg: cfg, cs: cs, pub: newPub, self: self, sigPriv: kp.SignatureKey, signer: sigKey, priv: pup.Private(), keys: keys}
+	g := &Group{cfg: cfg, cs: cs, pub: newPub, self: st.sender, sigPriv: kp.SignatureKey, signer: sigKey, priv: pup.Private(), keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, nil, err
 	}

@@ -194,8 +194,9 @@ func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 // that the sender type may send this content (ErrInvalidMessage).
 // Application content is rejected (ErrInvalidMessage). The confirmation tag
 // of a commit needs the next epoch's key: check it with
-// VerifyConfirmationTag once that epoch is derived.
-func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
+// VerifyConfirmationTag once that epoch is derived. A nil membershipKey
+// skips the membership tag: an observer (a delivery service) has none.
+func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey *MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
 	if err := checkGroupEpoch(pm.Content.GroupID, pm.Content.Epoch, ctx); err != nil {
 		return nil, err
 	}
@@ -205,7 +206,7 @@ func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, memb
 	if err := checkSenderContent(&pm.Content); err != nil {
 		return nil, err
 	}
-	if pm.Content.Sender.Type == SenderTypeMember {
+	if pm.Content.Sender.Type == SenderTypeMember && membershipKey != nil {
 		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)
 		if err != nil {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2 AuthenticatedContentTBM", "not encodable", err)

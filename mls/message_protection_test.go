@@ -222,32 +222,32 @@ func TestPublicMessageProtection(t *testing.T) {
 		if len(pm.MembershipTag) != f.cs.Nh() {
 			t.Fatalf("membership tag of %d bytes", len(pm.MembershipTag))
 		}
-		if _, err := unprotectPublic(f.cs, pm, f.ctx, f.membership, f.pub); err != nil {
+		if _, err := unprotectPublic(f.cs, pm, f.ctx, &f.membership, f.pub); err != nil {
 			t.Fatalf("%v: %v", ct, err)
 		}
 		bad := *pm
 		bad.MembershipTag = bytes.Clone(pm.MembershipTag)
 		bad.MembershipTag[3] ^= 1
-		if _, err := unprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			t.Errorf("bad membership tag: %v", err)
 		}
 		bad = *pm
 		bad.Auth.Signature = bytes.Clone(pm.Auth.Signature)
 		bad.Auth.Signature[0] ^= 1
-		if _, err := unprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			// The signature is covered by the membership tag too.
 			t.Errorf("bad signature: %v", err)
 		}
 		ctx2 := *f.ctx
 		ctx2.Epoch++
-		if _, err := unprotectPublic(f.cs, pm, &ctx2, f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
+		if _, err := unprotectPublic(f.cs, pm, &ctx2, &f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
 			t.Errorf("wrong epoch: %v", err)
 		}
 		// Signature over a different GroupContext fails even with a valid tag.
 		ctx3 := *f.ctx
 		ctx3.TreeHash = []byte("other")
 		pm3, _ := ProtectPublic(f.cs, ac, &ctx3, f.membership)
-		if _, err := unprotectPublic(f.cs, pm3, &ctx3, f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
+		if _, err := unprotectPublic(f.cs, pm3, &ctx3, &f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("signature over other GroupContext: %v", err)
 		}
 	}

@@ -143,7 +143,7 @@ func FuzzUnprotect(f *testing.F) {
 		}
 		switch m.WireFormat {
 		case WireFormatPublicMessage:
-			if _, err := unprotectPublic(fx.cs, m.PublicMessage, fx.ctx, fx.membership, fx.pub); err != nil {
+			if _, err := unprotectPublic(fx.cs, m.PublicMessage, fx.ctx, &fx.membership, fx.pub); err != nil {
 				typed(t, err)
 			}
 		case WireFormatPrivateMessage:

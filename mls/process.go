@@ -45,19 +45,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		if msg.PublicMessage == nil {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PublicMessage", nil)
 		}
-		c := &msg.PublicMessage.Content
-		if err := checkGroupEpoch(c.GroupID, c.Epoch, &g.pub.ctx); err != nil {
-			return nil, err
-		}
-		// Size limits before the signature is checked over the content.
-		if err := g.cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
-			return nil, err
-		}
-		key, err := g.pub.senderSigKey(c.Sender, c)
-		if err != nil {
-			return nil, err
-		}
-		if ac, err = unprotectPublic(g.cs, msg.PublicMessage, &g.pub.ctx, g.keys.Membership, key); err != nil {
+		if ac, err = g.pub.verifyPublic(msg.PublicMessage, g.cfg, &g.keys.Membership); err != nil {
 			return nil, err
 		}
 	case WireFormatPrivateMessage:
@@ -182,17 +170,18 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	if committer.Type == SenderTypeMember && LeafIndex(committer.Index) == g.self {
 		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2", "own commit: use Merge with the PendingCommit", nil)
 	}
-	pg := g.pub
-	entries, err := g.resolveProposals(c, committer)
+	entries, err := resolveProposals(c, committer, g.proposals)
 	if err != nil {
 		return nil, err
 	}
-	st, err := pg.stageCommit(ac, entries, g.cfg)
+	st, err := g.pub.stageCommit(committer, entries, g.cfg)
 	if err != nil {
 		return nil, err
 	}
-	res, tree, newCtx, sender, addedLeaves := st.res, st.tree, st.ctx, st.sender, st.added
-	next := g.clone()
+	if err := st.mergePath(c.Path); err != nil {
+		return nil, err
+	}
+	res, tree := st.res, st.tree
 	priv := g.priv
 	selfRemoved := slices.Contains(res.removed, g.self)
 	if res.newExtensions && !selfRemoved {
@@ -214,29 +203,27 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	var commitSecret CommitSecret
 	if c.Path != nil {
 		if !selfRemoved {
-			provisional, err := newCtx.Marshal()
+			provisional, err := st.ctx.Marshal()
 			if err != nil {
 				return nil, err
 			}
 			var secret []byte
-			priv, secret, err = tree.DecryptUpdatePath(priv.Prune(tree), sender, c.Path, provisional, addedLeaves)
+			priv, secret, err = tree.DecryptUpdatePath(priv.Prune(tree), st.sender, c.Path, provisional, st.added)
 			if err != nil {
 				return nil, err
 			}
 			commitSecret = secret
 		}
-		for i := range c.Path.Nodes {
-			out.PathCiphertexts += len(c.Path.Nodes[i].EncryptedPathSecret)
-		}
 	} else {
 		priv = priv.Prune(tree)
 	}
-	out.Epoch = newCtx.Epoch
-	out.Added, out.Removed = addedLeaves, res.removed
+	out.PathCiphertexts = st.pathCiphertexts()
+	out.Epoch = st.ctx.Epoch
+	out.Added, out.Removed = st.added, res.removed
 	if selfRemoved {
 		// Section 12.4.2: a removed member cannot derive the new epoch.
 		// It keeps the old state, marked inactive.
-		next = g.clone()
+		next := g.clone()
 		next.state = stateRemoved
 		out.SelfRemoved = true
 		return next, nil
@@ -251,7 +238,7 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §8.3 external init", "", err)
 		}
 	}
-	_, keys, newPub, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, initSecret, commitSecret, pskSecret)
+	_, keys, newPub, err := st.advance(ac, initSecret, commitSecret, pskSecret)
 	clear(commitSecret) // consumed (RFC 9420, Section 9.2)
 	clear(pskSecret)
 	if committer.Type == SenderTypeNewMemberCommit {
@@ -260,6 +247,7 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	if err != nil {
 		return nil, err
 	}
+	next := g.clone()
 	next.pub, next.priv, next.keys = newPub, priv, keys
 	if err := next.startEpoch(); err != nil {
 		return nil, err

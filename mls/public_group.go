@@ -345,11 +345,7 @@ func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg
 	if msg == nil || msg.WireFormat != WireFormatPublicMessage || msg.PublicMessage == nil {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", "a delivery service can only validate PublicMessage commits", nil)
 	}
-	c := &msg.PublicMessage.Content
-	if err := cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
-		return nil, err
-	}
-	ac, err := pg.verifyPublic(msg.PublicMessage)
+	ac, err := pg.verifyPublic(msg.PublicMessage, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +357,7 @@ func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg
 		if m == nil || m.PublicMessage == nil {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", fmt.Sprintf("proposal %d is not a PublicMessage", i), nil)
 		}
-		pac, err := pg.verifyPublic(m.PublicMessage)
+		pac, err := pg.verifyPublic(m.PublicMessage, cfg, nil)
 		if err != nil {
 			return nil, fmt.Errorf("mls: proposal %d: %w", i, err)
 		}
@@ -374,40 +370,39 @@ func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg
 		}
 		cache = append(cache, cachedProposal{ref: pg.cs.MakeProposalRef(enc), p: pac.Content.Proposal, sender: pac.Content.Sender})
 	}
-	g := &Group{pub: pg, proposals: cache}
-	entries, err := g.resolveProposals(ac.Content.Commit, ac.Content.Sender)
+	entries, err := resolveProposals(ac.Content.Commit, ac.Content.Sender, cache)
 	if err != nil {
 		return nil, err
 	}
-	st, err := pg.stageCommit(ac, entries, cfg)
+	st, err := pg.stageCommit(ac.Content.Sender, entries, cfg)
 	if err != nil {
 		return nil, err
 	}
-	input, err := ac.ConfirmedTranscriptHashInput()
-	if err != nil {
+	if err := st.mergePath(ac.Content.Commit.Path); err != nil {
 		return nil, err
 	}
-	st.ctx.ConfirmedTranscriptHash = confirmedTranscriptHash(pg.cs, pg.interim, input)
-	interim := interimTranscriptHash(pg.cs, st.ctx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
-	return newPublicGroup(pg.cs, st.ctx, st.tree, interim)
+	return st.advancePublic(ac)
 }
 
-// verifyPublic checks group, epoch and the signature of a PublicMessage
-// (not the membership tag).
-func (pg *PublicGroup) verifyPublic(pm *PublicMessage) (*AuthenticatedContent, error) {
+// verifyPublic checks a PublicMessage of pg's epoch and returns its
+// AuthenticatedContent (RFC 9420, Section 6.2): group and epoch, cfg's
+// size limits (before the signature is checked over the content), the
+// sender's signature and content rules, and, for a member (membership not
+// nil), the membership tag of a member sender. An observer (membership
+// nil) cannot check the tag.
+func (pg *PublicGroup) verifyPublic(pm *PublicMessage, cfg *Config, membership *MembershipKey) (*AuthenticatedContent, error) {
 	c := &pm.Content
 	if err := checkGroupEpoch(c.GroupID, c.Epoch, &pg.ctx); err != nil {
+		return nil, err
+	}
+	if err := cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
 		return nil, err
 	}
 	key, err := pg.senderSigKey(c.Sender, c)
 	if err != nil {
 		return nil, err
 	}
-	ac := pm.authenticatedContent()
-	if err := ac.VerifySignature(pg.cs, key, &pg.ctx); err != nil {
-		return nil, err
-	}
-	return ac, nil
+	return unprotectPublic(pg.cs, pm, &pg.ctx, membership, key)
 }
 
 // memberSigKey returns the signature key of the member at leaf.

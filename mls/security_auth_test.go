@@ -95,7 +95,8 @@ func forgePathCommit(t testing.TB, g *Group, cred Credential) *MLSMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, g.keys.Init, pup.CommitSecret(), nil); err != nil {
+	st := &stagedCommit{pg: pg, tree: tree, ctx: newCtx}
+	if _, _, _, err := st.advance(ac, g.keys.Init, pup.CommitSecret(), nil); err != nil {
 		t.Fatal(err)
 	}
 	msg, _, err := g.wrap(ac) // the generation is reserved, not consumed

@@ -217,12 +217,12 @@ func TestSecurityProposalListChecksLinear(t *testing.T) {
 	}
 	entries[n] = entries[n/2] // one duplicate, found last
 	timed(t, "applyProposals(50 000 PSK proposals)", func() {
-		_, err := g.pub.applyProposals(entries, self, cfg)
+		_, err := applyProposals(g.pub, entries, self, cfg)
 		if !errors.Is(err, ErrInvalidProposal) {
 			t.Fatalf("applyProposals = %v, want ErrInvalidProposal (duplicate PreSharedKeyID)", err)
 		}
 	})
-	if _, err := g.pub.applyProposals(entries[:n], self, cfg); err != nil {
+	if _, err := applyProposals(g.pub, entries[:n], self, cfg); err != nil {
 		t.Fatalf("distinct PSKs rejected: %v", err)
 	}
 
@@ -237,7 +237,7 @@ func TestSecurityProposalListChecksLinear(t *testing.T) {
 	}
 	var got []proposalEntry
 	timed(t, "resolveProposals(50 000 references)", func() {
-		if got, err = h.resolveProposals(c, MemberSender(1)); err != nil {
+		if got, err = resolveProposals(c, MemberSender(1), h.proposals); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -247,7 +247,7 @@ func TestSecurityProposalListChecksLinear(t *testing.T) {
 		}
 	}
 	c.Proposals = append(c.Proposals, ProposalOrRef{Type: ProposalOrRefReference, Reference: []byte("unknown")})
-	if _, err := h.resolveProposals(c, MemberSender(1)); !errors.Is(err, ErrInvalidCommit) {
+	if _, err := resolveProposals(c, MemberSender(1), h.proposals); !errors.Is(err, ErrInvalidCommit) {
 		t.Fatalf("unknown reference: %v", err)
 	}
 }

@@ -132,7 +132,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			case m.WireFormat != WireFormatPublicMessage:
 				c.Err(field, fmt.Errorf("wire format %v", m.WireFormat))
 			default:
-				ac, err := unprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub)
+				ac, err := unprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
@@ -142,7 +142,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PublicMessage
 				bad.MembershipTag = bytes.Clone(bad.MembershipTag)
 				bad.MembershipTag[0] ^= 1
-				if _, err := unprotectPublic(cs, &bad, ctx, membershipKey, tv.SignaturePub); !errors.Is(err, ErrInvalidMAC) {
+				if _, err := unprotectPublic(cs, &bad, ctx, &membershipKey, tv.SignaturePub); !errors.Is(err, ErrInvalidMAC) {
 					c.Err(field+": tampered membership tag", fmt.Errorf("got %v, want ErrInvalidMAC", err))
 				}
 			}
@@ -176,7 +176,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				}
 				if err != nil {
 					c.Err(field+": encoding", err)
-				} else if got, err := unprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub); err != nil {
+				} else if got, err := unprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub); err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, got)
