@@ -33,8 +33,8 @@ func needsGroupContext(t SenderType) bool {
 }
 
 // framedContentTBS encodes FramedContentTBS (RFC 9420, Section 6.1).
-func framedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) ([]byte, error) {
-	tbs := FramedContentTBS{Version: ProtocolVersionMLS10, WireFormat: wf, Content: content}
+func encodeFramedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) ([]byte, error) {
+	tbs := framedContentTBS{Version: ProtocolVersionMLS10, WireFormat: wf, Content: content}
 	if needsGroupContext(content.Sender.Type) {
 		tbs.Context = ctx
 	}
@@ -55,7 +55,7 @@ func (v *AuthenticatedContent) Sign(cs *suite.Suite, priv []byte, ctx *GroupCont
 
 // sign is Sign with a parsed signature key.
 func (v *AuthenticatedContent) sign(k *suite.Signer, ctx *GroupContext) error {
-	tbs, err := framedContentTBS(v.WireFormat, &v.Content, ctx)
+	tbs, err := encodeFramedContentTBS(v.WireFormat, &v.Content, ctx)
 	if err != nil {
 		return fmt.Errorf("mls: encoding FramedContentTBS: %w", err)
 	}
@@ -73,7 +73,7 @@ func (v *AuthenticatedContent) VerifySignature(cs *suite.Suite, pub []byte, ctx 
 	if needsGroupContext(v.Content.Sender.Type) && ctx == nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "no GroupContext for a member sender", nil)
 	}
-	tbs, err := framedContentTBS(v.WireFormat, &v.Content, ctx)
+	tbs, err := encodeFramedContentTBS(v.WireFormat, &v.Content, ctx)
 	if err != nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
 	}
@@ -113,7 +113,7 @@ func (v *AuthenticatedContent) VerifyConfirmationTag(cs *suite.Suite, key Confir
 // { FramedContentTBS content_tbs; FramedContentAuthData auth; }
 // (RFC 9420, Section 6.2) for a PublicMessage.
 func authenticatedContentTBM(content *FramedContent, auth *FramedContentAuthData, ctx *GroupContext) ([]byte, error) {
-	tbs := FramedContentTBS{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, Content: content, Context: ctx}
+	tbs := framedContentTBS{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, Content: content, Context: ctx}
 	return codec.Encode(func(b *cryptobyte.Builder) {
 		tbs.marshal(b)
 		auth.marshal(b, content.ContentType)
@@ -294,7 +294,7 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 	if ac.Content.ContentType == ContentTypeCommit && ac.Auth.ConfirmationTag == nil {
 		return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "commit without confirmation tag", nil)
 	}
-	content := PrivateMessageContent{
+	content := privateMessageContent{
 		ContentType:     ac.Content.ContentType,
 		ApplicationData: ac.Content.ApplicationData,
 		Proposal:        ac.Content.Proposal,
@@ -314,7 +314,7 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
 	}
-	aad, err := codec.Encode((&PrivateContentAAD{
+	aad, err := codec.Encode((&privateContentAAD{
 		GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch,
 		ContentType: ac.Content.ContentType, AuthenticatedData: ac.Content.AuthenticatedData,
 	}).marshal)
@@ -345,7 +345,7 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 		return nil, nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
 	}
 	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, ciphertext)
-	sdAAD, err := codec.Encode((&SenderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
+	sdAAD, err := codec.Encode((&senderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encoding SenderDataAAD: %w", err)
 	}
@@ -404,7 +404,7 @@ func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 	}
 	// Section 6.3.2: sender data.
 	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, pm.Ciphertext)
-	sdAAD := codec.MustEncode((&SenderDataAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType}).marshal)
+	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType}).marshal)
 	sdPlain, err := cs.Open(sdKey, sdNonce, sdAAD, pm.EncryptedSenderData)
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §6.3.2 encrypted_sender_data", "", err)
@@ -423,12 +423,12 @@ func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §9.1 ratchet key", fmt.Sprintf("leaf %d generation %d", sd.LeafIndex, sd.Generation), err)
 	}
-	aad := codec.MustEncode((&PrivateContentAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType, AuthenticatedData: pm.AuthenticatedData}).marshal)
+	aad := codec.MustEncode((&privateContentAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType, AuthenticatedData: pm.AuthenticatedData}).marshal)
 	plaintext, err := cs.Open(pk.Key, applyReuseGuard(pk.Nonce, sd.ReuseGuard), aad, pm.Ciphertext)
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §6.3.1 ciphertext", "", err)
 	}
-	content := PrivateMessageContent{ContentType: pm.ContentType}
+	content := privateMessageContent{ContentType: pm.ContentType}
 	if err := codec.Decode(plaintext, content.unmarshal); err != nil {
 		return nil, protoErr(CodeDecode, "RFC 9420 §6.3.1 PrivateMessageContent", "", err)
 	}

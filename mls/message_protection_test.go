@@ -178,17 +178,17 @@ func TestPrivateMessageRejectsNonZeroPadding(t *testing.T) {
 	f := newProtectFixture(t)
 	send, recv := f.tree(t), f.tree(t)
 	ac := f.content(t, WireFormatPrivateMessage, ContentTypeApplication)
-	pmc := PrivateMessageContent{ContentType: ContentTypeApplication, ApplicationData: ac.Content.ApplicationData, Auth: ac.Auth}
+	pmc := privateMessageContent{ContentType: ContentTypeApplication, ApplicationData: ac.Content.ApplicationData, Auth: ac.Auth}
 	pt := append(codec.MustEncode(pmc.marshal), 0, 0, 1)
 	kn, err := send.NextKey(2, ApplicationRatchet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aad := codec.MustEncode((&PrivateContentAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication, AuthenticatedData: ac.Content.AuthenticatedData}).marshal)
+	aad := codec.MustEncode((&privateContentAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication, AuthenticatedData: ac.Content.AuthenticatedData}).marshal)
 	ct, _ := f.cs.Seal(kn.Key, kn.Nonce, aad, pt)
 	sdKey, sdNonce := f.senderData.KeyNonce(f.cs, ct)
 	sd := SenderData{LeafIndex: 2, Generation: kn.Generation}
-	sdAAD := codec.MustEncode((&SenderDataAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication}).marshal)
+	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication}).marshal)
 	esd, _ := f.cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
 	pm := &PrivateMessage{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication,
 		AuthenticatedData: ac.Content.AuthenticatedData, EncryptedSenderData: esd, Ciphertext: ct}

@@ -104,7 +104,7 @@ func FuzzPrivateMessageContent(f *testing.F) {
 		if len(data) == 0 {
 			return
 		}
-		fuzzDecoder(t, data[1:], &PrivateMessageContent{ContentType: ContentType(data[0])})
+		fuzzDecoder(t, data[1:], &privateMessageContent{ContentType: ContentType(data[0])})
 	})
 }
 
