@@ -317,14 +317,25 @@ func (g *Group) groupInfo(inlineTree, externalPub bool) (*GroupInfo, error) {
 	return gi, nil
 }
 
+// GroupInfoOptions shape a GroupInfo (RFC 9420, Section 12.4.3).
+type GroupInfoOptions struct {
+	// InlineTree puts the ratchet tree in the GroupInfo (ratchet_tree
+	// extension, Section 12.4.3.3); otherwise the receiver needs it out of
+	// band.
+	InlineTree bool
+	// ExternalPub adds the external_pub extension, which external joiners
+	// need (Section 12.4.3.2).
+	ExternalPub bool
+}
+
 // GroupInfo returns a signed GroupInfo for the current epoch, with the
-// ratchet tree and external_pub extensions as requested (e.g. to publish
+// ratchet tree and external_pub extensions as opts asks (e.g. to publish
 // for external joins, RFC 9420, Section 12.4.3.2).
-func (g *Group) GroupInfo(inlineTree, externalPub bool) (*GroupInfo, error) {
+func (g *Group) GroupInfo(opts GroupInfoOptions) (*GroupInfo, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
 	}
-	return g.groupInfo(inlineTree, externalPub)
+	return g.groupInfo(opts.InlineTree, opts.ExternalPub)
 }
 
 // buildWelcome encrypts the GroupInfo and the GroupSecrets of each new

@@ -207,9 +207,6 @@ type ExternalJoinOptions struct {
 	PSKs []PreSharedKeyID
 	// AuthenticatedData of the commit.
 	AuthenticatedData []byte
-	// InlineTree / ExternalPub shape the GroupInfo returned with the new
-	// group (for the next external joiner).
-	InlineTree, ExternalPub bool
 }
 
 // ExternalJoin joins a group through an external commit (RFC 9420,

@@ -215,7 +215,7 @@ func testThreeMembers(t *testing.T, cs suite.ID, encrypt bool) {
 	checkAgree(t, all...)
 
 	// External join of D via GroupInfo with external_pub (tree inline).
-	gi, err := a.GroupInfo(true, true)
+	gi, err := a.GroupInfo(GroupInfoOptions{InlineTree: true, ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}

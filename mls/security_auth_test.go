@@ -473,7 +473,7 @@ func TestSecurityResyncEvictionByIdentityClaim(t *testing.T) {
 func evictionFixture(t *testing.T, seed uint64) ([]*Group, *GroupInfo) {
 	t.Helper()
 	all := newFlowGroup(t, secCS, seed, "alice", "bob", "carol")
-	gi, err := all[0].GroupInfo(true, true)
+	gi, err := all[0].GroupInfo(GroupInfoOptions{InlineTree: true, ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -496,7 +496,7 @@ func TestSecurityExtensionAndMessageLimits(t *testing.T) {
 	_, err = alice.Commit(CommitOptions{Proposals: []ProposalBody{&GroupContextExtensions{Extensions: Extensions{big}}}})
 	limitError(t, err, ErrInvalidProposal, "GroupContextExtensions with a 1 MiB + 1 extension")
 	before.check(t, alice)
-	gi, err := alice.GroupInfo(false, false)
+	gi, err := alice.GroupInfo(GroupInfoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
