@@ -172,7 +172,7 @@ func (s *server) GroupInfo(_ context.Context, req *pb.GroupInfoRequest) (*pb.Gro
 	if err != nil {
 		return nil, err
 	}
-	gi, err := m.g.GroupInfo(!req.GetExternalTree(), true)
+	gi, err := m.g.GroupInfo(mls.GroupInfoOptions{InlineTree: !req.GetExternalTree(), ExternalPub: true})
 	if err != nil {
 		return nil, err
 	}
