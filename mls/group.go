@@ -20,7 +20,7 @@ import (
 // it was; a commit builds the next epoch's state and swaps it in only when
 // everything checked out. Sending is the one change outside that rule: a
 // message returned as PrivateMessage (SealApplication; Propose,
-// ProposeUpdate and Commit with Config.EncryptHandshake) has consumed a
+// ProposeUpdate and Commit sent as PrivateMessage) has consumed a
 // generation of this member's ratchet, even if it is never delivered or
 // merged (RFC 9420, Section 9.1). A Group is not safe for concurrent use;
 // its PublicGroup is.
@@ -306,11 +306,21 @@ func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*Aut
 	return ac, nil
 }
 
-func (g *Group) handshakeWireFormat() WireFormat {
-	if g.cfg != nil && g.cfg.EncryptHandshake {
-		return WireFormatPrivateMessage
+// handshakeWireFormat returns the wire format of a proposal or commit:
+// wf when the message's options set it, otherwise the group's default
+// (Config.EncryptHandshake). Only PublicMessage and PrivateMessage carry
+// handshake content (RFC 9420, Section 6).
+func (g *Group) handshakeWireFormat(wf WireFormat) (WireFormat, error) {
+	switch wf {
+	case WireFormatPublicMessage, WireFormatPrivateMessage:
+		return wf, nil
+	case 0:
+		if g.cfg != nil && g.cfg.EncryptHandshake {
+			return WireFormatPrivateMessage, nil
+		}
+		return WireFormatPublicMessage, nil
 	}
-	return WireFormatPublicMessage
+	return 0, fmt.Errorf("mls: cannot send a proposal or commit as %v", wf)
 }
 
 // wrap protects a signed AuthenticatedContent with this epoch's keys and
@@ -382,24 +392,34 @@ func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	return msg, nil
 }
 
+// ProposeOptions are the sender's choices for one proposal; nil means the
+// zero value.
+type ProposeOptions struct {
+	// AuthenticatedData is the proposal's authenticated_data.
+	AuthenticatedData []byte
+	// WireFormat is WireFormatPublicMessage or WireFormatPrivateMessage;
+	// zero means the group's default (Config.EncryptHandshake).
+	WireFormat WireFormat
+}
+
 // Propose sends a proposal (RFC 9420, Section 12.1) and caches it so a later
-// commit by this member can include it by reference. For an Update the
-// caller passes nil body fields to be filled: use ProposeUpdate instead.
-// With Config.EncryptHandshake the proposal consumes the next generation of
-// this member's handshake ratchet (RFC 9420, Section 9.1).
-func (g *Group) Propose(body ProposalBody, aad []byte) (*MLSMessage, error) {
+// commit by this member can include it by reference. For an Update use
+// ProposeUpdate instead. Sent as PrivateMessage, the proposal consumes the
+// next generation of this member's handshake ratchet (RFC 9420, Section
+// 9.1).
+func (g *Group) Propose(body ProposalBody, opts *ProposeOptions) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
 	}
 	if _, ok := body.(*Update); ok {
 		return nil, errors.New("mls: use ProposeUpdate for Update proposals")
 	}
-	return g.propose(&Proposal{Body: body}, aad, nil)
+	return g.propose(&Proposal{Body: body}, opts, nil)
 }
 
 // ProposeUpdate proposes to replace this member's leaf with a fresh
-// encryption key (RFC 9420, Section 12.1.2).
-func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
+// encryption key (RFC 9420, Section 12.1.2); opts as for Propose.
+func (g *Group) ProposeUpdate(opts *ProposeOptions) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
 	}
@@ -426,11 +446,18 @@ func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
 	if err := leaf.sign(k, g.pub.ctx.GroupID, g.self); err != nil {
 		return nil, err
 	}
-	return g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, aad, encPriv)
+	return g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, opts, encPriv)
 }
 
-func (g *Group) propose(p *Proposal, aad []byte, updatePriv []byte) (*MLSMessage, error) {
-	ac, err := g.frame(ContentTypeProposal, p, aad, g.handshakeWireFormat())
+func (g *Group) propose(p *Proposal, opts *ProposeOptions, updatePriv []byte) (*MLSMessage, error) {
+	if opts == nil {
+		opts = &ProposeOptions{}
+	}
+	wf, err := g.handshakeWireFormat(opts.WireFormat)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := g.frame(ContentTypeProposal, p, opts.AuthenticatedData, wf)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@ type CommitOptions struct {
 	ExternalPub bool
 	// AuthenticatedData is the commit's authenticated_data.
 	AuthenticatedData []byte
+	// WireFormat is WireFormatPublicMessage or WireFormatPrivateMessage;
+	// zero means the group's default (Config.EncryptHandshake).
+	WireFormat WireFormat
 	// ExtraPSKs are injected into the key schedule without a proposal and
 	// listed in the Welcome after the commit's PSK proposals: the
 	// resumption PSK (usage reinit or branch) of a new group's first
@@ -147,8 +150,9 @@ func (g *Group) Merge(pc *PendingCommit) error {
 // opts.Proposals (RFC 9420, Section 12.4.1). The group's epoch does not
 // change until Merge; a failed Commit changes nothing.
 //
-// One exception, as for every message sent: with Config.EncryptHandshake
-// the commit is encrypted with the next generation of this member's
+// One exception, as for every message sent: as a PrivateMessage
+// (opts.WireFormat, or Config.EncryptHandshake by default) the commit is
+// encrypted with the next generation of this member's
 // handshake ratchet, and a successful Commit consumes that generation in g
 // whether or not the commit is ever merged (RFC 9420, Sections 9.1, 9.2: a
 // key and nonce encrypt one message only). Later proposals and commits of
@@ -226,7 +230,11 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 		st.finishTree()
 		newPriv = g.priv.Prune(st.tree)
 	}
-	ac, err := g.frame(ContentTypeCommit, &Commit{Proposals: refs, Path: st.path}, opts.AuthenticatedData, g.handshakeWireFormat())
+	wf, err := g.handshakeWireFormat(opts.WireFormat)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := g.frame(ContentTypeCommit, &Commit{Proposals: refs, Path: st.path}, opts.AuthenticatedData, wf)
 	if err != nil {
 		return nil, err
 	}

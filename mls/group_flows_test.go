@@ -194,7 +194,7 @@ func TestFlowProposals(t *testing.T) {
 		// B proposes an Add of D; A commits it by reference.
 		cfgD := newTestConfig(24)
 		kpD := newKP(t, cfgD, cs, "dave")
-		prop, err := b.Propose(&Add{KeyPackage: *kpD.KeyPackage}, []byte("add dave"))
+		prop, err := b.Propose(&Add{KeyPackage: *kpD.KeyPackage}, &ProposeOptions{AuthenticatedData: []byte("add dave")})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,3 +45,63 @@ func TestAdoptPublic(t *testing.T) {
 	deliver(t, b, []*Group{a}, pc.Commit)
 	checkAgree(t, a, b)
 }
+
+// TestCloneConfigAndWireFormat: the handshake wire format is a per-message
+// choice (ProposeOptions, CommitOptions) over the group's default, and a
+// Clone has its own Config: changing the clone's default does not change
+// the original's (it shared the *Config before).
+func TestCloneConfigAndWireFormat(t *testing.T) {
+	cs := suite.ID(1)
+	cfgA, cfgB := newTestConfig(1), newTestConfig(2)
+	a, err := CreateGroup(cfgA, []byte("group"), newKP(t, cfgA, cs, "alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpB := newKP(t, cfgB, cs, "bob")
+	pc := commitAndMerge(t, a, CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kpB.KeyPackage}}, InlineTree: true})
+	b, err := Join(cfgB, wireRoundTrip(t, pc.Welcome), kpB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.Clone()
+	c.Config().EncryptHandshake = true
+	if cfgA.EncryptHandshake || a.Config().EncryptHandshake {
+		t.Fatal("changing the clone's Config changed the original's")
+	}
+	for _, tc := range []struct {
+		g    *Group
+		opts *ProposeOptions
+		want WireFormat
+	}{
+		{a, nil, WireFormatPublicMessage},
+		{c, nil, WireFormatPrivateMessage},
+		{a, &ProposeOptions{WireFormat: WireFormatPrivateMessage}, WireFormatPrivateMessage},
+		{c, &ProposeOptions{WireFormat: WireFormatPublicMessage}, WireFormatPublicMessage},
+	} {
+		msg, err := tc.g.ProposeUpdate(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.WireFormat != tc.want {
+			t.Errorf("ProposeUpdate(%+v) on clone=%v: %v, want %v", tc.opts, tc.g == c, msg.WireFormat, tc.want)
+		}
+	}
+	if _, err := a.ProposeUpdate(&ProposeOptions{WireFormat: WireFormatWelcome}); err == nil {
+		t.Error("a proposal as Welcome was accepted")
+	}
+	// The original commits as PublicMessage by default and as
+	// PrivateMessage when the commit asks; b processes both kinds.
+	pc, err = a.Commit(CommitOptions{SkipCached: true, ForcePath: true})
+	if err != nil || pc.Commit.WireFormat != WireFormatPublicMessage {
+		t.Fatalf("default commit: %v, %v", err, pc)
+	}
+	pc, err = a.Commit(CommitOptions{SkipCached: true, ForcePath: true, WireFormat: WireFormatPrivateMessage})
+	if err != nil || pc.Commit.WireFormat != WireFormatPrivateMessage {
+		t.Fatalf("private commit: %v, %v", err, pc)
+	}
+	if err := a.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, a, []*Group{b}, pc.Commit)
+	checkAgree(t, a, b)
+}

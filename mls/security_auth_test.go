@@ -91,7 +91,7 @@ func forgePathCommit(t testing.TB, g *Group, cred Credential) *MLSMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ac, err := g.frame(ContentTypeCommit, &Commit{Path: path}, nil, g.handshakeWireFormat())
+	ac, err := g.frame(ContentTypeCommit, &Commit{Path: path}, nil, defaultHandshake(g))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,4 +478,10 @@ func evictionFixture(t *testing.T, seed uint64) ([]*Group, *GroupInfo) {
 		t.Fatal(err)
 	}
 	return all, gi
+}
+
+// defaultHandshake is the group's default wire format of handshake messages.
+func defaultHandshake(g *Group) WireFormat {
+	wf, _ := g.handshakeWireFormat(0)
+	return wf
 }
