@@ -541,7 +541,7 @@ func runScenario(w *group) {
 	w.check("go update commit")
 
 	// 7: alice proposes an Update; tom commits it by reference.
-	prop, err := alice.g.ProposeUpdate([]byte("upd"))
+	prop, err := alice.g.ProposeUpdate(&mls.ProposeOptions{AuthenticatedData: []byte("upd")})
 	if err != nil {
 		t.Fatal(err)
 	}
