@@ -1,6 +1,10 @@
 package mls
 
-import "github.com/mlslab/mlslab/mls/internal/suite"
+import (
+	"fmt"
+
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
 
 // CipherSuite is an MLS cipher suite codepoint (RFC 9420, Section 17.1).
 // Its String method prints the RFC name.
@@ -19,3 +23,14 @@ const (
 
 // CipherSuites returns every supported suite in codepoint order.
 func CipherSuites() []CipherSuite { return append([]CipherSuite(nil), suite.All...) }
+
+// LookupCipherSuite returns the cipher suite with code point code (RFC
+// 9420, Section 17.1), or an error matching ErrUnsupported if mlslab does
+// not implement it (a reserved, GREASE or unknown code point).
+func LookupCipherSuite(code uint16) (CipherSuite, error) {
+	cs := CipherSuite(code)
+	if !cs.IsValid() {
+		return 0, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", fmt.Sprintf("code point 0x%04x", code), nil)
+	}
+	return cs, nil
+}

@@ -130,6 +130,26 @@ func (g *Group) LeafIndex() LeafIndex { return g.self }
 // Active reports whether this member can still send and process messages.
 func (g *Group) Active() bool { return g.state == stateActive }
 
+// PendingProposal is a proposal cached in the current epoch (received or
+// sent by this member), which a commit of the epoch may include by
+// reference (RFC 9420, Section 12.4).
+type PendingProposal struct {
+	Ref      []byte // ProposalRef (Section 5.2)
+	Proposal *Proposal
+	Sender   Sender
+}
+
+// PendingProposals returns the proposals cached in the current epoch, in
+// the order they were received or sent (the order Commit includes them).
+// The values are the group's own: do not modify them.
+func (g *Group) PendingProposals() []PendingProposal {
+	out := make([]PendingProposal, len(g.proposals))
+	for i, cp := range g.proposals {
+		out[i] = PendingProposal{Ref: cp.ref, Proposal: cp.p, Sender: cp.sender}
+	}
+	return out
+}
+
 // PendingReInit returns the ReInit proposal of the commit that ended the
 // group, if any (RFC 9420, Section 11.2).
 func (g *Group) PendingReInit() *ReInit { return g.reinit }

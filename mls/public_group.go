@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
@@ -68,11 +67,7 @@ func requiredCapabilities(exts Extensions) (*RequiredCapabilities, error) {
 	if !ok {
 		return nil, nil
 	}
-	var rc RequiredCapabilities
-	if err := codec.Decode(e.Data, rc.unmarshal); err != nil {
-		return nil, protoErr(CodeDecode, "RFC 9420 §11.1 required_capabilities", "", err)
-	}
-	return &rc, nil
+	return UnmarshalRequiredCapabilities(e.Data)
 }
 
 // supports reports whether caps meets rc.
@@ -421,7 +416,7 @@ func (pg *PublicGroup) externalSenders() ([]ExternalSender, error) {
 	if !ok {
 		return nil, nil
 	}
-	return parseExternalSenders(e.Data)
+	return UnmarshalExternalSenders(e.Data)
 }
 
 // senderSigKey returns the signature key that must have signed content

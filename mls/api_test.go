@@ -1,0 +1,96 @@
+package mls
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/mlslab/mlslab/mls/internal/suite"
+)
+
+// TestExtensionDecoders: every extension package mls defines decodes what
+// its encoder wrote, and rejects trailing data.
+func TestExtensionDecoders(t *testing.T) {
+	es := []ExternalSender{{SignatureKey: []byte{1, 2, 3}, Credential: NewBasicCredential([]byte("ds"))}}
+	e, err := ExternalSendersExtension(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := UnmarshalExternalSenders(e.Data); err != nil || !reflect.DeepEqual(got, es) {
+		t.Errorf("external_senders: %v, %+v", err, got)
+	}
+	if _, err := UnmarshalExternalSenders(append(bytes.Clone(e.Data), 0)); err == nil {
+		t.Error("external_senders with trailing data accepted")
+	}
+	rc := &RequiredCapabilities{ExtensionTypes: []ExtensionType{ExtensionExternalSenders}, ProposalTypes: []ProposalType{}, CredentialTypes: []CredentialType{CredentialBasic}}
+	e, err = RequiredCapabilitiesExtension(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := UnmarshalRequiredCapabilities(e.Data); err != nil || !reflect.DeepEqual(got, rc) {
+		t.Errorf("required_capabilities: %v, %+v", err, got)
+	}
+	e = ApplicationIDExtension([]byte("app"))
+	if got, err := UnmarshalApplicationID(e.Data); err != nil || string(got) != "app" {
+		t.Errorf("application_id: %v, %q", err, got)
+	}
+	if _, err := UnmarshalApplicationID(append(bytes.Clone(e.Data), 0)); err == nil {
+		t.Error("application_id with trailing data accepted")
+	}
+	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	s, _ := suite.Get(cs)
+	_, pub, err := s.GenerateKeyPair(newTestConfig(1).rand())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := UnmarshalExternalPub(cs, externalPubExtension(pub).Data); err != nil || !bytes.Equal(got, pub) {
+		t.Errorf("external_pub: %v", err)
+	}
+	if _, err := UnmarshalExternalPub(0x0a0a, nil); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("external_pub of an unknown suite: %v", err)
+	}
+}
+
+func TestLookupCipherSuite(t *testing.T) {
+	for _, cs := range CipherSuites() {
+		if got, err := LookupCipherSuite(uint16(cs)); err != nil || got != cs {
+			t.Errorf("LookupCipherSuite(%d) = %v, %v", cs, got, err)
+		}
+	}
+	for _, code := range []uint16{0, 0x0a0a, 8, 0xffff} {
+		if _, err := LookupCipherSuite(code); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("LookupCipherSuite(0x%04x): %v", code, err)
+		}
+	}
+}
+
+// TestPendingProposals: the accessor lists the epoch's cached proposals
+// in order, and a commit's epoch change empties it.
+func TestPendingProposals(t *testing.T) {
+	cs := suite.ID(1)
+	cfgA, cfgB := newTestConfig(1), newTestConfig(2)
+	a, err := CreateGroup(cfgA, []byte("group"), newKP(t, cfgA, cs, "alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.PendingProposals()) != 0 {
+		t.Fatal("new group has pending proposals")
+	}
+	kpB := newKP(t, cfgB, cs, "bob")
+	if _, err := a.Propose(&Add{KeyPackage: *kpB.KeyPackage}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ProposeUpdate(nil); err != nil {
+		t.Fatal(err)
+	}
+	pp := a.PendingProposals()
+	if len(pp) != 2 || pp[0].Proposal.Type() != ProposalTypeAdd || pp[1].Proposal.Type() != ProposalTypeUpdate ||
+		pp[0].Sender != MemberSender(0) || len(pp[0].Ref) == 0 {
+		t.Fatalf("pending proposals: %+v", pp)
+	}
+	commitAndMerge(t, a, CommitOptions{})
+	if len(a.PendingProposals()) != 0 {
+		t.Fatal("pending proposals survive the epoch")
+	}
+}
