@@ -94,3 +94,38 @@ func TestPendingProposals(t *testing.T) {
 		t.Fatal("pending proposals survive the epoch")
 	}
 }
+
+// TestNewMemberAddProposal: a joiner's new_member_proposal Add is
+// accepted by a member and committed; its owner joins by the Welcome.
+func TestNewMemberAddProposal(t *testing.T) {
+	cs := suite.ID(1)
+	cfgA, cfgB := newTestConfig(1), newTestConfig(2)
+	a, err := CreateGroup(cfgA, []byte("group"), newKP(t, cfgA, cs, "alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpB := newKP(t, cfgB, cs, "bob")
+	ctx := a.Public().Context()
+	msg, err := NewMemberAddProposal(&ctx, kpB, []byte("let me in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Process(wireRoundTrip(t, msg))
+	if err != nil || out.Sender.Type != SenderTypeNewMemberProposal {
+		t.Fatalf("Process: %v, %+v", err, out)
+	}
+	pc := commitAndMerge(t, a, CommitOptions{InlineTree: true})
+	b, err := Join(cfgB, wireRoundTrip(t, pc.Welcome), kpB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgree(t, a, b)
+	if n, err := NewPSKNonce(cs, nil); err != nil || len(n) != 32 {
+		t.Errorf("NewPSKNonce: %v, %d octets", err, len(n))
+	}
+	es := ExternalSender{SignatureKey: []byte{7}, Credential: NewBasicCredential([]byte("x"))}
+	e, _ := ExternalSendersExtension([]ExternalSender{es})
+	if got, err := UnmarshalExternalSender(e.Data[1:]); err != nil || !reflect.DeepEqual(got, es) {
+		t.Errorf("UnmarshalExternalSender: %v, %+v", err, got)
+	}
+}

@@ -561,6 +561,16 @@ func newPSKNonce(cs *suite.Suite, r io.Reader) ([]byte, error) {
 	return n, nil
 }
 
+// NewPSKNonce draws a fresh psk_nonce for suite cs (RFC 9420, Section
+// 8.4): KDF.Nh octets from r (nil: crypto/rand).
+func NewPSKNonce(cs CipherSuite, r io.Reader) ([]byte, error) {
+	st, err := suite.Get(cs)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
+	}
+	return newPSKNonce(st, (&Config{Rand: r}).rand())
+}
+
 // ExternalPSKProposal returns a PreSharedKey proposal body for an external
 // PSK with a fresh nonce.
 func (g *Group) ExternalPSKProposal(pskID []byte) (*PreSharedKey, error) {

@@ -93,6 +93,16 @@ func UnmarshalExternalSenders(data []byte) ([]ExternalSender, error) {
 	return out, nil
 }
 
+// UnmarshalExternalSender decodes one ExternalSender (RFC 9420, Section
+// 12.1.8.1), as an element of external_senders encodes it.
+func UnmarshalExternalSender(data []byte) (ExternalSender, error) {
+	var e ExternalSender
+	if err := codec.Decode(data, e.unmarshal); err != nil {
+		return ExternalSender{}, protoErr(CodeDecode, "RFC 9420 §12.1.8.1 ExternalSender", "", err)
+	}
+	return e, nil
+}
+
 // UnmarshalRequiredCapabilities decodes the data of a
 // required_capabilities extension (RFC 9420, Section 11.1).
 func UnmarshalRequiredCapabilities(data []byte) (*RequiredCapabilities, error) {

@@ -165,7 +165,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 // limits before the tree is validated (signatures, hashes).
 func parseTreeWithLimits(cs *suite.Suite, data []byte, cfg *Config) (*RatchetTree, error) {
 	l := cfg.limits()
-	tree, err := ParseRatchetTree(cs, data, l.leaves)
+	tree, err := decodeRatchetTree(cs, data, l.leaves)
 	if err != nil {
 		return nil, err
 	}

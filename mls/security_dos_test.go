@@ -310,22 +310,22 @@ func TestSecurityTreeLeafLimit(t *testing.T) {
 
 	huge := sparseTreeEncoding(t, 1<<21, ln) // 4 MiB of blank nodes
 	var err error
-	n := allocated(func() { _, err = ParseRatchetTree(cs, huge, 0) })
+	n := allocated(func() { _, err = decodeRatchetTree(cs, huge, 0) })
 	limitError(t, err, ErrInvalidTree, "2^21-leaf tree, default limit")
 	if n > 1<<20 {
 		t.Fatalf("rejecting a 2^21-leaf tree allocated %d bytes, want < 1 MiB", n)
 	}
 	// Above the default: rejected, without allocating the tree either.
-	n = allocated(func() { _, err = ParseRatchetTree(cs, sparseTreeEncoding(t, 2*DefaultMaxTreeLeaves, ln), 0) })
+	n = allocated(func() { _, err = decodeRatchetTree(cs, sparseTreeEncoding(t, 2*DefaultMaxTreeLeaves, ln), 0) })
 	limitError(t, err, ErrInvalidTree, "2*DefaultMaxTreeLeaves")
 	if n > 4<<20 {
 		t.Fatalf("rejecting a 2^19-leaf tree allocated %d bytes, want < 4 MiB", n)
 	}
 	// Exactly at a configured limit: accepted; one doubling more: not.
-	if _, err := ParseRatchetTree(cs, sparseTreeEncoding(t, 1024, ln), 1024); err != nil {
+	if _, err := decodeRatchetTree(cs, sparseTreeEncoding(t, 1024, ln), 1024); err != nil {
 		t.Fatalf("1024 leaves, limit 1024: %v", err)
 	}
-	_, err = ParseRatchetTree(cs, sparseTreeEncoding(t, 2048, ln), 1024)
+	_, err = decodeRatchetTree(cs, sparseTreeEncoding(t, 2048, ln), 1024)
 	limitError(t, err, ErrInvalidTree, "2048 leaves, limit 1024")
 
 	// The defaults admit a 100 000-member group: its tree has 2^17 leaves
