@@ -34,3 +34,14 @@ func LookupCipherSuite(code uint16) (CipherSuite, error) {
 	}
 	return cs, nil
 }
+
+// lookupSuite returns the implementation of cs for the exported low-level
+// functions that take a CipherSuite (an error matching ErrUnsupported for
+// a suite mlslab does not implement).
+func lookupSuite(cs CipherSuite) (*suite.Suite, error) {
+	s, err := suite.Get(cs)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
+	}
+	return s, nil
+}

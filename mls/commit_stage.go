@@ -196,7 +196,7 @@ func (st *stagedCommit) advance(ac *AuthenticatedContent, init InitSecret, commi
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	joiner, keys := DeriveEpoch(cs, init, commit, psk, ctxBytes)
+	joiner, keys := deriveEpoch(cs, init, commit, psk, ctxBytes)
 	keys.ownedByGroup()
 	if ac.Auth.ConfirmationTag == nil {
 		if err := ac.SetConfirmationTag(cs, keys.Confirmation, st.ctx.ConfirmedTranscriptHash); err != nil {

@@ -54,7 +54,7 @@ func newNonMemberProposal(ctx *GroupContext, sender Sender, sigPriv []byte, body
 	if err := ac.Sign(cs, sigPriv, ctx); err != nil {
 		return nil, err
 	}
-	pm, err := ProtectPublic(cs, ac, ctx, nil)
+	pm, err := protectPublic(cs, ac, ctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -229,7 +229,7 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	clear(epochSecret) // consumed (RFC 9420, Section 9.2)
 	tag := keys.ConfirmationTag(ctx.ConfirmedTranscriptHash)
 	pg.interim = interimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)
-	priv, err := NewTreePrivate(cs, 0, kp.EncryptionKey)
+	priv, err := newTreePrivate(cs, 0, kp.EncryptionKey)
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (g *Group) wrap(ac *AuthenticatedContent) (*MLSMessage, *PendingKey, error)
 	msg := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
 	switch ac.WireFormat {
 	case WireFormatPublicMessage:
-		pm, err := ProtectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
+		pm, err := protectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -135,7 +135,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if !ok {
 		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" new member's leaf in the tree", "", nil)
 	}
-	priv, err := NewTreePrivate(cs, self, kp.EncryptionKey)
+	priv, err := newTreePrivate(cs, self, kp.EncryptionKey)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err != nil {
 		return nil, nil, err
 	}
-	pm, err := ProtectPublic(cs, ac, &pg.ctx, nil)
+	pm, err := protectPublic(cs, ac, &pg.ctx, nil)
 	if err != nil {
 		return nil, nil, err
 	}

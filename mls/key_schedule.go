@@ -218,7 +218,17 @@ func (e EpochSecret) Derive(cs *suite.Suite) *EpochSecrets {
 // GroupContext. It returns the joiner_secret too, which the committer needs
 // for its Welcome (GroupSecrets and welcome_secret); members that only
 // process the Commit drop it.
-func DeriveEpoch(cs *suite.Suite, init InitSecret, commit CommitSecret, psk PSKSecret, groupContext []byte) (JoinerSecret, *EpochSecrets) {
+func DeriveEpoch(cs CipherSuite, init InitSecret, commit CommitSecret, psk PSKSecret, groupContext []byte) (JoinerSecret, *EpochSecrets, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, nil, err
+	}
+	joiner, keys := deriveEpoch(s, init, commit, psk, groupContext)
+	return joiner, keys, nil
+}
+
+// deriveEpoch is DeriveEpoch for a suite already looked up.
+func deriveEpoch(cs *suite.Suite, init InitSecret, commit CommitSecret, psk PSKSecret, groupContext []byte) (JoinerSecret, *EpochSecrets) {
 	j := deriveJoinerSecret(cs, init, commit, groupContext)
 	return j, j.EpochSecret(cs, psk, groupContext).Derive(cs)
 }
@@ -320,8 +330,8 @@ func (x ExternalSecret) ExternalInitSecret(cs *suite.Suite, kemOutput []byte) (I
 	return InitSecret(secret), nil
 }
 
-// Suite returns the cipher suite the secrets were derived with.
-func (e *EpochSecrets) Suite() *suite.Suite { return e.suite }
+// CipherSuite returns the cipher suite the secrets were derived with.
+func (e *EpochSecrets) CipherSuite() CipherSuite { return e.suite.ID() }
 
 // Export implements MLS-Exporter over this epoch's exporter_secret (RFC 9420,
 // Section 8.5).

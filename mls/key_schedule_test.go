@@ -32,7 +32,7 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			joiner, member := DeriveEpoch(cs, init, commit, psk, gc)
+			joiner, member := deriveEpoch(cs, init, commit, psk, gc)
 			joined := joinEpoch(cs, joiner, psk, gc)
 			if !equalEpochSecrets(member, joined) {
 				t.Fatal("a joiner derives different epoch secrets than the members")
@@ -54,8 +54,8 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 					t.Fatalf("%s: %d bytes, want KDF.Nh = %d", name, len(s), cs.Nh())
 				}
 			}
-			if member.Suite() != cs {
-				t.Fatal("Suite() mismatch")
+			if member.CipherSuite() != cs.ID() {
+				t.Fatal("CipherSuite() mismatch")
 			}
 			key, nonce := joiner.WelcomeSecret(cs, psk).KeyNonce(cs)
 			if len(key) != cs.Nk() || len(nonce) != cs.Nn() {
@@ -79,17 +79,17 @@ func TestKeyScheduleZeroInputs(t *testing.T) {
 	init := InitSecret(bytes.Repeat([]byte{9}, cs.Nh()))
 	zero := make([]byte, cs.Nh())
 	// nil commit_secret and psk_secret stand for the all-zero vector "0".
-	j1, e1 := DeriveEpoch(cs, init, nil, nil, gc)
-	j2, e2 := DeriveEpoch(cs, init, CommitSecret(zero), PSKSecret(zero), gc)
+	j1, e1 := deriveEpoch(cs, init, nil, nil, gc)
+	j2, e2 := deriveEpoch(cs, init, CommitSecret(zero), PSKSecret(zero), gc)
 	if !bytes.Equal(j1, j2) || !equalEpochSecrets(e1, e2) {
 		t.Fatal("nil and zero-vector inputs disagree")
 	}
 	noPSK, _ := derivePSKSecret(cs, nil, nil)
-	if _, e3 := DeriveEpoch(cs, init, nil, noPSK, gc); !equalEpochSecrets(e1, e3) {
+	if _, e3 := deriveEpoch(cs, init, nil, noPSK, gc); !equalEpochSecrets(e1, e3) {
 		t.Fatal("DerivePSKSecret with no PSKs differs from the zero psk_secret")
 	}
 	// Each epoch's init_secret chains into the next.
-	_, next := DeriveEpoch(cs, e1.Init, nil, nil, testGroupContext(cs, 6))
+	_, next := deriveEpoch(cs, e1.Init, nil, nil, testGroupContext(cs, 6))
 	if bytes.Equal(next.Init, e1.Init) || bytes.Equal(next.Authenticator, e1.Authenticator) {
 		t.Fatal("epochs do not chain")
 	}
@@ -165,7 +165,7 @@ func TestExporter(t *testing.T) {
 
 func TestConfirmationAndMembershipTags(t *testing.T) {
 	cs := suite.MustGet(3)
-	_, es := DeriveEpoch(cs, InitSecret(make([]byte, 32)), nil, nil, testGroupContext(cs, 1))
+	_, es := deriveEpoch(cs, InitSecret(make([]byte, 32)), nil, nil, testGroupContext(cs, 1))
 	cth := []byte("confirmed transcript hash")
 	tag := es.ConfirmationTag(cth)
 	if !bytes.Equal(tag, cs.MAC(es.Confirmation, cth)) || !es.VerifyConfirmationTag(cth, tag) {
@@ -185,7 +185,7 @@ func TestConfirmationAndMembershipTags(t *testing.T) {
 func TestExternalKeyPairAndInit(t *testing.T) {
 	for _, id := range suite.All {
 		cs := suite.MustGet(id)
-		_, es := DeriveEpoch(cs, InitSecret(make([]byte, cs.Nh())), nil, nil, testGroupContext(cs, 1))
+		_, es := deriveEpoch(cs, InitSecret(make([]byte, cs.Nh())), nil, nil, testGroupContext(cs, 1))
 		priv, pub, err := es.ExternalKeyPair()
 		if err != nil {
 			t.Fatalf("%v: %v", id, err)
@@ -225,7 +225,7 @@ func BenchmarkKeySchedule(b *testing.B) {
 		b.Run(fmt.Sprintf("op=derive_epoch/cs=0x%04x", uint16(id)), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				DeriveEpoch(cs, init, nil, nil, gc)
+				deriveEpoch(cs, init, nil, nil, gc)
 			}
 		})
 	}

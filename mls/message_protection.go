@@ -166,7 +166,16 @@ func checkGroupEpoch(groupID []byte, epoch uint64, ctx *GroupContext) error {
 // mls_public_message. Application messages cannot be sent as PublicMessage
 // (Section 6: applications MUST use PrivateMessage for application data);
 // that is an error matching ErrInvalidMessage.
-func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext, membershipKey MembershipKey) (*PublicMessage, error) {
+func ProtectPublic(cs CipherSuite, ac *AuthenticatedContent, ctx *GroupContext, membershipKey MembershipKey) (*PublicMessage, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return protectPublic(s, ac, ctx, membershipKey)
+}
+
+// protectPublic is ProtectPublic for a suite already looked up.
+func protectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext, membershipKey MembershipKey) (*PublicMessage, error) {
 	if ac.Content.ContentType == ContentTypeApplication {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 application data MUST use PrivateMessage", "", nil)
 	}
@@ -395,7 +404,16 @@ func (o *OpenedPrivateMessage) Consume() error {
 // must be zero), and the signature with the key sigKey returns for the
 // sender's leaf. The caller consumes the key with Consume once it accepts
 // the message; UnprotectPrivate does both.
-func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*OpenedPrivateMessage, error) {
+func OpenPrivate(cs CipherSuite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*OpenedPrivateMessage, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return openPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+}
+
+// openPrivate is OpenPrivate for a suite already looked up.
+func openPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*OpenedPrivateMessage, error) {
 	if err := checkGroupEpoch(pm.GroupID, pm.Epoch, ctx); err != nil {
 		return nil, err
 	}
@@ -454,8 +472,17 @@ func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 
 // UnprotectPrivate is OpenPrivate followed by Consume: on success the
 // ratchet key is deleted from tree; on failure tree is unchanged.
-func UnprotectPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*AuthenticatedContent, error) {
-	o, err := OpenPrivate(cs, pm, ctx, tree, senderDataSecret, sigKey)
+func UnprotectPrivate(cs CipherSuite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*AuthenticatedContent, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return unprotectPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+}
+
+// unprotectPrivate is UnprotectPrivate for a suite already looked up.
+func unprotectPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*AuthenticatedContent, error) {
+	o, err := openPrivate(cs, pm, ctx, tree, senderDataSecret, sigKey)
 	if err != nil {
 		return nil, err
 	}

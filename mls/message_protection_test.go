@@ -114,7 +114,7 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 				bad.Ciphertext = bytes.Clone(pm.Ciphertext)
 				bad.EncryptedSenderData = bytes.Clone(pm.EncryptedSenderData)
 				tc.mod(&bad)
-				if _, err := UnprotectPrivate(f.cs, &bad, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, tc.want) {
+				if _, err := unprotectPrivate(f.cs, &bad, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, tc.want) {
 					t.Errorf("tampered %s: got %v, want %v", tc.name, err, tc.want)
 				}
 			}
@@ -122,19 +122,19 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 			other, _, _ := f.cs.GenerateSignatureKeyPair(rand.NewChaCha8([32]byte{9}))
 			otherPub, _ := f.cs.SignaturePublicKey(other)
 			wrongKey := func(uint32) ([]byte, error) { return otherPub, nil }
-			if _, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, wrongKey); !errors.Is(err, ErrInvalidSignature) {
+			if _, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, wrongKey); !errors.Is(err, ErrInvalidSignature) {
 				t.Errorf("wrong signature key: %v", err)
 			}
 			// Unknown sender.
 			noSender := func(leaf uint32) ([]byte, error) { return nil, fmt.Errorf("%w: %d", ErrUnknownSender, leaf) }
-			if _, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, noSender); !errors.Is(err, ErrUnknownSender) {
+			if _, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, noSender); !errors.Is(err, ErrUnknownSender) {
 				t.Errorf("unknown sender: %v", err)
 			}
 			// OpenPrivate without Consume does not consume either.
-			if _, err := OpenPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); err != nil {
+			if _, err := openPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); err != nil {
 				t.Fatal(err)
 			}
-			got, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
+			got, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
 			if err != nil {
 				t.Fatalf("genuine message after failures: %v", err)
 			}
@@ -143,7 +143,7 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 			if !bytes.Equal(a, b) {
 				t.Fatalf("content differs:\n got %x\nwant %x", b, a)
 			}
-			if _, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrKeyUsed) {
+			if _, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrKeyUsed) {
 				t.Errorf("replay: %v, want ErrDecrypt wrapping ErrKeyUsed", err)
 			}
 		})
@@ -159,7 +159,7 @@ func TestPrivateMessagePaddingPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := OpenPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
+		o, err := openPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestPrivateMessageRejectsNonZeroPadding(t *testing.T) {
 	esd, _ := f.cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
 	pm := &PrivateMessage{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication,
 		AuthenticatedData: ac.Content.AuthenticatedData, EncryptedSenderData: esd, Ciphertext: ct}
-	_, err = UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
+	_, err = unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
 	if !errors.Is(err, ErrNonZeroPadding) || !errors.Is(err, ErrDecode) {
 		t.Fatalf("got %v, want ErrDecode wrapping ErrNonZeroPadding", err)
 	}
@@ -215,7 +215,7 @@ func TestPublicMessageProtection(t *testing.T) {
 	f := newProtectFixture(t)
 	for _, ct := range []ContentType{ContentTypeProposal, ContentTypeCommit} {
 		ac := f.content(t, WireFormatPublicMessage, ct)
-		pm, err := ProtectPublic(f.cs, ac, f.ctx, f.membership)
+		pm, err := protectPublic(f.cs, ac, f.ctx, f.membership)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,13 +246,13 @@ func TestPublicMessageProtection(t *testing.T) {
 		// Signature over a different GroupContext fails even with a valid tag.
 		ctx3 := *f.ctx
 		ctx3.TreeHash = []byte("other")
-		pm3, _ := ProtectPublic(f.cs, ac, &ctx3, f.membership)
+		pm3, _ := protectPublic(f.cs, ac, &ctx3, f.membership)
 		if _, err := unprotectPublic(f.cs, pm3, &ctx3, &f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("signature over other GroupContext: %v", err)
 		}
 	}
 	ac := f.content(t, WireFormatPublicMessage, ContentTypeApplication)
-	if _, err := ProtectPublic(f.cs, ac, f.ctx, f.membership); !errors.Is(err, ErrInvalidMessage) {
+	if _, err := protectPublic(f.cs, ac, f.ctx, f.membership); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("application as PublicMessage: %v", err)
 	}
 }
@@ -267,7 +267,7 @@ func TestPublicMessageExternalSender(t *testing.T) {
 	if err := ac.Sign(f.cs, f.priv, nil); err != nil {
 		t.Fatal(err)
 	}
-	pm, err := ProtectPublic(f.cs, ac, f.ctx, nil)
+	pm, err := protectPublic(f.cs, ac, f.ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func BenchmarkUnprotectPrivate(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			// OpenPrivate does not consume, so the same message opens every time.
-			if _, err := OpenPrivate(f.cs, pm, f.ctx, tr, f.senderData, f.sigKey); err != nil {
+			if _, err := openPrivate(f.cs, pm, f.ctx, tr, f.senderData, f.sigKey); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -359,7 +359,7 @@ func TestPublicMessageSenderContentRules(t *testing.T) {
 		if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
 			t.Fatal(err)
 		}
-		_, errP := ProtectPublic(f.cs, ac, f.ctx, nil)
+		_, errP := protectPublic(f.cs, ac, f.ctx, nil)
 		pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
 		_, errU := unprotectPublic(f.cs, pm, f.ctx, nil, f.pub)
 		for _, err := range []error{errP, errU} {

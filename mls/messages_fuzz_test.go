@@ -123,7 +123,7 @@ func FuzzUnprotect(f *testing.F) {
 		f.Add(codec.MustEncode((&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPrivateMessage, PrivateMessage: pm}).marshal))
 		if ct != ContentTypeApplication {
 			ac := fx.content(f, WireFormatPublicMessage, ct)
-			pub, err := ProtectPublic(fx.cs, ac, fx.ctx, fx.membership)
+			pub, err := protectPublic(fx.cs, ac, fx.ctx, fx.membership)
 			if err != nil {
 				f.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func FuzzUnprotect(f *testing.F) {
 		case WireFormatPrivateMessage:
 			tree := fx.tree(t)
 			before := tree.Clone()
-			_, err := UnprotectPrivate(fx.cs, m.PrivateMessage, fx.ctx, tree, fx.senderData, fx.sigKey)
+			_, err := unprotectPrivate(fx.cs, m.PrivateMessage, fx.ctx, tree, fx.senderData, fx.sigKey)
 			if err != nil {
 				typed(t, err)
 				// Unchanged: the generation the message claims is still available.

@@ -52,7 +52,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		if msg.PrivateMessage == nil {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PrivateMessage", nil)
 		}
-		opened, err = OpenPrivate(g.cs, msg.PrivateMessage, &g.pub.ctx, g.stree, g.keys.SenderData, g.pub.memberSigKey)
+		opened, err = openPrivate(g.cs, msg.PrivateMessage, &g.pub.ctx, g.stree, g.keys.SenderData, g.pub.memberSigKey)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +194,7 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	for _, e := range entries {
 		if e.ref != nil && e.sender.Type == SenderTypeMember && LeafIndex(e.sender.Index) == g.self {
 			if k, ok := g.updateKeys[string(e.ref)]; ok {
-				if priv, err = NewTreePrivate(g.cs, g.self, k); err != nil {
+				if priv, err = newTreePrivate(g.cs, g.self, k); err != nil {
 					return nil, err
 				}
 			}

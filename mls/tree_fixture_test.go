@@ -178,7 +178,7 @@ func buildFullTree(cs *suite.Suite, n uint32) (*RatchetTree, error) {
 // (leaf key plus every parent key on its direct path).
 func fixturePrivate(cs *suite.Suite, t *RatchetTree, l LeafIndex) *TreePrivate {
 	encPriv, _, _, _ := leafKeys(cs, l, 0)
-	p, err := NewTreePrivate(cs, l, encPriv)
+	p, err := newTreePrivate(cs, l, encPriv)
 	if err != nil {
 		panic(err)
 	}

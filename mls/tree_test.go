@@ -542,7 +542,7 @@ func TestUpdatePath(t *testing.T) {
 			t.Fatal(err)
 		}
 		encPriv, _, _, _ := leafKeys(cs, LeafIndex(i), 4)
-		if privs[l], err = NewTreePrivate(cs, l, encPriv); err != nil {
+		if privs[l], err = newTreePrivate(cs, l, encPriv); err != nil {
 			t.Fatal(err)
 		}
 		joiners = append(joiners, l)

@@ -241,7 +241,16 @@ type TreePrivate struct {
 
 // NewTreePrivate returns the private state of the member at leaf holding
 // the leaf's HPKE private key.
-func NewTreePrivate(cs *suite.Suite, leaf LeafIndex, leafPriv []byte) (*TreePrivate, error) {
+func NewTreePrivate(cs CipherSuite, leaf LeafIndex, leafPriv []byte) (*TreePrivate, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return newTreePrivate(s, leaf, leafPriv)
+}
+
+// newTreePrivate is NewTreePrivate for a suite already looked up.
+func newTreePrivate(cs *suite.Suite, leaf LeafIndex, leafPriv []byte) (*TreePrivate, error) {
 	pub, err := cs.HPKEPublicKey(leafPriv)
 	if err != nil {
 		return nil, err

@@ -94,7 +94,7 @@ func checkKeySchedule(v *keyScheduleVector) error {
 		}
 
 		psk := PSKSecret(e.PSKSecret)
-		joiner, es := DeriveEpoch(cs, init, CommitSecret(e.CommitSecret), psk, gcBytes)
+		joiner, es := deriveEpoch(cs, init, CommitSecret(e.CommitSecret), psk, gcBytes)
 		c.Bytes(f("joiner_secret"), joiner, e.JoinerSecret)
 		c.Bytes(f("welcome_secret"), joiner.WelcomeSecret(cs, psk), e.WelcomeSecret)
 		c.Bytes(f("init_secret"), es.Init, e.InitSecret)

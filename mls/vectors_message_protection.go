@@ -158,7 +158,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			if ac.Content.ContentType == ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh()) // not checked here: needs the next epoch
 			}
-			pm, err := ProtectPublic(cs, ac, ctx, membershipKey)
+			pm, err := protectPublic(cs, ac, ctx, membershipKey)
 			if signErr != nil {
 				c.Err(field+": sign", signErr)
 			} else if x.content.ContentType == ContentTypeApplication {
@@ -203,17 +203,17 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PrivateMessage
 				bad.Ciphertext = bytes.Clone(bad.Ciphertext)
 				bad.Ciphertext[len(bad.Ciphertext)-1] ^= 1
-				if _, err := UnprotectPrivate(cs, &bad, ctx, tree, senderData, sigKey); !errors.Is(err, ErrDecrypt) {
+				if _, err := unprotectPrivate(cs, &bad, ctx, tree, senderData, sigKey); !errors.Is(err, ErrDecrypt) {
 					c.Err(field+": tampered ciphertext", fmt.Errorf("got %v, want ErrDecrypt", err))
 				}
-				ac, err := UnprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey)
+				ac, err := unprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, ac)
 				}
 				// The key is consumed: a replay fails.
-				if _, err := UnprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
+				if _, err := unprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
 					c.Err(field+": replay", errors.New("replayed PrivateMessage accepted"))
 				}
 			}
@@ -252,7 +252,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				c.Err(field+": encoding", err)
 				continue
 			}
-			got, err := UnprotectPrivate(cs, m.PrivateMessage, ctx, recvTree, senderData, sigKey)
+			got, err := unprotectPrivate(cs, m.PrivateMessage, ctx, recvTree, senderData, sigKey)
 			if err != nil {
 				c.Err(field+": unprotect", err)
 				continue

@@ -205,7 +205,7 @@ func runTreeKEMVector(v *treeKEMVector) error {
 	sigPrivs := map[LeafIndex][]byte{}
 	for _, lp := range v.LeavesPrivate {
 		l := LeafIndex(lp.Index)
-		p, err := NewTreePrivate(cs, l, lp.EncryptionPriv)
+		p, err := newTreePrivate(cs, l, lp.EncryptionPriv)
 		if err != nil {
 			return fmt.Errorf("leaves_private[%d].encryption_priv: %w", l, err)
 		}
