@@ -657,7 +657,7 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 	var priv *mls.TreePrivate
 	if rm.g != nil && rm.g.Epoch() == e {
 		priv = rm.g.TreePrivate()
-	} else if priv, err = mls.NewTreePrivate(r.tmpl.EpochSecrets().Suite(), mls.LeafIndex(rm.leaf), rm.leafPriv); err != nil {
+	} else if priv, err = mls.NewTreePrivate(r.tmpl.EpochSecrets().CipherSuite(), mls.LeafIndex(rm.leaf), rm.leafPriv); err != nil {
 		return nil, err
 	}
 	g, err := materialize(r.tmpl, mls.LeafIndex(rm.leaf), rm.sig, priv)
@@ -817,7 +817,7 @@ func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) erro
 				rm.recv[e] = st
 			}
 			ctx := r.tmpl.Public().Context()
-			o, err := mls.OpenPrivate(r.tmpl.EpochSecrets().Suite(), msg.PrivateMessage, &ctx, st, r.tmpl.EpochSecrets().SenderData, func(l uint32) ([]byte, error) {
+			o, err := mls.OpenPrivate(r.tmpl.EpochSecrets().CipherSuite(), msg.PrivateMessage, &ctx, st, r.tmpl.EpochSecrets().SenderData, func(l uint32) ([]byte, error) {
 				if ln := tree.Leaf(mls.LeafIndex(l)); ln != nil {
 					return ln.SignatureKey, nil
 				}
@@ -1094,7 +1094,7 @@ func (b *RealBackend) oracleState(m MemberID, g *mls.Group) (*mls.TreePrivate, e
 		}
 		keys = append(keys, k)
 	}
-	tp, err := newTreePrivate(tree.Suite().ID(), l, keys)
+	tp, err := newTreePrivate(tree.CipherSuite(), l, keys)
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: %w: oracle state of member %d: %v", errFidelity, m, err))
 	}
@@ -1530,7 +1530,7 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 // tryEpoch makes shadow sh try to derive next's epoch from the commit it
 // observed, with the keys it holds.
 func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group) (bool, error) {
-	cs := prev.EpochSecrets().Suite()
+	cs := prev.EpochSecrets().CipherSuite()
 	oldCtx := prev.Public().Context()
 	msg, err := unmarshal(p.commit)
 	if err != nil {
@@ -1599,7 +1599,10 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	if err != nil {
 		return false, err
 	}
-	_, keys := mls.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
+	_, keys, err := mls.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
+	if err != nil {
+		return false, err
+	}
 	if !bytes.Equal(keys.Authenticator, next.EpochAuthenticator()) {
 		return false, nil
 	}
@@ -1620,7 +1623,7 @@ func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (
 		return np, nil
 	}
 	for _, k := range keys {
-		tp, err := mls.TreePrivateFromKeys(tree.Suite().ID(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
+		tp, err := mls.TreePrivateFromKeys(tree.CipherSuite(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
 		if err != nil {
 			return nil, err
 		}
@@ -1633,7 +1636,7 @@ func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (
 		for _, x := range np.Nodes() {
 			nodes, privs = append(nodes, x), append(privs, np.PrivateKey(x))
 		}
-		return mls.TreePrivateFromKeys(tree.Suite().ID(), l, nodes, privs)
+		return mls.TreePrivateFromKeys(tree.CipherSuite(), l, nodes, privs)
 	}
 	return np, nil
 }
