@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
@@ -53,6 +54,11 @@ func TestExtensionDecoders(t *testing.T) {
 }
 
 func TestLookupCipherSuite(t *testing.T) {
+	if !slices.Equal(CipherSuites(), []CipherSuite{MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
+		MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519, MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448, MLS_256_DHKEMP521_AES256GCM_SHA512_P521,
+		MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448, MLS_256_DHKEMP384_AES256GCM_SHA384_P384}) {
+		t.Fatalf("the exported code points differ from the implemented suites: %v", CipherSuites())
+	}
 	for _, cs := range CipherSuites() {
 		if got, err := LookupCipherSuite(uint16(cs)); err != nil || got != cs {
 			t.Errorf("LookupCipherSuite(%d) = %v, %v", cs, got, err)

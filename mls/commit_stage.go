@@ -199,10 +199,10 @@ func (st *stagedCommit) advance(ac *AuthenticatedContent, init InitSecret, commi
 	joiner, keys := deriveEpoch(cs, init, commit, psk, ctxBytes)
 	keys.ownedByGroup()
 	if ac.Auth.ConfirmationTag == nil {
-		if err := ac.SetConfirmationTag(cs, keys.Confirmation, st.ctx.ConfirmedTranscriptHash); err != nil {
+		if err := ac.setConfirmationTag(cs, keys.Confirmation, st.ctx.ConfirmedTranscriptHash); err != nil {
 			return nil, nil, nil, err
 		}
-	} else if err := ac.VerifyConfirmationTag(cs, keys.Confirmation, st.ctx.ConfirmedTranscriptHash); err != nil {
+	} else if err := ac.verifyConfirmationTag(cs, keys.Confirmation, st.ctx.ConfirmedTranscriptHash); err != nil {
 		return nil, nil, nil, err
 	}
 	return joiner, keys, st.nextPublic(ac, ctxBytes), nil

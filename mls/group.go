@@ -116,7 +116,7 @@ func (g *Group) clone() *Group {
 func (g *Group) Public() *PublicGroup { return g.pub }
 
 // CipherSuite returns the group's suite.
-func (g *Group) CipherSuite() suite.ID { return g.cs.ID() }
+func (g *Group) CipherSuite() CipherSuite { return g.cs.ID() }
 
 // GroupID returns the group ID.
 func (g *Group) GroupID() []byte { return g.pub.ctx.GroupID }
@@ -225,7 +225,7 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	if err != nil {
 		return nil, err
 	}
-	keys := epochSecret.Derive(cs).ownedByGroup()
+	keys := epochSecret.derive(cs).ownedByGroup()
 	clear(epochSecret) // consumed (RFC 9420, Section 9.2)
 	tag := keys.ConfirmationTag(ctx.ConfirmedTranscriptHash)
 	pg.interim = interimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)

@@ -135,7 +135,7 @@ func TestBadInputTamperedCommit(t *testing.T) {
 					if err == nil && m.PublicMessage != nil && m.PublicMessage.Content.Sender.Type == SenderTypeMember {
 						pm := m.PublicMessage
 						if tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, &c.pub.ctx); err == nil {
-							pm.MembershipTag = c.keys.Membership.Tag(c.cs, tbm)
+							pm.MembershipTag = c.keys.Membership.tag(c.cs, tbm)
 							bad = mustEncode(t, m)
 						}
 					}

@@ -350,7 +350,7 @@ func (g *Group) GroupInfo(opts GroupInfoOptions) (*GroupInfo, error) {
 // member (RFC 9420, Section 12.4.3.1).
 func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSecret, psk PSKSecret, psks []PreSharedKeyID,
 	added []addedMember, pup *PendingUpdatePath) (*Welcome, error) {
-	ws := joiner.WelcomeSecret(cs, psk)
+	ws := joiner.welcomeSecret(cs, psk)
 	egi, err := encryptGroupInfo(cs, ws, gi)
 	if err != nil {
 		return nil, err

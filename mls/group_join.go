@@ -54,7 +54,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if err != nil {
 		return nil, err
 	}
-	gs, err := w.DecryptGroupSecrets(cs, ref, kp.InitPriv)
+	gs, err := w.decryptGroupSecrets(cs, ref, kp.InitPriv)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +86,8 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		}
 	}
 	joiner := JoinerSecret(gs.JoinerSecret)
-	welcomeSecret := joiner.WelcomeSecret(cs, pskSecret)
-	gi, err := w.DecryptGroupInfo(cs, welcomeSecret)
+	welcomeSecret := joiner.welcomeSecret(cs, pskSecret)
+	gi, err := w.decryptGroupInfo(cs, welcomeSecret)
 	clear(welcomeSecret)
 	if err != nil {
 		return nil, err

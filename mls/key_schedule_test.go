@@ -57,7 +57,7 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 			if member.CipherSuite() != cs.ID() {
 				t.Fatal("CipherSuite() mismatch")
 			}
-			key, nonce := joiner.WelcomeSecret(cs, psk).KeyNonce(cs)
+			key, nonce := joiner.welcomeSecret(cs, psk).keyNonce(cs)
 			if len(key) != cs.Nk() || len(nonce) != cs.Nn() {
 				t.Fatalf("welcome key %d nonce %d bytes", len(key), len(nonce))
 			}
@@ -115,7 +115,7 @@ func TestNewEpochSecretUsesReader(t *testing.T) {
 		t.Fatal("short reader accepted")
 	}
 	// Group creation: derive the epoch from the random epoch_secret.
-	es := a.Derive(cs)
+	es := a.derive(cs)
 	if len(es.Init) != cs.Nh() {
 		t.Fatal("derived init_secret length")
 	}
@@ -125,7 +125,7 @@ func TestExporter(t *testing.T) {
 	for _, id := range suite.All {
 		cs := suite.MustGet(id)
 		x := ExporterSecret(bytes.Repeat([]byte{0x42}, cs.Nh()))
-		got, err := x.Export(cs, "example label", []byte("ctx"), 40)
+		got, err := x.export(cs, "example label", []byte("ctx"), 40)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestExporter(t *testing.T) {
 			ctx   string
 			n     int
 		}{{"other label", "ctx", 40}, {"example label", "ctx2", 40}, {"example label", "ctx", 41}} {
-			o, err := x.Export(cs, other.label, []byte(other.ctx), other.n)
+			o, err := x.export(cs, other.label, []byte(other.ctx), other.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,11 +152,11 @@ func TestExporter(t *testing.T) {
 		if err != nil || !bytes.Equal(viaEpoch, got) {
 			t.Fatalf("%v: EpochSecrets.Export disagrees: %v", id, err)
 		}
-		if _, err := x.Export(cs, "l", nil, 255*cs.Nh()); err != nil {
+		if _, err := x.export(cs, "l", nil, 255*cs.Nh()); err != nil {
 			t.Fatalf("%v: maximum length rejected: %v", id, err)
 		}
 		for _, n := range []int{-1, 255*cs.Nh() + 1, 0x10000} {
-			if _, err := x.Export(cs, "l", nil, n); !errors.Is(err, ErrExportLength) {
+			if _, err := x.export(cs, "l", nil, n); !errors.Is(err, ErrExportLength) {
 				t.Fatalf("%v: length %d: got %v, want ErrExportLength", id, n, err)
 			}
 		}
@@ -176,8 +176,8 @@ func TestConfirmationAndMembershipTags(t *testing.T) {
 		t.Fatal("modified confirmation tag verified")
 	}
 	tbm := []byte("AuthenticatedContentTBM")
-	mt := es.Membership.Tag(cs, tbm)
-	if !bytes.Equal(mt, cs.MAC(es.Membership, tbm)) || !es.Membership.Verify(cs, tbm, mt) || es.Membership.Verify(cs, tbm[1:], mt) {
+	mt := es.Membership.tag(cs, tbm)
+	if !bytes.Equal(mt, cs.MAC(es.Membership, tbm)) || !es.Membership.verify(cs, tbm, mt) || es.Membership.verify(cs, tbm[1:], mt) {
 		t.Fatal("membership tag")
 	}
 }
@@ -211,7 +211,7 @@ func TestExternalKeyPairAndInit(t *testing.T) {
 		}
 		// Another group's external secret yields a different init_secret.
 		other := ExternalSecret(bytes.Repeat([]byte{1}, cs.Nh()))
-		if o, err := other.ExternalInitSecret(cs, kemOutput); err == nil && bytes.Equal(o, init) {
+		if o, err := other.externalInitSecret(cs, kemOutput); err == nil && bytes.Equal(o, init) {
 			t.Fatalf("%v: wrong external_priv recovered the init_secret", id)
 		}
 	}

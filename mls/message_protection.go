@@ -45,7 +45,7 @@ func encodeFramedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupCon
 // FramedContentTBS) for v.WireFormat and v.Content. ctx is the GroupContext
 // of the current epoch; it is required for member and new_member_commit
 // senders and ignored otherwise (RFC 9420, Section 6.1).
-func (v *AuthenticatedContent) Sign(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
+func (v *AuthenticatedContent) signPriv(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
 	k, err := cs.NewSigner(priv)
 	if err != nil {
 		return fmt.Errorf("mls: signing FramedContentTBS: %w", err)
@@ -69,7 +69,7 @@ func (v *AuthenticatedContent) sign(k *suite.Signer, ctx *GroupContext) error {
 
 // VerifySignature checks v.Auth.Signature with the sender's signature key
 // pub (RFC 9420, Section 6.1). The error matches ErrInvalidSignature.
-func (v *AuthenticatedContent) VerifySignature(cs *suite.Suite, pub []byte, ctx *GroupContext) error {
+func (v *AuthenticatedContent) verifySignature(cs *suite.Suite, pub []byte, ctx *GroupContext) error {
 	if needsGroupContext(v.Content.Sender.Type) && ctx == nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "no GroupContext for a member sender", nil)
 	}
@@ -88,22 +88,22 @@ func (v *AuthenticatedContent) VerifySignature(cs *suite.Suite, pub []byte, ctx 
 // key is the new epoch's confirmation key and confirmedTranscriptHash the
 // new epoch's confirmed transcript hash (computed over
 // v.ConfirmedTranscriptHashInput()).
-func (v *AuthenticatedContent) SetConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
+func (v *AuthenticatedContent) setConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
 	if v.Content.ContentType != ContentTypeCommit {
 		return protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "only commits carry a confirmation tag", nil)
 	}
-	v.Auth.ConfirmationTag = key.Tag(cs, confirmedTranscriptHash)
+	v.Auth.ConfirmationTag = key.tag(cs, confirmedTranscriptHash)
 	return nil
 }
 
 // VerifyConfirmationTag checks a commit's confirmation tag against the new
 // epoch's confirmation key and confirmed transcript hash (RFC 9420, Section
 // 6.1, 12.4.2). The error matches ErrInvalidMAC.
-func (v *AuthenticatedContent) VerifyConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
+func (v *AuthenticatedContent) verifyConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
 	if v.Content.ContentType != ContentTypeCommit {
 		return protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "only commits carry a confirmation tag", nil)
 	}
-	if !key.Verify(cs, confirmedTranscriptHash, v.Auth.ConfirmationTag) {
+	if !key.verify(cs, confirmedTranscriptHash, v.Auth.ConfirmationTag) {
 		return protoErr(CodeInvalidMAC, "RFC 9420 §6.1 confirmation_tag", "", nil)
 	}
 	return nil
@@ -191,7 +191,7 @@ func protectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 		if err != nil {
 			return nil, fmt.Errorf("mls: encoding AuthenticatedContentTBM: %w", err)
 		}
-		pm.MembershipTag = membershipKey.Tag(cs, tbm)
+		pm.MembershipTag = membershipKey.tag(cs, tbm)
 	}
 	return pm, nil
 }
@@ -220,12 +220,12 @@ func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, memb
 		if err != nil {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2 AuthenticatedContentTBM", "not encodable", err)
 		}
-		if !membershipKey.Verify(cs, tbm, pm.MembershipTag) {
+		if !membershipKey.verify(cs, tbm, pm.MembershipTag) {
 			return nil, protoErr(CodeInvalidMAC, "RFC 9420 §6.2 membership_tag", "", nil)
 		}
 	}
 	ac := pm.authenticatedContent()
-	if err := ac.VerifySignature(cs, sigPub, ctx); err != nil {
+	if err := ac.verifySignature(cs, sigPub, ctx); err != nil {
 		return nil, err
 	}
 	return ac, nil
@@ -353,7 +353,7 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
 	}
-	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, ciphertext)
+	sdKey, sdNonce := senderDataSecret.keyNonce(cs, ciphertext)
 	sdAAD, err := codec.Encode((&senderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encoding SenderDataAAD: %w", err)
@@ -421,7 +421,7 @@ func openPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 		return nil, protoErr(CodeDecode, "RFC 9420 §6 content_type", pm.ContentType.String(), nil)
 	}
 	// Section 6.3.2: sender data.
-	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, pm.Ciphertext)
+	sdKey, sdNonce := senderDataSecret.keyNonce(cs, pm.Ciphertext)
 	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType}).marshal)
 	sdPlain, err := cs.Open(sdKey, sdNonce, sdAAD, pm.EncryptedSenderData)
 	if err != nil {
@@ -464,7 +464,7 @@ func openPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 		},
 		Auth: content.Auth,
 	}
-	if err := ac.VerifySignature(cs, pub, ctx); err != nil {
+	if err := ac.verifySignature(cs, pub, ctx); err != nil {
 		return nil, err
 	}
 	return &OpenedPrivateMessage{Content: ac, SenderData: sd, Padding: content.Padding, key: pk}, nil

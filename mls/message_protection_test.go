@@ -76,11 +76,11 @@ func (f *protectFixture) content(t testing.TB, wf WireFormat, ct ContentType) *A
 	case ContentTypeCommit:
 		ac.Content.Commit = &Commit{Proposals: []ProposalOrRef{{Type: ProposalOrRefReference, Reference: bytes.Repeat([]byte("r"), 32)}}}
 	}
-	if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
+	if err := ac.signPriv(f.cs, f.priv, f.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ct == ContentTypeCommit {
-		if err := ac.SetConfirmationTag(f.cs, ConfirmationKey(bytes.Repeat([]byte{6}, 32)), []byte("cth")); err != nil {
+		if err := ac.setConfirmationTag(f.cs, ConfirmationKey(bytes.Repeat([]byte{6}, 32)), []byte("cth")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -186,7 +186,7 @@ func TestPrivateMessageRejectsNonZeroPadding(t *testing.T) {
 	}
 	aad := codec.MustEncode((&privateContentAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication, AuthenticatedData: ac.Content.AuthenticatedData}).marshal)
 	ct, _ := f.cs.Seal(kn.Key, kn.Nonce, aad, pt)
-	sdKey, sdNonce := f.senderData.KeyNonce(f.cs, ct)
+	sdKey, sdNonce := f.senderData.keyNonce(f.cs, ct)
 	sd := SenderData{LeafIndex: 2, Generation: kn.Generation}
 	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication}).marshal)
 	esd, _ := f.cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
@@ -264,7 +264,7 @@ func TestPublicMessageExternalSender(t *testing.T) {
 		ContentType: ContentTypeProposal, Proposal: NewProposal(&Remove{Removed: 3}),
 	}}
 	// External senders sign without the GroupContext (RFC 9420, Section 6.1).
-	if err := ac.Sign(f.cs, f.priv, nil); err != nil {
+	if err := ac.signPriv(f.cs, f.priv, nil); err != nil {
 		t.Fatal(err)
 	}
 	pm, err := protectPublic(f.cs, ac, f.ctx, nil)
@@ -283,14 +283,14 @@ func TestConfirmationTag(t *testing.T) {
 	f := newProtectFixture(t)
 	ac := f.content(t, WireFormatPublicMessage, ContentTypeCommit)
 	key := ConfirmationKey(bytes.Repeat([]byte{6}, 32))
-	if err := ac.VerifyConfirmationTag(f.cs, key, []byte("cth")); err != nil {
+	if err := ac.verifyConfirmationTag(f.cs, key, []byte("cth")); err != nil {
 		t.Fatal(err)
 	}
-	if err := ac.VerifyConfirmationTag(f.cs, key, []byte("other")); !errors.Is(err, ErrInvalidMAC) {
+	if err := ac.verifyConfirmationTag(f.cs, key, []byte("other")); !errors.Is(err, ErrInvalidMAC) {
 		t.Fatalf("wrong transcript hash: %v", err)
 	}
 	app := f.content(t, WireFormatPublicMessage, ContentTypeApplication)
-	if err := app.SetConfirmationTag(f.cs, key, nil); !errors.Is(err, ErrInvalidMessage) {
+	if err := app.setConfirmationTag(f.cs, key, nil); !errors.Is(err, ErrInvalidMessage) {
 		t.Fatalf("confirmation tag on application: %v", err)
 	}
 }
@@ -356,7 +356,7 @@ func TestPublicMessageSenderContentRules(t *testing.T) {
 			ac.Content.Commit = &Commit{}
 			ac.Auth.ConfirmationTag = []byte{1}
 		}
-		if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
+		if err := ac.signPriv(f.cs, f.priv, f.ctx); err != nil {
 			t.Fatal(err)
 		}
 		_, errP := protectPublic(f.cs, ac, f.ctx, nil)

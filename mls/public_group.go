@@ -33,7 +33,7 @@ func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interi
 }
 
 // CipherSuite returns the group's cipher suite.
-func (pg *PublicGroup) CipherSuite() suite.ID { return pg.cs.ID() }
+func (pg *PublicGroup) CipherSuite() CipherSuite { return pg.cs.ID() }
 
 // GroupID returns the group ID. The result must not be modified.
 func (pg *PublicGroup) GroupID() []byte { return pg.ctx.GroupID }
@@ -127,9 +127,9 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	if !c.skipSignature {
 		var sigErr error
 		if c.source == LeafNodeSourceKeyPackage {
-			sigErr = ln.Verify(pg.cs, nil, 0)
+			sigErr = ln.verify(pg.cs, nil, 0)
 		} else {
-			sigErr = ln.Verify(pg.cs, pg.ctx.GroupID, c.leaf)
+			sigErr = ln.verify(pg.cs, pg.ctx.GroupID, c.leaf)
 		}
 		if sigErr != nil {
 			return protoErr(CodeInvalidSignature, rule+" leaf signature", "", sigErr)

@@ -57,7 +57,7 @@ func forgeUpdate(t testing.TB, g *Group, cred Credential) *MLSMessage {
 	leaf.Source = LeafNodeSourceUpdate
 	leaf.Lifetime = Lifetime{}
 	leaf.ParentHash = nil
-	if err := leaf.Sign(g.cs, g.sigPriv, g.pub.ctx.GroupID, g.self); err != nil {
+	if err := leaf.signPriv(g.cs, g.sigPriv, g.pub.ctx.GroupID, g.self); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, nil, encPriv)

@@ -40,7 +40,7 @@ type messageProtectionVector struct {
 func runMessageProtectionVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(_ int, v *messageProtectionVector) string { return vectors.SuiteName(v.CipherSuite) },
 		func(v *messageProtectionVector) error {
-			cs, err := suite.Get(suite.ID(v.CipherSuite))
+			cs, err := suite.Get(CipherSuite(v.CipherSuite))
 			if err != nil {
 				return err
 			}
@@ -154,7 +154,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			field := x.name + " protect as PublicMessage"
 			ac := &AuthenticatedContent{WireFormat: WireFormatPublicMessage, Content: x.content}
 			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, MemberSender(mpSenderLeaf)
-			signErr := ac.Sign(cs, tv.SignaturePriv, ctx)
+			signErr := ac.signPriv(cs, tv.SignaturePriv, ctx)
 			if ac.Content.ContentType == ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh()) // not checked here: needs the next epoch
 			}
@@ -231,7 +231,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			}
 			ac := &AuthenticatedContent{WireFormat: WireFormatPrivateMessage, Content: x.content}
 			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, MemberSender(mpSenderLeaf)
-			if err := ac.Sign(cs, tv.SignaturePriv, ctx); err != nil {
+			if err := ac.signPriv(cs, tv.SignaturePriv, ctx); err != nil {
 				c.Err(field+": sign", err)
 				continue
 			}

@@ -33,7 +33,7 @@ func runTreeValidationVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(i int, v *treeValidationVector) string {
 		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
 	}, func(v *treeValidationVector) error {
-		cs, err := suite.Get(suite.ID(v.CipherSuite))
+		cs, err := suite.Get(CipherSuite(v.CipherSuite))
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func runTreeOperationsVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(i int, v *treeOperationsVector) string {
 		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
 	}, func(v *treeOperationsVector) error {
-		cs, err := suite.Get(suite.ID(v.CipherSuite))
+		cs, err := suite.Get(CipherSuite(v.CipherSuite))
 		if err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func runTreeKEMVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func runTreeKEMVector(v *treeKEMVector) error {
-	cs, err := suite.Get(suite.ID(v.CipherSuite))
+	cs, err := suite.Get(CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func runTreeKEMVector(v *treeKEMVector) error {
 			return fmt.Errorf("leaves_private[%d].encryption_priv: %w", l, err)
 		}
 		for _, ps := range lp.PathSecrets {
-			if p, err = p.WithPathSecret(cs, NodeIndex(ps.Node), ps.PathSecret); err != nil {
+			if p, err = p.withPathSecret(cs, NodeIndex(ps.Node), ps.PathSecret); err != nil {
 				return fmt.Errorf("leaves_private[%d].path_secrets: %w", l, err)
 			}
 		}
