@@ -74,16 +74,10 @@ func TestLookupCipherSuite(t *testing.T) {
 // TestPendingProposals: the accessor lists the epoch's cached proposals
 // in order, and a commit's epoch change empties it.
 func TestPendingProposals(t *testing.T) {
-	cs := suite.ID(1)
-	cfgA, cfgB := newTestConfig(1), newTestConfig(2)
-	a, err := CreateGroup(cfgA, []byte("group"), newKP(t, cfgA, cs, "alice"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _, kpB := aliceGroup(t)
 	if len(a.PendingProposals()) != 0 {
 		t.Fatal("new group has pending proposals")
 	}
-	kpB := newKP(t, cfgB, cs, "bob")
 	if _, err := a.Propose(&Add{KeyPackage: *kpB.KeyPackage}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +98,7 @@ func TestPendingProposals(t *testing.T) {
 // TestNewMemberAddProposal: a joiner's new_member_proposal Add is
 // accepted by a member and committed; its owner joins by the Welcome.
 func TestNewMemberAddProposal(t *testing.T) {
-	cs := suite.ID(1)
-	cfgA, cfgB := newTestConfig(1), newTestConfig(2)
-	a, err := CreateGroup(cfgA, []byte("group"), newKP(t, cfgA, cs, "alice"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kpB := newKP(t, cfgB, cs, "bob")
+	a, cfgB, kpB := aliceGroup(t)
 	ctx := a.Public().Context()
 	msg, err := NewMemberAddProposal(&ctx, kpB, []byte("let me in"))
 	if err != nil {
@@ -126,7 +114,7 @@ func TestNewMemberAddProposal(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAgree(t, a, b)
-	if n, err := NewPSKNonce(cs, nil); err != nil || len(n) != 32 {
+	if n, err := NewPSKNonce(MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, nil); err != nil || len(n) != 32 {
 		t.Errorf("NewPSKNonce: %v, %d octets", err, len(n))
 	}
 	es := ExternalSender{SignatureKey: []byte{7}, Credential: NewBasicCredential([]byte("x"))}
