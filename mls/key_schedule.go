@@ -331,7 +331,7 @@ func (x ExternalSecret) externalInitSecret(cs *suite.Suite, kemOutput []byte) (I
 }
 
 // CipherSuite returns the cipher suite the secrets were derived with.
-func (e *EpochSecrets) CipherSuite() CipherSuite { return e.CipherSuite() }
+func (e *EpochSecrets) CipherSuite() CipherSuite { return e.suite.ID() }
 
 // Export implements MLS-Exporter over this epoch's exporter_secret (RFC 9420,
 // Section 8.5).
