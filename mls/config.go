@@ -19,8 +19,9 @@ type Config struct {
 	// KeyPackages and leaves (RFC 9420, Section 7.3). nil: not checked.
 	Now func() uint64
 
-	// EncryptHandshake sends proposals and commits as PrivateMessage
-	// instead of PublicMessage.
+	// EncryptHandshake makes PrivateMessage, instead of PublicMessage,
+	// the default wire format of proposals and commits; ProposeOptions and
+	// CommitOptions choose it per message.
 	EncryptHandshake bool
 
 	// PaddingBlock pads PrivateMessage content to a multiple of this many

@@ -18,6 +18,21 @@ import (
 // Remove, PreSharedKey, ReInit, GroupContextExtensions; Section 12.1.8);
 // others fail with an error matching ErrInvalidMessage.
 func NewExternalProposal(ctx *GroupContext, senderIndex uint32, sigPriv []byte, body ProposalBody, aad []byte) (*MLSMessage, error) {
+	return newNonMemberProposal(ctx, Sender{Type: SenderTypeExternal, Index: senderIndex}, sigPriv, body, aad)
+}
+
+// NewMemberAddProposal builds the Add proposal by which the owner of kp
+// asks to join the group of ctx (RFC 9420, Section 12.1.8): sender
+// new_member_proposal, signed with kp's signature key, framed as a
+// PublicMessage without membership tag. A member's commit covering it
+// adds kp's KeyPackage; kp's private keys then join through the Welcome.
+func NewMemberAddProposal(ctx *GroupContext, kp *KeyPackageBundle, aad []byte) (*MLSMessage, error) {
+	return newNonMemberProposal(ctx, Sender{Type: SenderTypeNewMemberProposal}, kp.SignatureKey, &Add{KeyPackage: *kp.KeyPackage}, aad)
+}
+
+// newNonMemberProposal frames, signs and protects a proposal of a sender
+// that is not a member (Sections 6.1, 6.2, 12.1.8).
+func newNonMemberProposal(ctx *GroupContext, sender Sender, sigPriv []byte, body ProposalBody, aad []byte) (*MLSMessage, error) {
 	cs, err := suite.Get(ctx.CipherSuite)
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
@@ -27,7 +42,7 @@ func NewExternalProposal(ctx *GroupContext, senderIndex uint32, sigPriv []byte, 
 		Content: FramedContent{
 			GroupID:           ctx.GroupID,
 			Epoch:             ctx.Epoch,
-			Sender:            Sender{Type: SenderTypeExternal, Index: senderIndex},
+			Sender:            sender,
 			AuthenticatedData: aad,
 			ContentType:       ContentTypeProposal,
 			Proposal:          &Proposal{Body: body},
@@ -36,10 +51,10 @@ func NewExternalProposal(ctx *GroupContext, senderIndex uint32, sigPriv []byte, 
 	if err := checkSenderContent(&ac.Content); err != nil {
 		return nil, err
 	}
-	if err := ac.Sign(cs, sigPriv, ctx); err != nil {
+	if err := ac.signPriv(cs, sigPriv, ctx); err != nil {
 		return nil, err
 	}
-	pm, err := ProtectPublic(cs, ac, ctx, nil)
+	pm, err := protectPublic(cs, ac, ctx, nil)
 	if err != nil {
 		return nil, err
 	}

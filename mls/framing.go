@@ -281,18 +281,18 @@ func (v *FramedContent) unmarshal(s *cryptobyte.String) error {
 	return err
 }
 
-// FramedContentTBS is the input to the FramedContent signature. Context is
+// framedContentTBS is the input to the FramedContent signature. Context is
 // included for member and new_member_commit senders only.
 //
 // RFC 9420, Section 6.1.
-type FramedContentTBS struct {
+type framedContentTBS struct {
 	Version    ProtocolVersion
 	WireFormat WireFormat
 	Content    *FramedContent
 	Context    *GroupContext // member and new_member_commit senders
 }
 
-func (v *FramedContentTBS) marshal(b *cryptobyte.Builder) {
+func (v *framedContentTBS) marshal(b *cryptobyte.Builder) {
 	v.Version.marshal(b)
 	b.AddUint16(uint16(v.WireFormat))
 	v.Content.marshal(b)
@@ -488,12 +488,12 @@ func (v *PrivateMessage) unmarshal(s *cryptobyte.String) error {
 	return nil
 }
 
-// PrivateMessageContent is the plaintext of PrivateMessage.ciphertext:
+// privateMessageContent is the plaintext of PrivateMessage.ciphertext:
 // the content selected by the PrivateMessage's content type, the auth data,
 // and Padding zero octets.
 //
 // RFC 9420, Section 6.3.1.
-type PrivateMessageContent struct {
+type privateMessageContent struct {
 	ContentType     ContentType // from the enclosing PrivateMessage; not encoded
 	ApplicationData []byte
 	Proposal        *Proposal
@@ -507,7 +507,7 @@ type PrivateMessageContent struct {
 // 6.3.1: the message MUST be rejected as malformed).
 var ErrNonZeroPadding = errors.New("mls: non-zero padding in PrivateMessageContent (RFC 9420, Section 6.3.1)")
 
-func (v *PrivateMessageContent) marshal(b *cryptobyte.Builder) {
+func (v *privateMessageContent) marshal(b *cryptobyte.Builder) {
 	marshalContentBody(b, v.ContentType, v.ApplicationData, v.Proposal, v.Commit)
 	v.Auth.marshal(b, v.ContentType)
 	if v.Padding < 0 {
@@ -520,7 +520,7 @@ func (v *PrivateMessageContent) marshal(b *cryptobyte.Builder) {
 // unmarshal reads the content for v.ContentType (set by the caller from the
 // PrivateMessage) and consumes the rest of s as padding, which must be all
 // zero.
-func (v *PrivateMessageContent) unmarshal(s *cryptobyte.String) error {
+func (v *privateMessageContent) unmarshal(s *cryptobyte.String) error {
 	var err error
 	v.ApplicationData, v.Proposal, v.Commit, err = unmarshalContentBody(s, v.ContentType, "PrivateMessageContent")
 	if err != nil {
@@ -571,32 +571,32 @@ func (v *SenderData) unmarshal(s *cryptobyte.String) error {
 	return nil
 }
 
-// SenderDataAAD is the AAD of the sender data encryption.
+// senderDataAAD is the AAD of the sender data encryption.
 //
 // RFC 9420, Section 6.3.2.
-type SenderDataAAD struct {
+type senderDataAAD struct {
 	GroupID     []byte
 	Epoch       uint64
 	ContentType ContentType
 }
 
-func (v *SenderDataAAD) marshal(b *cryptobyte.Builder) {
+func (v *senderDataAAD) marshal(b *cryptobyte.Builder) {
 	codec.AddOpaque(b, v.GroupID)
 	b.AddUint64(v.Epoch)
 	b.AddUint8(uint8(v.ContentType))
 }
 
-// PrivateContentAAD is the AAD of the content encryption.
+// privateContentAAD is the AAD of the content encryption.
 //
 // RFC 9420, Section 6.3.1.
-type PrivateContentAAD struct {
+type privateContentAAD struct {
 	GroupID           []byte
 	Epoch             uint64
 	ContentType       ContentType
 	AuthenticatedData []byte
 }
 
-func (v *PrivateContentAAD) marshal(b *cryptobyte.Builder) {
+func (v *privateContentAAD) marshal(b *cryptobyte.Builder) {
 	codec.AddOpaque(b, v.GroupID)
 	b.AddUint64(v.Epoch)
 	b.AddUint8(uint8(v.ContentType))

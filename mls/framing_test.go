@@ -295,10 +295,10 @@ func TestPublicMessageMembershipTag(t *testing.T) {
 }
 
 func TestPrivateMessageContentPadding(t *testing.T) {
-	pmc := PrivateMessageContent{ContentType: ContentTypeApplication, ApplicationData: []byte("hello"),
+	pmc := privateMessageContent{ContentType: ContentTypeApplication, ApplicationData: []byte("hello"),
 		Auth: FramedContentAuthData{Signature: []byte{1, 2}}, Padding: 13}
 	enc := codec.MustEncode(pmc.marshal)
-	got := PrivateMessageContent{ContentType: ContentTypeApplication}
+	got := privateMessageContent{ContentType: ContentTypeApplication}
 	if err := codec.Decode(enc, got.unmarshal); err != nil {
 		t.Fatal(err)
 	}
@@ -308,16 +308,16 @@ func TestPrivateMessageContentPadding(t *testing.T) {
 	for i := len(enc) - 13; i < len(enc); i++ {
 		bad := append([]byte{}, enc...)
 		bad[i] = 0x80
-		err := codec.Decode(bad, (&PrivateMessageContent{ContentType: ContentTypeApplication}).unmarshal)
+		err := codec.Decode(bad, (&privateMessageContent{ContentType: ContentTypeApplication}).unmarshal)
 		if !errors.Is(err, ErrNonZeroPadding) {
 			t.Fatalf("non-zero padding byte at %d: %v", i, err)
 		}
 	}
 	// A commit with a confirmation tag and no padding.
-	pmc = PrivateMessageContent{ContentType: ContentTypeCommit, Commit: &Commit{},
+	pmc = privateMessageContent{ContentType: ContentTypeCommit, Commit: &Commit{},
 		Auth: FramedContentAuthData{Signature: []byte{1}, ConfirmationTag: []byte{2, 3}}}
 	enc = codec.MustEncode(pmc.marshal)
-	got = PrivateMessageContent{ContentType: ContentTypeCommit}
+	got = privateMessageContent{ContentType: ContentTypeCommit}
 	if err := codec.Decode(enc, got.unmarshal); err != nil {
 		t.Fatal(err)
 	}

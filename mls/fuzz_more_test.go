@@ -109,7 +109,7 @@ func FuzzLeafParts(f *testing.F) {
 		case 4:
 			// external_senders: a list of ExternalSender; errors are
 			// typed, successes re-encode identically.
-			es, err := parseExternalSenders(in)
+			es, err := UnmarshalExternalSenders(in)
 			if err != nil {
 				if !typedError(err) {
 					t.Fatalf("untyped error %T", err)

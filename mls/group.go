@@ -20,7 +20,7 @@ import (
 // it was; a commit builds the next epoch's state and swaps it in only when
 // everything checked out. Sending is the one change outside that rule: a
 // message returned as PrivateMessage (SealApplication; Propose,
-// ProposeUpdate and Commit with Config.EncryptHandshake) has consumed a
+// ProposeUpdate and Commit sent as PrivateMessage) has consumed a
 // generation of this member's ratchet, even if it is never delivered or
 // merged (RFC 9420, Section 9.1). A Group is not safe for concurrent use;
 // its PublicGroup is.
@@ -116,7 +116,7 @@ func (g *Group) clone() *Group {
 func (g *Group) Public() *PublicGroup { return g.pub }
 
 // CipherSuite returns the group's suite.
-func (g *Group) CipherSuite() suite.ID { return g.cs.ID() }
+func (g *Group) CipherSuite() CipherSuite { return g.cs.ID() }
 
 // GroupID returns the group ID.
 func (g *Group) GroupID() []byte { return g.pub.ctx.GroupID }
@@ -129,6 +129,26 @@ func (g *Group) LeafIndex() LeafIndex { return g.self }
 
 // Active reports whether this member can still send and process messages.
 func (g *Group) Active() bool { return g.state == stateActive }
+
+// PendingProposal is a proposal cached in the current epoch (received or
+// sent by this member), which a commit of the epoch may include by
+// reference (RFC 9420, Section 12.4).
+type PendingProposal struct {
+	Ref      []byte // ProposalRef (Section 5.2)
+	Proposal *Proposal
+	Sender   Sender
+}
+
+// PendingProposals returns the proposals cached in the current epoch, in
+// the order they were received or sent (the order Commit includes them).
+// The values are the group's own: do not modify them.
+func (g *Group) PendingProposals() []PendingProposal {
+	out := make([]PendingProposal, len(g.proposals))
+	for i, cp := range g.proposals {
+		out[i] = PendingProposal{Ref: cp.ref, Proposal: cp.p, Sender: cp.sender}
+	}
+	return out
+}
 
 // PendingReInit returns the ReInit proposal of the commit that ended the
 // group, if any (RFC 9420, Section 11.2).
@@ -205,11 +225,11 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	if err != nil {
 		return nil, err
 	}
-	keys := epochSecret.Derive(cs).ownedByGroup()
+	keys := epochSecret.derive(cs).ownedByGroup()
 	clear(epochSecret) // consumed (RFC 9420, Section 9.2)
 	tag := keys.ConfirmationTag(ctx.ConfirmedTranscriptHash)
 	pg.interim = interimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)
-	priv, err := NewTreePrivate(cs, 0, kp.EncryptionKey)
+	priv, err := newTreePrivate(cs, 0, kp.EncryptionKey)
 	if err != nil {
 		return nil, err
 	}
@@ -275,60 +295,6 @@ func (g *Group) startEpoch() error {
 	return nil
 }
 
-// memberSigKey returns the signature key of the member at leaf.
-func (pg *PublicGroup) memberSigKey(leaf uint32) ([]byte, error) {
-	ln := pg.tree.Leaf(LeafIndex(leaf))
-	if ln == nil {
-		return nil, fmt.Errorf("%w: leaf %d", ErrUnknownSender, leaf)
-	}
-	return ln.SignatureKey, nil
-}
-
-// externalSenders returns the external_senders extension entries
-// (RFC 9420, Section 12.1.8.1).
-func (pg *PublicGroup) externalSenders() ([]ExternalSender, error) {
-	e, ok := pg.ctx.Extensions.Find(ExtensionExternalSenders)
-	if !ok {
-		return nil, nil
-	}
-	return parseExternalSenders(e.Data)
-}
-
-// senderSigKey returns the signature key that must have signed content
-// from sender in this epoch (RFC 9420, Section 6.1). For a
-// new_member_commit the key is in the commit's own path and is checked by
-// the commit processing.
-func (pg *PublicGroup) senderSigKey(sender Sender, content *FramedContent) ([]byte, error) {
-	switch sender.Type {
-	case SenderTypeMember:
-		return pg.memberSigKey(sender.Index)
-	case SenderTypeExternal:
-		es, err := pg.externalSenders()
-		if err != nil {
-			return nil, err
-		}
-		if int(sender.Index) >= len(es) {
-			return nil, fmt.Errorf("%w: external sender %d", ErrUnknownSender, sender.Index)
-		}
-		return es[sender.Index].SignatureKey, nil
-	case SenderTypeNewMemberProposal:
-		if content.ContentType != ContentTypeProposal || content.Proposal == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 new_member_proposal sends proposals", "", nil)
-		}
-		add, ok := content.Proposal.Body.(*Add)
-		if !ok {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1.8 new_member_proposal must be Add", "", nil)
-		}
-		return add.KeyPackage.LeafNode.SignatureKey, nil
-	case SenderTypeNewMemberCommit:
-		if content.ContentType != ContentTypeCommit || content.Commit == nil || content.Commit.Path == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4.3.2 external commit needs a path", "", nil)
-		}
-		return content.Commit.Path.LeafNode.SignatureKey, nil
-	}
-	return nil, fmt.Errorf("%w: sender type %v", ErrUnknownSender, sender.Type)
-}
-
 // frame builds and signs an AuthenticatedContent from this member in the
 // current epoch.
 func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*AuthenticatedContent, error) {
@@ -360,11 +326,21 @@ func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*Aut
 	return ac, nil
 }
 
-func (g *Group) handshakeWireFormat() WireFormat {
-	if g.cfg != nil && g.cfg.EncryptHandshake {
-		return WireFormatPrivateMessage
+// handshakeWireFormat returns the wire format of a proposal or commit:
+// wf when the message's options set it, otherwise the group's default
+// (Config.EncryptHandshake). Only PublicMessage and PrivateMessage carry
+// handshake content (RFC 9420, Section 6).
+func (g *Group) handshakeWireFormat(wf WireFormat) (WireFormat, error) {
+	switch wf {
+	case WireFormatPublicMessage, WireFormatPrivateMessage:
+		return wf, nil
+	case 0:
+		if g.cfg != nil && g.cfg.EncryptHandshake {
+			return WireFormatPrivateMessage, nil
+		}
+		return WireFormatPublicMessage, nil
 	}
-	return WireFormatPublicMessage
+	return 0, fmt.Errorf("mls: cannot send a proposal or commit as %v", wf)
 }
 
 // wrap protects a signed AuthenticatedContent with this epoch's keys and
@@ -379,7 +355,7 @@ func (g *Group) wrap(ac *AuthenticatedContent) (*MLSMessage, *PendingKey, error)
 	msg := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
 	switch ac.WireFormat {
 	case WireFormatPublicMessage:
-		pm, err := ProtectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
+		pm, err := protectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -436,24 +412,34 @@ func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	return msg, nil
 }
 
+// ProposeOptions are the sender's choices for one proposal; nil means the
+// zero value.
+type ProposeOptions struct {
+	// AuthenticatedData is the proposal's authenticated_data.
+	AuthenticatedData []byte
+	// WireFormat is WireFormatPublicMessage or WireFormatPrivateMessage;
+	// zero means the group's default (Config.EncryptHandshake).
+	WireFormat WireFormat
+}
+
 // Propose sends a proposal (RFC 9420, Section 12.1) and caches it so a later
-// commit by this member can include it by reference. For an Update the
-// caller passes nil body fields to be filled: use ProposeUpdate instead.
-// With Config.EncryptHandshake the proposal consumes the next generation of
-// this member's handshake ratchet (RFC 9420, Section 9.1).
-func (g *Group) Propose(body ProposalBody, aad []byte) (*MLSMessage, error) {
+// commit by this member can include it by reference. For an Update use
+// ProposeUpdate instead. Sent as PrivateMessage, the proposal consumes the
+// next generation of this member's handshake ratchet (RFC 9420, Section
+// 9.1).
+func (g *Group) Propose(body ProposalBody, opts *ProposeOptions) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
 	}
 	if _, ok := body.(*Update); ok {
 		return nil, errors.New("mls: use ProposeUpdate for Update proposals")
 	}
-	return g.propose(&Proposal{Body: body}, aad, nil)
+	return g.propose(&Proposal{Body: body}, opts, nil)
 }
 
 // ProposeUpdate proposes to replace this member's leaf with a fresh
-// encryption key (RFC 9420, Section 12.1.2).
-func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
+// encryption key (RFC 9420, Section 12.1.2); opts as for Propose.
+func (g *Group) ProposeUpdate(opts *ProposeOptions) (*MLSMessage, error) {
 	if g.state != stateActive {
 		return nil, ErrInactive
 	}
@@ -480,11 +466,18 @@ func (g *Group) ProposeUpdate(aad []byte) (*MLSMessage, error) {
 	if err := leaf.sign(k, g.pub.ctx.GroupID, g.self); err != nil {
 		return nil, err
 	}
-	return g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, aad, encPriv)
+	return g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, opts, encPriv)
 }
 
-func (g *Group) propose(p *Proposal, aad []byte, updatePriv []byte) (*MLSMessage, error) {
-	ac, err := g.frame(ContentTypeProposal, p, aad, g.handshakeWireFormat())
+func (g *Group) propose(p *Proposal, opts *ProposeOptions, updatePriv []byte) (*MLSMessage, error) {
+	if opts == nil {
+		opts = &ProposeOptions{}
+	}
+	wf, err := g.handshakeWireFormat(opts.WireFormat)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := g.frame(ContentTypeProposal, p, opts.AuthenticatedData, wf)
 	if err != nil {
 		return nil, err
 	}
@@ -566,6 +559,16 @@ func newPSKNonce(cs *suite.Suite, r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// NewPSKNonce draws a fresh psk_nonce for suite cs (RFC 9420, Section
+// 8.4): KDF.Nh octets from r (nil: crypto/rand).
+func NewPSKNonce(cs CipherSuite, r io.Reader) ([]byte, error) {
+	st, err := suite.Get(cs)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
+	}
+	return newPSKNonce(st, (&Config{Rand: r}).rand())
 }
 
 // ExternalPSKProposal returns a PreSharedKey proposal body for an external

@@ -80,7 +80,7 @@ func mustReject(t testing.TB, g *Group, enc []byte, what string) error {
 // receiver must reject the proposals before it gets there.
 func forgeCommit(t testing.TB, g *Group, props []ProposalOrRef, path *UpdatePath) *MLSMessage {
 	t.Helper()
-	ac, err := g.frame(ContentTypeCommit, &Commit{Proposals: props, Path: path}, nil, g.handshakeWireFormat())
+	ac, err := g.frame(ContentTypeCommit, &Commit{Proposals: props, Path: path}, nil, defaultHandshake(g))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestBadInputTamperedCommit(t *testing.T) {
 					if err == nil && m.PublicMessage != nil && m.PublicMessage.Content.Sender.Type == SenderTypeMember {
 						pm := m.PublicMessage
 						if tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, &c.pub.ctx); err == nil {
-							pm.MembershipTag = c.keys.Membership.Tag(c.cs, tbm)
+							pm.MembershipTag = c.keys.Membership.tag(c.cs, tbm)
 							bad = mustEncode(t, m)
 						}
 					}
@@ -365,7 +365,7 @@ func TestFlowInvalidProposals(t *testing.T) {
 		all = []*Group{a, c, d}
 		// proposeFrom sends a proposal from s to A and C and returns its
 		// reference.
-		proposeFrom := func(s *Group, mk func([]byte) (*MLSMessage, error)) ProposalOrRef {
+		proposeFrom := func(s *Group, mk func(*ProposeOptions) (*MLSMessage, error)) ProposalOrRef {
 			t.Helper()
 			msg, err := mk(nil)
 			if err != nil {

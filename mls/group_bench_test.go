@@ -41,7 +41,7 @@ func benchGroups(tb testing.TB, t *RatchetTree, leaves ...LeafIndex) []*Group {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys := es.Derive(cs)
+	keys := es.derive(cs)
 	out := make([]*Group, len(leaves))
 	for i, l := range leaves {
 		_, _, sigPriv, _ := leafKeys(cs, l, 0)

@@ -7,7 +7,6 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
-	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
 // GroupContext summarizes the state of a group in one epoch; its encoding
@@ -27,7 +26,7 @@ import (
 //	} GroupContext;
 type GroupContext struct {
 	Version                 ProtocolVersion // always ProtocolVersionMLS10; zero encodes as mls10
-	CipherSuite             suite.ID
+	CipherSuite             CipherSuite
 	GroupID                 []byte
 	Epoch                   uint64
 	TreeHash                []byte
@@ -67,7 +66,7 @@ func (v *GroupContext) unmarshal(s *cryptobyte.String) error {
 	if err != nil {
 		return codec.Errorf("GroupContext.cipher_suite", err)
 	}
-	out.CipherSuite = suite.ID(cs)
+	out.CipherSuite = CipherSuite(cs)
 	if out.GroupID, err = codec.ReadOpaque(s); err != nil {
 		return codec.Errorf("GroupContext.group_id", err)
 	}

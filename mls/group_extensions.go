@@ -73,7 +73,9 @@ func ExternalSendersExtension(senders []ExternalSender) (Extension, error) {
 	return Extension{Type: ExtensionExternalSenders, Data: data}, err
 }
 
-func parseExternalSenders(data []byte) ([]ExternalSender, error) {
+// UnmarshalExternalSenders decodes the data of an external_senders
+// extension (RFC 9420, Section 12.1.8.1).
+func UnmarshalExternalSenders(data []byte) ([]ExternalSender, error) {
 	var out []ExternalSender
 	err := codec.Decode(data, func(s *cryptobyte.String) error {
 		return codec.ReadList(s, func(s *cryptobyte.String) error {
@@ -89,6 +91,58 @@ func parseExternalSenders(data []byte) ([]ExternalSender, error) {
 		return nil, protoErr(CodeDecode, "RFC 9420 §12.1.8.1 external_senders", "", err)
 	}
 	return out, nil
+}
+
+// UnmarshalExternalSender decodes one ExternalSender (RFC 9420, Section
+// 12.1.8.1), as an element of external_senders encodes it.
+func UnmarshalExternalSender(data []byte) (ExternalSender, error) {
+	var e ExternalSender
+	if err := codec.Decode(data, e.unmarshal); err != nil {
+		return ExternalSender{}, protoErr(CodeDecode, "RFC 9420 §12.1.8.1 ExternalSender", "", err)
+	}
+	return e, nil
+}
+
+// UnmarshalRequiredCapabilities decodes the data of a
+// required_capabilities extension (RFC 9420, Section 11.1).
+func UnmarshalRequiredCapabilities(data []byte) (*RequiredCapabilities, error) {
+	var rc RequiredCapabilities
+	if err := codec.Decode(data, rc.unmarshal); err != nil {
+		return nil, protoErr(CodeDecode, "RFC 9420 §11.1 required_capabilities", "", err)
+	}
+	return &rc, nil
+}
+
+// ApplicationIDExtension encodes an application_id LeafNode extension
+// (RFC 9420, Section 5.3.3): opaque application_id<V>.
+func ApplicationIDExtension(id []byte) Extension {
+	return Extension{Type: ExtensionApplicationID, Data: codec.MustEncode(func(b *cryptobyte.Builder) { codec.AddOpaque(b, id) })}
+}
+
+// UnmarshalApplicationID decodes the data of an application_id extension
+// (RFC 9420, Section 5.3.3).
+func UnmarshalApplicationID(data []byte) ([]byte, error) {
+	var id []byte
+	err := codec.Decode(data, func(s *cryptobyte.String) error {
+		var err error
+		id, err = codec.ReadOpaque(s)
+		return err
+	})
+	if err != nil {
+		return nil, protoErr(CodeDecode, "RFC 9420 §5.3.3 application_id", "", err)
+	}
+	return id, nil
+}
+
+// UnmarshalExternalPub decodes the data of an external_pub GroupInfo
+// extension of a group of suite cs (RFC 9420, Section 12.4.3.2) and
+// returns the HPKE public key.
+func UnmarshalExternalPub(cs CipherSuite, data []byte) ([]byte, error) {
+	s, err := suite.Get(cs)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1", "", err)
+	}
+	return parseExternalPub(s, data)
 }
 
 // RequiredCapabilitiesExtension encodes a required_capabilities extension.

@@ -194,7 +194,7 @@ func TestFlowProposals(t *testing.T) {
 		// B proposes an Add of D; A commits it by reference.
 		cfgD := newTestConfig(24)
 		kpD := newKP(t, cfgD, cs, "dave")
-		prop, err := b.Propose(&Add{KeyPackage: *kpD.KeyPackage}, []byte("add dave"))
+		prop, err := b.Propose(&Add{KeyPackage: *kpD.KeyPackage}, &ProposeOptions{AuthenticatedData: []byte("add dave")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +431,7 @@ func TestFlowExternalJoin(t *testing.T) {
 		all := newFlowGroup(t, cs, 6, "alice", "bob", "carol")
 		a, c := all[0], all[2]
 		// Without external_pub an external join is impossible.
-		gi, err := a.GroupInfo(true, false)
+		gi, err := a.GroupInfo(GroupInfoOptions{InlineTree: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -440,7 +440,7 @@ func TestFlowExternalJoin(t *testing.T) {
 			t.Fatalf("external join without external_pub: %v", err)
 		}
 		// The GroupInfo crosses the wire.
-		gi, err = a.GroupInfo(false, true)
+		gi, err = a.GroupInfo(GroupInfoOptions{ExternalPub: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,7 +467,7 @@ func TestFlowExternalJoin(t *testing.T) {
 		sendApp(t, d, all, "from dave")
 
 		// Resync: C lost its state and rejoins, removing its old leaf.
-		gi, err = a.GroupInfo(true, true)
+		gi, err = a.GroupInfo(GroupInfoOptions{InlineTree: true, ExternalPub: true})
 		if err != nil {
 			t.Fatal(err)
 		}

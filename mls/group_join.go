@@ -54,7 +54,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if err != nil {
 		return nil, err
 	}
-	gs, err := w.DecryptGroupSecrets(cs, ref, kp.InitPriv)
+	gs, err := w.decryptGroupSecrets(cs, ref, kp.InitPriv)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +86,8 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		}
 	}
 	joiner := JoinerSecret(gs.JoinerSecret)
-	welcomeSecret := joiner.WelcomeSecret(cs, pskSecret)
-	gi, err := w.DecryptGroupInfo(cs, welcomeSecret)
+	welcomeSecret := joiner.welcomeSecret(cs, pskSecret)
+	gi, err := w.decryptGroupInfo(cs, welcomeSecret)
 	clear(welcomeSecret)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if !ok {
 		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" new member's leaf in the tree", "", nil)
 	}
-	priv, err := NewTreePrivate(cs, self, kp.EncryptionKey)
+	priv, err := newTreePrivate(cs, self, kp.EncryptionKey)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 // limits before the tree is validated (signatures, hashes).
 func parseTreeWithLimits(cs *suite.Suite, data []byte, cfg *Config) (*RatchetTree, error) {
 	l := cfg.limits()
-	tree, err := ParseRatchetTree(cs, data, l.leaves)
+	tree, err := decodeRatchetTree(cs, data, l.leaves)
 	if err != nil {
 		return nil, err
 	}
@@ -176,35 +176,6 @@ func parseTreeWithLimits(cs *suite.Suite, data []byte, cfg *Config) (*RatchetTre
 		}
 	}
 	return tree, nil
-}
-
-// validateJoinedTree runs the joiner's full tree validation (RFC 9420,
-// Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
-// application's credential checks.
-func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
-	rc, err := requiredCapabilities(pg.ctx.Extensions)
-	if err != nil {
-		return err
-	}
-	v := TreeValidation{GroupID: pg.ctx.GroupID, TreeHash: pg.ctx.TreeHash, Now: cfg.now()}
-	v.CheckLeaf = func(l LeafIndex, ln *LeafNode) error {
-		if err := rc.supportedBy(&ln.Capabilities); err != nil {
-			return err
-		}
-		if t, ok := unsupportedExtension(pg.ctx.Extensions, &ln.Capabilities); ok {
-			return fmt.Errorf("group extension %v not supported", t)
-		}
-		if ln.Credential.Type == CredentialX509 {
-			if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
-				return err
-			}
-		}
-		if cfg != nil && cfg.ValidateCredential != nil {
-			return cfg.ValidateCredential(&ln.Credential, ln.SignatureKey)
-		}
-		return nil
-	}
-	return pg.tree.Validate(v)
 }
 
 // findLeaf returns the leaf index holding a LeafNode equal to ln.
@@ -236,9 +207,6 @@ type ExternalJoinOptions struct {
 	PSKs []PreSharedKeyID
 	// AuthenticatedData of the commit.
 	AuthenticatedData []byte
-	// InlineTree / ExternalPub shape the GroupInfo returned with the new
-	// group (for the next external joiner).
-	InlineTree, ExternalPub bool
 }
 
 // ExternalJoin joins a group through an external commit (RFC 9420,
@@ -318,44 +286,25 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	for _, id := range opts.PSKs {
 		addProposal(&PreSharedKey{PSK: id})
 	}
-	res, err := pg.applyProposals(entries, Sender{Type: SenderTypeNewMemberCommit}, cfg)
+	st, err := pg.stageCommit(Sender{Type: SenderTypeNewMemberCommit}, entries, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The Remove may only remove an old version of the joiner (Section
-	// 12.2); members reject it otherwise, so refuse early with their error.
-	if err := pg.checkResync(cfg, res.removed, &kp.KeyPackage.LeafNode); err != nil {
-		return nil, nil, err
-	}
-	newCtx := pg.ctx
-	newCtx.Epoch++
-	newCtx.Extensions = res.extensions
+	// The joiner's leaf is checked as members will check it, and the
+	// Remove may only remove an old version of the joiner (Section 12.2):
+	// refuse early with the error members would report.
 	leafTemplate := kp.KeyPackage.LeafNode
-	if err := pg.validateCommitLeaf(cfg, res.tree, res.extensions, &LeafNode{
+	if err := st.placeJoiner(&LeafNode{
 		EncryptionKey: nil, SignatureKey: leafTemplate.SignatureKey, Credential: leafTemplate.Credential,
 		Capabilities: leafTemplate.Capabilities, Source: LeafNodeSourceCommit, Extensions: leafTemplate.Extensions,
-	}, 0, false); err != nil {
-		return nil, nil, err
-	}
-	tree, self, err := addExternalJoiner(res.tree, &leafTemplate, cfg.maxLeaves())
-	if err != nil {
+	}, &leafTemplate); err != nil {
 		return nil, nil, err
 	}
 	sigKey, err := cs.NewSigner(kp.SignatureKey)
 	if err != nil {
 		return nil, nil, err
 	}
-	pup, err := tree.generateUpdatePathSigner(rnd, self, leafTemplate, sigKey, newCtx.GroupID, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	tree = pup.Tree()
-	newCtx.TreeHash = tree.TreeHash()
-	provisional, err := newCtx.Marshal()
-	if err != nil {
-		return nil, nil, err
-	}
-	path, err := pup.Encrypt(rnd, provisional, nil)
+	pup, err := st.createPath(rnd, leafTemplate, sigKey)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -366,25 +315,25 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 			Sender:            Sender{Type: SenderTypeNewMemberCommit},
 			AuthenticatedData: opts.AuthenticatedData,
 			ContentType:       ContentTypeCommit,
-			Commit:            &Commit{Proposals: refs, Path: path},
+			Commit:            &Commit{Proposals: refs, Path: st.path},
 		},
 	}
 	if err := ac.sign(sigKey, &pg.ctx); err != nil {
 		return nil, nil, err
 	}
-	pskSecret, err := resolvePSKSecret(cs, cfg, nil, res.psks)
+	pskSecret, err := resolvePSKSecret(cs, cfg, nil, st.res.psks)
 	if err != nil {
 		return nil, nil, err
 	}
-	_, keys, newPub, err := advanceEpoch(cs, pg, ac, newCtx, tree, initSecret, pup.CommitSecret(), pskSecret)
+	_, keys, newPub, err := st.advance(ac, initSecret, pup.CommitSecret(), pskSecret)
 	if err != nil {
 		return nil, nil, err
 	}
-	pm, err := ProtectPublic(cs, ac, &pg.ctx, nil)
+	pm, err := protectPublic(cs, ac, &pg.ctx, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	g := &Group{cfg: cfg, cs: cs, pub: newPub, self: self, sigPriv: kp.SignatureKey, signer: sigKey, priv: pup.Private(), keys: keys}
+	g := &Group{cfg: cfg, cs: cs, pub: newPub, self: st.sender, sigPriv: kp.SignatureKey, signer: sigKey, priv: pup.Private(), keys: keys}
 	if err := g.startEpoch(); err != nil {
 		return nil, nil, err
 	}

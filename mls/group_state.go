@@ -182,7 +182,7 @@ func (g *Group) unmarshalState(s *cryptobyte.String) error {
 	if err != nil {
 		return codec.Errorf("GroupState.cipher_suite", err)
 	}
-	if g.cs, err = suite.Get(suite.ID(id)); err != nil {
+	if g.cs, err = suite.Get(CipherSuite(id)); err != nil {
 		return protoErr(CodeUnsupported, ruleGroupState, "cipher suite", err)
 	}
 	cs := g.cs

@@ -124,7 +124,7 @@ func testThreeMembers(t *testing.T, cs suite.ID, encrypt bool) {
 	checkAgree(t, a, b)
 
 	// B adds C by proposal, A commits it by reference; tree out of band.
-	prop, err := b.Propose(&Add{KeyPackage: *kpC.KeyPackage}, []byte("aad"))
+	prop, err := b.Propose(&Add{KeyPackage: *kpC.KeyPackage}, &ProposeOptions{AuthenticatedData: []byte("aad")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func testThreeMembers(t *testing.T, cs suite.ID, encrypt bool) {
 	checkAgree(t, all...)
 
 	// External join of D via GroupInfo with external_pub (tree inline).
-	gi, err := a.GroupInfo(true, true)
+	gi, err := a.GroupInfo(GroupInfoOptions{InlineTree: true, ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 // RFC 9420, Section 10.
 type KeyPackage struct {
 	Version     ProtocolVersion
-	CipherSuite suite.ID
+	CipherSuite CipherSuite
 	InitKey     []byte // HPKEPublicKey
 	LeafNode    LeafNode
 	Extensions  Extensions
@@ -49,7 +49,7 @@ func (v *KeyPackage) unmarshal(s *cryptobyte.String) error {
 	if err != nil {
 		return codec.Errorf("KeyPackage.cipher_suite", err)
 	}
-	v.CipherSuite = suite.ID(cs)
+	v.CipherSuite = CipherSuite(cs)
 	if v.InitKey, err = readOpaqueMin(s, minPublicKey); err != nil {
 		return codec.Errorf("KeyPackage.init_key", err)
 	}
@@ -164,7 +164,7 @@ type KeyPackageValidator func(ln *LeafNode) error
 // KeyPackage.extensions, GREASE or not, are ignored (Sections 10, 13.4). Errors are
 // *ProtocolError values matching ErrInvalidKeyPackage or
 // ErrInvalidSignature.
-func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs suite.ID, validateLeaf KeyPackageValidator) error {
+func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs CipherSuite, validateLeaf KeyPackageValidator) error {
 	const rule = "RFC 9420 §10.1"
 	if v.Version != version {
 		return protoErr(CodeInvalidKeyPackage, rule+" version", fmt.Sprintf("KeyPackage %v, group %v", v.Version, version), nil)

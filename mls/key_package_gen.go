@@ -52,10 +52,10 @@ type KeyPackageOptions struct {
 // non-default extension and proposal types the client understands (none).
 // It holds no GREASE values (RFC 9420, Section 13.5: a client's own
 // capabilities never do); NewKeyPackage adds them to what it sends.
-func DefaultCapabilities(cs suite.ID) Capabilities {
+func DefaultCapabilities(cs CipherSuite) Capabilities {
 	return Capabilities{
 		Versions:     []ProtocolVersion{ProtocolVersionMLS10},
-		CipherSuites: []suite.ID{cs},
+		CipherSuites: []CipherSuite{cs},
 		Credentials:  []CredentialType{CredentialBasic, CredentialX509},
 	}
 }
@@ -65,7 +65,7 @@ func DefaultCapabilities(cs suite.ID) Capabilities {
 // cfg.DisableGREASE is set, the KeyPackage also carries GREASE values
 // (Section 13.5; see Config.DisableGREASE) in addition to the capabilities
 // and extensions of opts.
-func NewKeyPackage(cfg *Config, cs suite.ID, credential Credential, opts *KeyPackageOptions) (*KeyPackageBundle, error) {
+func NewKeyPackage(cfg *Config, cs CipherSuite, credential Credential, opts *KeyPackageOptions) (*KeyPackageBundle, error) {
 	s, err := suite.Get(cs)
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
@@ -164,7 +164,7 @@ func addGREASE(rnd io.Reader, caps Capabilities, exts Extensions) (Capabilities,
 	if _, err := io.ReadFull(rnd, r[:]); err != nil {
 		return caps, exts, err
 	}
-	caps.CipherSuites = appendNew(caps.CipherSuites, suite.ID(greaseValue(r[0])))
+	caps.CipherSuites = appendNew(caps.CipherSuites, CipherSuite(greaseValue(r[0])))
 	caps.Proposals = appendNew(caps.Proposals, ProposalType(greaseValue(r[1])))
 	caps.Credentials = appendNew(caps.Credentials, CredentialType(greaseValue(r[2])))
 	t := ExtensionType(greaseValue(r[3]))

@@ -184,20 +184,20 @@ func (j JoinerSecret) pskStage(cs *suite.Suite, psk PSKSecret) []byte {
 
 // WelcomeSecret implements welcome_secret = DeriveSecret(KDF.Extract(
 // joiner_secret, psk_secret), "welcome") (RFC 9420, Section 8).
-func (j JoinerSecret) WelcomeSecret(cs *suite.Suite, psk PSKSecret) WelcomeSecret {
+func (j JoinerSecret) welcomeSecret(cs *suite.Suite, psk PSKSecret) WelcomeSecret {
 	return WelcomeSecret(cs.DeriveSecret(j.pskStage(cs, psk), labelWelcome))
 }
 
 // EpochSecret implements epoch_secret = ExpandWithLabel(KDF.Extract(
 // joiner_secret, psk_secret), "epoch", GroupContext_[n], KDF.Nh) (RFC 9420,
 // Section 8). groupContext is the encoded GroupContext of the epoch.
-func (j JoinerSecret) EpochSecret(cs *suite.Suite, psk PSKSecret, groupContext []byte) EpochSecret {
+func (j JoinerSecret) epochSecret(cs *suite.Suite, psk PSKSecret, groupContext []byte) EpochSecret {
 	return EpochSecret(cs.ExpandWithLabel(j.pskStage(cs, psk), labelEpoch, groupContext, cs.Nh()))
 }
 
 // Derive derives the secrets of Table 4 and init_secret_[n] from the epoch
 // secret (RFC 9420, Section 8). The caller drops e afterwards (Section 9.2).
-func (e EpochSecret) Derive(cs *suite.Suite) *EpochSecrets {
+func (e EpochSecret) derive(cs *suite.Suite) *EpochSecrets {
 	return &EpochSecrets{
 		suite:         cs,
 		SenderData:    SenderDataSecret(cs.DeriveSecret(e, labelSenderData)),
@@ -218,9 +218,19 @@ func (e EpochSecret) Derive(cs *suite.Suite) *EpochSecrets {
 // GroupContext. It returns the joiner_secret too, which the committer needs
 // for its Welcome (GroupSecrets and welcome_secret); members that only
 // process the Commit drop it.
-func DeriveEpoch(cs *suite.Suite, init InitSecret, commit CommitSecret, psk PSKSecret, groupContext []byte) (JoinerSecret, *EpochSecrets) {
+func DeriveEpoch(cs CipherSuite, init InitSecret, commit CommitSecret, psk PSKSecret, groupContext []byte) (JoinerSecret, *EpochSecrets, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, nil, err
+	}
+	joiner, keys := deriveEpoch(s, init, commit, psk, groupContext)
+	return joiner, keys, nil
+}
+
+// deriveEpoch is DeriveEpoch for a suite already looked up.
+func deriveEpoch(cs *suite.Suite, init InitSecret, commit CommitSecret, psk PSKSecret, groupContext []byte) (JoinerSecret, *EpochSecrets) {
 	j := deriveJoinerSecret(cs, init, commit, groupContext)
-	return j, j.EpochSecret(cs, psk, groupContext).Derive(cs)
+	return j, j.epochSecret(cs, psk, groupContext).derive(cs)
 }
 
 // joinEpoch runs the key schedule for a new member joining via Welcome
@@ -228,7 +238,7 @@ func DeriveEpoch(cs *suite.Suite, init InitSecret, commit CommitSecret, psk PSKS
 // psk_secret of GroupSecrets.psks and the encoded GroupContext of the
 // decrypted GroupInfo.
 func joinEpoch(cs *suite.Suite, joiner JoinerSecret, psk PSKSecret, groupContext []byte) *EpochSecrets {
-	return joiner.EpochSecret(cs, psk, groupContext).Derive(cs)
+	return joiner.epochSecret(cs, psk, groupContext).derive(cs)
 }
 
 // KeyNonce returns the key and nonce that encrypt a Welcome's GroupInfo
@@ -236,7 +246,7 @@ func joinEpoch(cs *suite.Suite, joiner JoinerSecret, psk PSKSecret, groupContext
 //
 //	welcome_nonce = ExpandWithLabel(welcome_secret, "nonce", "", AEAD.Nn)
 //	welcome_key   = ExpandWithLabel(welcome_secret, "key", "", AEAD.Nk)
-func (w WelcomeSecret) KeyNonce(cs *suite.Suite) (key, nonce []byte) {
+func (w WelcomeSecret) keyNonce(cs *suite.Suite) (key, nonce []byte) {
 	return cs.ExpandWithLabel(w, labelKey, nil, cs.Nk()), cs.ExpandWithLabel(w, labelNonce, nil, cs.Nn())
 }
 
@@ -248,7 +258,7 @@ var ErrExportLength = errors.New("mls: invalid exporter length")
 //
 //	MLS-Exporter(Label, Context, Length) =
 //	    ExpandWithLabel(DeriveSecret(exporter_secret, Label), "exported", Hash(Context), Length)
-func (x ExporterSecret) Export(cs *suite.Suite, label string, context []byte, length int) ([]byte, error) {
+func (x ExporterSecret) export(cs *suite.Suite, label string, context []byte, length int) ([]byte, error) {
 	if length < 0 || length > 0xffff || length > 255*cs.Nh() {
 		return nil, fmt.Errorf("%w: %d bytes (KDFLabel.length is a uint16, HKDF yields at most %d)", ErrExportLength, length, 255*cs.Nh())
 	}
@@ -257,30 +267,30 @@ func (x ExporterSecret) Export(cs *suite.Suite, label string, context []byte, le
 
 // Tag computes confirmation_tag = MAC(confirmation_key,
 // GroupContext.confirmed_transcript_hash) (RFC 9420, Section 6.1).
-func (k ConfirmationKey) Tag(cs *suite.Suite, confirmedTranscriptHash []byte) []byte {
+func (k ConfirmationKey) tag(cs *suite.Suite, confirmedTranscriptHash []byte) []byte {
 	return cs.MAC(k, confirmedTranscriptHash)
 }
 
 // Verify checks a confirmation_tag in constant time (RFC 9420, Section 6.1).
-func (k ConfirmationKey) Verify(cs *suite.Suite, confirmedTranscriptHash, tag []byte) bool {
+func (k ConfirmationKey) verify(cs *suite.Suite, confirmedTranscriptHash, tag []byte) bool {
 	return cs.VerifyMAC(k, confirmedTranscriptHash, tag)
 }
 
 // Tag computes membership_tag = MAC(membership_key, AuthenticatedContentTBM)
 // over the encoded AuthenticatedContentTBM (RFC 9420, Section 6.2).
-func (k MembershipKey) Tag(cs *suite.Suite, authenticatedContentTBM []byte) []byte {
+func (k MembershipKey) tag(cs *suite.Suite, authenticatedContentTBM []byte) []byte {
 	return cs.MAC(k, authenticatedContentTBM)
 }
 
 // Verify checks a membership_tag in constant time (RFC 9420, Section 6.2).
-func (k MembershipKey) Verify(cs *suite.Suite, authenticatedContentTBM, tag []byte) bool {
+func (k MembershipKey) verify(cs *suite.Suite, authenticatedContentTBM, tag []byte) bool {
 	return cs.VerifyMAC(k, authenticatedContentTBM, tag)
 }
 
 // KeyPair derives the group's external key pair (RFC 9420, Section 8):
 //
 //	external_priv, external_pub = KEM.DeriveKeyPair(external_secret)
-func (x ExternalSecret) KeyPair(cs *suite.Suite) (priv, pub []byte, err error) {
+func (x ExternalSecret) keyPair(cs *suite.Suite) (priv, pub []byte, err error) {
 	priv, pub, err = cs.DeriveKeyPair(x)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: deriving external key pair: %w", err)
@@ -308,8 +318,8 @@ func newExternalInit(cs *suite.Suite, rnd io.Reader, externalPub []byte) (kemOut
 //
 //	context = SetupBaseR(kem_output, external_priv, "")
 //	init_secret = context.export("MLS 1.0 external init secret", KDF.Nh)
-func (x ExternalSecret) ExternalInitSecret(cs *suite.Suite, kemOutput []byte) (InitSecret, error) {
-	priv, _, err := x.KeyPair(cs)
+func (x ExternalSecret) externalInitSecret(cs *suite.Suite, kemOutput []byte) (InitSecret, error) {
+	priv, _, err := x.keyPair(cs)
 	if err != nil {
 		return nil, err
 	}
@@ -320,36 +330,36 @@ func (x ExternalSecret) ExternalInitSecret(cs *suite.Suite, kemOutput []byte) (I
 	return InitSecret(secret), nil
 }
 
-// Suite returns the cipher suite the secrets were derived with.
-func (e *EpochSecrets) Suite() *suite.Suite { return e.suite }
+// CipherSuite returns the cipher suite the secrets were derived with.
+func (e *EpochSecrets) CipherSuite() CipherSuite { return e.suite.ID() }
 
 // Export implements MLS-Exporter over this epoch's exporter_secret (RFC 9420,
 // Section 8.5).
 func (e *EpochSecrets) Export(label string, context []byte, length int) ([]byte, error) {
-	return e.Exporter.Export(e.suite, label, context, length)
+	return e.Exporter.export(e.suite, label, context, length)
 }
 
 // ExternalKeyPair returns the epoch's external HPKE key pair (RFC 9420,
 // Section 8).
 func (e *EpochSecrets) ExternalKeyPair() (priv, pub []byte, err error) {
-	return e.External.KeyPair(e.suite)
+	return e.External.keyPair(e.suite)
 }
 
 // ExternalInitSecret recovers the init_secret an external joiner sent in
 // kemOutput (RFC 9420, Section 8.3).
 func (e *EpochSecrets) ExternalInitSecret(kemOutput []byte) (InitSecret, error) {
-	return e.External.ExternalInitSecret(e.suite, kemOutput)
+	return e.External.externalInitSecret(e.suite, kemOutput)
 }
 
 // ConfirmationTag returns MAC(confirmation_key, confirmed_transcript_hash)
 // (RFC 9420, Section 6.1).
 func (e *EpochSecrets) ConfirmationTag(confirmedTranscriptHash []byte) []byte {
-	return e.Confirmation.Tag(e.suite, confirmedTranscriptHash)
+	return e.Confirmation.tag(e.suite, confirmedTranscriptHash)
 }
 
 // VerifyConfirmationTag checks tag in constant time (RFC 9420, Section 6.1).
 func (e *EpochSecrets) VerifyConfirmationTag(confirmedTranscriptHash, tag []byte) bool {
-	return e.Confirmation.Verify(e.suite, confirmedTranscriptHash, tag)
+	return e.Confirmation.verify(e.suite, confirmedTranscriptHash, tag)
 }
 
 // NewSecretTree returns this epoch's secret tree over encryption_secret for a

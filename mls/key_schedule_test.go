@@ -32,7 +32,7 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			joiner, member := DeriveEpoch(cs, init, commit, psk, gc)
+			joiner, member := deriveEpoch(cs, init, commit, psk, gc)
 			joined := joinEpoch(cs, joiner, psk, gc)
 			if !equalEpochSecrets(member, joined) {
 				t.Fatal("a joiner derives different epoch secrets than the members")
@@ -54,10 +54,10 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 					t.Fatalf("%s: %d bytes, want KDF.Nh = %d", name, len(s), cs.Nh())
 				}
 			}
-			if member.Suite() != cs {
-				t.Fatal("Suite() mismatch")
+			if member.CipherSuite() != cs.ID() {
+				t.Fatal("CipherSuite() mismatch")
 			}
-			key, nonce := joiner.WelcomeSecret(cs, psk).KeyNonce(cs)
+			key, nonce := joiner.welcomeSecret(cs, psk).keyNonce(cs)
 			if len(key) != cs.Nk() || len(nonce) != cs.Nn() {
 				t.Fatalf("welcome key %d nonce %d bytes", len(key), len(nonce))
 			}
@@ -79,17 +79,17 @@ func TestKeyScheduleZeroInputs(t *testing.T) {
 	init := InitSecret(bytes.Repeat([]byte{9}, cs.Nh()))
 	zero := make([]byte, cs.Nh())
 	// nil commit_secret and psk_secret stand for the all-zero vector "0".
-	j1, e1 := DeriveEpoch(cs, init, nil, nil, gc)
-	j2, e2 := DeriveEpoch(cs, init, CommitSecret(zero), PSKSecret(zero), gc)
+	j1, e1 := deriveEpoch(cs, init, nil, nil, gc)
+	j2, e2 := deriveEpoch(cs, init, CommitSecret(zero), PSKSecret(zero), gc)
 	if !bytes.Equal(j1, j2) || !equalEpochSecrets(e1, e2) {
 		t.Fatal("nil and zero-vector inputs disagree")
 	}
 	noPSK, _ := derivePSKSecret(cs, nil, nil)
-	if _, e3 := DeriveEpoch(cs, init, nil, noPSK, gc); !equalEpochSecrets(e1, e3) {
+	if _, e3 := deriveEpoch(cs, init, nil, noPSK, gc); !equalEpochSecrets(e1, e3) {
 		t.Fatal("DerivePSKSecret with no PSKs differs from the zero psk_secret")
 	}
 	// Each epoch's init_secret chains into the next.
-	_, next := DeriveEpoch(cs, e1.Init, nil, nil, testGroupContext(cs, 6))
+	_, next := deriveEpoch(cs, e1.Init, nil, nil, testGroupContext(cs, 6))
 	if bytes.Equal(next.Init, e1.Init) || bytes.Equal(next.Authenticator, e1.Authenticator) {
 		t.Fatal("epochs do not chain")
 	}
@@ -115,7 +115,7 @@ func TestNewEpochSecretUsesReader(t *testing.T) {
 		t.Fatal("short reader accepted")
 	}
 	// Group creation: derive the epoch from the random epoch_secret.
-	es := a.Derive(cs)
+	es := a.derive(cs)
 	if len(es.Init) != cs.Nh() {
 		t.Fatal("derived init_secret length")
 	}
@@ -125,7 +125,7 @@ func TestExporter(t *testing.T) {
 	for _, id := range suite.All {
 		cs := suite.MustGet(id)
 		x := ExporterSecret(bytes.Repeat([]byte{0x42}, cs.Nh()))
-		got, err := x.Export(cs, "example label", []byte("ctx"), 40)
+		got, err := x.export(cs, "example label", []byte("ctx"), 40)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestExporter(t *testing.T) {
 			ctx   string
 			n     int
 		}{{"other label", "ctx", 40}, {"example label", "ctx2", 40}, {"example label", "ctx", 41}} {
-			o, err := x.Export(cs, other.label, []byte(other.ctx), other.n)
+			o, err := x.export(cs, other.label, []byte(other.ctx), other.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,11 +152,11 @@ func TestExporter(t *testing.T) {
 		if err != nil || !bytes.Equal(viaEpoch, got) {
 			t.Fatalf("%v: EpochSecrets.Export disagrees: %v", id, err)
 		}
-		if _, err := x.Export(cs, "l", nil, 255*cs.Nh()); err != nil {
+		if _, err := x.export(cs, "l", nil, 255*cs.Nh()); err != nil {
 			t.Fatalf("%v: maximum length rejected: %v", id, err)
 		}
 		for _, n := range []int{-1, 255*cs.Nh() + 1, 0x10000} {
-			if _, err := x.Export(cs, "l", nil, n); !errors.Is(err, ErrExportLength) {
+			if _, err := x.export(cs, "l", nil, n); !errors.Is(err, ErrExportLength) {
 				t.Fatalf("%v: length %d: got %v, want ErrExportLength", id, n, err)
 			}
 		}
@@ -165,7 +165,7 @@ func TestExporter(t *testing.T) {
 
 func TestConfirmationAndMembershipTags(t *testing.T) {
 	cs := suite.MustGet(3)
-	_, es := DeriveEpoch(cs, InitSecret(make([]byte, 32)), nil, nil, testGroupContext(cs, 1))
+	_, es := deriveEpoch(cs, InitSecret(make([]byte, 32)), nil, nil, testGroupContext(cs, 1))
 	cth := []byte("confirmed transcript hash")
 	tag := es.ConfirmationTag(cth)
 	if !bytes.Equal(tag, cs.MAC(es.Confirmation, cth)) || !es.VerifyConfirmationTag(cth, tag) {
@@ -176,8 +176,8 @@ func TestConfirmationAndMembershipTags(t *testing.T) {
 		t.Fatal("modified confirmation tag verified")
 	}
 	tbm := []byte("AuthenticatedContentTBM")
-	mt := es.Membership.Tag(cs, tbm)
-	if !bytes.Equal(mt, cs.MAC(es.Membership, tbm)) || !es.Membership.Verify(cs, tbm, mt) || es.Membership.Verify(cs, tbm[1:], mt) {
+	mt := es.Membership.tag(cs, tbm)
+	if !bytes.Equal(mt, cs.MAC(es.Membership, tbm)) || !es.Membership.verify(cs, tbm, mt) || es.Membership.verify(cs, tbm[1:], mt) {
 		t.Fatal("membership tag")
 	}
 }
@@ -185,7 +185,7 @@ func TestConfirmationAndMembershipTags(t *testing.T) {
 func TestExternalKeyPairAndInit(t *testing.T) {
 	for _, id := range suite.All {
 		cs := suite.MustGet(id)
-		_, es := DeriveEpoch(cs, InitSecret(make([]byte, cs.Nh())), nil, nil, testGroupContext(cs, 1))
+		_, es := deriveEpoch(cs, InitSecret(make([]byte, cs.Nh())), nil, nil, testGroupContext(cs, 1))
 		priv, pub, err := es.ExternalKeyPair()
 		if err != nil {
 			t.Fatalf("%v: %v", id, err)
@@ -211,7 +211,7 @@ func TestExternalKeyPairAndInit(t *testing.T) {
 		}
 		// Another group's external secret yields a different init_secret.
 		other := ExternalSecret(bytes.Repeat([]byte{1}, cs.Nh()))
-		if o, err := other.ExternalInitSecret(cs, kemOutput); err == nil && bytes.Equal(o, init) {
+		if o, err := other.externalInitSecret(cs, kemOutput); err == nil && bytes.Equal(o, init) {
 			t.Fatalf("%v: wrong external_priv recovered the init_secret", id)
 		}
 	}
@@ -225,7 +225,7 @@ func BenchmarkKeySchedule(b *testing.B) {
 		b.Run(fmt.Sprintf("op=derive_epoch/cs=0x%04x", uint16(id)), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				DeriveEpoch(cs, init, nil, nil, gc)
+				deriveEpoch(cs, init, nil, nil, gc)
 			}
 		})
 	}

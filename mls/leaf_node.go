@@ -52,7 +52,7 @@ func (s LeafNodeSource) String() string {
 //	} Capabilities;
 type Capabilities struct {
 	Versions     []ProtocolVersion
-	CipherSuites []suite.ID
+	CipherSuites []CipherSuite
 	Extensions   []ExtensionType
 	Proposals    []ProposalType
 	Credentials  []CredentialType
@@ -88,7 +88,7 @@ func (v *Capabilities) unmarshal(s *cryptobyte.String) error {
 	if v.Versions, err = readUint16List[ProtocolVersion](s); err != nil {
 		return codec.Errorf("Capabilities.versions", err)
 	}
-	if v.CipherSuites, err = readUint16List[suite.ID](s); err != nil {
+	if v.CipherSuites, err = readUint16List[CipherSuite](s); err != nil {
 		return codec.Errorf("Capabilities.cipher_suites", err)
 	}
 	if v.Extensions, err = readUint16List[ExtensionType](s); err != nil {
@@ -128,7 +128,7 @@ func (v *Capabilities) SupportsVersion(ver ProtocolVersion) bool {
 }
 
 // SupportsCipherSuite reports whether cs is listed.
-func (v *Capabilities) SupportsCipherSuite(cs suite.ID) bool {
+func (v *Capabilities) SupportsCipherSuite(cs CipherSuite) bool {
 	return slices.Contains(v.CipherSuites, cs)
 }
 
@@ -281,7 +281,7 @@ func (v *LeafNode) TBS(groupID []byte, leafIndex LeafIndex) ([]byte, error) {
 // Sign sets v.Signature to SignWithLabel(priv, "LeafNodeTBS", LeafNodeTBS)
 // (RFC 9420, Section 7.2). groupID and leafIndex are the signature context
 // for the update and commit sources and ignored for key_package.
-func (v *LeafNode) Sign(s *suite.Suite, priv, groupID []byte, leafIndex LeafIndex) error {
+func (v *LeafNode) signPriv(s *suite.Suite, priv, groupID []byte, leafIndex LeafIndex) error {
 	k, err := s.NewSigner(priv)
 	if err != nil {
 		return err
@@ -305,7 +305,7 @@ func (v *LeafNode) sign(k *suite.Signer, groupID []byte, leafIndex LeafIndex) er
 
 // Verify checks v.Signature with v.SignatureKey over LeafNodeTBS (RFC 9420,
 // Section 7.2, 7.3). The error wraps suite.ErrVerify on a bad signature.
-func (v *LeafNode) Verify(s *suite.Suite, groupID []byte, leafIndex LeafIndex) error {
+func (v *LeafNode) verify(s *suite.Suite, groupID []byte, leafIndex LeafIndex) error {
 	tbs, err := v.TBS(groupID, leafIndex)
 	if err != nil {
 		return err

@@ -33,8 +33,8 @@ func needsGroupContext(t SenderType) bool {
 }
 
 // framedContentTBS encodes FramedContentTBS (RFC 9420, Section 6.1).
-func framedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) ([]byte, error) {
-	tbs := FramedContentTBS{Version: ProtocolVersionMLS10, WireFormat: wf, Content: content}
+func encodeFramedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) ([]byte, error) {
+	tbs := framedContentTBS{Version: ProtocolVersionMLS10, WireFormat: wf, Content: content}
 	if needsGroupContext(content.Sender.Type) {
 		tbs.Context = ctx
 	}
@@ -45,7 +45,7 @@ func framedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) 
 // FramedContentTBS) for v.WireFormat and v.Content. ctx is the GroupContext
 // of the current epoch; it is required for member and new_member_commit
 // senders and ignored otherwise (RFC 9420, Section 6.1).
-func (v *AuthenticatedContent) Sign(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
+func (v *AuthenticatedContent) signPriv(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
 	k, err := cs.NewSigner(priv)
 	if err != nil {
 		return fmt.Errorf("mls: signing FramedContentTBS: %w", err)
@@ -55,7 +55,7 @@ func (v *AuthenticatedContent) Sign(cs *suite.Suite, priv []byte, ctx *GroupCont
 
 // sign is Sign with a parsed signature key.
 func (v *AuthenticatedContent) sign(k *suite.Signer, ctx *GroupContext) error {
-	tbs, err := framedContentTBS(v.WireFormat, &v.Content, ctx)
+	tbs, err := encodeFramedContentTBS(v.WireFormat, &v.Content, ctx)
 	if err != nil {
 		return fmt.Errorf("mls: encoding FramedContentTBS: %w", err)
 	}
@@ -69,11 +69,11 @@ func (v *AuthenticatedContent) sign(k *suite.Signer, ctx *GroupContext) error {
 
 // VerifySignature checks v.Auth.Signature with the sender's signature key
 // pub (RFC 9420, Section 6.1). The error matches ErrInvalidSignature.
-func (v *AuthenticatedContent) VerifySignature(cs *suite.Suite, pub []byte, ctx *GroupContext) error {
+func (v *AuthenticatedContent) verifySignature(cs *suite.Suite, pub []byte, ctx *GroupContext) error {
 	if needsGroupContext(v.Content.Sender.Type) && ctx == nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "no GroupContext for a member sender", nil)
 	}
-	tbs, err := framedContentTBS(v.WireFormat, &v.Content, ctx)
+	tbs, err := encodeFramedContentTBS(v.WireFormat, &v.Content, ctx)
 	if err != nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
 	}
@@ -88,22 +88,22 @@ func (v *AuthenticatedContent) VerifySignature(cs *suite.Suite, pub []byte, ctx 
 // key is the new epoch's confirmation key and confirmedTranscriptHash the
 // new epoch's confirmed transcript hash (computed over
 // v.ConfirmedTranscriptHashInput()).
-func (v *AuthenticatedContent) SetConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
+func (v *AuthenticatedContent) setConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
 	if v.Content.ContentType != ContentTypeCommit {
 		return protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "only commits carry a confirmation tag", nil)
 	}
-	v.Auth.ConfirmationTag = key.Tag(cs, confirmedTranscriptHash)
+	v.Auth.ConfirmationTag = key.tag(cs, confirmedTranscriptHash)
 	return nil
 }
 
 // VerifyConfirmationTag checks a commit's confirmation tag against the new
 // epoch's confirmation key and confirmed transcript hash (RFC 9420, Section
 // 6.1, 12.4.2). The error matches ErrInvalidMAC.
-func (v *AuthenticatedContent) VerifyConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
+func (v *AuthenticatedContent) verifyConfirmationTag(cs *suite.Suite, key ConfirmationKey, confirmedTranscriptHash []byte) error {
 	if v.Content.ContentType != ContentTypeCommit {
 		return protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "only commits carry a confirmation tag", nil)
 	}
-	if !key.Verify(cs, confirmedTranscriptHash, v.Auth.ConfirmationTag) {
+	if !key.verify(cs, confirmedTranscriptHash, v.Auth.ConfirmationTag) {
 		return protoErr(CodeInvalidMAC, "RFC 9420 §6.1 confirmation_tag", "", nil)
 	}
 	return nil
@@ -113,7 +113,7 @@ func (v *AuthenticatedContent) VerifyConfirmationTag(cs *suite.Suite, key Confir
 // { FramedContentTBS content_tbs; FramedContentAuthData auth; }
 // (RFC 9420, Section 6.2) for a PublicMessage.
 func authenticatedContentTBM(content *FramedContent, auth *FramedContentAuthData, ctx *GroupContext) ([]byte, error) {
-	tbs := FramedContentTBS{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, Content: content, Context: ctx}
+	tbs := framedContentTBS{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, Content: content, Context: ctx}
 	return codec.Encode(func(b *cryptobyte.Builder) {
 		tbs.marshal(b)
 		auth.marshal(b, content.ContentType)
@@ -166,7 +166,16 @@ func checkGroupEpoch(groupID []byte, epoch uint64, ctx *GroupContext) error {
 // mls_public_message. Application messages cannot be sent as PublicMessage
 // (Section 6: applications MUST use PrivateMessage for application data);
 // that is an error matching ErrInvalidMessage.
-func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext, membershipKey MembershipKey) (*PublicMessage, error) {
+func ProtectPublic(cs CipherSuite, ac *AuthenticatedContent, ctx *GroupContext, membershipKey MembershipKey) (*PublicMessage, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return protectPublic(s, ac, ctx, membershipKey)
+}
+
+// protectPublic is ProtectPublic for a suite already looked up.
+func protectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext, membershipKey MembershipKey) (*PublicMessage, error) {
 	if ac.Content.ContentType == ContentTypeApplication {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 application data MUST use PrivateMessage", "", nil)
 	}
@@ -182,7 +191,7 @@ func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 		if err != nil {
 			return nil, fmt.Errorf("mls: encoding AuthenticatedContentTBM: %w", err)
 		}
-		pm.MembershipTag = membershipKey.Tag(cs, tbm)
+		pm.MembershipTag = membershipKey.tag(cs, tbm)
 	}
 	return pm, nil
 }
@@ -194,8 +203,9 @@ func ProtectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 // that the sender type may send this content (ErrInvalidMessage).
 // Application content is rejected (ErrInvalidMessage). The confirmation tag
 // of a commit needs the next epoch's key: check it with
-// VerifyConfirmationTag once that epoch is derived.
-func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
+// VerifyConfirmationTag once that epoch is derived. A nil membershipKey
+// skips the membership tag: an observer (a delivery service) has none.
+func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey *MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
 	if err := checkGroupEpoch(pm.Content.GroupID, pm.Content.Epoch, ctx); err != nil {
 		return nil, err
 	}
@@ -205,17 +215,17 @@ func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, memb
 	if err := checkSenderContent(&pm.Content); err != nil {
 		return nil, err
 	}
-	if pm.Content.Sender.Type == SenderTypeMember {
+	if pm.Content.Sender.Type == SenderTypeMember && membershipKey != nil {
 		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)
 		if err != nil {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2 AuthenticatedContentTBM", "not encodable", err)
 		}
-		if !membershipKey.Verify(cs, tbm, pm.MembershipTag) {
+		if !membershipKey.verify(cs, tbm, pm.MembershipTag) {
 			return nil, protoErr(CodeInvalidMAC, "RFC 9420 §6.2 membership_tag", "", nil)
 		}
 	}
 	ac := pm.authenticatedContent()
-	if err := ac.VerifySignature(cs, sigPub, ctx); err != nil {
+	if err := ac.verifySignature(cs, sigPub, ctx); err != nil {
 		return nil, err
 	}
 	return ac, nil
@@ -293,7 +303,7 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 	if ac.Content.ContentType == ContentTypeCommit && ac.Auth.ConfirmationTag == nil {
 		return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "commit without confirmation tag", nil)
 	}
-	content := PrivateMessageContent{
+	content := privateMessageContent{
 		ContentType:     ac.Content.ContentType,
 		ApplicationData: ac.Content.ApplicationData,
 		Proposal:        ac.Content.Proposal,
@@ -313,7 +323,7 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encoding PrivateMessageContent: %w", err)
 	}
-	aad, err := codec.Encode((&PrivateContentAAD{
+	aad, err := codec.Encode((&privateContentAAD{
 		GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch,
 		ContentType: ac.Content.ContentType, AuthenticatedData: ac.Content.AuthenticatedData,
 	}).marshal)
@@ -343,8 +353,8 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
 	}
-	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, ciphertext)
-	sdAAD, err := codec.Encode((&SenderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
+	sdKey, sdNonce := senderDataSecret.keyNonce(cs, ciphertext)
+	sdAAD, err := codec.Encode((&senderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encoding SenderDataAAD: %w", err)
 	}
@@ -394,7 +404,16 @@ func (o *OpenedPrivateMessage) Consume() error {
 // must be zero), and the signature with the key sigKey returns for the
 // sender's leaf. The caller consumes the key with Consume once it accepts
 // the message; UnprotectPrivate does both.
-func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*OpenedPrivateMessage, error) {
+func OpenPrivate(cs CipherSuite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*OpenedPrivateMessage, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return openPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+}
+
+// openPrivate is OpenPrivate for a suite already looked up.
+func openPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*OpenedPrivateMessage, error) {
 	if err := checkGroupEpoch(pm.GroupID, pm.Epoch, ctx); err != nil {
 		return nil, err
 	}
@@ -402,8 +421,8 @@ func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 		return nil, protoErr(CodeDecode, "RFC 9420 §6 content_type", pm.ContentType.String(), nil)
 	}
 	// Section 6.3.2: sender data.
-	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, pm.Ciphertext)
-	sdAAD := codec.MustEncode((&SenderDataAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType}).marshal)
+	sdKey, sdNonce := senderDataSecret.keyNonce(cs, pm.Ciphertext)
+	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType}).marshal)
 	sdPlain, err := cs.Open(sdKey, sdNonce, sdAAD, pm.EncryptedSenderData)
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §6.3.2 encrypted_sender_data", "", err)
@@ -422,12 +441,12 @@ func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §9.1 ratchet key", fmt.Sprintf("leaf %d generation %d", sd.LeafIndex, sd.Generation), err)
 	}
-	aad := codec.MustEncode((&PrivateContentAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType, AuthenticatedData: pm.AuthenticatedData}).marshal)
+	aad := codec.MustEncode((&privateContentAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType, AuthenticatedData: pm.AuthenticatedData}).marshal)
 	plaintext, err := cs.Open(pk.Key, applyReuseGuard(pk.Nonce, sd.ReuseGuard), aad, pm.Ciphertext)
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §6.3.1 ciphertext", "", err)
 	}
-	content := PrivateMessageContent{ContentType: pm.ContentType}
+	content := privateMessageContent{ContentType: pm.ContentType}
 	if err := codec.Decode(plaintext, content.unmarshal); err != nil {
 		return nil, protoErr(CodeDecode, "RFC 9420 §6.3.1 PrivateMessageContent", "", err)
 	}
@@ -445,7 +464,7 @@ func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 		},
 		Auth: content.Auth,
 	}
-	if err := ac.VerifySignature(cs, pub, ctx); err != nil {
+	if err := ac.verifySignature(cs, pub, ctx); err != nil {
 		return nil, err
 	}
 	return &OpenedPrivateMessage{Content: ac, SenderData: sd, Padding: content.Padding, key: pk}, nil
@@ -453,8 +472,17 @@ func OpenPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 
 // UnprotectPrivate is OpenPrivate followed by Consume: on success the
 // ratchet key is deleted from tree; on failure tree is unchanged.
-func UnprotectPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*AuthenticatedContent, error) {
-	o, err := OpenPrivate(cs, pm, ctx, tree, senderDataSecret, sigKey)
+func UnprotectPrivate(cs CipherSuite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*AuthenticatedContent, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return unprotectPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+}
+
+// unprotectPrivate is UnprotectPrivate for a suite already looked up.
+func unprotectPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *SecretTree, senderDataSecret SenderDataSecret, sigKey SignatureKeyFunc) (*AuthenticatedContent, error) {
+	o, err := openPrivate(cs, pm, ctx, tree, senderDataSecret, sigKey)
 	if err != nil {
 		return nil, err
 	}

@@ -76,11 +76,11 @@ func (f *protectFixture) content(t testing.TB, wf WireFormat, ct ContentType) *A
 	case ContentTypeCommit:
 		ac.Content.Commit = &Commit{Proposals: []ProposalOrRef{{Type: ProposalOrRefReference, Reference: bytes.Repeat([]byte("r"), 32)}}}
 	}
-	if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
+	if err := ac.signPriv(f.cs, f.priv, f.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ct == ContentTypeCommit {
-		if err := ac.SetConfirmationTag(f.cs, ConfirmationKey(bytes.Repeat([]byte{6}, 32)), []byte("cth")); err != nil {
+		if err := ac.setConfirmationTag(f.cs, ConfirmationKey(bytes.Repeat([]byte{6}, 32)), []byte("cth")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -114,7 +114,7 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 				bad.Ciphertext = bytes.Clone(pm.Ciphertext)
 				bad.EncryptedSenderData = bytes.Clone(pm.EncryptedSenderData)
 				tc.mod(&bad)
-				if _, err := UnprotectPrivate(f.cs, &bad, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, tc.want) {
+				if _, err := unprotectPrivate(f.cs, &bad, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, tc.want) {
 					t.Errorf("tampered %s: got %v, want %v", tc.name, err, tc.want)
 				}
 			}
@@ -122,19 +122,19 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 			other, _, _ := f.cs.GenerateSignatureKeyPair(rand.NewChaCha8([32]byte{9}))
 			otherPub, _ := f.cs.SignaturePublicKey(other)
 			wrongKey := func(uint32) ([]byte, error) { return otherPub, nil }
-			if _, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, wrongKey); !errors.Is(err, ErrInvalidSignature) {
+			if _, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, wrongKey); !errors.Is(err, ErrInvalidSignature) {
 				t.Errorf("wrong signature key: %v", err)
 			}
 			// Unknown sender.
 			noSender := func(leaf uint32) ([]byte, error) { return nil, fmt.Errorf("%w: %d", ErrUnknownSender, leaf) }
-			if _, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, noSender); !errors.Is(err, ErrUnknownSender) {
+			if _, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, noSender); !errors.Is(err, ErrUnknownSender) {
 				t.Errorf("unknown sender: %v", err)
 			}
 			// OpenPrivate without Consume does not consume either.
-			if _, err := OpenPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); err != nil {
+			if _, err := openPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); err != nil {
 				t.Fatal(err)
 			}
-			got, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
+			got, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
 			if err != nil {
 				t.Fatalf("genuine message after failures: %v", err)
 			}
@@ -143,7 +143,7 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 			if !bytes.Equal(a, b) {
 				t.Fatalf("content differs:\n got %x\nwant %x", b, a)
 			}
-			if _, err := UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrKeyUsed) {
+			if _, err := unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey); !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrKeyUsed) {
 				t.Errorf("replay: %v, want ErrDecrypt wrapping ErrKeyUsed", err)
 			}
 		})
@@ -159,7 +159,7 @@ func TestPrivateMessagePaddingPolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := OpenPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
+		o, err := openPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,21 +178,21 @@ func TestPrivateMessageRejectsNonZeroPadding(t *testing.T) {
 	f := newProtectFixture(t)
 	send, recv := f.tree(t), f.tree(t)
 	ac := f.content(t, WireFormatPrivateMessage, ContentTypeApplication)
-	pmc := PrivateMessageContent{ContentType: ContentTypeApplication, ApplicationData: ac.Content.ApplicationData, Auth: ac.Auth}
+	pmc := privateMessageContent{ContentType: ContentTypeApplication, ApplicationData: ac.Content.ApplicationData, Auth: ac.Auth}
 	pt := append(codec.MustEncode(pmc.marshal), 0, 0, 1)
 	kn, err := send.NextKey(2, ApplicationRatchet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aad := codec.MustEncode((&PrivateContentAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication, AuthenticatedData: ac.Content.AuthenticatedData}).marshal)
+	aad := codec.MustEncode((&privateContentAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication, AuthenticatedData: ac.Content.AuthenticatedData}).marshal)
 	ct, _ := f.cs.Seal(kn.Key, kn.Nonce, aad, pt)
-	sdKey, sdNonce := f.senderData.KeyNonce(f.cs, ct)
+	sdKey, sdNonce := f.senderData.keyNonce(f.cs, ct)
 	sd := SenderData{LeafIndex: 2, Generation: kn.Generation}
-	sdAAD := codec.MustEncode((&SenderDataAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication}).marshal)
+	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication}).marshal)
 	esd, _ := f.cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
 	pm := &PrivateMessage{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication,
 		AuthenticatedData: ac.Content.AuthenticatedData, EncryptedSenderData: esd, Ciphertext: ct}
-	_, err = UnprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
+	_, err = unprotectPrivate(f.cs, pm, f.ctx, recv, f.senderData, f.sigKey)
 	if !errors.Is(err, ErrNonZeroPadding) || !errors.Is(err, ErrDecode) {
 		t.Fatalf("got %v, want ErrDecode wrapping ErrNonZeroPadding", err)
 	}
@@ -215,44 +215,44 @@ func TestPublicMessageProtection(t *testing.T) {
 	f := newProtectFixture(t)
 	for _, ct := range []ContentType{ContentTypeProposal, ContentTypeCommit} {
 		ac := f.content(t, WireFormatPublicMessage, ct)
-		pm, err := ProtectPublic(f.cs, ac, f.ctx, f.membership)
+		pm, err := protectPublic(f.cs, ac, f.ctx, f.membership)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(pm.MembershipTag) != f.cs.Nh() {
 			t.Fatalf("membership tag of %d bytes", len(pm.MembershipTag))
 		}
-		if _, err := unprotectPublic(f.cs, pm, f.ctx, f.membership, f.pub); err != nil {
+		if _, err := unprotectPublic(f.cs, pm, f.ctx, &f.membership, f.pub); err != nil {
 			t.Fatalf("%v: %v", ct, err)
 		}
 		bad := *pm
 		bad.MembershipTag = bytes.Clone(pm.MembershipTag)
 		bad.MembershipTag[3] ^= 1
-		if _, err := unprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			t.Errorf("bad membership tag: %v", err)
 		}
 		bad = *pm
 		bad.Auth.Signature = bytes.Clone(pm.Auth.Signature)
 		bad.Auth.Signature[0] ^= 1
-		if _, err := unprotectPublic(f.cs, &bad, f.ctx, f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			// The signature is covered by the membership tag too.
 			t.Errorf("bad signature: %v", err)
 		}
 		ctx2 := *f.ctx
 		ctx2.Epoch++
-		if _, err := unprotectPublic(f.cs, pm, &ctx2, f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
+		if _, err := unprotectPublic(f.cs, pm, &ctx2, &f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
 			t.Errorf("wrong epoch: %v", err)
 		}
 		// Signature over a different GroupContext fails even with a valid tag.
 		ctx3 := *f.ctx
 		ctx3.TreeHash = []byte("other")
-		pm3, _ := ProtectPublic(f.cs, ac, &ctx3, f.membership)
-		if _, err := unprotectPublic(f.cs, pm3, &ctx3, f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
+		pm3, _ := protectPublic(f.cs, ac, &ctx3, f.membership)
+		if _, err := unprotectPublic(f.cs, pm3, &ctx3, &f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("signature over other GroupContext: %v", err)
 		}
 	}
 	ac := f.content(t, WireFormatPublicMessage, ContentTypeApplication)
-	if _, err := ProtectPublic(f.cs, ac, f.ctx, f.membership); !errors.Is(err, ErrInvalidMessage) {
+	if _, err := protectPublic(f.cs, ac, f.ctx, f.membership); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("application as PublicMessage: %v", err)
 	}
 }
@@ -264,10 +264,10 @@ func TestPublicMessageExternalSender(t *testing.T) {
 		ContentType: ContentTypeProposal, Proposal: NewProposal(&Remove{Removed: 3}),
 	}}
 	// External senders sign without the GroupContext (RFC 9420, Section 6.1).
-	if err := ac.Sign(f.cs, f.priv, nil); err != nil {
+	if err := ac.signPriv(f.cs, f.priv, nil); err != nil {
 		t.Fatal(err)
 	}
-	pm, err := ProtectPublic(f.cs, ac, f.ctx, nil)
+	pm, err := protectPublic(f.cs, ac, f.ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,14 +283,14 @@ func TestConfirmationTag(t *testing.T) {
 	f := newProtectFixture(t)
 	ac := f.content(t, WireFormatPublicMessage, ContentTypeCommit)
 	key := ConfirmationKey(bytes.Repeat([]byte{6}, 32))
-	if err := ac.VerifyConfirmationTag(f.cs, key, []byte("cth")); err != nil {
+	if err := ac.verifyConfirmationTag(f.cs, key, []byte("cth")); err != nil {
 		t.Fatal(err)
 	}
-	if err := ac.VerifyConfirmationTag(f.cs, key, []byte("other")); !errors.Is(err, ErrInvalidMAC) {
+	if err := ac.verifyConfirmationTag(f.cs, key, []byte("other")); !errors.Is(err, ErrInvalidMAC) {
 		t.Fatalf("wrong transcript hash: %v", err)
 	}
 	app := f.content(t, WireFormatPublicMessage, ContentTypeApplication)
-	if err := app.SetConfirmationTag(f.cs, key, nil); !errors.Is(err, ErrInvalidMessage) {
+	if err := app.setConfirmationTag(f.cs, key, nil); !errors.Is(err, ErrInvalidMessage) {
 		t.Fatalf("confirmation tag on application: %v", err)
 	}
 }
@@ -321,7 +321,7 @@ func BenchmarkUnprotectPrivate(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			// OpenPrivate does not consume, so the same message opens every time.
-			if _, err := OpenPrivate(f.cs, pm, f.ctx, tr, f.senderData, f.sigKey); err != nil {
+			if _, err := openPrivate(f.cs, pm, f.ctx, tr, f.senderData, f.sigKey); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -356,10 +356,10 @@ func TestPublicMessageSenderContentRules(t *testing.T) {
 			ac.Content.Commit = &Commit{}
 			ac.Auth.ConfirmationTag = []byte{1}
 		}
-		if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
+		if err := ac.signPriv(f.cs, f.priv, f.ctx); err != nil {
 			t.Fatal(err)
 		}
-		_, errP := ProtectPublic(f.cs, ac, f.ctx, nil)
+		_, errP := protectPublic(f.cs, ac, f.ctx, nil)
 		pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
 		_, errU := unprotectPublic(f.cs, pm, f.ctx, nil, f.pub)
 		for _, err := range []error{errP, errU} {

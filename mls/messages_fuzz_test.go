@@ -104,7 +104,7 @@ func FuzzPrivateMessageContent(f *testing.F) {
 		if len(data) == 0 {
 			return
 		}
-		fuzzDecoder(t, data[1:], &PrivateMessageContent{ContentType: ContentType(data[0])})
+		fuzzDecoder(t, data[1:], &privateMessageContent{ContentType: ContentType(data[0])})
 	})
 }
 
@@ -123,7 +123,7 @@ func FuzzUnprotect(f *testing.F) {
 		f.Add(codec.MustEncode((&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPrivateMessage, PrivateMessage: pm}).marshal))
 		if ct != ContentTypeApplication {
 			ac := fx.content(f, WireFormatPublicMessage, ct)
-			pub, err := ProtectPublic(fx.cs, ac, fx.ctx, fx.membership)
+			pub, err := protectPublic(fx.cs, ac, fx.ctx, fx.membership)
 			if err != nil {
 				f.Fatal(err)
 			}
@@ -143,13 +143,13 @@ func FuzzUnprotect(f *testing.F) {
 		}
 		switch m.WireFormat {
 		case WireFormatPublicMessage:
-			if _, err := unprotectPublic(fx.cs, m.PublicMessage, fx.ctx, fx.membership, fx.pub); err != nil {
+			if _, err := unprotectPublic(fx.cs, m.PublicMessage, fx.ctx, &fx.membership, fx.pub); err != nil {
 				typed(t, err)
 			}
 		case WireFormatPrivateMessage:
 			tree := fx.tree(t)
 			before := tree.Clone()
-			_, err := UnprotectPrivate(fx.cs, m.PrivateMessage, fx.ctx, tree, fx.senderData, fx.sigKey)
+			_, err := unprotectPrivate(fx.cs, m.PrivateMessage, fx.ctx, tree, fx.senderData, fx.sigKey)
 			if err != nil {
 				typed(t, err)
 				// Unchanged: the generation the message claims is still available.

@@ -7,7 +7,6 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
-	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
 // ProposalType is a proposal codepoint (RFC 9420, Section 12.1 and the "MLS
@@ -178,7 +177,7 @@ func (v *PreSharedKey) unmarshal(s *cryptobyte.String) error {
 type ReInit struct {
 	GroupID     []byte
 	Version     ProtocolVersion
-	CipherSuite suite.ID
+	CipherSuite CipherSuite
 	Extensions  Extensions
 }
 
@@ -203,7 +202,7 @@ func (v *ReInit) unmarshal(s *cryptobyte.String) error {
 	if err != nil {
 		return codec.Errorf("ReInit.cipher_suite", err)
 	}
-	v.CipherSuite = suite.ID(cs)
+	v.CipherSuite = CipherSuite(cs)
 	if err = v.Extensions.unmarshal(s); err != nil {
 		return codec.Errorf("ReInit", err)
 	}

@@ -1,11 +1,10 @@
 package mls
 
 import (
-	"encoding/binary"
+	"bytes"
 	"fmt"
 	"slices"
 
-	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
@@ -34,7 +33,7 @@ func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interi
 }
 
 // CipherSuite returns the group's cipher suite.
-func (pg *PublicGroup) CipherSuite() suite.ID { return pg.cs.ID() }
+func (pg *PublicGroup) CipherSuite() CipherSuite { return pg.cs.ID() }
 
 // GroupID returns the group ID. The result must not be modified.
 func (pg *PublicGroup) GroupID() []byte { return pg.ctx.GroupID }
@@ -68,11 +67,7 @@ func requiredCapabilities(exts Extensions) (*RequiredCapabilities, error) {
 	if !ok {
 		return nil, nil
 	}
-	var rc RequiredCapabilities
-	if err := codec.Decode(e.Data, rc.unmarshal); err != nil {
-		return nil, protoErr(CodeDecode, "RFC 9420 §11.1 required_capabilities", "", err)
-	}
-	return &rc, nil
+	return UnmarshalRequiredCapabilities(e.Data)
 }
 
 // supports reports whether caps meets rc.
@@ -132,9 +127,9 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	if !c.skipSignature {
 		var sigErr error
 		if c.source == LeafNodeSourceKeyPackage {
-			sigErr = ln.Verify(pg.cs, nil, 0)
+			sigErr = ln.verify(pg.cs, nil, 0)
 		} else {
-			sigErr = ln.Verify(pg.cs, pg.ctx.GroupID, c.leaf)
+			sigErr = ln.verify(pg.cs, pg.ctx.GroupID, c.leaf)
 		}
 		if sigErr != nil {
 			return protoErr(CodeInvalidSignature, rule+" leaf signature", "", sigErr)
@@ -207,221 +202,6 @@ func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *K
 	})
 }
 
-// proposalEntry is one proposal covered by a commit, resolved from its
-// ProposalOrRef, with the sender that proposed it.
-type proposalEntry struct {
-	p      *Proposal
-	sender Sender
-	ref    []byte // nil when included by value
-}
-
-// proposalResult is the effect of a proposal list on the public state
-// (RFC 9420, Section 12.3), before any UpdatePath.
-type proposalResult struct {
-	tree         *RatchetTree
-	extensions   Extensions
-	added        []addedMember
-	removed      []LeafIndex
-	psks         []PreSharedKeyID
-	externalInit *ExternalInit
-	reinit       *ReInit
-	pathRequired bool
-	// newExtensions: a GroupContextExtensions proposal set extensions.
-	newExtensions bool
-}
-
-type addedMember struct {
-	leaf LeafIndex
-	kp   *KeyPackage
-}
-
-const (
-	ruleProposalList     = "RFC 9420 §12.2 proposal list validation"
-	ruleProposal         = "RFC 9420 §12.1 proposal validation"
-	ruleExternalProposal = "RFC 9420 §12.2 external commit proposal list"
-)
-
-// applyProposals validates the proposal list of a commit by committer
-// (RFC 9420, Section 12.2) and applies it to the tree and extensions
-// (Section 12.3). For an external commit committer is a new_member_commit
-// sender. cfg supplies the lifetime clock and credential policy.
-func (pg *PublicGroup) applyProposals(entries []proposalEntry, committer Sender, cfg *Config) (*proposalResult, error) {
-	external := committer.Type == SenderTypeNewMemberCommit
-	res := &proposalResult{tree: pg.tree, extensions: pg.ctx.Extensions}
-	var (
-		updates  = map[LeafIndex]*LeafNode{}
-		removes  []LeafIndex
-		adds     []*KeyPackage
-		touched  = map[LeafIndex]bool{}
-		gceCount int
-		nExtInit int
-		pskSeen  map[string]struct{}
-		lim      = cfg.limits()
-	)
-	if len(entries) == 0 {
-		res.pathRequired = true
-	}
-	for i, e := range entries {
-		t := e.p.Type()
-		if !t.IsValid() {
-			return nil, protoErr(CodeInvalidProposal, ruleProposal, fmt.Sprintf("proposal %d: unsupported type %v", i, t), nil)
-		}
-		if t.PathRequired() {
-			res.pathRequired = true
-		}
-		if external {
-			switch t {
-			case ProposalTypeExternalInit, ProposalTypeRemove, ProposalTypePSK:
-			default:
-				return nil, protoErr(CodeInvalidProposal, ruleExternalProposal, fmt.Sprintf("%v not allowed in an external commit", t), nil)
-			}
-		}
-		switch b := e.p.Body.(type) {
-		case *Add:
-			adds = append(adds, &b.KeyPackage)
-		case *Update:
-			if e.sender.Type != SenderTypeMember {
-				return nil, protoErr(CodeInvalidProposal, ruleProposal, "update from a non-member", nil)
-			}
-			l := LeafIndex(e.sender.Index)
-			if committer.Type == SenderTypeMember && l == LeafIndex(committer.Index) {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "update by the committer", nil)
-			}
-			if touched[l] {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, fmt.Sprintf("several update/remove for leaf %d", l), nil)
-			}
-			touched[l] = true
-			updates[l] = &b.LeafNode
-		case *Remove:
-			l := LeafIndex(b.Removed)
-			if pg.tree.Leaf(l) == nil {
-				return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", l), nil)
-			}
-			if committer.Type == SenderTypeMember && l == LeafIndex(committer.Index) {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "remove of the committer", nil)
-			}
-			if touched[l] {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, fmt.Sprintf("several update/remove for leaf %d", l), nil)
-			}
-			touched[l] = true
-			removes = append(removes, l)
-		case *PreSharedKey:
-			// A set of keys injective on what PreSharedKeyID.Equal
-			// compares finds duplicates in O(1) each.
-			if k, ok := pskKey(&b.PSK); ok {
-				if _, dup := pskSeen[k]; dup {
-					return nil, protoErr(CodeInvalidProposal, ruleProposalList, "duplicate PreSharedKeyID", nil)
-				}
-				if pskSeen == nil {
-					pskSeen = map[string]struct{}{}
-				}
-				pskSeen[k] = struct{}{}
-			}
-			if err := pg.validatePSKProposal(&b.PSK); err != nil {
-				return nil, err
-			}
-			res.psks = append(res.psks, b.PSK)
-		case *ReInit:
-			if err := lim.checkExtensions(CodeInvalidProposal, b.Extensions); err != nil {
-				return nil, err
-			}
-			if len(entries) != 1 {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "ReInit together with other proposals", nil)
-			}
-			if b.Version < pg.ctx.Version && pg.ctx.Version != 0 {
-				return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.1.5 ReInit version", "", nil)
-			}
-			res.reinit = b
-		case *ExternalInit:
-			if !external {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "ExternalInit in a regular commit", nil)
-			}
-			nExtInit++
-			res.externalInit = b
-		case *GroupContextExtensions:
-			if err := lim.checkExtensions(CodeInvalidProposal, b.Extensions); err != nil {
-				return nil, err
-			}
-			gceCount++
-			if gceCount > 1 {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "several GroupContextExtensions", nil)
-			}
-			res.extensions = b.Extensions
-		default:
-			return nil, protoErr(CodeInvalidProposal, ruleProposal, fmt.Sprintf("unsupported proposal type %v", t), nil)
-		}
-		if e.sender.Type == SenderTypeExternal || e.sender.Type == SenderTypeNewMemberProposal {
-			if !t.AllowedExternal() && !(e.sender.Type == SenderTypeNewMemberProposal && t == ProposalTypeAdd) {
-				return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 external proposal type", t.String(), nil)
-			}
-		}
-	}
-	if external {
-		if nExtInit != 1 {
-			return nil, protoErr(CodeInvalidProposal, ruleExternalProposal, fmt.Sprintf("%d ExternalInit proposals, want exactly 1", nExtInit), nil)
-		}
-		if len(removes) > 1 {
-			return nil, protoErr(CodeInvalidProposal, ruleExternalProposal, "more than one Remove", nil)
-		}
-	}
-
-	// GroupContextExtensions first: the new extensions govern the rest
-	// (Section 12.3). Every member must support them (Section 12.1.7).
-	if gceCount > 0 {
-		res.newExtensions = true
-		if err := pg.checkExtensionsSupported(res.extensions, touched, removes); err != nil {
-			return nil, err
-		}
-	}
-
-	t := pg.tree
-	var err error
-	// Updates (Section 12.1.2): validate against the current tree.
-	for _, l := range sortedLeaves(updates) {
-		ln := updates[l]
-		if err := pg.validateLeafNode(t, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true, cfg: cfg}); err != nil {
-			return nil, err
-		}
-		if t, err = t.Update(l, ln); err != nil {
-			return nil, err
-		}
-	}
-	// Removes (Section 12.1.3).
-	for _, l := range removes {
-		if t, err = t.Remove(l); err != nil {
-			return nil, err
-		}
-	}
-	res.removed = removes
-	// Adds, in list order (Section 12.1.1).
-	var addKeys map[string]struct{}
-	if len(adds) > 1 {
-		addKeys = make(map[string]struct{}, len(adds))
-	}
-	for i, kp := range adds {
-		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg); err != nil {
-			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
-		}
-		if addKeys != nil {
-			k := string(kp.LeafNode.SignatureKey)
-			if _, dup := addKeys[k]; dup {
-				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "two Adds for the same client", nil)
-			}
-			addKeys[k] = struct{}{}
-		}
-		if err := checkGrowth(t, lim.leaves); err != nil {
-			return nil, err
-		}
-		var l LeafIndex
-		if t, l, err = t.Add(&kp.LeafNode); err != nil {
-			return nil, err
-		}
-		res.added = append(res.added, addedMember{leaf: l, kp: kp})
-	}
-	res.tree = t
-	return res, nil
-}
-
 // checkExtensionsSupported checks that every member that stays in the group
 // supports the non-default extension types of a GroupContextExtensions
 // proposal and its required_capabilities (RFC 9420, Sections 11.1, 12.1.7).
@@ -458,43 +238,6 @@ func (pg *PublicGroup) validatePSKProposal(id *PreSharedKeyID) error {
 		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.4 resumption usage", id.Usage.String(), nil)
 	}
 	return nil
-}
-
-// checkGrowth rejects an Add to t that would extend the tree beyond
-// maxLeaves leaves (Config.MaxLeaves): t has no blank leaf and doubling it
-// exceeds the limit (RFC 9420, Section 7.7). O(log n).
-func checkGrowth(t *RatchetTree, maxLeaves uint32) error {
-	if _, ok := t.leftmostBlankLeaf(); ok || uint64(t.NumLeaves())*2 <= uint64(maxLeaves) {
-		return nil
-	}
-	return limitErr(CodeInvalidProposal, ruleLimitLeaves, fmt.Sprintf("an Add would extend the tree to %d leaves (limit %d)", uint64(t.NumLeaves())*2, maxLeaves))
-}
-
-// pskKey returns a string that two PreSharedKeyIDs share exactly when
-// Equal reports them equal (ok=false for a psktype Equal never matches).
-func pskKey(id *PreSharedKeyID) (string, bool) {
-	k := make([]byte, 0, 16+len(id.PSKNonce)+len(id.PSKID)+len(id.PSKGroupID))
-	k = append(k, byte(id.PSKType))
-	switch id.PSKType {
-	case PSKTypeExternal:
-		k = appendOpaque(k, id.PSKID)
-	case PSKTypeResumption:
-		k = append(k, byte(id.Usage))
-		k = appendOpaque(k, id.PSKGroupID)
-		k = binary.BigEndian.AppendUint64(k, id.PSKEpoch)
-	default:
-		return "", false
-	}
-	return string(appendOpaque(k, id.PSKNonce)), true
-}
-
-func sortedLeaves[V any](m map[LeafIndex]V) []LeafIndex {
-	out := make([]LeafIndex, 0, len(m))
-	for l := range m {
-		out = append(out, l)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // ownCapabilities returns caps without GREASE values: the client's own
@@ -536,4 +279,206 @@ func checkOwnSupport(caps *Capabilities, exts Extensions) error {
 		return fmt.Errorf("this client: %w", err)
 	}
 	return nil
+}
+
+// confirmationTag recomputes the epoch's confirmation tag.
+func (pg *PublicGroup) confirmationTag(keys *EpochSecrets) []byte {
+	return keys.ConfirmationTag(pg.ctx.ConfirmedTranscriptHash)
+}
+
+// validateCommitLeaf validates the LeafNode of a commit's UpdatePath
+// (RFC 9420, Sections 7.3, 12.4.2) at leaf l of tree (the tree after the
+// proposals; for external commits, after adding the joiner's leaf).
+func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
+	if ln.Source != LeafNodeSourceCommit {
+		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
+	}
+	return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
+}
+
+// checkResync checks the Remove of an external commit (RFC 9420, Section
+// 12.2): it may only remove an old version of the joiner, so the joiner's
+// new credential must be a valid successor of the removed leaf's (Section
+// 5.3.1), as for an Update of that leaf. Without this, anyone holding a
+// GroupInfo with external_pub could evict any member. removed are leaves
+// of pg's tree; newLeaf is the joiner's LeafNode.
+//
+// An external commit, unlike an Update, is not signed by the removed
+// leaf's key, so a credential is all that ties the joiner to the removed
+// client; without an Authentication Service a basic identity is only a
+// claim. Hence, when the application configured no ValidateCredential
+// (ValidateSuccessor compares credentials but does not tie one to a
+// signature key), a resync must also keep the removed leaf's signature key
+// (the joiner proves possession by signing the commit); resyncing with a
+// new key needs the application to authenticate the credential.
+func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newLeaf *LeafNode) error {
+	noAS := cfg == nil || cfg.ValidateCredential == nil
+	for _, l := range removed {
+		old := pg.tree.Leaf(l)
+		if old == nil {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", l), nil)
+		}
+		if err := cfg.validateSuccessor(l, &old.Credential, &newLeaf.Credential, SuccessorResync); err != nil {
+			return err
+		}
+		if noAS && !bytes.Equal(old.SignatureKey, newLeaf.SignatureKey) {
+			return protoErr(CodeInvalidLeafNode, ruleSuccessor, fmt.Sprintf("resync of leaf %d with a new signature key and no Authentication Service (Config.ValidateCredential)", l), ErrCredentialNotSuccessor)
+		}
+	}
+	return nil
+}
+
+// ApplyCommit is what a delivery service or any observer without member
+// secrets can do with a commit sent as PublicMessage (RFC 9420, Sections
+// 6.2, 12.4.2): check group and epoch, verify the signature, validate and
+// apply the proposals (by-reference proposals are looked up among
+// proposals, the epoch's proposal messages as PublicMessage), validate and
+// merge the UpdatePath, and advance the transcript hashes. It cannot check
+// the membership tag or the confirmation tag (they need epoch secrets). It
+// returns the next epoch's PublicGroup; pg is unchanged.
+func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg *Config) (*PublicGroup, error) {
+	if msg == nil || msg.WireFormat != WireFormatPublicMessage || msg.PublicMessage == nil {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", "a delivery service can only validate PublicMessage commits", nil)
+	}
+	ac, err := pg.verifyPublic(msg.PublicMessage, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ac.Content.ContentType != ContentTypeCommit || ac.Content.Commit == nil {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4", "not a commit", nil)
+	}
+	var cache []cachedProposal
+	for i, m := range proposals {
+		if m == nil || m.PublicMessage == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", fmt.Sprintf("proposal %d is not a PublicMessage", i), nil)
+		}
+		pac, err := pg.verifyPublic(m.PublicMessage, cfg, nil)
+		if err != nil {
+			return nil, fmt.Errorf("mls: proposal %d: %w", i, err)
+		}
+		if pac.Content.ContentType != ContentTypeProposal {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1", fmt.Sprintf("message %d is not a proposal", i), nil)
+		}
+		enc, err := pac.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		cache = append(cache, cachedProposal{ref: pg.cs.MakeProposalRef(enc), p: pac.Content.Proposal, sender: pac.Content.Sender})
+	}
+	entries, err := resolveProposals(ac.Content.Commit, ac.Content.Sender, cache)
+	if err != nil {
+		return nil, err
+	}
+	st, err := pg.stageCommit(ac.Content.Sender, entries, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.mergePath(ac.Content.Commit.Path); err != nil {
+		return nil, err
+	}
+	return st.advancePublic(ac)
+}
+
+// verifyPublic checks a PublicMessage of pg's epoch and returns its
+// AuthenticatedContent (RFC 9420, Section 6.2): group and epoch, cfg's
+// size limits (before the signature is checked over the content), the
+// sender's signature and content rules, and, for a member (membership not
+// nil), the membership tag of a member sender. An observer (membership
+// nil) cannot check the tag.
+func (pg *PublicGroup) verifyPublic(pm *PublicMessage, cfg *Config, membership *MembershipKey) (*AuthenticatedContent, error) {
+	c := &pm.Content
+	if err := checkGroupEpoch(c.GroupID, c.Epoch, &pg.ctx); err != nil {
+		return nil, err
+	}
+	if err := cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
+		return nil, err
+	}
+	key, err := pg.senderSigKey(c.Sender, c)
+	if err != nil {
+		return nil, err
+	}
+	return unprotectPublic(pg.cs, pm, &pg.ctx, membership, key)
+}
+
+// memberSigKey returns the signature key of the member at leaf.
+func (pg *PublicGroup) memberSigKey(leaf uint32) ([]byte, error) {
+	ln := pg.tree.Leaf(LeafIndex(leaf))
+	if ln == nil {
+		return nil, fmt.Errorf("%w: leaf %d", ErrUnknownSender, leaf)
+	}
+	return ln.SignatureKey, nil
+}
+
+// externalSenders returns the external_senders extension entries
+// (RFC 9420, Section 12.1.8.1).
+func (pg *PublicGroup) externalSenders() ([]ExternalSender, error) {
+	e, ok := pg.ctx.Extensions.Find(ExtensionExternalSenders)
+	if !ok {
+		return nil, nil
+	}
+	return UnmarshalExternalSenders(e.Data)
+}
+
+// senderSigKey returns the signature key that must have signed content
+// from sender in this epoch (RFC 9420, Section 6.1). For a
+// new_member_commit the key is in the commit's own path and is checked by
+// the commit processing.
+func (pg *PublicGroup) senderSigKey(sender Sender, content *FramedContent) ([]byte, error) {
+	switch sender.Type {
+	case SenderTypeMember:
+		return pg.memberSigKey(sender.Index)
+	case SenderTypeExternal:
+		es, err := pg.externalSenders()
+		if err != nil {
+			return nil, err
+		}
+		if int(sender.Index) >= len(es) {
+			return nil, fmt.Errorf("%w: external sender %d", ErrUnknownSender, sender.Index)
+		}
+		return es[sender.Index].SignatureKey, nil
+	case SenderTypeNewMemberProposal:
+		if content.ContentType != ContentTypeProposal || content.Proposal == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 new_member_proposal sends proposals", "", nil)
+		}
+		add, ok := content.Proposal.Body.(*Add)
+		if !ok {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1.8 new_member_proposal must be Add", "", nil)
+		}
+		return add.KeyPackage.LeafNode.SignatureKey, nil
+	case SenderTypeNewMemberCommit:
+		if content.ContentType != ContentTypeCommit || content.Commit == nil || content.Commit.Path == nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4.3.2 external commit needs a path", "", nil)
+		}
+		return content.Commit.Path.LeafNode.SignatureKey, nil
+	}
+	return nil, fmt.Errorf("%w: sender type %v", ErrUnknownSender, sender.Type)
+}
+
+// validateJoinedTree runs the joiner's full tree validation (RFC 9420,
+// Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
+// application's credential checks.
+func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
+	rc, err := requiredCapabilities(pg.ctx.Extensions)
+	if err != nil {
+		return err
+	}
+	v := TreeValidation{GroupID: pg.ctx.GroupID, TreeHash: pg.ctx.TreeHash, Now: cfg.now()}
+	v.CheckLeaf = func(l LeafIndex, ln *LeafNode) error {
+		if err := rc.supportedBy(&ln.Capabilities); err != nil {
+			return err
+		}
+		if t, ok := unsupportedExtension(pg.ctx.Extensions, &ln.Capabilities); ok {
+			return fmt.Errorf("group extension %v not supported", t)
+		}
+		if ln.Credential.Type == CredentialX509 {
+			if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
+				return err
+			}
+		}
+		if cfg != nil && cfg.ValidateCredential != nil {
+			return cfg.ValidateCredential(&ln.Credential, ln.SignatureKey)
+		}
+		return nil
+	}
+	return pg.tree.Validate(v)
 }

@@ -132,8 +132,8 @@ func (g *Group) RegisterUpdateKey(ref, leafPriv []byte) {
 }
 
 // Clone returns an independent copy of g: the immutable public state and
-// epoch secrets are shared, the secret tree, proposal cache and pending
-// Update keys are copied, so processing or sending with one copy does not
+// epoch secrets are shared, the secret tree, proposal cache, pending
+// Update keys and the Config struct are copied, so processing or sending with one copy does not
 // affect the other. (A copy that sends must not send in the same epoch as
 // the original: both would use the same ratchet generations.)
 //
@@ -148,6 +148,13 @@ func (g *Group) Clone() *Group {
 	g.keys.markShared()
 	g.priv.markShared()
 	n := g.clone()
+	if g.cfg != nil {
+		// The copy's Config is its own: changing it (say EncryptHandshake)
+		// does not change the original's. Rand, PSKs and the callbacks
+		// are shared.
+		cfg := *g.cfg
+		n.cfg = &cfg
+	}
 	if g.stree != nil {
 		n.stree = g.stree.Clone()
 	}

@@ -594,7 +594,7 @@ func (r *ratchet) advance(cs *suite.Suite, gen uint64, lim SecretTreeLimits, bor
 //	ciphertext_sample = ciphertext[0..KDF.Nh-1]   (the whole ciphertext if shorter)
 //	sender_data_key   = ExpandWithLabel(sender_data_secret, "key", ciphertext_sample, AEAD.Nk)
 //	sender_data_nonce = ExpandWithLabel(sender_data_secret, "nonce", ciphertext_sample, AEAD.Nn)
-func (s SenderDataSecret) KeyNonce(cs *suite.Suite, ciphertext []byte) (key, nonce []byte) {
+func (s SenderDataSecret) keyNonce(cs *suite.Suite, ciphertext []byte) (key, nonce []byte) {
 	sample := ciphertext[:min(len(ciphertext), cs.Nh())]
 	return cs.ExpandWithLabel(s, labelKey, sample, cs.Nk()), cs.ExpandWithLabel(s, labelNonce, sample, cs.Nn())
 }

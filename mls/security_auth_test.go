@@ -57,7 +57,7 @@ func forgeUpdate(t testing.TB, g *Group, cred Credential) *MLSMessage {
 	leaf.Source = LeafNodeSourceUpdate
 	leaf.Lifetime = Lifetime{}
 	leaf.ParentHash = nil
-	if err := leaf.Sign(g.cs, g.sigPriv, g.pub.ctx.GroupID, g.self); err != nil {
+	if err := leaf.signPriv(g.cs, g.sigPriv, g.pub.ctx.GroupID, g.self); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, nil, encPriv)
@@ -91,11 +91,12 @@ func forgePathCommit(t testing.TB, g *Group, cred Credential) *MLSMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ac, err := g.frame(ContentTypeCommit, &Commit{Path: path}, nil, g.handshakeWireFormat())
+	ac, err := g.frame(ContentTypeCommit, &Commit{Path: path}, nil, defaultHandshake(g))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := advanceEpoch(g.cs, pg, ac, newCtx, tree, g.keys.Init, pup.CommitSecret(), nil); err != nil {
+	st := &stagedCommit{pg: pg, tree: tree, ctx: newCtx}
+	if _, _, _, err := st.advance(ac, g.keys.Init, pup.CommitSecret(), nil); err != nil {
 		t.Fatal(err)
 	}
 	msg, _, err := g.wrap(ac) // the generation is reserved, not consumed
@@ -472,9 +473,15 @@ func TestSecurityResyncEvictionByIdentityClaim(t *testing.T) {
 func evictionFixture(t *testing.T, seed uint64) ([]*Group, *GroupInfo) {
 	t.Helper()
 	all := newFlowGroup(t, secCS, seed, "alice", "bob", "carol")
-	gi, err := all[0].GroupInfo(true, true)
+	gi, err := all[0].GroupInfo(GroupInfoOptions{InlineTree: true, ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return all, gi
+}
+
+// defaultHandshake is the group's default wire format of handshake messages.
+func defaultHandshake(g *Group) WireFormat {
+	wf, _ := g.handshakeWireFormat(0)
+	return wf
 }

@@ -217,12 +217,12 @@ func TestSecurityProposalListChecksLinear(t *testing.T) {
 	}
 	entries[n] = entries[n/2] // one duplicate, found last
 	timed(t, "applyProposals(50 000 PSK proposals)", func() {
-		_, err := g.pub.applyProposals(entries, self, cfg)
+		_, err := applyProposals(g.pub, entries, self, cfg)
 		if !errors.Is(err, ErrInvalidProposal) {
 			t.Fatalf("applyProposals = %v, want ErrInvalidProposal (duplicate PreSharedKeyID)", err)
 		}
 	})
-	if _, err := g.pub.applyProposals(entries[:n], self, cfg); err != nil {
+	if _, err := applyProposals(g.pub, entries[:n], self, cfg); err != nil {
 		t.Fatalf("distinct PSKs rejected: %v", err)
 	}
 
@@ -237,7 +237,7 @@ func TestSecurityProposalListChecksLinear(t *testing.T) {
 	}
 	var got []proposalEntry
 	timed(t, "resolveProposals(50 000 references)", func() {
-		if got, err = h.resolveProposals(c, MemberSender(1)); err != nil {
+		if got, err = resolveProposals(c, MemberSender(1), h.proposals); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -247,7 +247,7 @@ func TestSecurityProposalListChecksLinear(t *testing.T) {
 		}
 	}
 	c.Proposals = append(c.Proposals, ProposalOrRef{Type: ProposalOrRefReference, Reference: []byte("unknown")})
-	if _, err := h.resolveProposals(c, MemberSender(1)); !errors.Is(err, ErrInvalidCommit) {
+	if _, err := resolveProposals(c, MemberSender(1), h.proposals); !errors.Is(err, ErrInvalidCommit) {
 		t.Fatalf("unknown reference: %v", err)
 	}
 }
@@ -310,22 +310,22 @@ func TestSecurityTreeLeafLimit(t *testing.T) {
 
 	huge := sparseTreeEncoding(t, 1<<21, ln) // 4 MiB of blank nodes
 	var err error
-	n := allocated(func() { _, err = ParseRatchetTree(cs, huge, 0) })
+	n := allocated(func() { _, err = decodeRatchetTree(cs, huge, 0) })
 	limitError(t, err, ErrInvalidTree, "2^21-leaf tree, default limit")
 	if n > 1<<20 {
 		t.Fatalf("rejecting a 2^21-leaf tree allocated %d bytes, want < 1 MiB", n)
 	}
 	// Above the default: rejected, without allocating the tree either.
-	n = allocated(func() { _, err = ParseRatchetTree(cs, sparseTreeEncoding(t, 2*DefaultMaxTreeLeaves, ln), 0) })
+	n = allocated(func() { _, err = decodeRatchetTree(cs, sparseTreeEncoding(t, 2*DefaultMaxTreeLeaves, ln), 0) })
 	limitError(t, err, ErrInvalidTree, "2*DefaultMaxTreeLeaves")
 	if n > 4<<20 {
 		t.Fatalf("rejecting a 2^19-leaf tree allocated %d bytes, want < 4 MiB", n)
 	}
 	// Exactly at a configured limit: accepted; one doubling more: not.
-	if _, err := ParseRatchetTree(cs, sparseTreeEncoding(t, 1024, ln), 1024); err != nil {
+	if _, err := decodeRatchetTree(cs, sparseTreeEncoding(t, 1024, ln), 1024); err != nil {
 		t.Fatalf("1024 leaves, limit 1024: %v", err)
 	}
-	_, err = ParseRatchetTree(cs, sparseTreeEncoding(t, 2048, ln), 1024)
+	_, err = decodeRatchetTree(cs, sparseTreeEncoding(t, 2048, ln), 1024)
 	limitError(t, err, ErrInvalidTree, "2048 leaves, limit 1024")
 
 	// The defaults admit a 100 000-member group: its tree has 2^17 leaves
@@ -496,7 +496,7 @@ func TestSecurityExtensionAndMessageLimits(t *testing.T) {
 	_, err = alice.Commit(CommitOptions{Proposals: []ProposalBody{&GroupContextExtensions{Extensions: Extensions{big}}}})
 	limitError(t, err, ErrInvalidProposal, "GroupContextExtensions with a 1 MiB + 1 extension")
 	before.check(t, alice)
-	gi, err := alice.GroupInfo(false, false)
+	gi, err := alice.GroupInfo(GroupInfoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

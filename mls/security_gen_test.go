@@ -32,7 +32,7 @@ func sentGeneration(t testing.TB, r *Group, msg *MLSMessage) (LeafIndex, Ratchet
 	if msg.PrivateMessage == nil {
 		t.Fatalf("message is %v, not a PrivateMessage", msg.WireFormat)
 	}
-	op, err := OpenPrivate(r.cs, msg.PrivateMessage, &r.pub.ctx, r.stree.Clone(), r.keys.SenderData, r.pub.memberSigKey)
+	op, err := openPrivate(r.cs, msg.PrivateMessage, &r.pub.ctx, r.stree.Clone(), r.keys.SenderData, r.pub.memberSigKey)
 	if err != nil {
 		t.Fatalf("opening: %v", err)
 	}

@@ -24,7 +24,7 @@ func greaseKeyPackage(t *testing.T, cfg *Config, cs suite.ID, name string) *KeyP
 		{Type: 0x2a2a, Data: []byte("grease data")},
 		{Type: 0x7f01, Data: []byte{1, 2, 3}},
 	}
-	if err := k.LeafNode.Sign(suite.MustGet(cs), kp.SignatureKey, nil, 0); err != nil {
+	if err := k.LeafNode.signPriv(suite.MustGet(cs), kp.SignatureKey, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := k.Sign(kp.SignatureKey); err != nil {
@@ -88,7 +88,7 @@ func TestSecurityGREASEKeyPackageExtensions(t *testing.T) {
 	bad := newKP(t, newTestConfig(4), cs, "dave")
 	bad.KeyPackage.LeafNode.Capabilities = DefaultCapabilities(cs)
 	bad.KeyPackage.LeafNode.Extensions = Extensions{{Type: 0x2a2a}}
-	if err := bad.KeyPackage.LeafNode.Sign(suite.MustGet(cs), bad.SignatureKey, nil, 0); err != nil {
+	if err := bad.KeyPackage.LeafNode.signPriv(suite.MustGet(cs), bad.SignatureKey, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := bad.KeyPackage.Sign(bad.SignatureKey); err != nil {

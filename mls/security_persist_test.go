@@ -461,7 +461,7 @@ func TestSecurityPersistStrict(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g.priv, err = NewTreePrivate(g.cs, g.self, priv); err != nil {
+		if g.priv, err = newTreePrivate(g.cs, g.self, priv); err != nil {
 			t.Fatal(err)
 		}
 	}, ErrInvalidTree)

@@ -186,7 +186,7 @@ func TestSecuritySecretsRedacted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opened, err := OpenPrivate(s, msg.PrivateMessage, &a.pub.ctx, a.stree.Clone(), a.keys.SenderData, a.pub.memberSigKey)
+		opened, err := openPrivate(s, msg.PrivateMessage, &a.pub.ctx, a.stree.Clone(), a.keys.SenderData, a.pub.memberSigKey)
 		if err != nil {
 			t.Fatal(err)
 		}

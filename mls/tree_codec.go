@@ -88,7 +88,16 @@ func (t *RatchetTree) marshal(b *cryptobyte.Builder) {
 //
 // The result is hashed (TreeHash is ready) but not validated: a joiner must
 // call Validate before trusting it. The returned tree never aliases data.
-func ParseRatchetTree(cs *suite.Suite, data []byte, maxLeaves uint32) (*RatchetTree, error) {
+func ParseRatchetTree(cs CipherSuite, data []byte, maxLeaves uint32) (*RatchetTree, error) {
+	st, err := suite.Get(cs)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
+	}
+	return decodeRatchetTree(st, data, maxLeaves)
+}
+
+// decodeRatchetTree is ParseRatchetTree for a suite already looked up.
+func decodeRatchetTree(cs *suite.Suite, data []byte, maxLeaves uint32) (*RatchetTree, error) {
 	var t *RatchetTree
 	err := codec.Decode(data, func(s *cryptobyte.String) error {
 		var err error

@@ -146,7 +146,7 @@ func buildFullTree(cs *suite.Suite, n uint32) (*RatchetTree, error) {
 			} else {
 				ln.Source = LeafNodeSourceUpdate
 			}
-			if err := ln.Sign(cs, leaves[l].sigPriv, fixtureGroupID, l); err != nil {
+			if err := ln.signPriv(cs, leaves[l].sigPriv, fixtureGroupID, l); err != nil {
 				return err
 			}
 			nd.leaf = &ln
@@ -178,7 +178,7 @@ func buildFullTree(cs *suite.Suite, n uint32) (*RatchetTree, error) {
 // (leaf key plus every parent key on its direct path).
 func fixturePrivate(cs *suite.Suite, t *RatchetTree, l LeafIndex) *TreePrivate {
 	encPriv, _, _, _ := leafKeys(cs, l, 0)
-	p, err := NewTreePrivate(cs, l, encPriv)
+	p, err := newTreePrivate(cs, l, encPriv)
 	if err != nil {
 		panic(err)
 	}
@@ -201,7 +201,7 @@ func newMemberLeaf(cs *suite.Suite, l LeafIndex, gen uint32) *LeafNode {
 	ln.EncryptionKey, ln.SignatureKey = encPub, sigPub
 	ln.Source = LeafNodeSourceKeyPackage
 	ln.Lifetime = Lifetime{NotBefore: 0, NotAfter: 1 << 62}
-	if err := ln.Sign(cs, sigPriv, nil, 0); err != nil {
+	if err := ln.signPriv(cs, sigPriv, nil, 0); err != nil {
 		panic(err)
 	}
 	return &ln

@@ -9,17 +9,11 @@ import (
 // Parallelism of the tree code (tree hashing, tree validation, UpdatePath
 // creation and processing).
 //
-// Every parallel loop takes a par argument: 0 means the package default
-// (treeParallelism, itself 0 = GOMAXPROCS), 1 forces sequential execution in
-// the calling goroutine, n > 1 bounds the loop to n goroutines. The exported
-// API always passes 0; benchmarks and tests pass 1 to measure the
-// single-threaded cost.
-var treeParallelism = 0
-
+// Every parallel loop takes a par argument: 0 or less means GOMAXPROCS, 1
+// forces sequential execution in the calling goroutine, n > 1 bounds the
+// loop to n goroutines. The exported API always passes 0; benchmarks and
+// tests pass 1 to measure the single-threaded cost.
 func workers(par int) int {
-	if par <= 0 {
-		par = treeParallelism
-	}
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)
 	}

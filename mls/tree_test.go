@@ -31,7 +31,7 @@ func mustEncodeTree(t testing.TB, tr *RatchetTree) []byte {
 // those of a fresh decode of its encoding, node by node.
 func checkColdHash(t *testing.T, tr *RatchetTree) {
 	t.Helper()
-	cold, err := ParseRatchetTree(tr.cs, mustEncodeTree(t, tr), 0)
+	cold, err := decodeRatchetTree(tr.cs, mustEncodeTree(t, tr), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestParseRatchetTreeErrors(t *testing.T) {
 		{"unmerged blank leaf", vec(leaf, parentWith(ParentNode{EncryptionKey: []byte{1}, ParentHash: []byte{}, UnmergedLeaves: []LeafIndex{1}}), blank, blank, leaf), 0, ErrInvalidTree, 1, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseRatchetTree(cs, tc.data, tc.max)
+			got, err := decodeRatchetTree(cs, tc.data, tc.max)
 			if got != nil {
 				t.Fatal("tree returned with error")
 			}
@@ -317,7 +317,7 @@ func TestParseRatchetTreeErrors(t *testing.T) {
 	}
 	// Every strict prefix of a valid encoding fails cleanly.
 	for i := range good {
-		if _, err := ParseRatchetTree(cs, good[:i], 0); err == nil {
+		if _, err := decodeRatchetTree(cs, good[:i], 0); err == nil {
 			t.Fatalf("prefix of length %d decoded", i)
 		}
 	}
@@ -542,7 +542,7 @@ func TestUpdatePath(t *testing.T) {
 			t.Fatal(err)
 		}
 		encPriv, _, _, _ := leafKeys(cs, LeafIndex(i), 4)
-		if privs[l], err = NewTreePrivate(cs, l, encPriv); err != nil {
+		if privs[l], err = newTreePrivate(cs, l, encPriv); err != nil {
 			t.Fatal(err)
 		}
 		joiners = append(joiners, l)
@@ -702,7 +702,7 @@ func FuzzRatchetTree(f *testing.F) {
 	f.Add(mustEncodeTree(f, fullTree(f, 1, 4)))
 	cs := suite.MustGet(1)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tr, err := ParseRatchetTree(cs, data, 1<<10)
+		tr, err := decodeRatchetTree(cs, data, 1<<10)
 		if err != nil {
 			var pe *ProtocolError
 			if !errors.As(err, &pe) {

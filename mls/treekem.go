@@ -241,7 +241,16 @@ type TreePrivate struct {
 
 // NewTreePrivate returns the private state of the member at leaf holding
 // the leaf's HPKE private key.
-func NewTreePrivate(cs *suite.Suite, leaf LeafIndex, leafPriv []byte) (*TreePrivate, error) {
+func NewTreePrivate(cs CipherSuite, leaf LeafIndex, leafPriv []byte) (*TreePrivate, error) {
+	s, err := lookupSuite(cs)
+	if err != nil {
+		return nil, err
+	}
+	return newTreePrivate(s, leaf, leafPriv)
+}
+
+// newTreePrivate is NewTreePrivate for a suite already looked up.
+func newTreePrivate(cs *suite.Suite, leaf LeafIndex, leafPriv []byte) (*TreePrivate, error) {
 	pub, err := cs.HPKEPublicKey(leafPriv)
 	if err != nil {
 		return nil, err
@@ -299,7 +308,7 @@ func (p *TreePrivate) with(set []privKey, drop func(NodeIndex) bool) *TreePrivat
 // WithPathSecret returns p plus the key pair of node x derived from
 // pathSecret (node_secret = DeriveSecret(path_secret, "node"), RFC 9420,
 // Section 7.4).
-func (p *TreePrivate) WithPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []byte) (*TreePrivate, error) {
+func (p *TreePrivate) withPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []byte) (*TreePrivate, error) {
 	priv, pub, err := cs.DeriveKeyPair(cs.DeriveSecret(pathSecret, "node"))
 	if err != nil {
 		return nil, err
@@ -617,7 +626,7 @@ func (t *RatchetTree) MergeUpdatePath(sender LeafIndex, path *UpdatePath, groupI
 	if !bytes.Equal(ln.ParentHash, leafPH) {
 		return nil, nodeErr(CodeParentHash, ruleLeafParentHash, x, "", nil)
 	}
-	if err := ln.Verify(cs, groupID, sender); err != nil {
+	if err := ln.verify(cs, groupID, sender); err != nil {
 		return nil, nodeErr(CodeInvalidSignature, ruleLeafSignature, x, "", err)
 	}
 	return t.mergePath(sender, &ln, fpath, keys, fields)

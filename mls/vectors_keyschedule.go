@@ -64,7 +64,7 @@ func runKeyScheduleVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkKeySchedule(v *keyScheduleVector) error {
-	cs, err := suite.Get(suite.ID(v.CipherSuite))
+	cs, err := suite.Get(CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -94,9 +94,9 @@ func checkKeySchedule(v *keyScheduleVector) error {
 		}
 
 		psk := PSKSecret(e.PSKSecret)
-		joiner, es := DeriveEpoch(cs, init, CommitSecret(e.CommitSecret), psk, gcBytes)
+		joiner, es := deriveEpoch(cs, init, CommitSecret(e.CommitSecret), psk, gcBytes)
 		c.Bytes(f("joiner_secret"), joiner, e.JoinerSecret)
-		c.Bytes(f("welcome_secret"), joiner.WelcomeSecret(cs, psk), e.WelcomeSecret)
+		c.Bytes(f("welcome_secret"), joiner.welcomeSecret(cs, psk), e.WelcomeSecret)
 		c.Bytes(f("init_secret"), es.Init, e.InitSecret)
 		c.Bytes(f("sender_data_secret"), es.SenderData, e.SenderDataSecret)
 		c.Bytes(f("encryption_secret"), es.Encryption, e.EncryptionSecret)
@@ -146,7 +146,7 @@ func runPSKSecretVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkPSKSecret(v *pskSecretVector) error {
-	cs, err := suite.Get(suite.ID(v.CipherSuite))
+	cs, err := suite.Get(CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -213,12 +213,12 @@ func runSecretTreeVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkSecretTree(v *secretTreeVector) error {
-	cs, err := suite.Get(suite.ID(v.CipherSuite))
+	cs, err := suite.Get(CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
 	var c vectors.Check
-	key, nonce := SenderDataSecret(v.SenderData.SenderDataSecret).KeyNonce(cs, v.SenderData.Ciphertext)
+	key, nonce := SenderDataSecret(v.SenderData.SenderDataSecret).keyNonce(cs, v.SenderData.Ciphertext)
 	c.Bytes("sender_data.key", key, v.SenderData.Key)
 	c.Bytes("sender_data.nonce", nonce, v.SenderData.Nonce)
 
@@ -268,7 +268,7 @@ func runTranscriptHashVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkTranscriptHashes(v *transcriptHashVector) error {
-	cs, err := suite.Get(suite.ID(v.CipherSuite))
+	cs, err := suite.Get(CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func checkTranscriptHashes(v *transcriptHashVector) error {
 	confirmed, interim := nextTranscriptHashes(cs, v.InterimTranscriptHashBefore, confirmedInput, tag)
 	c.Bytes("confirmed_transcript_hash_after", confirmed, v.ConfirmedTranscriptHashAfter)
 	c.Bytes("interim_transcript_hash_after", interim, v.InterimTranscriptHashAfter)
-	if !ConfirmationKey(v.ConfirmationKey).Verify(cs, v.ConfirmedTranscriptHashAfter, tag) {
+	if !ConfirmationKey(v.ConfirmationKey).verify(cs, v.ConfirmedTranscriptHashAfter, tag) {
 		c.Err("confirmation_tag", errors.New("not MAC(confirmation_key, confirmed_transcript_hash_after)"))
 	}
 	return c.Result()

@@ -40,7 +40,7 @@ type messageProtectionVector struct {
 func runMessageProtectionVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(_ int, v *messageProtectionVector) string { return vectors.SuiteName(v.CipherSuite) },
 		func(v *messageProtectionVector) error {
-			cs, err := suite.Get(suite.ID(v.CipherSuite))
+			cs, err := suite.Get(CipherSuite(v.CipherSuite))
 			if err != nil {
 				return err
 			}
@@ -132,7 +132,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			case m.WireFormat != WireFormatPublicMessage:
 				c.Err(field, fmt.Errorf("wire format %v", m.WireFormat))
 			default:
-				ac, err := unprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub)
+				ac, err := unprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
@@ -142,7 +142,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PublicMessage
 				bad.MembershipTag = bytes.Clone(bad.MembershipTag)
 				bad.MembershipTag[0] ^= 1
-				if _, err := unprotectPublic(cs, &bad, ctx, membershipKey, tv.SignaturePub); !errors.Is(err, ErrInvalidMAC) {
+				if _, err := unprotectPublic(cs, &bad, ctx, &membershipKey, tv.SignaturePub); !errors.Is(err, ErrInvalidMAC) {
 					c.Err(field+": tampered membership tag", fmt.Errorf("got %v, want ErrInvalidMAC", err))
 				}
 			}
@@ -154,11 +154,11 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			field := x.name + " protect as PublicMessage"
 			ac := &AuthenticatedContent{WireFormat: WireFormatPublicMessage, Content: x.content}
 			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, MemberSender(mpSenderLeaf)
-			signErr := ac.Sign(cs, tv.SignaturePriv, ctx)
+			signErr := ac.signPriv(cs, tv.SignaturePriv, ctx)
 			if ac.Content.ContentType == ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh()) // not checked here: needs the next epoch
 			}
-			pm, err := ProtectPublic(cs, ac, ctx, membershipKey)
+			pm, err := protectPublic(cs, ac, ctx, membershipKey)
 			if signErr != nil {
 				c.Err(field+": sign", signErr)
 			} else if x.content.ContentType == ContentTypeApplication {
@@ -176,7 +176,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				}
 				if err != nil {
 					c.Err(field+": encoding", err)
-				} else if got, err := unprotectPublic(cs, m.PublicMessage, ctx, membershipKey, tv.SignaturePub); err != nil {
+				} else if got, err := unprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub); err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, got)
@@ -203,17 +203,17 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PrivateMessage
 				bad.Ciphertext = bytes.Clone(bad.Ciphertext)
 				bad.Ciphertext[len(bad.Ciphertext)-1] ^= 1
-				if _, err := UnprotectPrivate(cs, &bad, ctx, tree, senderData, sigKey); !errors.Is(err, ErrDecrypt) {
+				if _, err := unprotectPrivate(cs, &bad, ctx, tree, senderData, sigKey); !errors.Is(err, ErrDecrypt) {
 					c.Err(field+": tampered ciphertext", fmt.Errorf("got %v, want ErrDecrypt", err))
 				}
-				ac, err := UnprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey)
+				ac, err := unprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, ac)
 				}
 				// The key is consumed: a replay fails.
-				if _, err := UnprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
+				if _, err := unprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
 					c.Err(field+": replay", errors.New("replayed PrivateMessage accepted"))
 				}
 			}
@@ -231,7 +231,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			}
 			ac := &AuthenticatedContent{WireFormat: WireFormatPrivateMessage, Content: x.content}
 			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, MemberSender(mpSenderLeaf)
-			if err := ac.Sign(cs, tv.SignaturePriv, ctx); err != nil {
+			if err := ac.signPriv(cs, tv.SignaturePriv, ctx); err != nil {
 				c.Err(field+": sign", err)
 				continue
 			}
@@ -252,7 +252,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				c.Err(field+": encoding", err)
 				continue
 			}
-			got, err := UnprotectPrivate(cs, m.PrivateMessage, ctx, recvTree, senderData, sigKey)
+			got, err := unprotectPrivate(cs, m.PrivateMessage, ctx, recvTree, senderData, sigKey)
 			if err != nil {
 				c.Err(field+": unprotect", err)
 				continue

@@ -153,7 +153,7 @@ func messagesVectorSuite(tv *messagesVector) *suite.Suite {
 // (optional<Node> ratchet_tree<V>, RFC 9420 Section 12.4.3.3) with the tree
 // engineer's codec and checks that it re-encodes identically.
 func checkRatchetTreeVector(data []byte, cs *suite.Suite) error {
-	t, err := ParseRatchetTree(cs, data, 0)
+	t, err := decodeRatchetTree(cs, data, 0)
 	if err != nil {
 		return fmt.Errorf("decode: %w", err)
 	}

@@ -33,11 +33,11 @@ func runTreeValidationVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(i int, v *treeValidationVector) string {
 		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
 	}, func(v *treeValidationVector) error {
-		cs, err := suite.Get(suite.ID(v.CipherSuite))
+		cs, err := suite.Get(CipherSuite(v.CipherSuite))
 		if err != nil {
 			return err
 		}
-		t, err := ParseRatchetTree(cs, v.Tree, 0)
+		t, err := decodeRatchetTree(cs, v.Tree, 0)
 		if err != nil {
 			return fmt.Errorf("tree: %w", err)
 		}
@@ -120,11 +120,11 @@ func runTreeOperationsVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(i int, v *treeOperationsVector) string {
 		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
 	}, func(v *treeOperationsVector) error {
-		cs, err := suite.Get(suite.ID(v.CipherSuite))
+		cs, err := suite.Get(CipherSuite(v.CipherSuite))
 		if err != nil {
 			return err
 		}
-		before, err := ParseRatchetTree(cs, v.TreeBefore, 0)
+		before, err := decodeRatchetTree(cs, v.TreeBefore, 0)
 		if err != nil {
 			return fmt.Errorf("tree_before: %w", err)
 		}
@@ -145,7 +145,7 @@ func runTreeOperationsVectors(data []byte) ([]vectors.Case, error) {
 		chk.Bytes("tree_before re-encode", encBefore, v.TreeBefore)
 		// A fresh decode of tree_after has the same hash as the
 		// incrementally rehashed tree.
-		if fresh, err := ParseRatchetTree(cs, v.TreeAfter, 0); err != nil {
+		if fresh, err := decodeRatchetTree(cs, v.TreeAfter, 0); err != nil {
 			chk.Err("tree_after decode", err)
 		} else {
 			chk.Bytes("tree_hash_after (cold)", fresh.TreeHash(), v.TreeHashAfter)
@@ -191,11 +191,11 @@ func runTreeKEMVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func runTreeKEMVector(v *treeKEMVector) error {
-	cs, err := suite.Get(suite.ID(v.CipherSuite))
+	cs, err := suite.Get(CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
-	tree, err := ParseRatchetTree(cs, v.RatchetTree, 0)
+	tree, err := decodeRatchetTree(cs, v.RatchetTree, 0)
 	if err != nil {
 		return fmt.Errorf("ratchet_tree: %w", err)
 	}
@@ -205,12 +205,12 @@ func runTreeKEMVector(v *treeKEMVector) error {
 	sigPrivs := map[LeafIndex][]byte{}
 	for _, lp := range v.LeavesPrivate {
 		l := LeafIndex(lp.Index)
-		p, err := NewTreePrivate(cs, l, lp.EncryptionPriv)
+		p, err := newTreePrivate(cs, l, lp.EncryptionPriv)
 		if err != nil {
 			return fmt.Errorf("leaves_private[%d].encryption_priv: %w", l, err)
 		}
 		for _, ps := range lp.PathSecrets {
-			if p, err = p.WithPathSecret(cs, NodeIndex(ps.Node), ps.PathSecret); err != nil {
+			if p, err = p.withPathSecret(cs, NodeIndex(ps.Node), ps.PathSecret); err != nil {
 				return fmt.Errorf("leaves_private[%d].path_secrets: %w", l, err)
 			}
 		}

@@ -24,7 +24,7 @@ func runWelcomeVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkWelcomeVector(tv *welcomeVector) error {
-	cs, err := suite.Get(suite.ID(tv.CipherSuite))
+	cs, err := suite.Get(CipherSuite(tv.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func checkWelcomeVector(tv *welcomeVector) error {
 	if err != nil {
 		return err
 	}
-	gs, err := w.DecryptGroupSecrets(cs, ref, tv.InitPriv)
+	gs, err := w.decryptGroupSecrets(cs, ref, tv.InitPriv)
 	if err != nil {
 		c.Err("group secrets", err)
 		return c.Result()
@@ -66,7 +66,7 @@ func checkWelcomeVector(tv *welcomeVector) error {
 		return err
 	}
 	joiner := JoinerSecret(gs.JoinerSecret)
-	gi, err := w.DecryptGroupInfo(cs, joiner.WelcomeSecret(cs, psk))
+	gi, err := w.decryptGroupInfo(cs, joiner.welcomeSecret(cs, psk))
 	if err != nil {
 		c.Err("group info", err)
 		return c.Result()
@@ -84,14 +84,14 @@ func checkWelcomeVector(tv *welcomeVector) error {
 
 	// Re-encrypting the same GroupInfo and GroupSecrets to the KeyPackage
 	// decrypts to the same values (our encryption side).
-	egi, err := encryptGroupInfo(cs, joiner.WelcomeSecret(cs, psk), gi)
+	egi, err := encryptGroupInfo(cs, joiner.welcomeSecret(cs, psk), gi)
 	c.Err("re-encrypt group info", err)
 	if err == nil {
 		e, err := encryptGroupSecrets(welcomeSealer(cs, egi), nil, kp, gs)
 		c.Err("re-encrypt group secrets", err)
 		if err == nil {
 			w2 := &Welcome{CipherSuite: cs.ID(), Secrets: []EncryptedGroupSecrets{*e}, EncryptedGroupInfo: egi}
-			gs2, err := w2.DecryptGroupSecrets(cs, ref, tv.InitPriv)
+			gs2, err := w2.decryptGroupSecrets(cs, ref, tv.InitPriv)
 			c.Err("re-decrypt group secrets", err)
 			if err == nil {
 				c.Bytes("re-decrypted joiner_secret", gs2.JoinerSecret, gs.JoinerSecret)

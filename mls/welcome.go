@@ -236,7 +236,7 @@ func (v *EncryptedGroupSecrets) unmarshal(s *cryptobyte.String) error {
 //
 // RFC 9420, Section 12.4.3.1.
 type Welcome struct {
-	CipherSuite        suite.ID
+	CipherSuite        CipherSuite
 	Secrets            []EncryptedGroupSecrets
 	EncryptedGroupInfo []byte
 }
@@ -257,7 +257,7 @@ func (v *Welcome) unmarshal(s *cryptobyte.String) error {
 	if err != nil {
 		return codec.Errorf("Welcome.cipher_suite", err)
 	}
-	v.CipherSuite = suite.ID(cs)
+	v.CipherSuite = CipherSuite(cs)
 	v.Secrets, err = readVecCounted(s, maxWelcomeSecrets, 1+minHashOutput+minHPKECiphertext, func(s *cryptobyte.String) error {
 		if _, err := codec.ReadVector(s); err != nil {
 			return err
@@ -338,7 +338,7 @@ func encryptGroupSecrets(sealer *suite.LabeledSealer, rnd io.Reader, kp *KeyPack
 // kpRef and decrypts it with initPriv, the private key of that KeyPackage's
 // init_key (RFC 9420, Section 12.4.3.1). Errors match ErrInvalidWelcome
 // (no entry, suite mismatch), ErrDecrypt or ErrDecode.
-func (v *Welcome) DecryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (*GroupSecrets, error) {
+func (v *Welcome) decryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (*GroupSecrets, error) {
 	const rule = "RFC 9420 §12.4.3.1"
 	if v.CipherSuite != cs.ID() {
 		return nil, protoErr(CodeInvalidWelcome, rule+" cipher_suite", fmt.Sprintf("Welcome %v, KeyPackage %v", v.CipherSuite, cs.ID()), nil)
@@ -367,7 +367,7 @@ func encryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret, gi *GroupInf
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding GroupInfo: %w", err)
 	}
-	key, nonce := welcomeSecret.KeyNonce(cs)
+	key, nonce := welcomeSecret.keyNonce(cs)
 	return cs.Seal(key, nonce, nil, pt)
 }
 
@@ -376,8 +376,8 @@ func encryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret, gi *GroupInf
 // psk_secret, RFC 9420 Section 8 and 12.4.3.1). It does not verify the
 // signature (see GroupInfo.VerifySignature). Errors match ErrDecrypt or
 // ErrDecode.
-func (v *Welcome) DecryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret) (*GroupInfo, error) {
-	key, nonce := welcomeSecret.KeyNonce(cs)
+func (v *Welcome) decryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret) (*GroupInfo, error) {
+	key, nonce := welcomeSecret.keyNonce(cs)
 	pt, err := cs.Open(key, nonce, nil, v.EncryptedGroupInfo)
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, "RFC 9420 §12.4.3.1 encrypted_group_info", "", err)

@@ -211,7 +211,7 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 // tryEpoch makes shadow sh try to derive next's epoch from the commit it
 // observed, with the keys it holds.
 func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group) (bool, error) {
-	cs := prev.EpochSecrets().Suite()
+	cs := prev.EpochSecrets().CipherSuite()
 	oldCtx := prev.Public().Context()
 	msg, err := mls.UnmarshalMLSMessage(p.commit)
 	if err != nil {
@@ -280,7 +280,10 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	if err != nil {
 		return false, err
 	}
-	_, keys := mls.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
+	_, keys, err := mls.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
+	if err != nil {
+		return false, err
+	}
 	if !bytes.Equal(keys.Authenticator, next.EpochAuthenticator()) {
 		return false, nil
 	}
@@ -301,7 +304,7 @@ func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (
 		return np, nil
 	}
 	for _, k := range keys {
-		tp, err := mls.TreePrivateFromKeys(tree.Suite().ID(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
+		tp, err := mls.TreePrivateFromKeys(tree.CipherSuite(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
 		if err != nil {
 			return nil, err
 		}
@@ -314,7 +317,7 @@ func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (
 		for _, x := range np.Nodes() {
 			nodes, privs = append(nodes, x), append(privs, np.PrivateKey(x))
 		}
-		return mls.TreePrivateFromKeys(tree.Suite().ID(), l, nodes, privs)
+		return mls.TreePrivateFromKeys(tree.CipherSuite(), l, nodes, privs)
 	}
 	return np, nil
 }

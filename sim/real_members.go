@@ -113,7 +113,7 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 	var priv *mls.TreePrivate
 	if rm.g != nil && rm.g.Epoch() == e {
 		priv = rm.g.TreePrivate()
-	} else if priv, err = mls.NewTreePrivate(r.tmpl.EpochSecrets().Suite(), mls.LeafIndex(rm.leaf), rm.leafPriv); err != nil {
+	} else if priv, err = mls.NewTreePrivate(r.tmpl.EpochSecrets().CipherSuite(), mls.LeafIndex(rm.leaf), rm.leafPriv); err != nil {
 		return nil, err
 	}
 	g, err := materialize(r.tmpl, mls.LeafIndex(rm.leaf), rm.sig, priv)
@@ -161,7 +161,7 @@ func (b *RealBackend) oracleState(m MemberID, g *mls.Group) (*mls.TreePrivate, e
 		}
 		keys = append(keys, k)
 	}
-	tp, err := newTreePrivate(tree.Suite().ID(), l, keys)
+	tp, err := newTreePrivate(tree.CipherSuite(), l, keys)
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: %w: oracle state of member %d: %v", errFidelity, m, err))
 	}

@@ -64,19 +64,19 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 		// draws: recorded for a new proposal, replayed for a re-send.
 		if resend != nil && resend.ikm != nil {
 			b.rng.replay, ikm = resend.ikm, resend.ikm
-			msg, err = g.ProposeUpdate(b.aad)
+			msg, err = g.ProposeUpdate(&mls.ProposeOptions{AuthenticatedData: b.aad})
 			b.rng.replay = nil
 		} else {
 			b.rng.record = true
-			msg, err = g.ProposeUpdate(b.aad)
+			msg, err = g.ProposeUpdate(&mls.ProposeOptions{AuthenticatedData: b.aad})
 			b.rng.record, ikm, b.rng.got = false, b.rng.got, nil
 		}
 	case PropRemove:
-		msg, err = g.Propose(&mls.Remove{Removed: uint32(b.mem(subject).leaf)}, b.aad)
+		msg, err = g.Propose(&mls.Remove{Removed: uint32(b.mem(subject).leaf)}, &mls.ProposeOptions{AuthenticatedData: b.aad})
 	default:
 		var kp *mls.KeyPackageBundle
 		if kp, err = b.keyPackage(subject); err == nil {
-			msg, err = g.Propose(&mls.Add{KeyPackage: *kp.KeyPackage}, b.aad)
+			msg, err = g.Propose(&mls.Add{KeyPackage: *kp.KeyPackage}, &mls.ProposeOptions{AuthenticatedData: b.aad})
 		}
 	}
 	if err != nil {
@@ -175,7 +175,7 @@ func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) erro
 				rm.recv[e] = st
 			}
 			ctx := r.tmpl.Public().Context()
-			o, err := mls.OpenPrivate(r.tmpl.EpochSecrets().Suite(), msg.PrivateMessage, &ctx, st, r.tmpl.EpochSecrets().SenderData, func(l uint32) ([]byte, error) {
+			o, err := mls.OpenPrivate(r.tmpl.EpochSecrets().CipherSuite(), msg.PrivateMessage, &ctx, st, r.tmpl.EpochSecrets().SenderData, func(l uint32) ([]byte, error) {
 				if ln := tree.Leaf(mls.LeafIndex(l)); ln != nil {
 					return ln.SignatureKey, nil
 				}

@@ -127,7 +127,7 @@ func (s *server) ExternalJoin(_ context.Context, req *pb.ExternalJoinRequest) (*
 	opts := &mls.ExternalJoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree())}
 	for _, p := range req.GetPsks() {
 		psks.AddExternal(p.GetPskId(), p.GetPskSecret())
-		nonce, err := pskNonce(cs)
+		nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -140,11 +140,7 @@ func (s *server) ExternalJoin(_ context.Context, req *pb.ExternalJoinRequest) (*
 		if e, ok := gi.Extensions.Find(mls.ExtensionRatchetTree); ok {
 			raw = e.Data
 		}
-		st, err := suiteTree(cs)
-		if err != nil {
-			return nil, err
-		}
-		tree, err := mls.ParseRatchetTree(st.Suite(), raw, 1<<20)
+		tree, err := mls.ParseRatchetTree(mls.CipherSuite(cs), raw, 1<<20)
 		if err != nil {
 			return nil, invalidArgErr("ratchet tree", err)
 		}
@@ -172,7 +168,7 @@ func (s *server) GroupInfo(_ context.Context, req *pb.GroupInfoRequest) (*pb.Gro
 	if err != nil {
 		return nil, err
 	}
-	gi, err := m.g.GroupInfo(!req.GetExternalTree(), true)
+	gi, err := m.g.GroupInfo(mls.GroupInfoOptions{InlineTree: !req.GetExternalTree(), ExternalPub: true})
 	if err != nil {
 		return nil, err
 	}
@@ -606,7 +602,7 @@ func (s *server) CreateBranch(_ context.Context, req *pb.CreateBranchRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	nonce, err := pskNonce(cs)
+	nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -652,31 +648,6 @@ func (s *server) HandleBranch(_ context.Context, req *pb.HandleBranchRequest) (*
 
 // External proposals (RFC 9420, Section 12.1.8).
 
-// externalProposal frames, signs and protects (as a PublicMessage, without
-// membership tag) a proposal from a non-member sender.
-func externalProposal(ctx *mls.GroupContext, sender mls.Sender, p *mls.Proposal, sigPriv []byte) ([]byte, error) {
-	st, err := suiteTree(uint16(ctx.CipherSuite))
-	if err != nil {
-		return nil, err
-	}
-	cs := st.Suite()
-	ac := &mls.AuthenticatedContent{
-		WireFormat: mls.WireFormatPublicMessage,
-		Content: mls.FramedContent{
-			GroupID: bytes.Clone(ctx.GroupID), Epoch: ctx.Epoch, Sender: sender,
-			ContentType: mls.ContentTypeProposal, Proposal: p,
-		},
-	}
-	if err := ac.Sign(cs, sigPriv, ctx); err != nil {
-		return nil, err
-	}
-	pm, err := mls.ProtectPublic(cs, ac, ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	return encodeMsg(&mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatPublicMessage, PublicMessage: pm})
-}
-
 func (s *server) NewMemberAddProposal(_ context.Context, req *pb.NewMemberAddProposalRequest) (*pb.NewMemberAddProposalResponse, error) {
 	gi, err := parseGroupInfo(req.GetGroupInfo())
 	if err != nil {
@@ -692,8 +663,11 @@ func (s *server) NewMemberAddProposal(_ context.Context, req *pb.NewMemberAddPro
 	}
 	// RFC 9420, Section 12.1.8: sender new_member_proposal, signed with the
 	// joiner's own key, an Add of its own KeyPackage.
-	enc, err := externalProposal(&gi.GroupContext, mls.Sender{Type: mls.SenderTypeNewMemberProposal},
-		&mls.Proposal{Body: &mls.Add{KeyPackage: *kp.KeyPackage}}, kp.SignatureKey)
+	msg, err := mls.NewMemberAddProposal(&gi.GroupContext, kp, nil)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := encodeMsg(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -729,8 +703,8 @@ func (s *server) AddExternalSigner(_ context.Context, req *pb.AddExternalSignerR
 	if err != nil {
 		return nil, err
 	}
-	es, rest, err := parseExternalSender(req.GetExternalSender())
-	if err != nil || len(rest) != 0 {
+	es, err := mls.UnmarshalExternalSender(req.GetExternalSender())
+	if err != nil {
 		return nil, invalidArg(fmt.Sprintf("malformed ExternalSender: %v", err))
 	}
 	// A GroupContextExtensions proposal with the current extensions and the
@@ -739,7 +713,7 @@ func (s *server) AddExternalSigner(_ context.Context, req *pb.AddExternalSignerR
 	var exts mls.Extensions
 	for _, e := range m.g.Public().Extensions() {
 		if e.Type == mls.ExtensionExternalSenders {
-			if senders, err = parseExternalSenders(e.Data); err != nil {
+			if senders, err = mls.UnmarshalExternalSenders(e.Data); err != nil {
 				return nil, status.Errorf(codes.Internal, "group's external_senders: %v", err)
 			}
 			continue
@@ -770,7 +744,7 @@ func (s *server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSigne
 	// signer_index when the signer is not found there.
 	index := req.GetSignerIndex()
 	if e, ok := ctx.Extensions.Find(mls.ExtensionExternalSenders); ok {
-		if list, err := parseExternalSenders(e.Data); err == nil {
+		if list, err := mls.UnmarshalExternalSenders(e.Data); err == nil {
 			for i, es := range list {
 				if bytes.Equal(es.SignatureKey, sg.sender.SignatureKey) {
 					index = uint32(i)
@@ -785,11 +759,8 @@ func (s *server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSigne
 	}
 	var tree *mls.RatchetTree
 	if len(raw) > 0 {
-		st, err := suiteTree(sg.cs)
-		if err != nil {
-			return nil, err
-		}
-		if tree, err = mls.ParseRatchetTree(st.Suite(), raw, 1<<20); err != nil {
+		var err error
+		if tree, err = mls.ParseRatchetTree(mls.CipherSuite(sg.cs), raw, 1<<20); err != nil {
 			return nil, invalidArgErr("ratchet tree", err)
 		}
 	}
@@ -797,7 +768,11 @@ func (s *server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSigne
 	if err != nil {
 		return nil, err
 	}
-	enc, err := externalProposal(ctx, mls.Sender{Type: mls.SenderTypeExternal, Index: index}, &mls.Proposal{Body: body}, sg.priv)
+	msg, err := mls.NewExternalProposal(ctx, index, sg.priv, body, nil)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := encodeMsg(msg)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log"
@@ -248,19 +247,6 @@ func leafByIdentity(t *mls.RatchetTree, identity []byte) (uint32, error) {
 	return 0, status.Errorf(codes.InvalidArgument, "no member with identity %q", identity)
 }
 
-// pskNonce draws a psk_nonce of length KDF.Nh (RFC 9420, Section 8.4).
-func pskNonce(cs uint16) ([]byte, error) {
-	t, err := suiteTree(cs)
-	if err != nil {
-		return nil, err
-	}
-	n := make([]byte, t.Suite().Nh())
-	if _, err := rand.Read(n); err != nil {
-		return nil, err
-	}
-	return n, nil
-}
-
 // proposalFromDescription builds a by-value proposal body. g is the
 // proposing member's group (nil for an external sender, which passes the
 // group's context and tree instead).
@@ -289,7 +275,7 @@ func proposalFromDescription(d *pb.ProposalDescription, g *mls.Group, ctx *mls.G
 		if g != nil {
 			return g.ExternalPSKProposal(d.GetPskId())
 		}
-		nonce, err := pskNonce(cs)
+		nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +284,7 @@ func proposalFromDescription(d *pb.ProposalDescription, g *mls.Group, ctx *mls.G
 		if g != nil {
 			return g.ResumptionPSKProposal(d.GetEpochId())
 		}
-		nonce, err := pskNonce(cs)
+		nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
 		if err != nil {
 			return nil, err
 		}

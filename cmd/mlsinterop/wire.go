@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/mlslab/mlslab/mls"
 )
@@ -122,59 +121,6 @@ func readOpaque(b []byte) (v, rest []byte, err error) {
 	return rest[:n], rest[n:], nil
 }
 
-// splitCredential returns the encoded Credential at the start of b
-// (RFC 9420, Section 5.3: basic = opaque identity<V>; x509 = a vector).
-func splitCredential(b []byte) (cred, rest []byte, err error) {
-	if len(b) < 2 {
-		return nil, nil, errors.New("truncated credential")
-	}
-	_, r, err := readOpaque(b[2:])
-	if err != nil {
-		return nil, nil, err
-	}
-	n := len(b) - len(r)
-	return b[:n], b[n:], nil
-}
-
-// parseExternalSender decodes one ExternalSender (RFC 9420, Section
-// 12.1.8.1) from the front of b.
-func parseExternalSender(b []byte) (mls.ExternalSender, []byte, error) {
-	var es mls.ExternalSender
-	key, rest, err := readOpaque(b)
-	if err != nil {
-		return es, nil, err
-	}
-	credBytes, rest, err := splitCredential(rest)
-	if err != nil {
-		return es, nil, err
-	}
-	if err := es.Credential.Unmarshal(credBytes); err != nil {
-		return es, nil, err
-	}
-	es.SignatureKey = bytes.Clone(key)
-	return es, rest, nil
-}
-
-// parseExternalSenders decodes the external_senders extension data.
-func parseExternalSenders(data []byte) ([]mls.ExternalSender, error) {
-	list, rest, err := readOpaque(data)
-	if err != nil {
-		return nil, err
-	}
-	if len(rest) != 0 {
-		return nil, errors.New("trailing data after external_senders")
-	}
-	var out []mls.ExternalSender
-	for len(list) > 0 {
-		var es mls.ExternalSender
-		if es, list, err = parseExternalSender(list); err != nil {
-			return nil, err
-		}
-		out = append(out, es)
-	}
-	return out, nil
-}
-
 // encodeExternalSender encodes one ExternalSender struct.
 func encodeExternalSender(es mls.ExternalSender) ([]byte, error) {
 	ext, err := mls.ExternalSendersExtension([]mls.ExternalSender{es})
@@ -194,28 +140,4 @@ func toExtensions(in []*pbExtension) mls.Extensions {
 		out = append(out, mls.Extension{Type: mls.ExtensionType(e.GetExtensionType()), Data: bytes.Clone(e.GetExtensionData())})
 	}
 	return out
-}
-
-// suites caches one *suite.Suite-valued handle per cipher suite, obtained
-// from a throwaway one-member group (package mls exposes suite objects only
-// through its values: RatchetTree.Suite()).
-var suites sync.Map // uint16 -> *mls.RatchetTree
-
-func suiteTree(cs uint16) (*mls.RatchetTree, error) {
-	if t, ok := suites.Load(cs); ok {
-		return t.(*mls.RatchetTree), nil
-	}
-	var kp mls.KeyPackage
-	setUint16(&kp.CipherSuite, cs)
-	b, err := mls.NewKeyPackage(nil, kp.CipherSuite, mls.NewBasicCredential([]byte("suite")), nil)
-	if err != nil {
-		return nil, err
-	}
-	g, err := mls.CreateGroup(&mls.Config{}, []byte("suite"), b, nil)
-	if err != nil {
-		return nil, err
-	}
-	t := g.Public().Tree()
-	suites.Store(cs, t)
-	return t, nil
 }

@@ -541,7 +541,7 @@ func runScenario(w *group) {
 	w.check("go update commit")
 
 	// 7: alice proposes an Update; tom commits it by reference.
-	prop, err := alice.g.ProposeUpdate([]byte("upd"))
+	prop, err := alice.g.ProposeUpdate(&mls.ProposeOptions{AuthenticatedData: []byte("upd")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -607,7 +607,7 @@ func runScenario(w *group) {
 	// RFC 9420 §12.4.3.2 form of external_pub, which ts-mls 1.6.4 cannot
 	// read, and the key sits under the GroupInfo signature, so nothing in
 	// transit can fix it: alice signs a GroupInfo in ts-mls's dialect.
-	gio, err := alice.g.GroupInfo(false, true)
+	gio, err := alice.g.GroupInfo(mls.GroupInfoOptions{ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -663,7 +663,7 @@ func TestExternalPubForms(t *testing.T) {
 					t.Fatal(err)
 				}
 				alice.g = g
-				gi, err := g.GroupInfo(true, true)
+				gi, err := g.GroupInfo(mls.GroupInfoOptions{InlineTree: true, ExternalPub: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -735,7 +735,7 @@ func TestExternalPubBareAmbiguous(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				gi, err := g.GroupInfo(true, true)
+				gi, err := g.GroupInfo(mls.GroupInfoOptions{InlineTree: true, ExternalPub: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -826,7 +826,7 @@ func TestTSMLSRejectsRFCExternalPub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gi, err := g.GroupInfo(true, true)
+	gi, err := g.GroupInfo(mls.GroupInfoOptions{InlineTree: true, ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}
