@@ -124,10 +124,11 @@ results: results-demo results-pcs results-grow results-collisions results-commit
 ##   healing per self-update policy) from a week of demo.yaml at model fidelity, one compromise an hour.
 DEMO_OUT      ?= results/demo
 DEMO_POLICIES ?= 6h 1d 7d
-DEMO_PCS       = $(RUN) workloads/demo.yaml --set duration=7d --set adversary.rate=1/h --set output.events=false
+DEMO_PCS       = $(RUN) workloads/demo.yaml --set duration=7d --set adversary.rate=1/h --set policy.update_on_send_idle=0 \
+                 --set output.events=false
 results-demo:
 	rm -rf $(DEMO_OUT)
-	$(MLSSIM) run --quiet workloads/demo.yaml --out $(DEMO_OUT)
+	$(MLSSIM) run --quiet --workers 1 workloads/demo.yaml --out $(DEMO_OUT)
 	set -e; for p in $(DEMO_POLICIES); do \
 	  $(DEMO_PCS) --set policy.self_update.interval=$$p --out $(DEMO_OUT)/policies/self-update-$$p; done
 	gzip -n -9 $(DEMO_OUT)/policies/*/epochs.csv
@@ -139,6 +140,11 @@ results-demo:
 	  --format markdown --out $(DEMO_OUT)/healing.md
 
 PCS = $(RUN) workloads/pcs-policies.yaml --set duration=28d --set output.events=false
+## The active adversary (ghost member, external rejoin, injection; workloads/README.md "Active adversary"):
+## own commits (committer proposer, so a victim's commits can add its ghost), 30 % signature-key compromises,
+## silent members removed after 3 days inactive (1 day in the last run).
+ACTIVE = $(PCS) --set policy.committer=proposer --set adversary.signature_key_fraction=0.3 --set adversary.ghost=true \
+	--set group.external_commits=true --set adversary.rejoin=true --set policy.remove_inactive_after=3d
 results-pcs:
 	rm -rf results/pcs-policies
 	$(PCS) --set policy.self_update.interval=6h --out results/pcs-policies/self-update-6h
@@ -146,6 +152,8 @@ results-pcs:
 	$(PCS) --set policy.self_update.interval=7d --out results/pcs-policies/self-update-7d
 	$(PCS) --set policy.self_update.interval=1d --set policy.update_as=proposal --out results/pcs-policies/proposal-1d
 	$(PCS) --set policy.self_update.interval=7d --set policy.update_on_send_idle=12h --out results/pcs-policies/on-send-12h
+	set -e; for p in 6h 1d 7d; do $(ACTIVE) --set policy.self_update.interval=$$p --out results/pcs-policies/active-$$p; done
+	$(ACTIVE) --set policy.self_update.interval=1d --set policy.remove_inactive_after=1d --out results/pcs-policies/active-1d-inactive-1d
 	gzip -n -9 results/pcs-policies/*/epochs.csv
 	$(SWEEP) workloads/pcs-policies.yaml --seeds 10 --grid policy.self_update.interval=2h,6h,1d,3d,7d \
 	  --grid policy.update_as=commit,proposal --out results/pcs-policies/sweep

@@ -237,11 +237,17 @@ func CommitSizes(runs [][]Epoch, stretch float64) (CommitSizeData, error) {
 
 // ---- real commit CPU vs group size ----
 
-// CommitCPU is the commit-cpu figure's data: the measured CPU time of
-// creating a commit with real MLS (epochs.csv create_cpu_us, fidelity full
-// or sampled) vs group size, median per half-octave of group size with
-// bars p10–p90, one series for commits with an UpdatePath and one for
-// commits without.
+// CommitCPUMinBin is the fewest commits a half-octave bin of the
+// commit-cpu figure needs to draw a point.
+const CommitCPUMinBin = 5
+
+// CommitCPU is the commit-cpu figure's data: the measured time of
+// creating a commit with real MLS (epochs.csv create_cpu_us: the wall time
+// of the committer's Commit call, encoding and Welcome included, fidelity
+// full or sampled) vs group size, median per half-octave of group size
+// with bars p10–p90, one series for commits with an UpdatePath and one for
+// commits without; bins with fewer than CommitCPUMinBin commits draw no
+// point (and break the line).
 func CommitCPU(runs [][]Epoch) (CostData, error) {
 	type bin struct{ xs, ys []float64 }
 	bins := [2]map[int]*bin{{}, {}}
@@ -271,18 +277,23 @@ func CommitCPU(runs [][]Epoch) (CostData, error) {
 	if n == 0 {
 		return d, fmt.Errorf("commit-cpu: %w: no measured commit CPU (create_cpu_us) in the inputs: run at fidelity sampled or full", ErrNoData)
 	}
-	for j, name := range []string{"commit create with UpdatePath", "commit create without path (adds/removes)"} {
+	for j, name := range []string{"commit with UpdatePath", "commit without path (adds/removes, incl. Welcome)"} {
 		s := Series{Name: name}
 		keys := make([]int, 0, len(bins[j]))
 		for k := range bins[j] {
 			keys = append(keys, k)
 		}
 		sort.Ints(keys)
-		for i, k := range keys {
+		prev := math.MinInt
+		for _, k := range keys {
 			b := bins[j][k]
+			if len(b.ys) < CommitCPUMinBin {
+				continue // too few commits for a median and p10–p90: no point
+			}
 			x, _, _, _ := summarize(b.xs, 0, 1)
 			y, lo, hi, c := summarize(b.ys, 0.1, 0.9)
-			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: c, Break: i > 0 && k > keys[i-1]+1})
+			s.Points = append(s.Points, Point{X: x, Y: y, YLo: lo, YHi: hi, N: c, Break: prev != math.MinInt && k > prev+1})
+			prev = k
 		}
 		if len(s.Points) > 0 {
 			d.Series = append(d.Series, s)

@@ -79,11 +79,13 @@ func CommitCPUFigure(d CostData) (*Figure, error) {
 	if err := enough("commit-cpu", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "commit create CPU (ms), p10–p90")
+	p := newPlot("group size (members)", "time to create a commit (ms), p10–p90")
 	logAxis(&p.X)
 	logAxis(&p.Y)
-	f := single("commit-cpu", "Measured CPU time of creating each commit with real MLS during the run (epochs.csv "+
-		"create_cpu_us, fidelity sampled/full) vs group size: median per half-octave of group size, bars p10–p90.", p, d)
+	f := single("commit-cpu", fmt.Sprintf("Measured time of creating each commit with real MLS during the run (epochs.csv "+
+		"create_cpu_us: wall time of the committer's Commit call, encoding and Welcome included; uncontended with "+
+		"mlssim run --workers 1, as make demo runs it) vs group size: median per half-octave of group size, bars p10–p90; "+
+		"bins with fewer than %d commits are not drawn.", CommitCPUMinBin), p, d)
 	for i, s := range d.Series {
 		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, logX: true, logY: true}); err != nil {
 			return nil, err

@@ -99,3 +99,30 @@ func TestPairedTableHand(t *testing.T) {
 		t.Errorf("without runs/: err = %v, want a hint to --keep-runs", err)
 	}
 }
+
+// TestCommitCPUSmallBinDrawsNoPoint: a half-octave bin with fewer than
+// CommitCPUMinBin commits (the founder's first commit at n = 1, say) draws
+// no point, and the line breaks across it.
+func TestCommitCPUSmallBinDrawsNoPoint(t *testing.T) {
+	var eps []Epoch
+	add := func(n float64, k int) {
+		for range k {
+			eps = append(eps, Epoch{GroupSize: n, Path: true, CreateCPU: 1000})
+		}
+	}
+	add(1, 1)                 // alone in its bin
+	add(100, CommitCPUMinBin) // drawn
+	add(200, 2)               // too few
+	add(400, CommitCPUMinBin) // drawn, after a gap
+	d, err := CommitCPU([][]Epoch{eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Series) != 1 || len(d.Series[0].Points) != 2 {
+		t.Fatalf("series = %+v, want one series of two points (n = 100 and 400)", d.Series)
+	}
+	p := d.Series[0].Points
+	if p[0].X != 100 || p[1].X != 400 || p[0].Break || !p[1].Break {
+		t.Errorf("points = %+v, want x 100 then 400 with a break before 400", p)
+	}
+}

@@ -102,8 +102,8 @@ func TestKaplanMeierNotReached(t *testing.T) {
 	}
 }
 
-// TestRestrictedMeanHand: events at 1 and 3, a censoring at 2, 4 and 6
-// observations; by hand S = 1 on [0,1), 3/4 on [1,3) (the censoring at 2
+// TestRestrictedMeanHand: events at 1 and 3, censorings at 2 and 5 (4
+// observations); by hand S = 1 on [0,1), 3/4 on [1,3) (the censoring at 2
 // changes nothing), then 3/4·(1−1/2) = 3/8 from 3 (two at risk at 3: the
 // event at 3 and the censoring at 5). RMST(4) = 1 + 2·3/4 + 1·3/8 = 2.875.
 func TestRestrictedMeanHand(t *testing.T) {
