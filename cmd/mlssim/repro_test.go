@@ -2,11 +2,13 @@ package main
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/mlslab/mlslab/sim/report"
+	"github.com/mlslab/mlslab/sim/size"
 )
 
 // Issue 14's reproduction studies: one fast test per study (make test runs
@@ -56,5 +58,83 @@ func TestReproBareBase(t *testing.T) {
 			t.Logf("N=300: bare %v, full max %v mean %.3f over %d commits", d.Bare.Points[0].Y, d.Full.Points[0].YHi,
 				d.Full.Points[0].Y, d.Full.Points[0].N)
 		}
+	}
+}
+
+// costFormulaCheck checks every pure self-update commit made in a full tree
+// of the run in dir (report.PathCostClass "full"): it is exactly a +
+// b·path_ciphertexts bytes (one ciphertext per filtered path node in a full
+// tree), with path_ciphertexts = log2 N for N a power of two and at most
+// ceil(log2 N) otherwise. It returns N, the commits checked and their size
+// when N is a power of two.
+func costFormulaCheck(t *testing.T, dir string, a, b int) (n, commits int, bytes float64) {
+	t.Helper()
+	eps, err := report.ReadEpochs(dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n = int(eps[0].GroupSize)
+	want := math.Ceil(math.Log2(float64(n)))
+	pow2 := n&(n-1) == 0
+	for i := 1; i < len(eps); i++ {
+		if report.PathCostClass(&eps[i-1], &eps[i]) != "full" {
+			continue
+		}
+		e := &eps[i]
+		commits++
+		if f := float64(a) + float64(b)*e.PathCiphertexts; e.CommitBytes != f {
+			t.Errorf("%s: epoch %d: %v bytes, want %d + %d·%v = %v", dir, e.Epoch, e.CommitBytes, a, b, e.PathCiphertexts, f)
+		}
+		if e.PathCiphertexts > want || (pow2 && e.PathCiphertexts != want) {
+			t.Errorf("%s: epoch %d: %v ciphertexts, N=%d", dir, e.Epoch, e.PathCiphertexts, n)
+		}
+		bytes = e.CommitBytes
+	}
+	if commits < n/2 {
+		t.Errorf("%s: only %d full-tree commits for N=%d", dir, commits, n)
+	}
+	return n, commits, bytes
+}
+
+// TestReproCostFormula (study 2, RFC 9420 §16.2): for suite 0x0001 every
+// self-update commit in a full tree of N = 2^k members is a + b·k bytes, a
+// and b derived from the encoding by sim/size (369 and 117, the issue's hand
+// count). Reduced sizes at model, and N = 16, 32 at sampled, where every
+// commit is built and encoded by package mls. With REPRO_COST_RUNS=DIR it
+// checks the runs DIR/n=* instead (make repro: N up to 2^17).
+func TestReproCostFormula(t *testing.T) {
+	s, _ := size.SuiteByID(1)
+	a, b, maxDepth := size.FullTreeCommitCost(s, size.DefaultProfile(), false)
+	if a != 369 || b != 117 || maxDepth < 17 {
+		t.Fatalf("a=%d b=%d (exact to depth %d), want 369 + 117·ceil(log2 N)", a, b, maxDepth)
+	}
+	t.Logf("suite 0x0001, PublicMessage, 16-byte group id and identity: full-tree commit = %d + %d·ceil(log2 N) bytes", a, b)
+	if dir := os.Getenv("REPRO_COST_RUNS"); dir != "" {
+		runs, _ := filepath.Glob(filepath.Join(dir, "n=*"))
+		if len(runs) == 0 {
+			t.Fatalf("REPRO_COST_RUNS=%s: no n=* run directories", dir)
+		}
+		for _, r := range runs {
+			n, c, by := costFormulaCheck(t, r, a, b)
+			t.Logf("N=%d (2^%d): %d full-tree commits, each %v bytes = %d + %d·%d", n, int(math.Log2(float64(n))), c, by, a, b, int(math.Log2(float64(n))))
+		}
+		return
+	}
+	type run struct {
+		n        int
+		fidelity string
+	}
+	for _, r := range []run{{16, "model"}, {64, "model"}, {300, "model"}, {1024, "model"}, {16, "sampled"}, {32, "sampled"}} {
+		out := filepath.Join(t.TempDir(), "run")
+		ns := strconv.Itoa(r.n)
+		if code, _, e := capture(t, "run", "../../workloads/repro/cost-formula.yaml", "--quiet", "--out", out,
+			"--fidelity", r.fidelity, "--set", "population.initial_users="+ns,
+			"--set", "policy.self_update.first_after="+strconv.Itoa(4*r.n)+"s",
+			"--set", "policy.self_update.interval="+strconv.Itoa(8*r.n)+"s",
+			"--set", "duration="+strconv.Itoa(18*r.n)+"s"); code != 0 {
+			t.Fatalf("N=%d %s: exit %d: %s", r.n, r.fidelity, code, e)
+		}
+		n, c, by := costFormulaCheck(t, out, a, b)
+		t.Logf("N=%d %s: %d full-tree commits checked (last %v bytes)", n, r.fidelity, c, by)
 	}
 }
