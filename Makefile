@@ -239,5 +239,7 @@ repro-cost-formula:
 	  gzip -n -9 results/repro/cost-formula/n=$$n/epochs.csv; done
 	REPRO_COST_RUNS=$(abspath results/repro/cost-formula) $(GO) test ./cmd/mlssim -run TestReproCostFormula \
 	  -count=1 -v > results/repro/cost-formula/check.txt; s=$$?; cat results/repro/cost-formula/check.txt; exit $$s
+	$(MLSSIM) plot $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --figures commit-size \
+	  --out results/repro/cost-formula/figures --format $(FIGS)
 	$(MLSSIM) table $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --format markdown \
 	  --out results/repro/cost-formula/summary.md
