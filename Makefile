@@ -218,3 +218,36 @@ results-churn:
 ## notebook's figure links and commands.
 notebooks: results
 	$(GO) test ./cmd/mlssim -run 'TestNotebooks' -count=1
+
+## ---- issue 14: reproductions of published results (notebooks/repro/) ----
+## repro: every study's runs, figures and checks into results/repro/<study>/ (about 2 minutes on 2 cores).
+.PHONY: repro repro-bare-base repro-cost-formula
+repro: repro-bare-base repro-cost-formula
+
+## repro-bare-base (study 1): group sizes 2..1000, one run each; the runs' CSVs are deleted after the
+## figure (its path-cost.json sidecar keeps every plotted number), except N=300's epochs.csv.gz.
+BARE_BASE_N ?= $(shell seq -s, 2 1000)
+repro-bare-base:
+	rm -rf results/repro/bare-base
+	$(RUN) workloads/repro/bare-base.yaml --out results/repro/bare-base/n=300
+	gzip -n -9 results/repro/bare-base/n=300/epochs.csv
+	$(SWEEP) workloads/repro/bare-base.yaml --grid population.initial_users=$(BARE_BASE_N) --out results/repro/bare-base/sweep
+	$(MLSSIM) plot results/repro/bare-base/sweep/runs/* --figures path-cost --out results/repro/bare-base/figures --format $(FIGS)
+	rm -rf results/repro/bare-base/sweep/runs
+
+## repro-cost-formula (study 2): N = 2^4..2^17, one run each (times scaled with N, see the scenario),
+## then TestReproCostFormula checks every full-tree commit of those runs (check.txt).
+COST_K ?= 4 5 6 7 8 9 10 11 12 13 14 15 16 17
+repro-cost-formula:
+	rm -rf results/repro/cost-formula
+	set -e; for k in $(COST_K); do n=$$((1<<k)); \
+	  $(RUN) workloads/repro/cost-formula.yaml --set population.initial_users=$$n \
+	    --set policy.self_update.first_after=$$((4*n))s --set policy.self_update.interval=$$((8*n))s \
+	    --set duration=$$((18*n))s --out results/repro/cost-formula/n=$$n; \
+	  gzip -n -9 results/repro/cost-formula/n=$$n/epochs.csv; done
+	REPRO_COST_RUNS=$(abspath results/repro/cost-formula) $(GO) test ./cmd/mlssim -run TestReproCostFormula \
+	  -count=1 -v > results/repro/cost-formula/check.txt; s=$$?; cat results/repro/cost-formula/check.txt; exit $$s
+	$(MLSSIM) plot $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --figures commit-size \
+	  --out results/repro/cost-formula/figures --format $(FIGS)
+	$(MLSSIM) table $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --format markdown \
+	  --out results/repro/cost-formula/summary.md

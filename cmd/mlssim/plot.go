@@ -36,6 +36,7 @@ Figures (--figures auto draws every one the inputs support):
   frontier     bytes/member/day vs KM median time to healing commit      sweep over an update key, or >= 2 runs
   collisions   collision rate vs commit rate, one line per latency       sweep with a latency key
   cost         commit create/process and join time vs group size         benchmarks
+  path-cost    UpdatePath ciphertexts vs group size, bare vs full tree   runs (only when listed; not in auto)
 
 An empty or one-row results file is an error (exit status 1), never a blank
 figure. Exit status: 0 done, 1 no figure could be drawn from the data, 2 bad usage.
@@ -50,7 +51,7 @@ Examples:
 Flags:
 `
 
-var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost"}
+var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost"}
 
 type plotInputs struct {
 	runs       []*report.Run
@@ -221,6 +222,10 @@ func plotMain(args []string) int {
 
 func wants(o plotOpts, fig string) bool { return o.auto || slices.Contains(o.figures, fig) }
 
+// listed is for figures auto mode does not draw (path-cost: a study-specific
+// figure that would otherwise appear beside every run's commit-size figure).
+func listed(o plotOpts, fig string) bool { return slices.Contains(o.figures, fig) }
+
 // buildFigures draws every requested figure. In auto mode a figure whose
 // data is missing (e.g. no compromise in any run) is skipped with a note;
 // a requested figure without data, or an empty or one-row results file, is
@@ -241,7 +246,7 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 	}
 	var names []string
 	var epochs [][]report.Epoch
-	if len(in.runs) > 0 && (wants(o, "commit-size") || wants(o, "tree-health")) {
+	if len(in.runs) > 0 && (wants(o, "commit-size") || wants(o, "tree-health") || listed(o, "path-cost")) {
 		for _, r := range in.runs {
 			eps, err := report.ReadEpochs(r.Dir, 2)
 			if err != nil {
@@ -299,6 +304,19 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 			if err := add("commit-cpu", f, err, runSrc); err != nil {
 				return nil, notes, err
 			}
+		}
+	}
+	if listed(o, "path-cost") {
+		if err := needRuns("path-cost"); err != nil {
+			return nil, notes, err
+		}
+		d, err := report.PathCost(epochs)
+		var f *report.Figure
+		if err == nil {
+			f, err = report.PathCostFigure(d)
+		}
+		if err := add("path-cost", f, err, runSrc); err != nil {
+			return nil, notes, err
 		}
 	}
 	if wants(o, "tree-health") {

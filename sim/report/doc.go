@@ -26,6 +26,7 @@
 //	HealingCDF    -> HealingCDFFigure   CDF of PCS healing time and epochs per policy
 //	FrontierFrom* -> FrontierFigure     bandwidth per member vs median healing time
 //	Collisions    -> CollisionsFigure   collision rate vs commit rate per latency
+//	PathCost      -> PathCostFigure     UpdatePath ciphertexts vs group size, bare vs full tree
 //
 // Test the data a builder returns, not pixels. Figures are one column wide
 // (ColumnWidth, 3.5 in), greyscale-readable (grey level, dash pattern and

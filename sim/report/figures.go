@@ -215,3 +215,38 @@ func CollisionsFigure(d CollisionData) (*Figure, error) {
 	p.Y.Max *= 1.08 // room above the top marker and its error bar
 	return f.finish(), nil
 }
+
+// PathCostFigure: UpdatePath HPKE ciphertexts per self-update commit vs
+// group size in a bare and in a full tree, with the N−1 and ceil(log2 N)
+// references, log-log. Lines without bars (one point per group size would
+// hide them): the bare tree's mean, the full tree's mean and maximum; the
+// sidecar keeps min and max of both.
+func PathCostFigure(d PathCostData) (*Figure, error) {
+	if err := enough("path-cost", []Series{d.Bare, d.Full}); err != nil {
+		return nil, err
+	}
+	p := newPlot("group size N (members)", "UpdatePath HPKE ciphertexts")
+	logAxis(&p.X)
+	logAxis(&p.Y)
+	f := single("path-cost", fmt.Sprintf("HPKE encryptions of a self-update commit's UpdatePath (epochs.csv "+
+		"path_ciphertexts) vs group size, by the tree it is made in: bare (every parent blank, %d commits) and full "+
+		"(no blank node, no unmerged leaf, %d commits). Bare and full: mean per group size; full max: the largest. "+
+		"Reference lines: N−1 and ceil(log2 N).", d.BareCommits, d.FullCommits), p, d)
+	noBars := func(name string, s Series, y func(Point) float64) Series {
+		out := Series{Name: name}
+		for _, q := range s.Points {
+			v := y(q)
+			out.Points = append(out.Points, Point{X: q.X, Y: v, YLo: v, YHi: v, N: q.N})
+		}
+		return out
+	}
+	mean := func(q Point) float64 { return q.Y }
+	ss := []Series{d.NMinus1, d.CeilLog2N, noBars("bare tree", d.Bare, mean), noBars("full tree, mean", d.Full, mean),
+		noBars("full tree, max", d.Full, func(q Point) float64 { return q.YHi })}
+	for i, s := range ss {
+		if err := addSeries(p, f, i, s, seriesOpts{line: true, logX: true, logY: true}); err != nil {
+			return nil, err
+		}
+	}
+	return f.finish(), nil
+}

@@ -619,3 +619,35 @@ p,5,2,30d,heal_commit_seconds_median,-1
 		}
 	}
 }
+
+// TestPathCost: commits are classed by the tree before them (the previous
+// row): all occupied parents blank = bare, none blank and no unmerged leaf
+// = full; commits changing membership or without a path are neither.
+func TestPathCost(t *testing.T) {
+	ep := func(n, occ, occBlank, unmerged, ct float64, path bool, adds float64) Epoch {
+		return Epoch{GroupSize: n, OccupiedNodes: occ, OccupiedBlankNodes: occBlank, UnmergedLeaves: unmerged,
+			PathCiphertexts: ct, Path: path, Adds: adds}
+	}
+	eps := []Epoch{
+		ep(4, 7, 3, 0, 0, false, 3), // add-only commit: bare tree after it
+		ep(4, 7, 1, 0, 3, true, 0),  // bare: 3 = N−1
+		ep(4, 7, 0, 0, 2, true, 0),  // neither (one parent was blank before)
+		ep(4, 7, 0, 0, 2, true, 0),  // full
+		ep(5, 9, 0, 1, 0, false, 1), // an Add: neither
+		ep(5, 9, 0, 0, 3, true, 0),  // neither (an unmerged leaf before)
+	}
+	d, err := PathCost([][]Epoch{eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.BareCommits != 1 || d.FullCommits != 1 || d.Bare.Points[0].Y != 3 || d.Full.Points[0].Y != 2 ||
+		d.CeilLog2N.Points[0].Y != 2 || d.NMinus1.Points[0].Y != 3 {
+		t.Fatalf("%+v", d)
+	}
+	if _, err := PathCostFigure(d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PathCost([][]Epoch{eps[:1]}); !errors.Is(err, ErrNoData) {
+		t.Fatalf("no commits: %v", err)
+	}
+}

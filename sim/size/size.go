@@ -345,3 +345,37 @@ func EncryptedGroupSecrets(s Suite, withPathSecret bool) int {
 func Welcome(s Suite, groupInfoLen int, joiners int, withPath bool) int {
 	return mlsMessageHeader + 2 + Opaque(joiners*EncryptedGroupSecrets(s, withPath)) + Opaque(groupInfoLen+s.Ntag)
 }
+
+// FullTreeCommit is the size of a member's self-update commit in a full
+// tree (every node of its filtered direct path has a one-node copath
+// resolution): an MLSMessage PublicMessage (or PrivateMessage when private)
+// carrying a Commit with no proposals and an UpdatePath of depth nodes, one
+// HPKE ciphertext each. For a group of N = 2^k members depth = k; in any
+// full tree depth <= ceil(log2 N).
+func FullTreeCommit(s Suite, p Profile, depth int, private bool) int {
+	cts := make([]int, depth)
+	for i := range cts {
+		cts[i] = 1
+	}
+	body := Commit(0, UpdatePath(s, p, cts))
+	if private {
+		return PrivateMessage(s, p, CommitMsg, body)
+	}
+	return PublicMessage(s, p, CommitMsg, body)
+}
+
+// FullTreeCommitCost returns a and b with FullTreeCommit(depth) = a +
+// b·depth: b is one UpdatePathNode with one ciphertext, a the rest of the
+// message (the committer's LeafNode, the framing, signature, tags). The
+// formula is exact for 1 <= depth <= maxDepth, the depths for which no
+// varint length prefix changes width (nodes<V> reaches 2^14 bytes at
+// depth >= 2^14/b; padding of a PrivateMessage breaks it); depth 0 (a
+// one-member group) has an empty parent_hash and is not on the line.
+func FullTreeCommitCost(s Suite, p Profile, private bool) (a, b, maxDepth int) {
+	b = FullTreeCommit(s, p, 2, private) - FullTreeCommit(s, p, 1, private)
+	a = FullTreeCommit(s, p, 1, private) - b
+	for d := 1; d <= 64 && FullTreeCommit(s, p, d, private) == a+b*d; d++ {
+		maxDepth = d
+	}
+	return a, b, maxDepth
+}

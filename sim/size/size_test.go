@@ -68,3 +68,18 @@ func TestAllSuites(t *testing.T) {
 		t.Fatal("suite 8 exists")
 	}
 }
+
+// TestFullTreeCommitCost: suite 0x0001, 16-byte group id and identity,
+// PublicMessage: 369 + 117·depth bytes (issue 14's hand count; the
+// derivation field by field is in notebooks/repro/cost-formula.md).
+func TestFullTreeCommitCost(t *testing.T) {
+	s, _ := SuiteByID(1)
+	a, b, maxDepth := FullTreeCommitCost(s, DefaultProfile(), false)
+	if a != 369 || b != 117 || maxDepth < 17 {
+		t.Fatalf("a=%d b=%d exact to depth %d, want 369 + 117·depth to depth >= 17", a, b, maxDepth)
+	}
+	// b: encryption_key<V> (1+32) + encrypted_path_secret<V> (2 + kem_output<V> 1+32 + ciphertext<V> 1+32+16).
+	if b != (1+32)+(2+(1+32)+(1+32+16)) {
+		t.Fatalf("b=%d", b)
+	}
+}
