@@ -246,7 +246,9 @@ repro-cost-formula:
 	    --set duration=$$((18*n))s --out results/repro/cost-formula/n=$$n; \
 	  gzip -n -9 results/repro/cost-formula/n=$$n/epochs.csv; done
 	REPRO_COST_RUNS=$(abspath results/repro/cost-formula) $(GO) test ./cmd/mlssim -run TestReproCostFormula \
-	  -count=1 -v > results/repro/cost-formula/check.txt; s=$$?; cat results/repro/cost-formula/check.txt; exit $$s
+	  -count=1 -v > results/repro/cost-formula/check.log; s=$$?; cat results/repro/cost-formula/check.log; \
+	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/cost-formula/check.log > results/repro/cost-formula/check.txt; \
+	  rm results/repro/cost-formula/check.log; exit $$s
 	$(MLSSIM) plot $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --figures commit-size \
 	  --out results/repro/cost-formula/figures --format $(FIGS)
 	$(MLSSIM) table $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --format markdown \
