@@ -172,18 +172,10 @@ func ConcurrentUpdatesFigure(d ConcurrentUpdatesData) (*Figure, error) {
 	if err := enough("concurrent-updates", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size N (members)", "UpdatePath HPKE ciphertexts per commit")
-	logAxis(&p.X)
-	logAxis(&p.Y)
-	f := single("concurrent-updates", fmt.Sprintf("Steady-state HPKE encryptions of a commit's UpdatePath (epochs.csv "+
+	return logLogFigure("concurrent-updates", fmt.Sprintf("Steady-state HPKE encryptions of a commit's UpdatePath (epochs.csv "+
 		"path_ciphertexts) vs group size, with P Update proposals per commit by a random committer: mean over the "+
 		"commits after the first %d·N, bars the 95%% batch-means interval (%d batches). Legend: the log-log "+
-		"least-squares slope per P. Reference lines √N and N.", ConcurrentWarmup, ConcurrentBatches), p, d)
-	ss := append([]Series{d.N, d.SqrtN}, d.Series...)
-	for i, s := range ss {
-		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: i >= 2, logX: true, logY: true}); err != nil {
-			return nil, err
-		}
-	}
-	return f.finish(), nil
+		"least-squares slope per P. Reference lines √N and N.", ConcurrentWarmup, ConcurrentBatches),
+		"group size N (members)", "UpdatePath HPKE ciphertexts per commit", d,
+		append([]Series{d.N, d.SqrtN}, d.Series...), func(i int) bool { return i >= 2 })
 }
