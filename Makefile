@@ -220,9 +220,10 @@ notebooks: results
 	$(GO) test ./cmd/mlssim -run 'TestNotebooks' -count=1
 
 ## ---- issue 14: reproductions of published results (notebooks/repro/) ----
-## repro: every study's runs, figures and checks into results/repro/<study>/ (about 2 minutes on 2 cores).
-.PHONY: repro repro-bare-base repro-cost-formula
-repro: repro-bare-base repro-cost-formula
+## repro: every study's runs, figures and checks into results/repro/<study>/ (about 4 minutes on 2 cores, half of it
+## repro-concurrent-updates up to N = 2^16).
+.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates
+repro: repro-bare-base repro-cost-formula repro-concurrent-updates
 
 ## repro-bare-base (study 1): group sizes 2..1000, one run each; the runs' CSVs are deleted after the
 ## figure (its path-cost.json sidecar keeps every plotted number), except N=300's epochs.csv.gz.
@@ -253,3 +254,25 @@ repro-cost-formula:
 	  --out results/repro/cost-formula/figures --format $(FIGS)
 	$(MLSSIM) table $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --format markdown \
 	  --out results/repro/cost-formula/summary.md
+
+## repro-concurrent-updates (study 4): P = 0, 1, 2, 5, 10 Update proposals per commit (CU_P), N = 2^6..2^16
+## (CU_K), one run each: interval 10·N s, the first interval plus ~8·N commits (P = 0: self-update commits).
+## TestReproConcurrentUpdates fits the exponents (fit.txt, without go test's timings); the figure's sidecar
+## keeps every plotted number; the runs' CSVs are deleted. CU_K="6 7 8 9 10 11 12" is the fast path.
+CU_K ?= 6 7 8 9 10 11 12 13 14 15 16
+CU_P ?= 0 1 2 5 10
+repro-concurrent-updates:
+	rm -rf results/repro/concurrent-updates
+	set -e; for p in $(CU_P); do for k in $(CU_K); do n=$$((1<<k)); d=$$((10*n*(1+8*p))); u=proposal; \
+	  if [ $$p = 0 ]; then d=$$((90*n)); u=commit; fi; \
+	  $(RUN) workloads/repro/concurrent-updates.yaml --set population.initial_users=$$n \
+	    --set policy.self_update.interval=$$((10*n))s --set policy.update_as=$$u \
+	    --set policy.min_proposals_per_commit=$$p --set policy.max_proposals_per_commit=$$p \
+	    --set duration=$${d}s --out results/repro/concurrent-updates/runs/p=$$p/n=$$n; done; done
+	REPRO_CU_RUNS=$(abspath results/repro/concurrent-updates/runs) $(GO) test ./cmd/mlssim -run TestReproConcurrentUpdates \
+	  -count=1 -v > results/repro/concurrent-updates/fit.log; s=$$?; cat results/repro/concurrent-updates/fit.log; \
+	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/concurrent-updates/fit.log > results/repro/concurrent-updates/fit.txt; \
+	  rm results/repro/concurrent-updates/fit.log; exit $$s
+	$(MLSSIM) plot results/repro/concurrent-updates/runs/*/* --figures concurrent-updates \
+	  --out results/repro/concurrent-updates/figures --format $(FIGS)
+	rm -rf results/repro/concurrent-updates/runs

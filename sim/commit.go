@@ -91,6 +91,11 @@ func (s *Sim) commitAttempt(e event) error {
 	if !s.hasWork() {
 		return nil
 	}
+	if e.gen == 1 && len(s.pool) < s.sc.Policy.MinProposalsPerCommit {
+		// policy.min_proposals_per_commit: a random attempt waits for more
+		// proposals (the arrival of each one schedules another attempt).
+		return nil
+	}
 	m, ok := s.pickCommitter()
 	if !ok {
 		s.waiting = true

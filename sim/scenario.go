@@ -81,6 +81,7 @@ type Policy struct {
 	Path                  string     `yaml:"path"`      // always | when_required
 	CommitDelay           Duration   `yaml:"commit_delay"`
 	MaxProposalsPerCommit int        `yaml:"max_proposals_per_commit"`
+	MinProposalsPerCommit int        `yaml:"min_proposals_per_commit,omitempty"` // committer random: an attempt waits for this many pending proposals (omitempty: old scenario hashes unchanged)
 	SelfUpdate            SelfUpdate `yaml:"self_update"`
 	UpdateOnSendIdle      Duration   `yaml:"update_on_send_idle"`
 	AddBatch              AddBatch   `yaml:"add_batch"`
@@ -666,6 +667,12 @@ func (sc *Scenario) Validate() error {
 		return e("policy.commit_delay", "must not be negative")
 	case po.MaxProposalsPerCommit < 0:
 		return e("policy.max_proposals_per_commit", "must not be negative (0 = unlimited), got %d", po.MaxProposalsPerCommit)
+	case po.MinProposalsPerCommit < 0:
+		return e("policy.min_proposals_per_commit", "must not be negative (0 = off), got %d", po.MinProposalsPerCommit)
+	case po.MinProposalsPerCommit > 0 && po.Committer != "random":
+		return e("policy.min_proposals_per_commit", "needs policy.committer random")
+	case po.MaxProposalsPerCommit > 0 && po.MinProposalsPerCommit > po.MaxProposalsPerCommit:
+		return e("policy.min_proposals_per_commit", "%d exceeds policy.max_proposals_per_commit %d", po.MinProposalsPerCommit, po.MaxProposalsPerCommit)
 	case po.SelfUpdate.Interval < 0:
 		return e("policy.self_update.interval", "must not be negative (0 = off)")
 	case po.SelfUpdate.FirstAfter < 0:

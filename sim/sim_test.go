@@ -351,6 +351,8 @@ func TestScenarioErrors(t *testing.T) {
 		{"syntax", "policy:\n  committer: [\n", nil, 2, "", "did not find"},
 		{"first_after without interval", "policy:\n  self_update:\n    first_after: 10m\n", nil, 3, "policy.self_update.first_after", "needs policy.self_update.interval"},
 		{"negative first_after", "policy:\n  self_update:\n    interval: 1d\n    first_after: -1m\n", nil, 4, "policy.self_update.first_after", "negative"},
+		{"min proposals not random", "policy:\n  min_proposals_per_commit: 2\n", nil, 2, "policy.min_proposals_per_commit", "needs policy.committer random"},
+		{"min above max proposals", "policy:\n  committer: random\n  max_proposals_per_commit: 2\n  min_proposals_per_commit: 3\n", nil, 4, "policy.min_proposals_per_commit", "exceeds"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -482,6 +484,44 @@ func TestAddBatching(t *testing.T) {
 		if n, _ := strconv.Atoi(ns); n < 4 || c != "0" {
 			t.Fatalf("adds/committer per commit %v: a batch cut short or added by another member", adds)
 		}
+	}
+}
+
+// TestMinProposalsPerCommit: under committer random with
+// min_proposals_per_commit = max_proposals_per_commit = P, every commit of
+// Update proposals takes P of them (P−1 when the committer's own Update was
+// among the pending ones: its path replaces it); without the option a
+// random committer commits about one proposal at a time.
+func TestMinProposalsPerCommit(t *testing.T) {
+	perCommit := func(sets ...string) (mean float64, hist map[string]int) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "t.yaml")
+		if err := os.WriteFile(file, []byte(baseYAML), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sets = append([]string{"duration=10h", "population.initial_users=32", "policy.committer=random",
+			"policy.update_as=proposal", "policy.self_update.interval=1h", "network.latency.value=10ms"}, sets...)
+		runScenario(t, file, dir, sets...)
+		rows := readCSV(t, filepath.Join(dir, "epochs.csv"))
+		hist = map[string]int{}
+		n := 0
+		for _, r := range rows[1:] {
+			if r["adds"] != "0" {
+				continue // the initial add commits (batches of 16)
+			}
+			u, _ := strconv.Atoi(r["updates"])
+			hist[r["updates"]]++
+			mean += float64(u)
+			n++
+		}
+		return mean / float64(n), hist
+	}
+	if m, h := perCommit("policy.max_proposals_per_commit=3"); m > 1.5 {
+		t.Fatalf("without min_proposals_per_commit: %.2f updates per commit %v, want about 1", m, h)
+	}
+	m, h := perCommit("policy.max_proposals_per_commit=3", "policy.min_proposals_per_commit=3")
+	if m < 2.7 || m > 3 || h["0"]+h["1"]+h["4"] > 0 {
+		t.Fatalf("min = max = 3: %.2f updates per commit %v, want 3 (2 when the committer's own was pending)", m, h)
 	}
 }
 

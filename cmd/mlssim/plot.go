@@ -37,6 +37,7 @@ Figures (--figures auto draws every one the inputs support):
   collisions   collision rate vs commit rate, one line per latency       sweep with a latency key
   cost         commit create/process and join time vs group size         benchmarks
   path-cost    UpdatePath ciphertexts vs group size, bare vs full tree   runs (only when listed; not in auto)
+  concurrent-updates  steady-state UpdatePath ciphertexts vs N per P     runs with P Update proposals per commit (only when listed)
 
 An empty or one-row results file is an error (exit status 1), never a blank
 figure. Exit status: 0 done, 1 no figure could be drawn from the data, 2 bad usage.
@@ -51,7 +52,31 @@ Examples:
 Flags:
 `
 
-var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost"}
+var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost",
+	"concurrent-updates"}
+
+// studyFigures are the figures of one study drawn from runs' epochs.csv,
+// only when listed (issue 14: path-cost for study 1, concurrent-updates
+// for study 4).
+var studyFigures = []struct {
+	name string
+	draw func([][]report.Epoch) (*report.Figure, error)
+}{
+	{"path-cost", func(eps [][]report.Epoch) (*report.Figure, error) {
+		d, err := report.PathCost(eps)
+		if err != nil {
+			return nil, err
+		}
+		return report.PathCostFigure(d)
+	}},
+	{"concurrent-updates", func(eps [][]report.Epoch) (*report.Figure, error) {
+		d, err := report.ConcurrentUpdates(eps)
+		if err != nil {
+			return nil, err
+		}
+		return report.ConcurrentUpdatesFigure(d)
+	}},
+}
 
 type plotInputs struct {
 	runs       []*report.Run
@@ -246,7 +271,7 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 	}
 	var names []string
 	var epochs [][]report.Epoch
-	if len(in.runs) > 0 && (wants(o, "commit-size") || wants(o, "tree-health") || listed(o, "path-cost")) {
+	if len(in.runs) > 0 && (wants(o, "commit-size") || wants(o, "tree-health") || listed(o, "path-cost") || listed(o, "concurrent-updates")) {
 		for _, r := range in.runs {
 			eps, err := report.ReadEpochs(r.Dir, 2)
 			if err != nil {
@@ -306,16 +331,15 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 			}
 		}
 	}
-	if listed(o, "path-cost") {
-		if err := needRuns("path-cost"); err != nil {
+	for _, sf := range studyFigures {
+		if !listed(o, sf.name) {
+			continue
+		}
+		if err := needRuns(sf.name); err != nil {
 			return nil, notes, err
 		}
-		d, err := report.PathCost(epochs)
-		var f *report.Figure
-		if err == nil {
-			f, err = report.PathCostFigure(d)
-		}
-		if err := add("path-cost", f, err, runSrc); err != nil {
+		f, err := sf.draw(epochs)
+		if err := add(sf.name, f, err, runSrc); err != nil {
 			return nil, notes, err
 		}
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -137,4 +139,98 @@ func TestReproCostFormula(t *testing.T) {
 		n, c, by := costFormulaCheck(t, out, a, b)
 		t.Logf("N=%d %s: %d full-tree commits checked (last %v bytes)", n, r.fidelity, c, by)
 	}
+}
+
+// cuRunArgs are the settings of one run of the concurrent-updates scenario
+// with P Update proposals per commit at N members: interval 10·N s (a
+// proposal every ~10 s), the first interval plus ~8·N commits; P = 0 is
+// self-update commits only (the Makefile's repro-concurrent-updates).
+func cuRunArgs(p, n int) []string {
+	a := []string{"--set", "population.initial_users=" + strconv.Itoa(n),
+		"--set", "policy.self_update.interval=" + strconv.Itoa(10*n) + "s"}
+	d := 10 * n * (1 + 8*p)
+	if p == 0 {
+		a = append(a, "--set", "policy.update_as=commit")
+		d = 90 * n
+	}
+	ps := strconv.Itoa(p)
+	return append(a, "--set", "policy.min_proposals_per_commit="+ps, "--set", "policy.max_proposals_per_commit="+ps,
+		"--set", "duration="+strconv.Itoa(d)+"s")
+}
+
+// cuCheck computes the steady-state cost per run (report.SteadyPathCost)
+// and the growth exponent per P (report.ConcurrentUpdates) of the runs in
+// dirs, logs them and checks the published shape: P = 0 (no proposals)
+// costs exactly log2 N per commit (a full tree), P = 1 grows faster than
+// √N (the exponent's 95 % interval above 0.5), and the exponent grows with
+// P towards 1.
+func cuCheck(t *testing.T, dirs []string) {
+	t.Helper()
+	var runs [][]report.Epoch
+	for _, d := range dirs {
+		eps, err := report.ReadEpochs(d, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, eps)
+	}
+	d, err := report.ConcurrentUpdates(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("steady-state UpdatePath ciphertexts per commit after %d·N commits (mean ± 95%% batch-means half-width, commits):",
+		report.ConcurrentWarmup)
+	prev := -1.0
+	for i, p := range d.P {
+		f := d.Fits[i]
+		line := ""
+		for _, q := range d.Series[i].Points {
+			line += fmt.Sprintf(" N=%v: %.1f ± %.1f (%d);", q.X, q.Y, q.YHi-q.Y, q.N)
+			if p == 0 && q.Y != math.Log2(q.X) {
+				t.Errorf("P=0 N=%v: %v ciphertexts per self-update commit, want log2 N (full tree)", q.X, q.Y)
+			}
+		}
+		t.Logf("P=%d: exponent %.3f [%.3f, %.3f] over %d sizes;%s", p, f.Slope, f.SlopeLo, f.SlopeHi, f.N, line)
+		if p == 1 && !(f.SlopeLo > 0.5) {
+			t.Errorf("P=1: exponent %.3f [%.3f, %.3f], published: faster than √N (> 0.5)", f.Slope, f.SlopeLo, f.SlopeHi)
+		}
+		if p > 0 && !(f.Slope > prev) {
+			t.Errorf("P=%d: exponent %.3f not above the previous P's %.3f", p, f.Slope, prev)
+		}
+		if p > 0 {
+			prev = f.Slope
+		}
+	}
+	if !slices.Contains(d.P, 1) {
+		t.Errorf("no run with P = 1 (P found: %v)", d.P)
+	}
+}
+
+// TestReproConcurrentUpdates (study 4, Auerbach, Cueto Noval, Erol,
+// Pietrzak, CRYPTO 2025): with P Update proposals per commit by random
+// members and a random committer, the steady-state commit cost grows
+// faster than √N at P = 1 and approaches N as P grows. Reduced range N =
+// 2^6..2^10 for P ∈ {0, 1, 2, 5, 10} (seconds); with REPRO_CU_RUNS=DIR it
+// checks the runs DIR/p=*/n=* instead (make repro: N up to 2^12 or more).
+func TestReproConcurrentUpdates(t *testing.T) {
+	if dir := os.Getenv("REPRO_CU_RUNS"); dir != "" {
+		runs, _ := filepath.Glob(filepath.Join(dir, "p=*", "n=*"))
+		if len(runs) == 0 {
+			t.Fatalf("REPRO_CU_RUNS=%s: no p=*/n=* run directories", dir)
+		}
+		cuCheck(t, runs)
+		return
+	}
+	var dirs []string
+	for _, p := range []int{0, 1, 2, 5, 10} {
+		for k := 6; k <= 10; k++ {
+			out := filepath.Join(t.TempDir(), "run")
+			args := append([]string{"run", "../../workloads/repro/concurrent-updates.yaml", "--quiet", "--out", out}, cuRunArgs(p, 1<<k)...)
+			if code, _, e := capture(t, args...); code != 0 {
+				t.Fatalf("P=%d N=%d: exit %d: %s", p, 1<<k, code, e)
+			}
+			dirs = append(dirs, out)
+		}
+	}
+	cuCheck(t, dirs)
 }

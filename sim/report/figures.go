@@ -61,12 +61,19 @@ func CostFigure(d CostData) (*Figure, error) {
 	if err := enough("cost", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "time per op (ms), median, min–max")
+	return logLogFigure("cost", "Median CPU time per operation (go test -bench, ns/op) vs group size; bars min–max over -count repeats.",
+		"group size (members)", "time per op (ms), median, min–max", d, d.Series, func(int) bool { return true })
+}
+
+// logLogFigure draws ss as lines on log-log axes in one panel, with
+// markers where points(i) says so.
+func logLogFigure(name, caption, xlabel, ylabel string, data any, ss []Series, points func(i int) bool) (*Figure, error) {
+	p := newPlot(xlabel, ylabel)
 	logAxis(&p.X)
 	logAxis(&p.Y)
-	f := single("cost", "Median CPU time per operation (go test -bench, ns/op) vs group size; bars min–max over -count repeats.", p, d)
-	for i, s := range d.Series {
-		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, logX: true, logY: true}); err != nil {
+	f := single(name, caption, p, data)
+	for i, s := range ss {
+		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: points(i), logX: true, logY: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -79,19 +86,11 @@ func CommitCPUFigure(d CostData) (*Figure, error) {
 	if err := enough("commit-cpu", d.Series); err != nil {
 		return nil, err
 	}
-	p := newPlot("group size (members)", "time to create a commit (ms), p10–p90")
-	logAxis(&p.X)
-	logAxis(&p.Y)
-	f := single("commit-cpu", fmt.Sprintf("Measured time of creating each commit with real MLS during the run (epochs.csv "+
+	return logLogFigure("commit-cpu", fmt.Sprintf("Measured time of creating each commit with real MLS during the run (epochs.csv "+
 		"create_cpu_us: wall time of the committer's Commit call, encoding and Welcome included; uncontended with "+
 		"mlssim run --workers 1, as make demo runs it) vs group size: median per half-octave of group size, bars p10–p90; "+
-		"bins with fewer than %d commits are not drawn.", CommitCPUMinBin), p, d)
-	for i, s := range d.Series {
-		if err := addSeries(p, f, i, s, seriesOpts{line: true, points: true, logX: true, logY: true}); err != nil {
-			return nil, err
-		}
-	}
-	return f.finish(), nil
+		"bins with fewer than %d commits are not drawn.", CommitCPUMinBin),
+		"group size (members)", "time to create a commit (ms), p10–p90", d, d.Series, func(int) bool { return true })
 }
 
 // TreeHealthFigure: blank-node fraction of the whole array tree (top),
