@@ -271,7 +271,8 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 	}
 	var names []string
 	var epochs [][]report.Epoch
-	if len(in.runs) > 0 && (wants(o, "commit-size") || wants(o, "tree-health") || listed(o, "path-cost") || listed(o, "concurrent-updates")) {
+	if len(in.runs) > 0 && (wants(o, "commit-size") || wants(o, "commit-cpu") || wants(o, "tree-health") || listed(o, "path-cost") ||
+		listed(o, "concurrent-updates")) {
 		for _, r := range in.runs {
 			eps, err := report.ReadEpochs(r.Dir, 2)
 			if err != nil {

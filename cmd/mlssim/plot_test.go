@@ -174,3 +174,16 @@ func TestBenchImportPlotCheck(t *testing.T) {
 		t.Errorf("empty bench output: exit %d %s", code, e)
 	}
 }
+
+// TestPlotCommitCPUAlone: --figures commit-cpu on its own loads the runs'
+// epochs (it used to say "no data" unless commit-size or tree-health was
+// also asked for).
+func TestPlotCommitCPUAlone(t *testing.T) {
+	out := t.TempDir()
+	if code, _, e := capture(t, "plot", "../../results/demo", "--figures", "commit-cpu", "--format", "png", "--out", out); code != 0 {
+		t.Fatalf("plot --figures commit-cpu: exit %d: %s", code, e)
+	}
+	if _, err := os.Stat(filepath.Join(out, "commit-cpu.png")); err != nil {
+		t.Fatal(err)
+	}
+}
