@@ -237,7 +237,8 @@ repro-bare-base:
 	rm -rf results/repro/bare-base/sweep/runs
 
 ## repro-cost-formula (study 2): N = 2^4..2^17, one run each (times scaled with N, see the scenario),
-## then TestReproCostFormula checks every full-tree commit of those runs (check.txt).
+## then TestReproCostFormula checks every full-tree commit of those runs (check.txt); the runs' epochs.csv.gz
+## (11 MB, 5 MB at N = 2^17) are deleted after the figure and table: this target regenerates them in ~15 s.
 COST_K ?= 4 5 6 7 8 9 10 11 12 13 14 15 16 17
 repro-cost-formula:
 	rm -rf results/repro/cost-formula
@@ -254,6 +255,7 @@ repro-cost-formula:
 	  --out results/repro/cost-formula/figures --format $(FIGS)
 	$(MLSSIM) table $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --format markdown \
 	  --out results/repro/cost-formula/summary.md
+	rm -f results/repro/cost-formula/n=*/epochs.csv.gz
 
 ## repro-concurrent-updates (study 4): P = 0, 1, 2, 5, 10 Update proposals per commit (CU_P), N = 2^6..2^16
 ## (CU_K), one run each: interval 10·N s, the first interval plus ~8·N commits (P = 0: self-update commits).
