@@ -34,6 +34,9 @@ type Scenario struct {
 	Network         Network    `yaml:"network"`
 	Adversary       Adversary  `yaml:"adversary"`
 	Output          OutputSpec `yaml:"output"`
+	// Groups: the same clients in several groups (groups.go); omitted
+	// when zero, so single-group scenarios hash as before.
+	Groups GroupsSpec `yaml:"groups,omitempty"`
 
 	// File is the path the scenario was loaded from ("" if built in code).
 	File string `yaml:"-"`
@@ -763,7 +766,7 @@ func (sc *Scenario) Validate() error {
 	if a.Rejoin && sc.Fidelity != "model" {
 		return e("adversary.rejoin", "is modelled at fidelity model only (package mls builds no external commits), not %s", sc.Fidelity)
 	}
-	return nil
+	return sc.validateGroups()
 }
 
 // pathAtLine returns the dotted path of the deepest field whose key or value

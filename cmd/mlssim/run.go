@@ -141,10 +141,15 @@ func runMain(args []string) int {
 		bar = newBar(sc.Duration.D())
 		opt.Progress = barUpdater(bar)
 	}
-	s, err := sim.New(sc, opt)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "mlssim run: %s: %v\n", out, err)
-		return 2
+	// A multi-group scenario (groups.count) is one run per group, each
+	// made by sim.Run; a single group is prepared here, so an unwritable
+	// output directory is a usage error before anything runs.
+	var s *sim.Sim
+	if !sc.Groups.On() {
+		if s, err = sim.New(sc, opt); err != nil {
+			fmt.Fprintf(os.Stderr, "mlssim run: %s: %v\n", out, err)
+			return 2
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -160,7 +165,12 @@ func runMain(args []string) int {
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
-	sum, err := s.Run(ctx)
+	var sum *sim.Summary
+	if s != nil {
+		sum, err = s.Run(ctx)
+	} else {
+		sum, err = sim.Run(ctx, sc, opt)
+	}
 	if *memProfile != "" {
 		if pf, perr := os.Create(*memProfile); perr == nil {
 			runtime.GC()
