@@ -211,9 +211,9 @@ type Sim struct {
 	lat        *latency
 
 	// Multi-group runs (groups.go): this group's index, and the base
-	// seed's availability and traffic seeds of the shared clients.
-	group              int
-	sharedAv, sharedTr uint64
+	// seed's availability seed of the shared clients' devices.
+	group    int
+	sharedAv uint64
 
 	members     []member
 	users       []user

@@ -11,9 +11,10 @@ package sim
 //   - the shared clients are users 1..SharedClients of every group (user 0
 //     is each group's founder); their devices have the same member ids in
 //     every group;
-//   - their availability and application traffic are drawn from the base
-//     seed's streams (rand.go), so a shared device is online and sends at
-//     the same instants in every group;
+//   - their availability is drawn from the base seed's stream (rand.go),
+//     so a shared device is online at the same instants in every group
+//     (its application messages, one group's conversation each, come from
+//     each group's own traffic stream);
 //   - the compromise schedule is drawn from the base seed's adversary
 //     stream, so every group sees the same compromise times, signature-key
 //     flags and victim draws; a victim draw picks one shared device (the
@@ -100,21 +101,14 @@ func (s *Sim) sharedUser(u int32) bool {
 	return s.sc.Groups.On() && u >= 1 && int(u) <= s.sc.Groups.SharedClients
 }
 
-// avSeedOf and trSeedOf are m's availability and traffic stream seeds:
-// the base seed's for a shared client's device, so its timelines are the
-// same in every group.
+// avSeedOf is m's availability stream seed: the base seed's for a
+// shared client's device, so it is online at the same instants in every
+// group.
 func (s *Sim) avSeedOf(m *member) uint64 {
 	if s.sharedUser(m.user) {
 		return s.sharedAv
 	}
 	return s.avSeed
-}
-
-func (s *Sim) trSeedOf(m *member) uint64 {
-	if s.sharedUser(m.user) {
-		return s.sharedTr
-	}
-	return s.trSeed
 }
 
 // updatesHere reports whether m runs its own update triggers in this
@@ -172,7 +166,6 @@ func runGroups(ctx context.Context, sc *Scenario, opt Options) (*Summary, error)
 		s.group = g
 		s.ra = newStream(sc.Seed, streamAdversary)
 		s.sharedAv = streamSeed(sc.Seed, streamAvailability)
-		s.sharedTr = streamSeed(sc.Seed, streamTraffic)
 		_, err = s.Run(ctx)
 		sims = append(sims, s)
 		if err != nil {

@@ -119,7 +119,7 @@ func (s *Sim) armApp(m MemberID) {
 	}
 	mean := time.Duration(float64(time.Second) / rate)
 	for mm.appT < s.now {
-		mm.appT += expFrom(counterDraw(s.trSeedOf(mm), mm.dev, mm.appN), mean)
+		mm.appT += expFrom(counterDraw(s.trSeed, mm.dev, mm.appN), mean)
 		mm.appN++
 	}
 	mm.appArmed = true
@@ -138,7 +138,7 @@ func (s *Sim) app(m MemberID, gen uint32) error {
 	if mm.state != stActive || !mm.online {
 		return nil
 	}
-	mm.appT += expFrom(counterDraw(s.trSeedOf(mm), mm.dev, mm.appN), time.Duration(float64(time.Second)/s.sc.Traffic.AppRatePerMember.PerSecond))
+	mm.appT += expFrom(counterDraw(s.trSeed, mm.dev, mm.appN), time.Duration(float64(time.Second)/s.sc.Traffic.AppRatePerMember.PerSecond))
 	mm.appN++
 	defer s.armApp(m)
 	return s.appSend(m)
