@@ -425,13 +425,7 @@ type KMMedian struct {
 // MarshalJSON writes {"median":..,"ci_lo":..,"ci_hi":..}, null for not
 // reached.
 func (m KMMedian) MarshalJSON() ([]byte, error) {
-	f := func(v float64) string {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return "null"
-		}
-		return strconv.FormatFloat(v, 'g', 6, 64)
-	}
-	return []byte(`{"median":` + f(m.Est) + `,"ci_lo":` + f(m.Lo) + `,"ci_hi":` + f(m.Hi) + `}`), nil
+	return []byte(`{"median":` + jsonNum(m.Est) + `,"ci_lo":` + jsonNum(m.Lo) + `,"ci_hi":` + jsonNum(m.Hi) + `}`), nil
 }
 
 // String formats the median and interval: "4.1 [2.0, 9.3]", "not reached".
