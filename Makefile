@@ -220,10 +220,10 @@ notebooks: results
 	$(GO) test ./cmd/mlssim -run 'TestNotebooks' -count=1
 
 ## ---- issue 14: reproductions of published results (notebooks/repro/) ----
-## repro: every study's runs, figures and checks into results/repro/<study>/ (about 4 minutes on 2 cores, half of it
+## repro: every study's runs, figures and checks into results/repro/<study>/ (about 5 minutes on 2 cores, half of it
 ## repro-concurrent-updates up to N = 2^16).
-.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates
-repro: repro-bare-base repro-cost-formula repro-concurrent-updates
+.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates repro-cross-group
+repro: repro-bare-base repro-cost-formula repro-concurrent-updates repro-cross-group
 
 ## repro-bare-base (study 1): group sizes 2..1000, one run each; the runs' CSVs are deleted after the
 ## figure (its path-cost.json sidecar keeps every plotted number), except N=300's epochs.csv.gz.
@@ -278,3 +278,28 @@ repro-concurrent-updates:
 	$(MLSSIM) plot results/repro/concurrent-updates/runs/*/* --figures concurrent-updates \
 	  --out results/repro/concurrent-updates/figures --format $(FIGS)
 	rm -rf results/repro/concurrent-updates/runs
+
+## repro-cross-group (study 6): one client in k = 3 and 5 groups (CG_K), updating in all of them (update_groups=0)
+## or in group 0 only (=1), CG_SEEDS seeds of 28 days each at model (~1 min on 2 cores). TestReproCrossGroup checks the
+## runs (check.txt, without go test's timings), then the figure, the paired table (RMST up to 7 d), a sampled cross-check
+## (real shadow adversary, 7 days) and a signature-key variant. The runs keep compromises.csv and summary.json only.
+CG_K ?= 3,5
+CG_SEEDS ?= 20
+repro-cross-group:
+	rm -rf results/repro/cross-group
+	$(SWEEP) workloads/repro/cross-group.yaml --grid groups.count=$(CG_K) --grid groups.update_groups=0,1 \
+	  --seeds $(CG_SEEDS) --out results/repro/cross-group/sweep
+	REPRO_CG_RUNS=$(abspath results/repro/cross-group/sweep) $(GO) test ./cmd/mlssim -run TestReproCrossGroup \
+	  -count=1 -v > results/repro/cross-group/check.log; s=$$?; cat results/repro/cross-group/check.log; \
+	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/cross-group/check.log > results/repro/cross-group/check.txt; \
+	  rm results/repro/cross-group/check.log; exit $$s
+	$(MLSSIM) plot results/repro/cross-group/sweep/runs/* --figures cross-group --out results/repro/cross-group/figures --format $(FIGS)
+	$(MLSSIM) table results/repro/cross-group/sweep --kind paired --baseline groups.update_groups=0 --tau 7d --format markdown \
+	  --out results/repro/cross-group/paired.md
+	$(MLSSIM) run workloads/repro/cross-group.yaml --quiet --fidelity sampled --set duration=7d --set groups.update_groups=1 \
+	  --set output.events=false --out results/repro/cross-group/sampled-one
+	$(RUN) workloads/repro/cross-group.yaml --set duration=7d --set groups.update_groups=1 --set output.events=false \
+	  --out results/repro/cross-group/model-one
+	$(RUN) workloads/repro/cross-group.yaml --set adversary.signature_key_fraction=1 --set output.events=false \
+	  --out results/repro/cross-group/signature-key
+	find results/repro/cross-group -name epochs.csv -delete
