@@ -282,7 +282,8 @@ repro-concurrent-updates:
 ## repro-cross-group (study 6): one client in k = 3 and 5 groups (CG_K), updating in all of them (update_groups=0)
 ## or in group 0 only (=1), CG_SEEDS seeds of 28 days each at model (~1 min on 2 cores). TestReproCrossGroup checks the
 ## runs (check.txt, without go test's timings), then the figure, the paired table (RMST up to 7 d), a sampled cross-check
-## (real shadow adversary, 7 days) and a signature-key variant. The runs keep compromises.csv and summary.json only.
+## (real shadow adversary, 7 days) and one scripted signature-key compromise. The runs keep compromises.csv and
+## summary.json only.
 CG_K ?= 3,5
 CG_SEEDS ?= 20
 repro-cross-group:
@@ -300,6 +301,6 @@ repro-cross-group:
 	  --set output.events=false --out results/repro/cross-group/sampled-one
 	$(RUN) workloads/repro/cross-group.yaml --set duration=7d --set groups.update_groups=1 --set output.events=false \
 	  --out results/repro/cross-group/model-one
-	$(RUN) workloads/repro/cross-group.yaml --set adversary.signature_key_fraction=1 --set output.events=false \
-	  --out results/repro/cross-group/signature-key
+	$(RUN) workloads/repro/cross-group.yaml --set adversary.rate=0 --set 'adversary.compromises=[{at: 2d, signature_key: true}]' \
+	  --set output.events=false --out results/repro/cross-group/signature-key
 	find results/repro/cross-group -name epochs.csv -delete
