@@ -282,8 +282,8 @@ repro-concurrent-updates:
 ## repro-cross-group (study 6): one client in k = 3 and 5 groups (CG_K), updating in all of them (update_groups=0)
 ## or in group 0 only (=1), CG_SEEDS seeds of 28 days each at model (~1 min on 2 cores). TestReproCrossGroup checks the
 ## runs (check.txt, without go test's timings), then the figure, the paired table (RMST up to 7 d), a sampled cross-check
-## (real shadow adversary, 7 days) and one scripted signature-key compromise. The runs keep compromises.csv and
-## summary.json only.
+## (real shadow adversary, 7 days) and one scripted signature-key compromise. The sweep runs keep their pooled
+## compromises.csv.gz and the summary.json files (TestReproCrossGroup and the figure re-run on them).
 CG_K ?= 3,5
 CG_SEEDS ?= 20
 repro-cross-group:
@@ -304,3 +304,5 @@ repro-cross-group:
 	$(RUN) workloads/repro/cross-group.yaml --set adversary.rate=0 --set 'adversary.compromises=[{at: 2d, signature_key: true}]' \
 	  --set output.events=false --out results/repro/cross-group/signature-key
 	find results/repro/cross-group -name epochs.csv -delete
+	find results/repro/cross-group/sweep/runs -path '*group=*' -name compromises.csv -delete
+	gzip -n -9 results/repro/cross-group/sweep/runs/*/compromises.csv
