@@ -141,6 +141,22 @@ func TestReproCostFormula(t *testing.T) {
 	}
 }
 
+// reproRunsFromEnv returns the run directories DIR/pattern... where DIR
+// is the environment variable env (make repro's runs), nil when env is
+// unset; it fails the test when none matches.
+func reproRunsFromEnv(t *testing.T, env string, pattern ...string) []string {
+	t.Helper()
+	dir := os.Getenv(env)
+	if dir == "" {
+		return nil
+	}
+	runs, _ := filepath.Glob(filepath.Join(append([]string{dir}, pattern...)...))
+	if len(runs) == 0 {
+		t.Fatalf("%s=%s: no %s run directories", env, dir, filepath.Join(pattern...))
+	}
+	return runs
+}
+
 // cuRunArgs are the settings of one run of the concurrent-updates scenario
 // with P Update proposals per commit at N members: interval 10·N s (a
 // proposal every ~10 s), the first interval plus ~8·N commits; P = 0 is
@@ -213,11 +229,7 @@ func cuCheck(t *testing.T, dirs []string) {
 // 2^6..2^10 for P ∈ {0, 1, 2, 5, 10} (seconds); with REPRO_CU_RUNS=DIR it
 // checks the runs DIR/p=*/n=* instead (make repro: N up to 2^12 or more).
 func TestReproConcurrentUpdates(t *testing.T) {
-	if dir := os.Getenv("REPRO_CU_RUNS"); dir != "" {
-		runs, _ := filepath.Glob(filepath.Join(dir, "p=*", "n=*"))
-		if len(runs) == 0 {
-			t.Fatalf("REPRO_CU_RUNS=%s: no p=*/n=* run directories", dir)
-		}
+	if runs := reproRunsFromEnv(t, "REPRO_CU_RUNS", "p=*", "n=*"); runs != nil {
 		cuCheck(t, runs)
 		return
 	}
@@ -305,11 +317,7 @@ func cgCheck(t *testing.T, dirs []string) {
 // second); with REPRO_CG_RUNS=DIR it checks the sweep runs DIR/runs/*
 // instead (make repro-cross-group: k = 3 and 5, 20 seeds of 28 days).
 func TestReproCrossGroup(t *testing.T) {
-	if dir := os.Getenv("REPRO_CG_RUNS"); dir != "" {
-		runs, _ := filepath.Glob(filepath.Join(dir, "runs", "*"))
-		if len(runs) == 0 {
-			t.Fatalf("REPRO_CG_RUNS=%s: no runs/* directories", dir)
-		}
+	if runs := reproRunsFromEnv(t, "REPRO_CG_RUNS", "runs", "*"); runs != nil {
 		cgCheck(t, runs)
 		return
 	}
