@@ -91,16 +91,30 @@ SWEEP            = $(MLSSIM) sweep --quiet --set fidelity=model --set output.eve
 FIGS            ?= png,svg,pdf
 COMMIT_SIZES    ?= 100 1000 10000 50000
 
-.PHONY: bench-compare bench-baseline plots results results-demo results-pcs results-grow \
+.PHONY: bench-quick bench-compare bench-baseline plots results results-demo results-pcs results-grow \
 	results-collisions results-commit-size results-churn notebooks
 
-## bench-compare: newest bench/out/*.txt vs bench/baseline.txt (benchstat); fails when a
-## benchmark is slower by more than BENCH_THRESHOLD % with p < BENCH_ALPHA.
+## bench-quick: the headline cases only (commit create/process, join, tree validation, UpdatePath
+## and their crypto floors at n = 1024, suite 0x0001), benchstat-ready, a few minutes on 2 cores,
+## into bench/out/quick-DATE.txt. Run it before a commit that touches mls/; `make bench-compare
+## BENCH_NEW=bench/out/quick-DATE.txt` then compares those cases with the baseline.
+QUICK_COUNT ?= 6
+bench-quick:
+	mkdir -p bench/out
+	$(GO) test -run='^$$' -bench='^Benchmark(Commit|CommitFloor|Join|ValidateTree|UpdatePath|CryptoFloor)$$/.*n=1024/' \
+	  -benchmem -count=$(QUICK_COUNT) -benchtime=5x -cpu=1 -timeout=0 ./mls/... | tee bench/out/quick-$(DATE).txt
+
+## bench-compare: BENCH_NEW (default: the newest bench/out/*.txt; any benchmark output file works,
+## e.g. BENCH_NEW=/tmp/new.txt) vs bench/baseline.txt (benchstat); fails when a benchmark is
+## slower by more than BENCH_THRESHOLD % with p < BENCH_ALPHA. Only benchmarks present in both
+## files are compared.
 bench-compare:
-	@test -n "$(BENCH_NEW)" || { echo "bench-compare: no bench/out/*.txt; run make bench first" >&2; exit 2; }
+	@test -n "$(BENCH_NEW)" || { echo "bench-compare: no bench/out/*.txt; run make bench-quick (minutes) or make bench, or pass BENCH_NEW=file" >&2; exit 2; }
+	@test -f "$(BENCH_NEW)" || { echo "bench-compare: $(BENCH_NEW): no such file" >&2; exit 2; }
 	$(BENCHSTAT) bench/baseline.txt $(BENCH_NEW)
-	$(BENCHSTAT) -format csv bench/baseline.txt $(BENCH_NEW) > bench/out/compare.csv 2>/dev/null
-	$(MLSSIM) bench-check bench/out/compare.csv --threshold $(BENCH_THRESHOLD) --alpha $(BENCH_ALPHA)
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	  $(BENCHSTAT) -format csv bench/baseline.txt $(BENCH_NEW) > $$tmp 2>/dev/null; \
+	  $(MLSSIM) bench-check $$tmp --threshold $(BENCH_THRESHOLD) --alpha $(BENCH_ALPHA)
 
 ## bench-baseline: make the newest bench/out/*.txt the committed baseline.
 bench-baseline:
