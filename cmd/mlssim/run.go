@@ -142,14 +142,18 @@ func runMain(args []string) int {
 		opt.Progress = barUpdater(bar)
 	}
 	// A multi-group scenario (groups.count) is one run per group, each
-	// made by sim.Run; a single group is prepared here, so an unwritable
-	// output directory is a usage error before anything runs.
+	// made by sim.Run; a single group is prepared here. Either way an
+	// output directory that cannot be created is a usage error before
+	// anything runs.
 	var s *sim.Sim
 	if !sc.Groups.On() {
 		if s, err = sim.New(sc, opt); err != nil {
 			fmt.Fprintf(os.Stderr, "mlssim run: %s: %v\n", out, err)
 			return 2
 		}
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim run: %s: output directory: %v\n", out, err)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
