@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 type shadow struct {
@@ -20,8 +20,8 @@ type shadow struct {
 	alive     bool
 	sig       []byte // the stolen signature private key
 	epoch     uint64 // the epoch priv and keys are of
-	priv      *mls.TreePrivate
-	keys      *mls.EpochSecrets
+	priv      *core.TreePrivate
+	keys      *core.EpochSecrets
 	last      bool
 	known     bool
 	// Pending secrets of the victim at the compromise: the leaf private
@@ -32,7 +32,7 @@ type shadow struct {
 	// ghost is the ghost member this signature-key adversary added (-1 if
 	// none) and gpriv its private tree state (nil while not in the group).
 	ghost MemberID
-	gpriv *mls.TreePrivate
+	gpriv *core.TreePrivate
 }
 
 // dropStolen forgets p as a shadow's stolen pending commit once the
@@ -51,7 +51,7 @@ func (b *RealBackend) dropStolen(p *realPending) {
 // secrets (the leaf keys of its uncommitted Update proposals, the commit
 // it built that the delivery service has not decided yet), and the victim
 // becomes a real member. A victim that is a real member is taken from its
-// real mls.Group: a copy processes the commits it has not received yet
+// real core.Group: a copy processes the commits it has not received yet
 // (what the adversary can do with its state), and its tree keys must equal
 // the key oracle's. Other victims (not in the `sampled` sample) have no
 // real receiver state: their tree keys come from the key oracle, checked
@@ -87,7 +87,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 	// keys of its uncommitted Update proposals (its real states' own
 	// Update keys, and the proposal it would re-send) and the commit it
 	// built that the delivery service has not decided yet.
-	for _, g := range []*mls.Group{rm.g, rm.send} {
+	for _, g := range []*core.Group{rm.g, rm.send} {
 		if g != nil {
 			for _, k := range g.OwnUpdateKeys() {
 				sh.updKeys = append(sh.updKeys, k)
@@ -103,7 +103,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 		b.hijacked[victim] = id
 	}
 	if rm.welcome == nil && (rm.g == nil || rm.g.Epoch() < b.cur.Epoch()) {
-		b.makeReal(victim, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
+		b.makeReal(victim, b.copyOf(b.cur, core.LeafIndex(rm.leaf), rm.sig, tp))
 	}
 	return nil
 }
@@ -111,7 +111,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 // catchUp returns a copy of real member m's state moved to the delivery
 // service's epoch by processing, in order, the proposals and commits it
 // has not processed yet (what an adversary holding its state can do).
-func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*mls.Group, error) {
+func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*core.Group, error) {
 	tmp := &realMember{g: rm.g.Clone(), leaf: rm.leaf, isReal: true}
 	if rm.seen != nil {
 		tmp.seen = map[*propRec]bool{}
@@ -139,7 +139,7 @@ func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*mls.Group, error) {
 }
 
 // sameTreePrivate reports whether a and b hold the same private keys.
-func sameTreePrivate(a, b *mls.TreePrivate) bool {
+func sameTreePrivate(a, b *core.TreePrivate) bool {
 	na, nb := a.Nodes(), b.Nodes()
 	if a.Leaf() != b.Leaf() || !slices.Equal(na, nb) {
 		return false
@@ -164,7 +164,7 @@ func (b *RealBackend) AdversaryDerived(id int) (derived, known bool) {
 }
 
 // adversary runs every live shadow client over the accepted commit.
-func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed []MemberID) error {
+func (b *RealBackend) adversary(p *realPending, prev, next *core.Group, removed []MemberID) error {
 	for id, sh := range b.shadows {
 		sh.known = false
 		if !sh.alive {
@@ -210,17 +210,17 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 
 // tryEpoch makes shadow sh try to derive next's epoch from the commit it
 // observed, with the keys it holds.
-func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group) (bool, error) {
+func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *core.Group) (bool, error) {
 	cs := prev.EpochSecrets().CipherSuite()
 	oldCtx := prev.Public().Context()
-	msg, err := mls.UnmarshalMLSMessage(p.commit)
+	msg, err := core.UnmarshalMLSMessage(p.commit)
 	if err != nil {
 		return false, err
 	}
-	var ac *mls.AuthenticatedContent
+	var ac *core.AuthenticatedContent
 	switch {
 	case msg.PublicMessage != nil:
-		ac = &mls.AuthenticatedContent{WireFormat: msg.WireFormat, Content: msg.PublicMessage.Content, Auth: msg.PublicMessage.Auth}
+		ac = &core.AuthenticatedContent{WireFormat: msg.WireFormat, Content: msg.PublicMessage.Content, Auth: msg.PublicMessage.Auth}
 	case msg.PrivateMessage != nil:
 		// It knows the epoch's secrets: it decrypts the handshake.
 		st, err := sh.keys.NewSecretTree(prev.Public().Tree().NumLeaves())
@@ -228,11 +228,11 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 			return false, err
 		}
 		tree := prev.Public().Tree()
-		ac, err = mls.UnprotectPrivate(cs, msg.PrivateMessage, &oldCtx, st, sh.keys.SenderData, func(l uint32) ([]byte, error) {
-			if ln := tree.Leaf(mls.LeafIndex(l)); ln != nil {
+		ac, err = core.UnprotectPrivate(cs, msg.PrivateMessage, &oldCtx, st, sh.keys.SenderData, func(l uint32) ([]byte, error) {
+			if ln := tree.Leaf(core.LeafIndex(l)); ln != nil {
 				return ln.SignatureKey, nil
 			}
-			return nil, mls.ErrUnknownSender
+			return nil, core.ErrUnknownSender
 		})
 		if err != nil {
 			return false, nil
@@ -241,13 +241,13 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	commit := ac.Content.Commit
 	newPub := next.Public()
 	newTree := newPub.Tree()
-	var commitSecret mls.CommitSecret
+	var commitSecret core.CommitSecret
 	np := sh.priv.Prune(newTree)
 	if np, err = withStolenLeaf(np, newTree, sh.updKeys); err != nil {
 		return false, err
 	}
 	// The private states it holds: the victim's, and its ghost's.
-	privs := []*mls.TreePrivate{np, nil}
+	privs := []*core.TreePrivate{np, nil}
 	if sh.gpriv != nil {
 		privs[1] = sh.gpriv.Prune(newTree)
 	}
@@ -258,7 +258,7 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 		if err != nil {
 			return false, err
 		}
-		committer := mls.LeafIndex(ac.Content.Sender.Index)
+		committer := core.LeafIndex(ac.Content.Sender.Index)
 		ok := false
 		for i, tp := range privs {
 			if tp == nil || newTree.Leaf(tp.Leaf()) == nil {
@@ -280,7 +280,7 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 	if err != nil {
 		return false, err
 	}
-	_, keys, err := mls.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
+	_, keys, err := core.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
 	if err != nil {
 		return false, err
 	}
@@ -297,14 +297,14 @@ func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group
 // withStolenLeaf returns np with the leaf key of its leaf in tree when one
 // of the stolen Update keys is that key (an Update the victim proposed
 // before the compromise was committed), else np.
-func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (*mls.TreePrivate, error) {
+func withStolenLeaf(np *core.TreePrivate, tree *core.RatchetTree, keys [][]byte) (*core.TreePrivate, error) {
 	l := np.Leaf()
 	ln := tree.Leaf(l)
 	if ln == nil || len(keys) == 0 || np.PrivateKey(l.Node()) != nil {
 		return np, nil
 	}
 	for _, k := range keys {
-		tp, err := mls.TreePrivateFromKeys(tree.CipherSuite(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
+		tp, err := core.TreePrivateFromKeys(tree.CipherSuite(), l, []core.NodeIndex{l.Node()}, [][]byte{k})
 		if err != nil {
 			return nil, err
 		}
@@ -313,11 +313,11 @@ func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (
 		}
 		// The victim's direct path was blanked by the Update: the leaf
 		// key joins whatever np still holds above it.
-		nodes, privs := []mls.NodeIndex{l.Node()}, [][]byte{k}
+		nodes, privs := []core.NodeIndex{l.Node()}, [][]byte{k}
 		for _, x := range np.Nodes() {
 			nodes, privs = append(nodes, x), append(privs, np.PrivateKey(x))
 		}
-		return mls.TreePrivateFromKeys(tree.CipherSuite(), l, nodes, privs)
+		return core.TreePrivateFromKeys(tree.CipherSuite(), l, nodes, privs)
 	}
 	return np, nil
 }

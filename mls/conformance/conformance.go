@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	// Packages that register vector runners.
-	_ "github.com/mlslab/mlslab/mls"
+	_ "github.com/mlslab/mlslab/mls/core"
 	_ "github.com/mlslab/mlslab/mls/internal/codec"
 	_ "github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
