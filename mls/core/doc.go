@@ -1,6 +1,19 @@
-// Package mls implements Messaging Layer Security, RFC 9420.
+// Package core is the low-level MLS (RFC 9420) implementation beneath
+// package mls: the wire structures of every message, the ratchet tree and
+// TreeKEM, the key schedule and secret tree, message protection, and the
+// Group and PublicGroup state machines with the operations a test harness
+// or simulator needs beyond an application's (restoring a group from
+// leaked parts, reading a member's private tree state and epoch secrets,
+// deriving an epoch from a leaked state, sharing one PublicGroup between
+// members of an epoch).
 //
-// # Which API to use
+// Applications use package mls, a small facade over this package. core is
+// for the IETF test-vector runners (mls/conformance), the working group's
+// interop client (cmd/mlsinterop) and the simulator (sim). Its exported API
+// is documented and tested, but it follows the implementation: it may
+// change with it.
+//
+// # Group and PublicGroup
 //
 // A member of a group holds a *Group: it creates or joins the group, builds
 // proposals, commits and application messages, and processes what others

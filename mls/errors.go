@@ -1,0 +1,51 @@
+package mls
+
+import "github.com/mlslab/mlslab/mls/core"
+
+// ProtocolError is a violation of an RFC 9420 rule by a message, tree or
+// KeyPackage: Rule names the section and the rule that failed. errors.Is
+// matches it against the sentinel of its kind (ErrInvalidSignature, ...).
+// The type is shared with the low-level package, as os.PathError is with
+// io/fs.
+type ProtocolError = core.ProtocolError
+
+// Errors callers branch on, with errors.Is. Every rejected message, proposal
+// or state leaves the Group exactly as it was.
+var (
+	// A message is for an epoch other than the group's current one.
+	ErrWrongEpoch = core.ErrWrongEpoch
+	// A message carries another group's ID.
+	ErrWrongGroup = core.ErrWrongGroup
+	// The sender is not a member (blank leaf or out of range).
+	ErrUnknownSender = core.ErrUnknownSender
+	// The member was removed or the group was reinitialized: it can no
+	// longer send or process.
+	ErrInactive = core.ErrInactive
+	// Merge was given a commit built in another state or epoch.
+	ErrStalePendingCommit = core.ErrStalePendingCommit
+	// A size limit of the Config was exceeded.
+	ErrLimitExceeded = core.ErrLimitExceeded
+	// An exporter length out of range.
+	ErrExportLength = core.ErrExportLength
+	// A proposal names a PSK the PSKStore does not have, or a bad PSK.
+	ErrInvalidPSK = core.ErrInvalidPSK
+	// An unsupported protocol version.
+	ErrUnsupportedVersion = core.ErrUnsupportedVersion
+
+	// Kinds of ProtocolError.
+	ErrDecode            = core.ErrDecode
+	ErrInvalidSignature  = core.ErrInvalidSignature
+	ErrInvalidMAC        = core.ErrInvalidMAC
+	ErrTreeHash          = core.ErrTreeHash
+	ErrParentHash        = core.ErrParentHash
+	ErrInvalidTree       = core.ErrInvalidTree
+	ErrInvalidLeafNode   = core.ErrInvalidLeafNode
+	ErrInvalidKeyPackage = core.ErrInvalidKeyPackage
+	ErrInvalidProposal   = core.ErrInvalidProposal
+	ErrInvalidCommit     = core.ErrInvalidCommit
+	ErrInvalidWelcome    = core.ErrInvalidWelcome
+	ErrDecrypt           = core.ErrDecrypt
+	ErrUnsupported       = core.ErrUnsupported
+	ErrInvalidMessage    = core.ErrInvalidMessage
+	ErrKeyReuse          = core.ErrKeyReuse
+)
