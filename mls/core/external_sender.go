@@ -51,7 +51,7 @@ func newNonMemberProposal(ctx *GroupContext, sender Sender, sigPriv []byte, body
 	if err := checkSenderContent(&ac.Content); err != nil {
 		return nil, err
 	}
-	if err := ac.signPriv(cs, sigPriv, ctx); err != nil {
+	if err := ac.Sign(cs, sigPriv, ctx); err != nil {
 		return nil, err
 	}
 	pm, err := protectPublic(cs, ac, ctx, nil)

@@ -4,23 +4,47 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
+	"github.com/mlslab/mlslab/mls/internal/vectors"
 	"github.com/mlslab/mlslab/mls/internal/vectors/vtest"
 )
 
 // loadMessagesVectors returns the messages.json cases (skips without them).
-func loadMessagesVectors(t testing.TB) []messagesVector {
+func loadMessagesVectors(t testing.TB) []vectors.Messages {
 	t.Helper()
-	var tvs []messagesVector
+	var tvs []vectors.Messages
 	if err := json.Unmarshal(vtest.Load(t, "messages.json"), &tvs); err != nil {
 		t.Fatal(err)
 	}
 	return tvs
+}
+
+// wireStruct is any RFC struct with the package's codec pair.
+type wireStruct interface {
+	marshal(b *cryptobyte.Builder)
+	unmarshal(s *cryptobyte.String) error
+}
+
+// roundTrip decodes data into v (rejecting trailing bytes) and checks that
+// re-encoding reproduces data exactly.
+func roundTrip(v wireStruct, data []byte) error {
+	if err := codec.Decode(data, v.unmarshal); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	out, err := codec.Encode(v.marshal)
+	if err != nil {
+		return fmt.Errorf("re-encode: %w", err)
+	}
+	if string(out) != string(data) {
+		return fmt.Errorf("re-encoding differs:\n got %x\nwant %x", out, data)
+	}
+	return nil
 }
 
 // codecSample is one encoded struct and a constructor for its decoder.
@@ -30,7 +54,7 @@ type codecSample struct {
 	new  func() wireStruct
 }
 
-func messagesSamples(tv *messagesVector) []codecSample {
+func messagesSamples(tv *vectors.Messages) []codecSample {
 	newMsg := func() wireStruct { return new(MLSMessage) }
 	return []codecSample{
 		{"mls_welcome", tv.MLSWelcome, newMsg},

@@ -549,7 +549,7 @@ func resolvePSKSecret(cs *suite.Suite, cfg *Config, own []epochPSK, ids []PreSha
 	if err != nil {
 		return nil, err
 	}
-	return derivePSKSecret(cs, ids, vals)
+	return DerivePSKSecret(cs, ids, vals)
 }
 
 // newPSKNonce draws a fresh psk_nonce (RFC 9420, Section 8.4).

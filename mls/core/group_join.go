@@ -54,7 +54,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if err != nil {
 		return nil, err
 	}
-	gs, err := w.decryptGroupSecrets(cs, ref, kp.InitPriv)
+	gs, err := w.DecryptGroupSecrets(cs, ref, kp.InitPriv)
 	if err != nil {
 		return nil, err
 	}
@@ -81,13 +81,13 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		if err != nil {
 			return nil, err
 		}
-		if pskSecret, err = derivePSKSecret(cs, gs.PSKs, vals); err != nil {
+		if pskSecret, err = DerivePSKSecret(cs, gs.PSKs, vals); err != nil {
 			return nil, err
 		}
 	}
 	joiner := JoinerSecret(gs.JoinerSecret)
-	welcomeSecret := joiner.welcomeSecret(cs, pskSecret)
-	gi, err := w.decryptGroupInfo(cs, welcomeSecret)
+	welcomeSecret := joiner.WelcomeSecret(cs, pskSecret)
+	gi, err := w.DecryptGroupInfo(cs, welcomeSecret)
 	clear(welcomeSecret)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 			return nil, err
 		}
 	}
-	keys := joinEpoch(cs, joiner, pskSecret, pg.ctxBytes).ownedByGroup()
+	keys := JoinEpoch(cs, joiner, pskSecret, pg.ctxBytes).ownedByGroup()
 	if !keys.VerifyConfirmationTag(gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag) {
 		return nil, protoErr(CodeInvalidMAC, ruleWelcome+" confirmation_tag", "", nil)
 	}

@@ -133,26 +133,26 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	joiner := JoinerSecret(bytes.Repeat([]byte{9}, 32))
-	ws := joiner.welcomeSecret(cs, nil)
-	egi, err := encryptGroupInfo(cs, ws, gi)
+	ws := joiner.WelcomeSecret(cs, nil)
+	egi, err := EncryptGroupInfo(cs, ws, gi)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gs := &GroupSecrets{JoinerSecret: joiner, PathSecret: &PathSecret{PathSecret: []byte("ps")}}
-	e, err := encryptGroupSecrets(welcomeSealer(cs, egi), rand.NewChaCha8([32]byte{5}), kp, gs)
+	e, err := EncryptGroupSecrets(WelcomeSealer(cs, egi), rand.NewChaCha8([32]byte{5}), kp, gs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := &Welcome{CipherSuite: id, Secrets: []EncryptedGroupSecrets{{NewMember: []byte("other")}, *e}, EncryptedGroupInfo: egi}
 	ref, _ := kp.Ref()
-	got, err := w.decryptGroupSecrets(cs, ref, initPriv)
+	got, err := w.DecryptGroupSecrets(cs, ref, initPriv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.JoinerSecret, joiner) || got.PathSecret == nil || string(got.PathSecret.PathSecret) != "ps" {
 		t.Fatalf("group secrets %+v", got)
 	}
-	gi2, err := w.decryptGroupInfo(cs, JoinerSecret(got.JoinerSecret).welcomeSecret(cs, nil))
+	gi2, err := w.DecryptGroupInfo(cs, JoinerSecret(got.JoinerSecret).WelcomeSecret(cs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,22 +160,22 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Failures.
-	if _, err := w.decryptGroupSecrets(cs, []byte("nope"), initPriv); !errors.Is(err, ErrInvalidWelcome) {
+	if _, err := w.DecryptGroupSecrets(cs, []byte("nope"), initPriv); !errors.Is(err, ErrInvalidWelcome) {
 		t.Errorf("unknown ref: %v", err)
 	}
 	_, otherInit, _ := newTestKeyPackage(t, id, 43)
-	if _, err := w.decryptGroupSecrets(cs, ref, otherInit); !errors.Is(err, ErrDecrypt) {
+	if _, err := w.DecryptGroupSecrets(cs, ref, otherInit); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("wrong init key: %v", err)
 	}
 	w2 := *w
 	w2.EncryptedGroupInfo = append(bytes.Clone(egi[:len(egi)-1]), egi[len(egi)-1]^1)
-	if _, err := w2.decryptGroupSecrets(cs, ref, initPriv); !errors.Is(err, ErrDecrypt) {
+	if _, err := w2.DecryptGroupSecrets(cs, ref, initPriv); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("GroupSecrets bound to encrypted_group_info: %v", err)
 	}
-	if _, err := w2.decryptGroupInfo(cs, ws); !errors.Is(err, ErrDecrypt) {
+	if _, err := w2.DecryptGroupInfo(cs, ws); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("tampered group info: %v", err)
 	}
-	if _, err := w.decryptGroupSecrets(suite.MustGet(suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519), ref, initPriv); !errors.Is(err, ErrInvalidWelcome) {
+	if _, err := w.DecryptGroupSecrets(suite.MustGet(suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519), ref, initPriv); !errors.Is(err, ErrInvalidWelcome) {
 		t.Errorf("suite mismatch: %v", err)
 	}
 	gi2.Signer = 1

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
 
 // Native fuzz targets for the message decoders (CONVENTIONS.md item 9):
@@ -34,7 +35,7 @@ func fuzzDecoder(t *testing.T, data []byte, v wireStruct) {
 	}
 }
 
-func seedMessages(f *testing.F, pick func(tv *messagesVector) [][]byte) {
+func seedMessages(f *testing.F, pick func(tv *vectors.Messages) [][]byte) {
 	tvs := loadMessagesVectors(f)
 	for i := range tvs {
 		if i >= 20 {
@@ -47,7 +48,7 @@ func seedMessages(f *testing.F, pick func(tv *messagesVector) [][]byte) {
 }
 
 func FuzzMLSMessage(f *testing.F) {
-	seedMessages(f, func(tv *messagesVector) [][]byte {
+	seedMessages(f, func(tv *vectors.Messages) [][]byte {
 		return [][]byte{tv.MLSWelcome, tv.MLSGroupInfo, tv.MLSKeyPackage, tv.PublicMessageApplication,
 			tv.PublicMessageProposal, tv.PublicMessageCommit, tv.PrivateMessage}
 	})
@@ -55,24 +56,24 @@ func FuzzMLSMessage(f *testing.F) {
 }
 
 func FuzzWelcome(f *testing.F) {
-	seedMessages(f, func(tv *messagesVector) [][]byte { return [][]byte{tv.MLSWelcome[4:]} })
+	seedMessages(f, func(tv *vectors.Messages) [][]byte { return [][]byte{tv.MLSWelcome[4:]} })
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecoder(t, data, new(Welcome)) })
 }
 
 func FuzzGroupInfo(f *testing.F) {
-	seedMessages(f, func(tv *messagesVector) [][]byte { return [][]byte{tv.MLSGroupInfo[4:]} })
+	seedMessages(f, func(tv *vectors.Messages) [][]byte { return [][]byte{tv.MLSGroupInfo[4:]} })
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecoder(t, data, new(GroupInfo)) })
 }
 
 func FuzzKeyPackage(f *testing.F) {
-	seedMessages(f, func(tv *messagesVector) [][]byte { return [][]byte{tv.MLSKeyPackage[4:]} })
+	seedMessages(f, func(tv *vectors.Messages) [][]byte { return [][]byte{tv.MLSKeyPackage[4:]} })
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecoder(t, data, new(KeyPackage)) })
 }
 
 // FuzzProposalCommit covers Proposal (every type), Commit and GroupSecrets:
 // the first byte selects the decoder.
 func FuzzProposalCommit(f *testing.F) {
-	seedMessages(f, func(tv *messagesVector) [][]byte {
+	seedMessages(f, func(tv *vectors.Messages) [][]byte {
 		var out [][]byte
 		for i, body := range [][]byte{tv.AddProposal, tv.UpdateProposal, tv.RemoveProposal, tv.PreSharedKeyProposal,
 			tv.ReInitProposal, tv.ExternalInitProposal, tv.GroupContextExtensionsProposal} {
@@ -116,7 +117,7 @@ func FuzzUnprotect(f *testing.F) {
 	fx := newProtectFixture(f)
 	for _, ct := range []ContentType{ContentTypeApplication, ContentTypeProposal, ContentTypeCommit} {
 		ac := fx.content(f, WireFormatPrivateMessage, ct)
-		pm, err := protectPrivate(fx.cs, ac, fx.tree(f), fx.senderData, PrivateOptions{Padding: PadToMultiple(16)})
+		pm, err := ProtectPrivate(fx.cs, ac, fx.tree(f), fx.senderData, PrivateOptions{Padding: PadToMultiple(16)})
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func FuzzUnprotect(f *testing.F) {
 		}
 		switch m.WireFormat {
 		case WireFormatPublicMessage:
-			if _, err := unprotectPublic(fx.cs, m.PublicMessage, fx.ctx, &fx.membership, fx.pub); err != nil {
+			if _, err := UnprotectPublic(fx.cs, m.PublicMessage, fx.ctx, &fx.membership, fx.pub); err != nil {
 				typed(t, err)
 			}
 		case WireFormatPrivateMessage:

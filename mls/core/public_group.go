@@ -397,7 +397,7 @@ func (pg *PublicGroup) verifyPublic(pm *PublicMessage, cfg *Config, membership *
 	if err != nil {
 		return nil, err
 	}
-	return unprotectPublic(pg.cs, pm, &pg.ctx, membership, key)
+	return UnprotectPublic(pg.cs, pm, &pg.ctx, membership, key)
 }
 
 // memberSigKey returns the signature key of the member at leaf.

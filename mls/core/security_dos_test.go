@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
+	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
 
 // Security regression tests for denial of service by attacker-sized inputs
@@ -564,7 +565,7 @@ func TestSecurityListCaps(t *testing.T) {
 // panics, fails with a typed error, and accepts only what the default
 // decoder accepts (limits only ever reject more).
 func FuzzSecurityLimitedMLSMessage(f *testing.F) {
-	seedMessages(f, func(tv *messagesVector) [][]byte {
+	seedMessages(f, func(tv *vectors.Messages) [][]byte {
 		return [][]byte{tv.MLSWelcome, tv.MLSGroupInfo, tv.MLSKeyPackage, tv.PublicMessageProposal, tv.PublicMessageCommit}
 	})
 	cfg := &Config{MaxMessageSize: 4096, MaxCredentialSize: 16, MaxExtensionSize: 8}

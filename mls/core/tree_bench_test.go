@@ -184,7 +184,7 @@ func BenchmarkUpdatePath(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, _, _, err := merged.decryptUpdatePath(c.priv, benchSender, c.up, c.gc, nil, m.par); err != nil {
+					if _, _, _, err := merged.DecryptUpdatePathSecret(c.priv, benchSender, c.up, c.gc, nil, m.par); err != nil {
 						b.Fatal(err)
 					}
 				}

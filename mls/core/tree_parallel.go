@@ -11,8 +11,9 @@ import (
 //
 // Every parallel loop takes a par argument: 0 or less means GOMAXPROCS, 1
 // forces sequential execution in the calling goroutine, n > 1 bounds the
-// loop to n goroutines. The exported API always passes 0; benchmarks and
-// tests pass 1 to measure the single-threaded cost.
+// loop to n goroutines. The exported API passes 0 (DecryptUpdatePathSecret
+// takes par from its caller); benchmarks and tests pass 1 to measure the
+// single-threaded cost.
 func workers(par int) int {
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)

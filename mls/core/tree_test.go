@@ -481,7 +481,7 @@ func updatePathRoundTrip(t *testing.T, tr *RatchetTree, privs map[LeafIndex]*Tre
 		if l == sender || slices.Contains(joiners, l) {
 			continue
 		}
-		np, commit, _, err := merged.decryptUpdatePath(p, sender, up, gc, joiners, par)
+		np, commit, _, err := merged.DecryptUpdatePathSecret(p, sender, up, gc, joiners, par)
 		if err != nil {
 			t.Fatalf("leaf %d: %v", l, err)
 		}

@@ -308,7 +308,7 @@ func (p *TreePrivate) with(set []privKey, drop func(NodeIndex) bool) *TreePrivat
 // WithPathSecret returns p plus the key pair of node x derived from
 // pathSecret (node_secret = DeriveSecret(path_secret, "node"), RFC 9420,
 // Section 7.4).
-func (p *TreePrivate) withPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []byte) (*TreePrivate, error) {
+func (p *TreePrivate) WithPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []byte) (*TreePrivate, error) {
 	priv, pub, err := cs.DeriveKeyPair(cs.DeriveSecret(pathSecret, "node"))
 	if err != nil {
 		return nil, err
@@ -642,13 +642,18 @@ func (t *RatchetTree) MergeUpdatePath(sender LeafIndex, path *UpdatePath, groupI
 // the path, and returns the receiver's new private state and the
 // commit_secret.
 func (t *RatchetTree) DecryptUpdatePath(priv *TreePrivate, sender LeafIndex, path *UpdatePath, groupContext []byte, exclude []LeafIndex) (*TreePrivate, []byte, error) {
-	np, commit, decrypted, err := t.decryptUpdatePath(priv, sender, path, groupContext, exclude, 0)
+	np, commit, decrypted, err := t.DecryptUpdatePathSecret(priv, sender, path, groupContext, exclude, 0)
 	clear(decrypted) // the decrypted path secret, consumed (RFC 9420, Section 7.5)
 	return np, commit, err
 }
 
-// decryptUpdatePath also returns the path secret it decrypted.
-func (t *RatchetTree) decryptUpdatePath(priv *TreePrivate, sender LeafIndex, path *UpdatePath, groupContext []byte, exclude []LeafIndex, par int) (*TreePrivate, []byte, []byte, error) {
+// DecryptUpdatePathSecret is DecryptUpdatePath that also returns the path
+// secret it decrypted (the one of the lowest common ancestor of the sender
+// and the receiver): the test-vector check of RFC 9420, Section 7.5. The
+// caller owns that secret and should clear it once checked. par bounds the
+// goroutines deriving the node key pairs (0 or less: GOMAXPROCS, 1:
+// sequential; see workers).
+func (t *RatchetTree) DecryptUpdatePathSecret(priv *TreePrivate, sender LeafIndex, path *UpdatePath, groupContext []byte, exclude []LeafIndex, par int) (*TreePrivate, []byte, []byte, error) {
 	cs := t.cs
 	me := priv.leaf
 	if me == sender || uint32(me) >= t.nLeaves || uint32(sender) >= t.nLeaves {

@@ -1,4 +1,4 @@
-package treemath
+package conformance
 
 import (
 	"encoding/json"
@@ -6,9 +6,8 @@ import (
 	"strconv"
 
 	"github.com/mlslab/mlslab/mls/internal/vectors"
+	"github.com/mlslab/mlslab/mls/treemath"
 )
-
-func init() { vectors.Register("tree-math", runTreeMathVectors) }
 
 // treeMathVector is one case of tree-math.json (test-vectors.md, "Tree
 // Math"); a JSON null in the arrays means "no such node".
@@ -42,24 +41,24 @@ func runTreeMathVectors(data []byte) ([]vectors.Case, error) {
 func checkTreeMathVector(tv *treeMathVector) error {
 	var c vectors.Check
 	n := tv.NLeaves
-	c.Equal("n_nodes", NodeWidth(n), tv.NNodes)
-	c.Equal("root", optString(Root(n)), strconv.FormatUint(uint64(tv.Root), 10))
+	c.Equal("n_nodes", treemath.NodeWidth(n), tv.NNodes)
+	c.Equal("root", optString(treemath.Root(n)), strconv.FormatUint(uint64(tv.Root), 10))
 	// Every entry of every array is checked (the loops are bounded by the
 	// arrays, not by the claimed n_nodes); a length other than n_nodes is
 	// itself a mismatch.
 	for _, f := range []struct {
 		name string
 		want []*uint32
-		got  func(NodeIndex) (NodeIndex, bool)
+		got  func(treemath.NodeIndex) (treemath.NodeIndex, bool)
 	}{
-		{"left", tv.Left, Left},
-		{"right", tv.Right, Right},
-		{"parent", tv.Parent, func(x NodeIndex) (NodeIndex, bool) { return Parent(x, n) }},
-		{"sibling", tv.Sibling, func(x NodeIndex) (NodeIndex, bool) { return Sibling(x, n) }},
+		{"left", tv.Left, treemath.Left},
+		{"right", tv.Right, treemath.Right},
+		{"parent", tv.Parent, func(x treemath.NodeIndex) (treemath.NodeIndex, bool) { return treemath.Parent(x, n) }},
+		{"sibling", tv.Sibling, func(x treemath.NodeIndex) (treemath.NodeIndex, bool) { return treemath.Sibling(x, n) }},
 	} {
 		c.Equal("len("+f.name+")", uint64(len(f.want)), uint64(tv.NNodes))
 		for i, w := range f.want {
-			c.Equal(fmt.Sprintf("%s[%d]", f.name, i), optString(f.got(NodeIndex(i))), wantString(w))
+			c.Equal(fmt.Sprintf("%s[%d]", f.name, i), optString(f.got(treemath.NodeIndex(i))), wantString(w))
 		}
 	}
 	return c.Result()
@@ -67,7 +66,7 @@ func checkTreeMathVector(tv *treeMathVector) error {
 
 // optString renders an optional node index as the vectors do: the number, or
 // "null" when absent.
-func optString(x NodeIndex, ok bool) string {
+func optString(x treemath.NodeIndex, ok bool) string {
 	if !ok {
 		return "null"
 	}

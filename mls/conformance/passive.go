@@ -1,14 +1,13 @@
-package core
+package conformance
 
 import (
 	"bytes"
 	"fmt"
 
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
-
-func init() { vectors.Register("passive-client", runPassiveClientVectors) }
 
 // passiveClientVector is one passive-client scenario (test-vectors.md,
 // "Passive Client Scenarios").
@@ -42,18 +41,18 @@ func runPassiveClientVectors(data []byte) ([]vectors.Case, error) {
 // epoch, comparing epoch authenticators (the verification steps of
 // test-vectors.md).
 func checkPassiveClient(tv *passiveClientVector) error {
-	kpMsg, err := UnmarshalMLSMessage(tv.KeyPackage)
+	kpMsg, err := core.UnmarshalMLSMessage(tv.KeyPackage)
 	if err != nil {
 		return fmt.Errorf("key_package: %w", err)
 	}
-	if kpMsg.WireFormat != WireFormatKeyPackage || kpMsg.KeyPackage == nil {
+	if kpMsg.WireFormat != core.WireFormatKeyPackage || kpMsg.KeyPackage == nil {
 		return fmt.Errorf("key_package: wire format %v", kpMsg.WireFormat)
 	}
 	kp := kpMsg.KeyPackage
 	if uint16(kp.CipherSuite) != tv.CipherSuite {
 		return fmt.Errorf("key_package suite %v, vector %#04x", kp.CipherSuite, tv.CipherSuite)
 	}
-	bundle := &KeyPackageBundle{KeyPackage: kp, InitPriv: tv.InitPriv, EncryptionKey: tv.EncryptionPriv, SignatureKey: tv.SignaturePriv}
+	bundle := &core.KeyPackageBundle{KeyPackage: kp, InitPriv: tv.InitPriv, EncryptionKey: tv.EncryptionPriv, SignatureKey: tv.SignaturePriv}
 	// The private keys correspond to the KeyPackage's public keys.
 	cs, err := suite.Get(kp.CipherSuite)
 	if err != nil {
@@ -73,16 +72,16 @@ func checkPassiveClient(tv *passiveClientVector) error {
 		return err
 	}
 
-	store := &MemoryPSKStore{}
+	store := &core.MemoryPSKStore{}
 	for _, p := range tv.ExternalPSKs {
 		store.AddExternal(p.PSKID, p.PSK)
 	}
-	cfg := &Config{PSKs: store}
-	welcome, err := UnmarshalMLSMessage(tv.Welcome)
+	cfg := &core.Config{PSKs: store}
+	welcome, err := core.UnmarshalMLSMessage(tv.Welcome)
 	if err != nil {
 		return fmt.Errorf("welcome: %w", err)
 	}
-	g, err := Join(cfg, welcome, bundle, &JoinOptions{RatchetTree: tv.RatchetTree})
+	g, err := core.Join(cfg, welcome, bundle, &core.JoinOptions{RatchetTree: tv.RatchetTree})
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
 	}
@@ -91,7 +90,7 @@ func checkPassiveClient(tv *passiveClientVector) error {
 	}
 	for i, ep := range tv.Epochs {
 		for j, p := range ep.Proposals {
-			m, err := UnmarshalMLSMessage(p)
+			m, err := core.UnmarshalMLSMessage(p)
 			if err != nil {
 				return fmt.Errorf("epoch %d proposal %d: %w", i, j, err)
 			}
@@ -99,7 +98,7 @@ func checkPassiveClient(tv *passiveClientVector) error {
 				return fmt.Errorf("epoch %d proposal %d: %w", i, j, err)
 			}
 		}
-		m, err := UnmarshalMLSMessage(ep.Commit)
+		m, err := core.UnmarshalMLSMessage(ep.Commit)
 		if err != nil {
 			return fmt.Errorf("epoch %d commit: %w", i, err)
 		}

@@ -1,14 +1,13 @@
-package suite
+package conformance
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
-
-func init() { vectors.Register("crypto-basics", runCryptoBasics) }
 
 // cryptoBasics is one case of crypto-basics.json (test-vectors.md, "Crypto
 // Basics").
@@ -64,7 +63,7 @@ func runCryptoBasics(data []byte) ([]vectors.Case, error) {
 	out := make([]vectors.Case, 0, len(tcs))
 	for _, tc := range tcs {
 		c := vectors.Case{Name: fmt.Sprintf("cs=0x%04x", tc.CipherSuite)}
-		s, err := Get(ID(tc.CipherSuite))
+		s, err := suite.Get(suite.ID(tc.CipherSuite))
 		if err != nil {
 			c.Err = err
 		} else {
@@ -75,7 +74,7 @@ func runCryptoBasics(data []byte) ([]vectors.Case, error) {
 	return out, nil
 }
 
-func checkCryptoBasics(s *Suite, tc *cryptoBasics) error {
+func checkCryptoBasics(s *suite.Suite, tc *cryptoBasics) error {
 	var c vectors.Check
 
 	r := &tc.RefHash

@@ -1,22 +1,17 @@
-package core
+package conformance
 
 import (
 	"fmt"
 
-	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/mlslab/mlslab/mls/internal/codec"
-
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
 
-func init() {
-	vectors.Register("tree-validation", runTreeValidationVectors)
-	vectors.Register("tree-operations", runTreeOperationsVectors)
-	vectors.Register("treekem", runTreeKEMVectors)
-}
+// Runners for the IETF tree-validation, tree-operations and treekem vectors
+// (test-vectors.md: "Tree Validation", "Tree Operations", "TreeKEM").
 
+// treeValidationVector is one case of tree-validation.json.
 type treeValidationVector struct {
 	CipherSuite uint16        `json:"cipher_suite"`
 	Tree        vectors.Hex   `json:"tree"`
@@ -33,11 +28,11 @@ func runTreeValidationVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(i int, v *treeValidationVector) string {
 		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
 	}, func(v *treeValidationVector) error {
-		cs, err := suite.Get(CipherSuite(v.CipherSuite))
+		cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 		if err != nil {
 			return err
 		}
-		t, err := decodeRatchetTree(cs, v.Tree, 0)
+		t, err := core.ParseRatchetTree(cs.ID(), v.Tree, 0)
 		if err != nil {
 			return fmt.Errorf("tree: %w", err)
 		}
@@ -45,7 +40,7 @@ func runTreeValidationVectors(data []byte) ([]vectors.Case, error) {
 		chk.Equal("len(resolutions)", len(v.Resolutions), int(t.Width()))
 		chk.Equal("len(tree_hashes)", len(v.TreeHashes), int(t.Width()))
 		for x := range min(len(v.Resolutions), int(t.Width())) {
-			got := t.Resolution(NodeIndex(x))
+			got := t.Resolution(core.NodeIndex(x))
 			want := v.Resolutions[x]
 			ok := len(got) == len(want)
 			for j := 0; ok && j < len(got); j++ {
@@ -56,9 +51,9 @@ func runTreeValidationVectors(data []byte) ([]vectors.Case, error) {
 			}
 		}
 		for x := range min(len(v.TreeHashes), int(t.Width())) {
-			chk.Bytes(fmt.Sprintf("tree_hashes[%d]", x), t.NodeHash(NodeIndex(x)), v.TreeHashes[x])
+			chk.Bytes(fmt.Sprintf("tree_hashes[%d]", x), t.NodeHash(core.NodeIndex(x)), v.TreeHashes[x])
 		}
-		chk.Err("validate", t.Validate(TreeValidation{GroupID: v.GroupID}))
+		chk.Err("validate", t.Validate(core.TreeValidation{GroupID: v.GroupID}))
 		enc, err := t.MarshalRatchetTree()
 		chk.Err("re-encode", err)
 		chk.Bytes("re-encode", enc, v.Tree)
@@ -76,42 +71,25 @@ type treeOperationsVector struct {
 	TreeHashAfter  vectors.Hex `json:"tree_hash_after"`
 }
 
-// applyTreeProposal decodes one Add, Update or Remove Proposal (RFC 9420,
-// Section 12.1: uint16 proposal_type, then the body) and applies it to t.
-// The tree-operations vectors carry exactly these three types; the full
-// Proposal type lives in proposals.go.
-func applyTreeProposal(t *RatchetTree, data []byte, sender LeafIndex) (*RatchetTree, error) {
-	var out *RatchetTree
-	err := codec.Decode(data, func(s *cryptobyte.String) error {
-		typ, err := codec.ReadUint16(s)
-		if err != nil {
-			return codec.Errorf("Proposal.proposal_type", err)
-		}
-		switch typ {
-		case 1: // add
-			var kp KeyPackage
-			if err := kp.unmarshal(s); err != nil {
-				return codec.Errorf("Add", err)
-			}
-			out, _, err = t.Add(&kp.LeafNode)
-		case 2: // update
-			var ln LeafNode
-			if err := ln.unmarshal(s); err != nil {
-				return codec.Errorf("Update", err)
-			}
-			out, err = t.Update(sender, &ln)
-		case 3: // remove
-			l, err2 := codec.ReadUint32(s)
-			if err2 != nil {
-				return codec.Errorf("Remove.removed", err2)
-			}
-			out, err = t.Remove(LeafIndex(l))
-		default:
-			return fmt.Errorf("unexpected proposal type %d", typ)
-		}
-		return err
-	})
-	return out, err
+// applyTreeProposal decodes one Proposal (RFC 9420, Section 12.1: uint16
+// proposal_type, then the body) and applies it to t. The tree-operations
+// vectors carry Add, Update and Remove proposals only; any other type is an
+// error.
+func applyTreeProposal(t *core.RatchetTree, data []byte, sender core.LeafIndex) (*core.RatchetTree, error) {
+	p, err := core.UnmarshalProposal(data)
+	if err != nil {
+		return nil, err
+	}
+	switch b := p.Body.(type) {
+	case *core.Add:
+		out, _, err := t.Add(&b.KeyPackage.LeafNode)
+		return out, err
+	case *core.Update:
+		return t.Update(sender, &b.LeafNode)
+	case *core.Remove:
+		return t.Remove(core.LeafIndex(b.Removed))
+	}
+	return nil, fmt.Errorf("unexpected proposal type %v", p.Type())
 }
 
 // runTreeOperationsVectors checks tree-operations.json (test-vectors.md,
@@ -120,17 +98,17 @@ func runTreeOperationsVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(i int, v *treeOperationsVector) string {
 		return fmt.Sprintf("%s/#%d", vectors.SuiteName(v.CipherSuite), i)
 	}, func(v *treeOperationsVector) error {
-		cs, err := suite.Get(CipherSuite(v.CipherSuite))
+		cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 		if err != nil {
 			return err
 		}
-		before, err := decodeRatchetTree(cs, v.TreeBefore, 0)
+		before, err := core.ParseRatchetTree(cs.ID(), v.TreeBefore, 0)
 		if err != nil {
 			return fmt.Errorf("tree_before: %w", err)
 		}
 		var chk vectors.Check
 		chk.Bytes("tree_hash_before", before.TreeHash(), v.TreeHashBefore)
-		after, err := applyTreeProposal(before, v.Proposal, LeafIndex(v.ProposalSender))
+		after, err := applyTreeProposal(before, v.Proposal, core.LeafIndex(v.ProposalSender))
 		if err != nil {
 			return fmt.Errorf("proposal: %w", err)
 		}
@@ -145,7 +123,7 @@ func runTreeOperationsVectors(data []byte) ([]vectors.Case, error) {
 		chk.Bytes("tree_before re-encode", encBefore, v.TreeBefore)
 		// A fresh decode of tree_after has the same hash as the
 		// incrementally rehashed tree.
-		if fresh, err := decodeRatchetTree(cs, v.TreeAfter, 0); err != nil {
+		if fresh, err := core.ParseRatchetTree(cs.ID(), v.TreeAfter, 0); err != nil {
 			chk.Err("tree_after decode", err)
 		} else {
 			chk.Bytes("tree_hash_after (cold)", fresh.TreeHash(), v.TreeHashAfter)
@@ -191,26 +169,26 @@ func runTreeKEMVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func runTreeKEMVector(v *treeKEMVector) error {
-	cs, err := suite.Get(CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
-	tree, err := decodeRatchetTree(cs, v.RatchetTree, 0)
+	tree, err := core.ParseRatchetTree(cs.ID(), v.RatchetTree, 0)
 	if err != nil {
 		return fmt.Errorf("ratchet_tree: %w", err)
 	}
 	var chk vectors.Check
-	chk.Err("ratchet_tree validate", tree.Validate(TreeValidation{GroupID: v.GroupID}))
-	privs := map[LeafIndex]*TreePrivate{}
-	sigPrivs := map[LeafIndex][]byte{}
+	chk.Err("ratchet_tree validate", tree.Validate(core.TreeValidation{GroupID: v.GroupID}))
+	privs := map[core.LeafIndex]*core.TreePrivate{}
+	sigPrivs := map[core.LeafIndex][]byte{}
 	for _, lp := range v.LeavesPrivate {
-		l := LeafIndex(lp.Index)
-		p, err := newTreePrivate(cs, l, lp.EncryptionPriv)
+		l := core.LeafIndex(lp.Index)
+		p, err := core.NewTreePrivate(cs.ID(), l, lp.EncryptionPriv)
 		if err != nil {
 			return fmt.Errorf("leaves_private[%d].encryption_priv: %w", l, err)
 		}
 		for _, ps := range lp.PathSecrets {
-			if p, err = p.withPathSecret(cs, NodeIndex(ps.Node), ps.PathSecret); err != nil {
+			if p, err = p.WithPathSecret(cs, core.NodeIndex(ps.Node), ps.PathSecret); err != nil {
 				return fmt.Errorf("leaves_private[%d].path_secrets: %w", l, err)
 			}
 		}
@@ -226,9 +204,9 @@ func runTreeKEMVector(v *treeKEMVector) error {
 		sigPrivs[l] = lp.SignaturePriv
 	}
 	groupContext := func(treeHash []byte) []byte {
-		gc := GroupContext{
-			Version: ProtocolVersionMLS10, CipherSuite: cs.ID(), GroupID: v.GroupID, Epoch: v.Epoch,
-			TreeHash: treeHash, ConfirmedTranscriptHash: v.ConfirmedTranscriptHash, Extensions: Extensions{},
+		gc := core.GroupContext{
+			Version: core.ProtocolVersionMLS10, CipherSuite: cs.ID(), GroupID: v.GroupID, Epoch: v.Epoch,
+			TreeHash: treeHash, ConfirmedTranscriptHash: v.ConfirmedTranscriptHash, Extensions: core.Extensions{},
 		}
 		enc, err := gc.Marshal()
 		if err != nil {
@@ -237,9 +215,9 @@ func runTreeKEMVector(v *treeKEMVector) error {
 		return enc
 	}
 	for k, upv := range v.UpdatePaths {
-		sender := LeafIndex(upv.Sender)
+		sender := core.LeafIndex(upv.Sender)
 		name := fmt.Sprintf("update_paths[%d]", k)
-		var up UpdatePath
+		var up core.UpdatePath
 		if err := up.Unmarshal(upv.UpdatePath); err != nil {
 			chk.Err(name+".update_path", err)
 			continue
@@ -252,7 +230,7 @@ func runTreeKEMVector(v *treeKEMVector) error {
 		chk.Bytes(name+".tree_hash_after", merged.TreeHash(), upv.TreeHashAfter)
 		chk.Err(name+" merged tree parent hashes", merged.VerifyParentHashes())
 		gc := groupContext(merged.TreeHash())
-		for j := range LeafIndex(tree.NumLeaves()) {
+		for j := range core.LeafIndex(tree.NumLeaves()) {
 			if j == sender || tree.Leaf(j) == nil {
 				continue
 			}
@@ -260,7 +238,7 @@ func runTreeKEMVector(v *treeKEMVector) error {
 			if int(j) < len(upv.PathSecrets) {
 				want = upv.PathSecrets[j]
 			}
-			np, commit, ps, err := merged.decryptUpdatePath(privs[j], sender, &up, gc, nil, 0)
+			np, commit, ps, err := merged.DecryptUpdatePathSecret(privs[j], sender, &up, gc, nil, 0)
 			if err != nil {
 				chk.Err(fmt.Sprintf("%s leaf %d", name, j), err)
 				continue
@@ -284,7 +262,7 @@ func runTreeKEMVector(v *treeKEMVector) error {
 		}
 		wire, err := newUp.Marshal()
 		chk.Err(name+" new update path encode", err)
-		var decoded UpdatePath
+		var decoded core.UpdatePath
 		chk.Err(name+" new update path decode", decoded.Unmarshal(wire))
 		merged2, err := tree.MergeUpdatePath(sender, &decoded, v.GroupID)
 		if err != nil {
@@ -293,7 +271,7 @@ func runTreeKEMVector(v *treeKEMVector) error {
 		}
 		chk.Bytes(name+" new update path tree hash", merged2.TreeHash(), pending.Tree().TreeHash())
 		gc2 := groupContext(merged2.TreeHash())
-		for j := range LeafIndex(tree.NumLeaves()) {
+		for j := range core.LeafIndex(tree.NumLeaves()) {
 			if j == sender || tree.Leaf(j) == nil {
 				continue
 			}

@@ -1,15 +1,14 @@
-package core
+package conformance
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
-
-func init() { vectors.Register("message-protection", runMessageProtectionVectors) }
 
 // messageProtectionVector is one case of message-protection.json
 // (test-vectors.md, "Message Protection").
@@ -40,7 +39,7 @@ type messageProtectionVector struct {
 func runMessageProtectionVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(_ int, v *messageProtectionVector) string { return vectors.SuiteName(v.CipherSuite) },
 		func(v *messageProtectionVector) error {
-			cs, err := suite.Get(CipherSuite(v.CipherSuite))
+			cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 			if err != nil {
 				return err
 			}
@@ -53,8 +52,8 @@ const mpSenderLeaf = 1
 
 func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) error {
 	var c vectors.Check
-	ctx := &GroupContext{
-		Version:                 ProtocolVersionMLS10,
+	ctx := &core.GroupContext{
+		Version:                 core.ProtocolVersionMLS10,
 		CipherSuite:             cs.ID(),
 		GroupID:                 tv.GroupID,
 		Epoch:                   tv.Epoch,
@@ -62,62 +61,62 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 		ConfirmedTranscriptHash: tv.ConfirmedTranscriptHash,
 	}
 	// The raw contents.
-	proposal, err := UnmarshalProposal(tv.Proposal)
+	proposal, err := core.UnmarshalProposal(tv.Proposal)
 	if err != nil {
 		c.Err("proposal", err)
 		return c.Result()
 	}
-	commit, err := UnmarshalCommit(tv.Commit)
+	commit, err := core.UnmarshalCommit(tv.Commit)
 	if err != nil {
 		c.Err("commit", err)
 		return c.Result()
 	}
 	contents := []struct {
 		name      string
-		content   FramedContent
+		content   core.FramedContent
 		raw       []byte
 		pub, priv []byte
 	}{
-		{"proposal", FramedContent{ContentType: ContentTypeProposal, Proposal: proposal}, tv.Proposal, tv.ProposalPub, tv.ProposalPriv},
-		{"commit", FramedContent{ContentType: ContentTypeCommit, Commit: commit}, tv.Commit, tv.CommitPub, tv.CommitPriv},
-		{"application", FramedContent{ContentType: ContentTypeApplication, ApplicationData: tv.Application}, tv.Application, nil, tv.ApplicationPriv},
+		{"proposal", core.FramedContent{ContentType: core.ContentTypeProposal, Proposal: proposal}, tv.Proposal, tv.ProposalPub, tv.ProposalPriv},
+		{"commit", core.FramedContent{ContentType: core.ContentTypeCommit, Commit: commit}, tv.Commit, tv.CommitPub, tv.CommitPriv},
+		{"application", core.FramedContent{ContentType: core.ContentTypeApplication, ApplicationData: tv.Application}, tv.Application, nil, tv.ApplicationPriv},
 	}
 	sigKey := func(leaf uint32) ([]byte, error) {
 		if leaf != mpSenderLeaf {
-			return nil, fmt.Errorf("%w: leaf %d", ErrUnknownSender, leaf)
+			return nil, fmt.Errorf("%w: leaf %d", core.ErrUnknownSender, leaf)
 		}
 		return tv.SignaturePub, nil
 	}
-	newTree := func() (*SecretTree, error) {
-		return newSecretTree(cs, EncryptionSecret(tv.EncryptionSecret), 2)
+	newTree := func() (*core.SecretTree, error) {
+		return core.NewSecretTree(cs, core.EncryptionSecret(tv.EncryptionSecret), 2)
 	}
-	membershipKey := MembershipKey(tv.MembershipKey)
-	senderData := SenderDataSecret(tv.SenderDataSecret)
+	membershipKey := core.MembershipKey(tv.MembershipKey)
+	senderData := core.SenderDataSecret(tv.SenderDataSecret)
 
 	for _, x := range contents {
 		// rawOf re-encodes the content of an AuthenticatedContent in the
 		// form of the raw vector field.
-		rawOf := func(ac *AuthenticatedContent) []byte {
+		rawOf := func(ac *core.AuthenticatedContent) []byte {
 			switch ac.Content.ContentType {
-			case ContentTypeProposal:
+			case core.ContentTypeProposal:
 				if ac.Content.Proposal != nil {
 					b, _ := ac.Content.Proposal.Marshal()
 					return b
 				}
-			case ContentTypeCommit:
+			case core.ContentTypeCommit:
 				if ac.Content.Commit != nil {
 					b, _ := ac.Content.Commit.Marshal()
 					return b
 				}
-			case ContentTypeApplication:
+			case core.ContentTypeApplication:
 				return ac.Content.ApplicationData
 			}
 			return nil
 		}
-		checkContent := func(field string, ac *AuthenticatedContent) {
+		checkContent := func(field string, ac *core.AuthenticatedContent) {
 			c.Equal(field+".content_type", ac.Content.ContentType, x.content.ContentType)
 			c.Bytes(field+".content", rawOf(ac), x.raw)
-			c.Equal(field+".sender", ac.Content.Sender, MemberSender(mpSenderLeaf))
+			c.Equal(field+".sender", ac.Content.Sender, core.MemberSender(mpSenderLeaf))
 			c.Bytes(field+".group_id", ac.Content.GroupID, tv.GroupID)
 			c.Equal(field+".epoch", ac.Content.Epoch, tv.Epoch)
 		}
@@ -125,14 +124,14 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 		// 1. The vector's PublicMessage verifies and yields the raw content.
 		if x.pub != nil {
 			field := x.name + "_pub"
-			m, err := UnmarshalMLSMessage(x.pub)
+			m, err := core.UnmarshalMLSMessage(x.pub)
 			switch {
 			case err != nil:
 				c.Err(field, err)
-			case m.WireFormat != WireFormatPublicMessage:
+			case m.WireFormat != core.WireFormatPublicMessage:
 				c.Err(field, fmt.Errorf("wire format %v", m.WireFormat))
 			default:
-				ac, err := unprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub)
+				ac, err := core.UnprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
@@ -142,7 +141,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PublicMessage
 				bad.MembershipTag = bytes.Clone(bad.MembershipTag)
 				bad.MembershipTag[0] ^= 1
-				if _, err := unprotectPublic(cs, &bad, ctx, &membershipKey, tv.SignaturePub); !errors.Is(err, ErrInvalidMAC) {
+				if _, err := core.UnprotectPublic(cs, &bad, ctx, &membershipKey, tv.SignaturePub); !errors.Is(err, core.ErrInvalidMAC) {
 					c.Err(field+": tampered membership tag", fmt.Errorf("got %v, want ErrInvalidMAC", err))
 				}
 			}
@@ -152,31 +151,31 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 		// that verifies; for application data it fails.
 		{
 			field := x.name + " protect as PublicMessage"
-			ac := &AuthenticatedContent{WireFormat: WireFormatPublicMessage, Content: x.content}
-			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, MemberSender(mpSenderLeaf)
-			signErr := ac.signPriv(cs, tv.SignaturePriv, ctx)
-			if ac.Content.ContentType == ContentTypeCommit {
+			ac := &core.AuthenticatedContent{WireFormat: core.WireFormatPublicMessage, Content: x.content}
+			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, core.MemberSender(mpSenderLeaf)
+			signErr := ac.Sign(cs, tv.SignaturePriv, ctx)
+			if ac.Content.ContentType == core.ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh()) // not checked here: needs the next epoch
 			}
-			pm, err := protectPublic(cs, ac, ctx, membershipKey)
+			pm, err := core.ProtectPublic(cs.ID(), ac, ctx, membershipKey)
 			if signErr != nil {
 				c.Err(field+": sign", signErr)
-			} else if x.content.ContentType == ContentTypeApplication {
-				if !errors.Is(err, ErrInvalidMessage) {
+			} else if x.content.ContentType == core.ContentTypeApplication {
+				if !errors.Is(err, core.ErrInvalidMessage) {
 					c.Err(field, fmt.Errorf("got %v, want ErrInvalidMessage", err))
 				}
 			} else if err != nil {
 				c.Err(field, err)
 			} else {
 				// Through the wire encoding and back.
-				enc, err := (&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}).Marshal()
-				var m *MLSMessage
+				enc, err := (&core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatPublicMessage, PublicMessage: pm}).Marshal()
+				var m *core.MLSMessage
 				if err == nil {
-					m, err = UnmarshalMLSMessage(enc)
+					m, err = core.UnmarshalMLSMessage(enc)
 				}
 				if err != nil {
 					c.Err(field+": encoding", err)
-				} else if got, err := unprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub); err != nil {
+				} else if got, err := core.UnprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub); err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, got)
@@ -192,28 +191,28 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				c.Err(field, err)
 				continue
 			}
-			m, err := UnmarshalMLSMessage(x.priv)
+			m, err := core.UnmarshalMLSMessage(x.priv)
 			switch {
 			case err != nil:
 				c.Err(field, err)
-			case m.WireFormat != WireFormatPrivateMessage:
+			case m.WireFormat != core.WireFormatPrivateMessage:
 				c.Err(field, fmt.Errorf("wire format %v", m.WireFormat))
 			default:
 				// A tampered ciphertext fails and consumes nothing.
 				bad := *m.PrivateMessage
 				bad.Ciphertext = bytes.Clone(bad.Ciphertext)
 				bad.Ciphertext[len(bad.Ciphertext)-1] ^= 1
-				if _, err := unprotectPrivate(cs, &bad, ctx, tree, senderData, sigKey); !errors.Is(err, ErrDecrypt) {
+				if _, err := core.UnprotectPrivate(cs.ID(), &bad, ctx, tree, senderData, sigKey); !errors.Is(err, core.ErrDecrypt) {
 					c.Err(field+": tampered ciphertext", fmt.Errorf("got %v, want ErrDecrypt", err))
 				}
-				ac, err := unprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey)
+				ac, err := core.UnprotectPrivate(cs.ID(), m.PrivateMessage, ctx, tree, senderData, sigKey)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, ac)
 				}
 				// The key is consumed: a replay fails.
-				if _, err := unprotectPrivate(cs, m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
+				if _, err := core.UnprotectPrivate(cs.ID(), m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
 					c.Err(field+": replay", errors.New("replayed PrivateMessage accepted"))
 				}
 			}
@@ -229,36 +228,36 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				c.Err(field, err)
 				continue
 			}
-			ac := &AuthenticatedContent{WireFormat: WireFormatPrivateMessage, Content: x.content}
-			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, MemberSender(mpSenderLeaf)
-			if err := ac.signPriv(cs, tv.SignaturePriv, ctx); err != nil {
+			ac := &core.AuthenticatedContent{WireFormat: core.WireFormatPrivateMessage, Content: x.content}
+			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, core.MemberSender(mpSenderLeaf)
+			if err := ac.Sign(cs, tv.SignaturePriv, ctx); err != nil {
 				c.Err(field+": sign", err)
 				continue
 			}
-			if ac.Content.ContentType == ContentTypeCommit {
+			if ac.Content.ContentType == core.ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh())
 			}
-			pm, err := protectPrivate(cs, ac, sendTree, senderData, PrivateOptions{Padding: PadToMultiple(32)})
+			pm, err := core.ProtectPrivate(cs, ac, sendTree, senderData, core.PrivateOptions{Padding: core.PadToMultiple(32)})
 			if err != nil {
 				c.Err(field, err)
 				continue
 			}
-			enc, err := (&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPrivateMessage, PrivateMessage: pm}).Marshal()
-			var m *MLSMessage
+			enc, err := (&core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatPrivateMessage, PrivateMessage: pm}).Marshal()
+			var m *core.MLSMessage
 			if err == nil {
-				m, err = UnmarshalMLSMessage(enc)
+				m, err = core.UnmarshalMLSMessage(enc)
 			}
 			if err != nil {
 				c.Err(field+": encoding", err)
 				continue
 			}
-			got, err := unprotectPrivate(cs, m.PrivateMessage, ctx, recvTree, senderData, sigKey)
+			got, err := core.UnprotectPrivate(cs.ID(), m.PrivateMessage, ctx, recvTree, senderData, sigKey)
 			if err != nil {
 				c.Err(field+": unprotect", err)
 				continue
 			}
 			checkContent(field, got)
-			if got.Content.ContentType == ContentTypeCommit {
+			if got.Content.ContentType == core.ContentTypeCommit {
 				c.Bytes(field+".confirmation_tag", got.Auth.ConfirmationTag, ac.Auth.ConfirmationTag)
 			}
 		}

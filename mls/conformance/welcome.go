@@ -1,14 +1,12 @@
-package core
+package conformance
 
 import (
 	"fmt"
 
-	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
-
-func init() { vectors.Register("welcome", runWelcomeVectors) }
 
 // welcomeVector is one case of welcome.json (test-vectors.md, "Welcome").
 type welcomeVector struct {
@@ -24,26 +22,26 @@ func runWelcomeVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkWelcomeVector(tv *welcomeVector) error {
-	cs, err := suite.Get(CipherSuite(tv.CipherSuite))
+	cs, err := suite.Get(core.CipherSuite(tv.CipherSuite))
 	if err != nil {
 		return err
 	}
 	var c vectors.Check
-	kpMsg, err := UnmarshalMLSMessage(tv.KeyPackage)
+	kpMsg, err := core.UnmarshalMLSMessage(tv.KeyPackage)
 	if err != nil {
 		return fmt.Errorf("key_package: %w", err)
 	}
-	if kpMsg.WireFormat != WireFormatKeyPackage {
+	if kpMsg.WireFormat != core.WireFormatKeyPackage {
 		return fmt.Errorf("key_package: wire format %v", kpMsg.WireFormat)
 	}
 	kp := kpMsg.KeyPackage
 	c.Equal("key_package.cipher_suite", kp.CipherSuite, cs.ID())
 	c.Err("key_package signature", kp.VerifySignature())
-	wMsg, err := UnmarshalMLSMessage(tv.Welcome)
+	wMsg, err := core.UnmarshalMLSMessage(tv.Welcome)
 	if err != nil {
 		return fmt.Errorf("welcome: %w", err)
 	}
-	if wMsg.WireFormat != WireFormatWelcome {
+	if wMsg.WireFormat != core.WireFormatWelcome {
 		return fmt.Errorf("welcome: wire format %v", wMsg.WireFormat)
 	}
 	w := wMsg.Welcome
@@ -54,19 +52,19 @@ func checkWelcomeVector(tv *welcomeVector) error {
 	if err != nil {
 		return err
 	}
-	gs, err := w.decryptGroupSecrets(cs, ref, tv.InitPriv)
+	gs, err := w.DecryptGroupSecrets(cs, ref, tv.InitPriv)
 	if err != nil {
 		c.Err("group secrets", err)
 		return c.Result()
 	}
 	// No PSKs: psk_secret is the zero vector (Section 8.4).
 	c.Equal("group_secrets.psks", len(gs.PSKs), 0)
-	psk, err := derivePSKSecret(cs, nil, nil)
+	psk, err := core.DerivePSKSecret(cs, nil, nil)
 	if err != nil {
 		return err
 	}
-	joiner := JoinerSecret(gs.JoinerSecret)
-	gi, err := w.decryptGroupInfo(cs, joiner.welcomeSecret(cs, psk))
+	joiner := core.JoinerSecret(gs.JoinerSecret)
+	gi, err := w.DecryptGroupInfo(cs, joiner.WelcomeSecret(cs, psk))
 	if err != nil {
 		c.Err("group info", err)
 		return c.Result()
@@ -75,23 +73,23 @@ func checkWelcomeVector(tv *welcomeVector) error {
 	c.Err("group_info signature", gi.VerifySignature(tv.SignerPub))
 
 	// Key schedule of the joined epoch and the confirmation tag.
-	gc, err := codec.Encode(gi.GroupContext.marshal)
+	gc, err := gi.GroupContext.Marshal()
 	if err != nil {
 		return fmt.Errorf("group_context: %w", err)
 	}
-	epoch := joinEpoch(cs, joiner, psk, gc)
+	epoch := core.JoinEpoch(cs, joiner, psk, gc)
 	c.Bytes("group_info.confirmation_tag", epoch.ConfirmationTag(gi.GroupContext.ConfirmedTranscriptHash), gi.ConfirmationTag)
 
 	// Re-encrypting the same GroupInfo and GroupSecrets to the KeyPackage
 	// decrypts to the same values (our encryption side).
-	egi, err := encryptGroupInfo(cs, joiner.welcomeSecret(cs, psk), gi)
+	egi, err := core.EncryptGroupInfo(cs, joiner.WelcomeSecret(cs, psk), gi)
 	c.Err("re-encrypt group info", err)
 	if err == nil {
-		e, err := encryptGroupSecrets(welcomeSealer(cs, egi), nil, kp, gs)
+		e, err := core.EncryptGroupSecrets(core.WelcomeSealer(cs, egi), nil, kp, gs)
 		c.Err("re-encrypt group secrets", err)
 		if err == nil {
-			w2 := &Welcome{CipherSuite: cs.ID(), Secrets: []EncryptedGroupSecrets{*e}, EncryptedGroupInfo: egi}
-			gs2, err := w2.decryptGroupSecrets(cs, ref, tv.InitPriv)
+			w2 := &core.Welcome{CipherSuite: cs.ID(), Secrets: []core.EncryptedGroupSecrets{*e}, EncryptedGroupInfo: egi}
+			gs2, err := w2.DecryptGroupSecrets(cs, ref, tv.InitPriv)
 			c.Err("re-decrypt group secrets", err)
 			if err == nil {
 				c.Bytes("re-decrypted joiner_secret", gs2.JoinerSecret, gs.JoinerSecret)

@@ -1,4 +1,4 @@
-package core
+package conformance
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
@@ -15,13 +16,8 @@ import (
 // Runners for the IETF key-schedule, psk_secret, secret-tree and
 // transcript-hashes vectors (test-vectors.md: "Key Schedule", "Pre-Shared
 // Keys", "Secret Tree", "Transcript Hashes").
-func init() {
-	vectors.Register("key-schedule", runKeyScheduleVectors)
-	vectors.Register("psk_secret", runPSKSecretVectors)
-	vectors.Register("secret-tree", runSecretTreeVectors)
-	vectors.Register("transcript-hashes", runTranscriptHashVectors)
-}
 
+// keyScheduleVector is one case of key-schedule.json.
 type keyScheduleVector struct {
 	CipherSuite       uint16      `json:"cipher_suite"`
 	GroupID           vectors.Hex `json:"group_id"`
@@ -64,39 +60,42 @@ func runKeyScheduleVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkKeySchedule(v *keyScheduleVector) error {
-	cs, err := suite.Get(CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
 	var c vectors.Check
-	init := InitSecret(v.InitialInitSecret)
+	init := core.InitSecret(v.InitialInitSecret)
 	for i, e := range v.Epochs {
 		f := func(name string) string { return fmt.Sprintf("epochs[%d].%s", i, name) }
-		gc := GroupContext{
-			Version:                 ProtocolVersionMLS10,
+		gc := core.GroupContext{
+			Version:                 core.ProtocolVersionMLS10,
 			CipherSuite:             cs.ID(),
 			GroupID:                 v.GroupID,
 			Epoch:                   uint64(i),
 			TreeHash:                e.TreeHash,
 			ConfirmedTranscriptHash: e.ConfirmedTranscriptHash,
-			Extensions:              Extensions{},
+			Extensions:              core.Extensions{},
 		}
 		gcBytes, err := gc.Marshal()
 		if err != nil {
 			return fmt.Errorf("%s: %w", f("group_context"), err)
 		}
 		c.Bytes(f("group_context"), gcBytes, e.GroupContext)
-		var back GroupContext
+		var back core.GroupContext
 		if err := back.Unmarshal(e.GroupContext); err != nil {
 			c.Err(f("group_context (decode)"), err)
 		} else if re, _ := back.Marshal(); string(re) != string(e.GroupContext) {
 			c.Bytes(f("group_context (re-encode)"), re, e.GroupContext)
 		}
 
-		psk := PSKSecret(e.PSKSecret)
-		joiner, es := deriveEpoch(cs, init, CommitSecret(e.CommitSecret), psk, gcBytes)
+		psk := core.PSKSecret(e.PSKSecret)
+		joiner, es, err := core.DeriveEpoch(cs.ID(), init, core.CommitSecret(e.CommitSecret), psk, gcBytes)
+		if err != nil {
+			return err
+		}
 		c.Bytes(f("joiner_secret"), joiner, e.JoinerSecret)
-		c.Bytes(f("welcome_secret"), joiner.welcomeSecret(cs, psk), e.WelcomeSecret)
+		c.Bytes(f("welcome_secret"), joiner.WelcomeSecret(cs, psk), e.WelcomeSecret)
 		c.Bytes(f("init_secret"), es.Init, e.InitSecret)
 		c.Bytes(f("sender_data_secret"), es.SenderData, e.SenderDataSecret)
 		c.Bytes(f("encryption_secret"), es.Encryption, e.EncryptionSecret)
@@ -107,7 +106,7 @@ func checkKeySchedule(v *keyScheduleVector) error {
 		c.Bytes(f("membership_key"), es.Membership, e.MembershipKey)
 		c.Bytes(f("resumption_psk"), es.Resumption, e.ResumptionPSK)
 		// Starting from the joiner_secret (a Welcome) reaches the same epoch.
-		if js := joinEpoch(cs, joiner, psk, gcBytes); string(js.Init) != string(es.Init) || string(js.Authenticator) != string(es.Authenticator) {
+		if js := core.JoinEpoch(cs, joiner, psk, gcBytes); string(js.Init) != string(es.Init) || string(js.Authenticator) != string(es.Authenticator) {
 			c.Err(f("joiner path"), errors.New("JoinEpoch disagrees with DeriveEpoch"))
 		}
 
@@ -146,30 +145,30 @@ func runPSKSecretVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkPSKSecret(v *pskSecretVector) error {
-	cs, err := suite.Get(CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
 	var c vectors.Check
-	ids := make([]PreSharedKeyID, len(v.PSKs))
+	ids := make([]core.PreSharedKeyID, len(v.PSKs))
 	psks := make([][]byte, len(v.PSKs))
 	for i, p := range v.PSKs {
-		ids[i] = PreSharedKeyID{PSKType: PSKTypeExternal, PSKID: p.PSKID, PSKNonce: p.PSKNonce}
+		ids[i] = core.PreSharedKeyID{PSKType: core.PSKTypeExternal, PSKID: p.PSKID, PSKNonce: p.PSKNonce}
 		psks[i] = p.PSK
-		c.Err(fmt.Sprintf("psks[%d].psk_nonce", i), ids[i].checkNonce(cs))
+		c.Err(fmt.Sprintf("psks[%d].psk_nonce", i), ids[i].CheckNonce(cs))
 		enc, err := ids[i].Marshal()
 		if err != nil {
 			c.Err(fmt.Sprintf("psks[%d] (encode)", i), err)
 			continue
 		}
-		var back PreSharedKeyID
+		var back core.PreSharedKeyID
 		if err := back.Unmarshal(enc); err != nil {
 			c.Err(fmt.Sprintf("psks[%d] (decode)", i), err)
 		} else if !back.Equal(&ids[i]) {
 			c.Err(fmt.Sprintf("psks[%d] (round trip)", i), errors.New("decoded PreSharedKeyID differs"))
 		}
 	}
-	secret, err := derivePSKSecret(cs, ids, psks)
+	secret, err := core.DerivePSKSecret(cs, ids, psks)
 	if err != nil {
 		return err
 	}
@@ -213,16 +212,16 @@ func runSecretTreeVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkSecretTree(v *secretTreeVector) error {
-	cs, err := suite.Get(CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
 	var c vectors.Check
-	key, nonce := SenderDataSecret(v.SenderData.SenderDataSecret).keyNonce(cs, v.SenderData.Ciphertext)
+	key, nonce := core.SenderDataSecret(v.SenderData.SenderDataSecret).KeyNonce(cs, v.SenderData.Ciphertext)
 	c.Bytes("sender_data.key", key, v.SenderData.Key)
 	c.Bytes("sender_data.nonce", nonce, v.SenderData.Nonce)
 
-	tree, err := newSecretTree(cs, EncryptionSecret(v.EncryptionSecret), uint32(len(v.Leaves)))
+	tree, err := core.NewSecretTree(cs, core.EncryptionSecret(v.EncryptionSecret), uint32(len(v.Leaves)))
 	if err != nil {
 		return err
 	}
@@ -230,13 +229,13 @@ func checkSecretTree(v *secretTreeVector) error {
 		for j, g := range gens {
 			f := func(name string) string { return fmt.Sprintf("leaves[%d][%d].%s", i, j, name) }
 			for _, r := range []struct {
-				typ        RatchetType
+				typ        core.RatchetType
 				key, nonce []byte
 			}{
-				{HandshakeRatchet, g.HandshakeKey, g.HandshakeNonce},
-				{ApplicationRatchet, g.ApplicationKey, g.ApplicationNonce},
+				{core.HandshakeRatchet, g.HandshakeKey, g.HandshakeNonce},
+				{core.ApplicationRatchet, g.ApplicationKey, g.ApplicationNonce},
 			} {
-				p, err := tree.Key(LeafIndex(i), r.typ, g.Generation)
+				p, err := tree.Key(core.LeafIndex(i), r.typ, g.Generation)
 				if err != nil {
 					c.Err(f(r.typ.String()), err)
 					continue
@@ -268,15 +267,15 @@ func runTranscriptHashVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkTranscriptHashes(v *transcriptHashVector) error {
-	cs, err := suite.Get(CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
 	if err != nil {
 		return err
 	}
-	ac, err := UnmarshalAuthenticatedContent(v.AuthenticatedContent)
+	ac, err := core.UnmarshalAuthenticatedContent(v.AuthenticatedContent)
 	if err != nil {
 		return fmt.Errorf("authenticated_content: %w", err)
 	}
-	if ac.Content.ContentType != ContentTypeCommit {
+	if ac.Content.ContentType != core.ContentTypeCommit {
 		return fmt.Errorf("authenticated_content: content_type %v, want commit", ac.Content.ContentType)
 	}
 	confirmedInput, err := ac.ConfirmedTranscriptHashInput()
@@ -289,10 +288,10 @@ func checkTranscriptHashes(v *transcriptHashVector) error {
 	c.Bytes("authenticated_content (ConfirmedTranscriptHashInput || confirmation_tag<V>)",
 		codec.MustEncode(func(b *cryptobyte.Builder) { b.AddBytes(confirmedInput); codec.AddOpaque(b, tag) }),
 		v.AuthenticatedContent)
-	confirmed, interim := nextTranscriptHashes(cs, v.InterimTranscriptHashBefore, confirmedInput, tag)
+	confirmed, interim := core.NextTranscriptHashes(cs, v.InterimTranscriptHashBefore, confirmedInput, tag)
 	c.Bytes("confirmed_transcript_hash_after", confirmed, v.ConfirmedTranscriptHashAfter)
 	c.Bytes("interim_transcript_hash_after", interim, v.InterimTranscriptHashAfter)
-	if !ConfirmationKey(v.ConfirmationKey).verify(cs, v.ConfirmedTranscriptHashAfter, tag) {
+	if !core.ConfirmationKey(v.ConfirmationKey).Verify(cs, v.ConfirmedTranscriptHashAfter, tag) {
 		c.Err("confirmation_tag", errors.New("not MAC(confirmation_key, confirmed_transcript_hash_after)"))
 	}
 	return c.Result()
