@@ -416,6 +416,9 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 			if err := lim.checkExtensions(CodeInvalidProposal, b.Extensions); err != nil {
 				return nil, err
 			}
+			if err := cfg.checkExternalSenders(CodeInvalidProposal, b.Extensions); err != nil {
+				return nil, err
+			}
 			gceCount++
 			if gceCount > 1 {
 				return nil, protoErr(CodeInvalidProposal, ruleProposalList, "several GroupContextExtensions", nil)

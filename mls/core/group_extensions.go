@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
@@ -187,4 +188,41 @@ func parseExternalPub(cs *suite.Suite, data []byte) ([]byte, error) {
 		return nil, protoErr(CodeDecode, rule, "wrong key length", nil)
 	}
 	return pub, nil
+}
+
+// checkExternalSenders runs the Authentication Service over the
+// credentials of an external_senders extension in exts, if any: RFC 9420,
+// Section 5.3.1 requires the credentials to be validated when the
+// extension is added to or updated in a group, and when a client joins a
+// group that has it. Each credential is bounded by the Config's
+// credential limit, an x509 chain must certify its signature key, and
+// Config.ValidateCredential must accept it.
+func (c *Config) checkExternalSenders(code ErrorCode, exts Extensions) error {
+	const rule = "RFC 9420 §5.3.1 external_senders credential"
+	e, ok := exts.Find(ExtensionExternalSenders)
+	if !ok {
+		return nil
+	}
+	senders, err := UnmarshalExternalSenders(e.Data)
+	if err != nil {
+		return err
+	}
+	lim := c.limits()
+	for i := range senders {
+		s := &senders[i]
+		if err := lim.checkCredential(code, &s.Credential); err != nil {
+			return err
+		}
+		if s.Credential.Type == CredentialX509 {
+			if err := checkX509Credential(&s.Credential, s.SignatureKey); err != nil {
+				return protoErr(code, rule, fmt.Sprintf("external sender %d", i), err)
+			}
+		}
+		if c != nil && c.ValidateCredential != nil {
+			if err := c.ValidateCredential(&s.Credential, s.SignatureKey); err != nil {
+				return protoErr(code, rule, fmt.Sprintf("external sender %d", i), err)
+			}
+		}
+	}
+	return nil
 }

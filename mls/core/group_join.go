@@ -237,35 +237,13 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if err != nil {
 		return nil, nil, err
 	}
-	treeBytes := opts.RatchetTree
-	if e, ok := groupInfo.Extensions.Find(ExtensionRatchetTree); ok {
-		treeBytes = e.Data
-	}
-	if treeBytes == nil {
-		return nil, nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
-	}
-	tree, err := parseTreeWithLimits(cs, treeBytes, cfg)
+	pg, err := publicFromGroupInfo(cfg, cs, groupInfo, opts.RatchetTree)
 	if err != nil {
-		return nil, nil, err
-	}
-	signer := tree.Leaf(LeafIndex(groupInfo.Signer))
-	if signer == nil {
-		return nil, nil, protoErr(CodeInvalidWelcome, rule+" signer is a member", "", nil)
-	}
-	if err := groupInfo.VerifySignature(signer.SignatureKey); err != nil {
-		return nil, nil, err
-	}
-	pg, err := newPublicGroup(cs, groupInfo.GroupContext, tree, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := pg.validateJoinedTree(cfg); err != nil {
 		return nil, nil, err
 	}
 	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, groupInfo.GroupContext.Extensions); err != nil {
 		return nil, nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
 	}
-	pg.interim = interimTranscriptHash(cs, groupInfo.GroupContext.ConfirmedTranscriptHash, groupInfo.ConfirmationTag)
 
 	rnd := cfg.rand()
 	kemOutput, initSecret, err := newExternalInit(cs, rnd, extPub)
@@ -384,4 +362,60 @@ func extensionsEqual(a, b Extensions) bool {
 		}
 	}
 	return true
+}
+
+// NewPublicGroup builds the public state of a group from a GroupInfo and
+// its ratchet tree (ratchetTree, or the GroupInfo's ratchet_tree
+// extension): what a delivery service or any observer needs to follow the
+// group without being a member. It checks what a joiner checks of them
+// (RFC 9420, Section 12.4.3.1): the GroupInfo's size limits and its
+// signature by a member, the tree's validity (tree hash against the
+// GroupContext, parent hashes, every leaf, the Authentication Service via
+// cfg.ValidateCredential, also for external senders), and derives the
+// interim transcript hash from the confirmation tag.
+func NewPublicGroup(cfg *Config, groupInfo *GroupInfo, ratchetTree []byte) (*PublicGroup, error) {
+	if groupInfo == nil {
+		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4.3", "nil GroupInfo", nil)
+	}
+	cs, err := suite.Get(groupInfo.GroupContext.CipherSuite)
+	if err != nil {
+		return nil, protoErr(CodeUnsupported, "RFC 9420 §12.4.3", "", err)
+	}
+	if err := cfg.limits().checkGroupInfo(groupInfo); err != nil {
+		return nil, err
+	}
+	return publicFromGroupInfo(cfg, cs, groupInfo, ratchetTree)
+}
+
+// publicFromGroupInfo is NewPublicGroup after the suite and limit checks
+// (shared with ExternalJoin).
+func publicFromGroupInfo(cfg *Config, cs *suite.Suite, groupInfo *GroupInfo, ratchetTree []byte) (*PublicGroup, error) {
+	const rule = "RFC 9420 §12.4.3"
+	treeBytes := ratchetTree
+	if e, ok := groupInfo.Extensions.Find(ExtensionRatchetTree); ok {
+		treeBytes = e.Data
+	}
+	if treeBytes == nil {
+		return nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
+	}
+	tree, err := parseTreeWithLimits(cs, treeBytes, cfg)
+	if err != nil {
+		return nil, err
+	}
+	signer := tree.Leaf(LeafIndex(groupInfo.Signer))
+	if signer == nil {
+		return nil, protoErr(CodeInvalidWelcome, rule+" signer is a member", "", nil)
+	}
+	if err := groupInfo.VerifySignature(signer.SignatureKey); err != nil {
+		return nil, err
+	}
+	pg, err := newPublicGroup(cs, groupInfo.GroupContext, tree, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := pg.validateJoinedTree(cfg); err != nil {
+		return nil, err
+	}
+	pg.interim = interimTranscriptHash(cs, groupInfo.GroupContext.ConfirmedTranscriptHash, groupInfo.ConfirmationTag)
+	return pg, nil
 }

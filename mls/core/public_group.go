@@ -458,6 +458,9 @@ func (pg *PublicGroup) senderSigKey(sender Sender, content *FramedContent) ([]by
 // Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
 // application's credential checks.
 func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
+	if err := cfg.checkExternalSenders(CodeInvalidWelcome, pg.ctx.Extensions); err != nil {
+		return err
+	}
 	rc, err := requiredCapabilities(pg.ctx.Extensions)
 	if err != nil {
 		return err
