@@ -60,6 +60,12 @@ type Config struct {
 	// AcceptExternalProposal, if set, is asked about every proposal from an
 	// external sender (RFC 9420, Section 12.1.8); nil accepts them.
 	AcceptExternalProposal func(p ProposalBody, senderIndex uint32) error
+	// AcceptNewMemberProposal decides whether a client that is not a
+	// member may ask to be added (NewMemberAddProposal; RFC 9420, Section
+	// 12.1.8): such a request needs only the group ID and epoch, which
+	// every message shows. nil refuses every such request. (External
+	// joins are authorized by publishing a GroupInfo with ExternalPub.)
+	AcceptNewMemberProposal func(kp *KeyPackage) error
 	// DisableGREASE turns off GREASE values in new KeyPackages (RFC 9420,
 	// Section 13.5; on by default, as the RFC recommends).
 	DisableGREASE bool
@@ -115,6 +121,9 @@ func (c *Config) core() *core.Config {
 	}
 	if f := c.AcceptExternalProposal; f != nil {
 		cc.AcceptExternalProposal = func(p *core.Proposal, sender uint32) error { return f(proposalFromCore(p), sender) }
+	}
+	if f := c.AcceptNewMemberProposal; f != nil {
+		cc.AcceptNewMemberProposal = func(kp *core.KeyPackage) error { return f(&KeyPackage{kp}) }
 	}
 	return cc
 }

@@ -25,7 +25,12 @@
 // accept; when it is nil every credential is accepted, which is only
 // acceptable in tests. Config.ValidateSuccessor decides whether a member
 // may change its credential; Config.AcceptExternalProposal whether a
-// proposal from an external sender is acceptable.
+// proposal from an external sender is acceptable (nil accepts: the group
+// listed the sender in its external_senders extension, whose credentials
+// also go through ValidateCredential); Config.AcceptNewMemberProposal
+// whether a non-member may ask to be added (nil refuses). Publishing a
+// GroupInfo with the external_pub extension lets whoever holds it join by
+// an external commit.
 //
 // # Errors
 //

@@ -331,6 +331,19 @@ func TestFacadeExternalSenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := alice.Process(wire(t, prop)); !errors.Is(err, mls.ErrInvalidProposal) {
+		t.Fatalf("new member proposal without a policy: %v", err)
+	}
+	cfgA.AcceptNewMemberProposal = func(kp *mls.KeyPackage) error {
+		if string(kp.Credential().Identity) != "bob" {
+			return errors.New("unknown")
+		}
+		return nil
+	}
+	state, _ := alice.MarshalState()
+	if alice, err = mls.UnmarshalGroupState(cfgA, state); err != nil {
+		t.Fatal(err)
+	}
 	out, err := alice.Process(wire(t, prop))
 	if err != nil || out.Sender.Type != mls.SenderTypeNewMemberProposal {
 		t.Fatalf("new member proposal: %v %+v", err, out)
@@ -362,7 +375,7 @@ func TestFacadeExternalSenders(t *testing.T) {
 	// stays as it was.
 	strict := *cfgB
 	strict.AcceptExternalProposal = func(mls.ProposalBody, uint32) error { return errors.New("no external proposals") }
-	state, _ := bob.MarshalState()
+	state, _ = bob.MarshalState()
 	strictBob, err := mls.UnmarshalGroupState(&strict, state)
 	if err != nil {
 		t.Fatal(err)

@@ -104,7 +104,27 @@ func TestNewMemberAddProposal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without a policy, a non-member's request to join is refused and
+	// leaves the group as it was.
+	before, _ := a.MarshalState()
+	if _, err := a.Process(wireRoundTrip(t, msg)); !errors.Is(err, ErrInvalidProposal) {
+		t.Fatalf("new_member_proposal without AcceptNewMemberProposal: %v", err)
+	}
+	if after, _ := a.MarshalState(); !bytes.Equal(before, after) {
+		t.Fatal("the refused proposal changed the group")
+	}
+	var asked []byte
+	a.cfg.AcceptNewMemberProposal = func(kp *KeyPackage) error {
+		asked = kp.LeafNode.Credential.Identity
+		if string(asked) == "eve" {
+			return errors.New("not eve")
+		}
+		return nil
+	}
 	out, err := a.Process(wireRoundTrip(t, msg))
+	if string(asked) != "bob" {
+		t.Fatalf("the policy saw %q", asked)
+	}
 	if err != nil || out.Sender.Type != SenderTypeNewMemberProposal {
 		t.Fatalf("Process: %v, %+v", err, out)
 	}

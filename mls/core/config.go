@@ -105,6 +105,16 @@ type Config struct {
 	// AcceptExternalProposal, if set, is asked about every proposal from an
 	// external sender (RFC 9420, Section 12.1.8); nil accepts them.
 	AcceptExternalProposal func(p *Proposal, senderIndex uint32) error
+	// AcceptNewMemberProposal decides whether a client that is not a
+	// member may ask to be added (an Add with sender new_member_proposal,
+	// RFC 9420, Section 12.1.8): such a proposal needs only the group ID
+	// and epoch, which every message shows. It is called with the
+	// proposed KeyPackage (already validated) when the proposal is
+	// received; nil refuses every such proposal. External commits are
+	// authorized by publishing a GroupInfo with the external_pub
+	// extension (Group.GroupInfo, CommitOptions.ExternalPub): whoever
+	// holds it can join.
+	AcceptNewMemberProposal func(kp *KeyPackage) error
 	// DisableGREASE turns off GREASE (RFC 9420, Section 13.5). By default
 	// (false, as Section 13.5 recommends) NewKeyPackage adds one GREASE
 	// value, drawn from Rand, to each of the LeafNode's capabilities lists

@@ -130,6 +130,14 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 		if p.Type() != ProposalTypeAdd {
 			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 new_member_proposal", p.Type().String(), nil)
 		}
+		// Anyone who saw a message of the group knows its ID and epoch and
+		// can ask to be added: without a policy that admits it, refuse.
+		if g.cfg == nil || g.cfg.AcceptNewMemberProposal == nil {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 new_member_proposal policy", "no Config.AcceptNewMemberProposal", nil)
+		}
+		if err := g.cfg.AcceptNewMemberProposal(&p.Body.(*Add).KeyPackage); err != nil {
+			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.8 new_member_proposal policy", "", err)
+		}
 	case SenderTypeMember:
 		if u, ok := p.Body.(*Update); ok {
 			if err := g.pub.validateLeafNode(g.pub.tree, g.pub.ctx.Extensions, &u.LeafNode,
