@@ -220,12 +220,23 @@ func commitInitSecret(keys *EpochSecrets, committer Sender, ext *ExternalInit) (
 // confirm sets the new epoch's confirmed transcript hash from the signed
 // commit ac (RFC 9420, Section 8.2) and returns the encoded GroupContext.
 func (st *stagedCommit) confirm(ac *AuthenticatedContent) ([]byte, error) {
+	h, err := st.confirmedHash(ac)
+	if err != nil {
+		return nil, err
+	}
+	st.ctx.ConfirmedTranscriptHash = h
+	return st.ctx.Marshal()
+}
+
+// confirmedHash is the new epoch's confirmed transcript hash, from the
+// previous epoch's interim transcript hash and the signed commit ac (RFC
+// 9420, Section 8.2).
+func (st *stagedCommit) confirmedHash(ac *AuthenticatedContent) ([]byte, error) {
 	input, err := ac.ConfirmedTranscriptHashInput()
 	if err != nil {
 		return nil, err
 	}
-	st.ctx.ConfirmedTranscriptHash = confirmedTranscriptHash(st.pg.cs, st.pg.interim, input)
-	return st.ctx.Marshal()
+	return confirmedTranscriptHash(st.pg.cs, st.pg.interim, input), nil
 }
 
 // nextPublic returns the new epoch's PublicGroup once ac carries its

@@ -57,8 +57,9 @@ const (
 	// security took effect (RFC 9420, Section 16.6).
 	LeakedLockedOut
 	// LeakedMismatch: the leaked epoch secrets do not fit the commit. A
-	// PrivateMessage commit does not open with them, or the new epoch's
-	// confirmation tag does not verify: they are another epoch's, or the
+	// PrivateMessage commit does not open with them, a PublicMessage's
+	// membership tag does not verify, or the new epoch's confirmation tag
+	// does not verify: they are another epoch's, or the
 	// commit's key schedule takes a PSK (AdvanceLeaked assumes none).
 	LeakedMismatch
 )
@@ -103,9 +104,10 @@ type LeakedEpoch struct {
 //     or was removed cannot);
 //  4. the key schedule runs from the epoch's init_secret (or the external
 //     init of an external commit, Section 8.3), the commit_secret (zero
-//     without a path) and a zero psk_secret (Section 8); the new
-//     confirmed transcript hash must be c.Next's and the commit's
-//     confirmation tag must verify (Sections 6.1, 8.2).
+//     without a path) and a zero psk_secret (Section 8), over the new
+//     GroupContext (c.Next's, whose confirmed transcript hash must be the
+//     one the commit gives, Section 8.2); the commit's confirmation tag
+//     must verify (Section 6.1).
 //
 // What it does NOT do: the proposal list is neither resolved nor validated
 // nor applied, and the UpdatePath is neither validated nor merged: the new
@@ -135,7 +137,9 @@ func (pg *PublicGroup) AdvanceLeaked(s *LeakedState, c *AcceptedCommit, cfg *Con
 	}
 	ac, _, err := openHandshake(pg, cfg, &s.Secrets.Membership, s.Secrets.SenderData, stree, c.Message)
 	if err != nil {
-		if c.Message.WireFormat == WireFormatPrivateMessage {
+		// A PrivateMessage that does not open, or a PublicMessage whose
+		// membership tag does not verify, with the leaked secrets.
+		if c.Message.WireFormat == WireFormatPrivateMessage || errors.Is(err, ErrInvalidMAC) {
 			return &LeakedEpoch{Outcome: LeakedMismatch}, nil
 		}
 		return nil, err
@@ -150,6 +154,14 @@ func (pg *PublicGroup) AdvanceLeaked(s *LeakedState, c *AcceptedCommit, cfg *Con
 	st, ext, err := pg.restageCommit(ac, next, c.Added)
 	if err != nil {
 		return nil, err
+	}
+	// The commit must be the one that created next (Section 8.2).
+	cth, err := st.confirmedHash(ac)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(cth, next.ctx.ConfirmedTranscriptHash) {
+		return nil, errors.New("mls: AdvanceLeaked: the commit does not create the next epoch given (confirmed transcript hash)")
 	}
 	// 3. The members' private states and the commit_secret.
 	out := &LeakedEpoch{Trees: make([]*TreePrivate, len(s.Members))}
@@ -180,12 +192,10 @@ func (pg *PublicGroup) AdvanceLeaked(s *LeakedState, c *AcceptedCommit, cfg *Con
 		return &LeakedEpoch{Outcome: LeakedLockedOut}, nil
 	}
 	// 4. The key schedule.
-	ctxBytes, err := st.confirm(ac)
+	st.ctx.ConfirmedTranscriptHash = cth
+	ctxBytes, err := st.ctx.Marshal()
 	if err != nil {
 		return nil, err
-	}
-	if !bytes.Equal(st.ctx.ConfirmedTranscriptHash, next.ctx.ConfirmedTranscriptHash) {
-		return nil, errors.New("mls: AdvanceLeaked: the commit does not create the next epoch given (confirmed transcript hash)")
 	}
 	init, err := commitInitSecret(s.Secrets, st.committer, ext)
 	if err != nil {
