@@ -176,8 +176,8 @@ func (pg *PublicGroup) AdvanceLeaked(s *LeakedState, c *AcceptedCommit, cfg *Con
 			return nil, err
 		}
 		out.Trees[i] = np
-		if st.path == nil || st.tree.Leaf(np.leaf) == nil || (np.leaf == st.sender && st.committer.Type == SenderTypeMember) {
-			continue // no path, removed, or the committer (it drew the path)
+		if st.path == nil || st.tree.Leaf(np.leaf) == nil || np.leaf == st.sender {
+			continue // no path, removed, or the committer's leaf (it drew the path)
 		}
 		dp, secret, err := st.decryptPath(np)
 		if errors.Is(err, ErrDecrypt) {
