@@ -209,115 +209,28 @@ func (b *RealBackend) adversary(p *realPending, prev, next *core.Group, removed 
 }
 
 // tryEpoch makes shadow sh try to derive next's epoch from the commit it
-// observed, with the keys it holds.
+// observed, with the keys it holds: the victim's private tree state and
+// its stolen Update keys, its ghost's, and the epoch's secrets
+// (core.PublicGroup.AdvanceLeaked, the receiver's own steps).
 func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *core.Group) (bool, error) {
-	cs := prev.EpochSecrets().CipherSuite()
-	oldCtx := prev.Public().Context()
 	msg, err := core.UnmarshalMLSMessage(p.commit)
 	if err != nil {
 		return false, err
 	}
-	var ac *core.AuthenticatedContent
-	switch {
-	case msg.PublicMessage != nil:
-		ac = &core.AuthenticatedContent{WireFormat: msg.WireFormat, Content: msg.PublicMessage.Content, Auth: msg.PublicMessage.Auth}
-	case msg.PrivateMessage != nil:
-		// It knows the epoch's secrets: it decrypts the handshake.
-		st, err := sh.keys.NewSecretTree(prev.Public().Tree().NumLeaves())
-		if err != nil {
-			return false, err
-		}
-		tree := prev.Public().Tree()
-		ac, err = core.UnprotectPrivate(cs, msg.PrivateMessage, &oldCtx, st, sh.keys.SenderData, func(l uint32) ([]byte, error) {
-			if ln := tree.Leaf(core.LeafIndex(l)); ln != nil {
-				return ln.SignatureKey, nil
-			}
-			return nil, core.ErrUnknownSender
-		})
-		if err != nil {
-			return false, nil
-		}
-	}
-	commit := ac.Content.Commit
-	newPub := next.Public()
-	newTree := newPub.Tree()
-	var commitSecret core.CommitSecret
-	np := sh.priv.Prune(newTree)
-	if np, err = withStolenLeaf(np, newTree, sh.updKeys); err != nil {
-		return false, err
-	}
-	// The private states it holds: the victim's, and its ghost's.
-	privs := []*core.TreePrivate{np, nil}
-	if sh.gpriv != nil {
-		privs[1] = sh.gpriv.Prune(newTree)
-	}
-	if commit.Path != nil {
-		prov := newPub.Context()
-		prov.ConfirmedTranscriptHash = oldCtx.ConfirmedTranscriptHash
-		enc, err := prov.Marshal()
-		if err != nil {
-			return false, err
-		}
-		committer := core.LeafIndex(ac.Content.Sender.Index)
-		ok := false
-		for i, tp := range privs {
-			if tp == nil || newTree.Leaf(tp.Leaf()) == nil {
-				continue
-			}
-			dp, secret, err := newTree.DecryptUpdatePath(tp, committer, commit.Path, enc, p.pc.Stats.Added)
-			if err != nil {
-				continue // no key of the path's resolutions
-			}
-			privs[i], commitSecret, ok = dp, secret, true
-		}
-		if !ok {
-			return false, nil // locked out
-		}
-		np = privs[0]
-	}
-	ctx := newPub.Context()
-	enc, err := ctx.Marshal()
+	leaked := &core.LeakedState{Secrets: sh.keys, Members: []core.LeakedMember{
+		{Tree: sh.priv, UpdateKeys: sh.updKeys},
+		{Tree: sh.gpriv},
+	}}
+	res, err := prev.Public().AdvanceLeaked(leaked, &core.AcceptedCommit{Message: msg, Next: next.Public(), Added: p.pc.Stats.Added}, b.mcfg)
 	if err != nil {
-		return false, err
+		return false, b.fail(fmt.Errorf("sim: epoch %d: the adversary of member %d: %w", next.Epoch(), sh.victim, err))
 	}
-	_, keys, err := core.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
-	if err != nil {
-		return false, err
+	if res.Outcome != core.LeakedDerived {
+		return false, nil // locked out (or its secrets do not fit)
 	}
-	if !bytes.Equal(keys.Authenticator, next.EpochAuthenticator()) {
-		return false, nil
-	}
-	sh.priv, sh.keys = np.Prune(newTree), keys
-	if privs[1] != nil {
-		sh.gpriv = privs[1].Prune(newTree)
+	sh.priv, sh.keys = res.Trees[0], res.Secrets
+	if res.Trees[1] != nil {
+		sh.gpriv = res.Trees[1]
 	}
 	return true, nil
-}
-
-// withStolenLeaf returns np with the leaf key of its leaf in tree when one
-// of the stolen Update keys is that key (an Update the victim proposed
-// before the compromise was committed), else np.
-func withStolenLeaf(np *core.TreePrivate, tree *core.RatchetTree, keys [][]byte) (*core.TreePrivate, error) {
-	l := np.Leaf()
-	ln := tree.Leaf(l)
-	if ln == nil || len(keys) == 0 || np.PrivateKey(l.Node()) != nil {
-		return np, nil
-	}
-	for _, k := range keys {
-		tp, err := core.TreePrivateFromKeys(tree.CipherSuite(), l, []core.NodeIndex{l.Node()}, [][]byte{k})
-		if err != nil {
-			return nil, err
-		}
-		if !bytes.Equal(tp.PrivateKey(l.Node()), k) || tp.Check(tree) != nil {
-			continue
-		}
-		// The victim's direct path was blanked by the Update: the leaf
-		// key joins whatever np still holds above it.
-		nodes, privs := []core.NodeIndex{l.Node()}, [][]byte{k}
-		for _, x := range np.Nodes() {
-			nodes, privs = append(nodes, x), append(privs, np.PrivateKey(x))
-		}
-		return core.TreePrivateFromKeys(tree.CipherSuite(), l, nodes, privs)
-	}
-	return np, nil
 }

@@ -77,9 +77,10 @@ import (
 //
 // Adversary. Each compromise is a shadow client holding the victim's real
 // TreePrivate, init_secret and signature key. For every later commit it
-// tries the real decryption of the UpdatePath (DecryptUpdatePath with the
-// keys it holds) and the key schedule, and succeeds iff the epoch
-// authenticator it derives equals the real one. An adversary with the
+// tries to derive the next epoch with the keys it holds
+// (core.PublicGroup.AdvanceLeaked: the real decryption of the UpdatePath
+// and the key schedule, succeeding iff the commit's confirmation tag
+// verifies with the keys it derives). An adversary with the
 // signature key is active: the engine makes it commit as the victim right
 // after the compromise and at every later turn of the victim
 // (CommitSpec.Adversary). Those commits are built from the shadow's own

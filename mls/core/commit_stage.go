@@ -167,15 +167,76 @@ func (st *stagedCommit) pathCiphertexts() int {
 	return n
 }
 
+// decryptPath is a receiver's private step on the commit (RFC 9420,
+// Sections 7.5, 12.4.2): priv pruned to the new tree, then, if the commit
+// has an UpdatePath, the path secret addressed to priv decrypted with the
+// provisional GroupContext (the new epoch, extensions and tree hash, the
+// old confirmed transcript hash: call before confirm) and the keys of the
+// rest of the path derived. It returns the new private state and the
+// commit_secret (nil without a path: the zero vector). st is unchanged.
+func (st *stagedCommit) decryptPath(priv *TreePrivate) (*TreePrivate, CommitSecret, error) {
+	np := priv.Prune(st.tree)
+	if st.path == nil {
+		return np, nil, nil
+	}
+	provisional, err := st.ctx.Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	np, secret, err := st.tree.DecryptUpdatePath(np, st.sender, st.path, provisional, st.added)
+	if err != nil {
+		return nil, nil, err
+	}
+	return np, secret, nil
+}
+
+// checkCommitSender checks that a commit comes from a member or an
+// external joiner (RFC 9420, Section 12.4).
+func checkCommitSender(s Sender) error {
+	if s.Type != SenderTypeMember && s.Type != SenderTypeNewMemberCommit {
+		return protoErr(CodeInvalidCommit, "RFC 9420 §12.4 commit sender", s.Type.String(), nil)
+	}
+	return nil
+}
+
+// commitInitSecret is the init_secret the key schedule of a commit by
+// committer starts from (RFC 9420, Sections 8, 8.3): keys' init_secret,
+// or for an external commit the one ext's kem_output encapsulates to the
+// epoch's external key pair (a new buffer, the caller's to erase).
+func commitInitSecret(keys *EpochSecrets, committer Sender, ext *ExternalInit) (InitSecret, error) {
+	if committer.Type != SenderTypeNewMemberCommit {
+		return keys.Init, nil
+	}
+	if ext == nil {
+		return nil, protoErr(CodeInvalidCommit, ruleExternalProposal, "no ExternalInit", nil)
+	}
+	init, err := keys.ExternalInitSecret(ext.KEMOutput)
+	if err != nil {
+		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §8.3 external init", "", err)
+	}
+	return init, nil
+}
+
 // confirm sets the new epoch's confirmed transcript hash from the signed
 // commit ac (RFC 9420, Section 8.2) and returns the encoded GroupContext.
 func (st *stagedCommit) confirm(ac *AuthenticatedContent) ([]byte, error) {
+	h, err := st.confirmedHash(ac)
+	if err != nil {
+		return nil, err
+	}
+	st.ctx.ConfirmedTranscriptHash = h
+	return st.ctx.Marshal()
+}
+
+// confirmedHash is the new epoch's confirmed transcript hash, from the
+// previous epoch's interim transcript hash and the signed commit ac (RFC
+// 9420, Section 8.2).
+func (st *stagedCommit) confirmedHash(ac *AuthenticatedContent) ([]byte, error) {
 	input, err := ac.ConfirmedTranscriptHashInput()
 	if err != nil {
 		return nil, err
 	}
-	st.ctx.ConfirmedTranscriptHash = confirmedTranscriptHash(st.pg.cs, st.pg.interim, input)
-	return st.ctx.Marshal()
+	return confirmedTranscriptHash(st.pg.cs, st.pg.interim, input), nil
 }
 
 // nextPublic returns the new epoch's PublicGroup once ac carries its
@@ -191,11 +252,18 @@ func (st *stagedCommit) nextPublic(ac *AuthenticatedContent, ctxBytes []byte) *P
 // verified otherwise), and the new PublicGroup (RFC 9420, Sections 8, 8.2,
 // 12.4.2).
 func (st *stagedCommit) advance(ac *AuthenticatedContent, init InitSecret, commit CommitSecret, psk PSKSecret) (JoinerSecret, *EpochSecrets, *PublicGroup, error) {
-	cs := st.pg.cs
 	ctxBytes, err := st.confirm(ac)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return st.keySchedule(ac, ctxBytes, init, commit, psk)
+}
+
+// keySchedule is advance once confirm has encoded the new GroupContext
+// (ctxBytes): the key schedule, the confirmation tag (set on ac when it
+// has none, verified otherwise) and the new PublicGroup.
+func (st *stagedCommit) keySchedule(ac *AuthenticatedContent, ctxBytes []byte, init InitSecret, commit CommitSecret, psk PSKSecret) (JoinerSecret, *EpochSecrets, *PublicGroup, error) {
+	cs := st.pg.cs
 	joiner, keys := deriveEpoch(cs, init, commit, psk, ctxBytes)
 	keys.ownedByGroup()
 	if ac.Auth.ConfirmationTag == nil {

@@ -97,6 +97,30 @@
 // reveals past secrets; it is not a guarantee. Values returned to the
 // caller (exports, keys, PendingKey.KeyNonce) are the caller's to erase.
 //
+// # Leaked state
+//
+// Simulators, conformance runners and security analyses need what an
+// adversary holding a member's secrets (RFC 9420, Section 16.6: its
+// private tree keys, the epoch's secrets including init_secret, its
+// pending Update keys) can derive from the commits it observes.
+// PublicGroup.AdvanceLeaked is that function, built from the receiver's
+// own steps (the same code as Group.Process): given the epoch's
+// PublicGroup, a LeakedState and an AcceptedCommit (the commit message,
+// the next epoch's PublicGroup and the added leaves, as the honest members
+// computed them), it opens the commit with the leaked secrets (Sections
+// 6.2, 6.3), decrypts the UpdatePath with any leaked tree state that holds
+// a key of it (Sections 7.5, 12.4.2), runs the key schedule (Section 8)
+// and verifies the confirmation tag (Section 6.1). It returns the next
+// epoch's secrets and tree states (LeakedDerived), or says the adversary
+// is locked out (LeakedLockedOut: no leaked state can decrypt the path) or
+// holds secrets that do not fit the commit (LeakedMismatch); errors are
+// for inconsistent inputs. It does not validate or apply the proposals or
+// the UpdatePath (the honest receivers did: the tree comes from the given
+// next epoch), and it assumes the adversary knows no PSK. Other pieces of
+// leaked state: TreePrivateFromKeys and RestoreGroup rebuild a member from
+// its keys, EpochSecrets.NewSecretTree is an epoch's secret tree, and
+// DeriveEpoch runs the key schedule alone.
+//
 // # Size limits
 //
 // Everything received from a peer is bounded before it costs more than a

@@ -35,33 +35,9 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 	if msg == nil {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "nil message", nil)
 	}
-	var (
-		ac     *AuthenticatedContent
-		opened *OpenedPrivateMessage
-		err    error
-	)
-	switch msg.WireFormat {
-	case WireFormatPublicMessage:
-		if msg.PublicMessage == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PublicMessage", nil)
-		}
-		if ac, err = g.pub.verifyPublic(msg.PublicMessage, g.cfg, &g.keys.Membership); err != nil {
-			return nil, err
-		}
-	case WireFormatPrivateMessage:
-		if msg.PrivateMessage == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PrivateMessage", nil)
-		}
-		opened, err = openPrivate(g.cs, msg.PrivateMessage, &g.pub.ctx, g.stree, g.keys.SenderData, g.pub.memberSigKey)
-		if err != nil {
-			return nil, err
-		}
-		if err := g.cfg.limits().checkContent(opened.Content.Content.Proposal, opened.Content.Content.Commit); err != nil {
-			return nil, err
-		}
-		ac = opened.Content
-	default:
-		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 handshake wire format", msg.WireFormat.String(), nil)
+	ac, opened, err := openHandshake(g.pub, g.cfg, &g.keys.Membership, g.keys.SenderData, g.stree, msg)
+	if err != nil {
+		return nil, err
 	}
 	out := &Processed{Sender: ac.Content.Sender, ContentType: ac.Content.ContentType, AuthenticatedData: ac.Content.AuthenticatedData}
 	switch ac.Content.ContentType {
@@ -105,6 +81,36 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 		return out, nil
 	}
 	return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 content_type", ac.Content.ContentType.String(), nil)
+}
+
+// openHandshake is a member's first step on a message of pub's epoch
+// (RFC 9420, Sections 6.2, 6.3): a PublicMessage is checked (group, epoch,
+// size limits, signature, membership tag with membership); a
+// PrivateMessage is decrypted with the sender data secret and stree, and
+// its signature and size checked. The key that opened a PrivateMessage is
+// consumed only by the caller (OpenedPrivateMessage.Consume).
+func openHandshake(pub *PublicGroup, cfg *Config, membership *MembershipKey, senderData SenderDataSecret, stree *SecretTree, msg *MLSMessage) (*AuthenticatedContent, *OpenedPrivateMessage, error) {
+	switch msg.WireFormat {
+	case WireFormatPublicMessage:
+		if msg.PublicMessage == nil {
+			return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PublicMessage", nil)
+		}
+		ac, err := pub.verifyPublic(msg.PublicMessage, cfg, membership)
+		return ac, nil, err
+	case WireFormatPrivateMessage:
+		if msg.PrivateMessage == nil {
+			return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6", "empty PrivateMessage", nil)
+		}
+		opened, err := openPrivate(pub.cs, msg.PrivateMessage, &pub.ctx, stree, senderData, pub.memberSigKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := cfg.limits().checkContent(opened.Content.Content.Proposal, opened.Content.Content.Commit); err != nil {
+			return nil, nil, err
+		}
+		return opened.Content, opened, nil
+	}
+	return nil, nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 handshake wire format", msg.WireFormat.String(), nil)
 }
 
 // checkReceivedProposal validates a proposal on receipt as far as it can be
@@ -172,8 +178,8 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group, error) {
 	c := ac.Content.Commit
 	committer := ac.Content.Sender
-	if committer.Type != SenderTypeMember && committer.Type != SenderTypeNewMemberCommit {
-		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4 commit sender", committer.Type.String(), nil)
+	if err := checkCommitSender(committer); err != nil {
+		return nil, err
 	}
 	if committer.Type == SenderTypeMember && LeafIndex(committer.Index) == g.self {
 		return nil, protoErr(CodeInvalidCommit, "RFC 9420 §12.4.2", "own commit: use Merge with the PendingCommit", nil)
@@ -189,7 +195,7 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	if err := st.mergePath(c.Path); err != nil {
 		return nil, err
 	}
-	res, tree := st.res, st.tree
+	res := st.res
 	priv := g.priv
 	selfRemoved := slices.Contains(res.removed, g.self)
 	if res.newExtensions && !selfRemoved {
@@ -209,21 +215,10 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 		}
 	}
 	var commitSecret CommitSecret
-	if c.Path != nil {
-		if !selfRemoved {
-			provisional, err := st.ctx.Marshal()
-			if err != nil {
-				return nil, err
-			}
-			var secret []byte
-			priv, secret, err = tree.DecryptUpdatePath(priv.Prune(tree), st.sender, c.Path, provisional, st.added)
-			if err != nil {
-				return nil, err
-			}
-			commitSecret = secret
+	if !selfRemoved {
+		if priv, commitSecret, err = st.decryptPath(priv); err != nil {
+			return nil, err
 		}
-	} else {
-		priv = priv.Prune(tree)
 	}
 	out.PathCiphertexts = st.pathCiphertexts()
 	out.Epoch = st.ctx.Epoch
@@ -240,11 +235,9 @@ func (g *Group) processCommit(ac *AuthenticatedContent, out *Processed) (*Group,
 	if err != nil {
 		return nil, err
 	}
-	initSecret := g.keys.Init
-	if committer.Type == SenderTypeNewMemberCommit {
-		if initSecret, err = g.keys.ExternalInitSecret(res.externalInit.KEMOutput); err != nil {
-			return nil, protoErr(CodeInvalidCommit, "RFC 9420 §8.3 external init", "", err)
-		}
+	initSecret, err := commitInitSecret(g.keys, committer, res.externalInit)
+	if err != nil {
+		return nil, err
 	}
 	_, keys, newPub, err := st.advance(ac, initSecret, commitSecret, pskSecret)
 	clear(commitSecret) // consumed (RFC 9420, Section 9.2)
