@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlslab/mlslab/mls/core"
+	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
 )
 
@@ -182,3 +184,7 @@ func safeRun(r vectors.Runner, data []byte) (cases []vectors.Case, err error) {
 // VectorDir returns the directory of the IETF vectors: $MLS_TEST_VECTORS,
 // else ../shared/test-vectors next to the module root.
 func VectorDir() (string, error) { return vectors.Dir() }
+
+// code is the code point of a suite, as the low-level API of mls/core takes
+// it.
+func code(s *suite.Suite) core.CipherSuite { return core.CipherSuite(s.ID()) }

@@ -60,7 +60,7 @@ func runKeyScheduleVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkKeySchedule(v *keyScheduleVector) error {
-	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(suite.ID(v.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func checkKeySchedule(v *keyScheduleVector) error {
 		f := func(name string) string { return fmt.Sprintf("epochs[%d].%s", i, name) }
 		gc := core.GroupContext{
 			Version:                 core.ProtocolVersionMLS10,
-			CipherSuite:             cs.ID(),
+			CipherSuite:             code(cs),
 			GroupID:                 v.GroupID,
 			Epoch:                   uint64(i),
 			TreeHash:                e.TreeHash,
@@ -90,12 +90,16 @@ func checkKeySchedule(v *keyScheduleVector) error {
 		}
 
 		psk := core.PSKSecret(e.PSKSecret)
-		joiner, es, err := core.DeriveEpoch(cs.ID(), init, core.CommitSecret(e.CommitSecret), psk, gcBytes)
+		joiner, es, err := core.DeriveEpoch(code(cs), init, core.CommitSecret(e.CommitSecret), psk, gcBytes)
 		if err != nil {
 			return err
 		}
 		c.Bytes(f("joiner_secret"), joiner, e.JoinerSecret)
-		c.Bytes(f("welcome_secret"), joiner.WelcomeSecret(cs, psk), e.WelcomeSecret)
+		ws, err := joiner.WelcomeSecret(code(cs), psk)
+		if err != nil {
+			return err
+		}
+		c.Bytes(f("welcome_secret"), ws, e.WelcomeSecret)
 		c.Bytes(f("init_secret"), es.Init, e.InitSecret)
 		c.Bytes(f("sender_data_secret"), es.SenderData, e.SenderDataSecret)
 		c.Bytes(f("encryption_secret"), es.Encryption, e.EncryptionSecret)
@@ -106,7 +110,7 @@ func checkKeySchedule(v *keyScheduleVector) error {
 		c.Bytes(f("membership_key"), es.Membership, e.MembershipKey)
 		c.Bytes(f("resumption_psk"), es.Resumption, e.ResumptionPSK)
 		// Starting from the joiner_secret (a Welcome) reaches the same epoch.
-		if js := core.JoinEpoch(cs, joiner, psk, gcBytes); string(js.Init) != string(es.Init) || string(js.Authenticator) != string(es.Authenticator) {
+		if js, err := core.JoinEpoch(code(cs), joiner, psk, gcBytes); err != nil || string(js.Init) != string(es.Init) || string(js.Authenticator) != string(es.Authenticator) {
 			c.Err(f("joiner path"), errors.New("JoinEpoch disagrees with DeriveEpoch"))
 		}
 
@@ -145,7 +149,7 @@ func runPSKSecretVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkPSKSecret(v *pskSecretVector) error {
-	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(suite.ID(v.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -155,7 +159,7 @@ func checkPSKSecret(v *pskSecretVector) error {
 	for i, p := range v.PSKs {
 		ids[i] = core.PreSharedKeyID{PSKType: core.PSKTypeExternal, PSKID: p.PSKID, PSKNonce: p.PSKNonce}
 		psks[i] = p.PSK
-		c.Err(fmt.Sprintf("psks[%d].psk_nonce", i), ids[i].CheckNonce(cs))
+		c.Err(fmt.Sprintf("psks[%d].psk_nonce", i), ids[i].CheckNonce(code(cs)))
 		enc, err := ids[i].Marshal()
 		if err != nil {
 			c.Err(fmt.Sprintf("psks[%d] (encode)", i), err)
@@ -168,7 +172,7 @@ func checkPSKSecret(v *pskSecretVector) error {
 			c.Err(fmt.Sprintf("psks[%d] (round trip)", i), errors.New("decoded PreSharedKeyID differs"))
 		}
 	}
-	secret, err := core.DerivePSKSecret(cs, ids, psks)
+	secret, err := core.DerivePSKSecret(code(cs), ids, psks)
 	if err != nil {
 		return err
 	}
@@ -212,16 +216,19 @@ func runSecretTreeVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkSecretTree(v *secretTreeVector) error {
-	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(suite.ID(v.CipherSuite))
 	if err != nil {
 		return err
 	}
 	var c vectors.Check
-	key, nonce := core.SenderDataSecret(v.SenderData.SenderDataSecret).KeyNonce(cs, v.SenderData.Ciphertext)
+	key, nonce, err := core.SenderDataSecret(v.SenderData.SenderDataSecret).KeyNonce(code(cs), v.SenderData.Ciphertext)
+	if err != nil {
+		return err
+	}
 	c.Bytes("sender_data.key", key, v.SenderData.Key)
 	c.Bytes("sender_data.nonce", nonce, v.SenderData.Nonce)
 
-	tree, err := core.NewSecretTree(cs, core.EncryptionSecret(v.EncryptionSecret), uint32(len(v.Leaves)))
+	tree, err := core.NewSecretTree(code(cs), core.EncryptionSecret(v.EncryptionSecret), uint32(len(v.Leaves)))
 	if err != nil {
 		return err
 	}
@@ -267,7 +274,7 @@ func runTranscriptHashVectors(data []byte) ([]vectors.Case, error) {
 }
 
 func checkTranscriptHashes(v *transcriptHashVector) error {
-	cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
+	cs, err := suite.Get(suite.ID(v.CipherSuite))
 	if err != nil {
 		return err
 	}
@@ -288,10 +295,13 @@ func checkTranscriptHashes(v *transcriptHashVector) error {
 	c.Bytes("authenticated_content (ConfirmedTranscriptHashInput || confirmation_tag<V>)",
 		codec.MustEncode(func(b *cryptobyte.Builder) { b.AddBytes(confirmedInput); codec.AddOpaque(b, tag) }),
 		v.AuthenticatedContent)
-	confirmed, interim := core.NextTranscriptHashes(cs, v.InterimTranscriptHashBefore, confirmedInput, tag)
+	confirmed, interim, err := core.NextTranscriptHashes(code(cs), v.InterimTranscriptHashBefore, confirmedInput, tag)
+	if err != nil {
+		return err
+	}
 	c.Bytes("confirmed_transcript_hash_after", confirmed, v.ConfirmedTranscriptHashAfter)
 	c.Bytes("interim_transcript_hash_after", interim, v.InterimTranscriptHashAfter)
-	if !core.ConfirmationKey(v.ConfirmationKey).Verify(cs, v.ConfirmedTranscriptHashAfter, tag) {
+	if !core.ConfirmationKey(v.ConfirmationKey).Verify(code(cs), v.ConfirmedTranscriptHashAfter, tag) {
 		c.Err("confirmation_tag", errors.New("not MAC(confirmation_key, confirmed_transcript_hash_after)"))
 	}
 	return c.Result()

@@ -39,7 +39,7 @@ type messageProtectionVector struct {
 func runMessageProtectionVectors(data []byte) ([]vectors.Case, error) {
 	return vectors.Each(data, func(_ int, v *messageProtectionVector) string { return vectors.SuiteName(v.CipherSuite) },
 		func(v *messageProtectionVector) error {
-			cs, err := suite.Get(core.CipherSuite(v.CipherSuite))
+			cs, err := suite.Get(suite.ID(v.CipherSuite))
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 	var c vectors.Check
 	ctx := &core.GroupContext{
 		Version:                 core.ProtocolVersionMLS10,
-		CipherSuite:             cs.ID(),
+		CipherSuite:             code(cs),
 		GroupID:                 tv.GroupID,
 		Epoch:                   tv.Epoch,
 		TreeHash:                tv.TreeHash,
@@ -88,7 +88,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 		return tv.SignaturePub, nil
 	}
 	newTree := func() (*core.SecretTree, error) {
-		return core.NewSecretTree(cs, core.EncryptionSecret(tv.EncryptionSecret), 2)
+		return core.NewSecretTree(code(cs), core.EncryptionSecret(tv.EncryptionSecret), 2)
 	}
 	membershipKey := core.MembershipKey(tv.MembershipKey)
 	senderData := core.SenderDataSecret(tv.SenderDataSecret)
@@ -131,7 +131,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			case m.WireFormat != core.WireFormatPublicMessage:
 				c.Err(field, fmt.Errorf("wire format %v", m.WireFormat))
 			default:
-				ac, err := core.UnprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub)
+				ac, err := core.UnprotectPublic(code(cs), m.PublicMessage, ctx, &membershipKey, tv.SignaturePub)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
@@ -141,7 +141,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PublicMessage
 				bad.MembershipTag = bytes.Clone(bad.MembershipTag)
 				bad.MembershipTag[0] ^= 1
-				if _, err := core.UnprotectPublic(cs, &bad, ctx, &membershipKey, tv.SignaturePub); !errors.Is(err, core.ErrInvalidMAC) {
+				if _, err := core.UnprotectPublic(code(cs), &bad, ctx, &membershipKey, tv.SignaturePub); !errors.Is(err, core.ErrInvalidMAC) {
 					c.Err(field+": tampered membership tag", fmt.Errorf("got %v, want ErrInvalidMAC", err))
 				}
 			}
@@ -153,11 +153,11 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			field := x.name + " protect as PublicMessage"
 			ac := &core.AuthenticatedContent{WireFormat: core.WireFormatPublicMessage, Content: x.content}
 			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, core.MemberSender(mpSenderLeaf)
-			signErr := ac.Sign(cs, tv.SignaturePriv, ctx)
+			signErr := ac.Sign(code(cs), tv.SignaturePriv, ctx)
 			if ac.Content.ContentType == core.ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh()) // not checked here: needs the next epoch
 			}
-			pm, err := core.ProtectPublic(cs.ID(), ac, ctx, membershipKey)
+			pm, err := core.ProtectPublic(code(cs), ac, ctx, membershipKey)
 			if signErr != nil {
 				c.Err(field+": sign", signErr)
 			} else if x.content.ContentType == core.ContentTypeApplication {
@@ -175,7 +175,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				}
 				if err != nil {
 					c.Err(field+": encoding", err)
-				} else if got, err := core.UnprotectPublic(cs, m.PublicMessage, ctx, &membershipKey, tv.SignaturePub); err != nil {
+				} else if got, err := core.UnprotectPublic(code(cs), m.PublicMessage, ctx, &membershipKey, tv.SignaturePub); err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, got)
@@ -202,17 +202,17 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				bad := *m.PrivateMessage
 				bad.Ciphertext = bytes.Clone(bad.Ciphertext)
 				bad.Ciphertext[len(bad.Ciphertext)-1] ^= 1
-				if _, err := core.UnprotectPrivate(cs.ID(), &bad, ctx, tree, senderData, sigKey); !errors.Is(err, core.ErrDecrypt) {
+				if _, err := core.UnprotectPrivate(code(cs), &bad, ctx, tree, senderData, sigKey); !errors.Is(err, core.ErrDecrypt) {
 					c.Err(field+": tampered ciphertext", fmt.Errorf("got %v, want ErrDecrypt", err))
 				}
-				ac, err := core.UnprotectPrivate(cs.ID(), m.PrivateMessage, ctx, tree, senderData, sigKey)
+				ac, err := core.UnprotectPrivate(code(cs), m.PrivateMessage, ctx, tree, senderData, sigKey)
 				if err != nil {
 					c.Err(field+": unprotect", err)
 				} else {
 					checkContent(field, ac)
 				}
 				// The key is consumed: a replay fails.
-				if _, err := core.UnprotectPrivate(cs.ID(), m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
+				if _, err := core.UnprotectPrivate(code(cs), m.PrivateMessage, ctx, tree, senderData, sigKey); err == nil {
 					c.Err(field+": replay", errors.New("replayed PrivateMessage accepted"))
 				}
 			}
@@ -230,14 +230,14 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			}
 			ac := &core.AuthenticatedContent{WireFormat: core.WireFormatPrivateMessage, Content: x.content}
 			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, core.MemberSender(mpSenderLeaf)
-			if err := ac.Sign(cs, tv.SignaturePriv, ctx); err != nil {
+			if err := ac.Sign(code(cs), tv.SignaturePriv, ctx); err != nil {
 				c.Err(field+": sign", err)
 				continue
 			}
 			if ac.Content.ContentType == core.ContentTypeCommit {
 				ac.Auth.ConfirmationTag = make([]byte, cs.Nh())
 			}
-			pm, err := core.ProtectPrivate(cs, ac, sendTree, senderData, core.PrivateOptions{Padding: core.PadToMultiple(32)})
+			pm, err := core.ProtectPrivate(code(cs), ac, sendTree, senderData, core.PrivateOptions{Padding: core.PadToMultiple(32)})
 			if err != nil {
 				c.Err(field, err)
 				continue
@@ -251,7 +251,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				c.Err(field+": encoding", err)
 				continue
 			}
-			got, err := core.UnprotectPrivate(cs.ID(), m.PrivateMessage, ctx, recvTree, senderData, sigKey)
+			got, err := core.UnprotectPrivate(code(cs), m.PrivateMessage, ctx, recvTree, senderData, sigKey)
 			if err != nil {
 				c.Err(field+": unprotect", err)
 				continue

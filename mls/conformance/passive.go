@@ -54,7 +54,7 @@ func checkPassiveClient(tv *passiveClientVector) error {
 	}
 	bundle := &core.KeyPackageBundle{KeyPackage: kp, InitPriv: tv.InitPriv, EncryptionKey: tv.EncryptionPriv, SignatureKey: tv.SignaturePriv}
 	// The private keys correspond to the KeyPackage's public keys.
-	cs, err := suite.Get(kp.CipherSuite)
+	cs, err := suite.Get(suite.ID(kp.CipherSuite))
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func TestExtensionDecoders(t *testing.T) {
 		t.Error("application_id with trailing data accepted")
 	}
 	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
-	s, _ := suite.Get(cs)
+	s, _ := suite.Get(suite.ID(cs))
 	_, pub, err := s.GenerateKeyPair(newTestConfig(1).rand())
 	if err != nil {
 		t.Fatal(err)

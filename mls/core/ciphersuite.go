@@ -7,22 +7,33 @@ import (
 )
 
 // CipherSuite is an MLS cipher suite codepoint (RFC 9420, Section 17.1).
-// Its String method prints the RFC name.
-type CipherSuite = suite.ID
+type CipherSuite uint16
+
+// String returns the suite's RFC 9420 name, or its code point in hex.
+func (cs CipherSuite) String() string { return suite.ID(cs).String() }
+
+// IsValid reports whether mlslab implements cs.
+func (cs CipherSuite) IsValid() bool { return suite.ID(cs).IsValid() }
 
 // The cipher suites of RFC 9420, Section 17.1; mlslab implements all seven.
 const (
-	MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519        = suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
-	MLS_128_DHKEMP256_AES128GCM_SHA256_P256             = suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256
-	MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 = suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519
-	MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448            = suite.MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448
-	MLS_256_DHKEMP521_AES256GCM_SHA512_P521             = suite.MLS_256_DHKEMP521_AES256GCM_SHA512_P521
-	MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448     = suite.MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448
-	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             = suite.MLS_256_DHKEMP384_AES256GCM_SHA384_P384
+	MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519        CipherSuite = 0x0001
+	MLS_128_DHKEMP256_AES128GCM_SHA256_P256             CipherSuite = 0x0002
+	MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 CipherSuite = 0x0003
+	MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448            CipherSuite = 0x0004
+	MLS_256_DHKEMP521_AES256GCM_SHA512_P521             CipherSuite = 0x0005
+	MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448     CipherSuite = 0x0006
+	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             CipherSuite = 0x0007
 )
 
 // CipherSuites returns every supported suite in codepoint order.
-func CipherSuites() []CipherSuite { return append([]CipherSuite(nil), suite.All...) }
+func CipherSuites() []CipherSuite {
+	out := make([]CipherSuite, len(suite.All))
+	for i, id := range suite.All {
+		out[i] = CipherSuite(id)
+	}
+	return out
+}
 
 // LookupCipherSuite returns the cipher suite with code point code (RFC
 // 9420, Section 17.1), or an error matching ErrUnsupported if mlslab does
@@ -39,7 +50,7 @@ func LookupCipherSuite(code uint16) (CipherSuite, error) {
 // functions that take a CipherSuite (an error matching ErrUnsupported for
 // a suite mlslab does not implement).
 func lookupSuite(cs CipherSuite) (*suite.Suite, error) {
-	s, err := suite.Get(cs)
+	s, err := suite.Get(suite.ID(cs))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
 	}

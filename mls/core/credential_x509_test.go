@@ -76,7 +76,7 @@ func TestX509Credential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kpB, err := NewKeyPackage(newTestConfig(10), cs, c, &KeyPackageOptions{SignatureKey: seed})
+	kpB, err := NewKeyPackage(newTestConfig(10), CipherSuite(cs), c, &KeyPackageOptions{SignatureKey: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestX509Credential(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A KeyPackage whose certificate names another key is rejected.
-	kpC, err := NewKeyPackage(newTestConfig(11), cs, c, nil)
+	kpC, err := NewKeyPackage(newTestConfig(11), CipherSuite(cs), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

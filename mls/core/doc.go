@@ -163,18 +163,19 @@
 // # Protocol stages
 //
 // Below Group and PublicGroup, each RFC 9420 computation is an exported
-// function or method, for conformance runners (mls/conformance runs the
-// IETF test vectors through them), simulators and interop clients: the key
-// schedule (DeriveEpoch, JoinEpoch, JoinerSecret.WelcomeSecret,
-// DerivePSKSecret, PreSharedKeyID.CheckNonce, ConfirmationKey.Verify), the
-// transcript hashes (NextTranscriptHashes), the secret tree
-// (NewSecretTree, SenderDataSecret.KeyNonce), message framing
-// (AuthenticatedContent.Sign, ProtectPublic, UnprotectPublic,
-// ProtectPrivate, UnprotectPrivate), the ratchet tree and TreeKEM
-// (ParseRatchetTree, NewTreePrivate, TreePrivate.WithPathSecret,
-// RatchetTree.MergeUpdatePath, RatchetTree.DecryptUpdatePathSecret) and
-// the Welcome (EncryptGroupInfo, Welcome.DecryptGroupInfo, WelcomeSealer,
-// EncryptGroupSecrets, Welcome.DecryptGroupSecrets). Those that take a
-// *suite.Suite (mls/internal/suite) rather than a CipherSuite serve the
-// packages under mls/.
+// function or method taking the suite's code point, for conformance
+// runners (mls/conformance runs the IETF test vectors through them),
+// simulators and interop clients: the key schedule (DeriveEpoch,
+// JoinEpoch, JoinerSecret.WelcomeSecret, DerivePSKSecret,
+// PreSharedKeyID.CheckNonce, ConfirmationKey.Verify), the transcript
+// hashes (NextTranscriptHashes), the secret tree (NewSecretTree,
+// SenderDataSecret.KeyNonce), message framing (AuthenticatedContent.Sign,
+// ProtectPublic, UnprotectPublic, ProtectPrivate, UnprotectPrivate), the
+// ratchet tree and TreeKEM (ParseRatchetTree, NewTreePrivate,
+// TreePrivate.WithPathSecret, RatchetTree.MergeUpdatePath,
+// RatchetTree.DecryptUpdatePathSecret) and the Welcome (EncryptGroupInfo,
+// EncryptGroupSecrets, Welcome.DecryptGroupInfo,
+// Welcome.DecryptGroupSecrets). stages.go holds the ones that are thin
+// entry points to what Group runs internally. No exported signature names
+// a type of an internal package.
 package core

@@ -33,7 +33,7 @@ func NewMemberAddProposal(ctx *GroupContext, kp *KeyPackageBundle, aad []byte) (
 // newNonMemberProposal frames, signs and protects a proposal of a sender
 // that is not a member (Sections 6.1, 6.2, 12.1.8).
 func newNonMemberProposal(ctx *GroupContext, sender Sender, sigPriv []byte, body ProposalBody, aad []byte) (*MLSMessage, error) {
-	cs, err := suite.Get(ctx.CipherSuite)
+	cs, err := suite.Get(suite.ID(ctx.CipherSuite))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
 	}
@@ -51,7 +51,7 @@ func newNonMemberProposal(ctx *GroupContext, sender Sender, sigPriv []byte, body
 	if err := checkSenderContent(&ac.Content); err != nil {
 		return nil, err
 	}
-	if err := ac.Sign(cs, sigPriv, ctx); err != nil {
+	if err := ac.signPriv(cs, sigPriv, ctx); err != nil {
 		return nil, err
 	}
 	pm, err := protectPublic(cs, ac, ctx, nil)

@@ -161,7 +161,7 @@ func TestProposalRoundTrip(t *testing.T) {
 		NewProposal(&Remove{Removed: 7}),
 		NewProposal(&ExternalInit{KEMOutput: bytes.Repeat([]byte{3}, 32)}), // a KEM output is at least 32 octets
 		NewProposal(&GroupContextExtensions{Extensions: Extensions{{Type: ExtensionApplicationID, Data: []byte("x")}}}),
-		NewProposal(&ReInit{GroupID: []byte("g"), Version: ProtocolVersionMLS10, CipherSuite: suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256}),
+		NewProposal(&ReInit{GroupID: []byte("g"), Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256)}),
 	}
 	for _, p := range props {
 		enc, err := p.Marshal()

@@ -116,7 +116,7 @@ func (g *Group) clone() *Group {
 func (g *Group) Public() *PublicGroup { return g.pub }
 
 // CipherSuite returns the group's suite.
-func (g *Group) CipherSuite() CipherSuite { return g.cs.ID() }
+func (g *Group) CipherSuite() CipherSuite { return CipherSuite(g.cs.ID()) }
 
 // GroupID returns the group ID.
 func (g *Group) GroupID() []byte { return g.pub.ctx.GroupID }
@@ -190,7 +190,7 @@ func (g *Group) EpochSecrets() *EpochSecrets {
 // CreateGroup creates a one-member group at epoch 0 (RFC 9420, Section 11)
 // for the owner of kp (whose KeyPackage supplies the leaf and keys).
 func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions Extensions) (*Group, error) {
-	cs, err := suite.Get(kp.KeyPackage.CipherSuite)
+	cs, err := suite.Get(suite.ID(kp.KeyPackage.CipherSuite))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1", "", err)
 	}
@@ -201,7 +201,7 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 	}
 	ctx := GroupContext{
 		Version:     ProtocolVersionMLS10,
-		CipherSuite: cs.ID(),
+		CipherSuite: CipherSuite(cs.ID()),
 		GroupID:     bytes.Clone(groupID),
 		Epoch:       0,
 		TreeHash:    tree.TreeHash(),
@@ -549,7 +549,7 @@ func resolvePSKSecret(cs *suite.Suite, cfg *Config, own []epochPSK, ids []PreSha
 	if err != nil {
 		return nil, err
 	}
-	return DerivePSKSecret(cs, ids, vals)
+	return derivePSKSecret(cs, ids, vals)
 }
 
 // newPSKNonce draws a fresh psk_nonce (RFC 9420, Section 8.4).
@@ -564,7 +564,7 @@ func newPSKNonce(cs *suite.Suite, r io.Reader) ([]byte, error) {
 // NewPSKNonce draws a fresh psk_nonce for suite cs (RFC 9420, Section
 // 8.4): KDF.Nh octets from r (nil: crypto/rand).
 func NewPSKNonce(cs CipherSuite, r io.Reader) ([]byte, error) {
-	st, err := suite.Get(cs)
+	st, err := suite.Get(suite.ID(cs))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
 	}

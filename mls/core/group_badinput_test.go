@@ -385,11 +385,11 @@ func TestFlowInvalidProposals(t *testing.T) {
 			return ProposalOrRef{Type: ProposalOrRefProposal, Proposal: &Proposal{Body: body}}
 		}
 		psk, _ := a.ExternalPSKProposal([]byte("p"))
-		kpSameSig, err := NewKeyPackage(c.cfg, cs, NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignaturePrivateKey()})
+		kpSameSig, err := NewKeyPackage(c.cfg, CipherSuite(cs), NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignaturePrivateKey()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ri := &ReInit{GroupID: []byte("new"), Version: ProtocolVersionMLS10, CipherSuite: cs, Extensions: Extensions{}}
+		ri := &ReInit{GroupID: []byte("new"), Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(cs), Extensions: Extensions{}}
 		gce := &GroupContextExtensions{Extensions: Extensions{}}
 		cases := []struct {
 			name  string

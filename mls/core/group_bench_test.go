@@ -30,7 +30,7 @@ func benchGroups(tb testing.TB, t *RatchetTree, leaves ...LeafIndex) []*Group {
 	tb.Helper()
 	cs := t.cs
 	ctx := GroupContext{
-		Version: ProtocolVersionMLS10, CipherSuite: cs.ID(), GroupID: fixtureGroupID, Epoch: 7,
+		Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(cs.ID()), GroupID: fixtureGroupID, Epoch: 7,
 		TreeHash: t.TreeHash(), ConfirmedTranscriptHash: make([]byte, cs.Nh()), Extensions: Extensions{},
 	}
 	pg, err := newPublicGroup(cs, ctx, t, make([]byte, cs.Nh()))
@@ -58,12 +58,12 @@ func benchGroups(tb testing.TB, t *RatchetTree, leaves ...LeafIndex) []*Group {
 // benchKPs returns k KeyPackages compatible with the fixture trees.
 func benchKPs(tb testing.TB, k int, seed uint64) []*KeyPackageBundle {
 	cs := suite.ID(1)
-	caps := DefaultCapabilities(cs)
+	caps := DefaultCapabilities(CipherSuite(cs))
 	caps.Credentials = []CredentialType{CredentialBasic}
 	out := make([]*KeyPackageBundle, k)
 	cfg := &Config{Rand: seededReader(seed)}
 	for i := range out {
-		kp, err := NewKeyPackage(cfg, cs, NewBasicCredential(fmt.Appendf(nil, "joiner-%d-%d", seed, i)), &KeyPackageOptions{Capabilities: &caps})
+		kp, err := NewKeyPackage(cfg, CipherSuite(cs), NewBasicCredential(fmt.Appendf(nil, "joiner-%d-%d", seed, i)), &KeyPackageOptions{Capabilities: &caps})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -350,13 +350,13 @@ func (g *Group) GroupInfo(opts GroupInfoOptions) (*GroupInfo, error) {
 // member (RFC 9420, Section 12.4.3.1).
 func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSecret, psk PSKSecret, psks []PreSharedKeyID,
 	added []addedMember, pup *PendingUpdatePath) (*Welcome, error) {
-	ws := joiner.WelcomeSecret(cs, psk)
-	egi, err := EncryptGroupInfo(cs, ws, gi)
+	ws := joiner.welcomeSecret(cs, psk)
+	egi, err := encryptGroupInfo(cs, ws, gi)
 	if err != nil {
 		return nil, err
 	}
-	w := &Welcome{CipherSuite: cs.ID(), EncryptedGroupInfo: egi}
-	sealer := WelcomeSealer(cs, egi)
+	w := &Welcome{CipherSuite: CipherSuite(cs.ID()), EncryptedGroupInfo: egi}
+	sealer := welcomeSealer(cs, egi)
 	for _, a := range added {
 		gs := &GroupSecrets{JoinerSecret: joiner, PSKs: psks}
 		if pup != nil {
@@ -364,7 +364,7 @@ func buildWelcome(cs *suite.Suite, rnd io.Reader, gi *GroupInfo, joiner JoinerSe
 				gs.PathSecret = &PathSecret{PathSecret: ps}
 			}
 		}
-		e, err := EncryptGroupSecrets(sealer, rnd, a.kp, gs)
+		e, err := encryptGroupSecrets(sealer, rnd, a.kp, gs)
 		if err != nil {
 			return nil, err
 		}

@@ -12,7 +12,7 @@ import (
 
 func TestGroupContextEncoding(t *testing.T) {
 	gc := GroupContext{
-		CipherSuite:             suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
+		CipherSuite:             CipherSuite(suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256),
 		GroupID:                 []byte{0xaa},
 		Epoch:                   0x0102,
 		TreeHash:                []byte{0xbb, 0xcc},

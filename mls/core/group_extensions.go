@@ -139,7 +139,7 @@ func UnmarshalApplicationID(data []byte) ([]byte, error) {
 // extension of a group of suite cs (RFC 9420, Section 12.4.3.2) and
 // returns the HPKE public key.
 func UnmarshalExternalPub(cs CipherSuite, data []byte) ([]byte, error) {
-	s, err := suite.Get(cs)
+	s, err := suite.Get(suite.ID(cs))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1", "", err)
 	}

@@ -126,7 +126,7 @@ func TestFlowCreateAddWelcome(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Epoch() != 0 || a.Public().NumMembers() != 1 || a.CipherSuite() != cs || !bytes.Equal(a.GroupID(), []byte("flow")) {
+		if a.Epoch() != 0 || a.Public().NumMembers() != 1 || a.CipherSuite() != CipherSuite(cs) || !bytes.Equal(a.GroupID(), []byte("flow")) {
 			t.Fatalf("fresh group: epoch %d members %d", a.Epoch(), a.Public().NumMembers())
 		}
 		// Add B, tree inline.
@@ -330,7 +330,7 @@ func TestFlowReInit(t *testing.T) {
 			from, to := pair[0], pair[1]
 			all := newFlowGroup(t, from, 4, "alice", "bob", "carol")
 			a, b, c := all[0], all[1], all[2]
-			ri := &ReInit{GroupID: []byte("reinit-group"), Version: ProtocolVersionMLS10, CipherSuite: to, Extensions: Extensions{}}
+			ri := &ReInit{GroupID: []byte("reinit-group"), Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(to), Extensions: Extensions{}}
 			prop, err := b.Propose(ri, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -347,7 +347,7 @@ func TestFlowReInit(t *testing.T) {
 				}
 			}
 			for _, g := range all {
-				if g.Active() || g.PendingReInit() == nil || g.PendingReInit().CipherSuite != to {
+				if g.Active() || g.PendingReInit() == nil || g.PendingReInit().CipherSuite != CipherSuite(to) {
 					t.Fatalf("leaf %d after ReInit: active=%v reinit=%+v", g.LeafIndex(), g.Active(), g.PendingReInit())
 				}
 				if _, err := g.SealApplication([]byte("x"), nil); !errors.Is(err, ErrInactive) {
@@ -371,7 +371,7 @@ func TestFlowReInit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if na.Epoch() != 1 || na.CipherSuite() != to || !bytes.Equal(na.GroupID(), ri.GroupID) {
+			if na.Epoch() != 1 || na.CipherSuite() != CipherSuite(to) || !bytes.Equal(na.GroupID(), ri.GroupID) {
 				t.Fatalf("new group: epoch %d suite %v", na.Epoch(), na.CipherSuite())
 			}
 			// Without the old group the reinit PSK cannot be resolved.
@@ -472,7 +472,7 @@ func TestFlowExternalJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		old := c.LeafIndex()
-		kpC2, err := NewKeyPackage(c.cfg, cs, NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignaturePrivateKey()})
+		kpC2, err := NewKeyPackage(c.cfg, CipherSuite(cs), NewBasicCredential([]byte("carol")), &KeyPackageOptions{SignatureKey: c.SignaturePrivateKey()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -608,10 +608,10 @@ func TestFlowRequiredCapabilities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		caps := DefaultCapabilities(cs)
+		caps := DefaultCapabilities(CipherSuite(cs))
 		caps.Extensions = []ExtensionType{custom}
 		cfgA := newTestConfig(81)
-		kpA, err := NewKeyPackage(cfgA, cs, NewBasicCredential([]byte("alice")), &KeyPackageOptions{Capabilities: &caps})
+		kpA, err := NewKeyPackage(cfgA, CipherSuite(cs), NewBasicCredential([]byte("alice")), &KeyPackageOptions{Capabilities: &caps})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -636,7 +636,7 @@ func TestFlowRequiredCapabilities(t *testing.T) {
 		}
 		before.check(t, a)
 		cfgB := newTestConfig(83)
-		kpB, err := NewKeyPackage(cfgB, cs, NewBasicCredential([]byte("bob")), &KeyPackageOptions{Capabilities: &caps})
+		kpB, err := NewKeyPackage(cfgB, CipherSuite(cs), NewBasicCredential([]byte("bob")), &KeyPackageOptions{Capabilities: &caps})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		opts = &JoinOptions{}
 	}
 	w := welcome.Welcome
-	cs, err := suite.Get(kp.KeyPackage.CipherSuite)
+	cs, err := suite.Get(suite.ID(kp.KeyPackage.CipherSuite))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, ruleWelcome, "", err)
 	}
@@ -54,7 +54,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if err != nil {
 		return nil, err
 	}
-	gs, err := w.DecryptGroupSecrets(cs, ref, kp.InitPriv)
+	gs, err := w.decryptGroupSecrets(cs, ref, kp.InitPriv)
 	if err != nil {
 		return nil, err
 	}
@@ -81,18 +81,18 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 		if err != nil {
 			return nil, err
 		}
-		if pskSecret, err = DerivePSKSecret(cs, gs.PSKs, vals); err != nil {
+		if pskSecret, err = derivePSKSecret(cs, gs.PSKs, vals); err != nil {
 			return nil, err
 		}
 	}
 	joiner := JoinerSecret(gs.JoinerSecret)
-	welcomeSecret := joiner.WelcomeSecret(cs, pskSecret)
-	gi, err := w.DecryptGroupInfo(cs, welcomeSecret)
+	welcomeSecret := joiner.welcomeSecret(cs, pskSecret)
+	gi, err := w.decryptGroupInfo(cs, welcomeSecret)
 	clear(welcomeSecret)
 	if err != nil {
 		return nil, err
 	}
-	if gi.GroupContext.CipherSuite != cs.ID() || gi.GroupContext.Version != ProtocolVersionMLS10 {
+	if gi.GroupContext.CipherSuite != CipherSuite(cs.ID()) || gi.GroupContext.Version != ProtocolVersionMLS10 {
 		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" suite and version match the KeyPackage", "", nil)
 	}
 	if err := cfg.limits().checkGroupInfo(gi); err != nil {
@@ -144,7 +144,7 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 			return nil, err
 		}
 	}
-	keys := JoinEpoch(cs, joiner, pskSecret, pg.ctxBytes).ownedByGroup()
+	keys := joinEpoch(cs, joiner, pskSecret, pg.ctxBytes).ownedByGroup()
 	if !keys.VerifyConfirmationTag(gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag) {
 		return nil, protoErr(CodeInvalidMAC, ruleWelcome+" confirmation_tag", "", nil)
 	}
@@ -219,11 +219,11 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 	if opts == nil {
 		opts = &ExternalJoinOptions{}
 	}
-	cs, err := suite.Get(groupInfo.GroupContext.CipherSuite)
+	cs, err := suite.Get(suite.ID(groupInfo.GroupContext.CipherSuite))
 	if err != nil {
 		return nil, nil, protoErr(CodeUnsupported, rule, "", err)
 	}
-	if kp.KeyPackage.CipherSuite != cs.ID() {
+	if kp.KeyPackage.CipherSuite != CipherSuite(cs.ID()) {
 		return nil, nil, protoErr(CodeInvalidWelcome, rule+" cipher suite", "", nil)
 	}
 	if err := cfg.limits().checkGroupInfo(groupInfo); err != nil {
@@ -377,7 +377,7 @@ func NewPublicGroup(cfg *Config, groupInfo *GroupInfo, ratchetTree []byte) (*Pub
 	if groupInfo == nil {
 		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4.3", "nil GroupInfo", nil)
 	}
-	cs, err := suite.Get(groupInfo.GroupContext.CipherSuite)
+	cs, err := suite.Get(suite.ID(groupInfo.GroupContext.CipherSuite))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §12.4.3", "", err)
 	}

@@ -34,7 +34,7 @@ func (g *Group) Branch(cfg *Config, groupID []byte, kp *KeyPackageBundle, member
 	if g.state != stateActive {
 		return nil, nil, ErrInactive
 	}
-	if kp.KeyPackage.CipherSuite != g.cs.ID() {
+	if kp.KeyPackage.CipherSuite != CipherSuite(g.cs.ID()) {
 		return nil, nil, protoErr(CodeInvalidProposal, "RFC 9420 §11.3 same cipher suite", "", nil)
 	}
 	return g.resume(cfg, groupID, kp, members, g.pub.ctx.Extensions, ResumptionPSKUsageBranch, inlineTree)

@@ -182,7 +182,7 @@ func (g *Group) unmarshalState(s *cryptobyte.String) error {
 	if err != nil {
 		return codec.Errorf("GroupState.cipher_suite", err)
 	}
-	if g.cs, err = suite.Get(CipherSuite(id)); err != nil {
+	if g.cs, err = suite.Get(suite.ID(id)); err != nil {
 		return protoErr(CodeUnsupported, ruleGroupState, "cipher suite", err)
 	}
 	cs := g.cs
@@ -190,7 +190,7 @@ func (g *Group) unmarshalState(s *cryptobyte.String) error {
 	if err := ctx.unmarshal(s); err != nil {
 		return codec.Errorf("GroupState", err)
 	}
-	if ctx.CipherSuite != cs.ID() {
+	if ctx.CipherSuite != CipherSuite(cs.ID()) {
 		return stateErr("group context of suite %v in a state of suite %v", ctx.CipherSuite, cs.ID())
 	}
 	// The member's own tree: any size the tree math supports (the input

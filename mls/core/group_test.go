@@ -29,7 +29,7 @@ func newTestConfig(seed uint64) *Config { return &Config{Rand: seededReader(seed
 
 func newKP(t testing.TB, cfg *Config, cs suite.ID, name string) *KeyPackageBundle {
 	t.Helper()
-	kp, err := NewKeyPackage(cfg, cs, NewBasicCredential([]byte(name)), nil)
+	kp, err := NewKeyPackage(cfg, CipherSuite(cs), NewBasicCredential([]byte(name)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

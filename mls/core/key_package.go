@@ -94,7 +94,7 @@ func (v *KeyPackage) TBS() ([]byte, error) { return codec.Encode(v.marshalTBS) }
 // KeyPackageTBS) (RFC 9420, Section 10). priv must be the private key of
 // v.LeafNode.SignatureKey.
 func (v *KeyPackage) Sign(priv []byte) error {
-	cs, err := suite.Get(v.CipherSuite)
+	cs, err := suite.Get(suite.ID(v.CipherSuite))
 	if err != nil {
 		return protoErr(CodeUnsupported, "RFC 9420 §10 cipher_suite", "", err)
 	}
@@ -123,7 +123,7 @@ func (v *KeyPackage) sign(k *suite.Signer) error {
 // (RFC 9420, Section 10: a KeyPackage with an invalid signature is
 // malformed). The error matches ErrInvalidSignature.
 func (v *KeyPackage) VerifySignature() error {
-	cs, err := suite.Get(v.CipherSuite)
+	cs, err := suite.Get(suite.ID(v.CipherSuite))
 	if err != nil {
 		return protoErr(CodeUnsupported, "RFC 9420 §10 cipher_suite", "", err)
 	}
@@ -140,7 +140,7 @@ func (v *KeyPackage) VerifySignature() error {
 // Ref returns the KeyPackageRef of v: MakeKeyPackageRef over its encoding
 // with v's cipher suite (RFC 9420, Section 5.2).
 func (v *KeyPackage) Ref() ([]byte, error) {
-	cs, err := suite.Get(v.CipherSuite)
+	cs, err := suite.Get(suite.ID(v.CipherSuite))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §5.2 KeyPackageRef", "", err)
 	}

@@ -66,7 +66,7 @@ func DefaultCapabilities(cs CipherSuite) Capabilities {
 // (Section 13.5; see Config.DisableGREASE) in addition to the capabilities
 // and extensions of opts.
 func NewKeyPackage(cfg *Config, cs CipherSuite, credential Credential, opts *KeyPackageOptions) (*KeyPackageBundle, error) {
-	s, err := suite.Get(cs)
+	s, err := suite.Get(suite.ID(cs))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
 	}

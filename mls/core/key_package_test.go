@@ -32,7 +32,7 @@ func newTestKeyPackage(t testing.TB, id suite.ID, seed byte) (kp *KeyPackage, si
 		Credential:    NewBasicCredential([]byte("alice")),
 		Capabilities: Capabilities{
 			Versions:     []ProtocolVersion{ProtocolVersionMLS10},
-			CipherSuites: []suite.ID{id},
+			CipherSuites: []CipherSuite{CipherSuite(id)},
 			Extensions:   []ExtensionType{0x0a0a},
 			Credentials:  []CredentialType{CredentialBasic},
 		},
@@ -43,7 +43,7 @@ func newTestKeyPackage(t testing.TB, id suite.ID, seed byte) (kp *KeyPackage, si
 	if err := ln.signPriv(cs, sigPriv, nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	kp = &KeyPackage{Version: ProtocolVersionMLS10, CipherSuite: id, InitKey: initPub, LeafNode: ln,
+	kp = &KeyPackage{Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(id), InitKey: initPub, LeafNode: ln,
 		Extensions: Extensions{{Type: 0x0a0a, Data: []byte("grease")}}}
 	if err := kp.Sign(sigPriv); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestKeyPackageSignValidate(t *testing.T) {
 			kp, sigPriv, _ := newTestKeyPackage(t, id, byte(id))
 			cs := suite.MustGet(id)
 			leafOK := func(ln *LeafNode) error { return ln.verify(cs, nil, 0) }
-			if err := validateKeyPackage(kp, ProtocolVersionMLS10, id, leafOK); err != nil {
+			if err := validateKeyPackage(kp, ProtocolVersionMLS10, CipherSuite(id), leafOK); err != nil {
 				t.Fatal(err)
 			}
 			// Round trip through MLSMessage and the ref over the encoding.
@@ -99,18 +99,18 @@ func TestKeyPackageSignValidate(t *testing.T) {
 				{"tampered init_key", mutate(func(c *KeyPackage) { c.InitKey[0] ^= 1 }, false), ErrInvalidSignature},
 				{"init_key == encryption_key", mutate(func(c *KeyPackage) { c.InitKey = c.LeafNode.EncryptionKey }, true), ErrInvalidKeyPackage},
 				{"version", mutate(func(c *KeyPackage) { c.Version = 2 }, true), ErrInvalidKeyPackage},
-				{"cipher suite", mutate(func(c *KeyPackage) { c.CipherSuite = id%7 + 1 }, false), ErrInvalidKeyPackage},
+				{"cipher suite", mutate(func(c *KeyPackage) { c.CipherSuite = CipherSuite(id%7 + 1) }, false), ErrInvalidKeyPackage},
 				// (An unknown KeyPackage extension not in the capabilities is
 				// accepted, RFC 9420 §13.4: TestSecurityGREASEKeyPackageExtensions.)
 				{"leaf source", mutate(func(c *KeyPackage) { c.LeafNode.Source = LeafNodeSourceUpdate }, true), ErrInvalidKeyPackage},
 			}
 			for _, tc := range cases {
-				if err := validateKeyPackage(tc.kp, ProtocolVersionMLS10, id, leafOK); !errors.Is(err, tc.want) {
+				if err := validateKeyPackage(tc.kp, ProtocolVersionMLS10, CipherSuite(id), leafOK); !errors.Is(err, tc.want) {
 					t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 				}
 			}
 			badLeaf := func(*LeafNode) error { return errors.New("leaf invalid") }
-			if err := validateKeyPackage(kp, ProtocolVersionMLS10, id, badLeaf); !errors.Is(err, ErrInvalidKeyPackage) {
+			if err := validateKeyPackage(kp, ProtocolVersionMLS10, CipherSuite(id), badLeaf); !errors.Is(err, ErrInvalidKeyPackage) {
 				t.Errorf("leaf validation failure: %v", err)
 			}
 		})
@@ -122,7 +122,7 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 	cs := suite.MustGet(id)
 	kp, sigPriv, initPriv := newTestKeyPackage(t, id, 42)
 	gi := &GroupInfo{
-		GroupContext:    GroupContext{Version: ProtocolVersionMLS10, CipherSuite: id, GroupID: []byte("g"), Epoch: 3, TreeHash: make([]byte, 32), ConfirmedTranscriptHash: make([]byte, 32)},
+		GroupContext:    GroupContext{Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(id), GroupID: []byte("g"), Epoch: 3, TreeHash: make([]byte, 32), ConfirmedTranscriptHash: make([]byte, 32)},
 		ConfirmationTag: bytes.Repeat([]byte{7}, 32),
 		Signer:          0,
 	}
@@ -133,26 +133,26 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	joiner := JoinerSecret(bytes.Repeat([]byte{9}, 32))
-	ws := joiner.WelcomeSecret(cs, nil)
-	egi, err := EncryptGroupInfo(cs, ws, gi)
+	ws := joiner.welcomeSecret(cs, nil)
+	egi, err := encryptGroupInfo(cs, ws, gi)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gs := &GroupSecrets{JoinerSecret: joiner, PathSecret: &PathSecret{PathSecret: []byte("ps")}}
-	e, err := EncryptGroupSecrets(WelcomeSealer(cs, egi), rand.NewChaCha8([32]byte{5}), kp, gs)
+	e, err := encryptGroupSecrets(welcomeSealer(cs, egi), rand.NewChaCha8([32]byte{5}), kp, gs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Welcome{CipherSuite: id, Secrets: []EncryptedGroupSecrets{{NewMember: []byte("other")}, *e}, EncryptedGroupInfo: egi}
+	w := &Welcome{CipherSuite: CipherSuite(id), Secrets: []EncryptedGroupSecrets{{NewMember: []byte("other")}, *e}, EncryptedGroupInfo: egi}
 	ref, _ := kp.Ref()
-	got, err := w.DecryptGroupSecrets(cs, ref, initPriv)
+	got, err := w.decryptGroupSecrets(cs, ref, initPriv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.JoinerSecret, joiner) || got.PathSecret == nil || string(got.PathSecret.PathSecret) != "ps" {
 		t.Fatalf("group secrets %+v", got)
 	}
-	gi2, err := w.DecryptGroupInfo(cs, JoinerSecret(got.JoinerSecret).WelcomeSecret(cs, nil))
+	gi2, err := w.decryptGroupInfo(cs, JoinerSecret(got.JoinerSecret).welcomeSecret(cs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,22 +160,22 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Failures.
-	if _, err := w.DecryptGroupSecrets(cs, []byte("nope"), initPriv); !errors.Is(err, ErrInvalidWelcome) {
+	if _, err := w.decryptGroupSecrets(cs, []byte("nope"), initPriv); !errors.Is(err, ErrInvalidWelcome) {
 		t.Errorf("unknown ref: %v", err)
 	}
 	_, otherInit, _ := newTestKeyPackage(t, id, 43)
-	if _, err := w.DecryptGroupSecrets(cs, ref, otherInit); !errors.Is(err, ErrDecrypt) {
+	if _, err := w.decryptGroupSecrets(cs, ref, otherInit); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("wrong init key: %v", err)
 	}
 	w2 := *w
 	w2.EncryptedGroupInfo = append(bytes.Clone(egi[:len(egi)-1]), egi[len(egi)-1]^1)
-	if _, err := w2.DecryptGroupSecrets(cs, ref, initPriv); !errors.Is(err, ErrDecrypt) {
+	if _, err := w2.decryptGroupSecrets(cs, ref, initPriv); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("GroupSecrets bound to encrypted_group_info: %v", err)
 	}
-	if _, err := w2.DecryptGroupInfo(cs, ws); !errors.Is(err, ErrDecrypt) {
+	if _, err := w2.decryptGroupInfo(cs, ws); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("tampered group info: %v", err)
 	}
-	if _, err := w.DecryptGroupSecrets(suite.MustGet(suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519), ref, initPriv); !errors.Is(err, ErrInvalidWelcome) {
+	if _, err := w.decryptGroupSecrets(suite.MustGet(suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519), ref, initPriv); !errors.Is(err, ErrInvalidWelcome) {
 		t.Errorf("suite mismatch: %v", err)
 	}
 	gi2.Signer = 1

@@ -184,7 +184,7 @@ func (j JoinerSecret) pskStage(cs *suite.Suite, psk PSKSecret) []byte {
 
 // WelcomeSecret implements welcome_secret = DeriveSecret(KDF.Extract(
 // joiner_secret, psk_secret), "welcome") (RFC 9420, Section 8).
-func (j JoinerSecret) WelcomeSecret(cs *suite.Suite, psk PSKSecret) WelcomeSecret {
+func (j JoinerSecret) welcomeSecret(cs *suite.Suite, psk PSKSecret) WelcomeSecret {
 	return WelcomeSecret(cs.DeriveSecret(j.pskStage(cs, psk), labelWelcome))
 }
 
@@ -233,11 +233,11 @@ func deriveEpoch(cs *suite.Suite, init InitSecret, commit CommitSecret, psk PSKS
 	return j, j.epochSecret(cs, psk, groupContext).derive(cs)
 }
 
-// JoinEpoch runs the key schedule for a new member joining via Welcome
+// joinEpoch runs the key schedule for a new member joining via Welcome
 // (RFC 9420, Section 12.4.3.1): from the joiner_secret of GroupSecrets, the
 // psk_secret of GroupSecrets.psks and the encoded GroupContext of the
 // decrypted GroupInfo.
-func JoinEpoch(cs *suite.Suite, joiner JoinerSecret, psk PSKSecret, groupContext []byte) *EpochSecrets {
+func joinEpoch(cs *suite.Suite, joiner JoinerSecret, psk PSKSecret, groupContext []byte) *EpochSecrets {
 	return joiner.epochSecret(cs, psk, groupContext).derive(cs)
 }
 
@@ -272,7 +272,7 @@ func (k ConfirmationKey) tag(cs *suite.Suite, confirmedTranscriptHash []byte) []
 }
 
 // Verify checks a confirmation_tag in constant time (RFC 9420, Section 6.1).
-func (k ConfirmationKey) Verify(cs *suite.Suite, confirmedTranscriptHash, tag []byte) bool {
+func (k ConfirmationKey) verify(cs *suite.Suite, confirmedTranscriptHash, tag []byte) bool {
 	return cs.VerifyMAC(k, confirmedTranscriptHash, tag)
 }
 
@@ -331,7 +331,7 @@ func (x ExternalSecret) externalInitSecret(cs *suite.Suite, kemOutput []byte) (I
 }
 
 // CipherSuite returns the cipher suite the secrets were derived with.
-func (e *EpochSecrets) CipherSuite() CipherSuite { return e.suite.ID() }
+func (e *EpochSecrets) CipherSuite() CipherSuite { return CipherSuite(e.suite.ID()) }
 
 // Export implements MLS-Exporter over this epoch's exporter_secret (RFC 9420,
 // Section 8.5).
@@ -359,11 +359,11 @@ func (e *EpochSecrets) ConfirmationTag(confirmedTranscriptHash []byte) []byte {
 
 // VerifyConfirmationTag checks tag in constant time (RFC 9420, Section 6.1).
 func (e *EpochSecrets) VerifyConfirmationTag(confirmedTranscriptHash, tag []byte) bool {
-	return e.Confirmation.Verify(e.suite, confirmedTranscriptHash, tag)
+	return e.Confirmation.verify(e.suite, confirmedTranscriptHash, tag)
 }
 
 // NewSecretTree returns this epoch's secret tree over encryption_secret for a
 // ratchet tree of leaves leaves (RFC 9420, Section 9).
 func (e *EpochSecrets) NewSecretTree(leaves uint32) (*SecretTree, error) {
-	return NewSecretTree(e.suite, e.Encryption, leaves)
+	return newSecretTree(e.suite, e.Encryption, leaves)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func testGroupContext(cs *suite.Suite, epoch uint64) []byte {
-	gc := GroupContext{CipherSuite: cs.ID(), GroupID: []byte("group"), Epoch: epoch,
+	gc := GroupContext{CipherSuite: CipherSuite(cs.ID()), GroupID: []byte("group"), Epoch: epoch,
 		TreeHash: bytes.Repeat([]byte{1}, cs.Nh()), ConfirmedTranscriptHash: bytes.Repeat([]byte{2}, cs.Nh())}
 	b, err := gc.Marshal()
 	if err != nil {
@@ -28,21 +28,21 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 			init := InitSecret(bytes.Repeat([]byte{3}, cs.Nh()))
 			commit := CommitSecret(bytes.Repeat([]byte{4}, cs.Nh()))
 			ids, psks := testPSKIDs(cs, 2)
-			psk, err := DerivePSKSecret(cs, ids, psks)
+			psk, err := derivePSKSecret(cs, ids, psks)
 			if err != nil {
 				t.Fatal(err)
 			}
 			joiner, member := deriveEpoch(cs, init, commit, psk, gc)
-			joined := JoinEpoch(cs, joiner, psk, gc)
+			joined := joinEpoch(cs, joiner, psk, gc)
 			if !equalEpochSecrets(member, joined) {
 				t.Fatal("a joiner derives different epoch secrets than the members")
 			}
 			// Without the PSK the joiner cannot reach the epoch.
-			if equalEpochSecrets(member, JoinEpoch(cs, joiner, nil, gc)) {
+			if equalEpochSecrets(member, joinEpoch(cs, joiner, nil, gc)) {
 				t.Fatal("psk_secret did not enter the key schedule")
 			}
 			// The GroupContext enters both joiner_secret and epoch_secret.
-			if equalEpochSecrets(member, JoinEpoch(cs, joiner, psk, testGroupContext(cs, 2))) {
+			if equalEpochSecrets(member, joinEpoch(cs, joiner, psk, testGroupContext(cs, 2))) {
 				t.Fatal("GroupContext did not enter epoch_secret")
 			}
 			for name, s := range map[string][]byte{
@@ -54,10 +54,10 @@ func TestKeyScheduleJoinerAndMemberAgree(t *testing.T) {
 					t.Fatalf("%s: %d bytes, want KDF.Nh = %d", name, len(s), cs.Nh())
 				}
 			}
-			if member.CipherSuite() != cs.ID() {
+			if member.CipherSuite() != CipherSuite(cs.ID()) {
 				t.Fatal("CipherSuite() mismatch")
 			}
-			key, nonce := joiner.WelcomeSecret(cs, psk).keyNonce(cs)
+			key, nonce := joiner.welcomeSecret(cs, psk).keyNonce(cs)
 			if len(key) != cs.Nk() || len(nonce) != cs.Nn() {
 				t.Fatalf("welcome key %d nonce %d bytes", len(key), len(nonce))
 			}
@@ -84,7 +84,7 @@ func TestKeyScheduleZeroInputs(t *testing.T) {
 	if !bytes.Equal(j1, j2) || !equalEpochSecrets(e1, e2) {
 		t.Fatal("nil and zero-vector inputs disagree")
 	}
-	noPSK, _ := DerivePSKSecret(cs, nil, nil)
+	noPSK, _ := derivePSKSecret(cs, nil, nil)
 	if _, e3 := deriveEpoch(cs, init, nil, noPSK, gc); !equalEpochSecrets(e1, e3) {
 		t.Fatal("DerivePSKSecret with no PSKs differs from the zero psk_secret")
 	}

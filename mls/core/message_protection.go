@@ -45,7 +45,7 @@ func encodeFramedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupCon
 // FramedContentTBS) for v.WireFormat and v.Content. ctx is the GroupContext
 // of the current epoch; it is required for member and new_member_commit
 // senders and ignored otherwise (RFC 9420, Section 6.1).
-func (v *AuthenticatedContent) Sign(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
+func (v *AuthenticatedContent) signPriv(cs *suite.Suite, priv []byte, ctx *GroupContext) error {
 	k, err := cs.NewSigner(priv)
 	if err != nil {
 		return fmt.Errorf("mls: signing FramedContentTBS: %w", err)
@@ -103,7 +103,7 @@ func (v *AuthenticatedContent) verifyConfirmationTag(cs *suite.Suite, key Confir
 	if v.Content.ContentType != ContentTypeCommit {
 		return protoErr(CodeInvalidMessage, "RFC 9420 §6.1 confirmation_tag", "only commits carry a confirmation tag", nil)
 	}
-	if !key.Verify(cs, confirmedTranscriptHash, v.Auth.ConfirmationTag) {
+	if !key.verify(cs, confirmedTranscriptHash, v.Auth.ConfirmationTag) {
 		return protoErr(CodeInvalidMAC, "RFC 9420 §6.1 confirmation_tag", "", nil)
 	}
 	return nil
@@ -196,7 +196,7 @@ func protectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 	return pm, nil
 }
 
-// UnprotectPublic checks a PublicMessage of the epoch of ctx and returns its
+// unprotectPublic checks a PublicMessage of the epoch of ctx and returns its
 // AuthenticatedContent (RFC 9420, Section 6.2): group and epoch (ErrWrongGroup,
 // ErrWrongEpoch), the membership tag for member senders (ErrInvalidMAC) and
 // the signature with the sender's key sigPub (ErrInvalidSignature), and
@@ -205,7 +205,7 @@ func protectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 // of a commit needs the next epoch's key: check it with
 // VerifyConfirmationTag once that epoch is derived. A nil membershipKey
 // skips the membership tag: an observer (a delivery service) has none.
-func UnprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey *MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
+func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, membershipKey *MembershipKey, sigPub []byte) (*AuthenticatedContent, error) {
 	if err := checkGroupEpoch(pm.Content.GroupID, pm.Content.Epoch, ctx); err != nil {
 		return nil, err
 	}
@@ -265,10 +265,10 @@ func ratchetFor(ct ContentType) RatchetType {
 	return HandshakeRatchet
 }
 
-// ProtectPrivate encrypts a signed AuthenticatedContent as a PrivateMessage
+// protectPrivate encrypts a signed AuthenticatedContent as a PrivateMessage
 // (RFC 9420, Section 6.3) with the next generation of the sender's ratchet
 // in tree, which it consumes (see protectPrivateReserved).
-func ProtectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, error) {
+func protectPrivate(cs *suite.Suite, ac *AuthenticatedContent, tree *SecretTree, senderDataSecret SenderDataSecret, opts PrivateOptions) (*PrivateMessage, error) {
 	pm, key, err := protectPrivateReserved(cs, ac, tree, senderDataSecret, opts)
 	if err != nil {
 		return nil, err
@@ -353,7 +353,7 @@ func protectPrivateReserved(cs *suite.Suite, ac *AuthenticatedContent, tree *Sec
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encrypting PrivateMessageContent: %w", err)
 	}
-	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, ciphertext)
+	sdKey, sdNonce := senderDataSecret.keyNonce(cs, ciphertext)
 	sdAAD, err := codec.Encode((&senderDataAAD{GroupID: ac.Content.GroupID, Epoch: ac.Content.Epoch, ContentType: ac.Content.ContentType}).marshal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mls: encoding SenderDataAAD: %w", err)
@@ -421,7 +421,7 @@ func openPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 		return nil, protoErr(CodeDecode, "RFC 9420 §6 content_type", pm.ContentType.String(), nil)
 	}
 	// Section 6.3.2: sender data.
-	sdKey, sdNonce := senderDataSecret.KeyNonce(cs, pm.Ciphertext)
+	sdKey, sdNonce := senderDataSecret.keyNonce(cs, pm.Ciphertext)
 	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: pm.GroupID, Epoch: pm.Epoch, ContentType: pm.ContentType}).marshal)
 	sdPlain, err := cs.Open(sdKey, sdNonce, sdAAD, pm.EncryptedSenderData)
 	if err != nil {

@@ -32,7 +32,7 @@ func newProtectFixture(t testing.TB) *protectFixture {
 	sec := func(b byte) []byte { return bytes.Repeat([]byte{b}, cs.Nh()) }
 	return &protectFixture{
 		cs:         cs,
-		ctx:        &GroupContext{Version: ProtocolVersionMLS10, CipherSuite: cs.ID(), GroupID: []byte("group"), Epoch: 7, TreeHash: sec(1), ConfirmedTranscriptHash: sec(2)},
+		ctx:        &GroupContext{Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(cs.ID()), GroupID: []byte("group"), Epoch: 7, TreeHash: sec(1), ConfirmedTranscriptHash: sec(2)},
 		priv:       priv,
 		pub:        pub,
 		enc:        EncryptionSecret(sec(3)),
@@ -43,7 +43,7 @@ func newProtectFixture(t testing.TB) *protectFixture {
 
 func (f *protectFixture) tree(t testing.TB) *SecretTree {
 	t.Helper()
-	tr, err := NewSecretTree(f.cs, f.enc, 4)
+	tr, err := newSecretTree(f.cs, f.enc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func (f *protectFixture) content(t testing.TB, wf WireFormat, ct ContentType) *A
 	case ContentTypeCommit:
 		ac.Content.Commit = &Commit{Proposals: []ProposalOrRef{{Type: ProposalOrRefReference, Reference: bytes.Repeat([]byte("r"), 32)}}}
 	}
-	if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
+	if err := ac.signPriv(f.cs, f.priv, f.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ct == ContentTypeCommit {
@@ -88,7 +88,7 @@ func TestPrivateMessageRoundTripAndNoConsumeOnFailure(t *testing.T) {
 		t.Run(ct.String(), func(t *testing.T) {
 			send, recv := f.tree(t), f.tree(t)
 			ac := f.content(t, WireFormatPrivateMessage, ct)
-			pm, err := ProtectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Rand: rand.NewChaCha8([32]byte{2}), Padding: PadToMultiple(64)})
+			pm, err := protectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Rand: rand.NewChaCha8([32]byte{2}), Padding: PadToMultiple(64)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestPrivateMessagePaddingPolicy(t *testing.T) {
 	for _, block := range []int{0, 1, 16, 100} {
 		send, recv := f.tree(t), f.tree(t)
 		ac := f.content(t, WireFormatPrivateMessage, ContentTypeApplication)
-		pm, err := ProtectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Padding: PadToMultiple(block)})
+		pm, err := protectPrivate(f.cs, ac, send, f.senderData, PrivateOptions{Padding: PadToMultiple(block)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestPrivateMessageRejectsNonZeroPadding(t *testing.T) {
 	}
 	aad := codec.MustEncode((&privateContentAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication, AuthenticatedData: ac.Content.AuthenticatedData}).marshal)
 	ct, _ := f.cs.Seal(kn.Key, kn.Nonce, aad, pt)
-	sdKey, sdNonce := f.senderData.KeyNonce(f.cs, ct)
+	sdKey, sdNonce := f.senderData.keyNonce(f.cs, ct)
 	sd := SenderData{LeafIndex: 2, Generation: kn.Generation}
 	sdAAD := codec.MustEncode((&senderDataAAD{GroupID: f.ctx.GroupID, Epoch: f.ctx.Epoch, ContentType: ContentTypeApplication}).marshal)
 	esd, _ := f.cs.Seal(sdKey, sdNonce, sdAAD, codec.MustEncode(sd.marshal))
@@ -196,12 +196,12 @@ func TestPrivateMessageRejectsNonZeroPadding(t *testing.T) {
 func TestProtectPrivateRejects(t *testing.T) {
 	f := newProtectFixture(t)
 	ac := f.content(t, WireFormatPublicMessage, ContentTypeProposal)
-	if _, err := ProtectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
+	if _, err := protectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("content signed for PublicMessage: %v", err)
 	}
 	ac = f.content(t, WireFormatPrivateMessage, ContentTypeProposal)
 	ac.Content.Sender = Sender{Type: SenderTypeExternal, Index: 0}
-	if _, err := ProtectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
+	if _, err := protectPrivate(f.cs, ac, f.tree(t), f.senderData, PrivateOptions{}); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("external sender: %v", err)
 	}
 }
@@ -217,32 +217,32 @@ func TestPublicMessageProtection(t *testing.T) {
 		if len(pm.MembershipTag) != f.cs.Nh() {
 			t.Fatalf("membership tag of %d bytes", len(pm.MembershipTag))
 		}
-		if _, err := UnprotectPublic(f.cs, pm, f.ctx, &f.membership, f.pub); err != nil {
+		if _, err := unprotectPublic(f.cs, pm, f.ctx, &f.membership, f.pub); err != nil {
 			t.Fatalf("%v: %v", ct, err)
 		}
 		bad := *pm
 		bad.MembershipTag = bytes.Clone(pm.MembershipTag)
 		bad.MembershipTag[3] ^= 1
-		if _, err := UnprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			t.Errorf("bad membership tag: %v", err)
 		}
 		bad = *pm
 		bad.Auth.Signature = bytes.Clone(pm.Auth.Signature)
 		bad.Auth.Signature[0] ^= 1
-		if _, err := UnprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
+		if _, err := unprotectPublic(f.cs, &bad, f.ctx, &f.membership, f.pub); !errors.Is(err, ErrInvalidMAC) {
 			// The signature is covered by the membership tag too.
 			t.Errorf("bad signature: %v", err)
 		}
 		ctx2 := *f.ctx
 		ctx2.Epoch++
-		if _, err := UnprotectPublic(f.cs, pm, &ctx2, &f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
+		if _, err := unprotectPublic(f.cs, pm, &ctx2, &f.membership, f.pub); !errors.Is(err, ErrWrongEpoch) {
 			t.Errorf("wrong epoch: %v", err)
 		}
 		// Signature over a different GroupContext fails even with a valid tag.
 		ctx3 := *f.ctx
 		ctx3.TreeHash = []byte("other")
 		pm3, _ := protectPublic(f.cs, ac, &ctx3, f.membership)
-		if _, err := UnprotectPublic(f.cs, pm3, &ctx3, &f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
+		if _, err := unprotectPublic(f.cs, pm3, &ctx3, &f.membership, f.pub); !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("signature over other GroupContext: %v", err)
 		}
 	}
@@ -259,7 +259,7 @@ func TestPublicMessageExternalSender(t *testing.T) {
 		ContentType: ContentTypeProposal, Proposal: NewProposal(&Remove{Removed: 3}),
 	}}
 	// External senders sign without the GroupContext (RFC 9420, Section 6.1).
-	if err := ac.Sign(f.cs, f.priv, nil); err != nil {
+	if err := ac.signPriv(f.cs, f.priv, nil); err != nil {
 		t.Fatal(err)
 	}
 	pm, err := protectPublic(f.cs, ac, f.ctx, nil)
@@ -269,7 +269,7 @@ func TestPublicMessageExternalSender(t *testing.T) {
 	if pm.MembershipTag != nil {
 		t.Fatal("external sender got a membership tag")
 	}
-	if _, err := UnprotectPublic(f.cs, pm, f.ctx, nil, f.pub); err != nil {
+	if _, err := unprotectPublic(f.cs, pm, f.ctx, nil, f.pub); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -297,7 +297,7 @@ func BenchmarkProtectPrivate(b *testing.B) {
 		tr := f.tree(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := ProtectPrivate(f.cs, ac, tr, f.senderData, PrivateOptions{}); err != nil {
+			if _, err := protectPrivate(f.cs, ac, tr, f.senderData, PrivateOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -307,7 +307,7 @@ func BenchmarkProtectPrivate(b *testing.B) {
 func BenchmarkUnprotectPrivate(b *testing.B) {
 	f := newProtectFixture(b)
 	ac := f.content(b, WireFormatPrivateMessage, ContentTypeApplication)
-	pm, err := ProtectPrivate(f.cs, ac, f.tree(b), f.senderData, PrivateOptions{})
+	pm, err := protectPrivate(f.cs, ac, f.tree(b), f.senderData, PrivateOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -351,12 +351,12 @@ func TestPublicMessageSenderContentRules(t *testing.T) {
 			ac.Content.Commit = &Commit{}
 			ac.Auth.ConfirmationTag = []byte{1}
 		}
-		if err := ac.Sign(f.cs, f.priv, f.ctx); err != nil {
+		if err := ac.signPriv(f.cs, f.priv, f.ctx); err != nil {
 			t.Fatal(err)
 		}
 		_, errP := protectPublic(f.cs, ac, f.ctx, nil)
 		pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
-		_, errU := UnprotectPublic(f.cs, pm, f.ctx, nil, f.pub)
+		_, errU := unprotectPublic(f.cs, pm, f.ctx, nil, f.pub)
 		for _, err := range []error{errP, errU} {
 			if tc.allowed && err != nil {
 				t.Errorf("%v/%v/%v: %v", tc.sender.Type, tc.ct, tc.prop.Type(), err)

@@ -117,7 +117,7 @@ func FuzzUnprotect(f *testing.F) {
 	fx := newProtectFixture(f)
 	for _, ct := range []ContentType{ContentTypeApplication, ContentTypeProposal, ContentTypeCommit} {
 		ac := fx.content(f, WireFormatPrivateMessage, ct)
-		pm, err := ProtectPrivate(fx.cs, ac, fx.tree(f), fx.senderData, PrivateOptions{Padding: PadToMultiple(16)})
+		pm, err := protectPrivate(fx.cs, ac, fx.tree(f), fx.senderData, PrivateOptions{Padding: PadToMultiple(16)})
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func FuzzUnprotect(f *testing.F) {
 		}
 		switch m.WireFormat {
 		case WireFormatPublicMessage:
-			if _, err := UnprotectPublic(fx.cs, m.PublicMessage, fx.ctx, &fx.membership, fx.pub); err != nil {
+			if _, err := unprotectPublic(fx.cs, m.PublicMessage, fx.ctx, &fx.membership, fx.pub); err != nil {
 				typed(t, err)
 			}
 		case WireFormatPrivateMessage:

@@ -167,7 +167,7 @@ func (v *PreSharedKeyID) Equal(w *PreSharedKeyID) bool {
 // CheckNonce enforces that psk_nonce has length KDF.Nh of the group's suite
 // (RFC 9420, Section 8.4: "MUST be set to a fresh random value of length
 // KDF.Nh").
-func (v *PreSharedKeyID) CheckNonce(cs *suite.Suite) error {
+func (v *PreSharedKeyID) checkNonce(cs *suite.Suite) error {
 	if len(v.PSKNonce) != cs.Nh() {
 		return fmt.Errorf("%w: psk_nonce of %d bytes, want KDF.Nh = %d (RFC 9420, Section 8.4)", ErrInvalidPSK, len(v.PSKNonce), cs.Nh())
 	}
@@ -194,7 +194,7 @@ func (v *pskLabel) marshal(b *cryptobyte.Builder) {
 // carries index and count as uint16 (RFC 9420, Section 8.4).
 const maxPSKs = 0xffff
 
-// DerivePSKSecret implements the psk_secret computation of RFC 9420,
+// derivePSKSecret implements the psk_secret computation of RFC 9420,
 // Section 8.4: ids[i] names the PSK whose value is psks[i], in the order of
 // the Commit's PreSharedKey proposals (or of GroupSecrets.psks).
 //
@@ -206,7 +206,7 @@ const maxPSKs = 0xffff
 // With no PSKs the result is the all-zero vector of length KDF.Nh. Errors
 // (wrapping ErrInvalidPSK) are returned for len(ids) != len(psks), more than
 // 65535 PSKs, or an id that cannot be encoded.
-func DerivePSKSecret(cs *suite.Suite, ids []PreSharedKeyID, psks [][]byte) (PSKSecret, error) {
+func derivePSKSecret(cs *suite.Suite, ids []PreSharedKeyID, psks [][]byte) (PSKSecret, error) {
 	if len(ids) != len(psks) {
 		return nil, fmt.Errorf("%w: %d PreSharedKeyIDs but %d PSK values", ErrInvalidPSK, len(ids), len(psks))
 	}

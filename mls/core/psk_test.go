@@ -49,7 +49,7 @@ func TestPSKSecretZeroOneMany(t *testing.T) {
 	for _, id := range suite.All {
 		cs := suite.MustGet(id)
 		t.Run(fmt.Sprintf("cs=0x%04x", uint16(id)), func(t *testing.T) {
-			zero, err := DerivePSKSecret(cs, nil, nil)
+			zero, err := derivePSKSecret(cs, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +58,7 @@ func TestPSKSecretZeroOneMany(t *testing.T) {
 			}
 			for _, n := range []int{1, 2, 7} {
 				ids, psks := testPSKIDs(cs, n)
-				got, err := DerivePSKSecret(cs, ids, psks)
+				got, err := derivePSKSecret(cs, ids, psks)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -72,7 +72,7 @@ func TestPSKSecretZeroOneMany(t *testing.T) {
 					// Order matters (index is in PSKLabel and the chain).
 					ids[0], ids[1] = ids[1], ids[0]
 					psks[0], psks[1] = psks[1], psks[0]
-					swapped, _ := DerivePSKSecret(cs, ids, psks)
+					swapped, _ := derivePSKSecret(cs, ids, psks)
 					if bytes.Equal(swapped, got) {
 						t.Fatalf("%d PSKs: reordering did not change psk_secret", n)
 					}
@@ -85,18 +85,18 @@ func TestPSKSecretZeroOneMany(t *testing.T) {
 func TestPSKSecretErrors(t *testing.T) {
 	cs := suite.MustGet(1)
 	ids, psks := testPSKIDs(cs, 2)
-	if _, err := DerivePSKSecret(cs, ids, psks[:1]); !errors.Is(err, ErrInvalidPSK) {
+	if _, err := derivePSKSecret(cs, ids, psks[:1]); !errors.Is(err, ErrInvalidPSK) {
 		t.Fatalf("mismatched lengths: got %v, want ErrInvalidPSK", err)
 	}
 	bad := []PreSharedKeyID{{PSKType: 9, PSKNonce: make([]byte, 32)}}
-	if _, err := DerivePSKSecret(cs, bad, [][]byte{{1}}); !errors.Is(err, ErrInvalidPSK) {
+	if _, err := derivePSKSecret(cs, bad, [][]byte{{1}}); !errors.Is(err, ErrInvalidPSK) {
 		t.Fatalf("invalid psktype: got %v, want ErrInvalidPSK", err)
 	}
-	if err := ids[0].CheckNonce(cs); err != nil {
+	if err := ids[0].checkNonce(cs); err != nil {
 		t.Fatal(err)
 	}
 	short := PreSharedKeyID{PSKType: PSKTypeExternal, PSKID: []byte{1}, PSKNonce: make([]byte, 16)}
-	if err := short.CheckNonce(cs); !errors.Is(err, ErrInvalidPSK) {
+	if err := short.checkNonce(cs); !errors.Is(err, ErrInvalidPSK) {
 		t.Fatalf("short nonce: got %v, want ErrInvalidPSK", err)
 	}
 }

@@ -33,7 +33,7 @@ func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interi
 }
 
 // CipherSuite returns the group's cipher suite.
-func (pg *PublicGroup) CipherSuite() CipherSuite { return pg.cs.ID() }
+func (pg *PublicGroup) CipherSuite() CipherSuite { return CipherSuite(pg.cs.ID()) }
 
 // GroupID returns the group ID. The result must not be modified.
 func (pg *PublicGroup) GroupID() []byte { return pg.ctx.GroupID }
@@ -197,7 +197,7 @@ func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *K
 	if err := cfg.limits().checkKeyPackage(kp); err != nil {
 		return err
 	}
-	return validateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
+	return validateKeyPackage(kp, ProtocolVersionMLS10, CipherSuite(pg.cs.ID()), func(ln *LeafNode) error {
 		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
 	})
 }
@@ -397,7 +397,7 @@ func (pg *PublicGroup) verifyPublic(pm *PublicMessage, cfg *Config, membership *
 	if err != nil {
 		return nil, err
 	}
-	return UnprotectPublic(pg.cs, pm, &pg.ctx, membership, key)
+	return unprotectPublic(pg.cs, pm, &pg.ctx, membership, key)
 }
 
 // memberSigKey returns the signature key of the member at leaf.

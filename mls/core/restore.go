@@ -17,7 +17,7 @@ import (
 // from explicit HPKE private keys of nodes (the leaf's among them). Each key
 // must be a valid private key of the suite.
 func TreePrivateFromKeys(cs CipherSuite, leaf LeafIndex, nodes []NodeIndex, privs [][]byte) (*TreePrivate, error) {
-	s, err := suite.Get(cs)
+	s, err := suite.Get(suite.ID(cs))
 	if err != nil {
 		return nil, err
 	}

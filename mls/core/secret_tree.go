@@ -192,11 +192,11 @@ func nodeIndex(leaf uint32, level uint) uint32 {
 	return uint32(start<<1 + (uint64(1)<<level - 1))
 }
 
-// NewSecretTree returns the secret tree for a ratchet tree of leaves leaves
+// newSecretTree returns the secret tree for a ratchet tree of leaves leaves
 // rooted at encryption_secret (RFC 9420, Section 9), with default limits.
 // leaves is the ratchet tree's leaf count (a power of two for RFC 9420
 // trees; other counts are rounded up to the next power of two).
-func NewSecretTree(cs *suite.Suite, encryptionSecret EncryptionSecret, leaves uint32) (*SecretTree, error) {
+func newSecretTree(cs *suite.Suite, encryptionSecret EncryptionSecret, leaves uint32) (*SecretTree, error) {
 	if leaves == 0 || leaves > 1<<31 {
 		return nil, fmt.Errorf("mls: secret tree of %d leaves", leaves)
 	}
@@ -594,7 +594,7 @@ func (r *ratchet) advance(cs *suite.Suite, gen uint64, lim SecretTreeLimits, bor
 //	ciphertext_sample = ciphertext[0..KDF.Nh-1]   (the whole ciphertext if shorter)
 //	sender_data_key   = ExpandWithLabel(sender_data_secret, "key", ciphertext_sample, AEAD.Nk)
 //	sender_data_nonce = ExpandWithLabel(sender_data_secret, "nonce", ciphertext_sample, AEAD.Nn)
-func (s SenderDataSecret) KeyNonce(cs *suite.Suite, ciphertext []byte) (key, nonce []byte) {
+func (s SenderDataSecret) keyNonce(cs *suite.Suite, ciphertext []byte) (key, nonce []byte) {
 	sample := ciphertext[:min(len(ciphertext), cs.Nh())]
 	return cs.ExpandWithLabel(s, labelKey, sample, cs.Nk()), cs.ExpandWithLabel(s, labelNonce, sample, cs.Nn())
 }

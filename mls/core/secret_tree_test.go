@@ -16,7 +16,7 @@ func testEncryptionSecret(cs *suite.Suite) EncryptionSecret {
 func newTestSecretTree(t testing.TB, leaves uint32) *SecretTree {
 	t.Helper()
 	cs := suite.MustGet(1)
-	st, err := NewSecretTree(cs, testEncryptionSecret(cs), leaves)
+	st, err := newSecretTree(cs, testEncryptionSecret(cs), leaves)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestSecretTreeLeafCounts(t *testing.T) {
 		t.Fatal("invalid ratchet type accepted")
 	}
 	cs := suite.MustGet(1)
-	if _, err := NewSecretTree(cs, testEncryptionSecret(cs), 0); err == nil {
+	if _, err := newSecretTree(cs, testEncryptionSecret(cs), 0); err == nil {
 		t.Fatal("zero leaves accepted")
 	}
 	// One leaf: the root is the leaf.
@@ -325,8 +325,8 @@ func TestSenderDataKeyNonceSample(t *testing.T) {
 		cs := suite.MustGet(id)
 		sds := SenderDataSecret(bytes.Repeat([]byte{7}, cs.Nh()))
 		long := bytes.Repeat([]byte{1, 2, 3}, cs.Nh())
-		k1, n1 := sds.KeyNonce(cs, long)
-		k2, n2 := sds.KeyNonce(cs, long[:cs.Nh()])
+		k1, n1 := sds.keyNonce(cs, long)
+		k2, n2 := sds.keyNonce(cs, long[:cs.Nh()])
 		if !bytes.Equal(k1, k2) || !bytes.Equal(n1, n2) {
 			t.Fatalf("%v: sample is not the first KDF.Nh bytes", id)
 		}
@@ -334,7 +334,7 @@ func TestSenderDataKeyNonceSample(t *testing.T) {
 			t.Fatalf("%v: key %d nonce %d bytes", id, len(k1), len(n1))
 		}
 		short := long[:5]
-		k3, n3 := sds.KeyNonce(cs, short)
+		k3, n3 := sds.keyNonce(cs, short)
 		if !bytes.Equal(k3, cs.ExpandWithLabel(sds, "key", short, cs.Nk())) || !bytes.Equal(n3, cs.ExpandWithLabel(sds, "nonce", short, cs.Nn())) {
 			t.Fatalf("%v: short ciphertext must be used whole", id)
 		}
@@ -363,7 +363,7 @@ func BenchmarkSecretTree(b *testing.B) {
 			cs := suite.MustGet(1)
 			b.ReportAllocs()
 			for b.Loop() {
-				st, _ := NewSecretTree(cs, testEncryptionSecret(cs), n)
+				st, _ := newSecretTree(cs, testEncryptionSecret(cs), n)
 				p, err := st.Key(LeafIndex(n-1), ApplicationRatchet, 0)
 				if err != nil {
 					b.Fatal(err)

@@ -48,7 +48,7 @@ func allExtensionTypes() ([]ExtensionType, Extensions) {
 func bigExtensionKeyPackage(t testing.TB) *KeyPackage {
 	t.Helper()
 	types, exts := allExtensionTypes()
-	caps := DefaultCapabilities(suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519)
+	caps := DefaultCapabilities(CipherSuite(suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519))
 	caps.Extensions = types
 	kp := newKPWith(t, &KeyPackageOptions{Capabilities: &caps})
 	kp.KeyPackage.LeafNode.Extensions = exts
@@ -57,7 +57,7 @@ func bigExtensionKeyPackage(t testing.TB) *KeyPackage {
 
 func newKPWith(t testing.TB, opts *KeyPackageOptions) *KeyPackageBundle {
 	t.Helper()
-	kp, err := NewKeyPackage(newTestConfig(1), suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, NewBasicCredential([]byte("mallory")), opts)
+	kp, err := NewKeyPackage(newTestConfig(1), CipherSuite(suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519), NewBasicCredential([]byte("mallory")), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func limitError(t testing.TB, err error, code *ProtocolError, what string) {
 func TestSecurityTreeLeafLimit(t *testing.T) {
 	kp := newKPWith(t, nil)
 	ln := &kp.KeyPackage.LeafNode
-	cs, _ := suite.Get(kp.KeyPackage.CipherSuite)
+	cs, _ := suite.Get(suite.ID(kp.KeyPackage.CipherSuite))
 
 	huge := sparseTreeEncoding(t, 1<<21, ln) // 4 MiB of blank nodes
 	var err error
@@ -412,7 +412,7 @@ func TestSecurityMaxLeavesGrowth(t *testing.T) {
 func TestSecurityCredentialLimit(t *testing.T) {
 	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 	bigCfg := &Config{Rand: seededReader(5), MaxCredentialSize: 4 << 20}
-	kp, err := NewKeyPackage(bigCfg, cs, NewBasicCredential(make([]byte, 2<<20)), nil)
+	kp, err := NewKeyPackage(bigCfg, CipherSuite(cs), NewBasicCredential(make([]byte, 2<<20)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +484,7 @@ func mustMarshalKP(t testing.TB, kp *KeyPackage) []byte {
 func TestSecurityExtensionAndMessageLimits(t *testing.T) {
 	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 	big := Extension{Type: 0xff00, Data: make([]byte, DefaultMaxExtensionSize+1)}
-	caps := DefaultCapabilities(cs)
+	caps := DefaultCapabilities(CipherSuite(cs))
 	caps.Extensions = []ExtensionType{big.Type}
 	kp := newKPWith(t, &KeyPackageOptions{Capabilities: &caps, LeafExtensions: Extensions{big}})
 	_, err := UnmarshalMLSMessage(mustEncode(t, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: kp.KeyPackage}))
@@ -592,7 +592,7 @@ func FuzzSecurityLimitedMLSMessage(f *testing.F) {
 func TestSecurityGroupContextExtensionsCheckLinear(t *testing.T) {
 	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 	var exts Extensions
-	caps := DefaultCapabilities(cs)
+	caps := DefaultCapabilities(CipherSuite(cs))
 	for i := range 3 << 16 {
 		caps.Extensions = append(caps.Extensions, ExtensionType(2*i+1))
 	}
@@ -603,7 +603,7 @@ func TestSecurityGroupContextExtensionsCheckLinear(t *testing.T) {
 		caps.Extensions = append(caps.Extensions, ExtensionType(2*(1<<15-2-i)))
 	}
 	kp := func(seed uint64, name string) *KeyPackageBundle {
-		b, err := NewKeyPackage(newTestConfig(seed), cs, NewBasicCredential([]byte(name)), &KeyPackageOptions{Capabilities: &caps})
+		b, err := NewKeyPackage(newTestConfig(seed), CipherSuite(cs), NewBasicCredential([]byte(name)), &KeyPackageOptions{Capabilities: &caps})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ func greaseKeyPackage(t *testing.T, cfg *Config, cs suite.ID, name string) *KeyP
 	t.Helper()
 	kp := newKP(t, cfg, cs, name)
 	k := kp.KeyPackage
-	k.LeafNode.Capabilities = DefaultCapabilities(cs)
+	k.LeafNode.Capabilities = DefaultCapabilities(CipherSuite(cs))
 	k.Extensions = Extensions{
 		{Type: 0x2a2a, Data: []byte("grease data")},
 		{Type: 0x7f01, Data: []byte{1, 2, 3}},
@@ -86,7 +86,7 @@ func TestSecurityGREASEKeyPackageExtensions(t *testing.T) {
 	// Unknown LeafNode.extensions, GREASE included, must still be listed in
 	// the leaf's capabilities (Sections 7.3, 13.5): that rule stays.
 	bad := newKP(t, newTestConfig(4), cs, "dave")
-	bad.KeyPackage.LeafNode.Capabilities = DefaultCapabilities(cs)
+	bad.KeyPackage.LeafNode.Capabilities = DefaultCapabilities(CipherSuite(cs))
 	bad.KeyPackage.LeafNode.Extensions = Extensions{{Type: 0x2a2a}}
 	if err := bad.KeyPackage.LeafNode.signPriv(suite.MustGet(cs), bad.SignatureKey, nil, 0); err != nil {
 		t.Fatal(err)
@@ -133,10 +133,10 @@ func TestSecurityGREASEEmitted(t *testing.T) {
 	if len(kp.LeafNode.Extensions) != 0 {
 		t.Fatalf("LeafNode extensions %v, want none", kp.LeafNode.Extensions)
 	}
-	if !caps.SupportsCipherSuite(cs) || !caps.SupportsCredential(CredentialBasic) {
+	if !caps.SupportsCipherSuite(CipherSuite(cs)) || !caps.SupportsCredential(CredentialBasic) {
 		t.Fatal("real capabilities lost")
 	}
-	if d := DefaultCapabilities(cs); len(greaseIn(d.CipherSuites))+len(greaseIn(d.Credentials)) != 0 {
+	if d := DefaultCapabilities(CipherSuite(cs)); len(greaseIn(d.CipherSuites))+len(greaseIn(d.Credentials)) != 0 {
 		t.Fatal("DefaultCapabilities (own capabilities) holds GREASE values")
 	}
 
@@ -157,9 +157,9 @@ func TestSecurityGREASEEmitted(t *testing.T) {
 
 	// Caller-supplied capabilities and extensions get GREASE too and are
 	// not modified.
-	userCaps := DefaultCapabilities(cs)
+	userCaps := DefaultCapabilities(CipherSuite(cs))
 	userExt := Extensions{{Type: 0x7f01}}
-	b, err := NewKeyPackage(newTestConfig(9), cs, NewBasicCredential([]byte("x")), &KeyPackageOptions{Capabilities: &userCaps, Extensions: userExt})
+	b, err := NewKeyPackage(newTestConfig(9), CipherSuite(cs), NewBasicCredential([]byte("x")), &KeyPackageOptions{Capabilities: &userCaps, Extensions: userExt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,9 +177,9 @@ func TestSecurityGREASEOwnCapabilities(t *testing.T) {
 	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 	const gt ExtensionType = 0x3a3a
 	withGREASE := func(cfg *Config, name string) *KeyPackageBundle {
-		c := DefaultCapabilities(cs)
+		c := DefaultCapabilities(CipherSuite(cs))
 		c.Extensions = []ExtensionType{gt}
-		kp, err := NewKeyPackage(cfg, cs, NewBasicCredential([]byte(name)), &KeyPackageOptions{Capabilities: &c})
+		kp, err := NewKeyPackage(cfg, CipherSuite(cs), NewBasicCredential([]byte(name)), &KeyPackageOptions{Capabilities: &c})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +219,7 @@ func TestSecurityGREASEDisable(t *testing.T) {
 	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 	kp := newKP(t, newTestConfig(7), cs, "alice").KeyPackage
 	off := newKP(t, &Config{Rand: seededReader(7), DisableGREASE: true}, cs, "alice").KeyPackage
-	if !slices.Equal(off.LeafNode.Capabilities.CipherSuites, DefaultCapabilities(cs).CipherSuites) ||
+	if !slices.Equal(off.LeafNode.Capabilities.CipherSuites, DefaultCapabilities(CipherSuite(cs)).CipherSuites) ||
 		len(off.LeafNode.Capabilities.Extensions)+len(off.LeafNode.Capabilities.Proposals)+len(off.Extensions) != 0 ||
 		len(greaseIn(off.LeafNode.Capabilities.Credentials)) != 0 {
 		t.Fatalf("DisableGREASE: capabilities %+v, extensions %v", off.LeafNode.Capabilities, off.Extensions)

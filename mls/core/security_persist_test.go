@@ -230,7 +230,7 @@ func testPersistContinues(t *testing.T, cs suite.ID, encrypt bool) {
 	// ReInit: the ended group's state survives a reload and the reloaded
 	// states create and join the new group.
 	rest := all[1:]
-	ri := &ReInit{GroupID: []byte("reinit-persist"), Version: ProtocolVersionMLS10, CipherSuite: cs, Extensions: Extensions{}}
+	ri := &ReInit{GroupID: []byte("reinit-persist"), Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(cs), Extensions: Extensions{}}
 	prop, err = rest[0].Propose(ri, nil)
 	if err != nil {
 		t.Fatal(err)

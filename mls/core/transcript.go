@@ -54,10 +54,10 @@ func interimTranscriptHash(cs *suite.Suite, confirmed, confirmationTag []byte) [
 	return h.Sum(nil)
 }
 
-// NextTranscriptHashes advances both transcript hashes over one Commit:
+// nextTranscriptHashes advances both transcript hashes over one Commit:
 // it returns the new confirmed and interim transcript hashes (RFC 9420,
 // Section 8.2).
-func NextTranscriptHashes(cs *suite.Suite, interimBefore, confirmedInput, confirmationTag []byte) (confirmed, interim []byte) {
+func nextTranscriptHashes(cs *suite.Suite, interimBefore, confirmedInput, confirmationTag []byte) (confirmed, interim []byte) {
 	confirmed = confirmedTranscriptHash(cs, interimBefore, confirmedInput)
 	return confirmed, interimTranscriptHash(cs, confirmed, confirmationTag)
 }

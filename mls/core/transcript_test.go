@@ -15,7 +15,7 @@ func TestTranscriptHashesByHand(t *testing.T) {
 	tag := bytes.Repeat([]byte{0x7a}, 32)
 	// wire_format || FramedContent || signature<V>
 	input := append(append([]byte{0x00, 0x01}, framed...), append([]byte{0x40, 0x40}, sig...)...)
-	confirmed, interim := NextTranscriptHashes(cs, interim0, input, tag)
+	confirmed, interim := nextTranscriptHashes(cs, interim0, input, tag)
 	if want := cs.Hash(interim0, input); !bytes.Equal(confirmed, want) {
 		t.Fatalf("confirmed %x, want %x", confirmed, want)
 	}
@@ -23,7 +23,7 @@ func TestTranscriptHashesByHand(t *testing.T) {
 		t.Fatalf("interim %x, want %x", interim, want)
 	}
 	// The next epoch chains from the interim hash.
-	c2, _ := NextTranscriptHashes(cs, interim, input, tag)
+	c2, _ := nextTranscriptHashes(cs, interim, input, tag)
 	if bytes.Equal(c2, confirmed) {
 		t.Fatal("confirmed transcript hash does not chain")
 	}

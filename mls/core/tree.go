@@ -216,7 +216,7 @@ func (t *RatchetTree) root() NodeIndex { return NodeIndex(t.nLeaves - 1) }
 func (t *RatchetTree) inTree(x NodeIndex) bool { return uint32(x) < t.width() }
 
 // CipherSuite returns the cipher suite the tree is hashed with.
-func (t *RatchetTree) CipherSuite() CipherSuite { return t.cs.ID() }
+func (t *RatchetTree) CipherSuite() CipherSuite { return CipherSuite(t.cs.ID()) }
 
 // NumLeaves returns the number of leaves (blank or not), a power of two.
 func (t *RatchetTree) NumLeaves() uint32 { return t.nLeaves }

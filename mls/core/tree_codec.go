@@ -89,7 +89,7 @@ func (t *RatchetTree) marshal(b *cryptobyte.Builder) {
 // The result is hashed (TreeHash is ready) but not validated: a joiner must
 // call Validate before trusting it. The returned tree never aliases data.
 func ParseRatchetTree(cs CipherSuite, data []byte, maxLeaves uint32) (*RatchetTree, error) {
-	st, err := suite.Get(cs)
+	st, err := suite.Get(suite.ID(cs))
 	if err != nil {
 		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
 	}

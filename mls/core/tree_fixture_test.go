@@ -70,7 +70,7 @@ func fixtureLeafTemplate(cs *suite.Suite, id string) LeafNode {
 		Credential: NewBasicCredential([]byte(id)),
 		Capabilities: Capabilities{
 			Versions:     []ProtocolVersion{ProtocolVersionMLS10},
-			CipherSuites: []suite.ID{cs.ID()},
+			CipherSuites: []CipherSuite{CipherSuite(cs.ID())},
 			Extensions:   []ExtensionType{},
 			Proposals:    []ProposalType{},
 			Credentials:  []CredentialType{CredentialBasic},

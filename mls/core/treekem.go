@@ -308,7 +308,7 @@ func (p *TreePrivate) with(set []privKey, drop func(NodeIndex) bool) *TreePrivat
 // WithPathSecret returns p plus the key pair of node x derived from
 // pathSecret (node_secret = DeriveSecret(path_secret, "node"), RFC 9420,
 // Section 7.4).
-func (p *TreePrivate) WithPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []byte) (*TreePrivate, error) {
+func (p *TreePrivate) withPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []byte) (*TreePrivate, error) {
 	priv, pub, err := cs.DeriveKeyPair(cs.DeriveSecret(pathSecret, "node"))
 	if err != nil {
 		return nil, err

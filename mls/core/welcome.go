@@ -97,7 +97,7 @@ func (v *GroupInfo) TBS() ([]byte, error) { return codec.Encode(v.marshalTBS) }
 // GroupInfoTBS) with the suite of v.GroupContext (RFC 9420, Section
 // 12.4.3). priv is the signature key of the member at leaf v.Signer.
 func (v *GroupInfo) Sign(priv []byte) error {
-	cs, err := suite.Get(v.GroupContext.CipherSuite)
+	cs, err := suite.Get(suite.ID(v.GroupContext.CipherSuite))
 	if err != nil {
 		return protoErr(CodeUnsupported, "RFC 9420 §12.4.3 GroupInfo", "", err)
 	}
@@ -126,7 +126,7 @@ func (v *GroupInfo) sign(k *suite.Signer) error {
 // the LeafNode at leaf index v.Signer (RFC 9420, Section 12.4.3.1). The
 // error matches ErrInvalidSignature.
 func (v *GroupInfo) VerifySignature(signerPub []byte) error {
-	cs, err := suite.Get(v.GroupContext.CipherSuite)
+	cs, err := suite.Get(suite.ID(v.GroupContext.CipherSuite))
 	if err != nil {
 		return protoErr(CodeUnsupported, "RFC 9420 §12.4.3 GroupInfo", "", err)
 	}
@@ -306,19 +306,19 @@ func (v *Welcome) Find(ref []byte) *EncryptedGroupSecrets {
 // Labels of the Welcome (RFC 9420, Section 12.4.3.1 and 17.7).
 const labelWelcomeHPKE = "Welcome"
 
-// WelcomeSealer prepares the HPKE encryptions of a Welcome's GroupSecrets:
+// welcomeSealer prepares the HPKE encryptions of a Welcome's GroupSecrets:
 // EncryptWithLabel(init_key, "Welcome", encrypted_group_info, ...) for
 // every new member, with the (possibly multi-megabyte) encrypted GroupInfo
 // hashed into the HPKE key schedule once per Welcome.
-func WelcomeSealer(cs *suite.Suite, encryptedGroupInfo []byte) *suite.LabeledSealer {
+func welcomeSealer(cs *suite.Suite, encryptedGroupInfo []byte) *suite.LabeledSealer {
 	return cs.NewLabeledSealer(labelWelcomeHPKE, encryptedGroupInfo)
 }
 
-// EncryptGroupSecrets HPKE-encrypts gs to the init key of kp:
+// encryptGroupSecrets HPKE-encrypts gs to the init key of kp:
 // EncryptWithLabel(init_key, "Welcome", encrypted_group_info, group_secrets)
 // (RFC 9420, Section 12.4.3.1) through the Welcome's sealer, made from the
 // final Welcome.encrypted_group_info. A nil rnd means crypto/rand.
-func EncryptGroupSecrets(sealer *suite.LabeledSealer, rnd io.Reader, kp *KeyPackage, gs *GroupSecrets) (*EncryptedGroupSecrets, error) {
+func encryptGroupSecrets(sealer *suite.LabeledSealer, rnd io.Reader, kp *KeyPackage, gs *GroupSecrets) (*EncryptedGroupSecrets, error) {
 	ref, err := kp.Ref()
 	if err != nil {
 		return nil, err
@@ -338,9 +338,9 @@ func EncryptGroupSecrets(sealer *suite.LabeledSealer, rnd io.Reader, kp *KeyPack
 // kpRef and decrypts it with initPriv, the private key of that KeyPackage's
 // init_key (RFC 9420, Section 12.4.3.1). Errors match ErrInvalidWelcome
 // (no entry, suite mismatch), ErrDecrypt or ErrDecode.
-func (v *Welcome) DecryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (*GroupSecrets, error) {
+func (v *Welcome) decryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (*GroupSecrets, error) {
 	const rule = "RFC 9420 §12.4.3.1"
-	if v.CipherSuite != cs.ID() {
+	if v.CipherSuite != CipherSuite(cs.ID()) {
 		return nil, protoErr(CodeInvalidWelcome, rule+" cipher_suite", fmt.Sprintf("Welcome %v, KeyPackage %v", v.CipherSuite, cs.ID()), nil)
 	}
 	e := v.Find(kpRef)
@@ -359,10 +359,10 @@ func (v *Welcome) DecryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (
 	return gs, nil
 }
 
-// EncryptGroupInfo encrypts gi with the welcome_key and welcome_nonce of
+// encryptGroupInfo encrypts gi with the welcome_key and welcome_nonce of
 // welcomeSecret (RFC 9420, Section 12.4.3.1), giving
 // Welcome.encrypted_group_info. The AAD is empty.
-func EncryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret, gi *GroupInfo) ([]byte, error) {
+func encryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret, gi *GroupInfo) ([]byte, error) {
 	pt, err := gi.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding GroupInfo: %w", err)
@@ -376,7 +376,7 @@ func EncryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret, gi *GroupInf
 // psk_secret, RFC 9420 Section 8 and 12.4.3.1). It does not verify the
 // signature (see GroupInfo.VerifySignature). Errors match ErrDecrypt or
 // ErrDecode.
-func (v *Welcome) DecryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret) (*GroupInfo, error) {
+func (v *Welcome) decryptGroupInfo(cs *suite.Suite, welcomeSecret WelcomeSecret) (*GroupInfo, error) {
 	key, nonce := welcomeSecret.keyNonce(cs)
 	pt, err := cs.Open(key, nonce, nil, v.EncryptedGroupInfo)
 	if err != nil {
