@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/mlslab/mlslab/mls/core"
@@ -117,4 +118,22 @@ func (c *Config) core() *core.Config {
 		cc.AcceptExternalProposal = func(p *core.Proposal, sender uint32) error { return f(proposalFromCore(p), sender) }
 	}
 	return cc
+}
+
+// Format prints the Config with Rand and PSKs redacted, with every verb: a
+// seeded reader or a map-based PSKStore would otherwise print its state.
+func (c Config) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "mls.Config{Rand: %s, PSKs: %s, EncryptHandshake: %t, PaddingBlock: %d, KeepEpochs: %d, "+
+		"MaxLeaves: %d, MaxMessageSize: %d, MaxCredentialSize: %d, MaxExtensionSize: %d, "+
+		"MaxForwardDistance: %d, MaxRetainedKeys: %d, DisableGREASE: %t}",
+		redactedIfSet(c.Rand != nil), redactedIfSet(c.PSKs != nil), c.EncryptHandshake, c.PaddingBlock, c.KeepEpochs,
+		c.MaxLeaves, c.MaxMessageSize, c.MaxCredentialSize, c.MaxExtensionSize,
+		c.MaxForwardDistance, c.MaxRetainedKeys, c.DisableGREASE)
+}
+
+func redactedIfSet(set bool) string {
+	if set {
+		return "REDACTED"
+	}
+	return "nil"
 }
