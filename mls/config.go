@@ -122,6 +122,9 @@ func (c *Config) core() *core.Config {
 
 // Format prints the Config with Rand and PSKs redacted, with every verb: a
 // seeded reader or a map-based PSKStore would otherwise print its state.
+// fmt calls it for a Config printed directly, through a pointer or nested
+// in exported fields; a Config value reached through an unexported field
+// is printed by reflection, fields included.
 func (c Config) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "mls.Config{Rand: %s, PSKs: %s, EncryptHandshake: %t, PaddingBlock: %d, KeepEpochs: %d, "+
 		"MaxLeaves: %d, MaxMessageSize: %d, MaxCredentialSize: %d, MaxExtensionSize: %d, "+

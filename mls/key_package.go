@@ -2,7 +2,6 @@ package mls
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/mlslab/mlslab/mls/core"
@@ -83,11 +82,17 @@ func (kp *KeyPackage) Lifetime() Lifetime {
 // key of the cipher suite's signature scheme, as RFC 9420 and the MLS
 // interop harness encode it (the 32-octet seed for Ed25519, 57 for Ed448,
 // the big-endian scalar for ECDSA). It never prints or encodes to JSON.
-type SignaturePrivateKey struct{ b []byte }
+type SignaturePrivateKey struct {
+	// A pointer to the key: where fmt prints a *SignaturePrivateKey by
+	// reflection (nested in an unexported field, with a verb invalid for
+	// pointers such as %s), it reaches only this pointer's address.
+	p *[]byte
+}
 
 // NewSignaturePrivateKey wraps a copy of a raw signature private key.
 func NewSignaturePrivateKey(raw []byte) *SignaturePrivateKey {
-	return &SignaturePrivateKey{bytes.Clone(raw)}
+	b := bytes.Clone(raw)
+	return &SignaturePrivateKey{&b}
 }
 
 // GenerateSignatureKey draws a signature key pair of suite cs from
@@ -104,28 +109,23 @@ func GenerateSignatureKey(cfg *Config, cs CipherSuite) (*SignaturePrivateKey, []
 	if err != nil {
 		return nil, nil, err
 	}
-	return &SignaturePrivateKey{priv}, pub, nil
+	return &SignaturePrivateKey{&priv}, pub, nil
 }
 
 // Bytes returns a copy of the raw private key, for storage the application
 // protects.
-func (k *SignaturePrivateKey) Bytes() []byte {
-	if k == nil {
-		return nil
-	}
-	return bytes.Clone(k.b)
-}
+func (k *SignaturePrivateKey) Bytes() []byte { return bytes.Clone(k.raw()) }
 
 func (k *SignaturePrivateKey) raw() []byte {
-	if k == nil {
+	if k == nil || k.p == nil {
 		return nil
 	}
-	return k.b
+	return *k.p
 }
 
 // Format prints the key as redacted, with every verb.
 func (k SignaturePrivateKey) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "mls.SignaturePrivateKey(REDACTED, %d bytes)", len(k.b))
+	fmt.Fprintf(f, "mls.SignaturePrivateKey(REDACTED, %d bytes)", len(k.raw()))
 }
 
 // MarshalJSON encodes the key as a redacted string.
@@ -140,7 +140,7 @@ func (k SignaturePrivateKey) MarshalJSON() ([]byte, error) {
 type KeyPackageBundle struct{ b *core.KeyPackageBundle }
 
 // errNoBundle is returned for a nil or zero KeyPackageBundle.
-var errNoBundle = errors.New("mls: nil or zero KeyPackageBundle")
+var errNoBundle = fmt.Errorf("%w: nil or zero KeyPackageBundle", ErrInvalidKeyPackage)
 
 // bundle returns the low-level bundle of b, or an error if b is nil or zero.
 func (b *KeyPackageBundle) bundle() (*core.KeyPackageBundle, error) {

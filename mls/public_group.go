@@ -116,6 +116,9 @@ func (pg *PublicGroup) ExternalProposal(senderIndex uint32, sigPriv *SignaturePr
 	if p == nil {
 		return nil, errNoPublicGroup
 	}
+	if sigPriv.raw() == nil {
+		return nil, errors.New("mls: nil or zero SignaturePrivateKey")
+	}
 	bodies, err := coreProposals([]ProposalBody{body})
 	if err != nil {
 		return nil, err
