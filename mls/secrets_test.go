@@ -24,7 +24,7 @@ func (r secretReader) Read(p []byte) (int, error) {
 // mapPSKs is a map-based PSKStore, whose %v prints the keys.
 type mapPSKs map[string][]byte
 
-func (m mapPSKs) ExternalPSK(id []byte) ([]byte, bool)         { k, ok := m[string(id)]; return k, ok }
+func (m mapPSKs) ExternalPSK(id []byte) ([]byte, bool)        { k, ok := m[string(id)]; return k, ok }
 func (m mapPSKs) ResumptionPSK([]byte, uint64) ([]byte, bool) { return nil, false }
 
 // leaks reports whether s shows the secret 0x5a5a5a... in any of the forms
