@@ -30,13 +30,7 @@ func TestFacadeKeyPackageBundleStorage(t *testing.T) {
 	if again, _ := restored.MarshalBinary(); !bytes.Equal(again, data) {
 		t.Fatal("encoding does not round-trip")
 	}
-	pc, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kpB.KeyPackage()}}, InlineTree: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Merge(pc); err != nil {
-		t.Fatal(err)
-	}
+	pc := addMerged(t, alice, kpB.KeyPackage())
 	bob, err := mls.Join(cfgB, wire(t, pc.Welcome), restored, nil)
 	if err != nil {
 		t.Fatalf("join with a restored bundle: %v", err)

@@ -45,7 +45,7 @@ func TestFacadeCapabilitiesAddToDefaults(t *testing.T) {
 		if err := alice.Merge(pc); err != nil {
 			t.Fatal(err)
 		}
-		bob, err := mls.Join(cfgB, pc.Welcome, kpB, &mls.JoinOptions{RatchetTree: mustTree(t, alice)})
+		bob, err := mls.Join(cfgB, pc.Welcome, kpB, &mls.JoinOptions{RatchetTree: treeOf(t, alice)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,17 +60,21 @@ func TestFacadeCapabilitiesAddToDefaults(t *testing.T) {
 	}
 }
 
-func mustTree(t *testing.T, g *mls.Group) []byte {
+// addMerged commits an Add of kp in g, with the ratchet tree in the
+// Welcome, and merges it.
+func addMerged(t *testing.T, g *mls.Group, kp *mls.KeyPackage) *mls.PendingCommit {
 	t.Helper()
-	tree, err := g.Public().RatchetTree()
+	pc, err := g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kp}}, InlineTree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tree
+	if err := g.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	return pc
 }
 
-// twoMembers returns a group of alice and bob in epoch 1, with Bob's
-// KeyPackageBundle.
+// twoMembers returns the Groups of alice and bob in epoch 1 of a group.
 func twoMembers(t *testing.T, seed uint64) (alice, bob *mls.Group) {
 	t.Helper()
 	cfgA, cfgB := seeded(seed), seeded(seed+1)
@@ -79,13 +83,7 @@ func twoMembers(t *testing.T, seed uint64) (alice, bob *mls.Group) {
 		t.Fatal(err)
 	}
 	kpB := newKP(t, cfgB, "bob")
-	pc, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kpB.KeyPackage()}}, InlineTree: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Merge(pc); err != nil {
-		t.Fatal(err)
-	}
+	pc := addMerged(t, alice, kpB.KeyPackage())
 	bob, err = mls.Join(cfgB, wire(t, pc.Welcome), kpB, nil)
 	if err != nil {
 		t.Fatal(err)

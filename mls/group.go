@@ -144,77 +144,55 @@ func (g *Group) MarshalState() ([]byte, error) {
 	return cg.MarshalState()
 }
 
+// get returns f of g's low-level group, or T's zero value for a nil or
+// zero Group: the accessors below.
+func get[T any](g *Group, f func(*core.Group) T) T {
+	cg, err := g.grp()
+	if err != nil {
+		var zero T
+		return zero
+	}
+	return f(cg)
+}
+
 // Clone returns an independent copy of g (sharing immutable state); nil for
 // a zero Group.
 func (g *Group) Clone() *Group {
-	cg, err := g.grp()
-	if err != nil {
-		return nil
-	}
-	return &Group{cg.Clone()}
+	return get(g, func(cg *core.Group) *Group { return &Group{cg.Clone()} })
 }
 
 // GroupID, Epoch, CipherSuite and LeafIndex describe the group and the
 // member's position in it.
 func (g *Group) GroupID() []byte {
-	cg, err := g.grp()
-	if err != nil {
-		return nil
-	}
-	return bytes.Clone(cg.GroupID())
+	return get(g, func(cg *core.Group) []byte { return bytes.Clone(cg.GroupID()) })
 }
 
 // Epoch is the current epoch number.
-func (g *Group) Epoch() uint64 {
-	cg, err := g.grp()
-	if err != nil {
-		return 0
-	}
-	return cg.Epoch()
-}
+func (g *Group) Epoch() uint64 { return get(g, (*core.Group).Epoch) }
 
 // CipherSuite is the group's suite.
 func (g *Group) CipherSuite() CipherSuite {
-	cg, err := g.grp()
-	if err != nil {
-		return 0
-	}
-	return CipherSuite(cg.CipherSuite())
+	return get(g, func(cg *core.Group) CipherSuite { return CipherSuite(cg.CipherSuite()) })
 }
 
 // LeafIndex is the member's own leaf.
 func (g *Group) LeafIndex() LeafIndex {
-	cg, err := g.grp()
-	if err != nil {
-		return 0
-	}
-	return LeafIndex(cg.LeafIndex())
+	return get(g, func(cg *core.Group) LeafIndex { return LeafIndex(cg.LeafIndex()) })
 }
 
 // Active is false once the member was removed or the group reinitialized.
-func (g *Group) Active() bool {
-	cg, err := g.grp()
-	return err == nil && cg.Active()
-}
+func (g *Group) Active() bool { return get(g, (*core.Group).Active) }
 
 // Public returns the group's public state in the current epoch (nil for a
 // zero Group).
 func (g *Group) Public() *PublicGroup {
-	cg, err := g.grp()
-	if err != nil {
-		return nil
-	}
-	return &PublicGroup{cg.Public()}
+	return get(g, func(cg *core.Group) *PublicGroup { return &PublicGroup{cg.Public()} })
 }
 
 // EpochAuthenticator returns the epoch authenticator (RFC 9420, Section
 // 8.7): members of the same epoch compare it to detect a split view.
 func (g *Group) EpochAuthenticator() []byte {
-	cg, err := g.grp()
-	if err != nil {
-		return nil
-	}
-	return bytes.Clone(cg.EpochAuthenticator())
+	return get(g, func(cg *core.Group) []byte { return bytes.Clone(cg.EpochAuthenticator()) })
 }
 
 // Export derives length bytes from the epoch's exporter secret for label
@@ -517,11 +495,7 @@ func convertLeaves(ls []core.LeafIndex) []LeafIndex {
 // PendingReInit returns the ReInit committed in this group (which is then
 // inactive), or nil.
 func (g *Group) PendingReInit() *ReInit {
-	cg, err := g.grp()
-	if err != nil {
-		return nil
-	}
-	return reInitFromCore(cg.PendingReInit())
+	return get(g, func(cg *core.Group) *ReInit { return reInitFromCore(cg.PendingReInit()) })
 }
 
 // ReInitGroup creates the group that replaces g after a committed ReInit

@@ -235,13 +235,7 @@ func TestFacadeRejectLeavesState(t *testing.T) {
 	cfgA, cfgB := seeded(4), seeded(5)
 	alice, _ := mls.CreateGroup(cfgA, []byte("g"), newKP(t, cfgA, "alice"), nil)
 	kpB := newKP(t, cfgB, "bob")
-	pc, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kpB.KeyPackage()}}, InlineTree: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Merge(pc); err != nil {
-		t.Fatal(err)
-	}
+	pc := addMerged(t, alice, kpB.KeyPackage())
 	refuse := *cfgB
 	refuse.ValidateCredential = func(c mls.Credential, _ []byte) error {
 		if string(c.Identity) == "alice" {
