@@ -116,7 +116,7 @@ func ExternalJoin(cfg *Config, groupInfo *MLSMessage, kp *KeyPackageBundle, opts
 	}
 	var co *core.ExternalJoinOptions
 	if opts != nil {
-		co = &core.ExternalJoinOptions{RatchetTree: opts.RatchetTree, AuthenticatedData: opts.AuthenticatedData}
+		co = &core.ExternalJoinOptions{RatchetTree: opts.RatchetTree, AuthenticatedData: bytes.Clone(opts.AuthenticatedData)}
 		if opts.Remove != nil {
 			l := core.LeafIndex(*opts.Remove)
 			co.Remove = &l
@@ -229,7 +229,7 @@ func (o *ProposeOptions) core() *core.ProposeOptions {
 	if o == nil {
 		return nil
 	}
-	return &core.ProposeOptions{AuthenticatedData: o.AuthenticatedData, WireFormat: core.WireFormat(o.WireFormat)}
+	return &core.ProposeOptions{AuthenticatedData: bytes.Clone(o.AuthenticatedData), WireFormat: core.WireFormat(o.WireFormat)}
 }
 
 // Propose sends a proposal (RFC 9420, Section 12.1) and caches it for this
@@ -361,7 +361,7 @@ func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
 	pc, err := cg.Commit(core.CommitOptions{
 		Proposals: bodies, SkipCached: opts.SkipCached, ForcePath: opts.ForcePath,
 		InlineTree: opts.InlineTree, ExternalPub: opts.ExternalPub,
-		AuthenticatedData: opts.AuthenticatedData, WireFormat: core.WireFormat(opts.WireFormat),
+		AuthenticatedData: bytes.Clone(opts.AuthenticatedData), WireFormat: core.WireFormat(opts.WireFormat),
 	})
 	if err != nil {
 		return nil, err
@@ -474,7 +474,7 @@ func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
 	}
 	return &Processed{
 		Sender: senderFromCore(p.Sender), ContentType: ContentType(p.ContentType),
-		AuthenticatedData: p.AuthenticatedData, ApplicationData: p.ApplicationData,
+		AuthenticatedData: bytes.Clone(p.AuthenticatedData), ApplicationData: p.ApplicationData,
 		Proposal: proposalFromCore(p.Proposal), Epoch: p.Epoch,
 		Added: convertLeaves(p.Added), Removed: convertLeaves(p.Removed),
 		SelfRemoved: p.SelfRemoved, ReInit: reInitFromCore(p.ReInit),

@@ -23,7 +23,7 @@ type Add struct{ KeyPackage *KeyPackage }
 
 // Update replaces the sender's leaf with fresh keys (RFC 9420, Section
 // 12.1.2). Group.Propose(&Update{}) is Group.ProposeUpdate; a received
-// Update reports the sender's new credential.
+// Update reports the sender's new credential and cannot be sent again.
 type Update struct{ leaf *core.LeafNode }
 
 // Remove removes the member at leaf Removed (RFC 9420, Section 12.1.3).

@@ -197,5 +197,8 @@ func TestFacadeNilAndZeroValues(t *testing.T) {
 			t.Error("nil proposal accessors")
 		}
 		_ = fmt.Sprint(mls.SignaturePrivateKey{}, mls.PendingCommit{}, mls.Config{})
+		if _, err := (mls.Credential{}).X509Chain(); err == nil {
+			t.Error("X509Chain of a zero Credential")
+		}
 	})
 }
