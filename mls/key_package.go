@@ -3,6 +3,7 @@ package mls
 import (
 	"bytes"
 	"fmt"
+	"io"
 
 	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/internal/suite"
@@ -104,7 +105,10 @@ func GenerateSignatureKey(cfg *Config, cs CipherSuite) (*SignaturePrivateKey, []
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
-	var rnd = cfg.core().Rand
+	var rnd io.Reader // nil: crypto/rand
+	if cfg != nil {
+		rnd = cfg.Rand
+	}
 	priv, pub, err := s.GenerateSignatureKeyPair(rnd)
 	if err != nil {
 		return nil, nil, err
