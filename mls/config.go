@@ -1,6 +1,8 @@
 package mls
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 
 	"github.com/mlslab/mlslab/mls/core"
@@ -112,7 +114,7 @@ func (c *Config) core() *core.Config {
 		cc.PSKs = c.PSKs
 	}
 	if f := c.ValidateCredential; f != nil {
-		cc.ValidateCredential = func(cr *core.Credential, key []byte) error { return f(credentialFromCore(cr), key) }
+		cc.ValidateCredential = func(cr *core.Credential, key []byte) error { return f(credentialFromCore(cr), bytes.Clone(key)) }
 	}
 	if f := c.ValidateSuccessor; f != nil {
 		cc.ValidateSuccessor = func(leaf core.LeafIndex, o, n *core.Credential, r core.SuccessorReason) error {
@@ -126,4 +128,25 @@ func (c *Config) core() *core.Config {
 		cc.AcceptNewMemberProposal = func(kp *core.KeyPackage) error { return f(&KeyPackage{kp}) }
 	}
 	return cc
+}
+
+// Format prints the Config with Rand and PSKs redacted, with every verb: a
+// seeded reader or a map-based PSKStore would otherwise print its state.
+// fmt calls it for a Config printed directly, through a pointer or nested
+// in exported fields; a Config value reached through an unexported field
+// is printed by reflection, fields included.
+func (c Config) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "mls.Config{Rand: %s, PSKs: %s, EncryptHandshake: %t, PaddingBlock: %d, KeepEpochs: %d, "+
+		"MaxLeaves: %d, MaxMessageSize: %d, MaxCredentialSize: %d, MaxExtensionSize: %d, "+
+		"MaxForwardDistance: %d, MaxRetainedKeys: %d, DisableGREASE: %t}",
+		redactedIfSet(c.Rand != nil), redactedIfSet(c.PSKs != nil), c.EncryptHandshake, c.PaddingBlock, c.KeepEpochs,
+		c.MaxLeaves, c.MaxMessageSize, c.MaxCredentialSize, c.MaxExtensionSize,
+		c.MaxForwardDistance, c.MaxRetainedKeys, c.DisableGREASE)
+}
+
+func redactedIfSet(set bool) string {
+	if set {
+		return "REDACTED"
+	}
+	return "nil"
 }

@@ -10,7 +10,18 @@
 // service, or any observer of the handshake that holds no member secrets,
 // tracks a group's public state with a *PublicGroup: it validates commits
 // (ApplyCommit), lists members, and sends proposals as an external sender.
-// Messages travel as *MLSMessage (Marshal, UnmarshalMLSMessage).
+// Messages travel as *MLSMessage (Marshal, UnmarshalMLSMessage); a
+// delivery service routes them by GroupID, Epoch, ContentType and
+// WelcomeRecipients.
+//
+// No slice is shared between the caller and a group: what a function takes
+// is copied in, and every slice a method returns (GroupID,
+// EpochAuthenticator, Members, Extensions, credentials, references) is a
+// copy the caller may modify. A nil or zero value of any type of this
+// package is not a panic: a method with an error result returns an error
+// (ErrInvalidMessage for a zero MLSMessage, ErrInvalidProposal for a nil
+// proposal body, ErrInvalidKeyPackage for a zero KeyPackage or
+// KeyPackageBundle), an accessor its zero value.
 //
 // Everything is a sans-IO state machine: no goroutines that outlive a
 // call, no clocks (Config.Now), no sockets. Randomness comes from
@@ -24,13 +35,14 @@
 // Config.ValidateCredential is called for every credential a member must
 // accept; when it is nil every credential is accepted, which is only
 // acceptable in tests. Config.ValidateSuccessor decides whether a member
-// may change its credential; Config.AcceptExternalProposal whether a
-// proposal from an external sender is acceptable (nil accepts: the group
-// listed the sender in its external_senders extension, whose credentials
-// also go through ValidateCredential); Config.AcceptNewMemberProposal
-// whether a non-member may ask to be added (nil refuses). Publishing a
-// GroupInfo with the external_pub extension lets whoever holds it join by
-// an external commit.
+// may change its credential (DefaultValidateSuccessor is its default, for an
+// application to combine with its own policy); Config.AcceptExternalProposal
+// whether a proposal from an external sender is acceptable (nil accepts: the
+// group listed the sender in its external_senders extension, whose
+// credentials also go through ValidateCredential);
+// Config.AcceptNewMemberProposal whether a non-member may ask to be added
+// (nil refuses). Publishing a GroupInfo with the external_pub extension lets
+// whoever holds it join by an external commit.
 //
 // # Errors
 //
@@ -41,9 +53,14 @@
 //
 // # Secrets
 //
-// Group, PendingCommit, KeyPackageBundle and KeyPackageOptions print
-// without their secrets with every fmt verb and encode to JSON without
-// them. MarshalState encodes a Group with its secrets, for storage the
+// Group, PendingCommit, KeyPackageBundle, SignaturePrivateKey and Config
+// (its Rand and PSKs) print without their secrets with every fmt verb and
+// encode to JSON without them; KeyPackageOptions holds its signature key as
+// a *SignaturePrivateKey, so it prints without it also when nested in an
+// unexported field, where fmt cannot call Format methods. A signature
+// private key is the raw key of the suite's signature scheme
+// (NewSignaturePrivateKey, GenerateSignatureKey, Bytes). Group.MarshalState
+// and KeyPackageBundle.MarshalBinary encode their secrets, for storage the
 // application protects. Consumed secrets are overwritten when a Group moves
 // to the next epoch (RFC 9420, Section 9.2), within the limits of a garbage
 // collected language; the low-level package's documentation (go doc

@@ -31,6 +31,13 @@ var (
 	ErrInvalidPSK = core.ErrInvalidPSK
 	// An unsupported protocol version.
 	ErrUnsupportedVersion = core.ErrUnsupportedVersion
+	// A credential may not replace a leaf's credential
+	// (DefaultValidateSuccessor).
+	ErrCredentialNotSuccessor = core.ErrCredentialNotSuccessor
+	// A PrivateMessage's key was already used (a replay), or was deleted
+	// as too old (RFC 9420, Sections 9.2, 15.3).
+	ErrKeyUsed          = core.ErrKeyUsed
+	ErrGenerationTooOld = core.ErrGenerationTooOld
 
 	// Kinds of ProtocolError.
 	ErrDecode            = core.ErrDecode

@@ -1,6 +1,10 @@
 package mls
 
-import "github.com/mlslab/mlslab/mls/core"
+import (
+	"bytes"
+
+	"github.com/mlslab/mlslab/mls/core"
+)
 
 // Extension is one extension (RFC 9420, Section 7.2): a type and its
 // encoded data. The helpers below encode and decode the data of every
@@ -24,24 +28,26 @@ func (l Extensions) Find(t ExtensionType) (Extension, bool) {
 	return Extension{}, false
 }
 
+// core returns a deep copy of l as the low-level type.
 func (l Extensions) core() core.Extensions {
 	if l == nil {
 		return nil
 	}
 	out := make(core.Extensions, len(l))
 	for i, e := range l {
-		out[i] = core.Extension{Type: core.ExtensionType(e.Type), Data: e.Data}
+		out[i] = core.Extension{Type: core.ExtensionType(e.Type), Data: bytes.Clone(e.Data)}
 	}
 	return out
 }
 
+// extensionsFromCore returns a deep copy of l.
 func extensionsFromCore(l core.Extensions) Extensions {
 	if l == nil {
 		return nil
 	}
 	out := make(Extensions, len(l))
 	for i, e := range l {
-		out[i] = Extension{Type: ExtensionType(e.Type), Data: e.Data}
+		out[i] = Extension{Type: ExtensionType(e.Type), Data: bytes.Clone(e.Data)}
 	}
 	return out
 }
@@ -83,7 +89,7 @@ func UnmarshalExternalSenders(data []byte) ([]ExternalSender, error) {
 	}
 	out := make([]ExternalSender, len(cs))
 	for i := range cs {
-		out[i] = ExternalSender{SignatureKey: cs[i].SignatureKey, Credential: credentialFromCore(&cs[i].Credential)}
+		out[i] = ExternalSender{SignatureKey: bytes.Clone(cs[i].SignatureKey), Credential: credentialFromCore(&cs[i].Credential)}
 	}
 	return out, nil
 }

@@ -1,6 +1,8 @@
 package mls
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/mlslab/mlslab/mls/core"
@@ -9,8 +11,21 @@ import (
 // Group is one member's state of a group in its current epoch (RFC 9420,
 // Section 8): the public state, the member's secrets, the epoch's key
 // schedule and message keys. Methods that fail leave it exactly as it was;
-// a Group is not safe for concurrent use. It prints without secrets.
+// a Group is not safe for concurrent use. It prints without secrets. The
+// slices its methods return are copies. A zero Group is no group: its
+// accessors return zero values and its other methods an error.
 type Group struct{ g *core.Group }
+
+// errNoGroup is returned by the methods of a nil or zero Group.
+var errNoGroup = errors.New("mls: nil or zero Group")
+
+// grp returns the low-level group of g, or an error if g is nil or zero.
+func (g *Group) grp() (*core.Group, error) {
+	if g == nil || g.g == nil {
+		return nil, errNoGroup
+	}
+	return g.g, nil
+}
 
 // Format prints the group's ID, epoch and leaf, with every verb: fmt never
 // prints its secrets.
@@ -32,7 +47,11 @@ func wrapGroup(g *core.Group, err error) (*Group, error) {
 // CreateGroup creates a one-member group with ID groupID in epoch 0, the
 // creator at leaf 0 with kp's keys and credential (RFC 9420, Section 11).
 func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions Extensions) (*Group, error) {
-	return wrapGroup(core.CreateGroup(cfg.core(), groupID, kp.b, extensions.core()))
+	b, err := kp.bundle()
+	if err != nil {
+		return nil, err
+	}
+	return wrapGroup(core.CreateGroup(cfg.core(), bytes.Clone(groupID), b, extensions.core()))
 }
 
 // JoinOptions are the inputs of a join from a Welcome besides the message.
@@ -49,17 +68,24 @@ type JoinOptions struct {
 // 12.4.3.1): it decrypts the group secrets, verifies the GroupInfo and the
 // ratchet tree and derives the epoch.
 func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOptions) (*Group, error) {
+	w, err := welcome.msg()
+	if err != nil {
+		return nil, err
+	}
+	b, err := kp.bundle()
+	if err != nil {
+		return nil, err
+	}
 	var co *core.JoinOptions
 	if opts != nil {
 		co = &core.JoinOptions{RatchetTree: opts.RatchetTree}
 		if opts.Previous != nil {
-			co.Previous = opts.Previous.g
+			if co.Previous, err = opts.Previous.grp(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if welcome == nil {
-		return nil, fmt.Errorf("%w: nil Welcome", ErrInvalidMessage)
-	}
-	return wrapGroup(core.Join(cfg.core(), welcome.m, kp.b, co))
+	return wrapGroup(core.Join(cfg.core(), w, b, co))
 }
 
 // ExternalJoinOptions are the inputs of an external join besides the
@@ -84,15 +110,19 @@ func ExternalJoin(cfg *Config, groupInfo *MLSMessage, kp *KeyPackageBundle, opts
 	if err != nil {
 		return nil, nil, err
 	}
+	b, err := kp.bundle()
+	if err != nil {
+		return nil, nil, err
+	}
 	var co *core.ExternalJoinOptions
 	if opts != nil {
-		co = &core.ExternalJoinOptions{RatchetTree: opts.RatchetTree, AuthenticatedData: opts.AuthenticatedData}
+		co = &core.ExternalJoinOptions{RatchetTree: opts.RatchetTree, AuthenticatedData: bytes.Clone(opts.AuthenticatedData)}
 		if opts.Remove != nil {
 			l := core.LeafIndex(*opts.Remove)
 			co.Remove = &l
 		}
 	}
-	g, msg, err := core.ExternalJoin(cfg.core(), gi, kp.b, co)
+	g, msg, err := core.ExternalJoin(cfg.core(), gi, b, co)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,44 +136,83 @@ func UnmarshalGroupState(cfg *Config, data []byte) (*Group, error) {
 }
 
 // MarshalState encodes the Group, secrets included, for UnmarshalGroupState.
-func (g *Group) MarshalState() ([]byte, error) { return g.g.MarshalState() }
+func (g *Group) MarshalState() ([]byte, error) {
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	return cg.MarshalState()
+}
 
-// Clone returns an independent copy of g (sharing immutable state).
-func (g *Group) Clone() *Group { return &Group{g.g.Clone()} }
+// get returns f of g's low-level group, or T's zero value for a nil or
+// zero Group: the accessors below.
+func get[T any](g *Group, f func(*core.Group) T) T {
+	cg, err := g.grp()
+	if err != nil {
+		var zero T
+		return zero
+	}
+	return f(cg)
+}
+
+// Clone returns an independent copy of g (sharing immutable state); nil for
+// a zero Group.
+func (g *Group) Clone() *Group {
+	return get(g, func(cg *core.Group) *Group { return &Group{cg.Clone()} })
+}
 
 // GroupID, Epoch, CipherSuite and LeafIndex describe the group and the
 // member's position in it.
-func (g *Group) GroupID() []byte { return g.g.GroupID() }
+func (g *Group) GroupID() []byte {
+	return get(g, func(cg *core.Group) []byte { return bytes.Clone(cg.GroupID()) })
+}
 
 // Epoch is the current epoch number.
-func (g *Group) Epoch() uint64 { return g.g.Epoch() }
+func (g *Group) Epoch() uint64 { return get(g, (*core.Group).Epoch) }
 
 // CipherSuite is the group's suite.
-func (g *Group) CipherSuite() CipherSuite { return CipherSuite(g.g.CipherSuite()) }
+func (g *Group) CipherSuite() CipherSuite {
+	return get(g, func(cg *core.Group) CipherSuite { return CipherSuite(cg.CipherSuite()) })
+}
 
 // LeafIndex is the member's own leaf.
-func (g *Group) LeafIndex() LeafIndex { return LeafIndex(g.g.LeafIndex()) }
+func (g *Group) LeafIndex() LeafIndex {
+	return get(g, func(cg *core.Group) LeafIndex { return LeafIndex(cg.LeafIndex()) })
+}
 
 // Active is false once the member was removed or the group reinitialized.
-func (g *Group) Active() bool { return g.g.Active() }
+func (g *Group) Active() bool { return get(g, (*core.Group).Active) }
 
-// Public returns the group's public state in the current epoch.
-func (g *Group) Public() *PublicGroup { return &PublicGroup{g.g.Public()} }
+// Public returns the group's public state in the current epoch (nil for a
+// zero Group).
+func (g *Group) Public() *PublicGroup {
+	return get(g, func(cg *core.Group) *PublicGroup { return &PublicGroup{cg.Public()} })
+}
 
 // EpochAuthenticator returns the epoch authenticator (RFC 9420, Section
 // 8.7): members of the same epoch compare it to detect a split view.
-func (g *Group) EpochAuthenticator() []byte { return g.g.EpochAuthenticator() }
+func (g *Group) EpochAuthenticator() []byte {
+	return get(g, func(cg *core.Group) []byte { return bytes.Clone(cg.EpochAuthenticator()) })
+}
 
 // Export derives length bytes from the epoch's exporter secret for label
 // and context (MLS-Exporter, RFC 9420, Section 8.5).
 func (g *Group) Export(label string, context []byte, length int) ([]byte, error) {
-	return g.g.Export(label, context, length)
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	return cg.Export(label, context, length)
 }
 
 // SealApplication encrypts application data as a PrivateMessage (RFC 9420,
 // Section 6.3) with authenticated data aad.
 func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
-	m, err := g.g.SealApplication(data, aad)
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	m, err := cg.SealApplication(data, aad)
 	return wrapMessage(m), err
 }
 
@@ -160,34 +229,47 @@ func (o *ProposeOptions) core() *core.ProposeOptions {
 	if o == nil {
 		return nil
 	}
-	return &core.ProposeOptions{AuthenticatedData: o.AuthenticatedData, WireFormat: core.WireFormat(o.WireFormat)}
+	return &core.ProposeOptions{AuthenticatedData: bytes.Clone(o.AuthenticatedData), WireFormat: core.WireFormat(o.WireFormat)}
 }
 
 // Propose sends a proposal (RFC 9420, Section 12.1) and caches it for this
-// epoch's commits. *Update is ProposeUpdate.
+// epoch's commits. An empty &Update{} is ProposeUpdate; a received Update
+// (another member's leaf) cannot be sent.
 func (g *Group) Propose(body ProposalBody, opts *ProposeOptions) (*MLSMessage, error) {
-	if _, ok := body.(*Update); ok {
+	if u, ok := body.(*Update); ok && u != nil && u.leaf == nil {
 		return g.ProposeUpdate(opts)
+	}
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
 	}
 	bodies, err := coreProposals([]ProposalBody{body})
 	if err != nil {
 		return nil, err
 	}
-	m, err := g.g.Propose(bodies[0], opts.core())
+	m, err := cg.Propose(bodies[0], opts.core())
 	return wrapMessage(m), err
 }
 
 // ProposeUpdate proposes to replace the member's own leaf keys (RFC 9420,
 // Section 12.1.2).
 func (g *Group) ProposeUpdate(opts *ProposeOptions) (*MLSMessage, error) {
-	m, err := g.g.ProposeUpdate(opts.core())
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	m, err := cg.ProposeUpdate(opts.core())
 	return wrapMessage(m), err
 }
 
 // ExternalPSKProposal returns a PreSharedKey proposal for the external PSK
 // pskID (which Config.PSKs must resolve).
 func (g *Group) ExternalPSKProposal(pskID []byte) (*PreSharedKey, error) {
-	p, err := g.g.ExternalPSKProposal(pskID)
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cg.ExternalPSKProposal(pskID)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +279,11 @@ func (g *Group) ExternalPSKProposal(pskID []byte) (*PreSharedKey, error) {
 // ResumptionPSKProposal returns a PreSharedKey proposal for this group's
 // resumption PSK of a past epoch (RFC 9420, Section 8.6).
 func (g *Group) ResumptionPSKProposal(epoch uint64) (*PreSharedKey, error) {
-	p, err := g.g.ResumptionPSKProposal(epoch)
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cg.ResumptionPSKProposal(epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -215,10 +301,14 @@ type PendingProposal struct {
 
 // PendingProposals returns the proposals cached in the current epoch.
 func (g *Group) PendingProposals() []PendingProposal {
-	ps := g.g.PendingProposals()
+	cg, err := g.grp()
+	if err != nil {
+		return nil
+	}
+	ps := cg.PendingProposals()
 	out := make([]PendingProposal, len(ps))
 	for i, p := range ps {
-		out[i] = PendingProposal{Ref: p.Ref, Proposal: proposalFromCore(p.Proposal), Sender: senderFromCore(p.Sender)}
+		out[i] = PendingProposal{Ref: bytes.Clone(p.Ref), Proposal: proposalFromCore(p.Proposal), Sender: senderFromCore(p.Sender)}
 	}
 	return out
 }
@@ -260,14 +350,18 @@ type PendingCommit struct {
 // Commit commits the cached proposals and opts.Proposals (RFC 9420, Section
 // 12.4). The group stays in its epoch until Merge.
 func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
 	bodies, err := coreProposals(opts.Proposals)
 	if err != nil {
 		return nil, err
 	}
-	pc, err := g.g.Commit(core.CommitOptions{
+	pc, err := cg.Commit(core.CommitOptions{
 		Proposals: bodies, SkipCached: opts.SkipCached, ForcePath: opts.ForcePath,
 		InlineTree: opts.InlineTree, ExternalPub: opts.ExternalPub,
-		AuthenticatedData: opts.AuthenticatedData, WireFormat: core.WireFormat(opts.WireFormat),
+		AuthenticatedData: bytes.Clone(opts.AuthenticatedData), WireFormat: core.WireFormat(opts.WireFormat),
 	})
 	if err != nil {
 		return nil, err
@@ -286,15 +380,24 @@ func (pc PendingCommit) Format(f fmt.State, _ rune) {
 // delivery service accepted it. It fails with ErrStalePendingCommit if g
 // changed since pc was created.
 func (g *Group) Merge(pc *PendingCommit) error {
+	cg, err := g.grp()
+	if err != nil {
+		return err
+	}
 	if pc == nil || pc.pc == nil {
 		return ErrStalePendingCommit
 	}
-	return g.g.Merge(pc.pc)
+	return cg.Merge(pc.pc)
 }
 
 // MarshalNextState encodes the state the group will have after merging pc,
 // for an application that must persist it before sending the commit.
-func (pc *PendingCommit) MarshalNextState() ([]byte, error) { return pc.pc.MarshalNextState() }
+func (pc *PendingCommit) MarshalNextState() ([]byte, error) {
+	if pc == nil || pc.pc == nil {
+		return nil, ErrStalePendingCommit
+	}
+	return pc.pc.MarshalNextState()
+}
 
 // GroupInfoOptions shape a GroupInfo (RFC 9420, Section 12.4.3).
 type GroupInfoOptions struct {
@@ -305,7 +408,11 @@ type GroupInfoOptions struct {
 // GroupInfo returns a signed GroupInfo of the current epoch as an
 // MLSMessage.
 func (g *Group) GroupInfo(opts GroupInfoOptions) (*MLSMessage, error) {
-	gi, err := g.g.GroupInfo(core.GroupInfoOptions{InlineTree: opts.InlineTree, ExternalPub: opts.ExternalPub})
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	gi, err := cg.GroupInfo(core.GroupInfoOptions{InlineTree: opts.InlineTree, ExternalPub: opts.ExternalPub})
 	if err != nil {
 		return nil, err
 	}
@@ -353,16 +460,21 @@ type Processed struct {
 // cached, a commit moves the group to the next epoch. A rejected message
 // leaves g unchanged.
 func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
-	if msg == nil {
-		return nil, fmt.Errorf("%w: nil message", ErrInvalidMessage)
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
 	}
-	p, err := g.g.Process(msg.m)
+	m, err := msg.msg()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cg.Process(m)
 	if err != nil {
 		return nil, err
 	}
 	return &Processed{
 		Sender: senderFromCore(p.Sender), ContentType: ContentType(p.ContentType),
-		AuthenticatedData: p.AuthenticatedData, ApplicationData: p.ApplicationData,
+		AuthenticatedData: bytes.Clone(p.AuthenticatedData), ApplicationData: p.ApplicationData,
 		Proposal: proposalFromCore(p.Proposal), Epoch: p.Epoch,
 		Added: convertLeaves(p.Added), Removed: convertLeaves(p.Removed),
 		SelfRemoved: p.SelfRemoved, ReInit: reInitFromCore(p.ReInit),
@@ -382,14 +494,20 @@ func convertLeaves(ls []core.LeafIndex) []LeafIndex {
 
 // PendingReInit returns the ReInit committed in this group (which is then
 // inactive), or nil.
-func (g *Group) PendingReInit() *ReInit { return reInitFromCore(g.g.PendingReInit()) }
+func (g *Group) PendingReInit() *ReInit {
+	return get(g, func(cg *core.Group) *ReInit { return reInitFromCore(cg.PendingReInit()) })
+}
 
 // ReInitGroup creates the group that replaces g after a committed ReInit
 // (RFC 9420, Section 11.2), adding the members of the given KeyPackages (in
 // the new suite); kp is this member's KeyPackage in the new suite. It
 // returns the new group and the Welcome for the others.
 func (g *Group) ReInitGroup(cfg *Config, kp *KeyPackageBundle, members []*KeyPackage, inlineTree bool) (*Group, *MLSMessage, error) {
-	ng, w, err := g.g.ReInitGroup(cfg.core(), kp.b, coreKeyPackages(members), inlineTree)
+	cg, b, kps, err := g.childInputs(kp, members)
+	if err != nil {
+		return nil, nil, err
+	}
+	ng, w, err := cg.ReInitGroup(cfg.core(), b, kps, inlineTree)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -400,17 +518,33 @@ func (g *Group) ReInitGroup(cfg *Config, kp *KeyPackageBundle, members []*KeyPac
 // given KeyPackages, linked to g by its resumption PSK (RFC 9420, Section
 // 11.3).
 func (g *Group) Branch(cfg *Config, groupID []byte, kp *KeyPackageBundle, members []*KeyPackage, inlineTree bool) (*Group, *MLSMessage, error) {
-	ng, w, err := g.g.Branch(cfg.core(), groupID, kp.b, coreKeyPackages(members), inlineTree)
+	cg, b, kps, err := g.childInputs(kp, members)
+	if err != nil {
+		return nil, nil, err
+	}
+	ng, w, err := cg.Branch(cfg.core(), bytes.Clone(groupID), b, kps, inlineTree)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &Group{ng}, wrapMessage(w), nil
 }
 
-func coreKeyPackages(kps []*KeyPackage) []*core.KeyPackage {
-	out := make([]*core.KeyPackage, len(kps))
-	for i, kp := range kps {
-		out[i] = kp.kp
+// childInputs checks and converts the inputs of ReInitGroup and Branch.
+func (g *Group) childInputs(kp *KeyPackageBundle, members []*KeyPackage) (*core.Group, *core.KeyPackageBundle, []*core.KeyPackage, error) {
+	cg, err := g.grp()
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return out
+	b, err := kp.bundle()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out := make([]*core.KeyPackage, len(members))
+	for i, m := range members {
+		if m == nil || m.kp == nil {
+			return nil, nil, nil, errNoKeyPackage
+		}
+		out[i] = m.kp
+	}
+	return cg, b, out, nil
 }

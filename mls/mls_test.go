@@ -235,13 +235,7 @@ func TestFacadeRejectLeavesState(t *testing.T) {
 	cfgA, cfgB := seeded(4), seeded(5)
 	alice, _ := mls.CreateGroup(cfgA, []byte("g"), newKP(t, cfgA, "alice"), nil)
 	kpB := newKP(t, cfgB, "bob")
-	pc, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kpB.KeyPackage()}}, InlineTree: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Merge(pc); err != nil {
-		t.Fatal(err)
-	}
+	pc := addMerged(t, alice, kpB.KeyPackage())
 	refuse := *cfgB
 	refuse.ValidateCredential = func(c mls.Credential, _ []byte) error {
 		if string(c.Identity) == "alice" {
@@ -307,8 +301,9 @@ func TestFacadeExternalSenders(t *testing.T) {
 	cfgA, cfgB := seeded(6), seeded(7)
 	// The delivery service's Ed25519 key pair (suite 0x0001 signs with
 	// Ed25519; the private key is the 32-octet seed).
-	dsSigPriv := bytes.Repeat([]byte{9}, 32)
-	dsSigPub := ed25519.NewKeyFromSeed(dsSigPriv).Public().(ed25519.PublicKey)
+	dsSeed := bytes.Repeat([]byte{9}, 32)
+	dsSigPub := ed25519.NewKeyFromSeed(dsSeed).Public().(ed25519.PublicKey)
+	dsSigPriv := mls.NewSignaturePrivateKey(dsSeed)
 	ext, err := mls.ExternalSendersExtension([]mls.ExternalSender{{SignatureKey: dsSigPub, Credential: mls.NewBasicCredential([]byte("ds"))}})
 	if err != nil {
 		t.Fatal(err)
@@ -413,7 +408,7 @@ func TestFacadeExternalSenders(t *testing.T) {
 func TestFacadeNoSecretsPrinted(t *testing.T) {
 	cfg := seeded(9)
 	secret := bytes.Repeat([]byte{0x5a}, 32)
-	opts := mls.KeyPackageOptions{SignatureKey: secret}
+	opts := mls.KeyPackageOptions{SignatureKey: mls.NewSignaturePrivateKey(secret)}
 	kp, err := mls.NewKeyPackage(cfg, cs, mls.NewBasicCredential([]byte("a")), &opts)
 	if err != nil {
 		t.Fatal(err)
