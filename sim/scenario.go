@@ -33,7 +33,10 @@ type Scenario struct {
 	Traffic         Traffic    `yaml:"traffic"`
 	Network         Network    `yaml:"network"`
 	Adversary       Adversary  `yaml:"adversary"`
-	Output          OutputSpec `yaml:"output"`
+	// Operations is the operation-count workload (sim/operations.go; off
+	// unless count > 0, omitted when off so older scenario hashes hold).
+	Operations Operations `yaml:"operations,omitempty"`
+	Output     OutputSpec `yaml:"output"`
 
 	// File is the path the scenario was loaded from ("" if built in code).
 	File string `yaml:"-"`
@@ -763,7 +766,7 @@ func (sc *Scenario) Validate() error {
 	if a.Rejoin && sc.Fidelity != "model" {
 		return e("adversary.rejoin", "is modelled at fidelity model only (package mls builds no external commits), not %s", sc.Fidelity)
 	}
-	return nil
+	return sc.Operations.validate(sc)
 }
 
 // pathAtLine returns the dotted path of the deepest field whose key or value

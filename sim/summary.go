@@ -163,6 +163,15 @@ type Metrics struct {
 	// AdversaryMismatches counts epochs in which the real shadow client
 	// (full, sampled) did not achieve the symbolic prediction (0 expected).
 	AdversaryMismatches int64 `json:"adversary_mismatches"`
+	// The operation-count workload (scenario section operations; absent
+	// when off): operations carried out by kind, the skipped ones (no
+	// member to issue or to remove) and the time of the first counted
+	// operation (after the fill updates with operations.fill).
+	OpsAdd     int64   `json:"operations_add,omitempty"`
+	OpsRemove  int64   `json:"operations_remove,omitempty"`
+	OpsUpdate  int64   `json:"operations_update,omitempty"`
+	OpsSkipped int64   `json:"operations_skipped,omitempty"`
+	OpsStartS  float64 `json:"operations_start_s,omitempty"`
 }
 
 // trackSize integrates the group size over virtual time.
@@ -203,6 +212,10 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 		RejectedCommitBytes: st.rejectedBytes, WelcomeBytesTotal: st.welcomeBytes, ProposalBytesTotal: st.proposalBytes,
 		AppMessages: st.apps, AppBytesTotal: st.appBytes, Compromises: st.compromises, Healed: st.heals, AdversaryCommits: st.advCommits,
 		ExposedAppMessages: st.exposedApps, BackendErrors: st.backendErrors, AdversaryMismatches: st.adversaryMismatches,
+	}
+	if o := s.ops; o != nil {
+		m.OpsAdd, m.OpsRemove, m.OpsUpdate, m.OpsSkipped = o.done[0], o.done[1], o.done[2], o.skipped
+		m.OpsStartS = o.start.Seconds()
 	}
 	if s.tree != nil {
 		t := s.tree.Stats()
