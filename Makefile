@@ -222,8 +222,8 @@ notebooks: results
 ## ---- issue 14: reproductions of published results (notebooks/repro/) ----
 ## repro: every study's runs, figures and checks into results/repro/<study>/ (about 4 minutes on 2 cores, half of it
 ## repro-concurrent-updates up to N = 2^16).
-.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates
-repro: repro-bare-base repro-cost-formula repro-concurrent-updates
+.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates repro-tainted-treekem
+repro: repro-bare-base repro-cost-formula repro-concurrent-updates repro-tainted-treekem
 
 ## repro-bare-base (study 1): group sizes 2..1000, one run each; the runs' CSVs are deleted after the
 ## figure (its path-cost.json sidecar keeps every plotted number), except N=300's epochs.csv.gz.
@@ -278,3 +278,34 @@ repro-concurrent-updates:
 	$(MLSSIM) plot results/repro/concurrent-updates/runs/*/* --figures concurrent-updates \
 	  --out results/repro/concurrent-updates/figures --format $(FIGS)
 	rm -rf results/repro/concurrent-updates/runs
+
+## repro-tainted-treekem (study 3): sizes i = 3..15 (TT_K): 2^(i-1) members, 10·2^i operations (10 % add,
+## 10 % remove, 80 % update, one every 10 s), 8 seeds (TT_SEEDS), issuer uniform or zipf (1/k) × committed by the
+## issuer or proposed and committed by a random member × bare start or filled (operations.fill: every member
+## self-updates once first). One mlssim binary for the ~830 runs (about 4 minutes on 2 cores, TT_JOBS runs at
+## once); TestReproTaintedTreeKEM checks the runs and writes table.txt (without go test's timings); the figure's
+## sidecar keeps every plotted number; the runs are deleted. TT_K="3 4 5 6 7 8 9 10" is the fast path.
+TT_K     ?= 3 4 5 6 7 8 9 10 11 12 13 14 15
+TT_SEEDS ?= 14 15 16 17 18 19 20 21
+TT_JOBS  ?= 2
+repro-tainted-treekem:
+	rm -rf results/repro/tainted-treekem
+	mkdir -p results/repro/tainted-treekem
+	set -e; bin=$$(mktemp -d)/mlssim; $(GO) build -o $$bin ./cmd/mlssim; \
+	for iss in uniform zipf; do for c in issuer proposal; do for fill in bare filled; do \
+	  for k in $(TT_K); do n=$$((1<<(k-1))); ops=$$((10*(1<<k))); f=false; d=$$((10*(ops+1))); \
+	    if [ $$fill = filled ]; then f=true; d=$$((10*(ops+n+1))); fi; \
+	    for seed in $(TT_SEEDS); do \
+	      echo "$$bin run --quiet --fidelity model workloads/repro/tainted-treekem.yaml --set seed=$$seed \
+	        --set population.initial_users=$$n --set operations.count=$$ops --set operations.issuer=$$iss \
+	        --set operations.commit=$$c --set operations.fill=$$f --set duration=$${d}s \
+	        --out results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed \
+	        && rm results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed/epochs.csv"; \
+	    done; done; done; done; done | xargs -P $(TT_JOBS) -I{} sh -c {}; rm -rf $$(dirname $$bin)
+	REPRO_TT_RUNS=$(abspath results/repro/tainted-treekem/runs) $(GO) test ./cmd/mlssim -run TestReproTaintedTreeKEM \
+	  -count=1 -v > results/repro/tainted-treekem/table.log; s=$$?; cat results/repro/tainted-treekem/table.log; \
+	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/tainted-treekem/table.log > results/repro/tainted-treekem/table.txt; \
+	  rm results/repro/tainted-treekem/table.log; exit $$s
+	$(MLSSIM) plot results/repro/tainted-treekem/runs/*/* --figures ops-cost \
+	  --out results/repro/tainted-treekem/figures --format $(FIGS)
+	rm -rf results/repro/tainted-treekem/runs

@@ -113,7 +113,13 @@ type opState struct {
 	fill    []MemberID    // fill order (operations.fill), drawn at the first operation
 	filled  int           // fill updates issued
 	start   time.Duration // the first counted operation (after the fill)
-	done    [3]int64      // add, remove, update operations carried out
+	started bool          // the first counted operation has been issued
+	n0      int           // members online at the first counted operation
+	// enc counts the HPKE encryptions of the commits accepted from the
+	// first counted operation on: UpdatePath ciphertexts plus one
+	// EncryptedGroupSecrets per added member (RFC 9420, Section 12.4.3.1).
+	enc     int64
+	done    [3]int64 // add, remove, update operations carried out
 	skipped int64
 }
 
@@ -194,7 +200,7 @@ func (s *Sim) operation(k int) error {
 		return s.fillUpdate()
 	}
 	if k == 0 {
-		o.start = s.now
+		o.start, o.started, o.n0 = s.now, true, o.n
 	}
 	if k+1 < o.spec.Count {
 		s.push(s.now+o.spec.Interval.D(), evOperation, -1, uint32(k+1), nil)

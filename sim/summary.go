@@ -166,12 +166,18 @@ type Metrics struct {
 	// The operation-count workload (scenario section operations; absent
 	// when off): operations carried out by kind, the skipped ones (no
 	// member to issue or to remove) and the time of the first counted
-	// operation (after the fill updates with operations.fill).
-	OpsAdd     int64   `json:"operations_add,omitempty"`
-	OpsRemove  int64   `json:"operations_remove,omitempty"`
-	OpsUpdate  int64   `json:"operations_update,omitempty"`
-	OpsSkipped int64   `json:"operations_skipped,omitempty"`
-	OpsStartS  float64 `json:"operations_start_s,omitempty"`
+	// operation (after the fill updates with operations.fill), the members
+	// online then, and the HPKE encryptions per operation: UpdatePath
+	// ciphertexts plus one EncryptedGroupSecrets per added member, over the
+	// commits accepted from the first counted operation on, divided by the
+	// operations carried out.
+	OpsStartMembers int     `json:"operations_start_members,omitempty"`
+	OpsEncPerOp     float64 `json:"operations_encryptions_per_op,omitempty"`
+	OpsAdd          int64   `json:"operations_add,omitempty"`
+	OpsRemove       int64   `json:"operations_remove,omitempty"`
+	OpsUpdate       int64   `json:"operations_update,omitempty"`
+	OpsSkipped      int64   `json:"operations_skipped,omitempty"`
+	OpsStartS       float64 `json:"operations_start_s,omitempty"`
 }
 
 // trackSize integrates the group size over virtual time.
@@ -215,7 +221,10 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 	}
 	if o := s.ops; o != nil {
 		m.OpsAdd, m.OpsRemove, m.OpsUpdate, m.OpsSkipped = o.done[0], o.done[1], o.done[2], o.skipped
-		m.OpsStartS = o.start.Seconds()
+		m.OpsStartS, m.OpsStartMembers = o.start.Seconds(), o.n0
+		if n := o.done[0] + o.done[1] + o.done[2]; n > 0 {
+			m.OpsEncPerOp = float64(o.enc) / float64(n)
+		}
 	}
 	if s.tree != nil {
 		t := s.tree.Stats()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mlslab/mlslab/sim/report"
@@ -233,4 +234,148 @@ func TestReproConcurrentUpdates(t *testing.T) {
 		}
 	}
 	cuCheck(t, dirs)
+}
+
+// ttRunArgs are the settings of one run of the tainted-treekem scenario at
+// size i (2^(i-1) members, 10·2^i operations, one every 10 s) for an
+// issuer law, a commit mode and a start ("bare" or "filled"), as the
+// Makefile's repro-tainted-treekem runs them.
+func ttRunArgs(i int, seed, issuer, commit, start string) []string {
+	n, ops := 1<<(i-1), 10*(1<<i)
+	d, fill := 10*(ops+1), "false"
+	if start == "filled" {
+		d, fill = 10*(ops+n+1), "true"
+	}
+	return []string{"--set", "seed=" + seed, "--set", "population.initial_users=" + strconv.Itoa(n),
+		"--set", "operations.count=" + strconv.Itoa(ops), "--set", "operations.issuer=" + issuer,
+		"--set", "operations.commit=" + commit, "--set", "operations.fill=" + fill, "--set", "duration=" + strconv.Itoa(d) + "s"}
+}
+
+// ttCheck logs the HPKE encryptions per operation of every variant and
+// size (mean ± sd over seeds) and checks the shape the study reports:
+// uniform issuers committing their own operations cost between 1 and 2.2
+// times log2 N at every N >= 8 (the published TreeKEM curve's "linear in
+// log N" with a degradation from blanks); a Zipf issuer law costs more
+// than a uniform one from N = 64 on (few members ever refresh their
+// paths); proposed operations committed by a random member grow as a power
+// of N (log-log least-squares slope above 0.5 from N = 64 on: the Update
+// proposals blank the proposers' paths, study 4).
+func ttCheck(t *testing.T, runs []report.OpsRun) map[string]map[float64]float64 {
+	t.Helper()
+	d, err := report.OpsCost(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := map[string]map[float64]float64{}
+	for _, s := range d.Series {
+		mean[s.Name] = map[float64]float64{}
+		line := ""
+		var x, y []float64
+		for _, p := range s.Points {
+			mean[s.Name][p.X] = p.Y
+			line += fmt.Sprintf(" N=%v: %.2f ± %.2f (%d);", p.X, p.Y, p.YHi-p.Y, p.N)
+			if p.X >= 64 {
+				x, y = append(x, p.X), append(y, p.Y)
+			}
+		}
+		f, err := report.LogLogFit(x, y)
+		if err != nil {
+			f.Slope, f.SlopeLo, f.SlopeHi = math.NaN(), math.NaN(), math.NaN()
+		}
+		t.Logf("%s: log-log slope %.3f [%.3f, %.3f] for N >= 64;%s", s.Name, f.Slope, f.SlopeLo, f.SlopeHi, line)
+		if strings.Contains(s.Name, "proposal") && !(f.Slope > 0.5) {
+			t.Errorf("%s: slope %.3f [%.3f, %.3f], want above 0.5 (a power of N)", s.Name, f.Slope, f.SlopeLo, f.SlopeHi)
+		}
+	}
+	for name, m := range mean {
+		iss, _, _ := strings.Cut(name, "-")
+		for n, y := range m {
+			l := math.Log2(n)
+			if iss == "uniform" && strings.Contains(name, "-issuer-") && n >= 8 && (y < l || y > 2.2*l) {
+				t.Errorf("%s N=%v: %.2f encryptions per operation, want within [1, 2.2]·log2 N = [%.1f, %.1f]", name, n, y, l, 2.2*l)
+			}
+			if iss == "zipf" && strings.Contains(name, "-issuer-") && n >= 64 {
+				u := mean["uniform"+strings.TrimPrefix(name, "zipf")][n]
+				if !(y > u) {
+					t.Errorf("%s N=%v: %.2f, not above the uniform issuers' %.2f", name, n, y, u)
+				}
+			}
+		}
+	}
+	return mean
+}
+
+// TestReproTaintedTreeKEM (study 3, Klein et al., IEEE S&P 2021): the
+// simulations of the Tainted TreeKEM paper (2^(i-1) members, 10·2^i
+// operations, 10 % add / 10 % remove / 80 % update, uniform or Zipf
+// issuers) on RFC 9420 MLS, committed by the issuer or proposed and
+// committed by a random member. Reduced range i = 3..9, 4 seeds, bare
+// start (seconds); it also checks the simulator's
+// operations_encryptions_per_op against epochs.csv. With
+// REPRO_TT_RUNS=DIR it checks the runs DIR/<variant>/<run> instead (make
+// repro: i = 3..15, 8 seeds, bare and filled starts).
+func TestReproTaintedTreeKEM(t *testing.T) {
+	if dir := os.Getenv("REPRO_TT_RUNS"); dir != "" {
+		dirs, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+		if len(dirs) == 0 {
+			t.Fatalf("REPRO_TT_RUNS=%s: no <variant>/<run> directories", dir)
+		}
+		var runs []report.OpsRun
+		for _, d := range dirs {
+			r, err := report.LoadRun(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, ok := report.OpsRunFrom(filepath.Base(filepath.Dir(d)), r)
+			if !ok {
+				t.Fatalf("%s: no operations workload", d)
+			}
+			runs = append(runs, o)
+		}
+		ttCheck(t, runs)
+		return
+	}
+	var runs []report.OpsRun
+	for _, iss := range []string{"uniform", "zipf"} {
+		for _, c := range []string{"issuer", "proposal"} {
+			for i := 3; i <= 9; i++ {
+				for _, seed := range []string{"14", "15", "16", "17"} {
+					out := filepath.Join(t.TempDir(), iss+"-"+c+"-bare", "run")
+					args := append([]string{"run", "../../workloads/repro/tainted-treekem.yaml", "--quiet", "--out", out},
+						ttRunArgs(i, seed, iss, c, "bare")...)
+					if code, _, e := capture(t, args...); code != 0 {
+						t.Fatalf("%s %s i=%d: exit %d: %s", iss, c, i, code, e)
+					}
+					r, err := report.LoadRun(out)
+					if err != nil {
+						t.Fatal(err)
+					}
+					o, _ := report.OpsRunFrom(iss+"-"+c+"-bare", r)
+					eps, err := report.ReadEpochs(out, 2)
+					if err != nil {
+						t.Fatal(err)
+					}
+					m := r.Summary.Metrics
+					y, err := report.OpsEncryptions(eps, m["operations_start_s"],
+						m["operations_add"]+m["operations_remove"]+m["operations_update"])
+					if err != nil || y != o.PerOp || o.Members != float64(int(1)<<(i-1)) {
+						t.Fatalf("%s %s i=%d: epochs.csv gives %v per operation (%v), summary %v at N=%v", iss, c, i, y, err, o.PerOp, o.Members)
+					}
+					runs = append(runs, o)
+				}
+			}
+		}
+	}
+	mean := ttCheck(t, runs)
+	// Bands at N = 256 around make repro's 8-seed means (11.6, 16.8, 50.7).
+	u := mean["uniform-issuer-bare"][256]
+	if r := u / 8; r < 1.2 || r > 1.7 {
+		t.Errorf("uniform issuers N=256: %.2f = %.2f·log2 N, want 1.2..1.7", u, r)
+	}
+	if r := mean["zipf-issuer-bare"][256] / u; r < 1.2 || r > 1.8 {
+		t.Errorf("zipf/uniform issuers N=256: ratio %.2f, want 1.2..1.8", r)
+	}
+	if r := mean["uniform-proposal-bare"][256] / u; r < 3.5 || r > 5.5 {
+		t.Errorf("proposal/issuer commits N=256: ratio %.2f, want 3.5..5.5", r)
+	}
 }
