@@ -280,9 +280,10 @@ repro-concurrent-updates:
 	rm -rf results/repro/concurrent-updates/runs
 
 ## repro-tainted-treekem (study 3): sizes i = 3..15 (TT_K): 2^(i-1) members, 10·2^i operations (10 % add,
-## 10 % remove, 80 % update, one every 10 s), 8 seeds (TT_SEEDS), issuer uniform or zipf (1/k) × committed by the
-## issuer or proposed and committed by a random member × bare start or filled (operations.fill: every member
-## self-updates once first). One mlssim binary for the ~830 runs (about 4 minutes on 2 cores, TT_JOBS runs at
+## 10 % remove, 80 % update, one every 10 s), 8 seeds (TT_SEEDS), issuer uniform, zipf (1/k, k in join order) or
+## zipfrandom (1/k, ranks in a random order) × committed by the issuer or proposed and committed by a random member
+## × bare start or filled (operations.fill: every member self-updates once first). One mlssim binary for the
+## 1 248 runs (about 5 minutes on 2 idle cores, TT_JOBS runs at
 ## once); TestReproTaintedTreeKEM checks the runs and writes table.txt (without go test's timings); the figure's
 ## sidecar keeps every plotted number; the runs are deleted. TT_K="3 4 5 6 7 8 9 10" is the fast path.
 TT_K     ?= 3 4 5 6 7 8 9 10 11 12 13 14 15
@@ -292,13 +293,14 @@ repro-tainted-treekem:
 	rm -rf results/repro/tainted-treekem
 	mkdir -p results/repro/tainted-treekem
 	set -e; bin=$$(mktemp -d)/mlssim; $(GO) build -o $$bin ./cmd/mlssim; \
-	for iss in uniform zipf; do for c in issuer proposal; do for fill in bare filled; do \
+	for iss in uniform zipf zipfrandom; do law=$${iss%random}; ord=join; [ $$iss = zipfrandom ] && ord=random; \
+	for c in issuer proposal; do for fill in bare filled; do \
 	  for k in $(TT_K); do n=$$((1<<(k-1))); ops=$$((10*(1<<k))); f=false; d=$$((10*(ops+1))); \
 	    if [ $$fill = filled ]; then f=true; d=$$((10*(ops+n+1))); fi; \
 	    for seed in $(TT_SEEDS); do \
 	      echo "$$bin run --quiet --fidelity model workloads/repro/tainted-treekem.yaml --set seed=$$seed \
-	        --set population.initial_users=$$n --set operations.count=$$ops --set operations.issuer=$$iss \
-	        --set operations.commit=$$c --set operations.fill=$$f --set duration=$${d}s \
+	        --set population.initial_users=$$n --set operations.count=$$ops --set operations.issuer=$$law \
+	        --set operations.issuer_order=$$ord --set operations.commit=$$c --set operations.fill=$$f --set duration=$${d}s \
 	        --out results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed \
 	        && rm results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed/epochs.csv"; \
 	    done; done; done; done; done | xargs -P $(TT_JOBS) -I{} sh -c {}; rm -rf $$(dirname $$bin)

@@ -33,6 +33,11 @@ type Operations struct {
 	// weight 1/k^ZipfExponent.
 	Issuer       string  `yaml:"issuer,omitempty"`
 	ZipfExponent float64 `yaml:"zipf_exponent,omitempty"` // zipf only; 0 = 1
+	// IssuerOrder ranks the members for the issuer law: "join" (default:
+	// member id, the oldest first; at the start that is leaf order) or
+	// "random" (a random permutation of member ids drawn at the start, so
+	// the frequent issuers of a Zipf law sit anywhere in the tree).
+	IssuerOrder string `yaml:"issuer_order,omitempty"`
 	// Commit: "issuer" (default: the issuer commits its own operation, an
 	// update as a commit with a path, a remove or an add inline) or
 	// "proposal" (the issuer sends an Update or Remove proposal, committed
@@ -90,6 +95,8 @@ func (o Operations) validate(sc *Scenario) error {
 		return e("operations.zipf_exponent", "needs operations.issuer zipf")
 	case !(o.ZipfExponent >= 0 && o.ZipfExponent <= 10):
 		return e("operations.zipf_exponent", "must be in (0, 10] (0 = 1), got %v", o.ZipfExponent)
+	case !oneOf(o.IssuerOrder, "", "join", "random"):
+		return e("operations.issuer_order", "unknown order %q (want join or random)", o.IssuerOrder)
 	case !oneOf(o.Commit, "", "issuer", "proposal"):
 		return e("operations.commit", "unknown value %q (want issuer or proposal)", o.Commit)
 	case o.Commit == "proposal" && sc.Policy.Committer == "designated":
@@ -106,9 +113,11 @@ func (o Operations) validate(sc *Scenario) error {
 type opState struct {
 	spec    Operations
 	r       *rand.Rand
-	fen     []int32 // 1-based Fenwick tree over member ids
-	in      []bool  // member id is indexed
-	n       int     // indexed members
+	fen     []int32    // 1-based Fenwick tree over ranks (positions)
+	in      []bool     // member id is indexed
+	pos     []int32    // member id -> position in the rank order (nil: the id itself)
+	member  []MemberID // position -> member id (with pos)
+	n       int        // indexed members
 	zipfCum []float64
 	fill    []MemberID    // fill order (operations.fill), drawn at the first operation
 	filled  int           // fill updates issued
@@ -127,6 +136,17 @@ func newOpState(sc *Scenario) *opState {
 	capacity := sc.Population.InitialUsers + sc.Operations.Count + 1
 	o := &opState{spec: sc.Operations, r: newStream(sc.Seed, streamOperations),
 		fen: make([]int32, capacity+1), in: make([]bool, capacity)}
+	if o.spec.IssuerOrder == "random" {
+		o.member = make([]MemberID, capacity)
+		o.pos = make([]int32, capacity)
+		for i := range o.member {
+			o.member[i] = MemberID(i)
+		}
+		o.r.Shuffle(capacity, func(i, j int) { o.member[i], o.member[j] = o.member[j], o.member[i] })
+		for p, m := range o.member {
+			o.pos[m] = int32(p)
+		}
+	}
 	if o.spec.Issuer == "zipf" {
 		s := o.spec.ZipfExponent
 		if s == 0 {
@@ -147,12 +167,16 @@ func (o *opState) mark(m MemberID, d int32) {
 	}
 	o.in[m] = d > 0
 	o.n += int(d)
-	for i := int(m) + 1; i < len(o.fen); i += i & -i {
+	p := int(m)
+	if o.pos != nil {
+		p = int(o.pos[m])
+	}
+	for i := p + 1; i < len(o.fen); i += i & -i {
 		o.fen[i] += d
 	}
 }
 
-// kth returns the indexed member of rank k (1-based, by member id).
+// kth returns the indexed member of rank k (1-based, in the rank order).
 func (o *opState) kth(k int) MemberID {
 	pos := 0
 	for step := 1 << (bitsLen(len(o.fen)) - 1); step > 0; step >>= 1 {
@@ -160,6 +184,9 @@ func (o *opState) kth(k int) MemberID {
 			pos = next
 			k -= int(o.fen[next])
 		}
+	}
+	if o.member != nil {
+		return o.member[pos]
 	}
 	return MemberID(pos) // 1-based position pos+1 is member id pos
 }

@@ -34,6 +34,7 @@ func TestOperationsErrors(t *testing.T) {
 		{"issuer law", ops, []string{"operations.issuer=pareto"}, "operations.issuer", "unknown issuer law"},
 		{"zipf exponent without zipf", ops, []string{"operations.zipf_exponent=2"}, "operations.zipf_exponent", "needs operations.issuer zipf"},
 		{"zipf exponent range", ops, []string{"operations.issuer=zipf", "operations.zipf_exponent=-1"}, "operations.zipf_exponent", "must be in"},
+		{"issuer order", ops, []string{"operations.issuer_order=alphabetical"}, "operations.issuer_order", "want join or random"},
 		{"commit mode", ops, []string{"operations.commit=later"}, "operations.commit", "want issuer or proposal"},
 		{"proposal designated", ops, []string{"operations.commit=proposal", "policy.committer=designated"}, "operations.commit", "proposer or random"},
 		{"devices", ops, []string{"group.devices_per_user=2"}, "operations.count", "devices_per_user 1"},
@@ -185,4 +186,45 @@ func atof(s string) float64 {
 		return math.NaN()
 	}
 	return v
+}
+
+// TestOperationsIssuerOrder: with issuer_order random the ranks are a
+// permutation of the members: every indexed member has exactly one rank,
+// and removing one shifts only the ranks after it.
+func TestOperationsIssuerOrder(t *testing.T) {
+	sc, err := ParseScenario("r.yaml", []byte(opsYAML), []string{"operations.issuer=zipf", "operations.issuer_order=random"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newOpState(sc)
+	for m := range MemberID(30) {
+		o.mark(m, 1)
+	}
+	seen := map[MemberID]int{}
+	var order []MemberID
+	for k := 1; k <= o.n; k++ {
+		m := o.kth(k)
+		seen[m]++
+		order = append(order, m)
+	}
+	if len(seen) != 30 {
+		t.Fatalf("%d distinct members over 30 ranks", len(seen))
+	}
+	inOrder := true
+	for i := 1; i < len(order); i++ {
+		inOrder = inOrder && order[i] > order[i-1]
+	}
+	if inOrder {
+		t.Fatalf("random order is join order: %v", order)
+	}
+	o.mark(order[4], -1)
+	for k := 1; k <= o.n; k++ {
+		want := order[k-1]
+		if k > 4 {
+			want = order[k]
+		}
+		if got := o.kth(k); got != want {
+			t.Fatalf("after removing rank 5: rank %d is %d, want %d", k, got, want)
+		}
+	}
 }

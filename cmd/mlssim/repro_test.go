@@ -258,7 +258,9 @@ func ttRunArgs(i int, seed, issuer, commit, start string) []string {
 // times log2 N at every N >= 8 (the published TreeKEM curve's "linear in
 // log N" with a degradation from blanks); a Zipf issuer law costs more
 // than a uniform one from N = 64 on (few members ever refresh their
-// paths); proposed operations committed by a random member grow as a power
+// paths), and less with the ranks in a random order than in join order
+// (the frequent issuers then sit all over the tree) from N = 256 on;
+// proposed operations committed by a random member grow as a power
 // of N (log-log least-squares slope above 0.5 from N = 64 on: the Update
 // proposals blank the proposers' paths, study 4).
 func ttCheck(t *testing.T, runs []report.OpsRun) map[string]map[float64]float64 {
@@ -294,6 +296,12 @@ func ttCheck(t *testing.T, runs []report.OpsRun) map[string]map[float64]float64 
 			l := math.Log2(n)
 			if iss == "uniform" && strings.Contains(name, "-issuer-") && n >= 8 && (y < l || y > 2.2*l) {
 				t.Errorf("%s N=%v: %.2f encryptions per operation, want within [1, 2.2]·log2 N = [%.1f, %.1f]", name, n, y, l, 2.2*l)
+			}
+			if iss == "zipfrandom" && strings.Contains(name, "-issuer-") && n >= 256 {
+				j := mean["zipf"+strings.TrimPrefix(name, "zipfrandom")][n]
+				if !(y < j) {
+					t.Errorf("%s N=%v: %.2f, not below the join-order Zipf issuers' %.2f", name, n, y, j)
+				}
 			}
 			if iss == "zipf" && strings.Contains(name, "-issuer-") && n >= 64 {
 				u := mean["uniform"+strings.TrimPrefix(name, "zipf")][n]
