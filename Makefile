@@ -220,6 +220,10 @@ notebooks: results
 	$(GO) test ./cmd/mlssim -run 'TestNotebooks' -count=1
 
 ## ---- issue 14: reproductions of published results (notebooks/repro/) ----
+## repro_check ENV,TEST,RUNS,OUT: go test TEST with ENV=RUNS (the study's runs); its -v output goes to the
+## terminal and to OUT without go test's timings (byte-reproducible); the recipe fails when the test does.
+repro_check = $(1)=$(abspath $(3)) $(GO) test ./cmd/mlssim -run $(2) -count=1 -v > $(4).log; s=$$?; cat $(4).log; \
+	sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' $(4).log > $(4); rm $(4).log; exit $$s
 ## repro: every study's runs, figures and checks into results/repro/<study>/ (about 7 minutes on 2 cores:
 ## repro-concurrent-updates up to N = 2^16 about 2, repro-tainted-treekem about 3).
 .PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates repro-tainted-treekem repro-saik-large-group
@@ -247,10 +251,7 @@ repro-cost-formula:
 	    --set policy.self_update.first_after=$$((4*n))s --set policy.self_update.interval=$$((8*n))s \
 	    --set duration=$$((18*n))s --out results/repro/cost-formula/n=$$n; \
 	  gzip -n -9 results/repro/cost-formula/n=$$n/epochs.csv; done
-	REPRO_COST_RUNS=$(abspath results/repro/cost-formula) $(GO) test ./cmd/mlssim -run TestReproCostFormula \
-	  -count=1 -v > results/repro/cost-formula/check.log; s=$$?; cat results/repro/cost-formula/check.log; \
-	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/cost-formula/check.log > results/repro/cost-formula/check.txt; \
-	  rm results/repro/cost-formula/check.log; exit $$s
+	$(call repro_check,REPRO_COST_RUNS,TestReproCostFormula,results/repro/cost-formula,results/repro/cost-formula/check.txt)
 	$(MLSSIM) plot $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --figures commit-size \
 	  --out results/repro/cost-formula/figures --format $(FIGS)
 	$(MLSSIM) table $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --format markdown \
@@ -271,10 +272,7 @@ repro-concurrent-updates:
 	    --set policy.self_update.interval=$$((10*n))s --set policy.update_as=$$u \
 	    --set policy.min_proposals_per_commit=$$p --set policy.max_proposals_per_commit=$$p \
 	    --set duration=$${d}s --out results/repro/concurrent-updates/runs/p=$$p/n=$$n; done; done
-	REPRO_CU_RUNS=$(abspath results/repro/concurrent-updates/runs) $(GO) test ./cmd/mlssim -run TestReproConcurrentUpdates \
-	  -count=1 -v > results/repro/concurrent-updates/fit.log; s=$$?; cat results/repro/concurrent-updates/fit.log; \
-	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/concurrent-updates/fit.log > results/repro/concurrent-updates/fit.txt; \
-	  rm results/repro/concurrent-updates/fit.log; exit $$s
+	$(call repro_check,REPRO_CU_RUNS,TestReproConcurrentUpdates,results/repro/concurrent-updates/runs,results/repro/concurrent-updates/fit.txt)
 	$(MLSSIM) plot results/repro/concurrent-updates/runs/*/* --figures concurrent-updates \
 	  --out results/repro/concurrent-updates/figures --format $(FIGS)
 	rm -rf results/repro/concurrent-updates/runs
@@ -304,10 +302,7 @@ repro-tainted-treekem:
 	        --out results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed \
 	        && rm results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed/epochs.csv"; \
 	    done; done; done; done; done | xargs -P $(TT_JOBS) -I{} sh -c {}; rm -rf $$(dirname $$bin)
-	REPRO_TT_RUNS=$(abspath results/repro/tainted-treekem/runs) $(GO) test ./cmd/mlssim -run TestReproTaintedTreeKEM \
-	  -count=1 -v > results/repro/tainted-treekem/table.log; s=$$?; cat results/repro/tainted-treekem/table.log; \
-	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/tainted-treekem/table.log > results/repro/tainted-treekem/table.txt; \
-	  rm results/repro/tainted-treekem/table.log; exit $$s
+	$(call repro_check,REPRO_TT_RUNS,TestReproTaintedTreeKEM,results/repro/tainted-treekem/runs,results/repro/tainted-treekem/table.txt)
 	$(MLSSIM) plot results/repro/tainted-treekem/runs/*/* --figures ops-cost \
 	  --out results/repro/tainted-treekem/figures --format $(FIGS)
 	rm -rf results/repro/tainted-treekem/runs
@@ -320,7 +315,4 @@ repro-saik-large-group:
 	rm -rf results/repro/saik-large-group
 	set -e; for s in 1 2 3 4 5 6 7; do \
 	  $(RUN) workloads/repro/saik-large-group.yaml --set suite=$$s --out results/repro/saik-large-group/runs/suite=$$s; done
-	REPRO_SAIK_RUNS=$(abspath results/repro/saik-large-group/runs) $(GO) test ./cmd/mlssim -run TestReproSAIKLargeGroup \
-	  -count=1 -v > results/repro/saik-large-group/table.log; s=$$?; cat results/repro/saik-large-group/table.log; \
-	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/saik-large-group/table.log > results/repro/saik-large-group/table.txt; \
-	  rm results/repro/saik-large-group/table.log; exit $$s
+	$(call repro_check,REPRO_SAIK_RUNS,TestReproSAIKLargeGroup,results/repro/saik-large-group/runs,results/repro/saik-large-group/table.txt)

@@ -335,18 +335,6 @@ func (s *Sim) opRemove(issuer MemberID) error {
 // opUpdate: the issuer refreshes its leaf, by its own commit with a path
 // or by an Update proposal (RFC 9420, Section 12.1.2).
 func (s *Sim) opUpdate(issuer MemberID) error {
-	mm := &s.members[issuer]
-	mm.lastUpdate, mm.lastActive = s.now, s.now
-	s.st.selfUpdates++
 	s.ops.done[2]++
-	if s.opByIssuer() {
-		return s.tryCommit(issuer, true, 0, nil)
-	}
-	if mm.updPending {
-		return nil
-	}
-	s.advance(issuer, s.now)
-	mm.updPending = true
-	s.propose(PropUpdate, issuer, issuer)
-	return nil
+	return s.refreshLeaf(issuer, s.opByIssuer())
 }

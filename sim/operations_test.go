@@ -41,12 +41,7 @@ func TestOperationsErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseScenario("bad.yaml", []byte(c.yaml), c.sets)
-			var se *ScenarioError
-			if !errors.As(err, &se) {
-				t.Fatalf("error %v (%T), want *ScenarioError", err, err)
-			}
-			if se.Field != c.field || !strings.Contains(se.Reason, c.reason) {
+			if se := scenarioError(t, c.yaml, c.sets); se.Field != c.field || !strings.Contains(se.Reason, c.reason) {
 				t.Fatalf("got %q (field %q), want field %q reason ~%q", se.Error(), se.Field, c.field, c.reason)
 			}
 		})
@@ -142,14 +137,7 @@ func TestOperationsFill(t *testing.T) {
 // id after additions and removals, and the Zipf law draws rank k with
 // probability (1/k)/H_n.
 func TestOperationsIssuerLaws(t *testing.T) {
-	sc, err := ParseScenario("z.yaml", []byte(opsYAML), []string{"operations.issuer=zipf", "duration=1h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := newOpState(sc)
-	for m := range MemberID(20) {
-		o.mark(m, 1)
-	}
+	o := testOpState(t, 20, "operations.issuer=zipf")
 	o.mark(3, -1)
 	o.mark(10, -1)
 	o.mark(10, -1) // idempotent
@@ -192,14 +180,7 @@ func atof(s string) float64 {
 // permutation of the members: every indexed member has exactly one rank,
 // and removing one shifts only the ranks after it.
 func TestOperationsIssuerOrder(t *testing.T) {
-	sc, err := ParseScenario("r.yaml", []byte(opsYAML), []string{"operations.issuer=zipf", "operations.issuer_order=random"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := newOpState(sc)
-	for m := range MemberID(30) {
-		o.mark(m, 1)
-	}
+	o := testOpState(t, 30, "operations.issuer=zipf", "operations.issuer_order=random")
 	seen := map[MemberID]int{}
 	var order []MemberID
 	for k := 1; k <= o.n; k++ {
@@ -227,4 +208,29 @@ func TestOperationsIssuerOrder(t *testing.T) {
 			t.Fatalf("after removing rank 5: rank %d is %d, want %d", k, got, want)
 		}
 	}
+}
+
+// testOpState is the operation state of opsYAML with sets, members 0..n−1 indexed.
+func testOpState(t *testing.T, n int, sets ...string) *opState {
+	t.Helper()
+	sc, err := ParseScenario("o.yaml", []byte(opsYAML), sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newOpState(sc)
+	for m := range MemberID(n) {
+		o.mark(m, 1)
+	}
+	return o
+}
+
+// scenarioError (also used by TestScenarioErrors) parses a scenario file bad.yaml that must be rejected.
+func scenarioError(t *testing.T, yaml string, sets []string) *ScenarioError {
+	t.Helper()
+	_, err := ParseScenario("bad.yaml", []byte(yaml), sets)
+	var se *ScenarioError
+	if !errors.As(err, &se) {
+		t.Fatalf("error %v (%T), want *ScenarioError", err, err)
+	}
+	return se
 }
