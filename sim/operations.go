@@ -118,7 +118,8 @@ type opState struct {
 	pos     []int32    // member id -> position in the rank order (nil: the id itself)
 	member  []MemberID // position -> member id (with pos)
 	n       int        // indexed members
-	zipfCum []float64
+	zipfCum []float64  // zipfCum[k] = Σ_{j<=k} j^−zipfS
+	zipfS   float64
 	fill    []MemberID    // fill order (operations.fill), drawn at the first operation
 	filled  int           // fill updates issued
 	start   time.Duration // the first counted operation (after the fill)
@@ -148,13 +149,13 @@ func newOpState(sc *Scenario) *opState {
 		}
 	}
 	if o.spec.Issuer == "zipf" {
-		s := o.spec.ZipfExponent
-		if s == 0 {
-			s = 1
+		o.zipfS = o.spec.ZipfExponent
+		if o.zipfS == 0 {
+			o.zipfS = 1
 		}
 		o.zipfCum = make([]float64, capacity+1)
 		for k := 1; k <= capacity; k++ {
-			o.zipfCum[k] = o.zipfCum[k-1] + math.Pow(float64(k), -s)
+			o.zipfCum[k] = o.zipfCum[k-1] + math.Pow(float64(k), -o.zipfS)
 		}
 	}
 	return o
@@ -162,7 +163,13 @@ func newOpState(sc *Scenario) *opState {
 
 // mark adds (d = 1) or removes (d = −1) member m from the index.
 func (o *opState) mark(m MemberID, d int32) {
-	if int(m) >= len(o.in) || o.in[m] == (d > 0) {
+	if int(m) >= len(o.in) {
+		if d < 0 {
+			return
+		}
+		o.grow(int(m) + 1)
+	}
+	if o.in[m] == (d > 0) {
 		return
 	}
 	o.in[m] = d > 0
@@ -173,6 +180,33 @@ func (o *opState) mark(m MemberID, d int32) {
 	}
 	for i := p + 1; i < len(o.fen); i += i & -i {
 		o.fen[i] += d
+	}
+}
+
+// grow makes room for member ids below n beyond the planned capacity
+// (members that population phases or an adversary's ghosts add besides
+// the operations): the index doubles and is rebuilt; with issuer_order
+// random the new ids rank after every planned one, in id order.
+func (o *opState) grow(n int) {
+	c := max(n, 2*len(o.in))
+	in := make([]bool, c)
+	copy(in, o.in)
+	if o.pos != nil {
+		for i := len(o.member); i < c; i++ {
+			o.member = append(o.member, MemberID(i))
+			o.pos = append(o.pos, int32(i))
+		}
+	}
+	if o.zipfCum != nil {
+		for k := len(o.zipfCum); k <= c; k++ {
+			o.zipfCum = append(o.zipfCum, o.zipfCum[k-1]+math.Pow(float64(k), -o.zipfS))
+		}
+	}
+	o.in, o.fen, o.n = make([]bool, c), make([]int32, c+1), 0
+	for m, ok := range in {
+		if ok {
+			o.mark(MemberID(m), 1)
+		}
 	}
 }
 

@@ -150,6 +150,11 @@ func TestOperationsIssuerLaws(t *testing.T) {
 	if o.n != 18 {
 		t.Fatalf("%d indexed, want 18", o.n)
 	}
+	o.mark(500, 1) // beyond the planned capacity: the index grows
+	if o.n != 19 || o.kth(19) != 500 || o.kth(18) != 19 {
+		t.Fatalf("after growing: %d indexed, ranks 18, 19 = %d, %d", o.n, o.kth(18), o.kth(19))
+	}
+	o.mark(500, -1)
 	const draws = 200000
 	count := make([]int, o.n+1)
 	for range draws {
@@ -198,6 +203,14 @@ func TestOperationsIssuerOrder(t *testing.T) {
 	if inOrder {
 		t.Fatalf("random order is join order: %v", order)
 	}
+	// Ids beyond the planned capacity (8 + 200 + 1) rank last, in id order.
+	o.mark(301, 1)
+	o.mark(300, 1)
+	if o.kth(31) != 300 || o.kth(32) != 301 || o.kth(30) != order[29] || o.n != 32 {
+		t.Fatalf("after growing: ranks 30..32 are %d %d %d, want %d 300 301", o.kth(30), o.kth(31), o.kth(32), order[29])
+	}
+	o.mark(300, -1)
+	o.mark(301, -1)
 	o.mark(order[4], -1)
 	for k := 1; k <= o.n; k++ {
 		want := order[k-1]
