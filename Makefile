@@ -224,8 +224,8 @@ notebooks: results
 ## terminal and to OUT without go test's timings (byte-reproducible); the recipe fails when the test does.
 repro_check = $(1)=$(abspath $(3)) $(GO) test ./cmd/mlssim -run $(2) -count=1 -v > $(4).log; s=$$?; cat $(4).log; \
 	sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' $(4).log > $(4); rm $(4).log; exit $$s
-## repro: every study's runs, figures and checks into results/repro/<study>/ (about 7 minutes on 2 cores:
-## repro-concurrent-updates up to N = 2^16 about 2, repro-tainted-treekem about 3).
+## repro: every study's runs, figures and checks into results/repro/<study>/ (about 11 minutes on 2 cores:
+## repro-concurrent-updates up to N = 2^16 about 2, repro-tainted-treekem about 7).
 .PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates repro-tainted-treekem repro-saik-large-group
 repro: repro-bare-base repro-cost-formula repro-concurrent-updates repro-tainted-treekem repro-saik-large-group
 
@@ -281,9 +281,10 @@ repro-concurrent-updates:
 ## 10 % remove, 80 % update, one every 10 s), 8 seeds (TT_SEEDS), issuer uniform, zipf (1/k, k in join order) or
 ## zipfrandom (1/k, ranks in a random order) × committed by the issuer or proposed and committed by a random member
 ## × bare start or filled (operations.fill: every member self-updates once first). One mlssim binary for the
-## 1 248 runs (about 5 minutes on 2 idle cores, TT_JOBS runs at
-## once); TestReproTaintedTreeKEM checks the runs and writes table.txt (without go test's timings); the figure's
-## sidecar keeps every plotted number; the runs are deleted. TT_K="3 4 5 6 7 8 9 10" is the fast path.
+## 1 248 runs (about 7 minutes on 2 cores, 25 on a heavily shared machine; TT_JOBS runs at
+## once); TestReproTaintedTreeKEM checks the runs and writes table.txt (without go test's timings); one figure
+## per start (figures/bare, figures/filled: six variants each), whose sidecars keep every plotted number; the runs
+## are deleted. TT_K="3 4 5 6 7 8 9 10" is the fast path.
 TT_K     ?= 3 4 5 6 7 8 9 10 11 12 13 14 15
 TT_SEEDS ?= 14 15 16 17 18 19 20 21
 TT_JOBS  ?= 2
@@ -303,8 +304,8 @@ repro-tainted-treekem:
 	        && rm results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed/epochs.csv"; \
 	    done; done; done; done; done | xargs -P $(TT_JOBS) -I{} sh -c {}; rm -rf $$(dirname $$bin)
 	$(call repro_check,REPRO_TT_RUNS,TestReproTaintedTreeKEM,results/repro/tainted-treekem/runs,results/repro/tainted-treekem/table.txt)
-	$(MLSSIM) plot results/repro/tainted-treekem/runs/*/* --figures ops-cost \
-	  --out results/repro/tainted-treekem/figures --format $(FIGS)
+	for start in bare filled; do $(MLSSIM) plot results/repro/tainted-treekem/runs/*-$$start/* --figures ops-cost \
+	  --out results/repro/tainted-treekem/figures/$$start --format $(FIGS) || exit 1; done
 	rm -rf results/repro/tainted-treekem/runs
 
 ## repro-saik-large-group (study 5): a newly created 10 000-member group (one add-only commit) and its first
