@@ -103,6 +103,8 @@ func (o Operations) validate(sc *Scenario) error {
 		return e("operations.commit", "proposal needs policy.committer proposer or random (a designated committer cannot commit adds the issuer asked for)")
 	case sc.Group.DevicesPerUser != 1:
 		return e("operations.count", "operation workloads need group.devices_per_user 1, got %d", sc.Group.DevicesPerUser)
+	case sc.Groups.On():
+		return e("operations.count", "operation workloads are single-group runs (groups.count must be 0), got groups.count %d", sc.Groups.Count)
 	}
 	return nil
 }

@@ -40,6 +40,7 @@ Figures (--figures auto draws every one the inputs support):
   concurrent-updates  steady-state UpdatePath ciphertexts vs N per P     runs with P Update proposals per commit (only when listed)
   ops-cost     HPKE encryptions per operation vs initial size N         runs of an operations workload, one line per parent
                directory, mean ± sd over the runs (seeds) of one N (only when listed)
+  cross-group  KM healing per group, client updating in all vs some    multi-group runs (groups section; only when listed)
 
 An empty or one-row results file is an error (exit status 1), never a blank
 figure. Exit status: 0 done, 1 no figure could be drawn from the data, 2 bad usage.
@@ -55,7 +56,7 @@ Flags:
 `
 
 var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost",
-	"concurrent-updates", "ops-cost"}
+	"concurrent-updates", "ops-cost", "cross-group"}
 
 // studyFigures are the figures of one study drawn from runs' epochs.csv,
 // only when listed (issue 14: path-cost for study 1, concurrent-updates
@@ -352,6 +353,20 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 		}
 		f, err := opsCostFigure(in.runs)
 		if err := add("ops-cost", f, err, runSrc); err != nil {
+			return nil, notes, err
+		}
+	}
+	if listed(o, "cross-group") {
+		// Issue 14 study 6: multi-group runs' compromises.csv.
+		if err := needRuns("cross-group"); err != nil {
+			return nil, notes, err
+		}
+		d, err := report.CrossGroup(in.runs, report.CrossGroupTau)
+		var f *report.Figure
+		if err == nil {
+			f, err = report.CrossGroupFigure(d)
+		}
+		if err := add("cross-group", f, err, runSrc); err != nil {
 			return nil, notes, err
 		}
 	}
