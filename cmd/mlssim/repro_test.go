@@ -301,7 +301,19 @@ func ttCheck(t *testing.T, runs []report.OpsRun) map[string]map[float64]float64 
 		if strings.Contains(s.Name, "proposal") && !(f.Slope > 0.5) {
 			t.Errorf("%s: slope %.3f [%.3f, %.3f], want above 0.5 (a power of N)", s.Name, f.Slope, f.SlopeLo, f.SlopeHi)
 		}
+		// A complete grid: every size of every variant with as many seeds
+		// as the first point (the figure joins consecutive sizes, so a
+		// missing run must fail here rather than be drawn over).
+		if len(s.Points) != len(d.Log2N.Points) {
+			t.Errorf("%s: %d sizes, want %d (every variant at every N)", s.Name, len(s.Points), len(d.Log2N.Points))
+		}
+		for _, p := range s.Points {
+			if p.N != s.Points[0].N {
+				t.Errorf("%s N=%v: %d seeds, want %d", s.Name, p.X, p.N, s.Points[0].N)
+			}
+		}
 	}
+	ttLogGroup(t, runs)
 	for name, m := range mean {
 		iss, _, _ := strings.Cut(name, "-")
 		for n, y := range m {
@@ -324,6 +336,27 @@ func ttCheck(t *testing.T, runs []report.OpsRun) map[string]map[float64]float64 
 		}
 	}
 	return mean
+}
+
+// ttLogGroup logs, per variant and N (report.OpsGroup), the operations
+// skipped out of all drawn and the group size at the end (mean ± sd over
+// seeds).
+func ttLogGroup(t *testing.T, runs []report.OpsRun) {
+	t.Helper()
+	line, name := "", ""
+	flush := func() {
+		if name != "" {
+			t.Logf("%s: skipped operations of all drawn, and final members mean ± sd:%s", name, line)
+		}
+	}
+	for _, g := range report.OpsGroup(runs) {
+		if g.Series != name {
+			flush()
+			line, name = "", g.Series
+		}
+		line += fmt.Sprintf(" N=%v: %g/%g, %.1f ± %.1f;", g.N, g.Skipped, g.Drawn, g.FinalMean, g.FinalSD)
+	}
+	flush()
 }
 
 // TestReproTaintedTreeKEM (study 3, Klein et al., IEEE S&P 2021): the

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 )
 
 // ---- Operation-count workloads: HPKE encryptions per operation (issue 14 study 3) ----
@@ -13,10 +15,17 @@ import (
 // operations) as summary.json gives it: the members at its first counted
 // operation (operations_start_members) and its HPKE encryptions per
 // operation (operations_encryptions_per_op). Series names its variant.
+// Done and Skipped are the operations carried out (the denominator of
+// PerOp) and those skipped (a remove with no member to remove: they are
+// not operations of the run and not in PerOp); Final is the group size at
+// the end (final_members): adds and removes balance only on average.
 type OpsRun struct {
 	Series  string
 	Members float64
 	PerOp   float64
+	Done    float64
+	Skipped float64
+	Final   float64
 }
 
 // OpsRunFrom reads an OpsRun from a loaded run; ok is false when the run
@@ -27,7 +36,53 @@ func OpsRunFrom(series string, r *Run) (OpsRun, bool) {
 	if n <= 0 {
 		return OpsRun{}, false
 	}
-	return OpsRun{Series: series, Members: n, PerOp: y}, true
+	return OpsRun{Series: series, Members: n, PerOp: y, Done: m["operations_add"] + m["operations_remove"] + m["operations_update"],
+		Skipped: m["operations_skipped"], Final: m["final_members"]}, true
+}
+
+// OpsGroupRow is one variant and initial size of OpsGroup.
+type OpsGroupRow struct {
+	Series             string
+	N                  float64
+	Skipped, Drawn     float64 // operations skipped, of all drawn, over the seeds
+	FinalMean, FinalSD float64 // group size at the end: mean ± sample sd over the seeds
+}
+
+// OpsGroup is, per series and initial size N (sorted), the operations
+// skipped (a remove when the issuer and the founder are the only members:
+// not carried out, so not in the denominator of the encryptions per
+// operation) out of all drawn, and the group size at the end: adds and
+// removes balance only on average, so the size is a random walk around N.
+func OpsGroup(runs []OpsRun) []OpsGroupRow {
+	type key struct {
+		series string
+		n      float64
+	}
+	rows := map[key]*OpsGroupRow{}
+	final := map[key][]float64{}
+	for _, r := range runs {
+		k := key{r.Series, r.Members}
+		g := rows[k]
+		if g == nil {
+			g = &OpsGroupRow{Series: r.Series, N: r.Members}
+			rows[k] = g
+		}
+		g.Skipped += r.Skipped
+		g.Drawn += r.Skipped + r.Done
+		final[k] = append(final[k], r.Final)
+	}
+	var out []OpsGroupRow
+	for _, k := range slices.SortedFunc(maps.Keys(rows), func(a, b key) int {
+		if a.series != b.series {
+			return strings.Compare(a.series, b.series)
+		}
+		return cmp.Compare(a.n, b.n)
+	}) {
+		g := rows[k]
+		g.FinalMean, g.FinalSD, _ = meanStdDev(final[k])
+		out = append(out, *g)
+	}
+	return out
 }
 
 // OpsEncryptions recomputes operations_encryptions_per_op from epochs.csv

@@ -37,6 +37,15 @@ func TestOpsCost(t *testing.T) {
 	if _, err := OpsCost(runs[:1]); !errors.Is(err, ErrTooFewRows) {
 		t.Fatalf("one run: %v, want ErrTooFewRows", err)
 	}
+	// OpsGroup: skipped of drawn summed over seeds, final size mean ± sd.
+	g := OpsGroup([]OpsRun{
+		{Series: "b", Members: 8, Done: 78, Skipped: 2, Final: 6}, {Series: "a", Members: 16, Done: 160, Final: 16},
+		{Series: "a", Members: 8, Done: 80, Final: 9}, {Series: "a", Members: 8, Done: 79, Skipped: 1, Final: 11},
+	})
+	if len(g) != 3 || g[0] != (OpsGroupRow{Series: "a", N: 8, Skipped: 1, Drawn: 160, FinalMean: 10, FinalSD: math.Sqrt2}) ||
+		g[1].Series != "a" || g[1].N != 16 || g[1].FinalSD != 0 || g[2].Series != "b" || g[2].Skipped != 2 || g[2].Drawn != 80 {
+		t.Fatalf("OpsGroup = %+v", g)
+	}
 	// OpsEncryptions: the commits from the start on, path ciphertexts plus
 	// adds, over the operations.
 	eps := []Epoch{{Time: 0, Adds: 7}, {Time: 5, PathCiphertexts: 100}, {Time: 10, PathCiphertexts: 3},
