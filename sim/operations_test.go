@@ -38,6 +38,7 @@ func TestOperationsErrors(t *testing.T) {
 		{"commit mode", ops, []string{"operations.commit=later"}, "operations.commit", "want issuer or proposal"},
 		{"proposal designated", ops, []string{"operations.commit=proposal", "policy.committer=designated"}, "operations.commit", "proposer or random"},
 		{"devices", ops, []string{"group.devices_per_user=2"}, "operations.count", "devices_per_user 1"},
+		{"groups", ops, []string{"groups.count=2", "groups.shared_clients=1", "population.initial_users=4"}, "operations.count", "single-group"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
