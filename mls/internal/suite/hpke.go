@@ -3,6 +3,7 @@ package suite
 import (
 	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha3"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
@@ -13,60 +14,102 @@ import (
 
 	"github.com/cloudflare/circl/hpke"
 	"github.com/cloudflare/circl/kem"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
+	"github.com/cloudflare/circl/kem/xwing"
 )
 
 // ErrInvalidKey is returned (wrapped) when a private or public key, HPKE or
 // signature, does not have the length or encoding its suite requires.
 var ErrInvalidKey = errors.New("suite: invalid key")
 
-// kemParams describes the DHKEM of a suite (RFC 9180, Section 7.1).
+// kemParams describes the HPKE KEM of a suite (RFC 9180, Section 7.1, and
+// pq.go for ML-KEM and X-Wing).
 type kemParams struct {
 	id      hpke.KEM
-	newHash func() hash.Hash // the KEM's own KDF hash (RFC 9180, Table 2)
-	nsk     int              // Nsk: private key size
+	scheme  kem.Scheme
+	newHash func() hash.Hash // DHKEM only: the KEM's own KDF hash (RFC 9180, Table 2)
+	nsk     int              // Nsk: serialized private key size
 	// bitmask for the first candidate byte in DeriveKeyPair of the NIST
-	// curves (RFC 9180, Section 7.1.3); 0 for X25519/X448, which need no
+	// curves (RFC 9180, Section 7.1.3); 0 for the others, which need no
 	// rejection sampling.
 	bitmask byte
+	derive  deriveKind
 }
+
+// deriveKind selects the KEM's DeriveKeyPair.
+type deriveKind uint8
+
+const (
+	deriveDHKEM deriveKind = iota // RFC 9180, Section 7.1.3
+	deriveMLKEM                   // ikm is the 64-byte seed d || z (pq.go)
+	deriveXWing                   // seed = SHAKE256(ikm, 32) (pq.go)
+)
+
+// HPKE KEM ids of the post-quantum KEMs (draft-ietf-hpke-pq;
+// draft-connolly-cfrg-xwing-kem); circl's hpke package has only X-Wing's.
+const (
+	kemIDMLKEM1024 hpke.KEM = 0x0042
+	kemIDXWing     hpke.KEM = hpke.KEM_XWING // 0x647a
+)
 
 func (k kemKind) params() kemParams {
 	switch k {
 	case kemX25519:
-		return kemParams{hpke.KEM_X25519_HKDF_SHA256, sha256.New, 32, 0}
+		return kemParams{id: hpke.KEM_X25519_HKDF_SHA256, newHash: sha256.New, nsk: 32}
 	case kemP256:
-		return kemParams{hpke.KEM_P256_HKDF_SHA256, sha256.New, 32, 0xff}
+		return kemParams{id: hpke.KEM_P256_HKDF_SHA256, newHash: sha256.New, nsk: 32, bitmask: 0xff}
 	case kemX448:
-		return kemParams{hpke.KEM_X448_HKDF_SHA512, sha512.New, 56, 0}
+		return kemParams{id: hpke.KEM_X448_HKDF_SHA512, newHash: sha512.New, nsk: 56}
 	case kemP521:
-		return kemParams{hpke.KEM_P521_HKDF_SHA512, sha512.New, 66, 0x01}
+		return kemParams{id: hpke.KEM_P521_HKDF_SHA512, newHash: sha512.New, nsk: 66, bitmask: 0x01}
 	case kemP384:
-		return kemParams{hpke.KEM_P384_HKDF_SHA384, sha512.New384, 48, 0xff}
+		return kemParams{id: hpke.KEM_P384_HKDF_SHA384, newHash: sha512.New384, nsk: 48, bitmask: 0xff}
+	case kemMLKEM1024:
+		return kemParams{id: kemIDMLKEM1024, scheme: mlkem1024.Scheme(), nsk: mlkem1024.KeySeedSize, derive: deriveMLKEM}
+	case kemXWing:
+		return kemParams{id: kemIDXWing, scheme: xwing.Scheme(), nsk: xwing.SeedSize, derive: deriveXWing}
 	}
 	panic("suite: unknown KEM")
 }
 
 // hpkeState is the HPKE configuration of one suite, computed once by
-// newSuite's caller (see initHPKE).
+// newSuite (see initHPKE).
 type hpkeState struct {
-	kp     kemParams
-	scheme kem.Scheme
-	suite  hpke.Suite
+	kp      kemParams
+	scheme  kem.Scheme
+	suiteID []byte // "HPKE" || kem_id || kdf_id || aead_id (RFC 9180, Section 5.1)
+	// pskIDHash is LabeledExtract("", "psk_id_hash", "") of base mode, the
+	// same for every context.
+	pskIDHash []byte
 }
+
+// HPKE KDF and AEAD ids (RFC 9180, Sections 7.2, 7.3).
+const (
+	kdfHKDFSHA256, kdfHKDFSHA384, kdfHKDFSHA512 = 0x0001, 0x0002, 0x0003
+	aeadAES128GCM, aeadAES256GCM, aeadChaCha    = 0x0001, 0x0002, 0x0003
+)
 
 func (s *Suite) initHPKE() {
 	kp := s.kem.params()
-	kdf := map[int]hpke.KDF{32: hpke.KDF_HKDF_SHA256, 48: hpke.KDF_HKDF_SHA384, 64: hpke.KDF_HKDF_SHA512}[s.nh]
-	var aead hpke.AEAD
+	if kp.scheme == nil {
+		kp.scheme = kp.id.Scheme()
+	}
+	kdf := map[int]uint16{32: kdfHKDFSHA256, 48: kdfHKDFSHA384, 64: kdfHKDFSHA512}[s.nh]
+	var aead uint16
 	switch {
 	case s.aead == chacha:
-		aead = hpke.AEAD_ChaCha20Poly1305
+		aead = aeadChaCha
 	case s.nk == 16:
-		aead = hpke.AEAD_AES128GCM
+		aead = aeadAES128GCM
 	default:
-		aead = hpke.AEAD_AES256GCM
+		aead = aeadAES256GCM
 	}
-	s.hpke = hpkeState{kp: kp, scheme: kp.id.Scheme(), suite: hpke.NewSuite(kp.id, kdf, aead)}
+	id := []byte("HPKE")
+	id = binary.BigEndian.AppendUint16(id, uint16(kp.id))
+	id = binary.BigEndian.AppendUint16(id, kdf)
+	id = binary.BigEndian.AppendUint16(id, aead)
+	s.hpke = hpkeState{kp: kp, scheme: kp.scheme, suiteID: id}
+	s.hpke.pskIDHash = labeledExtract(s.newHash, id, nil, "psk_id_hash", nil)
 }
 
 // hpkeVersion is the "HPKE-v1" prefix of LabeledExtract/LabeledExpand
@@ -120,11 +163,28 @@ func labeledExpand(h func() hash.Hash, suiteID, prk []byte, label string, info [
 // DeriveKeyPair implements the KEM's DeriveKeyPair (RFC 9180, Section 7.1.3),
 // as RFC 9420 uses it for tree node keys (Section 4) and init/external keys
 // (Section 8): ikm may have any length (MLS passes Nh-byte secrets, which
-// differ from Nsk for X448 and P-521). The private key is returned in
+// differ from Nsk for X448 and P-521), except for ML-KEM, whose ikm is the
+// 64-byte seed (pq.go). The private key is returned in
 // SerializePrivateKey form as stored in the test vectors; for X25519/X448 the
 // bytes are the unclamped KDF output (the DH function clamps on use).
 func (s *Suite) DeriveKeyPair(ikm []byte) (priv, pub []byte, err error) {
 	kp := s.hpke.kp
+	switch kp.derive {
+	case deriveMLKEM:
+		if len(ikm) != kp.nsk {
+			return nil, nil, fmt.Errorf("%w: ML-KEM DeriveKeyPair takes a %d-byte seed, got %d bytes", ErrInvalidKey, kp.nsk, len(ikm))
+		}
+		priv = append([]byte(nil), ikm...)
+		pub, err = s.HPKEPublicKey(priv)
+		return priv, pub, err
+	case deriveXWing:
+		priv = make([]byte, kp.nsk)
+		h := sha3.NewSHAKE256()
+		h.Write(ikm)
+		h.Read(priv)
+		pub, err = s.HPKEPublicKey(priv)
+		return priv, pub, err
+	}
 	dkpPRK := kp.labeledExtract(nil, "dkp_prk", ikm)
 	if kp.bitmask == 0 {
 		priv = kp.labeledExpand(dkpPRK, "sk", nil, kp.nsk)
@@ -172,6 +232,13 @@ func (s *Suite) hpkePrivateKey(priv []byte) (kem.PrivateKey, error) {
 	if s.hpke.kp.bitmask != 0 { // NIST curves: fixed-length big-endian scalars
 		priv = leftPad(priv, s.hpke.kp.nsk)
 	}
+	if s.hpke.kp.derive == deriveMLKEM { // the 64-byte seed form (pq.go)
+		if len(priv) != s.hpke.kp.nsk {
+			return nil, fmt.Errorf("%w: HPKE private key (%d bytes) for %v: want the %d-byte seed", ErrInvalidKey, len(priv), s.id, s.hpke.kp.nsk)
+		}
+		_, sk := s.hpke.scheme.DeriveKeyPair(priv)
+		return sk, nil
+	}
 	sk, err := s.hpke.scheme.UnmarshalBinaryPrivateKey(priv)
 	if err != nil {
 		return nil, fmt.Errorf("%w: HPKE private key (%d bytes) for %v: %v", ErrInvalidKey, len(priv), s.id, err)
@@ -195,6 +262,13 @@ func encryptContext(label string, context []byte) []byte { return labeled(label,
 // labelPrefix starts every MLS label (RFC 9420, Section 5.1.2, 5.1.3).
 const labelPrefix = "MLS 1.0 "
 
+// HPKE here is RFC 9180 base mode written out over a kem.Scheme, so that
+// one implementation serves the DHKEMs and the post-quantum KEMs (which
+// circl's hpke package does not all know): Encap/Decap, the key schedule
+// (Section 5.1), single-shot Seal/Open (Section 6.1) and Export (Section
+// 5.3). The DHKEM outputs equal circl's hpke and Go's crypto/hpke
+// (suite_test.go checks both).
+
 // EncryptWithLabel implements EncryptWithLabel, RFC 9420 Section 5.1.3:
 // SealBase(pub, EncryptContext, "", plaintext) in HPKE base mode. The
 // encapsulation seed is read from rand (nil means crypto/rand), so a seeded
@@ -213,29 +287,108 @@ func (s *Suite) EncryptWithLabel(rand io.Reader, pub []byte, label string, conte
 // encrypted GroupInfo hashes it once instead of once per joiner. It is
 // safe for concurrent use.
 type LabeledSealer struct {
-	s      *Suite
-	ksCtx  []byte // key_schedule_context
-	hpkeID []byte // suite_id of the HPKE key schedule
+	s     *Suite
+	ksCtx []byte // key_schedule_context
 }
 
 // NewLabeledSealer prepares EncryptWithLabel(_, label, context, _).
 func (s *Suite) NewLabeledSealer(label string, context []byte) *LabeledSealer {
-	id := s.hpkeSuiteID()
-	pskIDHash := labeledExtract(s.newHash, id, nil, "psk_id_hash", nil)
-	infoHash := labeledExtract(s.newHash, id, nil, "info_hash", encryptContext(label, context))
-	ctx := make([]byte, 0, 1+len(pskIDHash)+len(infoHash))
-	ctx = append(ctx, 0x00) // mode_base
-	ctx = append(ctx, pskIDHash...)
-	ctx = append(ctx, infoHash...)
-	return &LabeledSealer{s: s, ksCtx: ctx, hpkeID: id}
+	return &LabeledSealer{s: s, ksCtx: s.keyScheduleContext(encryptContext(label, context))}
 }
 
 // Seal encrypts plaintext to pub: Encap, then the base-mode key schedule
 // and one AEAD seal with the base nonce and empty AAD (RFC 9180, Sections
-// 5.1, 5.2). The encapsulation seed is read from rand exactly as circl's
-// Sender.Setup reads it, so outputs equal those of circl's SealBase.
+// 5.1, 5.2).
 func (ls *LabeledSealer) Seal(rand io.Reader, pub, plaintext []byte) (kemOutput, ciphertext []byte, err error) {
 	s := ls.s
+	enc, ss, err := s.encap(rand, pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, nonce := s.hpkeKeyNonce(s.hpkeSecret(ss), ls.ksCtx)
+	ct, err := s.Seal(key, nonce, nil, plaintext)
+	if err != nil {
+		return nil, nil, fmt.Errorf("suite: HPKE seal: %w", err)
+	}
+	return enc, ct, nil
+}
+
+// DecryptWithLabel implements DecryptWithLabel, RFC 9420 Section 5.1.3:
+// OpenBase(kem_output, priv, EncryptContext, "", ciphertext). A malformed
+// private key returns an error wrapping ErrInvalidKey; a malformed
+// kem_output or a ciphertext that does not authenticate returns an error
+// wrapping ErrDecrypt.
+func (s *Suite) DecryptWithLabel(priv []byte, label string, context, kemOutput, ciphertext []byte) ([]byte, error) {
+	ss, err := s.decap(priv, kemOutput)
+	if err != nil {
+		return nil, err
+	}
+	key, nonce := s.hpkeKeyNonce(s.hpkeSecret(ss), s.keyScheduleContext(encryptContext(label, context)))
+	pt, err := s.Open(key, nonce, nil, ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("%w: HPKE open", ErrDecrypt)
+	}
+	return pt, nil
+}
+
+// HPKEExportSender sets up an HPKE base-mode sender context to pub with info
+// and returns the encapsulation and Export(exporterContext, length)
+// (RFC 9180, Section 5.3). MLS uses it for external init (RFC 9420,
+// Section 8.3): kem_output, init_secret = SetupBaseS(external_pub, "") then
+// Export("MLS 1.0 external init secret", Nh).
+func (s *Suite) HPKEExportSender(rand io.Reader, pub, info, exporterContext []byte, length int) (kemOutput, secret []byte, err error) {
+	enc, ss, err := s.encap(rand, pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, s.hpkeExport(s.hpkeSecret(ss), s.keyScheduleContext(info), exporterContext, length), nil
+}
+
+// HPKEExportReceiver is the receiver side of HPKEExportSender.
+func (s *Suite) HPKEExportReceiver(priv, kemOutput, info, exporterContext []byte, length int) ([]byte, error) {
+	ss, err := s.decap(priv, kemOutput)
+	if err != nil {
+		return nil, err
+	}
+	return s.hpkeExport(s.hpkeSecret(ss), s.keyScheduleContext(info), exporterContext, length), nil
+}
+
+// keyScheduleContext is key_schedule_context of base mode for info
+// (RFC 9180, Section 5.1): mode_base || psk_id_hash || info_hash.
+func (s *Suite) keyScheduleContext(info []byte) []byte {
+	infoHash := labeledExtract(s.newHash, s.hpke.suiteID, nil, "info_hash", info)
+	ctx := make([]byte, 0, 1+len(s.hpke.pskIDHash)+len(infoHash))
+	ctx = append(ctx, 0x00) // mode_base
+	ctx = append(ctx, s.hpke.pskIDHash...)
+	return append(ctx, infoHash...)
+}
+
+// hpkeSecret is the key schedule's secret: LabeledExtract(shared_secret,
+// "secret", psk = "") (RFC 9180, Section 5.1).
+func (s *Suite) hpkeSecret(sharedSecret []byte) []byte {
+	return labeledExtract(s.newHash, s.hpke.suiteID, sharedSecret, "secret", nil)
+}
+
+// hpkeKeyNonce derives the AEAD key and base nonce of a context.
+func (s *Suite) hpkeKeyNonce(secret, ksCtx []byte) (key, nonce []byte) {
+	key = labeledExpand(s.newHash, s.hpke.suiteID, secret, "key", ksCtx, s.nk)
+	nonce = labeledExpand(s.newHash, s.hpke.suiteID, secret, "base_nonce", ksCtx, s.nn)
+	return key, nonce
+}
+
+// hpkeExport is Export(exporter_context, L) of a context: LabeledExpand of
+// exporter_secret = LabeledExpand(secret, "exp", ctx, Nh) (RFC 9180,
+// Sections 5.1, 5.3).
+func (s *Suite) hpkeExport(secret, ksCtx, exporterContext []byte, length int) []byte {
+	exp := labeledExpand(s.newHash, s.hpke.suiteID, secret, "exp", ksCtx, s.nh)
+	return labeledExpand(s.newHash, s.hpke.suiteID, exp, "sec", exporterContext, length)
+}
+
+// encap reads the encapsulation seed from rand as circl's Sender.Setup
+// does (EncapsulationSeedSize bytes; nil rand means crypto/rand) and
+// encapsulates to pub deterministically from it, so a seeded reader
+// reproduces the output.
+func (s *Suite) encap(rand io.Reader, pub []byte) (enc, sharedSecret []byte, err error) {
 	pk, err := s.hpkePublicKey(pub)
 	if err != nil {
 		return nil, nil, err
@@ -249,49 +402,24 @@ func (ls *LabeledSealer) Seal(rand io.Reader, pub, plaintext []byte) (kemOutput,
 		// e.g. an X25519/X448 low-order public key (RFC 9180, Section 7.1.4).
 		return nil, nil, fmt.Errorf("%w: HPKE encapsulation: %v", ErrInvalidKey, err)
 	}
-	secret := labeledExtract(s.newHash, ls.hpkeID, ss, "secret", nil)
-	key := labeledExpand(s.newHash, ls.hpkeID, secret, "key", ls.ksCtx, s.nk)
-	nonce := labeledExpand(s.newHash, ls.hpkeID, secret, "base_nonce", ls.ksCtx, s.nn)
-	ct, err := s.Seal(key, nonce, nil, plaintext)
-	if err != nil {
-		return nil, nil, fmt.Errorf("suite: HPKE seal: %w", err)
-	}
-	return enc, ct, nil
+	return enc, ss, nil
 }
 
-// hpkeSuiteID is "HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) ||
-// I2OSP(aead_id, 2) (RFC 9180, Section 5.1).
-func (s *Suite) hpkeSuiteID() []byte {
-	kemID, kdfID, aeadID := s.hpke.suite.Params()
-	id := []byte("HPKE")
-	id = binary.BigEndian.AppendUint16(id, uint16(kemID))
-	id = binary.BigEndian.AppendUint16(id, uint16(kdfID))
-	return binary.BigEndian.AppendUint16(id, uint16(aeadID))
-}
-
-// DecryptWithLabel implements DecryptWithLabel, RFC 9420 Section 5.1.3:
-// OpenBase(kem_output, priv, EncryptContext, "", ciphertext). A malformed
-// private key returns an error wrapping ErrInvalidKey; a malformed
-// kem_output or a ciphertext that does not authenticate returns an error
-// wrapping ErrDecrypt.
-func (s *Suite) DecryptWithLabel(priv []byte, label string, context, kemOutput, ciphertext []byte) ([]byte, error) {
+// decap parses priv and decapsulates enc; an enc of the wrong length or
+// that the KEM rejects returns an error wrapping ErrDecrypt.
+func (s *Suite) decap(priv, enc []byte) ([]byte, error) {
 	sk, err := s.hpkePrivateKey(priv)
 	if err != nil {
 		return nil, err
 	}
-	receiver, err := s.hpke.suite.NewReceiver(sk, encryptContext(label, context))
-	if err != nil {
-		return nil, err
+	if len(enc) != s.hpke.scheme.CiphertextSize() {
+		return nil, fmt.Errorf("%w: HPKE kem_output of %d bytes, want %d", ErrDecrypt, len(enc), s.hpke.scheme.CiphertextSize())
 	}
-	opener, err := receiver.Setup(kemOutput)
+	ss, err := s.hpke.scheme.Decapsulate(sk, enc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: HPKE kem_output: %v", ErrDecrypt, err)
 	}
-	pt, err := opener.Open(ciphertext, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: HPKE open", ErrDecrypt)
-	}
-	return pt, nil
+	return ss, nil
 }
 
 func randOrDefault(r io.Reader) io.Reader {
@@ -299,42 +427,4 @@ func randOrDefault(r io.Reader) io.Reader {
 		return rand.Reader
 	}
 	return r
-}
-
-// HPKEExportSender sets up an HPKE base-mode sender context to pub with info
-// and returns the encapsulation and Export(exporterContext, length)
-// (RFC 9180, Section 5.3). MLS uses it for external init (RFC 9420,
-// Section 8.3): kem_output, init_secret = SetupBaseS(external_pub, "") then
-// Export("MLS 1.0 external init secret", Nh).
-func (s *Suite) HPKEExportSender(rand io.Reader, pub, info, exporterContext []byte, length int) (kemOutput, secret []byte, err error) {
-	pk, err := s.hpkePublicKey(pub)
-	if err != nil {
-		return nil, nil, err
-	}
-	sender, err := s.hpke.suite.NewSender(pk, info)
-	if err != nil {
-		return nil, nil, err
-	}
-	enc, ctx, err := sender.Setup(randOrDefault(rand))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: HPKE setup: %v", ErrInvalidKey, err)
-	}
-	return enc, ctx.Export(exporterContext, uint(length)), nil
-}
-
-// HPKEExportReceiver is the receiver side of HPKEExportSender.
-func (s *Suite) HPKEExportReceiver(priv, kemOutput, info, exporterContext []byte, length int) ([]byte, error) {
-	sk, err := s.hpkePrivateKey(priv)
-	if err != nil {
-		return nil, err
-	}
-	receiver, err := s.hpke.suite.NewReceiver(sk, info)
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := receiver.Setup(kemOutput)
-	if err != nil {
-		return nil, fmt.Errorf("%w: HPKE kem_output: %v", ErrDecrypt, err)
-	}
-	return ctx.Export(exporterContext, uint(length)), nil
 }
