@@ -14,14 +14,17 @@ import (
 )
 
 // Cipher suites both implementations support: all seven of RFC 9420
-// §17.1 (ts-mls also has post-quantum suites 0x004d-0x0058, which mls
-// does not implement).
+// §17.1 and ts-mls's post-quantum suites 0x0051-0x0058 (ML-KEM-1024 and
+// X-Wing KEMs, Ed25519 and ML-DSA-87 signatures; mls/internal/suite/pq.go).
+// ts-mls's 0x004d-0x0050 are not implemented by mls (see pq.go).
 var suites = mls.CipherSuites()
 
 // publicSuites run the scenario a second time with handshake messages as
 // PublicMessage (membership tag, RFC 9420 §6.2): one suite per hash
-// function. TSMLS_FULL=1 runs every suite both ways (~50 s more).
-var publicSuites = map[mls.CipherSuite]bool{1: true, 6: true, 7: true}
+// function, plus one X-Wing suite per signature scheme (Ed25519, ML-DSA-87:
+// the PublicMessage carries the signature and membership tag in clear).
+// TSMLS_FULL=1 runs every suite both ways (~60 s more).
+var publicSuites = map[mls.CipherSuite]bool{1: true, 6: true, 7: true, 0x0053: true, 0x0058: true}
 
 var (
 	driverOnce sync.Once
