@@ -3,8 +3,8 @@ package suite
 import (
 	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha3"
 	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/sha512"
 	"encoding/binary"
 	"errors"
