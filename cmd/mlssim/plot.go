@@ -38,6 +38,7 @@ Figures (--figures auto draws every one the inputs support):
   cost         commit create/process and join time vs group size         benchmarks
   path-cost    UpdatePath ciphertexts vs group size, bare vs full tree   runs (only when listed; not in auto)
   concurrent-updates  steady-state UpdatePath ciphertexts vs N per P     runs with P Update proposals per commit (only when listed)
+  pq-ratio     post-quantum / suite 0x0001 cost vs group size            pairs of runs differing only in the suite (only when listed)
 
 An empty or one-row results file is an error (exit status 1), never a blank
 figure. Exit status: 0 done, 1 no figure could be drawn from the data, 2 bad usage.
@@ -53,7 +54,7 @@ Flags:
 `
 
 var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost",
-	"concurrent-updates"}
+	"concurrent-updates", "pq-ratio"}
 
 // studyFigures are the figures of one study drawn from runs' epochs.csv,
 // only when listed (issue 14: path-cost for study 1, concurrent-updates
@@ -357,6 +358,19 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 			if err := add("tree-health", f, err, runSrc); err != nil {
 				return nil, notes, err
 			}
+		}
+	}
+	if listed(o, "pq-ratio") { // issue 16, notebooks/pq-cost.md
+		if err := needRuns("pq-ratio"); err != nil {
+			return nil, notes, err
+		}
+		d, err := report.PQRatio(in.runs)
+		var f *report.Figure
+		if err == nil {
+			f, err = report.PQRatioFigure(d)
+		}
+		if err := add("pq-ratio", f, err, runSrc); err != nil {
+			return nil, notes, err
 		}
 	}
 	if wants(o, "healing-cdf") {
