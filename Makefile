@@ -216,7 +216,7 @@ results-churn:
 
 ## results-pq (issue 16, notebooks/pq-cost.md): workloads/pq.yaml for suite 0x0001 and PQ_SUITE (83 = 0x0053,
 ## X-Wing) at group sizes PQ_SAMPLED (fidelity sampled: real MLS, measured CPU) and PQ_MODEL (model: exact
-## sizes, no CPU); about 4 minutes on 2 cores, most of it the sampled X-Wing run at N = 1000.
+## sizes, no CPU); about 6 minutes on 2 cores, most of it the sampled X-Wing run at N = 1000.
 PQ_SUITE   ?= 83
 PQ_SAMPLED ?= 100 1000
 PQ_MODEL   ?= 10000 50000

@@ -90,3 +90,21 @@ func TestPQRatio(t *testing.T) {
 		t.Error("a run without a suite was accepted")
 	}
 }
+
+// TestPQRatioJSON: the sidecar data encodes (model runs have no CPU
+// times: null, not NaN, which encoding/json refuses).
+func TestPQRatioJSON(t *testing.T) {
+	dir := t.TempDir()
+	runs := []*Run{writePQRun(t, filepath.Join(dir, "a"), 1, 100, 1, false), writePQRun(t, filepath.Join(dir, "b"), 0x53, 100, 2, false)}
+	d, err := PQRatio(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"join_cpu":null`) || !strings.Contains(string(b), `"commit":2`) {
+		t.Errorf("JSON %s", b)
+	}
+}
