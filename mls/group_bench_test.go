@@ -393,15 +393,19 @@ func BenchmarkJoin(b *testing.B) {
 	for _, bt := range benchTreesAll() {
 		b.Run(bt.name, func(b *testing.B) {
 			jc := getJoinCase(b, bt)
+			// An X-Wing Welcome with the tree inline exceeds
+			// DefaultMaxMessageSize at 2^16 members (173 MB): the joiner
+			// raises the limit (Config.MaxMessageSize).
+			cfg := &Config{MaxMessageSize: max(DefaultMaxMessageSize, 2*len(jc.welcome))}
 			runtime.GC()
 			b.ReportAllocs()
 			stop := peakHeap()
 			for b.Loop() {
-				m, err := UnmarshalMLSMessage(jc.welcome)
+				m, err := cfg.UnmarshalMLSMessage(jc.welcome)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := Join(&Config{}, m, jc.kp, nil); err != nil {
+				if _, err := Join(cfg, m, jc.kp, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
