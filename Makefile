@@ -91,16 +91,30 @@ SWEEP            = $(MLSSIM) sweep --quiet --set fidelity=model --set output.eve
 FIGS            ?= png,svg,pdf
 COMMIT_SIZES    ?= 100 1000 10000 50000
 
-.PHONY: bench-compare bench-baseline plots results results-demo results-pcs results-grow \
+.PHONY: bench-quick bench-compare bench-baseline plots results results-demo results-pcs results-grow \
 	results-collisions results-commit-size results-churn notebooks
 
-## bench-compare: newest bench/out/*.txt vs bench/baseline.txt (benchstat); fails when a
-## benchmark is slower by more than BENCH_THRESHOLD % with p < BENCH_ALPHA.
+## bench-quick: the headline cases only (commit create/process, join, tree validation, UpdatePath
+## and their crypto floors at n = 1024, suite 0x0001), benchstat-ready, a few minutes on 2 cores,
+## into bench/out/quick-DATE.txt. Run it before a commit that touches mls/; `make bench-compare
+## BENCH_NEW=bench/out/quick-DATE.txt` then compares those cases with the baseline.
+QUICK_COUNT ?= 6
+bench-quick:
+	mkdir -p bench/out
+	$(GO) test -run='^$$' -bench='^Benchmark(Commit|CommitFloor|Join|ValidateTree|UpdatePath|CryptoFloor)$$/.*n=1024/' \
+	  -benchmem -count=$(QUICK_COUNT) -benchtime=5x -cpu=1 -timeout=0 ./mls/... | tee bench/out/quick-$(DATE).txt
+
+## bench-compare: BENCH_NEW (default: the newest bench/out/*.txt; any benchmark output file works,
+## e.g. BENCH_NEW=/tmp/new.txt) vs bench/baseline.txt (benchstat); fails when a benchmark is
+## slower by more than BENCH_THRESHOLD % with p < BENCH_ALPHA. Only benchmarks present in both
+## files are compared.
 bench-compare:
-	@test -n "$(BENCH_NEW)" || { echo "bench-compare: no bench/out/*.txt; run make bench first" >&2; exit 2; }
+	@test -n "$(BENCH_NEW)" || { echo "bench-compare: no bench/out/*.txt; run make bench-quick (minutes) or make bench, or pass BENCH_NEW=file" >&2; exit 2; }
+	@test -f "$(BENCH_NEW)" || { echo "bench-compare: $(BENCH_NEW): no such file" >&2; exit 2; }
 	$(BENCHSTAT) bench/baseline.txt $(BENCH_NEW)
-	$(BENCHSTAT) -format csv bench/baseline.txt $(BENCH_NEW) > bench/out/compare.csv 2>/dev/null
-	$(MLSSIM) bench-check bench/out/compare.csv --threshold $(BENCH_THRESHOLD) --alpha $(BENCH_ALPHA)
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	  $(BENCHSTAT) -format csv bench/baseline.txt $(BENCH_NEW) > $$tmp 2>/dev/null; \
+	  $(MLSSIM) bench-check $$tmp --threshold $(BENCH_THRESHOLD) --alpha $(BENCH_ALPHA)
 
 ## bench-baseline: make the newest bench/out/*.txt the committed baseline.
 bench-baseline:
@@ -239,10 +253,10 @@ notebooks: results
 	$(GO) test ./cmd/mlssim -run 'TestNotebooks' -count=1
 
 ## ---- issue 14: reproductions of published results (notebooks/repro/) ----
-## repro: every study's runs, figures and checks into results/repro/<study>/ (about 4 minutes on 2 cores, half of it
+## repro: every study's runs, figures and checks into results/repro/<study>/ (about 5 minutes on 2 cores, half of it
 ## repro-concurrent-updates up to N = 2^16).
-.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates
-repro: repro-bare-base repro-cost-formula repro-concurrent-updates
+.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates repro-cross-group
+repro: repro-bare-base repro-cost-formula repro-concurrent-updates repro-cross-group
 
 ## repro-bare-base (study 1): group sizes 2..1000, one run each; the runs' CSVs are deleted after the
 ## figure (its path-cost.json sidecar keeps every plotted number), except N=300's epochs.csv.gz.
@@ -297,3 +311,31 @@ repro-concurrent-updates:
 	$(MLSSIM) plot results/repro/concurrent-updates/runs/*/* --figures concurrent-updates \
 	  --out results/repro/concurrent-updates/figures --format $(FIGS)
 	rm -rf results/repro/concurrent-updates/runs
+
+## repro-cross-group (study 6): one client in k = 3 and 5 groups (CG_K), updating in all of them (update_groups=0)
+## or in group 0 only (=1), CG_SEEDS seeds of 28 days each at model (~1 min on 2 cores). TestReproCrossGroup checks the
+## runs (check.txt, without go test's timings), then the figure, the paired table (RMST up to 7 d), a sampled cross-check
+## (real shadow adversary, 7 days) and one scripted signature-key compromise. The sweep runs keep their pooled
+## compromises.csv.gz and the summary.json files (TestReproCrossGroup and the figure re-run on them).
+CG_K ?= 3,5
+CG_SEEDS ?= 20
+repro-cross-group:
+	rm -rf results/repro/cross-group
+	$(SWEEP) workloads/repro/cross-group.yaml --grid groups.count=$(CG_K) --grid groups.update_groups=0,1 \
+	  --seeds $(CG_SEEDS) --out results/repro/cross-group/sweep
+	REPRO_CG_RUNS=$(abspath results/repro/cross-group/sweep) $(GO) test ./cmd/mlssim -run TestReproCrossGroup \
+	  -count=1 -v > results/repro/cross-group/check.log; s=$$?; cat results/repro/cross-group/check.log; \
+	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/cross-group/check.log > results/repro/cross-group/check.txt; \
+	  rm results/repro/cross-group/check.log; exit $$s
+	$(MLSSIM) plot results/repro/cross-group/sweep/runs/* --figures cross-group --out results/repro/cross-group/figures --format $(FIGS)
+	$(MLSSIM) table results/repro/cross-group/sweep --kind paired --baseline groups.update_groups=0 --tau 7d --format markdown \
+	  --out results/repro/cross-group/paired.md
+	$(MLSSIM) run workloads/repro/cross-group.yaml --quiet --fidelity sampled --set duration=7d --set groups.update_groups=1 \
+	  --set output.events=false --out results/repro/cross-group/sampled-one
+	$(RUN) workloads/repro/cross-group.yaml --set duration=7d --set groups.update_groups=1 --set output.events=false \
+	  --out results/repro/cross-group/model-one
+	$(RUN) workloads/repro/cross-group.yaml --set adversary.rate=0 --set 'adversary.compromises=[{at: 2d, signature_key: true}]' \
+	  --set output.events=false --out results/repro/cross-group/signature-key
+	find results/repro/cross-group -name epochs.csv -delete
+	find results/repro/cross-group/sweep/runs -path '*group=*' -name compromises.csv -delete
+	gzip -n -9 results/repro/cross-group/sweep/runs/*/compromises.csv

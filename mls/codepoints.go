@@ -1,84 +1,122 @@
 package mls
 
-import "slices"
+import "github.com/mlslab/mlslab/mls/core"
 
-// Membership tests over attacker-controlled codepoint lists (extension,
-// proposal, credential types; RFC 9420, Sections 7.2, 11.1, 13.4). A
-// LeafNode or KeyPackage can carry tens of thousands of entries, so a check
-// of one list against another must not be quadratic: short lists are
-// scanned, long ones go through a 2^16-bit bitmap (8 KiB), which makes every
-// check O(len(a) + len(b)).
+// CipherSuite is an MLS cipher suite code point (RFC 9420, Section 17.1).
+type CipherSuite uint16
 
-// scanLimit is the list length up to which a linear scan is used.
-const scanLimit = 16
+// The cipher suites of RFC 9420, Section 17.1 (all implemented).
+const (
+	MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519        CipherSuite = 0x0001
+	MLS_128_DHKEMP256_AES128GCM_SHA256_P256             CipherSuite = 0x0002
+	MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 CipherSuite = 0x0003
+	MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448            CipherSuite = 0x0004
+	MLS_256_DHKEMP521_AES256GCM_SHA512_P521             CipherSuite = 0x0005
+	MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448     CipherSuite = 0x0006
+	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             CipherSuite = 0x0007
+)
 
-// codepointBits is a set of 16-bit codepoints.
-type codepointBits [1 << 16 / 64]uint64
+// String returns the suite's RFC 9420 name, or its code point in hex.
+func (cs CipherSuite) String() string { return core.CipherSuite(cs).String() }
 
-// add inserts v and reports whether it was absent.
-func (b *codepointBits) add(v uint16) bool {
-	w, m := v>>6, uint64(1)<<(v&63)
-	if b[w]&m != 0 {
-		return false
+// CipherSuites returns every cipher suite this package implements, in code
+// point order.
+func CipherSuites() []CipherSuite {
+	all := core.CipherSuites()
+	out := make([]CipherSuite, len(all))
+	for i, cs := range all {
+		out[i] = CipherSuite(cs)
 	}
-	b[w] |= m
-	return true
+	return out
 }
 
-func (b *codepointBits) has(v uint16) bool { return b[v>>6]&(uint64(1)<<(v&63)) != 0 }
-
-// codepointSet answers "is v in list" for a list it was built from. Build it
-// with the number of queries to come: it builds the bitmap only when both
-// the list and the queries are long.
-type codepointSet[T ~uint16] struct {
-	list []T
-	bits *codepointBits
+// LookupCipherSuite returns the suite with code point code, or an error
+// matching ErrUnsupported for a reserved, GREASE or unknown code point.
+func LookupCipherSuite(code uint16) (CipherSuite, error) {
+	cs, err := core.LookupCipherSuite(code)
+	return CipherSuite(cs), err
 }
 
-func newCodepointSet[T ~uint16](list []T, queries int) codepointSet[T] {
-	s := codepointSet[T]{list: list}
-	if len(list) > scanLimit && queries > scanLimit {
-		s.bits = new(codepointBits)
-		for _, v := range list {
-			s.bits.add(uint16(v))
-		}
-	}
-	return s
-}
+// WireFormat says which message an MLSMessage carries (RFC 9420, Section 6).
+type WireFormat uint16
 
-func (s codepointSet[T]) has(v T) bool {
-	if s.bits != nil {
-		return s.bits.has(uint16(v))
-	}
-	return slices.Contains(s.list, v)
-}
+// Wire formats (RFC 9420, Section 17.2).
+const (
+	WireFormatPublicMessage  = WireFormat(core.WireFormatPublicMessage)
+	WireFormatPrivateMessage = WireFormat(core.WireFormatPrivateMessage)
+	WireFormatWelcome        = WireFormat(core.WireFormatWelcome)
+	WireFormatGroupInfo      = WireFormat(core.WireFormatGroupInfo)
+	WireFormatKeyPackage     = WireFormat(core.WireFormatKeyPackage)
+)
 
-// firstDuplicate returns the index of the first element of a list whose
-// codepoint key(i) appeared earlier, or -1. O(n).
-func firstDuplicate(n int, key func(i int) uint16) int {
-	if n <= scanLimit {
-		for i := 1; i < n; i++ {
-			for j := 0; j < i; j++ {
-				if key(i) == key(j) {
-					return i
-				}
-			}
-		}
-		return -1
-	}
-	var seen codepointBits
-	for i := range n {
-		if !seen.add(key(i)) {
-			return i
-		}
-	}
-	return -1
-}
+func (w WireFormat) String() string { return core.WireFormat(w).String() }
 
-// clearCodepoints clears the bits of list in b (O(len(list)), where
-// clearing the whole bitmap would cost 8 KiB).
-func clearCodepoints[T ~uint16](b *codepointBits, list []T) {
-	for _, v := range list {
-		b[v>>6] = 0
-	}
-}
+// ContentType is the kind of a framed message (RFC 9420, Section 6).
+type ContentType uint8
+
+// Content types.
+const (
+	ContentTypeApplication = ContentType(core.ContentTypeApplication)
+	ContentTypeProposal    = ContentType(core.ContentTypeProposal)
+	ContentTypeCommit      = ContentType(core.ContentTypeCommit)
+)
+
+func (c ContentType) String() string { return core.ContentType(c).String() }
+
+// SenderType is the kind of sender of a message (RFC 9420, Section 6).
+type SenderType uint8
+
+// Sender types.
+const (
+	SenderTypeMember            = SenderType(core.SenderTypeMember)
+	SenderTypeExternal          = SenderType(core.SenderTypeExternal)
+	SenderTypeNewMemberProposal = SenderType(core.SenderTypeNewMemberProposal)
+	SenderTypeNewMemberCommit   = SenderType(core.SenderTypeNewMemberCommit)
+)
+
+func (t SenderType) String() string { return core.SenderType(t).String() }
+
+// ExtensionType is an extension code point (RFC 9420, Section 17.3).
+type ExtensionType uint16
+
+// The extension types of RFC 9420, Section 17.3.
+const (
+	ExtensionApplicationID        = ExtensionType(core.ExtensionApplicationID)
+	ExtensionRatchetTree          = ExtensionType(core.ExtensionRatchetTree)
+	ExtensionRequiredCapabilities = ExtensionType(core.ExtensionRequiredCapabilities)
+	ExtensionExternalPub          = ExtensionType(core.ExtensionExternalPub)
+	ExtensionExternalSenders      = ExtensionType(core.ExtensionExternalSenders)
+)
+
+func (t ExtensionType) String() string { return core.ExtensionType(t).String() }
+
+// ProposalType is a proposal code point (RFC 9420, Section 17.4).
+type ProposalType uint16
+
+// The proposal types of RFC 9420, Section 17.4.
+const (
+	ProposalTypeAdd                    = ProposalType(core.ProposalTypeAdd)
+	ProposalTypeUpdate                 = ProposalType(core.ProposalTypeUpdate)
+	ProposalTypeRemove                 = ProposalType(core.ProposalTypeRemove)
+	ProposalTypePSK                    = ProposalType(core.ProposalTypePSK)
+	ProposalTypeReInit                 = ProposalType(core.ProposalTypeReInit)
+	ProposalTypeExternalInit           = ProposalType(core.ProposalTypeExternalInit)
+	ProposalTypeGroupContextExtensions = ProposalType(core.ProposalTypeGroupContextExtensions)
+)
+
+func (t ProposalType) String() string { return core.ProposalType(t).String() }
+
+// CredentialType is a credential code point (RFC 9420, Section 17.5).
+type CredentialType uint16
+
+// Credential types.
+const (
+	CredentialBasic = CredentialType(core.CredentialBasic)
+	CredentialX509  = CredentialType(core.CredentialX509)
+)
+
+func (t CredentialType) String() string { return core.CredentialType(t).String() }
+
+// LeafIndex is a member's position in the group's ratchet tree (RFC 9420,
+// Section 4.1): members are named by leaf index in proposals and results.
+type LeafIndex uint32

@@ -2,136 +2,130 @@ package mls
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
+	"crypto/x509"
+	"slices"
 
-	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
-// CredentialType is a credential codepoint (RFC 9420, Section 5.3 and the
-// "MLS Credential Types" registry, Section 17.5).
-type CredentialType uint16
-
-// Credential types defined by RFC 9420, Section 17.5.
-const (
-	CredentialBasic CredentialType = 0x0001 // basic
-	CredentialX509  CredentialType = 0x0002 // x509
-)
-
-// IsValid reports whether t is a credential type whose body this
-// implementation can parse (basic or x509).
-func (t CredentialType) IsValid() bool { return t == CredentialBasic || t == CredentialX509 }
-
-// IsGREASE reports whether t is a GREASE value (RFC 9420, Section 13.5).
-func (t CredentialType) IsGREASE() bool { return isGREASE(uint16(t)) }
-
-// String returns the RFC name of the credential type.
-func (t CredentialType) String() string {
-	switch t {
-	case CredentialBasic:
-		return "basic"
-	case CredentialX509:
-		return "x509"
-	}
-	if t.IsGREASE() {
-		return fmt.Sprintf("GREASE(0x%04x)", uint16(t))
-	}
-	return fmt.Sprintf("unknown(0x%04x)", uint16(t))
-}
-
-// ErrUnknownCredentialType is matched (errors.Is) by the decoding error of a
-// Credential whose credential_type is neither basic nor x509. The select in
-// the Credential struct (RFC 9420, Section 5.3) gives no length for the body
-// of other types, so such a credential cannot be skipped or re-encoded
-// generically; it is rejected. The error also matches codec.ErrInvalidValue.
-var ErrUnknownCredentialType = errors.New("mls: unsupported credential type (RFC 9420, Section 5.3)")
-
-// Credential is a member credential (RFC 9420, Section 5.3).
-//
-//	struct {
-//	    CredentialType credential_type;
-//	    select (Credential.credential_type) {
-//	        case basic: opaque identity<V>;
-//	        case x509:  Certificate certificates<V>;
-//	    };
-//	} Credential;
-//
-// Identity is set for basic credentials, Certificates (each the cert_data of
-// one DER certificate, end-entity first) for x509.
+// Credential binds a member's identity to its signature key (RFC 9420,
+// Section 5.3). Identity is set for basic credentials; Certificates (DER,
+// end-entity first) for x509 ones. Whether a credential is acceptable is the
+// application's decision: Config.ValidateCredential.
 type Credential struct {
 	Type         CredentialType
 	Identity     []byte
 	Certificates [][]byte
 }
 
-// NewBasicCredential returns a basic credential for identity.
+// NewBasicCredential returns a basic credential for a copy of identity.
 func NewBasicCredential(identity []byte) Credential {
 	return Credential{Type: CredentialBasic, Identity: bytes.Clone(identity)}
 }
 
-func (v *Credential) marshal(b *cryptobyte.Builder) {
-	b.AddUint16(uint16(v.Type))
-	switch v.Type {
-	case CredentialBasic:
-		codec.AddOpaque(b, v.Identity)
-	case CredentialX509:
-		codec.AddVector(b, func(b *cryptobyte.Builder) {
-			for _, c := range v.Certificates {
-				codec.AddOpaque(b, c) // struct { opaque cert_data<V>; } Certificate
-			}
-		})
-	default:
-		b.SetError(fmt.Errorf("%w: %v", ErrUnknownCredentialType, v.Type))
+// NewX509Credential returns an x509 credential for a copy of a DER
+// certificate chain, end-entity certificate first.
+func NewX509Credential(chain [][]byte) Credential {
+	return Credential{Type: CredentialX509, Certificates: cloneChain(chain)}
+}
+
+// X509Chain parses the certificates of an x509 credential.
+func (c Credential) X509Chain() ([]*x509.Certificate, error) {
+	cc := c.core()
+	return cc.X509Chain()
+}
+
+// core returns a deep copy of c as the low-level type: a group never
+// shares a slice with the caller.
+func (c Credential) core() core.Credential {
+	return core.Credential{Type: core.CredentialType(c.Type), Identity: bytes.Clone(c.Identity), Certificates: cloneChain(c.Certificates)}
+}
+
+// credentialFromCore returns a deep copy of c: the caller may modify it
+// without changing the group's state.
+func credentialFromCore(c *core.Credential) Credential {
+	if c == nil {
+		return Credential{}
+	}
+	return Credential{Type: CredentialType(c.Type), Identity: bytes.Clone(c.Identity), Certificates: cloneChain(c.Certificates)}
+}
+
+func cloneChain(chain [][]byte) [][]byte {
+	if chain == nil {
+		return nil
+	}
+	out := make([][]byte, len(chain))
+	for i, c := range chain {
+		out[i] = bytes.Clone(c)
+	}
+	return out
+}
+
+// DefaultValidateSuccessor is the policy a nil Config.ValidateSuccessor
+// stands for: the new credential must have the old one's type and the same
+// basic identity, or the same x509 subject and subjectAltName (RFC 9420,
+// Section 5.3.1). A rejection wraps ErrCredentialNotSuccessor. An
+// application's own ValidateSuccessor may call it and add its policy.
+func DefaultValidateSuccessor(leaf LeafIndex, oldCred, newCred Credential, reason SuccessorReason) error {
+	o, n := oldCred.core(), newCred.core()
+	return core.DefaultValidateSuccessor(core.LeafIndex(leaf), &o, &n, core.SuccessorReason(reason))
+}
+
+// Capabilities lists what a client supports (RFC 9420, Section 7.2) in
+// addition to this package's own capabilities for the KeyPackage's suite
+// (protocol mls10, the suite, basic and x509 credentials) and the default
+// extension and proposal types, which are always supported: NewKeyPackage
+// advertises the union, without duplicates.
+type Capabilities struct {
+	CipherSuites []CipherSuite
+	Extensions   []ExtensionType
+	Proposals    []ProposalType
+	Credentials  []CredentialType
+}
+
+// core returns c merged with this package's capabilities for suite cs
+// (nil if c is nil: core then uses exactly those).
+func (c *Capabilities) core(cs CipherSuite) *core.Capabilities {
+	if c == nil {
+		return nil
+	}
+	d := core.DefaultCapabilities(core.CipherSuite(cs))
+	return &core.Capabilities{
+		Versions:     d.Versions,
+		CipherSuites: union(d.CipherSuites, convertSlice[core.CipherSuite](c.CipherSuites)),
+		Extensions:   union(d.Extensions, convertSlice[core.ExtensionType](c.Extensions)),
+		Proposals:    union(d.Proposals, convertSlice[core.ProposalType](c.Proposals)),
+		Credentials:  union(d.Credentials, convertSlice[core.CredentialType](c.Credentials)),
 	}
 }
 
-func (v *Credential) unmarshal(s *cryptobyte.String) error {
-	t, err := codec.ReadUint16(s)
-	if err != nil {
-		return codec.Errorf("Credential.credential_type", err)
-	}
-	*v = Credential{Type: CredentialType(t)}
-	switch v.Type {
-	case CredentialBasic:
-		if v.Identity, err = codec.ReadOpaque(s); err != nil {
-			return codec.Errorf("Credential.identity", err)
+// union returns a new slice with a's elements, then those of b not
+// already present, in order.
+func union[T comparable](a, b []T) []T {
+	out := slices.Clone(a)
+	for _, v := range b {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
-	case CredentialX509:
-		// An empty cert_data is never a DER certificate; rejecting it
-		// while decoding makes every element cost at least 2 octets for
-		// its 24-byte slice header (and maxCertificates bounds a
-		// credential to 6 KiB of headers).
-		v.Certificates, err = readVec(s, maxCertificates, 2, func(c *[]byte, s *cryptobyte.String) (err error) {
-			*c, err = readOpaqueMin(s, 1)
-			return err
-		})
-		if err != nil {
-			return codec.Errorf("Credential.certificates", err)
-		}
-	default:
-		return &codec.Error{Field: "Credential.credential_type", Err: fmt.Errorf("%w: %w: %v", codec.ErrInvalidValue, ErrUnknownCredentialType, v.Type)}
 	}
-	return nil
+	return out
 }
 
-// Equal reports whether two credentials have the same type and content.
-func (v *Credential) Equal(o *Credential) bool {
-	if v.Type != o.Type || !bytes.Equal(v.Identity, o.Identity) || len(v.Certificates) != len(o.Certificates) {
-		return false
-	}
-	for i := range v.Certificates {
-		if !bytes.Equal(v.Certificates[i], o.Certificates[i]) {
-			return false
-		}
-	}
-	return true
+// Lifetime is the validity period of a KeyPackage's leaf, in Unix seconds
+// (RFC 9420, Section 7.2).
+type Lifetime struct {
+	NotBefore uint64
+	NotAfter  uint64
 }
 
-// Marshal returns the encoding of the credential.
-func (v *Credential) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
-
-// Unmarshal decodes a credential, rejecting trailing bytes and unknown
-// credential types.
-func (v *Credential) Unmarshal(data []byte) error { return codec.Decode(data, v.unmarshal) }
+// convertSlice converts a slice of one code point type to another.
+func convertSlice[T, F ~uint16](in []F) []T {
+	if in == nil {
+		return nil
+	}
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = T(v)
+	}
+	return out
+}

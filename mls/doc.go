@@ -1,18 +1,48 @@
-// Package mls implements Messaging Layer Security, RFC 9420.
+// Package mls implements Messaging Layer Security (RFC 9420) for
+// applications and delivery services.
 //
-// # Which API to use
+// A member of a group holds a *Group. It creates the group (CreateGroup)
+// or joins it from a Welcome (Join) or from a GroupInfo (ExternalJoin);
+// it proposes (Propose, ProposeUpdate), commits (Commit, then Merge once
+// the delivery service accepted the commit), sends application data
+// (SealApplication) and processes what others send (Process). Clients
+// publish KeyPackages (NewKeyPackage) by which others add them. A delivery
+// service, or any observer of the handshake that holds no member secrets,
+// tracks a group's public state with a *PublicGroup: it validates commits
+// (ApplyCommit), lists members, and sends proposals as an external sender.
+// Messages travel as *MLSMessage (Marshal, UnmarshalMLSMessage); a
+// delivery service routes them by GroupID, Epoch, ContentType and
+// WelcomeRecipients.
 //
-// A member of a group holds a *Group: it creates or joins the group, builds
-// proposals, commits and application messages, and processes what others
-// send. A delivery service or any observer of the handshake that holds no
-// member secrets uses *PublicGroup: it validates and applies commits to the
-// public state (ratchet tree, group context, transcript hashes) and can be
-// shared, read-only, by many Groups of the same epoch.
+// No slice is shared between the caller and a group: what a function takes
+// is copied in, and every slice a method returns (GroupID,
+// EpochAuthenticator, Members, Extensions, credentials, references) is a
+// copy the caller may modify. A nil or zero value of any type of this
+// package is not a panic: a method with an error result returns an error
+// (ErrInvalidMessage for a zero MLSMessage, ErrInvalidProposal for a nil
+// proposal body, ErrInvalidKeyPackage for a zero KeyPackage or
+// KeyPackageBundle), an accessor its zero value.
 //
-// Both are sans-IO state machines: no goroutines that outlive a call, no
-// clocks, no sockets. Randomness comes from the io.Reader in the
-// configuration (nil means crypto/rand); with a seeded reader every key,
+// Everything is a sans-IO state machine: no goroutines that outlive a
+// call, no clocks (Config.Now), no sockets. Randomness comes from
+// Config.Rand (nil means crypto/rand); with a seeded reader every key,
 // ciphertext and signature is reproducible.
+//
+// # Authentication
+//
+// RFC 9420 leaves to the application the decision whether a credential
+// belongs to its claimed owner (the Authentication Service, Section 5.3.1).
+// Config.ValidateCredential is called for every credential a member must
+// accept; when it is nil every credential is accepted, which is only
+// acceptable in tests. Config.ValidateSuccessor decides whether a member
+// may change its credential (DefaultValidateSuccessor is its default, for an
+// application to combine with its own policy); Config.AcceptExternalProposal
+// whether a proposal from an external sender is acceptable (nil accepts: the
+// group listed the sender in its external_senders extension, whose
+// credentials also go through ValidateCredential);
+// Config.AcceptNewMemberProposal whether a non-member may ask to be added
+// (nil refuses). Publishing a GroupInfo with the external_pub extension lets
+// whoever holds it join by an external commit.
 //
 // # Errors
 //
@@ -21,105 +51,36 @@
 // sentinels (errors.Is); protocol violations are *ProtocolError values that
 // name the RFC 9420 rule that failed.
 //
-// # Printing secrets
+// # Secrets
 //
-// Types that hold private keys or key schedule secrets (Group,
-// PendingCommit, KeyPackageBundle, EpochSecrets, TreePrivate, SecretTree,
-// the stage types such as InitSecret, ...) print a redacted description
-// with every fmt verb and encode as a redacted JSON string (KeyPackageBundle:
-// only its public KeyPackage). Accessors returning []byte
-// (Group.SignaturePrivateKey, TreePrivate.PrivateKey, ...) return the
-// secret itself. fmt cannot be stopped from printing, by reflection, a
-// value held in an unexported field of a caller's own struct type.
-//
-// # Erasing secrets
-//
-// RFC 9420, Section 9.2 asks that a consumed secret be deleted, "all
-// representations" of it, for forward secrecy (Section 16.6). This package
-// overwrites with zeros the buffers it owns when their secret is consumed:
-//
-//   - when a Group moves to the next epoch (Merge of its own commit, Process
-//     of another member's), the previous epoch's init_secret and its sender
-//     data, encryption, exporter, external, confirmation and membership
-//     secrets, and the previous epoch's secret tree; the resumption PSK
-//     (kept for Section 8.6) and the epoch authenticator are kept;
-//   - in the secret tree, a node secret once its children are derived, a
-//     ratchet secret once the ratchet moved past it, skipped keys evicted
-//     by SecretTreeLimits, the intermediate secrets of every derivation,
-//     the key of a message the Group sent (after encryption) and of a
-//     message it decrypted (once accepted; OpenedPrivateMessage.Consume);
-//   - the TreeKEM private keys a member stops holding when its group moves
-//     to the next epoch (its old leaf key after an Update or its own path
-//     commit, path keys replaced or blanked by a commit), unless they were
-//     handed out (Group.TreePrivate, Clone, PendingCommit.NextGroup,
-//     RestoreGroup); the private keys of the member's own Update proposals
-//     that were never committed are dropped, not overwritten;
-//   - in Join, the decrypted GroupSecrets (joiner_secret, path_secret), the
-//     psk_secret and the welcome_secret. Join does not touch the caller's
-//     KeyPackageBundle: KeyPackageBundle.EraseUsedKeys overwrites its spent
-//     init and leaf private keys.
-//
-// A buffer is overwritten only when no other live state can reference it.
-// Epoch secrets handed out by Group.EpochSecrets, shared by Group.Clone or
-// PendingCommit.NextGroup, or passed to RestoreGroup are marked shared and
-// never overwritten; secrets a SecretTree shares with its clones are not
-// overwritten by either tree. A Group copied by value (h := *g) escapes
-// this bookkeeping: copy with Clone. Failing operations overwrite nothing
-// that the state still uses.
-//
-// There is no process-wide cache of private keys: a Group keeps its own
-// parsed signature key, collected with it.
-//
-// What Go cannot guarantee: the garbage collector may have copied a buffer
-// before it was overwritten (stack growth moves stacks; append and
-// bytes.Clone make copies), and the old copies are freed, not wiped; memory
-// is not locked (no mlock), so it can be swapped to disk or appear in core
-// dumps; strings (e.g. map keys) are immutable and cannot be wiped; and the
-// crypto libraries keep their own copies that this package cannot reach:
-// crypto/ed25519 expands a seed into a 64-byte private key (held by the
-// Group's parsed signer for its lifetime), crypto/ecdsa and circl keep
-// parsed scalars (big.Int limbs, circl kem.PrivateKey objects created for
-// every HPKE operation), HKDF and AEAD states hold key material until
-// collected. Erasure narrows the window in which a memory compromise
-// reveals past secrets; it is not a guarantee. Values returned to the
-// caller (exports, keys, PendingKey.KeyNonce) are the caller's to erase.
+// Group, PendingCommit, KeyPackageBundle, SignaturePrivateKey and Config
+// (its Rand and PSKs) print without their secrets with every fmt verb and
+// encode to JSON without them; KeyPackageOptions holds its signature key as
+// a *SignaturePrivateKey, so it prints without it also when nested in an
+// unexported field, where fmt cannot call Format methods. A signature
+// private key is the raw key of the suite's signature scheme
+// (NewSignaturePrivateKey, GenerateSignatureKey, Bytes). Group.MarshalState
+// and KeyPackageBundle.MarshalBinary encode their secrets, for storage the
+// application protects. Consumed secrets are overwritten when a Group moves
+// to the next epoch (RFC 9420, Section 9.2), within the limits of a garbage
+// collected language; the low-level package's documentation (go doc
+// github.com/mlslab/mlslab/mls/core) lists exactly what is erased and when.
 //
 // # Size limits
 //
 // Everything received from a peer is bounded before it costs more than a
-// small multiple of its own size: the number of ratchet tree leaves
-// (Config.MaxLeaves, also enforced when Adds grow the tree), the size of
-// an encoded message (Config.MaxMessageSize), of a credential
-// (Config.MaxCredentialSize) and of an extension (Config.MaxExtensionSize).
-// The zero Config uses defaults that admit a 100 000-member group with a
-// margin (DefaultMaxTreeLeaves, DefaultMaxMessageSize, ...). The free
-// decoders such as UnmarshalMLSMessage apply the defaults;
-// Config.UnmarshalMLSMessage applies a Config's. A rejection matches
+// small multiple of its own size. The Config's limits (MaxLeaves,
+// MaxMessageSize, MaxCredentialSize, MaxExtensionSize) default to values
+// that admit a 100 000-member group with a margin; a rejection matches
 // ErrLimitExceeded.
 //
-// What decoding costs: fields that carry a cryptographic output are
-// rejected when shorter than that output is in every RFC 9420 cipher
-// suite (RFC 9420, Section 17.1): a KEM output (HPKECiphertext.kem_output,
-// ExternalInit.kem_output) below 32 octets, an HPKE ciphertext below the
-// 16-octet AEAD tag, a KeyPackageRef, ProposalRef or psk_nonce below 32, a
-// public key (encryption_key, signature_key, init_key) below 32, an empty
-// certificate. No list is grown by appending: a vector is counted before
-// it is allocated, or decoded in bounded chunks and copied once to its
-// exact length. An UpdatePath holds at most 2^20 ciphertexts in all; a
-// Welcome at most 2^20 secrets; a Commit at most 2^19 proposals, of which
-// at most 16 GroupContextExtensions, 16 ReInit, 16 ExternalInit and 16
-// Update by value (one of each of the first three and no Update by value
-// is valid, RFC 9420 Section 12.2). Measured worst cases (the
-// TestSecurity*Amplification tests assert at most 8 allocated bytes per
-// input byte for UpdatePaths, Welcome secrets, Updates, Adds and
-// certificates): an UpdatePath and a Welcome's secrets allocate under 3
-// bytes per input byte, PSK proposals about 6. Lists of elements that are
-// only a few octets on the wire cost more per octet but are capped in
-// length: a Commit of Removes by value (7 octets each) about 14 bytes per
-// input byte, a list of 2^16 empty extensions (3 octets each) about 19.
-// The ratchet tree is the exception: a blank node is one octet but
-// occupies a node slot, so a tree costs
-// O(leaf limit) rather than O(input), which is why its leaf count is
-// checked (against Config.MaxLeaves, also for UnmarshalGroupState) before
-// the node array is allocated.
+// # Beyond this package
+//
+// The package mls/core holds the protocol machinery this package is built
+// on: wire structures, the ratchet tree and TreeKEM, the key schedule and
+// secret tree, and the state surgery a simulator or test harness needs
+// (restoring a leaked state, deriving an epoch as an adversary). It is
+// what the conformance runners, the interop client and the simulator use;
+// an application should not need it. docs/architecture.md in the
+// repository maps the packages.
 package mls

@@ -23,7 +23,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	pc, err := g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *bob.KeyPackage}}, InlineTree: true})
+	pc, err := g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: bob.KeyPackage()}}, InlineTree: true})
 	if err != nil {
 		panic(err)
 	}
@@ -42,6 +42,6 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("epoch %d, %d members, %q\n", b.Epoch(), b.Public().NumMembers(), out.ApplicationData)
+	fmt.Printf("epoch %d, %d members, %q\n", b.Epoch(), len(b.Public().Members()), out.ApplicationData)
 	// Output: epoch 1, 2 members, "hi"
 }

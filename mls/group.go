@@ -4,590 +4,547 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"slices"
 
-	"github.com/mlslab/mlslab/mls/internal/suite"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
-// Group is one member's view of a group in its current epoch: the shared
-// PublicGroup plus the member's secrets — its leaf index, signature key,
-// the path private keys it holds (TreePrivate), the epoch's key schedule
-// and secret tree (RFC 9420, Sections 8, 9).
-//
-// A Group is a sans-IO state machine. Methods that fail leave it exactly as
-// it was; a commit builds the next epoch's state and swaps it in only when
-// everything checked out. Sending is the one change outside that rule: a
-// message returned as PrivateMessage (SealApplication; Propose,
-// ProposeUpdate and Commit sent as PrivateMessage) has consumed a
-// generation of this member's ratchet, even if it is never delivered or
-// merged (RFC 9420, Section 9.1). A Group is not safe for concurrent use;
-// its PublicGroup is.
-type Group struct {
-	cfg     *Config
-	cs      *suite.Suite
-	pub     *PublicGroup
-	self    LeafIndex
-	sigPriv []byte
-	signer  *suite.Signer // sigPriv parsed; nil: parsed on use (see signingKey)
-	priv    *TreePrivate
-	keys    *EpochSecrets
-	stree   *SecretTree
+// Group is one member's state of a group in its current epoch (RFC 9420,
+// Section 8): the public state, the member's secrets, the epoch's key
+// schedule and message keys. Methods that fail leave it exactly as it was;
+// a Group is not safe for concurrent use. It prints without secrets. The
+// slices its methods return are copies. A zero Group is no group: its
+// accessors return zero values and its other methods an error.
+type Group struct{ g *core.Group }
 
-	// proposals received (or sent) in this epoch, by reference.
-	proposals []cachedProposal
-	// proposalRefs indexes the refs of proposals (see addProposal), so the
-	// replay check of a received proposal is O(1), not O(len(proposals)).
-	proposalRefs map[string]struct{}
-	// leaf private keys of this member's own pending Update proposals,
-	// by proposal reference.
-	updateKeys map[string][]byte
-	// resumption PSKs of this and past epochs, newest last.
-	resumption []epochPSK
+// errNoGroup is returned by the methods of a nil or zero Group.
+var errNoGroup = errors.New("mls: nil or zero Group")
 
-	state  groupState
-	reinit *ReInit // the ReInit of the commit that ended the group
-	// sendLocked: the state was assembled by RestoreGroup with a fresh
-	// secret tree, so it must not encrypt in this epoch (see RestoreGroup).
-	sendLocked bool
-}
-
-type groupState uint8
-
-const (
-	stateActive  groupState = iota
-	stateRemoved            // a commit removed this member
-	stateReInit             // a ReInit commit ended the group
-)
-
-type cachedProposal struct {
-	ref    []byte
-	p      *Proposal
-	sender Sender
-}
-
-// addProposal caches a proposal of the epoch.
-func (g *Group) addProposal(cp cachedProposal) {
-	g.proposals = append(g.proposals, cp)
-	if g.proposalRefs == nil {
-		g.proposalRefs = map[string]struct{}{}
+// grp returns the low-level group of g, or an error if g is nil or zero.
+func (g *Group) grp() (*core.Group, error) {
+	if g == nil || g.g == nil {
+		return nil, errNoGroup
 	}
-	g.proposalRefs[string(cp.ref)] = struct{}{}
+	return g.g, nil
 }
 
-// hasProposal reports whether a proposal with this ref is cached: O(1)
-// through proposalRefs while it indexes every cached proposal.
-func (g *Group) hasProposal(ref []byte) bool {
-	if len(g.proposalRefs) == len(g.proposals) {
-		_, ok := g.proposalRefs[string(ref)]
-		return ok
+// Format prints the group's ID, epoch and leaf, with every verb: fmt never
+// prints its secrets.
+func (g Group) Format(f fmt.State, _ rune) {
+	if g.g == nil {
+		fmt.Fprint(f, "mls.Group{}")
+		return
 	}
-	return slices.ContainsFunc(g.proposals, func(cp cachedProposal) bool { return bytes.Equal(cp.ref, ref) })
+	fmt.Fprintf(f, "mls.Group{id %x, epoch %d, leaf %d, secrets redacted}", g.g.GroupID(), g.g.Epoch(), g.g.LeafIndex())
 }
 
-// epochPSK is a retained resumption PSK (RFC 9420, Section 8.6) of this
-// group or, after a ReInit or branch, of the group it came from.
-type epochPSK struct {
-	groupID []byte
-	epoch   uint64
-	psk     []byte
-}
-
-// ErrInactive is returned for operations on a group this member was removed
-// from or that a ReInit ended.
-var ErrInactive = errors.New("mls: group is no longer active for this member")
-
-// clone returns a shallow copy whose slices and maps can be replaced
-// without affecting g.
-func (g *Group) clone() *Group {
-	n := *g
-	n.proposals = append([]cachedProposal(nil), g.proposals...)
-	n.proposalRefs = maps.Clone(g.proposalRefs)
-	n.resumption = append([]epochPSK(nil), g.resumption...)
-	n.updateKeys = make(map[string][]byte, len(g.updateKeys))
-	for k, v := range g.updateKeys {
-		n.updateKeys[k] = v
+func wrapGroup(g *core.Group, err error) (*Group, error) {
+	if err != nil {
+		return nil, err
 	}
-	return &n
+	return &Group{g}, nil
 }
 
-// Public returns the group's shared public state (immutable).
-func (g *Group) Public() *PublicGroup { return g.pub }
-
-// CipherSuite returns the group's suite.
-func (g *Group) CipherSuite() CipherSuite { return g.cs.ID() }
-
-// GroupID returns the group ID.
-func (g *Group) GroupID() []byte { return g.pub.ctx.GroupID }
-
-// Epoch returns the current epoch.
-func (g *Group) Epoch() uint64 { return g.pub.ctx.Epoch }
-
-// LeafIndex returns this member's leaf.
-func (g *Group) LeafIndex() LeafIndex { return g.self }
-
-// Active reports whether this member can still send and process messages.
-func (g *Group) Active() bool { return g.state == stateActive }
-
-// PendingProposal is a proposal cached in the current epoch (received or
-// sent by this member), which a commit of the epoch may include by
-// reference (RFC 9420, Section 12.4).
-type PendingProposal struct {
-	Ref      []byte // ProposalRef (Section 5.2)
-	Proposal *Proposal
-	Sender   Sender
-}
-
-// PendingProposals returns the proposals cached in the current epoch, in
-// the order they were received or sent (the order Commit includes them).
-// The values are the group's own: do not modify them.
-func (g *Group) PendingProposals() []PendingProposal {
-	out := make([]PendingProposal, len(g.proposals))
-	for i, cp := range g.proposals {
-		out[i] = PendingProposal{Ref: cp.ref, Proposal: cp.p, Sender: cp.sender}
-	}
-	return out
-}
-
-// PendingReInit returns the ReInit proposal of the commit that ended the
-// group, if any (RFC 9420, Section 11.2).
-func (g *Group) PendingReInit() *ReInit { return g.reinit }
-
-// EpochAuthenticator returns the epoch authenticator (RFC 9420, Section 8.7).
-func (g *Group) EpochAuthenticator() []byte { return g.keys.Authenticator }
-
-// Export implements MLS-Exporter (RFC 9420, Section 8.5).
-func (g *Group) Export(label string, context []byte, length int) ([]byte, error) {
-	return g.keys.Export(label, context, length)
-}
-
-// ResumptionPSK returns the resumption PSK of the current epoch (RFC 9420,
-// Section 8.6).
-func (g *Group) ResumptionPSK() []byte { return g.keys.Resumption }
-
-// SignaturePrivateKey returns this member's signature *private* key (the
-// public key is the SignatureKey of its LeafNode). The result is the
-// group's own copy: do not modify it.
-func (g *Group) SignaturePrivateKey() []byte { return g.sigPriv }
-
-// TreePrivate returns this member's private tree state (for tests and the
-// simulator's adversary: what a state compromise leaks).
-func (g *Group) TreePrivate() *TreePrivate {
-	g.priv.markShared()
-	return g.priv
-}
-
-// EpochSecrets returns this epoch's secrets (what a compromise leaks). The
-// result is the group's own value, shared from now on with the caller:
-// the group will no longer overwrite these secrets when it moves to the
-// next epoch (see the package documentation, "Erasing secrets").
-func (g *Group) EpochSecrets() *EpochSecrets {
-	g.keys.markShared()
-	return g.keys
-}
-
-// CreateGroup creates a one-member group at epoch 0 (RFC 9420, Section 11)
-// for the owner of kp (whose KeyPackage supplies the leaf and keys).
+// CreateGroup creates a one-member group with ID groupID in epoch 0, the
+// creator at leaf 0 with kp's keys and credential (RFC 9420, Section 11).
 func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions Extensions) (*Group, error) {
-	cs, err := suite.Get(kp.KeyPackage.CipherSuite)
-	if err != nil {
-		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1", "", err)
-	}
-	leaf := kp.KeyPackage.LeafNode
-	tree, err := newRatchetTree(cs, &leaf)
+	b, err := kp.bundle()
 	if err != nil {
 		return nil, err
 	}
-	ctx := GroupContext{
-		Version:     ProtocolVersionMLS10,
-		CipherSuite: cs.ID(),
-		GroupID:     bytes.Clone(groupID),
-		Epoch:       0,
-		TreeHash:    tree.TreeHash(),
-		// The confirmed transcript hash of epoch 0 is empty (Section 11).
-		ConfirmedTranscriptHash: []byte{},
-		Extensions:              extensions,
-	}
-	pg, err := newPublicGroup(cs, ctx, tree, nil)
-	if err != nil {
-		return nil, err
-	}
-	// Every member must support the group's extensions (Section 11.1).
-	if err := pg.checkExtensionsSupported(extensions, nil, nil); err != nil {
-		return nil, err
-	}
-	if err := checkOwnSupport(&leaf.Capabilities, extensions); err != nil {
-		return nil, protoErr(CodeUnsupported, ruleOwnSupport, "", err)
-	}
-	// Section 11: init_secret of epoch 0 is random; commit_secret zero.
-	epochSecret, err := newEpochSecret(cs, cfg.rand())
-	if err != nil {
-		return nil, err
-	}
-	keys := epochSecret.derive(cs).ownedByGroup()
-	clear(epochSecret) // consumed (RFC 9420, Section 9.2)
-	tag := keys.ConfirmationTag(ctx.ConfirmedTranscriptHash)
-	pg.interim = interimTranscriptHash(cs, ctx.ConfirmedTranscriptHash, tag)
-	priv, err := newTreePrivate(cs, 0, kp.EncryptionKey)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := cs.NewSigner(kp.SignatureKey)
-	if err != nil {
-		return nil, err
-	}
-	g := &Group{cfg: cfg, cs: cs, pub: pg, self: 0, sigPriv: kp.SignatureKey, signer: signer, priv: priv, keys: keys}
-	if err := g.startEpoch(); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return wrapGroup(core.CreateGroup(cfg.core(), bytes.Clone(groupID), b, extensions.core()))
 }
 
-// signingKey returns the parsed signature private key of the member. A
-// Group keeps its own suite.Signer (there is no process-wide cache of
-// parsed private keys); one assembled without it parses sigPriv here, once.
-func (g *Group) signingKey() (*suite.Signer, error) {
-	if g.signer == nil {
-		k, err := g.cs.NewSigner(g.sigPriv)
-		if err != nil {
-			return nil, err
+// JoinOptions are the inputs of a join from a Welcome besides the message.
+type JoinOptions struct {
+	// RatchetTree is the encoded ratchet tree when the Welcome's GroupInfo
+	// does not carry it (RFC 9420, Section 12.4.3.3).
+	RatchetTree []byte
+	// Previous is the old group of a ReInit or the parent of a branch
+	// whose resumption PSK the Welcome requires (Sections 11.2, 11.3).
+	Previous *Group
+}
+
+// Join joins a group from a Welcome addressed to kp (RFC 9420, Section
+// 12.4.3.1): it decrypts the group secrets, verifies the GroupInfo and the
+// ratchet tree and derives the epoch.
+func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOptions) (*Group, error) {
+	w, err := welcome.msg()
+	if err != nil {
+		return nil, err
+	}
+	b, err := kp.bundle()
+	if err != nil {
+		return nil, err
+	}
+	var co *core.JoinOptions
+	if opts != nil {
+		co = &core.JoinOptions{RatchetTree: opts.RatchetTree}
+		if opts.Previous != nil {
+			if co.Previous, err = opts.Previous.grp(); err != nil {
+				return nil, err
+			}
 		}
-		g.signer = k
 	}
-	return g.signer, nil
+	return wrapGroup(core.Join(cfg.core(), w, b, co))
 }
 
-// retire overwrites the secrets of g's current epoch that next, the state
-// g moves to, no longer uses and that nothing else can reference
-// (RFC 9420, Sections 9.2, 16.6): the previous epoch's init_secret and
-// other epoch secrets (EpochSecrets.erase), the secret tree
-// (SecretTree.erase) and the tree private keys next no longer holds
-// (TreePrivate.eraseDropped). Call it only once next is certain to replace g.
-func (g *Group) retire(next *Group) {
-	if g.keys != next.keys {
-		g.keys.erase()
-	}
-	if g.stree != next.stree {
-		g.stree.erase()
-	}
-	g.priv.eraseDropped(next.priv)
+// ExternalJoinOptions are the inputs of an external join besides the
+// GroupInfo.
+type ExternalJoinOptions struct {
+	// RatchetTree is the encoded ratchet tree when the GroupInfo does not
+	// carry it.
+	RatchetTree []byte
+	// Remove is the joiner's own previous leaf, removed by the same commit
+	// (a resync, RFC 9420, Section 12.4.3.2).
+	Remove *LeafIndex
+	// AuthenticatedData is the commit's authenticated_data.
+	AuthenticatedData []byte
 }
 
-// startEpoch sets up the secret tree and remembers the resumption PSK of
-// the (new) current epoch.
-func (g *Group) startEpoch() error {
-	st, err := g.keys.NewSecretTree(g.pub.tree.NumLeaves())
+// ExternalJoin joins a group without a Welcome, by an external commit built
+// from a GroupInfo that carries the external_pub extension (RFC 9420,
+// Section 12.4.3.2). It returns the joiner's Group in the new epoch, to use
+// once the delivery service accepted the commit, and the commit to send.
+func ExternalJoin(cfg *Config, groupInfo *MLSMessage, kp *KeyPackageBundle, opts *ExternalJoinOptions) (*Group, *MLSMessage, error) {
+	gi, err := groupInfo.groupInfo()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if g.cfg != nil && (g.cfg.SecretTree != SecretTreeLimits{}) {
-		st.SetLimits(g.cfg.SecretTree)
+	b, err := kp.bundle()
+	if err != nil {
+		return nil, nil, err
 	}
-	g.stree = st
-	g.sendLocked = false
-	g.proposals, g.proposalRefs = nil, nil
-	g.updateKeys = map[string][]byte{}
-	g.resumption = append(g.resumption, epochPSK{groupID: g.pub.ctx.GroupID, epoch: g.pub.ctx.Epoch, psk: g.keys.Resumption})
-	if n := g.cfg.keepEpochs(); len(g.resumption) > n {
-		g.resumption = append([]epochPSK(nil), g.resumption[len(g.resumption)-n:]...)
+	var co *core.ExternalJoinOptions
+	if opts != nil {
+		co = &core.ExternalJoinOptions{RatchetTree: opts.RatchetTree, AuthenticatedData: bytes.Clone(opts.AuthenticatedData)}
+		if opts.Remove != nil {
+			l := core.LeafIndex(*opts.Remove)
+			co.Remove = &l
+		}
 	}
-	return nil
+	g, msg, err := core.ExternalJoin(cfg.core(), gi, b, co)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Group{g}, wrapMessage(msg), nil
 }
 
-// frame builds and signs an AuthenticatedContent from this member in the
-// current epoch.
-func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*AuthenticatedContent, error) {
-	ac := &AuthenticatedContent{
-		WireFormat: wf,
-		Content: FramedContent{
-			GroupID:           g.pub.ctx.GroupID,
-			Epoch:             g.pub.ctx.Epoch,
-			Sender:            MemberSender(uint32(g.self)),
-			AuthenticatedData: aad,
-			ContentType:       ct,
-		},
-	}
-	switch b := body.(type) {
-	case []byte:
-		ac.Content.ApplicationData = b
-	case *Proposal:
-		ac.Content.Proposal = b
-	case *Commit:
-		ac.Content.Commit = b
-	}
-	k, err := g.signingKey()
+// UnmarshalGroupState restores a Group saved by MarshalState. The encoding
+// holds the member's secrets: store it as such.
+func UnmarshalGroupState(cfg *Config, data []byte) (*Group, error) {
+	return wrapGroup(core.UnmarshalGroupState(cfg.core(), data))
+}
+
+// MarshalState encodes the Group, secrets included, for UnmarshalGroupState.
+func (g *Group) MarshalState() ([]byte, error) {
+	cg, err := g.grp()
 	if err != nil {
 		return nil, err
 	}
-	if err := ac.sign(k, &g.pub.ctx); err != nil {
+	return cg.MarshalState()
+}
+
+// get returns f of g's low-level group, or T's zero value for a nil or
+// zero Group: the accessors below.
+func get[T any](g *Group, f func(*core.Group) T) T {
+	cg, err := g.grp()
+	if err != nil {
+		var zero T
+		return zero
+	}
+	return f(cg)
+}
+
+// Clone returns an independent copy of g (sharing immutable state); nil for
+// a zero Group.
+func (g *Group) Clone() *Group {
+	return get(g, func(cg *core.Group) *Group { return &Group{cg.Clone()} })
+}
+
+// GroupID, Epoch, CipherSuite and LeafIndex describe the group and the
+// member's position in it.
+func (g *Group) GroupID() []byte {
+	return get(g, func(cg *core.Group) []byte { return bytes.Clone(cg.GroupID()) })
+}
+
+// Epoch is the current epoch number.
+func (g *Group) Epoch() uint64 { return get(g, (*core.Group).Epoch) }
+
+// CipherSuite is the group's suite.
+func (g *Group) CipherSuite() CipherSuite {
+	return get(g, func(cg *core.Group) CipherSuite { return CipherSuite(cg.CipherSuite()) })
+}
+
+// LeafIndex is the member's own leaf.
+func (g *Group) LeafIndex() LeafIndex {
+	return get(g, func(cg *core.Group) LeafIndex { return LeafIndex(cg.LeafIndex()) })
+}
+
+// Active is false once the member was removed or the group reinitialized.
+func (g *Group) Active() bool { return get(g, (*core.Group).Active) }
+
+// Public returns the group's public state in the current epoch (nil for a
+// zero Group).
+func (g *Group) Public() *PublicGroup {
+	return get(g, func(cg *core.Group) *PublicGroup { return &PublicGroup{cg.Public()} })
+}
+
+// EpochAuthenticator returns the epoch authenticator (RFC 9420, Section
+// 8.7): members of the same epoch compare it to detect a split view.
+func (g *Group) EpochAuthenticator() []byte {
+	return get(g, func(cg *core.Group) []byte { return bytes.Clone(cg.EpochAuthenticator()) })
+}
+
+// Export derives length bytes from the epoch's exporter secret for label
+// and context (MLS-Exporter, RFC 9420, Section 8.5).
+func (g *Group) Export(label string, context []byte, length int) ([]byte, error) {
+	cg, err := g.grp()
+	if err != nil {
 		return nil, err
 	}
-	return ac, nil
-}
-
-// handshakeWireFormat returns the wire format of a proposal or commit:
-// wf when the message's options set it, otherwise the group's default
-// (Config.EncryptHandshake). Only PublicMessage and PrivateMessage carry
-// handshake content (RFC 9420, Section 6).
-func (g *Group) handshakeWireFormat(wf WireFormat) (WireFormat, error) {
-	switch wf {
-	case WireFormatPublicMessage, WireFormatPrivateMessage:
-		return wf, nil
-	case 0:
-		if g.cfg != nil && g.cfg.EncryptHandshake {
-			return WireFormatPrivateMessage, nil
-		}
-		return WireFormatPublicMessage, nil
-	}
-	return 0, fmt.Errorf("mls: cannot send a proposal or commit as %v", wf)
-}
-
-// wrap protects a signed AuthenticatedContent with this epoch's keys and
-// returns the MLSMessage. A PrivateMessage is encrypted with the next
-// generation of this member's ratchet in g.stree, which wrap reserves but
-// does not consume: the caller passes the returned key (nil for a
-// PublicMessage) to consumeSent once it can no longer fail, before it
-// returns the message and before anything else uses g.stree. Every message
-// a member sends thus has a generation of its own (RFC 9420, Sections 9.1,
-// 9.2), and a sending method that fails leaves g unchanged.
-func (g *Group) wrap(ac *AuthenticatedContent) (*MLSMessage, *PendingKey, error) {
-	msg := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
-	switch ac.WireFormat {
-	case WireFormatPublicMessage:
-		pm, err := protectPublic(g.cs, ac, &g.pub.ctx, g.keys.Membership)
-		if err != nil {
-			return nil, nil, err
-		}
-		msg.PublicMessage = pm
-		return msg, nil, nil
-	case WireFormatPrivateMessage:
-		if g.sendLocked {
-			return nil, nil, ErrSendingLocked
-		}
-		opts := PrivateOptions{Rand: g.cfg.rand()}
-		if g.cfg != nil && g.cfg.PaddingBlock > 1 {
-			opts.Padding = PadToMultiple(g.cfg.PaddingBlock)
-		}
-		pm, key, err := protectPrivateReserved(g.cs, ac, g.stree, g.keys.SenderData, opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		msg.PrivateMessage = pm
-		return msg, key, nil
-	}
-	return nil, nil, fmt.Errorf("mls: cannot send content as %v", ac.WireFormat)
-}
-
-// consumeSent consumes the ratchet generation wrap reserved for a message
-// about to be handed out (nothing for a PublicMessage).
-func consumeSent(key *PendingKey) error {
-	if key == nil {
-		return nil
-	}
-	if err := key.Consume(); err != nil {
-		return fmt.Errorf("mls: consuming the sending key: %w", err)
-	}
-	return nil
+	return cg.Export(label, context, length)
 }
 
 // SealApplication encrypts application data as a PrivateMessage (RFC 9420,
-// Section 6.3) with authenticated (unencrypted) data aad. It consumes the
-// next generation of this member's application ratchet (Section 9.1).
+// Section 6.3) with authenticated data aad.
 func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
-	if g.state != stateActive {
-		return nil, ErrInactive
-	}
-	ac, err := g.frame(ContentTypeApplication, data, aad, WireFormatPrivateMessage)
+	cg, err := g.grp()
 	if err != nil {
 		return nil, err
 	}
-	msg, key, err := g.wrap(ac)
-	if err != nil {
-		return nil, err
-	}
-	if err := consumeSent(key); err != nil {
-		return nil, err
-	}
-	return msg, nil
+	m, err := cg.SealApplication(data, aad)
+	return wrapMessage(m), err
 }
 
 // ProposeOptions are the sender's choices for one proposal; nil means the
 // zero value.
 type ProposeOptions struct {
-	// AuthenticatedData is the proposal's authenticated_data.
 	AuthenticatedData []byte
 	// WireFormat is WireFormatPublicMessage or WireFormatPrivateMessage;
-	// zero means the group's default (Config.EncryptHandshake).
+	// zero means Config.EncryptHandshake's choice.
 	WireFormat WireFormat
 }
 
-// Propose sends a proposal (RFC 9420, Section 12.1) and caches it so a later
-// commit by this member can include it by reference. For an Update use
-// ProposeUpdate instead. Sent as PrivateMessage, the proposal consumes the
-// next generation of this member's handshake ratchet (RFC 9420, Section
-// 9.1).
+func (o *ProposeOptions) core() *core.ProposeOptions {
+	if o == nil {
+		return nil
+	}
+	return &core.ProposeOptions{AuthenticatedData: bytes.Clone(o.AuthenticatedData), WireFormat: core.WireFormat(o.WireFormat)}
+}
+
+// Propose sends a proposal (RFC 9420, Section 12.1) and caches it for this
+// epoch's commits. An empty &Update{} is ProposeUpdate; a received Update
+// (another member's leaf) cannot be sent.
 func (g *Group) Propose(body ProposalBody, opts *ProposeOptions) (*MLSMessage, error) {
-	if g.state != stateActive {
-		return nil, ErrInactive
+	if u, ok := body.(*Update); ok && u != nil && u.leaf == nil {
+		return g.ProposeUpdate(opts)
 	}
-	if _, ok := body.(*Update); ok {
-		return nil, errors.New("mls: use ProposeUpdate for Update proposals")
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
 	}
-	return g.propose(&Proposal{Body: body}, opts, nil)
+	bodies, err := coreProposals([]ProposalBody{body})
+	if err != nil {
+		return nil, err
+	}
+	m, err := cg.Propose(bodies[0], opts.core())
+	return wrapMessage(m), err
 }
 
-// ProposeUpdate proposes to replace this member's leaf with a fresh
-// encryption key (RFC 9420, Section 12.1.2); opts as for Propose.
+// ProposeUpdate proposes to replace the member's own leaf keys (RFC 9420,
+// Section 12.1.2).
 func (g *Group) ProposeUpdate(opts *ProposeOptions) (*MLSMessage, error) {
-	if g.state != stateActive {
-		return nil, ErrInactive
-	}
-	old := g.pub.tree.Leaf(g.self)
-	// The credential is kept; the successor policy is still consulted so
-	// that this member never proposes what peers sharing its policy
-	// reject (RFC 9420, Section 5.3.1).
-	if err := g.cfg.validateSuccessor(g.self, &old.Credential, &old.Credential, SuccessorUpdate); err != nil {
-		return nil, err
-	}
-	encPriv, encPub, err := g.cs.GenerateKeyPair(g.cfg.rand())
+	cg, err := g.grp()
 	if err != nil {
 		return nil, err
 	}
-	leaf := *old
-	leaf.EncryptionKey = encPub
-	leaf.Source = LeafNodeSourceUpdate
-	leaf.Lifetime = Lifetime{}
-	leaf.ParentHash = nil
-	k, err := g.signingKey()
-	if err != nil {
-		return nil, err
-	}
-	if err := leaf.sign(k, g.pub.ctx.GroupID, g.self); err != nil {
-		return nil, err
-	}
-	return g.propose(&Proposal{Body: &Update{LeafNode: leaf}}, opts, encPriv)
+	m, err := cg.ProposeUpdate(opts.core())
+	return wrapMessage(m), err
 }
 
-func (g *Group) propose(p *Proposal, opts *ProposeOptions, updatePriv []byte) (*MLSMessage, error) {
-	if opts == nil {
-		opts = &ProposeOptions{}
-	}
-	wf, err := g.handshakeWireFormat(opts.WireFormat)
-	if err != nil {
-		return nil, err
-	}
-	ac, err := g.frame(ContentTypeProposal, p, opts.AuthenticatedData, wf)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := g.proposalRef(ac)
-	if err != nil {
-		return nil, err
-	}
-	msg, key, err := g.wrap(ac)
-	if err != nil {
-		return nil, err
-	}
-	if err := consumeSent(key); err != nil {
-		return nil, err
-	}
-	g.addProposal(cachedProposal{ref: ref, p: p, sender: ac.Content.Sender})
-	if updatePriv != nil {
-		g.updateKeys[string(ref)] = updatePriv
-	}
-	return msg, nil
-}
-
-func (g *Group) proposalRef(ac *AuthenticatedContent) ([]byte, error) {
-	enc, err := ac.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	return g.cs.MakeProposalRef(enc), nil
-}
-
-// resolvePSKs returns the PSK values for ids, in order (RFC 9420, Section
-// 8.4): resumption PSKs from the retained epochs in own, then external PSKs
-// and other resumption PSKs from cfg.PSKs.
-func resolvePSKs(cfg *Config, own []epochPSK, ids []PreSharedKeyID) ([][]byte, error) {
-	out := make([][]byte, len(ids))
-	for i := range ids {
-		id := &ids[i]
-		var (
-			v  []byte
-			ok bool
-		)
-		switch id.PSKType {
-		case PSKTypeExternal:
-			if cfg != nil && cfg.PSKs != nil {
-				v, ok = cfg.PSKs.ExternalPSK(id.PSKID)
-			}
-		case PSKTypeResumption:
-			for _, e := range own {
-				if e.epoch == id.PSKEpoch && bytes.Equal(e.groupID, id.PSKGroupID) {
-					v, ok = e.psk, true
-				}
-			}
-			if !ok && cfg != nil && cfg.PSKs != nil {
-				v, ok = cfg.PSKs.ResumptionPSK(id.PSKGroupID, id.PSKEpoch)
-			}
-		}
-		if !ok {
-			return nil, protoErr(CodeInvalidProposal, "RFC 9420 §12.4.2 PSKs available", fmt.Sprintf("unknown %v PSK", id.PSKType), nil)
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-func resolvePSKSecret(cs *suite.Suite, cfg *Config, own []epochPSK, ids []PreSharedKeyID) (PSKSecret, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	vals, err := resolvePSKs(cfg, own, ids)
-	if err != nil {
-		return nil, err
-	}
-	return derivePSKSecret(cs, ids, vals)
-}
-
-// newPSKNonce draws a fresh psk_nonce (RFC 9420, Section 8.4).
-func newPSKNonce(cs *suite.Suite, r io.Reader) ([]byte, error) {
-	n := make([]byte, cs.Nh())
-	if _, err := io.ReadFull(r, n); err != nil {
-		return nil, err
-	}
-	return n, nil
-}
-
-// NewPSKNonce draws a fresh psk_nonce for suite cs (RFC 9420, Section
-// 8.4): KDF.Nh octets from r (nil: crypto/rand).
-func NewPSKNonce(cs CipherSuite, r io.Reader) ([]byte, error) {
-	st, err := suite.Get(cs)
-	if err != nil {
-		return nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
-	}
-	return newPSKNonce(st, (&Config{Rand: r}).rand())
-}
-
-// ExternalPSKProposal returns a PreSharedKey proposal body for an external
-// PSK with a fresh nonce.
+// ExternalPSKProposal returns a PreSharedKey proposal for the external PSK
+// pskID (which Config.PSKs must resolve).
 func (g *Group) ExternalPSKProposal(pskID []byte) (*PreSharedKey, error) {
-	nonce, err := newPSKNonce(g.cs, g.cfg.rand())
+	cg, err := g.grp()
 	if err != nil {
 		return nil, err
 	}
-	return &PreSharedKey{PSK: PreSharedKeyID{PSKType: PSKTypeExternal, PSKID: bytes.Clone(pskID), PSKNonce: nonce}}, nil
+	p, err := cg.ExternalPSKProposal(pskID)
+	if err != nil {
+		return nil, err
+	}
+	return &PreSharedKey{id: p.PSK}, nil
 }
 
-// ResumptionPSKProposal returns a PreSharedKey proposal body for this
-// group's resumption PSK of epoch (usage application).
+// ResumptionPSKProposal returns a PreSharedKey proposal for this group's
+// resumption PSK of a past epoch (RFC 9420, Section 8.6).
 func (g *Group) ResumptionPSKProposal(epoch uint64) (*PreSharedKey, error) {
-	nonce, err := newPSKNonce(g.cs, g.cfg.rand())
+	cg, err := g.grp()
 	if err != nil {
 		return nil, err
 	}
-	return &PreSharedKey{PSK: PreSharedKeyID{PSKType: PSKTypeResumption, Usage: ResumptionPSKUsageApplication,
-		PSKGroupID: bytes.Clone(g.pub.ctx.GroupID), PSKEpoch: epoch, PSKNonce: nonce}}, nil
+	p, err := cg.ResumptionPSKProposal(epoch)
+	if err != nil {
+		return nil, err
+	}
+	return &PreSharedKey{id: p.PSK}, nil
+}
+
+// PendingProposal is a proposal cached in the current epoch, received or
+// sent, that a commit of the epoch includes by reference (RFC 9420,
+// Section 12.4).
+type PendingProposal struct {
+	Ref      []byte // ProposalRef (RFC 9420, Section 5.2)
+	Proposal ProposalBody
+	Sender   Sender
+}
+
+// PendingProposals returns the proposals cached in the current epoch.
+func (g *Group) PendingProposals() []PendingProposal {
+	cg, err := g.grp()
+	if err != nil {
+		return nil
+	}
+	ps := cg.PendingProposals()
+	out := make([]PendingProposal, len(ps))
+	for i, p := range ps {
+		out[i] = PendingProposal{Ref: bytes.Clone(p.Ref), Proposal: proposalFromCore(p.Proposal), Sender: senderFromCore(p.Sender)}
+	}
+	return out
+}
+
+// CommitOptions are a committer's choices (RFC 9420, Section 12.4.1).
+type CommitOptions struct {
+	// Proposals are committed by value, after the epoch's cached proposals
+	// (which are committed by reference).
+	Proposals []ProposalBody
+	// SkipCached leaves the epoch's cached proposals out.
+	SkipCached bool
+	// ForcePath includes an UpdatePath even when no proposal requires one
+	// (a self-update commit, for post-compromise security).
+	ForcePath bool
+	// InlineTree puts the ratchet tree in the GroupInfo of the Welcome
+	// (RFC 9420, Section 12.4.3.3); otherwise joiners need it out of band.
+	InlineTree bool
+	// ExternalPub adds the external_pub extension to the new epoch's
+	// GroupInfo (PendingCommit.GroupInfo), for external joins.
+	ExternalPub bool
+	// AuthenticatedData is the commit's authenticated_data.
+	AuthenticatedData []byte
+	// WireFormat is WireFormatPublicMessage or WireFormatPrivateMessage;
+	// zero means Config.EncryptHandshake's choice.
+	WireFormat WireFormat
+}
+
+// PendingCommit is a commit this member created: the messages to send and
+// the next epoch's state, which Group.Merge installs once the delivery
+// service accepted the commit (RFC 9420, Section 12.4.1). It prints
+// without secrets.
+type PendingCommit struct {
+	Commit    *MLSMessage // to the group
+	Welcome   *MLSMessage // to the added members; nil if none
+	GroupInfo *MLSMessage // the new epoch's signed GroupInfo; nil unless a Welcome or ExternalPub needed one
+	pc        *core.PendingCommit
+}
+
+// Commit commits the cached proposals and opts.Proposals (RFC 9420, Section
+// 12.4). The group stays in its epoch until Merge.
+func (g *Group) Commit(opts CommitOptions) (*PendingCommit, error) {
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	bodies, err := coreProposals(opts.Proposals)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := cg.Commit(core.CommitOptions{
+		Proposals: bodies, SkipCached: opts.SkipCached, ForcePath: opts.ForcePath,
+		InlineTree: opts.InlineTree, ExternalPub: opts.ExternalPub,
+		AuthenticatedData: bytes.Clone(opts.AuthenticatedData), WireFormat: core.WireFormat(opts.WireFormat),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PendingCommit{Commit: wrapMessage(pc.Commit), Welcome: wrapMessage(pc.Welcome),
+		GroupInfo: groupInfoMessage(pc.GroupInfo), pc: pc}, nil
+}
+
+// Format describes the commit, with every verb: fmt never
+// prints the next epoch's secrets.
+func (pc PendingCommit) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "mls.PendingCommit{welcome %t, next state redacted}", pc.Welcome != nil)
+}
+
+// Merge moves the group to the epoch of its own commit pc, once the
+// delivery service accepted it. It fails with ErrStalePendingCommit if g
+// changed since pc was created.
+func (g *Group) Merge(pc *PendingCommit) error {
+	cg, err := g.grp()
+	if err != nil {
+		return err
+	}
+	if pc == nil || pc.pc == nil {
+		return ErrStalePendingCommit
+	}
+	return cg.Merge(pc.pc)
+}
+
+// MarshalNextState encodes the state the group will have after merging pc,
+// for an application that must persist it before sending the commit.
+func (pc *PendingCommit) MarshalNextState() ([]byte, error) {
+	if pc == nil || pc.pc == nil {
+		return nil, ErrStalePendingCommit
+	}
+	return pc.pc.MarshalNextState()
+}
+
+// GroupInfoOptions shape a GroupInfo (RFC 9420, Section 12.4.3).
+type GroupInfoOptions struct {
+	InlineTree  bool // include the ratchet_tree extension
+	ExternalPub bool // include the external_pub extension, for external joins
+}
+
+// GroupInfo returns a signed GroupInfo of the current epoch as an
+// MLSMessage.
+func (g *Group) GroupInfo(opts GroupInfoOptions) (*MLSMessage, error) {
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	gi, err := cg.GroupInfo(core.GroupInfoOptions{InlineTree: opts.InlineTree, ExternalPub: opts.ExternalPub})
+	if err != nil {
+		return nil, err
+	}
+	return groupInfoMessage(gi), nil
+}
+
+func groupInfoMessage(gi *core.GroupInfo) *MLSMessage {
+	if gi == nil {
+		return nil
+	}
+	return &MLSMessage{&core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatGroupInfo, GroupInfo: gi}}
+}
+
+// Sender is the sender of a message: a member (Index is its leaf), an
+// external sender (Index into the external_senders extension) or a new
+// member.
+type Sender struct {
+	Type  SenderType
+	Index uint32
+}
+
+func senderFromCore(s core.Sender) Sender { return Sender{Type: SenderType(s.Type), Index: s.Index} }
+
+// Processed reports what a processed message did.
+type Processed struct {
+	Sender            Sender
+	ContentType       ContentType
+	AuthenticatedData []byte
+	// ApplicationData is the plaintext of an application message.
+	ApplicationData []byte
+	// Proposal is the body of a proposal message, now cached.
+	Proposal ProposalBody
+	// For a commit: the new epoch, the members it added and removed,
+	// whether it removed this member (the group is then inactive), and
+	// the ReInit it committed, if any.
+	Epoch       uint64
+	Added       []LeafIndex
+	Removed     []LeafIndex
+	SelfRemoved bool
+	ReInit      *ReInit
+}
+
+// Process verifies and applies a message from the group (RFC 9420,
+// Sections 6, 12.4.2): an application message is decrypted, a proposal is
+// cached, a commit moves the group to the next epoch. A rejected message
+// leaves g unchanged.
+func (g *Group) Process(msg *MLSMessage) (*Processed, error) {
+	cg, err := g.grp()
+	if err != nil {
+		return nil, err
+	}
+	m, err := msg.msg()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cg.Process(m)
+	if err != nil {
+		return nil, err
+	}
+	return &Processed{
+		Sender: senderFromCore(p.Sender), ContentType: ContentType(p.ContentType),
+		AuthenticatedData: bytes.Clone(p.AuthenticatedData), ApplicationData: p.ApplicationData,
+		Proposal: proposalFromCore(p.Proposal), Epoch: p.Epoch,
+		Added: convertLeaves(p.Added), Removed: convertLeaves(p.Removed),
+		SelfRemoved: p.SelfRemoved, ReInit: reInitFromCore(p.ReInit),
+	}, nil
+}
+
+func convertLeaves(ls []core.LeafIndex) []LeafIndex {
+	if ls == nil {
+		return nil
+	}
+	out := make([]LeafIndex, len(ls))
+	for i, l := range ls {
+		out[i] = LeafIndex(l)
+	}
+	return out
+}
+
+// PendingReInit returns the ReInit committed in this group (which is then
+// inactive), or nil.
+func (g *Group) PendingReInit() *ReInit {
+	return get(g, func(cg *core.Group) *ReInit { return reInitFromCore(cg.PendingReInit()) })
+}
+
+// ReInitGroup creates the group that replaces g after a committed ReInit
+// (RFC 9420, Section 11.2), adding the members of the given KeyPackages (in
+// the new suite); kp is this member's KeyPackage in the new suite. It
+// returns the new group and the Welcome for the others.
+func (g *Group) ReInitGroup(cfg *Config, kp *KeyPackageBundle, members []*KeyPackage, inlineTree bool) (*Group, *MLSMessage, error) {
+	cg, b, kps, err := g.childInputs(kp, members)
+	if err != nil {
+		return nil, nil, err
+	}
+	ng, w, err := cg.ReInitGroup(cfg.core(), b, kps, inlineTree)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Group{ng}, wrapMessage(w), nil
+}
+
+// Branch creates a subgroup of g with a new group ID and the members of the
+// given KeyPackages, linked to g by its resumption PSK (RFC 9420, Section
+// 11.3).
+func (g *Group) Branch(cfg *Config, groupID []byte, kp *KeyPackageBundle, members []*KeyPackage, inlineTree bool) (*Group, *MLSMessage, error) {
+	cg, b, kps, err := g.childInputs(kp, members)
+	if err != nil {
+		return nil, nil, err
+	}
+	ng, w, err := cg.Branch(cfg.core(), bytes.Clone(groupID), b, kps, inlineTree)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Group{ng}, wrapMessage(w), nil
+}
+
+// childInputs checks and converts the inputs of ReInitGroup and Branch.
+func (g *Group) childInputs(kp *KeyPackageBundle, members []*KeyPackage) (*core.Group, *core.KeyPackageBundle, []*core.KeyPackage, error) {
+	cg, err := g.grp()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := kp.bundle()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out := make([]*core.KeyPackage, len(members))
+	for i, m := range members {
+		if m == nil || m.kp == nil {
+			return nil, nil, nil, errNoKeyPackage
+		}
+		out[i] = m.kp
+	}
+	return cg, b, out, nil
 }

@@ -3,201 +3,220 @@ package mls
 import (
 	"bytes"
 	"fmt"
+	"io"
 
-	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
-// KeyPackage is a client's pre-published offer to be added to a group: a
-// version and cipher suite it supports, an HPKE init key for the Welcome,
-// and the LeafNode to place in the tree, signed with the leaf's signature
-// key.
-//
-// RFC 9420, Section 10.
-type KeyPackage struct {
-	Version     ProtocolVersion
-	CipherSuite CipherSuite
-	InitKey     []byte // HPKEPublicKey
-	LeafNode    LeafNode
-	Extensions  Extensions
-	Signature   []byte
-}
+// KeyPackage is a client's signed, pre-published offer to be added to
+// groups of one cipher suite (RFC 9420, Section 10). It is immutable: its
+// accessors return copies.
+type KeyPackage struct{ kp *core.KeyPackage }
 
-// marshalTBS writes KeyPackageTBS: every field but the signature
-// (RFC 9420, Section 10).
-func (v *KeyPackage) marshalTBS(b *cryptobyte.Builder) {
-	v.Version.marshal(b)
-	b.AddUint16(uint16(v.CipherSuite))
-	codec.AddOpaque(b, v.InitKey)
-	v.LeafNode.marshal(b)
-	v.Extensions.marshal(b)
-}
+// errNoKeyPackage is returned by the methods of a zero KeyPackage.
+var errNoKeyPackage = fmt.Errorf("%w: zero KeyPackage", ErrInvalidKeyPackage)
 
-func (v *KeyPackage) marshal(b *cryptobyte.Builder) {
-	v.marshalTBS(b)
-	codec.AddOpaque(b, v.Signature)
-}
-
-func (v *KeyPackage) unmarshal(s *cryptobyte.String) error {
-	*v = KeyPackage{}
-	if err := v.Version.unmarshal(s); err != nil {
-		return codec.Errorf("KeyPackage.version", err)
-	}
-	cs, err := codec.ReadUint16(s)
-	if err != nil {
-		return codec.Errorf("KeyPackage.cipher_suite", err)
-	}
-	v.CipherSuite = CipherSuite(cs)
-	if v.InitKey, err = readOpaqueMin(s, minPublicKey); err != nil {
-		return codec.Errorf("KeyPackage.init_key", err)
-	}
-	if err := v.LeafNode.unmarshal(s); err != nil {
-		return codec.Errorf("KeyPackage", err)
-	}
-	if err := v.Extensions.unmarshal(s); err != nil {
-		return codec.Errorf("KeyPackage", err)
-	}
-	if v.Signature, err = codec.ReadOpaque(s); err != nil {
-		return codec.Errorf("KeyPackage.signature", err)
-	}
-	return nil
-}
-
-// Marshal returns the encoding of the KeyPackage.
-func (v *KeyPackage) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
-
-// UnmarshalKeyPackage decodes a KeyPackage, rejecting trailing bytes. It
-// applies the default size limits: DefaultMaxMessageSize to data before
-// decoding, DefaultMaxCredentialSize and DefaultMaxExtensionSize to the
-// result (errors match ErrLimitExceeded).
+// UnmarshalKeyPackage decodes an MLSMessage carrying a KeyPackage and checks
+// its signature. The rest of RFC 9420, Section 10.1 (lifetime, capabilities
+// against the group, credential) is checked when it is added to a group.
 func UnmarshalKeyPackage(data []byte) (*KeyPackage, error) {
-	l := (*Config)(nil).limits()
-	if len(data) > l.message {
-		return nil, limitErr(CodeDecode, ruleLimitMessage, fmt.Sprintf("KeyPackage of %d octets (limit %d)", len(data), l.message))
-	}
-	v := new(KeyPackage)
-	if err := codec.Decode(data, v.unmarshal); err != nil {
-		return nil, err
-	}
-	if err := l.checkKeyPackage(v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// TBS returns the encoded KeyPackageTBS (RFC 9420, Section 10).
-func (v *KeyPackage) TBS() ([]byte, error) { return codec.Encode(v.marshalTBS) }
-
-// Sign sets v.Signature to SignWithLabel(priv, "KeyPackageTBS",
-// KeyPackageTBS) (RFC 9420, Section 10). priv must be the private key of
-// v.LeafNode.SignatureKey.
-func (v *KeyPackage) Sign(priv []byte) error {
-	cs, err := suite.Get(v.CipherSuite)
-	if err != nil {
-		return protoErr(CodeUnsupported, "RFC 9420 §10 cipher_suite", "", err)
-	}
-	k, err := cs.NewSigner(priv)
-	if err != nil {
-		return fmt.Errorf("mls: signing KeyPackage: %w", err)
-	}
-	return v.sign(k)
-}
-
-// sign is Sign with a parsed signature key.
-func (v *KeyPackage) sign(k *suite.Signer) error {
-	tbs, err := v.TBS()
-	if err != nil {
-		return err
-	}
-	sig, err := k.SignWithLabel("KeyPackageTBS", tbs)
-	if err != nil {
-		return fmt.Errorf("mls: signing KeyPackage: %w", err)
-	}
-	v.Signature = sig
-	return nil
-}
-
-// VerifySignature checks v.Signature with v.LeafNode.SignatureKey
-// (RFC 9420, Section 10: a KeyPackage with an invalid signature is
-// malformed). The error matches ErrInvalidSignature.
-func (v *KeyPackage) VerifySignature() error {
-	cs, err := suite.Get(v.CipherSuite)
-	if err != nil {
-		return protoErr(CodeUnsupported, "RFC 9420 §10 cipher_suite", "", err)
-	}
-	tbs, err := v.TBS()
-	if err != nil {
-		return protoErr(CodeInvalidKeyPackage, "RFC 9420 §10", "KeyPackageTBS not encodable", err)
-	}
-	if err := cs.VerifyWithLabel(v.LeafNode.SignatureKey, "KeyPackageTBS", tbs, v.Signature); err != nil {
-		return protoErr(CodeInvalidSignature, "RFC 9420 §10 KeyPackage signature", "", err)
-	}
-	return nil
-}
-
-// Ref returns the KeyPackageRef of v: MakeKeyPackageRef over its encoding
-// with v's cipher suite (RFC 9420, Section 5.2).
-func (v *KeyPackage) Ref() ([]byte, error) {
-	cs, err := suite.Get(v.CipherSuite)
-	if err != nil {
-		return nil, protoErr(CodeUnsupported, "RFC 9420 §5.2 KeyPackageRef", "", err)
-	}
-	enc, err := v.Marshal()
+	m, err := UnmarshalMLSMessage(data)
 	if err != nil {
 		return nil, err
 	}
-	return cs.MakeKeyPackageRef(enc), nil
+	kp := m.KeyPackage()
+	if kp == nil {
+		return nil, fmt.Errorf("%w: not a KeyPackage message", ErrInvalidMessage)
+	}
+	if err := kp.kp.VerifySignature(); err != nil {
+		return nil, err
+	}
+	return kp, nil
 }
 
-// KeyPackageValidator checks a LeafNode for use in a KeyPackage according to
-// RFC 9420, Section 7.3 (the tree engineer's leaf validation, injected so
-// that ValidateKeyPackage does not fix its signature).
-type KeyPackageValidator func(ln *LeafNode) error
+// Marshal encodes the KeyPackage as an MLSMessage (wire format
+// mls_key_package), the form in which KeyPackages are published.
+func (kp *KeyPackage) Marshal() ([]byte, error) {
+	if kp == nil || kp.kp == nil {
+		return nil, errNoKeyPackage
+	}
+	m := &core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatKeyPackage, KeyPackage: kp.kp}
+	return m.Marshal()
+}
 
-// validateKeyPackage performs the checks of RFC 9420, Section 10.1 for a
-// KeyPackage to be used in a group with the given version and cipher suite:
-// matching version and suite, leaf node validity (validateLeaf, may be nil
-// to skip; it must check Section 7.3 for source key_package), the
-// KeyPackage signature, and encryption_key != init_key. Unknown
-// KeyPackage.extensions, GREASE or not, are ignored (Sections 10, 13.4). Errors are
-// *ProtocolError values matching ErrInvalidKeyPackage or
-// ErrInvalidSignature.
-func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs CipherSuite, validateLeaf KeyPackageValidator) error {
-	const rule = "RFC 9420 §10.1"
-	if v.Version != version {
-		return protoErr(CodeInvalidKeyPackage, rule+" version", fmt.Sprintf("KeyPackage %v, group %v", v.Version, version), nil)
+// Ref returns the KeyPackageRef (RFC 9420, Section 5.2), by which a Welcome
+// addresses the joiner.
+func (kp *KeyPackage) Ref() ([]byte, error) {
+	if kp == nil || kp.kp == nil {
+		return nil, errNoKeyPackage
 	}
-	if v.CipherSuite != cs {
-		return protoErr(CodeInvalidKeyPackage, rule+" cipher_suite", fmt.Sprintf("KeyPackage %v, group %v", v.CipherSuite, cs), nil)
+	return kp.kp.Ref()
+}
+
+// CipherSuite returns the suite of the groups kp can join.
+func (kp *KeyPackage) CipherSuite() CipherSuite {
+	if kp == nil || kp.kp == nil {
+		return 0
 	}
-	if v.LeafNode.Source != LeafNodeSourceKeyPackage {
-		return protoErr(CodeInvalidKeyPackage, "RFC 9420 §10 leaf_node_source", fmt.Sprintf("%v", v.LeafNode.Source), nil)
+	return CipherSuite(kp.kp.CipherSuite)
+}
+
+// Credential returns the credential of kp's leaf.
+func (kp *KeyPackage) Credential() Credential {
+	if kp == nil || kp.kp == nil {
+		return Credential{}
 	}
-	if validateLeaf != nil {
-		if err := validateLeaf(&v.LeafNode); err != nil {
-			return protoErr(CodeInvalidKeyPackage, rule+" leaf_node (§7.3)", "", err)
+	return credentialFromCore(&kp.kp.LeafNode.Credential)
+}
+
+// Lifetime returns the validity period of kp's leaf (RFC 9420, Section
+// 7.2), what a delivery service checks before handing it out.
+func (kp *KeyPackage) Lifetime() Lifetime {
+	if kp == nil || kp.kp == nil {
+		return Lifetime{}
+	}
+	return Lifetime(kp.kp.LeafNode.Lifetime)
+}
+
+// SignaturePrivateKey is a member's signature private key: the raw private
+// key of the cipher suite's signature scheme, as RFC 9420 and the MLS
+// interop harness encode it (the 32-octet seed for Ed25519, 57 for Ed448,
+// the big-endian scalar for ECDSA). It never prints or encodes to JSON.
+type SignaturePrivateKey struct {
+	// A pointer to the key: where fmt prints a *SignaturePrivateKey by
+	// reflection (nested in an unexported field, with a verb invalid for
+	// pointers such as %s), it reaches only this pointer's address.
+	p *[]byte
+}
+
+// NewSignaturePrivateKey wraps a copy of a raw signature private key.
+func NewSignaturePrivateKey(raw []byte) *SignaturePrivateKey {
+	b := bytes.Clone(raw)
+	return &SignaturePrivateKey{&b}
+}
+
+// GenerateSignatureKey draws a signature key pair of suite cs from
+// cfg.Rand, for reuse across KeyPackages (KeyPackageOptions.SignatureKey)
+// or as an external sender's key. It returns the private key and the
+// encoded public key.
+func GenerateSignatureKey(cfg *Config, cs CipherSuite) (*SignaturePrivateKey, []byte, error) {
+	s, err := suite.Get(suite.ID(cs))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	var rnd io.Reader // nil: crypto/rand
+	if cfg != nil {
+		rnd = cfg.Rand
+	}
+	priv, pub, err := s.GenerateSignatureKeyPair(rnd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &SignaturePrivateKey{&priv}, pub, nil
+}
+
+// Bytes returns a copy of the raw private key, for storage the application
+// protects.
+func (k *SignaturePrivateKey) Bytes() []byte { return bytes.Clone(k.raw()) }
+
+func (k *SignaturePrivateKey) raw() []byte {
+	if k == nil || k.p == nil {
+		return nil
+	}
+	return *k.p
+}
+
+// Format prints the key as redacted, with every verb.
+func (k SignaturePrivateKey) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "mls.SignaturePrivateKey(REDACTED, %d bytes)", len(k.raw()))
+}
+
+// MarshalJSON encodes the key as a redacted string.
+func (k SignaturePrivateKey) MarshalJSON() ([]byte, error) {
+	return []byte(`"mls.SignaturePrivateKey(REDACTED)"`), nil
+}
+
+// KeyPackageBundle is a KeyPackage with the private keys its owner keeps
+// until it joins: the init key (to decrypt the Welcome), the leaf
+// encryption key and the signature key. It prints as its public
+// KeyPackage only. MarshalBinary and UnmarshalKeyPackageBundle store it.
+type KeyPackageBundle struct{ b *core.KeyPackageBundle }
+
+// errNoBundle is returned for a nil or zero KeyPackageBundle.
+var errNoBundle = fmt.Errorf("%w: nil or zero KeyPackageBundle", ErrInvalidKeyPackage)
+
+// bundle returns the low-level bundle of b, or an error if b is nil or zero.
+func (b *KeyPackageBundle) bundle() (*core.KeyPackageBundle, error) {
+	if b == nil || b.b == nil || b.b.KeyPackage == nil {
+		return nil, errNoBundle
+	}
+	return b.b, nil
+}
+
+// KeyPackageOptions are the optional parts of a new KeyPackage.
+type KeyPackageOptions struct {
+	// SignatureKey is the signature private key to reuse (nil: generate
+	// one from Config.Rand).
+	SignatureKey *SignaturePrivateKey
+	// Capabilities to advertise in addition to this package's own for the
+	// suite (nil: only those).
+	Capabilities *Capabilities
+	// Lifetime of the leaf (nil: 0 to 2^64-1).
+	Lifetime *Lifetime
+	// LeafExtensions go in the LeafNode, Extensions in the KeyPackage.
+	LeafExtensions Extensions
+	Extensions     Extensions
+}
+
+// NewKeyPackage creates a KeyPackage for suite cs and credential, with
+// fresh keys drawn from cfg.Rand (RFC 9420, Section 10).
+func NewKeyPackage(cfg *Config, cs CipherSuite, credential Credential, opts *KeyPackageOptions) (*KeyPackageBundle, error) {
+	var co *core.KeyPackageOptions
+	if opts != nil {
+		co = &core.KeyPackageOptions{
+			SignatureKey:   bytes.Clone(opts.SignatureKey.raw()),
+			Capabilities:   opts.Capabilities.core(cs),
+			LeafExtensions: opts.LeafExtensions.core(),
+			Extensions:     opts.Extensions.core(),
+		}
+		if opts.Lifetime != nil {
+			co.Lifetime = &core.Lifetime{NotBefore: opts.Lifetime.NotBefore, NotAfter: opts.Lifetime.NotAfter}
 		}
 	}
-	// KeyPackage.extensions are not checked against the leaf's
-	// capabilities. Section 10's "Extensions included in the extensions or
-	// leaf_node.extensions fields MUST be included in the
-	// leaf_node.capabilities field" binds the KeyPackage's creator; its
-	// receiver "MUST ignore ... all unknown extensions in the extensions and
-	// leaf_node.extensions fields" (Section 13.4; Section 10: "unknown
-	// extensions in KeyPackage.extensions MUST be ignored"), GREASE ones
-	// included (Section 13.5: no special handling of GREASE values), and
-	// other implementations send GREASE KeyPackage extensions without
-	// listing them. The only extension types this implementation knows are
-	// the default ones, which count as listed (Section 7.2), so no type is
-	// left to check. (Unknown types in leaf_node.extensions, by contrast,
-	// must still be listed: Section 7.3, checked by validateLeaf.)
-	if err := v.VerifySignature(); err != nil {
-		return err
+	b, err := core.NewKeyPackage(cfg.core(), core.CipherSuite(cs), credential.core(), co)
+	if err != nil {
+		return nil, err
 	}
-	if bytes.Equal(v.LeafNode.EncryptionKey, v.InitKey) {
-		return protoErr(CodeInvalidKeyPackage, rule+" encryption_key != init_key", "", nil)
+	return &KeyPackageBundle{b}, nil
+}
+
+// KeyPackage returns the public KeyPackage to publish (nil for a zero
+// bundle).
+func (b *KeyPackageBundle) KeyPackage() *KeyPackage {
+	cb, err := b.bundle()
+	if err != nil {
+		return nil
 	}
-	return nil
+	return &KeyPackage{cb.KeyPackage}
+}
+
+// EraseUsedKeys overwrites the bundle's init and leaf private keys, once
+// it has been used to join (RFC 9420, Section 16.8: a KeyPackage is used
+// once).
+func (b *KeyPackageBundle) EraseUsedKeys() {
+	if cb, err := b.bundle(); err == nil {
+		cb.EraseUsedKeys()
+	}
+}
+
+// Format prints the bundle as its KeyPackage reference, with every verb:
+// fmt never prints its private keys.
+func (b KeyPackageBundle) Format(f fmt.State, _ rune) {
+	if b.b == nil || b.b.KeyPackage == nil {
+		fmt.Fprint(f, "mls.KeyPackageBundle{}")
+		return
+	}
+	ref, _ := b.b.KeyPackage.Ref()
+	fmt.Fprintf(f, "mls.KeyPackageBundle{ref %x, private keys redacted}", ref)
 }

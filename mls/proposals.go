@@ -1,399 +1,200 @@
 package mls
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 
-	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/mlslab/mlslab/mls/internal/codec"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
-// ProposalType is a proposal codepoint (RFC 9420, Section 12.1 and the "MLS
-// Proposal Types" registry, Section 17.4).
-type ProposalType uint16
-
-// Proposal types defined by RFC 9420, Section 17.4.
-const (
-	ProposalTypeAdd                    ProposalType = 0x0001 // add
-	ProposalTypeUpdate                 ProposalType = 0x0002 // update
-	ProposalTypeRemove                 ProposalType = 0x0003 // remove
-	ProposalTypePSK                    ProposalType = 0x0004 // psk
-	ProposalTypeReInit                 ProposalType = 0x0005 // reinit
-	ProposalTypeExternalInit           ProposalType = 0x0006 // external_init
-	ProposalTypeGroupContextExtensions ProposalType = 0x0007 // group_context_extensions
-)
-
-// IsValid reports whether t is one of the proposal types defined by
-// RFC 9420 (0x0001-0x0007), i.e. one this implementation can decode.
-func (t ProposalType) IsValid() bool {
-	return t >= ProposalTypeAdd && t <= ProposalTypeGroupContextExtensions
-}
-
-// IsDefault reports whether t is a "default" proposal type that need not be
-// listed in Capabilities (RFC 9420, Section 7.2).
-func (t ProposalType) IsDefault() bool { return t.IsValid() }
-
-// IsGREASE reports whether t is a GREASE value (RFC 9420, Section 13.5).
-func (t ProposalType) IsGREASE() bool { return isGREASE(uint16(t)) }
-
-// PathRequired reports whether a Commit covering a proposal of type t must
-// carry an UpdatePath (RFC 9420, Section 12.4 and Section 17.4 "Path
-// Required"). Unknown types are treated as requiring a path.
-func (t ProposalType) PathRequired() bool {
-	switch t {
-	case ProposalTypeAdd, ProposalTypePSK, ProposalTypeReInit:
-		return false
-	}
-	return true
-}
-
-// AllowedExternal reports whether an external sender may send a proposal of
-// type t (RFC 9420, Section 17.4 "External").
-func (t ProposalType) AllowedExternal() bool {
-	switch t {
-	case ProposalTypeAdd, ProposalTypeRemove, ProposalTypePSK, ProposalTypeReInit, ProposalTypeGroupContextExtensions:
-		return true
-	}
-	return false
-}
-
-func (t ProposalType) String() string {
-	switch t {
-	case ProposalTypeAdd:
-		return "add"
-	case ProposalTypeUpdate:
-		return "update"
-	case ProposalTypeRemove:
-		return "remove"
-	case ProposalTypePSK:
-		return "psk"
-	case ProposalTypeReInit:
-		return "reinit"
-	case ProposalTypeExternalInit:
-		return "external_init"
-	case ProposalTypeGroupContextExtensions:
-		return "group_context_extensions"
-	}
-	if t.IsGREASE() {
-		return fmt.Sprintf("GREASE(0x%04x)", uint16(t))
-	}
-	return fmt.Sprintf("unknown(0x%04x)", uint16(t))
-}
-
-// ErrUnknownProposalType is matched (errors.Is) by the decoding error of a
-// Proposal whose type this implementation does not know. The body of an
-// unknown proposal has no length prefix, so it cannot be skipped. The error
-// also matches codec.ErrInvalidValue.
-var ErrUnknownProposalType = errors.New("mls: unknown proposal type")
-
-// ProposalBody is the type-specific content of a Proposal: *Add, *Update,
-// *Remove, *PreSharedKey, *ReInit, *ExternalInit or
-// *GroupContextExtensions.
+// ProposalBody is a proposed change to the group (RFC 9420, Section 12.1):
+// *Add, *Update, *Remove, *PreSharedKey, *ReInit or *GroupContextExtensions,
+// and *UnknownProposal for a received proposal of another type. Group.Propose
+// sends one; CommitOptions.Proposals commits them directly; Processed and
+// PendingProposal report received ones. A nil body is rejected with
+// ErrInvalidProposal.
 type ProposalBody interface {
 	ProposalType() ProposalType
-	marshal(b *cryptobyte.Builder)
-	unmarshal(s *cryptobyte.String) error
+	core() (core.ProposalBody, error)
 }
 
-var (
-	_ ProposalBody = (*Add)(nil)
-	_ ProposalBody = (*Update)(nil)
-	_ ProposalBody = (*Remove)(nil)
-	_ ProposalBody = (*PreSharedKey)(nil)
-	_ ProposalBody = (*ReInit)(nil)
-	_ ProposalBody = (*ExternalInit)(nil)
-	_ ProposalBody = (*GroupContextExtensions)(nil)
-)
+// Add adds the client of KeyPackage (RFC 9420, Section 12.1.1).
+type Add struct{ KeyPackage *KeyPackage }
 
-// Add requests adding the client of KeyPackage.
-//
-// RFC 9420, Section 12.1.1.
-type Add struct {
-	KeyPackage KeyPackage
-}
+// Update replaces the sender's leaf with fresh keys (RFC 9420, Section
+// 12.1.2). Group.Propose(&Update{}) is Group.ProposeUpdate; a received
+// Update reports the sender's new credential and cannot be sent again.
+type Update struct{ leaf *core.LeafNode }
 
-func (*Add) ProposalType() ProposalType      { return ProposalTypeAdd }
-func (v *Add) marshal(b *cryptobyte.Builder) { v.KeyPackage.marshal(b) }
-func (v *Add) unmarshal(s *cryptobyte.String) error {
-	if err := v.KeyPackage.unmarshal(s); err != nil {
-		return codec.Errorf("Add", err)
-	}
-	return nil
-}
+// Remove removes the member at leaf Removed (RFC 9420, Section 12.1.3).
+type Remove struct{ Removed LeafIndex }
 
-// Update replaces the sender's LeafNode.
-//
-// RFC 9420, Section 12.1.2.
-type Update struct {
-	LeafNode LeafNode
-}
+// PreSharedKey injects a pre-shared key into the next epoch's key schedule
+// (RFC 9420, Section 12.1.4). Build one with Group.ExternalPSKProposal or
+// Group.ResumptionPSKProposal; each carries a fresh nonce.
+type PreSharedKey struct{ id core.PreSharedKeyID }
 
-func (*Update) ProposalType() ProposalType      { return ProposalTypeUpdate }
-func (v *Update) marshal(b *cryptobyte.Builder) { v.LeafNode.marshal(b) }
-func (v *Update) unmarshal(s *cryptobyte.String) error {
-	if err := v.LeafNode.unmarshal(s); err != nil {
-		return codec.Errorf("Update", err)
-	}
-	return nil
-}
-
-// Remove requests removing the member at leaf index Removed.
-//
-// RFC 9420, Section 12.1.3.
-type Remove struct {
-	Removed uint32
-}
-
-func (*Remove) ProposalType() ProposalType      { return ProposalTypeRemove }
-func (v *Remove) marshal(b *cryptobyte.Builder) { b.AddUint32(v.Removed) }
-func (v *Remove) unmarshal(s *cryptobyte.String) error {
-	var err error
-	if v.Removed, err = codec.ReadUint32(s); err != nil {
-		return codec.Errorf("Remove.removed", err)
-	}
-	return nil
-}
-
-// PreSharedKey requests injecting the PSK identified by PSK.
-//
-// RFC 9420, Section 12.1.4.
-type PreSharedKey struct {
-	PSK PreSharedKeyID
-}
-
-func (*PreSharedKey) ProposalType() ProposalType      { return ProposalTypePSK }
-func (v *PreSharedKey) marshal(b *cryptobyte.Builder) { v.PSK.marshal(b) }
-func (v *PreSharedKey) unmarshal(s *cryptobyte.String) error {
-	if err := v.PSK.unmarshal(s); err != nil {
-		return codec.Errorf("PreSharedKey", err)
-	}
-	return nil
-}
-
-// ReInit requests reinitializing the group with new parameters.
-//
-// RFC 9420, Section 12.1.5.
+// ReInit ends the group and names the parameters of the group that
+// replaces it (RFC 9420, Section 12.1.5; Group.ReInitGroup).
 type ReInit struct {
 	GroupID     []byte
-	Version     ProtocolVersion
 	CipherSuite CipherSuite
 	Extensions  Extensions
 }
 
-func (*ReInit) ProposalType() ProposalType { return ProposalTypeReInit }
+// GroupContextExtensions replaces the group's extensions (RFC 9420,
+// Section 12.1.7).
+type GroupContextExtensions struct{ Extensions Extensions }
 
-func (v *ReInit) marshal(b *cryptobyte.Builder) {
-	codec.AddOpaque(b, v.GroupID)
-	v.Version.marshal(b)
-	b.AddUint16(uint16(v.CipherSuite))
-	v.Extensions.marshal(b)
-}
+// UnknownProposal reports a received proposal of a type this package has no
+// type for (an ExternalInit, or a type an extension defines). It cannot be
+// sent.
+type UnknownProposal struct{ Type ProposalType }
 
-func (v *ReInit) unmarshal(s *cryptobyte.String) error {
-	var err error
-	if v.GroupID, err = codec.ReadOpaque(s); err != nil {
-		return codec.Errorf("ReInit.group_id", err)
-	}
-	if err = v.Version.unmarshal(s); err != nil {
-		return codec.Errorf("ReInit.version", err)
-	}
-	cs, err := codec.ReadUint16(s)
-	if err != nil {
-		return codec.Errorf("ReInit.cipher_suite", err)
-	}
-	v.CipherSuite = CipherSuite(cs)
-	if err = v.Extensions.unmarshal(s); err != nil {
-		return codec.Errorf("ReInit", err)
-	}
-	return nil
-}
-
-// ExternalInit carries the KEM output of an external joiner.
-//
-// RFC 9420, Section 12.1.6.
-type ExternalInit struct {
-	KEMOutput []byte
-}
-
-func (*ExternalInit) ProposalType() ProposalType      { return ProposalTypeExternalInit }
-func (v *ExternalInit) marshal(b *cryptobyte.Builder) { codec.AddOpaque(b, v.KEMOutput) }
-func (v *ExternalInit) unmarshal(s *cryptobyte.String) error {
-	var err error
-	if v.KEMOutput, err = readOpaqueMin(s, minKEMOutput); err != nil {
-		return codec.Errorf("ExternalInit.kem_output", err)
-	}
-	return nil
-}
-
-// GroupContextExtensions replaces the GroupContext extensions wholesale.
-//
-// RFC 9420, Section 12.1.7.
-type GroupContextExtensions struct {
-	Extensions Extensions
-}
-
+func (*Add) ProposalType() ProposalType                    { return ProposalTypeAdd }
+func (*Update) ProposalType() ProposalType                 { return ProposalTypeUpdate }
+func (*Remove) ProposalType() ProposalType                 { return ProposalTypeRemove }
+func (*PreSharedKey) ProposalType() ProposalType           { return ProposalTypePSK }
+func (*ReInit) ProposalType() ProposalType                 { return ProposalTypeReInit }
 func (*GroupContextExtensions) ProposalType() ProposalType { return ProposalTypeGroupContextExtensions }
-func (v *GroupContextExtensions) marshal(b *cryptobyte.Builder) {
-	v.Extensions.marshal(b)
-}
-func (v *GroupContextExtensions) unmarshal(s *cryptobyte.String) error {
-	if err := v.Extensions.unmarshal(s); err != nil {
-		return codec.Errorf("GroupContextExtensions", err)
-	}
-	return nil
-}
-
-// newProposalBody returns an empty body for t, or nil for unknown types.
-func newProposalBody(t ProposalType) ProposalBody {
-	switch t {
-	case ProposalTypeAdd:
-		return new(Add)
-	case ProposalTypeUpdate:
-		return new(Update)
-	case ProposalTypeRemove:
-		return new(Remove)
-	case ProposalTypePSK:
-		return new(PreSharedKey)
-	case ProposalTypeReInit:
-		return new(ReInit)
-	case ProposalTypeExternalInit:
-		return new(ExternalInit)
-	case ProposalTypeGroupContextExtensions:
-		return new(GroupContextExtensions)
-	}
-	return nil
-}
-
-// Proposal is a proposed change to the group: proposal_type followed by the
-// body of that type. Type() is derived from Body, so the two cannot
-// disagree.
-//
-// RFC 9420, Section 12.1.
-type Proposal struct {
-	Body ProposalBody
-}
-
-// NewProposal wraps body in a Proposal.
-func NewProposal(body ProposalBody) *Proposal { return &Proposal{Body: body} }
-
-// Type returns the proposal type (0 for an empty Proposal).
-func (v *Proposal) Type() ProposalType {
-	if v.Body == nil {
+func (p *UnknownProposal) ProposalType() ProposalType {
+	if p == nil {
 		return 0
 	}
-	return v.Body.ProposalType()
+	return p.Type
 }
 
-func (v *Proposal) marshal(b *cryptobyte.Builder) {
-	if v.Body == nil {
-		b.SetError(errors.New("mls: cannot encode empty Proposal"))
-		return
+// Credential returns the credential of the sender's new leaf (zero for an
+// Update built to be sent).
+func (u *Update) Credential() Credential {
+	if u == nil || u.leaf == nil {
+		return Credential{}
 	}
-	b.AddUint16(uint16(v.Body.ProposalType()))
-	v.Body.marshal(b)
+	return credentialFromCore(&u.leaf.Credential)
 }
 
-func (v *Proposal) unmarshal(s *cryptobyte.String) error {
-	t, err := codec.ReadUint16(s)
-	if err != nil {
-		return codec.Errorf("Proposal.proposal_type", err)
+// External reports whether p names an external PSK, ID returns its psk_id
+// (external) or the group ID of the resumption PSK, and Epoch the
+// resumption PSK's epoch.
+func (p *PreSharedKey) External() bool { return p != nil && p.id.PSKType == core.PSKTypeExternal }
+
+// ID: see External.
+func (p *PreSharedKey) ID() []byte {
+	switch {
+	case p == nil:
+		return nil
+	case p.External():
+		return bytes.Clone(p.id.PSKID)
 	}
-	body := newProposalBody(ProposalType(t))
-	if body == nil {
-		return &codec.Error{Field: "Proposal.proposal_type",
-			Err: fmt.Errorf("%w: %w: %v", codec.ErrInvalidValue, ErrUnknownProposalType, ProposalType(t))}
+	return bytes.Clone(p.id.PSKGroupID)
+}
+
+// Epoch: see External.
+func (p *PreSharedKey) Epoch() uint64 {
+	if p == nil {
+		return 0
 	}
-	if err := body.unmarshal(s); err != nil {
-		return codec.Errorf("Proposal", err)
+	return p.id.PSKEpoch
+}
+
+// errNilProposal is returned for a nil proposal body, typed or not.
+var errNilProposal = fmt.Errorf("%w: nil proposal", ErrInvalidProposal)
+
+func (a *Add) core() (core.ProposalBody, error) {
+	if a == nil {
+		return nil, errNilProposal
 	}
-	v.Body = body
-	return nil
-}
-
-// Marshal returns the encoding of the Proposal.
-func (v *Proposal) Marshal() ([]byte, error) { return codec.Encode(v.marshal) }
-
-// UnmarshalProposal decodes a Proposal, rejecting trailing bytes and unknown
-// proposal types (ErrUnknownProposalType).
-func UnmarshalProposal(data []byte) (*Proposal, error) {
-	v := new(Proposal)
-	if err := codec.Decode(data, v.unmarshal); err != nil {
-		return nil, err
+	if a.KeyPackage == nil || a.KeyPackage.kp == nil {
+		return nil, fmt.Errorf("%w: Add without a KeyPackage", ErrInvalidProposal)
 	}
-	return v, nil
+	// A shallow copy: a KeyPackage is immutable (no method of this package
+	// modifies it or hands out its slices).
+	return &core.Add{KeyPackage: *a.KeyPackage.kp}, nil
 }
 
-// ProposalOrRefType selects between an inline proposal and a reference
-// (RFC 9420, Section 12.4).
-type ProposalOrRefType uint8
-
-// ProposalOrRef types of RFC 9420, Section 12.4.
-const (
-	ProposalOrRefProposal  ProposalOrRefType = 1 // proposal
-	ProposalOrRefReference ProposalOrRefType = 2 // reference
-)
-
-// IsValid reports whether t is proposal or reference.
-func (t ProposalOrRefType) IsValid() bool {
-	return t == ProposalOrRefProposal || t == ProposalOrRefReference
+func (u *Update) core() (core.ProposalBody, error) {
+	return nil, fmt.Errorf("%w: send an Update with Group.ProposeUpdate", ErrInvalidProposal)
 }
 
-func (t ProposalOrRefType) String() string {
-	switch t {
-	case ProposalOrRefProposal:
-		return "proposal"
-	case ProposalOrRefReference:
-		return "reference"
+func (r *Remove) core() (core.ProposalBody, error) {
+	if r == nil {
+		return nil, errNilProposal
 	}
-	return fmt.Sprintf("ProposalOrRefType(%d)", uint8(t))
+	return &core.Remove{Removed: uint32(r.Removed)}, nil
 }
 
-// ProposalOrRef is a proposal covered by a Commit, included by value
-// (Proposal) or by ProposalRef (Reference, the MakeProposalRef of the
-// AuthenticatedContent that carried it, RFC 9420 Section 5.2).
-//
-// RFC 9420, Section 12.4.
-type ProposalOrRef struct {
-	Type      ProposalOrRefType
-	Proposal  *Proposal // ProposalOrRefProposal
-	Reference []byte    // ProposalOrRefReference
+func (p *PreSharedKey) core() (core.ProposalBody, error) {
+	if p == nil {
+		return nil, errNilProposal
+	}
+	if p.id.PSKNonce == nil {
+		return nil, fmt.Errorf("%w: PreSharedKey not built by Group.ExternalPSKProposal or ResumptionPSKProposal", ErrInvalidProposal)
+	}
+	return &core.PreSharedKey{PSK: p.id}, nil
 }
 
-func (v *ProposalOrRef) marshal(b *cryptobyte.Builder) {
-	b.AddUint8(uint8(v.Type))
-	switch v.Type {
-	case ProposalOrRefProposal:
-		if v.Proposal == nil {
-			b.SetError(errors.New("mls: ProposalOrRef of type proposal without Proposal"))
-			return
+func (r *ReInit) core() (core.ProposalBody, error) {
+	if r == nil {
+		return nil, errNilProposal
+	}
+	return &core.ReInit{GroupID: bytes.Clone(r.GroupID), Version: core.ProtocolVersionMLS10,
+		CipherSuite: core.CipherSuite(r.CipherSuite), Extensions: r.Extensions.core()}, nil
+}
+
+func (e *GroupContextExtensions) core() (core.ProposalBody, error) {
+	if e == nil {
+		return nil, errNilProposal
+	}
+	return &core.GroupContextExtensions{Extensions: e.Extensions.core()}, nil
+}
+
+func (p *UnknownProposal) core() (core.ProposalBody, error) {
+	return nil, fmt.Errorf("%w: a received proposal of type %v cannot be sent", ErrInvalidProposal, p.ProposalType())
+}
+
+// proposalFromCore returns the body of a decoded proposal: an
+// *UnknownProposal for an ExternalInit (which only an external commit
+// carries) or a type this package has no type for.
+func proposalFromCore(p *core.Proposal) ProposalBody {
+	if p == nil || p.Body == nil {
+		return nil
+	}
+	switch b := p.Body.(type) {
+	case *core.Add:
+		kp := b.KeyPackage
+		return &Add{KeyPackage: &KeyPackage{&kp}}
+	case *core.Update:
+		leaf := b.LeafNode
+		return &Update{leaf: &leaf}
+	case *core.Remove:
+		return &Remove{Removed: LeafIndex(b.Removed)}
+	case *core.PreSharedKey:
+		return &PreSharedKey{id: b.PSK}
+	case *core.ReInit:
+		return reInitFromCore(b)
+	case *core.GroupContextExtensions:
+		return &GroupContextExtensions{Extensions: extensionsFromCore(b.Extensions)}
+	}
+	return &UnknownProposal{Type: ProposalType(p.Body.ProposalType())}
+}
+
+func reInitFromCore(r *core.ReInit) *ReInit {
+	if r == nil {
+		return nil
+	}
+	return &ReInit{GroupID: bytes.Clone(r.GroupID), CipherSuite: CipherSuite(r.CipherSuite), Extensions: extensionsFromCore(r.Extensions)}
+}
+
+func coreProposals(bodies []ProposalBody) ([]core.ProposalBody, error) {
+	out := make([]core.ProposalBody, len(bodies))
+	for i, b := range bodies {
+		if b == nil {
+			return nil, errNilProposal
 		}
-		v.Proposal.marshal(b)
-	case ProposalOrRefReference:
-		codec.AddOpaque(b, v.Reference)
-	default:
-		b.SetError(fmt.Errorf("mls: cannot encode ProposalOrRef with %v", v.Type))
-	}
-}
-
-func (v *ProposalOrRef) unmarshal(s *cryptobyte.String) error {
-	t, err := codec.ReadUint8(s)
-	if err != nil {
-		return codec.Errorf("ProposalOrRef.type", err)
-	}
-	*v = ProposalOrRef{Type: ProposalOrRefType(t)}
-	switch v.Type {
-	case ProposalOrRefProposal:
-		v.Proposal = new(Proposal)
-		if err := v.Proposal.unmarshal(s); err != nil {
-			return codec.Errorf("ProposalOrRef", err)
+		var err error
+		if out[i], err = b.core(); err != nil {
+			return nil, err
 		}
-	case ProposalOrRefReference:
-		if v.Reference, err = readOpaqueMin(s, minHashOutput); err != nil {
-			return codec.Errorf("ProposalOrRef.reference", err)
-		}
-	default:
-		return codec.Invalid("ProposalOrRef.type", fmt.Sprintf("unknown type %d", t))
 	}
-	return nil
+	return out, nil
 }

@@ -2,483 +2,155 @@ package mls
 
 import (
 	"bytes"
-	"fmt"
-	"slices"
+	"errors"
 
-	"github.com/mlslab/mlslab/mls/internal/suite"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
-// PublicGroup is the public state of a group in one epoch: what any observer
-// of the handshake messages can compute (RFC 9420, Section 8.1 GroupContext,
-// Section 7 ratchet tree, Section 8.2 interim transcript hash). It holds no
-// secrets. A PublicGroup is immutable: applying a commit returns a new one
-// that shares every unchanged tree node with this one, so one value can be
-// read concurrently by any number of members of the epoch.
-type PublicGroup struct {
-	cs       *suite.Suite
-	ctx      GroupContext
-	ctxBytes []byte // encoded ctx
-	tree     *RatchetTree
-	interim  []byte // interim_transcript_hash of this epoch
+// PublicGroup is the public state of a group in one epoch (RFC 9420,
+// Sections 7, 8.1): the ratchet tree, the group context and the transcript
+// hashes, without secrets. A delivery service or any observer of the
+// handshake tracks a group with it. It is immutable and safe for
+// concurrent use; the slices its methods return are copies. A zero
+// PublicGroup is no group: its accessors return zero values and its other
+// methods an error.
+type PublicGroup struct{ p *core.PublicGroup }
 
-}
+// errNoPublicGroup is returned by the methods of a nil or zero PublicGroup.
+var errNoPublicGroup = errors.New("mls: nil or zero PublicGroup")
 
-// newPublicGroup assembles a PublicGroup, encoding the context once.
-func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interim []byte) (*PublicGroup, error) {
-	enc, err := ctx.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("mls: encoding GroupContext: %w", err)
-	}
-	return &PublicGroup{cs: cs, ctx: ctx, ctxBytes: enc, tree: tree, interim: interim}, nil
-}
-
-// CipherSuite returns the group's cipher suite.
-func (pg *PublicGroup) CipherSuite() CipherSuite { return pg.cs.ID() }
-
-// GroupID returns the group ID. The result must not be modified.
-func (pg *PublicGroup) GroupID() []byte { return pg.ctx.GroupID }
-
-// Epoch returns the epoch number.
-func (pg *PublicGroup) Epoch() uint64 { return pg.ctx.Epoch }
-
-// Context returns a copy of the GroupContext.
-func (pg *PublicGroup) Context() GroupContext { return *pg.ctx.Clone() }
-
-// Extensions returns the GroupContext extensions. The result must not be
-// modified.
-func (pg *PublicGroup) Extensions() Extensions { return pg.ctx.Extensions }
-
-// Tree returns the ratchet tree (immutable).
-func (pg *PublicGroup) Tree() *RatchetTree { return pg.tree }
-
-// TreeHash returns the root tree hash.
-func (pg *PublicGroup) TreeHash() []byte { return pg.ctx.TreeHash }
-
-// NumMembers returns the number of non-blank leaves.
-func (pg *PublicGroup) NumMembers() uint32 { return pg.tree.NumMembers() }
-
-// InterimTranscriptHash returns the interim transcript hash of the epoch.
-func (pg *PublicGroup) InterimTranscriptHash() []byte { return pg.interim }
-
-// requiredCapabilities returns the group's required_capabilities extension,
-// if any (RFC 9420, Section 11.1).
-func requiredCapabilities(exts Extensions) (*RequiredCapabilities, error) {
-	e, ok := exts.Find(ExtensionRequiredCapabilities)
-	if !ok {
-		return nil, nil
-	}
-	return UnmarshalRequiredCapabilities(e.Data)
-}
-
-// supports reports whether caps meets rc.
-func (rc *RequiredCapabilities) supportedBy(caps *Capabilities) error {
-	if rc == nil {
+// pub returns the low-level state of pg, or nil if pg is nil or zero.
+func (pg *PublicGroup) pub() *core.PublicGroup {
+	if pg == nil {
 		return nil
 	}
-	// Each list is checked against a set of the other, so the cost is linear
-	// in the lengths of both (either can be long and attacker-chosen).
-	exts := newCodepointSet(caps.Extensions, len(rc.ExtensionTypes))
-	for _, t := range rc.ExtensionTypes {
-		if !t.IsDefault() && !exts.has(t) {
-			return fmt.Errorf("required extension %v not supported", t)
-		}
-	}
-	props := newCodepointSet(caps.Proposals, len(rc.ProposalTypes))
-	for _, t := range rc.ProposalTypes {
-		if !t.IsDefault() && !props.has(t) {
-			return fmt.Errorf("required proposal %v not supported", t)
-		}
-	}
-	creds := newCodepointSet(caps.Credentials, len(rc.CredentialTypes))
-	for _, t := range rc.CredentialTypes {
-		if !creds.has(t) {
-			return fmt.Errorf("required credential %v not supported", t)
-		}
-	}
-	return nil
+	return pg.p
 }
 
-// leafCheck describes where a LeafNode being validated comes from (RFC 9420,
-// Section 7.3).
-type leafCheck struct {
-	source  LeafNodeSource
-	leaf    LeafIndex // for update/commit: the leaf it will occupy
-	replace bool      // the leaf replaces the one at leaf (update, commit)
-	cfg     *Config   // lifetime clock and credential policy (may be nil)
-	// skipSignature: the caller verifies the signature itself (a commit's
-	// path leaf is verified by MergeUpdatePath).
-	skipSignature bool
-	// skipKeyScan: the caller checks encryption_key uniqueness itself (a
-	// commit checks its leaf and path keys in one scan).
-	skipKeyScan bool
-}
-
-// validateLeafNode performs the LeafNode validation of RFC 9420, Section 7.3
-// against the tree t and GroupContext extensions exts.
-func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *LeafNode, c leafCheck) error {
-	const rule = "RFC 9420 §7.3"
-	// Size limits first: nothing below copies or hashes an oversized leaf.
-	if err := c.cfg.limits().checkLeafNode(CodeInvalidLeafNode, ln); err != nil {
-		return err
+// ApplyCommit verifies a commit (a PublicMessage) with the proposals it
+// references, and returns the next epoch's public state (RFC 9420, Section
+// 12.4.2, the checks a non-member can do). pg is unchanged.
+func (pg *PublicGroup) ApplyCommit(commit *MLSMessage, proposals []*MLSMessage, cfg *Config) (*PublicGroup, error) {
+	p := pg.pub()
+	if p == nil {
+		return nil, errNoPublicGroup
 	}
-	if ln.Source != c.source {
-		return protoErr(CodeInvalidLeafNode, rule+" leaf_node_source", fmt.Sprintf("got %v, want %v", ln.Source, c.source), nil)
-	}
-	if !c.skipSignature {
-		var sigErr error
-		if c.source == LeafNodeSourceKeyPackage {
-			sigErr = ln.verify(pg.cs, nil, 0)
-		} else {
-			sigErr = ln.verify(pg.cs, pg.ctx.GroupID, c.leaf)
-		}
-		if sigErr != nil {
-			return protoErr(CodeInvalidSignature, rule+" leaf signature", "", sigErr)
-		}
-	}
-	rc, err := requiredCapabilities(exts)
+	c, err := commit.msg()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := rc.supportedBy(&ln.Capabilities); err != nil {
-		return protoErr(CodeInvalidLeafNode, rule+" required_capabilities", err.Error(), nil)
-	}
-	if err := ln.CheckCapabilities(); err != nil {
-		return err
-	}
-	if ln.Credential.Type == CredentialX509 {
-		if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
-			return err
-		}
-	}
-	if c.cfg != nil && c.cfg.ValidateCredential != nil {
-		if err := c.cfg.ValidateCredential(&ln.Credential, ln.SignatureKey); err != nil {
-			return protoErr(CodeInvalidLeafNode, "RFC 9420 §5.3.1 credential rejected by the application", "", err)
-		}
-	}
-	// Every member supports the new leaf's credential type, and the new
-	// leaf supports every credential type in use.
-	except := LeafIndex(^uint32(0))
-	if c.replace {
-		except = c.leaf
-		// The new credential must succeed the one it replaces (Section
-		// 5.3.1: Update and commit cases).
-		if old := t.Leaf(c.leaf); old != nil {
-			reason := SuccessorUpdate
-			if c.source == LeafNodeSourceCommit {
-				reason = SuccessorCommit
-			}
-			if err := c.cfg.validateSuccessor(c.leaf, &old.Credential, &ln.Credential, reason); err != nil {
-				return err
-			}
-		}
-	}
-	if err := t.CheckCredentialSupport(ln, except); err != nil {
-		return err
-	}
-	if now := c.cfg.now(); c.source == LeafNodeSourceKeyPackage && now != 0 && !ln.Lifetime.Contains(now) {
-		return protoErr(CodeInvalidLeafNode, rule+" lifetime", fmt.Sprintf("[%d, %d] excludes %d", ln.Lifetime.NotBefore, ln.Lifetime.NotAfter, now), nil)
-	}
-	// The key must be new: not anywhere in the tree, including the leaf it
-	// replaces (Sections 7.3, 12.1.2, 12.4.2).
-	if !c.skipKeyScan {
-		if x, dup := t.ContainsEncryptionKey(ln.EncryptionKey); dup {
-			return nodeErr(CodeKeyReuse, rule+" encryption_key unique", uint32(x), "", nil)
-		}
-	}
-	if l, dup := t.ContainsSignatureKey(ln.SignatureKey, except); dup {
-		return nodeErr(CodeKeyReuse, rule+" signature_key unique", uint32(l.Node()), "", nil)
-	}
-	return nil
-}
-
-// validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
-// Section 10.1, 12.1.1).
-func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config) error {
-	if err := cfg.limits().checkKeyPackage(kp); err != nil {
-		return err
-	}
-	return validateKeyPackage(kp, ProtocolVersionMLS10, pg.cs.ID(), func(ln *LeafNode) error {
-		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
-	})
-}
-
-// checkExtensionsSupported checks that every member that stays in the group
-// supports the non-default extension types of a GroupContextExtensions
-// proposal and its required_capabilities (RFC 9420, Sections 11.1, 12.1.7).
-func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[LeafIndex]bool, removed []LeafIndex) error {
-	rc, err := requiredCapabilities(exts)
+	ps, err := coreMessages(proposals)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// removed is short in practice but attacker-sized: a sorted copy keeps
-	// the per-member test O(log r).
-	removed = slices.Sorted(slices.Values(removed))
-	var scratch codepointBits // one bitmap for every member's capabilities
-	for l, ln := range pg.tree.Members() {
-		if _, gone := slices.BinarySearch(removed, l); gone {
-			continue
-		}
-		if t, ok := unsupportedExtensionScratch(exts, &ln.Capabilities, &scratch); ok {
-			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.7 extensions supported by all members", fmt.Sprintf("leaf %d lacks %v", l, t), nil)
-		}
-		if err := rc.supportedBy(&ln.Capabilities); err != nil {
-			return protoErr(CodeInvalidProposal, "RFC 9420 §11.1 required_capabilities", fmt.Sprintf("leaf %d: %v", l, err), nil)
-		}
+	np, err := p.ApplyCommit(c, ps, cfg.core())
+	if err != nil {
+		return nil, err
+	}
+	return &PublicGroup{np}, nil
+}
+
+// GroupID, Epoch and CipherSuite describe the group.
+func (pg *PublicGroup) GroupID() []byte {
+	if p := pg.pub(); p != nil {
+		return bytes.Clone(p.GroupID())
 	}
 	return nil
 }
 
-// validatePSKProposal checks a PreSharedKey proposal (RFC 9420, Section
-// 12.1.4): nonce of length Nh, resumption usage application.
-func (pg *PublicGroup) validatePSKProposal(id *PreSharedKeyID) error {
-	if len(id.PSKNonce) != pg.cs.Nh() {
-		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.4 psk_nonce length", fmt.Sprintf("%d bytes, want %d", len(id.PSKNonce), pg.cs.Nh()), nil)
+// Epoch is the epoch of this state.
+func (pg *PublicGroup) Epoch() uint64 {
+	if p := pg.pub(); p != nil {
+		return p.Epoch()
 	}
-	if id.PSKType == PSKTypeResumption && id.Usage != ResumptionPSKUsageApplication {
-		return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.4 resumption usage", id.Usage.String(), nil)
+	return 0
+}
+
+// CipherSuite is the group's suite.
+func (pg *PublicGroup) CipherSuite() CipherSuite {
+	if p := pg.pub(); p != nil {
+		return CipherSuite(p.CipherSuite())
+	}
+	return 0
+}
+
+// Extensions are the group context extensions.
+func (pg *PublicGroup) Extensions() Extensions {
+	if p := pg.pub(); p != nil {
+		return extensionsFromCore(p.Extensions())
 	}
 	return nil
 }
 
-// ownCapabilities returns caps without GREASE values: the client's own
-// capabilities, by which it judges what it supports itself. "When comparing
-// lists of capabilities ..., clients MUST represent their own capabilities
-// with a list containing only the capabilities actually supported, without
-// any GREASE values" (RFC 9420, Section 13.5); the GREASE values that
-// NewKeyPackage put in the client's leaf are for other clients only.
-func ownCapabilities(caps *Capabilities) *Capabilities {
-	return &Capabilities{
-		Versions:     caps.Versions,
-		CipherSuites: caps.CipherSuites,
-		Extensions:   slices.DeleteFunc(slices.Clone(caps.Extensions), ExtensionType.IsGREASE),
-		Proposals:    slices.DeleteFunc(slices.Clone(caps.Proposals), ProposalType.IsGREASE),
-		Credentials:  slices.DeleteFunc(slices.Clone(caps.Credentials), CredentialType.IsGREASE),
-	}
+// Member is one member of the group: its leaf, credential and signature
+// public key.
+type Member struct {
+	Leaf         LeafIndex
+	Credential   Credential
+	SignatureKey []byte
 }
 
-// checkOwnSupport checks that the client whose leaf has capabilities caps
-// itself supports every extension of the GroupContext extensions exts and
-// its required_capabilities (RFC 9420, Section 13.4: "A client joining a
-// group MUST verify that it supports every extension in the GroupContext";
-// Sections 11.1, 12.1.7), judged by its own capabilities, without GREASE
-// values (Section 13.5). The other members are checked by what their leaves
-// advertise (checkExtensionsSupported, validateJoinedTree).
-func checkOwnSupport(caps *Capabilities, exts Extensions) error {
-	if len(exts) == 0 {
+// Members lists the group's members in leaf order.
+func (pg *PublicGroup) Members() []Member {
+	p := pg.pub()
+	if p == nil {
 		return nil
 	}
-	own := ownCapabilities(caps)
-	if t, ok := unsupportedExtension(exts, own); ok {
-		return fmt.Errorf("group extension %v not supported by this client", t)
-	}
-	rc, err := requiredCapabilities(exts)
-	if err != nil {
-		return err
-	}
-	if err := rc.supportedBy(own); err != nil {
-		return fmt.Errorf("this client: %w", err)
-	}
-	return nil
-}
-
-// confirmationTag recomputes the epoch's confirmation tag.
-func (pg *PublicGroup) confirmationTag(keys *EpochSecrets) []byte {
-	return keys.ConfirmationTag(pg.ctx.ConfirmedTranscriptHash)
-}
-
-// validateCommitLeaf validates the LeafNode of a commit's UpdatePath
-// (RFC 9420, Sections 7.3, 12.4.2) at leaf l of tree (the tree after the
-// proposals; for external commits, after adding the joiner's leaf).
-func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
-	if ln.Source != LeafNodeSourceCommit {
-		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
-	}
-	return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
-}
-
-// checkResync checks the Remove of an external commit (RFC 9420, Section
-// 12.2): it may only remove an old version of the joiner, so the joiner's
-// new credential must be a valid successor of the removed leaf's (Section
-// 5.3.1), as for an Update of that leaf. Without this, anyone holding a
-// GroupInfo with external_pub could evict any member. removed are leaves
-// of pg's tree; newLeaf is the joiner's LeafNode.
-//
-// An external commit, unlike an Update, is not signed by the removed
-// leaf's key, so a credential is all that ties the joiner to the removed
-// client; without an Authentication Service a basic identity is only a
-// claim. Hence, when the application configured no ValidateCredential
-// (ValidateSuccessor compares credentials but does not tie one to a
-// signature key), a resync must also keep the removed leaf's signature key
-// (the joiner proves possession by signing the commit); resyncing with a
-// new key needs the application to authenticate the credential.
-func (pg *PublicGroup) checkResync(cfg *Config, removed []LeafIndex, newLeaf *LeafNode) error {
-	noAS := cfg == nil || cfg.ValidateCredential == nil
-	for _, l := range removed {
-		old := pg.tree.Leaf(l)
-		if old == nil {
-			return protoErr(CodeInvalidProposal, "RFC 9420 §12.1.3 removed leaf is a member", fmt.Sprintf("leaf %d", l), nil)
-		}
-		if err := cfg.validateSuccessor(l, &old.Credential, &newLeaf.Credential, SuccessorResync); err != nil {
-			return err
-		}
-		if noAS && !bytes.Equal(old.SignatureKey, newLeaf.SignatureKey) {
-			return protoErr(CodeInvalidLeafNode, ruleSuccessor, fmt.Sprintf("resync of leaf %d with a new signature key and no Authentication Service (Config.ValidateCredential)", l), ErrCredentialNotSuccessor)
+	tree := p.Tree()
+	out := make([]Member, 0, p.NumMembers())
+	for l := core.LeafIndex(0); uint32(l) < tree.NumLeaves(); l++ {
+		if ln := tree.Leaf(l); ln != nil {
+			out = append(out, Member{Leaf: LeafIndex(l), Credential: credentialFromCore(&ln.Credential), SignatureKey: bytes.Clone(ln.SignatureKey)})
 		}
 	}
-	return nil
+	return out
 }
 
-// ApplyCommit is what a delivery service or any observer without member
-// secrets can do with a commit sent as PublicMessage (RFC 9420, Sections
-// 6.2, 12.4.2): check group and epoch, verify the signature, validate and
-// apply the proposals (by-reference proposals are looked up among
-// proposals, the epoch's proposal messages as PublicMessage), validate and
-// merge the UpdatePath, and advance the transcript hashes. It cannot check
-// the membership tag or the confirmation tag (they need epoch secrets). It
-// returns the next epoch's PublicGroup; pg is unchanged.
-func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg *Config) (*PublicGroup, error) {
-	if msg == nil || msg.WireFormat != WireFormatPublicMessage || msg.PublicMessage == nil {
-		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", "a delivery service can only validate PublicMessage commits", nil)
+// ExternalProposal builds a proposal for the group's current epoch from an
+// external sender (RFC 9420, Section 12.1.8): the party at senderIndex of
+// the group's external_senders extension, signing with its signature
+// private key sigPriv. Only Add, Remove, PreSharedKey, ReInit and
+// GroupContextExtensions may come from an external sender.
+func (pg *PublicGroup) ExternalProposal(senderIndex uint32, sigPriv *SignaturePrivateKey, body ProposalBody, aad []byte) (*MLSMessage, error) {
+	p := pg.pub()
+	if p == nil {
+		return nil, errNoPublicGroup
 	}
-	ac, err := pg.verifyPublic(msg.PublicMessage, cfg, nil)
+	if sigPriv.raw() == nil {
+		return nil, errors.New("mls: nil or zero SignaturePrivateKey")
+	}
+	bodies, err := coreProposals([]ProposalBody{body})
 	if err != nil {
 		return nil, err
 	}
-	if ac.Content.ContentType != ContentTypeCommit || ac.Content.Commit == nil {
-		return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4", "not a commit", nil)
-	}
-	var cache []cachedProposal
-	for i, m := range proposals {
-		if m == nil || m.PublicMessage == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2", fmt.Sprintf("proposal %d is not a PublicMessage", i), nil)
-		}
-		pac, err := pg.verifyPublic(m.PublicMessage, cfg, nil)
-		if err != nil {
-			return nil, fmt.Errorf("mls: proposal %d: %w", i, err)
-		}
-		if pac.Content.ContentType != ContentTypeProposal {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1", fmt.Sprintf("message %d is not a proposal", i), nil)
-		}
-		enc, err := pac.Marshal()
-		if err != nil {
-			return nil, err
-		}
-		cache = append(cache, cachedProposal{ref: pg.cs.MakeProposalRef(enc), p: pac.Content.Proposal, sender: pac.Content.Sender})
-	}
-	entries, err := resolveProposals(ac.Content.Commit, ac.Content.Sender, cache)
+	ctx := p.Context()
+	m, err := core.NewExternalProposal(&ctx, senderIndex, sigPriv.raw(), bodies[0], aad)
+	return wrapMessage(m), err
+}
+
+// NewMemberAddProposal builds the Add proposal by which the owner of kp asks
+// to join the group of groupInfo (RFC 9420, Section 12.1.8); a member's
+// commit covering it adds kp, which then joins through the Welcome.
+func NewMemberAddProposal(groupInfo *MLSMessage, kp *KeyPackageBundle, aad []byte) (*MLSMessage, error) {
+	gi, err := groupInfo.groupInfo()
 	if err != nil {
 		return nil, err
 	}
-	st, err := pg.stageCommit(ac.Content.Sender, entries, cfg)
+	b, err := kp.bundle()
 	if err != nil {
 		return nil, err
 	}
-	if err := st.mergePath(ac.Content.Commit.Path); err != nil {
-		return nil, err
-	}
-	return st.advancePublic(ac)
+	m, err := core.NewMemberAddProposal(&gi.GroupContext, b, aad)
+	return wrapMessage(m), err
 }
 
-// verifyPublic checks a PublicMessage of pg's epoch and returns its
-// AuthenticatedContent (RFC 9420, Section 6.2): group and epoch, cfg's
-// size limits (before the signature is checked over the content), the
-// sender's signature and content rules, and, for a member (membership not
-// nil), the membership tag of a member sender. An observer (membership
-// nil) cannot check the tag.
-func (pg *PublicGroup) verifyPublic(pm *PublicMessage, cfg *Config, membership *MembershipKey) (*AuthenticatedContent, error) {
-	c := &pm.Content
-	if err := checkGroupEpoch(c.GroupID, c.Epoch, &pg.ctx); err != nil {
-		return nil, err
+// RatchetTree encodes the ratchet tree (RFC 9420, Section 12.4.3.3), for
+// joiners who receive it out of band (JoinOptions.RatchetTree,
+// ExternalJoinOptions.RatchetTree).
+func (pg *PublicGroup) RatchetTree() ([]byte, error) {
+	p := pg.pub()
+	if p == nil {
+		return nil, errNoPublicGroup
 	}
-	if err := cfg.limits().checkContent(c.Proposal, c.Commit); err != nil {
-		return nil, err
-	}
-	key, err := pg.senderSigKey(c.Sender, c)
-	if err != nil {
-		return nil, err
-	}
-	return unprotectPublic(pg.cs, pm, &pg.ctx, membership, key)
-}
-
-// memberSigKey returns the signature key of the member at leaf.
-func (pg *PublicGroup) memberSigKey(leaf uint32) ([]byte, error) {
-	ln := pg.tree.Leaf(LeafIndex(leaf))
-	if ln == nil {
-		return nil, fmt.Errorf("%w: leaf %d", ErrUnknownSender, leaf)
-	}
-	return ln.SignatureKey, nil
-}
-
-// externalSenders returns the external_senders extension entries
-// (RFC 9420, Section 12.1.8.1).
-func (pg *PublicGroup) externalSenders() ([]ExternalSender, error) {
-	e, ok := pg.ctx.Extensions.Find(ExtensionExternalSenders)
-	if !ok {
-		return nil, nil
-	}
-	return UnmarshalExternalSenders(e.Data)
-}
-
-// senderSigKey returns the signature key that must have signed content
-// from sender in this epoch (RFC 9420, Section 6.1). For a
-// new_member_commit the key is in the commit's own path and is checked by
-// the commit processing.
-func (pg *PublicGroup) senderSigKey(sender Sender, content *FramedContent) ([]byte, error) {
-	switch sender.Type {
-	case SenderTypeMember:
-		return pg.memberSigKey(sender.Index)
-	case SenderTypeExternal:
-		es, err := pg.externalSenders()
-		if err != nil {
-			return nil, err
-		}
-		if int(sender.Index) >= len(es) {
-			return nil, fmt.Errorf("%w: external sender %d", ErrUnknownSender, sender.Index)
-		}
-		return es[sender.Index].SignatureKey, nil
-	case SenderTypeNewMemberProposal:
-		if content.ContentType != ContentTypeProposal || content.Proposal == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6 new_member_proposal sends proposals", "", nil)
-		}
-		add, ok := content.Proposal.Body.(*Add)
-		if !ok {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1.8 new_member_proposal must be Add", "", nil)
-		}
-		return add.KeyPackage.LeafNode.SignatureKey, nil
-	case SenderTypeNewMemberCommit:
-		if content.ContentType != ContentTypeCommit || content.Commit == nil || content.Commit.Path == nil {
-			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.4.3.2 external commit needs a path", "", nil)
-		}
-		return content.Commit.Path.LeafNode.SignatureKey, nil
-	}
-	return nil, fmt.Errorf("%w: sender type %v", ErrUnknownSender, sender.Type)
-}
-
-// validateJoinedTree runs the joiner's full tree validation (RFC 9420,
-// Section 12.4.3.1): tree hash, parent hashes, leaf validity, and the
-// application's credential checks.
-func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
-	rc, err := requiredCapabilities(pg.ctx.Extensions)
-	if err != nil {
-		return err
-	}
-	v := TreeValidation{GroupID: pg.ctx.GroupID, TreeHash: pg.ctx.TreeHash, Now: cfg.now()}
-	v.CheckLeaf = func(l LeafIndex, ln *LeafNode) error {
-		if err := rc.supportedBy(&ln.Capabilities); err != nil {
-			return err
-		}
-		if t, ok := unsupportedExtension(pg.ctx.Extensions, &ln.Capabilities); ok {
-			return fmt.Errorf("group extension %v not supported", t)
-		}
-		if ln.Credential.Type == CredentialX509 {
-			if err := checkX509Credential(&ln.Credential, ln.SignatureKey); err != nil {
-				return err
-			}
-		}
-		if cfg != nil && cfg.ValidateCredential != nil {
-			return cfg.ValidateCredential(&ln.Credential, ln.SignatureKey)
-		}
-		return nil
-	}
-	return pg.tree.Validate(v)
+	return p.Tree().MarshalRatchetTree()
 }

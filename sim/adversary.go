@@ -197,10 +197,18 @@ func (s *Sim) scheduleCompromises() {
 // the same victims (common random numbers, rand.go). A drawn device that
 // is not in the tree (still waiting for its Add, or removed as inactive)
 // is not compromised (skipped).
+//
+// In a multi-group run (groups.go) c.u indexes the shared clients'
+// devices instead, the same list in every group, so the same device is
+// compromised in every group at once.
 func (s *Sim) compromise(c *compromise) {
 	var cands []MemberID
-	for _, u := range s.activeUsers {
-		cands = append(cands, s.users[u].devices...)
+	if s.sc.Groups.On() {
+		cands = s.sharedDevices()
+	} else {
+		for _, u := range s.activeUsers {
+			cands = append(cands, s.users[u].devices...)
+		}
 	}
 	if len(cands) == 0 {
 		c.skipped = "empty group"

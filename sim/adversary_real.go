@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 type shadow struct {
@@ -20,8 +20,8 @@ type shadow struct {
 	alive     bool
 	sig       []byte // the stolen signature private key
 	epoch     uint64 // the epoch priv and keys are of
-	priv      *mls.TreePrivate
-	keys      *mls.EpochSecrets
+	priv      *core.TreePrivate
+	keys      *core.EpochSecrets
 	last      bool
 	known     bool
 	// Pending secrets of the victim at the compromise: the leaf private
@@ -32,7 +32,7 @@ type shadow struct {
 	// ghost is the ghost member this signature-key adversary added (-1 if
 	// none) and gpriv its private tree state (nil while not in the group).
 	ghost MemberID
-	gpriv *mls.TreePrivate
+	gpriv *core.TreePrivate
 }
 
 // dropStolen forgets p as a shadow's stolen pending commit once the
@@ -51,7 +51,7 @@ func (b *RealBackend) dropStolen(p *realPending) {
 // secrets (the leaf keys of its uncommitted Update proposals, the commit
 // it built that the delivery service has not decided yet), and the victim
 // becomes a real member. A victim that is a real member is taken from its
-// real mls.Group: a copy processes the commits it has not received yet
+// real core.Group: a copy processes the commits it has not received yet
 // (what the adversary can do with its state), and its tree keys must equal
 // the key oracle's. Other victims (not in the `sampled` sample) have no
 // real receiver state: their tree keys come from the key oracle, checked
@@ -87,7 +87,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 	// keys of its uncommitted Update proposals (its real states' own
 	// Update keys, and the proposal it would re-send) and the commit it
 	// built that the delivery service has not decided yet.
-	for _, g := range []*mls.Group{rm.g, rm.send} {
+	for _, g := range []*core.Group{rm.g, rm.send} {
 		if g != nil {
 			for _, k := range g.OwnUpdateKeys() {
 				sh.updKeys = append(sh.updKeys, k)
@@ -103,7 +103,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 		b.hijacked[victim] = id
 	}
 	if rm.welcome == nil && (rm.g == nil || rm.g.Epoch() < b.cur.Epoch()) {
-		b.makeReal(victim, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
+		b.makeReal(victim, b.copyOf(b.cur, core.LeafIndex(rm.leaf), rm.sig, tp))
 	}
 	return nil
 }
@@ -111,7 +111,7 @@ func (b *RealBackend) Compromise(id int, victim MemberID, signature bool) error 
 // catchUp returns a copy of real member m's state moved to the delivery
 // service's epoch by processing, in order, the proposals and commits it
 // has not processed yet (what an adversary holding its state can do).
-func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*mls.Group, error) {
+func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*core.Group, error) {
 	tmp := &realMember{g: rm.g.Clone(), leaf: rm.leaf, isReal: true}
 	if rm.seen != nil {
 		tmp.seen = map[*propRec]bool{}
@@ -139,7 +139,7 @@ func (b *RealBackend) catchUp(m MemberID, rm *realMember) (*mls.Group, error) {
 }
 
 // sameTreePrivate reports whether a and b hold the same private keys.
-func sameTreePrivate(a, b *mls.TreePrivate) bool {
+func sameTreePrivate(a, b *core.TreePrivate) bool {
 	na, nb := a.Nodes(), b.Nodes()
 	if a.Leaf() != b.Leaf() || !slices.Equal(na, nb) {
 		return false
@@ -164,7 +164,7 @@ func (b *RealBackend) AdversaryDerived(id int) (derived, known bool) {
 }
 
 // adversary runs every live shadow client over the accepted commit.
-func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed []MemberID) error {
+func (b *RealBackend) adversary(p *realPending, prev, next *core.Group, removed []MemberID) error {
 	for id, sh := range b.shadows {
 		sh.known = false
 		if !sh.alive {
@@ -209,115 +209,28 @@ func (b *RealBackend) adversary(p *realPending, prev, next *mls.Group, removed [
 }
 
 // tryEpoch makes shadow sh try to derive next's epoch from the commit it
-// observed, with the keys it holds.
-func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *mls.Group) (bool, error) {
-	cs := prev.EpochSecrets().CipherSuite()
-	oldCtx := prev.Public().Context()
-	msg, err := mls.UnmarshalMLSMessage(p.commit)
+// observed, with the keys it holds: the victim's private tree state and
+// its stolen Update keys, its ghost's, and the epoch's secrets
+// (core.PublicGroup.AdvanceLeaked, the receiver's own steps).
+func (b *RealBackend) tryEpoch(sh *shadow, p *realPending, prev, next *core.Group) (bool, error) {
+	msg, err := core.UnmarshalMLSMessage(p.commit)
 	if err != nil {
 		return false, err
 	}
-	var ac *mls.AuthenticatedContent
-	switch {
-	case msg.PublicMessage != nil:
-		ac = &mls.AuthenticatedContent{WireFormat: msg.WireFormat, Content: msg.PublicMessage.Content, Auth: msg.PublicMessage.Auth}
-	case msg.PrivateMessage != nil:
-		// It knows the epoch's secrets: it decrypts the handshake.
-		st, err := sh.keys.NewSecretTree(prev.Public().Tree().NumLeaves())
-		if err != nil {
-			return false, err
-		}
-		tree := prev.Public().Tree()
-		ac, err = mls.UnprotectPrivate(cs, msg.PrivateMessage, &oldCtx, st, sh.keys.SenderData, func(l uint32) ([]byte, error) {
-			if ln := tree.Leaf(mls.LeafIndex(l)); ln != nil {
-				return ln.SignatureKey, nil
-			}
-			return nil, mls.ErrUnknownSender
-		})
-		if err != nil {
-			return false, nil
-		}
-	}
-	commit := ac.Content.Commit
-	newPub := next.Public()
-	newTree := newPub.Tree()
-	var commitSecret mls.CommitSecret
-	np := sh.priv.Prune(newTree)
-	if np, err = withStolenLeaf(np, newTree, sh.updKeys); err != nil {
-		return false, err
-	}
-	// The private states it holds: the victim's, and its ghost's.
-	privs := []*mls.TreePrivate{np, nil}
-	if sh.gpriv != nil {
-		privs[1] = sh.gpriv.Prune(newTree)
-	}
-	if commit.Path != nil {
-		prov := newPub.Context()
-		prov.ConfirmedTranscriptHash = oldCtx.ConfirmedTranscriptHash
-		enc, err := prov.Marshal()
-		if err != nil {
-			return false, err
-		}
-		committer := mls.LeafIndex(ac.Content.Sender.Index)
-		ok := false
-		for i, tp := range privs {
-			if tp == nil || newTree.Leaf(tp.Leaf()) == nil {
-				continue
-			}
-			dp, secret, err := newTree.DecryptUpdatePath(tp, committer, commit.Path, enc, p.pc.Stats.Added)
-			if err != nil {
-				continue // no key of the path's resolutions
-			}
-			privs[i], commitSecret, ok = dp, secret, true
-		}
-		if !ok {
-			return false, nil // locked out
-		}
-		np = privs[0]
-	}
-	ctx := newPub.Context()
-	enc, err := ctx.Marshal()
+	leaked := &core.LeakedState{Secrets: sh.keys, Members: []core.LeakedMember{
+		{Tree: sh.priv, UpdateKeys: sh.updKeys},
+		{Tree: sh.gpriv},
+	}}
+	res, err := prev.Public().AdvanceLeaked(leaked, &core.AcceptedCommit{Message: msg, Next: next.Public(), Added: p.pc.Stats.Added}, b.mcfg)
 	if err != nil {
-		return false, err
+		return false, b.fail(fmt.Errorf("sim: epoch %d: the adversary of member %d: %w", next.Epoch(), sh.victim, err))
 	}
-	_, keys, err := mls.DeriveEpoch(cs, sh.keys.Init, commitSecret, nil, enc)
-	if err != nil {
-		return false, err
+	if res.Outcome != core.LeakedDerived {
+		return false, nil // locked out (or its secrets do not fit)
 	}
-	if !bytes.Equal(keys.Authenticator, next.EpochAuthenticator()) {
-		return false, nil
-	}
-	sh.priv, sh.keys = np.Prune(newTree), keys
-	if privs[1] != nil {
-		sh.gpriv = privs[1].Prune(newTree)
+	sh.priv, sh.keys = res.Trees[0], res.Secrets
+	if res.Trees[1] != nil {
+		sh.gpriv = res.Trees[1]
 	}
 	return true, nil
-}
-
-// withStolenLeaf returns np with the leaf key of its leaf in tree when one
-// of the stolen Update keys is that key (an Update the victim proposed
-// before the compromise was committed), else np.
-func withStolenLeaf(np *mls.TreePrivate, tree *mls.RatchetTree, keys [][]byte) (*mls.TreePrivate, error) {
-	l := np.Leaf()
-	ln := tree.Leaf(l)
-	if ln == nil || len(keys) == 0 || np.PrivateKey(l.Node()) != nil {
-		return np, nil
-	}
-	for _, k := range keys {
-		tp, err := mls.TreePrivateFromKeys(tree.CipherSuite(), l, []mls.NodeIndex{l.Node()}, [][]byte{k})
-		if err != nil {
-			return nil, err
-		}
-		if !bytes.Equal(tp.PrivateKey(l.Node()), k) || tp.Check(tree) != nil {
-			continue
-		}
-		// The victim's direct path was blanked by the Update: the leaf
-		// key joins whatever np still holds above it.
-		nodes, privs := []mls.NodeIndex{l.Node()}, [][]byte{k}
-		for _, x := range np.Nodes() {
-			nodes, privs = append(nodes, x), append(privs, np.PrivateKey(x))
-		}
-		return mls.TreePrivateFromKeys(tree.CipherSuite(), l, nodes, privs)
-	}
-	return np, nil
 }

@@ -16,7 +16,7 @@ func (s *Sim) scheduleAvailability(m MemberID, nowOnline bool) {
 	mm.onGen++
 	switch o.Mode {
 	case "random":
-		u := counterDraw(s.avSeed, mm.dev, mm.avN)
+		u := counterDraw(s.avSeedOf(mm), mm.dev, mm.avN)
 		mm.avN++
 		if nowOnline {
 			s.push(s.now+expFrom(u, o.MeanOnline.D()), evOffline, m, mm.onGen, nil)
@@ -53,7 +53,7 @@ func (s *Sim) nextWorkdayTransition(m MemberID, t time.Duration) (time.Duration,
 		if o.Jitter <= 0 {
 			return 0
 		}
-		return time.Duration((counterDraw(s.avSeed, s.members[m].dev, 2*uint64(d)+end)*2 - 1) * float64(o.Jitter.D()))
+		return time.Duration((counterDraw(s.avSeedOf(&s.members[m]), s.members[m].dev, 2*uint64(d)+end)*2 - 1) * float64(o.Jitter.D()))
 	}
 	d := t / day
 	for {

@@ -210,6 +210,11 @@ type Sim struct {
 	trSeed     uint64     // traffic draws (counterDraw)
 	lat        *latency
 
+	// Multi-group runs (groups.go): this group's index, and the base
+	// seed's availability seed of the shared clients' devices.
+	group    int
+	sharedAv uint64
+
 	members     []member
 	users       []user
 	activeUsers []int32
@@ -293,7 +298,12 @@ func New(sc *Scenario, opt Options) (*Sim, error) {
 // Run simulates the scenario into opt.OutDir. On context cancellation it
 // stops between two events, completes the outputs and returns
 // ErrInterrupted together with the partial summary.
+// A multi-group scenario (groups.count) runs one simulation per group
+// (groups.go).
 func Run(ctx context.Context, sc *Scenario, opt Options) (*Summary, error) {
+	if sc.Groups.On() {
+		return runGroups(ctx, sc, opt)
+	}
 	s, err := New(sc, opt)
 	if err != nil {
 		return nil, err

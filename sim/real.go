@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 // RealBackend is the `full` and `sampled` fidelity levels: every message is
@@ -25,7 +25,7 @@ import (
 //
 // # Who holds what
 //
-// Shared state. Per epoch the backend keeps one template mls.Group: the
+// Shared state. Per epoch the backend keeps one template core.Group: the
 // state the committer's PendingCommit moved to. Its PublicGroup (ratchet
 // tree, GroupContext, transcript hash) and EpochSecrets are what every
 // member of that epoch shares; materialized member states point at them
@@ -45,7 +45,7 @@ import (
 //
 // Receivers. A real member (every member in `full`; in `sampled` the
 // founder, a fixed seeded sample of about SampleReceivers members, and
-// every compromised member from the compromise on) keeps a real mls.Group
+// every compromised member from the compromise on) keeps a real core.Group
 // from its Welcome onward: it processes the referenced proposals and every
 // commit in order, when the engine's delivery model says the commit reached
 // it (the engine schedules an arrival per accepted commit and real member,
@@ -77,13 +77,14 @@ import (
 //
 // Adversary. Each compromise is a shadow client holding the victim's real
 // TreePrivate, init_secret and signature key. For every later commit it
-// tries the real decryption of the UpdatePath (DecryptUpdatePath with the
-// keys it holds) and the key schedule, and succeeds iff the epoch
-// authenticator it derives equals the real one. An adversary with the
+// tries to derive the next epoch with the keys it holds
+// (core.PublicGroup.AdvanceLeaked: the real decryption of the UpdatePath
+// and the key schedule, succeeding iff the commit's confirmation tag
+// verifies with the keys it derives). An adversary with the
 // signature key is active: the engine makes it commit as the victim right
 // after the compromise and at every later turn of the victim
 // (CommitSpec.Adversary). Those commits are built from the shadow's own
-// state (mls.RestoreGroup with the stolen signature key, the epoch secrets
+// state (core.RestoreGroup with the stolen signature key, the epoch secrets
 // and tree keys it derived), so they are signed, carry a fresh UpdatePath
 // it generated, and every real receiver verifies and processes them; the
 // shadow then holds the new keys because it chose them. Every other commit
@@ -111,8 +112,8 @@ type RealBackend struct {
 	SampleReceivers int
 
 	cfg         BackendConfig
-	mcfg        *mls.Config
-	newKP       func(m MemberID) (*mls.KeyPackageBundle, error)
+	mcfg        *core.Config
+	newKP       func(m MemberID) (*core.KeyPackageBundle, error)
 	groupID     []byte
 	aad         []byte
 	sampleEvery uint64
@@ -121,8 +122,8 @@ type RealBackend struct {
 	real    []MemberID    // members with a real state (or a pending real join)
 	epochs  map[uint64]*epochRec
 	lowest  uint64
-	cur     *mls.Group // template of the delivery service's epoch
-	nodes   map[mls.NodeIndex]nodeKey
+	cur     *core.Group // template of the delivery service's epoch
+	nodes   map[core.NodeIndex]nodeKey
 	props   map[propKey]*propRec
 	shadows map[int]*shadow
 	senders []MemberID // members holding a sender state
@@ -131,7 +132,7 @@ type RealBackend struct {
 	hijacked map[MemberID]int
 	// lowTmpl is the oldest epoch whose template is still kept.
 	lowTmpl uint64
-	// rng is every Group's randomness source (mls.Config.Rand); it can
+	// rng is every Group's randomness source (core.Config.Rand); it can
 	// replay the key seed of a re-sent Update proposal.
 	rng *keyRand
 	// building maps a committer to the commit it built that the delivery
@@ -194,38 +195,38 @@ type RealStats struct {
 }
 
 type realMember struct {
-	kp        *mls.KeyPackageBundle
+	kp        *core.KeyPackageBundle
 	sig       []byte
 	leaf      int32
 	leafPriv  []byte
-	g         *mls.Group // real state
-	welcome   []byte     // real joiner: its Welcome until processed
+	g         *core.Group // real state
+	welcome   []byte      // real joiner: its Welcome until processed
 	joinEpoch uint64
 	isReal    bool
 	seen      map[*propRec]bool // proposals g processed in its epoch
 	// selfRemoved: a deferred ProcessCommit processed its removal; settle
 	// drops the state.
 	selfRemoved bool
-	send        *mls.Group // sender state of sendEpoch
+	send        *core.Group // sender state of sendEpoch
 	sendEpoch   uint64
 	// recv: a real receiver's secret trees of epochs other than its
 	// current one, for application messages of those epochs.
-	recv map[uint64]*mls.SecretTree
+	recv map[uint64]*core.SecretTree
 }
 
 // epochRec is what the backend keeps of an accepted epoch: the template
 // (for senders; dropped keepTemplates epochs behind the delivery service)
 // and the messages a lagging real member still has to process.
 type epochRec struct {
-	tmpl      *mls.Group
+	tmpl      *core.Group
 	auth      []byte
 	commit    []byte // encoded MLSMessage of the commit that created the epoch
 	props     []*propRec
 	committer MemberID
-	added     []mls.LeafIndex
+	added     []core.LeafIndex
 }
 
-// keyRand is the backends' mls.Config.Rand: a seeded stream that can
+// keyRand is the backends' core.Config.Rand: a seeded stream that can
 // record the bytes of the next read (the leaf key seed ProposeUpdate draws
 // first) and replay recorded bytes for the next read instead of drawing.
 type keyRand struct {
@@ -313,23 +314,23 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 		}
 	}
 	p := cfg.Profile
-	// GREASE off (RFC 9420, Section 13.5, on by default in mls.Config):
+	// GREASE off (RFC 9420, Section 13.5, on by default in core.Config):
 	// the size model counts KeyPackages and leaves without GREASE values (a
 	// GREASE extension has a random length) and the committed results must
 	// reproduce byte for byte (workloads/README.md, "Fidelity").
 	b.rng = &keyRand{r: rand.NewChaCha8(seed)}
 	b.building = map[MemberID]*realPending{}
-	b.mcfg = &mls.Config{Rand: b.rng, EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
+	b.mcfg = &core.Config{Rand: b.rng, EncryptHandshake: cfg.PrivateHandshake, PaddingBlock: p.PaddingBlock, DisableGREASE: true}
 	b.groupID = fill([]byte("mlslab-sim-group"), p.GroupIDLen)
 	b.aad = make([]byte, p.AuthenticatedDataLen)
-	caps := mls.DefaultCapabilities(0)
-	cs := mls.CipherSuite(cfg.Suite.ID)
+	caps := core.DefaultCapabilities(0)
+	cs := core.CipherSuite(cfg.Suite.ID)
 	caps.CipherSuites = caps.CipherSuites[:1]
 	caps.CipherSuites[0] = cs
-	caps.Credentials = []mls.CredentialType{mls.CredentialBasic}
-	b.newKP = func(m MemberID) (*mls.KeyPackageBundle, error) {
+	caps.Credentials = []core.CredentialType{core.CredentialBasic}
+	b.newKP = func(m MemberID) (*core.KeyPackageBundle, error) {
 		id := fill(fmt.Appendf(nil, "member-%d-", m), p.IdentityLen)
-		return mls.NewKeyPackage(b.mcfg, cs, mls.NewBasicCredential(id), &mls.KeyPackageOptions{Capabilities: &caps})
+		return core.NewKeyPackage(b.mcfg, cs, core.NewBasicCredential(id), &core.KeyPackageOptions{Capabilities: &caps})
 	}
 	n := max(cfg.ExpectedMembers, 1)
 	k := b.SampleReceivers
@@ -338,7 +339,7 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 	}
 	b.sampleEvery = uint64(max(1, n/k))
 	b.epochs = map[uint64]*epochRec{}
-	b.nodes = map[mls.NodeIndex]nodeKey{}
+	b.nodes = map[core.NodeIndex]nodeKey{}
 	b.props = map[propKey]*propRec{}
 	b.shadows = map[int]*shadow{}
 	b.hijacked = map[MemberID]int{}
@@ -346,7 +347,7 @@ func (b *RealBackend) Init(cfg BackendConfig, founder MemberID) error {
 	if err != nil {
 		return err
 	}
-	g, err := mls.CreateGroup(b.mcfg, b.groupID, kp, nil)
+	g, err := core.CreateGroup(b.mcfg, b.groupID, kp, nil)
 	if err != nil {
 		return err
 	}

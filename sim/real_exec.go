@@ -10,15 +10,15 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 // procJob is a deferred ProcessCommit call.
 type procJob struct {
 	m   MemberID
 	e   uint64
-	r   *epochRec        // resolved at arrival: gc may drop it from b.epochs meanwhile
-	pub *mls.PublicGroup // the epoch template's public state, nil if no longer kept
+	r   *epochRec         // resolved at arrival: gc may drop it from b.epochs meanwhile
+	pub *core.PublicGroup // the epoch template's public state, nil if no longer kept
 }
 
 // maxDeferred bounds the deferred ProcessCommit calls between flushes.

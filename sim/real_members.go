@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/mls/treemath"
 )
 
@@ -27,7 +27,7 @@ func (b *RealBackend) sampled(m MemberID) bool {
 	return b.full || splitmix(b.cfg.Seed^uint64(uint32(m))*0x9fb21c651e98df25)%b.sampleEvery == 0
 }
 
-func (b *RealBackend) makeReal(m MemberID, g *mls.Group) {
+func (b *RealBackend) makeReal(m MemberID, g *core.Group) {
 	rm := b.mem(m)
 	if !rm.isReal {
 		rm.isReal = true
@@ -39,7 +39,7 @@ func (b *RealBackend) makeReal(m MemberID, g *mls.Group) {
 
 // copyOf materializes member m (leaf l) in tmpl's epoch with a fresh
 // secret tree.
-func (b *RealBackend) copyOf(tmpl *mls.Group, l mls.LeafIndex, sig []byte, priv *mls.TreePrivate) *mls.Group {
+func (b *RealBackend) copyOf(tmpl *core.Group, l core.LeafIndex, sig []byte, priv *core.TreePrivate) *core.Group {
 	g, err := materialize(tmpl, l, sig, priv)
 	if err != nil {
 		// The parts come from the simulator's own key store and were
@@ -80,7 +80,7 @@ func (b *RealBackend) sendEpoch(e uint64) uint64 {
 }
 
 // senderState returns m's sender state in epoch e (cached for the epoch).
-func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
+func (b *RealBackend) senderState(m MemberID, e uint64) (*core.Group, error) {
 	e = b.sendEpoch(e)
 	rm := b.mem(m)
 	if rm.send != nil && rm.sendEpoch == e {
@@ -97,7 +97,7 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 		// The adversary acting as its victim: its own state (the stolen
 		// signature key, the epoch secrets and tree keys it derived).
 		sh := b.shadows[id]
-		g, err := mls.RestoreGroup(r.tmpl.Config(), r.tmpl.Public(), sh.keys, mls.LeafIndex(rm.leaf), sh.sig, sh.priv)
+		g, err := core.RestoreGroup(r.tmpl.Config(), r.tmpl.Public(), sh.keys, core.LeafIndex(rm.leaf), sh.sig, sh.priv)
 		if err != nil {
 			return nil, b.fail(fmt.Errorf("sim: adversary state of compromise %d: %w", id, err))
 		}
@@ -110,13 +110,13 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 		rm.send, rm.sendEpoch = g, e
 		return g, nil
 	}
-	var priv *mls.TreePrivate
+	var priv *core.TreePrivate
 	if rm.g != nil && rm.g.Epoch() == e {
 		priv = rm.g.TreePrivate()
-	} else if priv, err = mls.NewTreePrivate(r.tmpl.EpochSecrets().CipherSuite(), mls.LeafIndex(rm.leaf), rm.leafPriv); err != nil {
+	} else if priv, err = core.NewTreePrivate(r.tmpl.EpochSecrets().CipherSuite(), core.LeafIndex(rm.leaf), rm.leafPriv); err != nil {
 		return nil, err
 	}
-	g, err := materialize(r.tmpl, mls.LeafIndex(rm.leaf), rm.sig, priv)
+	g, err := materialize(r.tmpl, core.LeafIndex(rm.leaf), rm.sig, priv)
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: sender state of member %d: %w", m, err))
 	}
@@ -131,7 +131,7 @@ func (b *RealBackend) senderState(m MemberID, e uint64) (*mls.Group, error) {
 	return rm.send, nil
 }
 
-func (b *RealBackend) keyPackage(m MemberID) (*mls.KeyPackageBundle, error) {
+func (b *RealBackend) keyPackage(m MemberID) (*core.KeyPackageBundle, error) {
 	rm := b.mem(m)
 	if rm.kp == nil {
 		kp, err := b.newKP(m)
@@ -145,10 +145,10 @@ func (b *RealBackend) keyPackage(m MemberID) (*mls.KeyPackageBundle, error) {
 
 // oracleState is the exact private tree state of member m in the tree of
 // g (RFC 9420, Section 4.2), from the key oracle.
-func (b *RealBackend) oracleState(m MemberID, g *mls.Group) (*mls.TreePrivate, error) {
+func (b *RealBackend) oracleState(m MemberID, g *core.Group) (*core.TreePrivate, error) {
 	rm := b.mem(m)
 	tree := g.Public().Tree()
-	l := mls.LeafIndex(rm.leaf)
+	l := core.LeafIndex(rm.leaf)
 	keys := []nodeKey{{node: l.Node(), priv: rm.leafPriv, pub: tree.Leaf(l).EncryptionKey}}
 	for _, x := range treemath.DirectPath(l.Node(), tree.NumLeaves()) {
 		pn := tree.ParentNode(x)
@@ -264,7 +264,7 @@ func (b *RealBackend) resync(m MemberID) error {
 	if err != nil {
 		return err
 	}
-	b.makeReal(m, b.copyOf(b.cur, mls.LeafIndex(rm.leaf), rm.sig, tp))
+	b.makeReal(m, b.copyOf(b.cur, core.LeafIndex(rm.leaf), rm.sig, tp))
 	b.st.Resyncs++
 	return nil
 }

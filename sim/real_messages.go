@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 type propKey struct {
@@ -36,12 +36,12 @@ type propRec struct {
 
 type realPending struct {
 	spec         CommitSpec
-	pc           *mls.PendingCommit
+	pc           *core.PendingCommit
 	commit       []byte
 	welcome      []byte
 	refs         []*propRec
 	cpu          time.Duration
-	removedLeafs []mls.LeafIndex
+	removedLeafs []core.LeafIndex
 	byShadow     bool // built by a signature-key adversary from its own state
 }
 
@@ -56,7 +56,7 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 		return nil, err
 	}
 	before := g.OwnUpdateKeys()
-	var msg *mls.MLSMessage
+	var msg *core.MLSMessage
 	var ikm []byte
 	switch kind {
 	case PropUpdate:
@@ -64,19 +64,19 @@ func (b *RealBackend) buildProposal(kind ProposalKind, sender, subject MemberID,
 		// draws: recorded for a new proposal, replayed for a re-send.
 		if resend != nil && resend.ikm != nil {
 			b.rng.replay, ikm = resend.ikm, resend.ikm
-			msg, err = g.ProposeUpdate(&mls.ProposeOptions{AuthenticatedData: b.aad})
+			msg, err = g.ProposeUpdate(&core.ProposeOptions{AuthenticatedData: b.aad})
 			b.rng.replay = nil
 		} else {
 			b.rng.record = true
-			msg, err = g.ProposeUpdate(&mls.ProposeOptions{AuthenticatedData: b.aad})
+			msg, err = g.ProposeUpdate(&core.ProposeOptions{AuthenticatedData: b.aad})
 			b.rng.record, ikm, b.rng.got = false, b.rng.got, nil
 		}
 	case PropRemove:
-		msg, err = g.Propose(&mls.Remove{Removed: uint32(b.mem(subject).leaf)}, &mls.ProposeOptions{AuthenticatedData: b.aad})
+		msg, err = g.Propose(&core.Remove{Removed: uint32(b.mem(subject).leaf)}, &core.ProposeOptions{AuthenticatedData: b.aad})
 	default:
-		var kp *mls.KeyPackageBundle
+		var kp *core.KeyPackageBundle
 		if kp, err = b.keyPackage(subject); err == nil {
-			msg, err = g.Propose(&mls.Add{KeyPackage: *kp.KeyPackage}, &mls.ProposeOptions{AuthenticatedData: b.aad})
+			msg, err = g.Propose(&core.Add{KeyPackage: *kp.KeyPackage}, &core.ProposeOptions{AuthenticatedData: b.aad})
 		}
 	}
 	if err != nil {
@@ -147,7 +147,7 @@ func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) erro
 			continue
 		}
 		t0 := time.Now()
-		msg, err := mls.UnmarshalMLSMessage(enc)
+		msg, err := core.UnmarshalMLSMessage(enc)
 		if err != nil {
 			return b.fail(err)
 		}
@@ -170,16 +170,16 @@ func (b *RealBackend) receiveApp(sender MemberID, e uint64, enc, pt []byte) erro
 					return b.fail(err)
 				}
 				if rm.recv == nil {
-					rm.recv = map[uint64]*mls.SecretTree{}
+					rm.recv = map[uint64]*core.SecretTree{}
 				}
 				rm.recv[e] = st
 			}
 			ctx := r.tmpl.Public().Context()
-			o, err := mls.OpenPrivate(r.tmpl.EpochSecrets().CipherSuite(), msg.PrivateMessage, &ctx, st, r.tmpl.EpochSecrets().SenderData, func(l uint32) ([]byte, error) {
-				if ln := tree.Leaf(mls.LeafIndex(l)); ln != nil {
+			o, err := core.OpenPrivate(r.tmpl.EpochSecrets().CipherSuite(), msg.PrivateMessage, &ctx, st, r.tmpl.EpochSecrets().SenderData, func(l uint32) ([]byte, error) {
+				if ln := tree.Leaf(core.LeafIndex(l)); ln != nil {
 					return ln.SignatureKey, nil
 				}
-				return nil, mls.ErrUnknownSender
+				return nil, core.ErrUnknownSender
 			})
 			if err == nil {
 				err = o.Consume()
@@ -245,7 +245,7 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 			b.st.AdversaryCommit++
 		}
 	}
-	var byValue []mls.ProposalBody
+	var byValue []core.ProposalBody
 	for _, pr := range spec.Proposals {
 		switch {
 		case pr.ByRef:
@@ -257,7 +257,7 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 					return nil, err
 				}
 			}
-			msg, err := mls.UnmarshalMLSMessage(r.msg)
+			msg, err := core.UnmarshalMLSMessage(r.msg)
 			if err != nil {
 				return nil, err
 			}
@@ -266,19 +266,19 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 			}
 			p.refs = append(p.refs, r)
 		case pr.Kind == PropRemove:
-			byValue = append(byValue, &mls.Remove{Removed: uint32(b.mem(pr.Subject).leaf)})
+			byValue = append(byValue, &core.Remove{Removed: uint32(b.mem(pr.Subject).leaf)})
 		case pr.Kind == PropAdd:
 			kp, err := b.keyPackage(pr.Subject)
 			if err != nil {
 				return nil, err
 			}
-			byValue = append(byValue, &mls.Add{KeyPackage: *kp.KeyPackage})
+			byValue = append(byValue, &core.Add{KeyPackage: *kp.KeyPackage})
 		default:
 			return nil, fmt.Errorf("sim: %s proposal by value is not generated", pr.Kind)
 		}
 	}
 	t0 := time.Now()
-	pc, err := c.Commit(mls.CommitOptions{Proposals: byValue, ForcePath: spec.Path, InlineTree: b.cfg.RatchetTreeInWelcome, AuthenticatedData: b.aad})
+	pc, err := c.Commit(core.CommitOptions{Proposals: byValue, ForcePath: spec.Path, InlineTree: b.cfg.RatchetTreeInWelcome, AuthenticatedData: b.aad})
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: commit by %d in epoch %d: %w", spec.Committer, e, err))
 	}
@@ -405,14 +405,14 @@ func (b *RealBackend) AcceptCommit(pp Pending, a *Applied) (CommitResult, error)
 	cm := b.mem(spec.Committer)
 	tp := next.TreePrivate()
 	if spec.Path {
-		cl := mls.LeafIndex(cm.leaf)
+		cl := core.LeafIndex(cm.leaf)
 		cm.leafPriv = tp.PrivateKey(cl.Node())
 		for _, x := range tree.FilteredDirectPath(cl) {
 			b.nodes[x] = nodeKey{node: x, priv: tp.PrivateKey(x), pub: tree.Node(x).EncryptionKey()}
 		}
 	}
 	if cm.isReal && cm.welcome == nil {
-		b.makeReal(spec.Committer, b.copyOf(next, mls.LeafIndex(cm.leaf), cm.sig, tp))
+		b.makeReal(spec.Committer, b.copyOf(next, core.LeafIndex(cm.leaf), cm.sig, tp))
 	}
 	if err := b.adversary(p, prev, next, removed); err != nil {
 		return res, err
@@ -476,7 +476,7 @@ func (b *RealBackend) processCommit(rm *realMember, j procJob) error {
 		if rm.seen[pr] {
 			continue
 		}
-		msg, err := mls.UnmarshalMLSMessage(pr.msg)
+		msg, err := core.UnmarshalMLSMessage(pr.msg)
 		if err != nil {
 			return err
 		}
@@ -488,7 +488,7 @@ func (b *RealBackend) processCommit(rm *realMember, j procJob) error {
 			rm.g.RegisterUpdateKey([]byte(pr.ref), pr.updatePriv)
 		}
 	}
-	msg, err := mls.UnmarshalMLSMessage(r.commit)
+	msg, err := core.UnmarshalMLSMessage(r.commit)
 	if err != nil {
 		return err
 	}
@@ -543,11 +543,11 @@ func (b *RealBackend) Join(m MemberID, e uint64) error {
 	if !b.cfg.RatchetTreeInWelcome && r.tmpl == nil {
 		return b.fail(fmt.Errorf("sim: template of epoch %d no longer kept for joiner %d", e, m))
 	}
-	msg, err := mls.UnmarshalMLSMessage(rm.welcome)
+	msg, err := core.UnmarshalMLSMessage(rm.welcome)
 	if err != nil {
 		return err
 	}
-	opts := &mls.JoinOptions{}
+	opts := &core.JoinOptions{}
 	if !b.cfg.RatchetTreeInWelcome {
 		// Delivered out of band (RFC 9420, Section 12.4.3.3).
 		if opts.RatchetTree, err = r.tmpl.Public().Tree().MarshalRatchetTree(); err != nil {
@@ -555,7 +555,7 @@ func (b *RealBackend) Join(m MemberID, e uint64) error {
 		}
 	}
 	t0 := time.Now()
-	g, err := mls.Join(b.mcfg, msg, rm.kp, opts)
+	g, err := core.Join(b.mcfg, msg, rm.kp, opts)
 	b.st.joinCPU += time.Since(t0)
 	if err != nil {
 		return b.fail(fmt.Errorf("sim: member %d joining epoch %d: %w", m, e, err))

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 	"github.com/mlslab/mlslab/sim/size"
 )
 
@@ -354,9 +354,9 @@ func TestMaterializeMatchesMLS(t *testing.T) {
 	if m.LeafIndex() != 0 || !bytes.Equal(m.SignaturePrivateKey(), g.SignaturePrivateKey()) || m.TreePrivate() != tp || !m.Active() {
 		t.Fatal("materialized group fields differ")
 	}
-	// A receiver's copy cannot encrypt in its epoch (mls.RestoreGroup);
+	// A receiver's copy cannot encrypt in its epoch (core.RestoreGroup);
 	// senderState unlocks its states, which are the only senders.
-	if _, err := m.SealApplication([]byte("x"), nil); !errors.Is(err, mls.ErrSendingLocked) {
+	if _, err := m.SealApplication([]byte("x"), nil); !errors.Is(err, core.ErrSendingLocked) {
 		t.Fatalf("materialized receiver state sealed: %v", err)
 	}
 	m.UnlockSending()
@@ -365,7 +365,7 @@ func TestMaterializeMatchesMLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc, _ := msg.Marshal()
-	if _, err := mls.UnmarshalMLSMessage(enc); err != nil {
+	if _, err := core.UnmarshalMLSMessage(enc); err != nil {
 		t.Fatal(err)
 	}
 }

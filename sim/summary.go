@@ -52,6 +52,9 @@ type Summary struct {
 	// Real is the real work of a full or sampled run (its CPU times are
 	// measured, so they vary between runs).
 	Real *RealStats `json:"real,omitempty"`
+	// Groups is set for a multi-group run (groups.go); its metrics are
+	// pooled over the groups (summarize).
+	Groups *GroupsSummary `json:"groups,omitempty"`
 }
 
 // RunInfo is the non-deterministic part of a summary.
@@ -195,22 +198,70 @@ func nanTo(v float64) float64 {
 }
 
 func (s *Sim) summary(wall time.Time, runErr error) *Summary {
-	st := &s.st
-	m := Metrics{
-		SimulatedSeconds: s.now.Seconds(), Epochs: s.epoch, FinalUsers: len(s.activeUsers),
-		Joins: st.joins, Leaves: st.leaves, InactiveRemovals: st.inactiveRemovals, Adds: st.adds, Removes: st.removes,
-		SelfUpdates: st.selfUpdates, UpdatesOnSend: st.updatesOnSend, Commits: st.commits, Collisions: st.collisions,
-		Retries: st.retries, Proposals: st.proposals, Reproposals: st.reproposals, CommitBytesTotal: st.commitBytes,
-		RejectedCommitBytes: st.rejectedBytes, WelcomeBytesTotal: st.welcomeBytes, ProposalBytesTotal: st.proposalBytes,
-		AppMessages: st.apps, AppBytesTotal: st.appBytes, Compromises: st.compromises, Healed: st.heals, AdversaryCommits: st.advCommits,
-		ExposedAppMessages: st.exposedApps, BackendErrors: st.backendErrors, AdversaryMismatches: st.adversaryMismatches,
+	return summarize([]*Sim{s}, wall, runErr)
+}
+
+// add accumulates b's counters into a (a multi-group run's summary pools
+// its groups' counters; the last-tree and size-tracking fields are not
+// summed).
+func (a *stats) add(b *stats) {
+	for _, p := range [][2]*int64{
+		{&a.joins, &b.joins}, {&a.leaves, &b.leaves}, {&a.inactiveRemovals, &b.inactiveRemovals},
+		{&a.selfUpdates, &b.selfUpdates}, {&a.updatesOnSend, &b.updatesOnSend}, {&a.proposals, &b.proposals},
+		{&a.reproposals, &b.reproposals}, {&a.proposalBytes, &b.proposalBytes}, {&a.commits, &b.commits},
+		{&a.collisions, &b.collisions}, {&a.retries, &b.retries}, {&a.rejectedBytes, &b.rejectedBytes},
+		{&a.commitBytes, &b.commitBytes}, {&a.welcomeBytes, &b.welcomeBytes}, {&a.pathCiphertexts, &b.pathCiphertexts},
+		{&a.adds, &b.adds}, {&a.removes, &b.removes}, {&a.apps, &b.apps}, {&a.appBytes, &b.appBytes},
+		{&a.exposedApps, &b.exposedApps}, {&a.lagSum, &b.lagSum}, {&a.recvBytes, &b.recvBytes},
+		{&a.recvAppBytes, &b.recvAppBytes}, {&a.offline, &b.offline}, {&a.compromises, &b.compromises},
+		{&a.heals, &b.heals}, {&a.advCommits, &b.advCommits}, {&a.backendErrors, &b.backendErrors},
+		{&a.adversaryMismatches, &b.adversaryMismatches}, {&a.treeSamples, &b.treeSamples},
+	} {
+		*p[0] += *p[1]
 	}
-	if s.tree != nil {
-		t := s.tree.Stats()
-		m.FinalMembers, m.PeakLeaves = t.Members, t.Leaves
-		m.FinalBlankNodes, m.FinalUnmergedLeaves = t.BlankNodes, t.UnmergedLeaves
-		m.FinalMeanCopathRes, m.FinalRatchetTreeBytes = t.MeanCopathResolution(), t.RatchetTreeBytes
+	a.commitSizes = append(a.commitSizes, b.commitSizes...)
+	a.blankSum += b.blankSum
+	a.occBlankSum += b.occBlankSum
+	a.memberSeconds += b.memberSeconds
+}
+
+// summarize is the summary of one run, or of a multi-group run's groups
+// (groups.go): counters, totals and per-commit or per-member-day means
+// pooled over the groups, epochs and final tree sizes summed (the final
+// mean copath resolution is the mean over groups), healing statistics
+// over every group's compromises.
+func summarize(sims []*Sim, wall time.Time, runErr error) *Summary {
+	var st stats
+	var m Metrics
+	var events uint64
+	var copath float64
+	trees := 0
+	for _, s := range sims {
+		st.add(&s.st)
+		events += s.events
+		m.SimulatedSeconds = max(m.SimulatedSeconds, s.now.Seconds())
+		m.Epochs += s.epoch
+		m.FinalUsers += len(s.activeUsers)
+		if s.tree != nil {
+			t := s.tree.Stats()
+			m.FinalMembers += t.Members
+			m.PeakLeaves += t.Leaves
+			m.FinalBlankNodes += t.BlankNodes
+			m.FinalUnmergedLeaves += t.UnmergedLeaves
+			m.FinalRatchetTreeBytes += t.RatchetTreeBytes
+			copath += t.MeanCopathResolution()
+			trees++
+		}
 	}
+	if trees > 0 {
+		m.FinalMeanCopathRes = copath / float64(trees)
+	}
+	m.Joins, m.Leaves, m.InactiveRemovals, m.Adds, m.Removes = st.joins, st.leaves, st.inactiveRemovals, st.adds, st.removes
+	m.SelfUpdates, m.UpdatesOnSend, m.Commits, m.Collisions = st.selfUpdates, st.updatesOnSend, st.commits, st.collisions
+	m.Retries, m.Proposals, m.Reproposals, m.CommitBytesTotal = st.retries, st.proposals, st.reproposals, st.commitBytes
+	m.RejectedCommitBytes, m.WelcomeBytesTotal, m.ProposalBytesTotal = st.rejectedBytes, st.welcomeBytes, st.proposalBytes
+	m.AppMessages, m.AppBytesTotal, m.Compromises, m.Healed, m.AdversaryCommits = st.apps, st.appBytes, st.compromises, st.heals, st.advCommits
+	m.ExposedAppMessages, m.BackendErrors, m.AdversaryMismatches = st.exposedApps, st.backendErrors, st.adversaryMismatches
 	if n := st.commits + st.collisions; n > 0 {
 		m.CollisionRate = float64(st.collisions) / float64(n)
 	}
@@ -234,37 +285,42 @@ func (s *Sim) summary(wall time.Time, runErr error) *Summary {
 		m.MeanBlankFraction = st.blankSum / float64(st.treeSamples)
 		m.MeanOccupiedBlankFraction = st.occBlankSum / float64(st.treeSamples)
 	}
-	times, epochs, unhealed := s.healingTimes()
-	m.Unhealed = unhealed
-	m.HealingEpochsP50 = nanTo(quantile(epochs, 0.5))
-	m.HealingSecondsP50 = nanTo(quantile(times, 0.5))
-	m.HealingSecondsP95 = nanTo(quantile(times, 0.95))
-	m.HealingSecondsMax = nanTo(quantile(times, 1))
-	if st.compromises > 0 {
-		var e, ee int64
+	var times, epochs []float64
+	var e, ee int64
+	for _, s := range sims {
+		t, ep, unhealed := s.healingTimes()
+		times, epochs = append(times, t...), append(epochs, ep...)
+		m.Unhealed += unhealed
 		for _, c := range s.comps {
 			e += c.exposure
 			if c.happened {
 				ee += int64(s.exposedEpochs(c))
 			}
 		}
+	}
+	m.HealingEpochsP50 = nanTo(quantile(epochs, 0.5))
+	m.HealingSecondsP50 = nanTo(quantile(times, 0.5))
+	m.HealingSecondsP95 = nanTo(quantile(times, 0.95))
+	m.HealingSecondsMax = nanTo(quantile(times, 1))
+	if st.compromises > 0 {
 		m.ExposurePerCompromise = float64(e) / float64(st.compromises)
 		m.ExposedEpochsMean = float64(ee) / float64(st.compromises)
 	}
-	s.kmMetrics(&m)
+	kmMetrics(&m, sims)
 	el := time.Since(wall).Seconds()
+	s := sims[0]
 	sum := &Summary{
 		Scenario: s.sc.Name, File: s.sc.File, Seed: s.sc.Seed, Fidelity: s.backend.Fidelity(), Suite: s.sc.Suite,
 		Horizon: s.sc.Duration.String(), Metrics: m,
 		Run: RunInfo{GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-			WallSeconds: el, Events: s.events},
+			WallSeconds: el, Events: events},
 	}
-	if rb, ok := s.backend.(*RealBackend); ok {
+	if rb, ok := s.backend.(*RealBackend); ok && len(sims) == 1 {
 		rs := rb.Stats()
 		sum.Real = &rs
 	}
 	if el > 0 {
-		sum.Run.EventsPerS = float64(s.events) / el
+		sum.Run.EventsPerS = float64(events) / el
 	}
 	sum.Run.Version, sum.Run.Commit, sum.Run.Modified = buildVersion()
 	if runErr != nil {
@@ -329,8 +385,9 @@ func (o *outputs) writeSummary(sum *Summary) error {
 // built from (as recorded in every summary.json).
 func Version() (version, commit string, modified bool) { return buildVersion() }
 
-// kmMetrics fills the Kaplan–Meier healing medians of m.
-func (s *Sim) kmMetrics(m *Metrics) {
+// kmMetrics fills the Kaplan–Meier healing medians of m, over the
+// compromises of every run in sims (one, or a multi-group run's groups).
+func kmMetrics(m *Metrics, sims []*Sim) {
 	med := func(obs []survival.Obs, est, lo, hi *float64) {
 		e, l, h := survival.KaplanMeier(obs, 0.95).Median()
 		*est = nanTo(e)
@@ -338,26 +395,35 @@ func (s *Sim) kmMetrics(m *Metrics) {
 			*lo, *hi = nanTo(l), nanTo(h)
 		}
 	}
-	med(s.healingObs(func(c *compromise) (time.Duration, bool) { return c.healCommit, true }),
+	pool := func(got func(s *Sim, c *compromise) (time.Duration, bool)) []survival.Obs {
+		var obs []survival.Obs
+		for _, s := range sims {
+			obs = append(obs, s.healingObs(func(c *compromise) (time.Duration, bool) { return got(s, c) })...)
+		}
+		return obs
+	}
+	med(pool(func(_ *Sim, c *compromise) (time.Duration, bool) { return c.healCommit, true }),
 		&m.HealCommitSecondsMedian, &m.HealCommitSecondsCILo, &m.HealCommitSecondsCIHi)
-	med(s.healingObs(func(c *compromise) (time.Duration, bool) {
+	med(pool(func(s *Sim, c *compromise) (time.Duration, bool) {
 		if s.victimRemoved(c) {
 			return c.healCommit, true
 		}
 		return c.healVictim, c.victimDone
 	}), &m.VictimProcessedSecondsMedian, &m.VictimProcessedSecondsCILo, &m.VictimProcessedSecondsCIHi)
-	med(s.healingObs(func(c *compromise) (time.Duration, bool) { return c.healOnline, c.onlineDone }),
+	med(pool(func(_ *Sim, c *compromise) (time.Duration, bool) { return c.healOnline, c.onlineDone }),
 		&m.OnlineProcessedSecondsMedian, &m.OnlineProcessedSecondsCILo, &m.OnlineProcessedSecondsCIHi)
-	med(s.healingObs(func(c *compromise) (time.Duration, bool) { return c.healAll, c.healAll != never }),
+	med(pool(func(_ *Sim, c *compromise) (time.Duration, bool) { return c.healAll, c.healAll != never }),
 		&m.AllProcessedSecondsMedian, &m.AllProcessedSecondsCILo, &m.AllProcessedSecondsCIHi)
 	var eps []survival.Obs
-	for _, c := range s.comps {
-		switch {
-		case !c.happened:
-		case c.healed:
-			eps = append(eps, survival.Obs{T: float64(c.healEpoch - c.dsEpoch), Event: true})
-		default:
-			eps = append(eps, survival.Obs{T: float64(s.epoch - c.dsEpoch)})
+	for _, s := range sims {
+		for _, c := range s.comps {
+			switch {
+			case !c.happened:
+			case c.healed:
+				eps = append(eps, survival.Obs{T: float64(c.healEpoch - c.dsEpoch), Event: true})
+			default:
+				eps = append(eps, survival.Obs{T: float64(s.epoch - c.dsEpoch)})
+			}
 		}
 	}
 	med(eps, &m.HealCommitEpochsMedian, nil, nil)

@@ -31,7 +31,7 @@ func (s *Sim) armFirstSelfUpdate(m MemberID) {
 func (s *Sim) armSelfUpdateAfter(m MemberID, iv time.Duration) {
 	mm := &s.members[m]
 	mm.updGen++
-	if iv <= 0 {
+	if iv <= 0 || !s.updatesHere(mm) {
 		return
 	}
 	j := s.sc.Policy.SelfUpdate.Jitter
@@ -148,7 +148,7 @@ func (s *Sim) app(m MemberID, gen uint32) error {
 func (s *Sim) appSend(m MemberID) error {
 	mm := &s.members[m]
 	s.advance(m, s.now)
-	if idle := s.sc.Policy.UpdateOnSendIdle.D(); idle > 0 && s.now-mm.lastUpdate >= idle {
+	if idle := s.sc.Policy.UpdateOnSendIdle.D(); idle > 0 && s.now-mm.lastUpdate >= idle && s.updatesHere(mm) {
 		s.st.updatesOnSend++
 		if err := s.selfUpdate(m, "send"); err != nil {
 			return err

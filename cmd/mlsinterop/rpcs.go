@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mlslab/mlslab/cmd/mlsinterop/internal/pb"
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 // The MLSClient RPCs. Every one runs under the server lock (see
@@ -35,14 +35,14 @@ func checkSuite(cs uint32) (uint16, error) {
 	return uint16(cs), nil
 }
 
-func newKeyPackage(cs uint16, identity []byte, sigPriv []byte) (*mls.KeyPackageBundle, error) {
-	var kp mls.KeyPackage
+func newKeyPackage(cs uint16, identity []byte, sigPriv []byte) (*core.KeyPackageBundle, error) {
+	var kp core.KeyPackage
 	setUint16(&kp.CipherSuite, cs)
-	var opts *mls.KeyPackageOptions
+	var opts *core.KeyPackageOptions
 	if sigPriv != nil {
-		opts = &mls.KeyPackageOptions{SignatureKey: sigPriv}
+		opts = &core.KeyPackageOptions{SignatureKey: sigPriv}
 	}
-	return mls.NewKeyPackage(nil, kp.CipherSuite, mls.NewBasicCredential(identity), opts)
+	return core.NewKeyPackage(nil, kp.CipherSuite, core.NewBasicCredential(identity), opts)
 }
 
 func (s *server) Name(context.Context, *pb.NameRequest) (*pb.NameResponse, error) {
@@ -62,9 +62,9 @@ func (s *server) CreateGroup(_ context.Context, req *pb.CreateGroupRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	psks := &mls.MemoryPSKStore{}
+	psks := &core.MemoryPSKStore{}
 	cfg := newConfig(req.GetEncryptHandshake(), psks)
-	g, err := mls.CreateGroup(cfg, req.GetGroupId(), kp, nil)
+	g, err := core.CreateGroup(cfg, req.GetGroupId(), kp, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (s *server) CreateKeyPackage(_ context.Context, req *pb.CreateKeyPackageReq
 		return nil, err
 	}
 	id := s.newID()
-	s.txs[id] = &transaction{kp: kp, psks: &mls.MemoryPSKStore{}}
+	s.txs[id] = &transaction{kp: kp, psks: &core.MemoryPSKStore{}}
 	return &pb.CreateKeyPackageResponse{TransactionId: id, KeyPackage: enc,
 		InitPriv: kp.InitPriv, EncryptionPriv: kp.EncryptionKey, SignaturePriv: kp.SignatureKey}, nil
 }
@@ -101,7 +101,7 @@ func (s *server) JoinGroup(_ context.Context, req *pb.JoinGroupRequest) (*pb.Joi
 		return nil, err
 	}
 	cfg := newConfig(req.GetEncryptHandshake(), tx.psks)
-	g, err := mls.Join(cfg, w, tx.kp, &mls.JoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree())})
+	g, err := core.Join(cfg, w, tx.kp, &core.JoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree())})
 	if err != nil {
 		return nil, err
 	}
@@ -130,25 +130,25 @@ func (s *server) ExternalJoin(_ context.Context, req *pb.ExternalJoinRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	psks := &mls.MemoryPSKStore{}
+	psks := &core.MemoryPSKStore{}
 	cfg := newConfig(req.GetEncryptHandshake(), psks)
-	opts := &mls.ExternalJoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree())}
+	opts := &core.ExternalJoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree())}
 	for _, p := range req.GetPsks() {
 		psks.AddExternal(p.GetPskId(), p.GetPskSecret())
-		nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
+		nonce, err := core.NewPSKNonce(core.CipherSuite(cs), nil)
 		if err != nil {
 			return nil, err
 		}
-		opts.PSKs = append(opts.PSKs, mls.PreSharedKeyID{PSKType: mls.PSKTypeExternal, PSKID: bytes.Clone(p.GetPskId()), PSKNonce: nonce})
+		opts.PSKs = append(opts.PSKs, core.PreSharedKeyID{PSKType: core.PSKTypeExternal, PSKID: bytes.Clone(p.GetPskId()), PSKNonce: nonce})
 	}
 	if req.GetRemovePrior() {
 		// The prior leaf of this identity (RFC 9420, Section 12.4.3.2: a
 		// resync removes the joiner's old leaf).
 		raw := opts.RatchetTree
-		if e, ok := gi.Extensions.Find(mls.ExtensionRatchetTree); ok {
+		if e, ok := gi.Extensions.Find(core.ExtensionRatchetTree); ok {
 			raw = e.Data
 		}
-		tree, err := mls.ParseRatchetTree(mls.CipherSuite(cs), raw, 1<<20)
+		tree, err := core.ParseRatchetTree(core.CipherSuite(cs), raw, 1<<20)
 		if err != nil {
 			return nil, invalidArgErr("ratchet tree", err)
 		}
@@ -156,10 +156,10 @@ func (s *server) ExternalJoin(_ context.Context, req *pb.ExternalJoinRequest) (*
 		if err != nil {
 			return nil, err
 		}
-		li := mls.LeafIndex(l)
+		li := core.LeafIndex(l)
 		opts.Remove = &li
 	}
-	g, commit, err := mls.ExternalJoin(cfg, gi, kp, opts)
+	g, commit, err := core.ExternalJoin(cfg, gi, kp, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ func (s *server) GroupInfo(_ context.Context, req *pb.GroupInfoRequest) (*pb.Gro
 	if err != nil {
 		return nil, err
 	}
-	gi, err := m.g.GroupInfo(mls.GroupInfoOptions{InlineTree: !req.GetExternalTree(), ExternalPub: true})
+	gi, err := m.g.GroupInfo(core.GroupInfoOptions{InlineTree: !req.GetExternalTree(), ExternalPub: true})
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func (s *server) Unprotect(_ context.Context, req *pb.UnprotectRequest) (*pb.Unp
 	if err != nil {
 		return nil, err
 	}
-	if msg.WireFormat != mls.WireFormatPrivateMessage || msg.PrivateMessage == nil {
+	if msg.WireFormat != core.WireFormatPrivateMessage || msg.PrivateMessage == nil {
 		return nil, invalidArg("application data must be a PrivateMessage")
 	}
 	g := m.g
@@ -255,7 +255,7 @@ func (s *server) Unprotect(_ context.Context, req *pb.UnprotectRequest) (*pb.Unp
 	if err != nil {
 		return nil, err
 	}
-	if p.ContentType != mls.ContentTypeApplication {
+	if p.ContentType != core.ContentTypeApplication {
 		return nil, invalidArg(fmt.Sprintf("not an application message: %v", p.ContentType))
 	}
 	return &pb.UnprotectResponse{AuthenticatedData: p.AuthenticatedData, Plaintext: p.ApplicationData}, nil
@@ -276,7 +276,7 @@ func (s *server) StorePSK(_ context.Context, req *pb.StorePSKRequest) (*pb.Store
 
 // proposeAs looks up the member of stateID and sends the proposal build
 // returns (nil: an Update of its own leaf).
-func (s *server) proposeAs(stateID uint32, build func(m *member) (mls.ProposalBody, error)) (*pb.ProposalResponse, error) {
+func (s *server) proposeAs(stateID uint32, build func(m *member) (core.ProposalBody, error)) (*pb.ProposalResponse, error) {
 	m, err := s.member(stateID)
 	if err != nil {
 		return nil, err
@@ -289,44 +289,44 @@ func (s *server) proposeAs(stateID uint32, build func(m *member) (mls.ProposalBo
 }
 
 func (s *server) AddProposal(_ context.Context, req *pb.AddProposalRequest) (*pb.ProposalResponse, error) {
-	return s.proposeAs(req.GetStateId(), func(*member) (mls.ProposalBody, error) {
+	return s.proposeAs(req.GetStateId(), func(*member) (core.ProposalBody, error) {
 		kp, err := parseKeyPackage(req.GetKeyPackage())
 		if err != nil {
 			return nil, err
 		}
-		return &mls.Add{KeyPackage: *kp}, nil
+		return &core.Add{KeyPackage: *kp}, nil
 	})
 }
 
 func (s *server) UpdateProposal(_ context.Context, req *pb.UpdateProposalRequest) (*pb.ProposalResponse, error) {
-	return s.proposeAs(req.GetStateId(), func(*member) (mls.ProposalBody, error) { return nil, nil })
+	return s.proposeAs(req.GetStateId(), func(*member) (core.ProposalBody, error) { return nil, nil })
 }
 
 func (s *server) RemoveProposal(_ context.Context, req *pb.RemoveProposalRequest) (*pb.ProposalResponse, error) {
-	return s.proposeAs(req.GetStateId(), func(m *member) (mls.ProposalBody, error) {
+	return s.proposeAs(req.GetStateId(), func(m *member) (core.ProposalBody, error) {
 		l, err := leafByIdentity(m.g.Public().Tree(), req.GetRemovedId())
 		if err != nil {
 			return nil, err
 		}
-		return &mls.Remove{Removed: l}, nil
+		return &core.Remove{Removed: l}, nil
 	})
 }
 
 func (s *server) ExternalPSKProposal(_ context.Context, req *pb.ExternalPSKProposalRequest) (*pb.ProposalResponse, error) {
-	return s.proposeAs(req.GetStateId(), func(m *member) (mls.ProposalBody, error) {
+	return s.proposeAs(req.GetStateId(), func(m *member) (core.ProposalBody, error) {
 		return m.g.ExternalPSKProposal(req.GetPskId())
 	})
 }
 
 func (s *server) ResumptionPSKProposal(_ context.Context, req *pb.ResumptionPSKProposalRequest) (*pb.ProposalResponse, error) {
-	return s.proposeAs(req.GetStateId(), func(m *member) (mls.ProposalBody, error) {
+	return s.proposeAs(req.GetStateId(), func(m *member) (core.ProposalBody, error) {
 		return m.g.ResumptionPSKProposal(req.GetEpochId())
 	})
 }
 
 func (s *server) GroupContextExtensionsProposal(_ context.Context, req *pb.GroupContextExtensionsProposalRequest) (*pb.ProposalResponse, error) {
-	return s.proposeAs(req.GetStateId(), func(*member) (mls.ProposalBody, error) {
-		return &mls.GroupContextExtensions{Extensions: toExtensions(req.GetExtensions())}, nil
+	return s.proposeAs(req.GetStateId(), func(*member) (core.ProposalBody, error) {
+		return &core.GroupContextExtensions{Extensions: toExtensions(req.GetExtensions())}, nil
 	})
 }
 
@@ -341,7 +341,7 @@ func (s *server) commit(req *pb.CommitRequest) (*pb.CommitResponse, error) {
 		return nil, err
 	}
 	ctx := m.g.Public().Context()
-	var byValue []mls.ProposalBody
+	var byValue []core.ProposalBody
 	for _, d := range req.GetByValue() {
 		p, err := proposalFromDescription(d, m.g, &ctx, m.g.Public().Tree())
 		if err != nil {
@@ -349,7 +349,7 @@ func (s *server) commit(req *pb.CommitRequest) (*pb.CommitResponse, error) {
 		}
 		byValue = append(byValue, p)
 	}
-	pc, err := m.g.Commit(mls.CommitOptions{Proposals: byValue, ForcePath: req.GetForcePath(), InlineTree: !req.GetExternalTree()})
+	pc, err := m.g.Commit(core.CommitOptions{Proposals: byValue, ForcePath: req.GetForcePath(), InlineTree: !req.GetExternalTree()})
 	if err != nil {
 		return nil, err
 	}
@@ -389,9 +389,9 @@ func (m *member) mergePending() error {
 
 // handleCommit processes proposals and then a commit from another member
 // (or this member's own pending commit, merged).
-func (m *member) handleCommit(proposals [][]byte, commit []byte) (*mls.Processed, error) {
+func (m *member) handleCommit(proposals [][]byte, commit []byte) (*core.Processed, error) {
 	if m.pending != nil && bytes.Equal(commit, m.pendingBytes) {
-		return &mls.Processed{}, m.mergePending()
+		return &core.Processed{}, m.mergePending()
 	}
 	if err := m.processProposals(proposals); err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (m *member) handleCommit(proposals [][]byte, commit []byte) (*mls.Processed
 		delete(m.past, before)
 		return nil, err
 	}
-	if p.ContentType != mls.ContentTypeCommit {
+	if p.ContentType != core.ContentTypeCommit {
 		delete(m.past, before)
 		return nil, invalidArg(fmt.Sprintf("not a commit: %v", p.ContentType))
 	}
@@ -517,8 +517,8 @@ func (s *server) reinit(id uint32) (*reinitState, error) {
 	return r, nil
 }
 
-func parseKeyPackages(list [][]byte) ([]*mls.KeyPackage, error) {
-	out := make([]*mls.KeyPackage, 0, len(list))
+func parseKeyPackages(list [][]byte) ([]*core.KeyPackage, error) {
+	out := make([]*core.KeyPackage, 0, len(list))
 	for _, b := range list {
 		kp, err := parseKeyPackage(b)
 		if err != nil {
@@ -547,7 +547,7 @@ func (s *server) ReInitWelcome(_ context.Context, req *pb.ReInitWelcomeRequest) 
 	return s.subgroupResponse(g, w, r.cfg, r.old.psks, req.GetExternalTree())
 }
 
-func (s *server) subgroupResponse(g *mls.Group, w *mls.MLSMessage, cfg *mls.Config, psks *mls.MemoryPSKStore, externalTree bool) (*pb.CreateSubgroupResponse, error) {
+func (s *server) subgroupResponse(g *core.Group, w *core.MLSMessage, cfg *core.Config, psks *core.MemoryPSKStore, externalTree bool) (*pb.CreateSubgroupResponse, error) {
 	out := &pb.CreateSubgroupResponse{EpochAuthenticator: g.EpochAuthenticator()}
 	var err error
 	if out.Welcome, err = encodeMsg(w); err != nil {
@@ -571,7 +571,7 @@ func (s *server) HandleReInitWelcome(_ context.Context, req *pb.HandleReInitWelc
 	if err != nil {
 		return nil, err
 	}
-	g, err := mls.Join(r.cfg, w, r.kp, &mls.JoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree()), Previous: r.old.g})
+	g, err := core.Join(r.cfg, w, r.kp, &core.JoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree()), Previous: r.old.g})
 	if err != nil {
 		return nil, err
 	}
@@ -588,7 +588,7 @@ func (s *server) CreateBranch(_ context.Context, req *pb.CreateBranchRequest) (*
 	}
 	old := m.g
 	if !old.Active() {
-		return nil, toStatus(mls.ErrInactive)
+		return nil, toStatus(core.ErrInactive)
 	}
 	kps, err := parseKeyPackages(req.GetKeyPackages())
 	if err != nil {
@@ -606,21 +606,21 @@ func (s *server) CreateBranch(_ context.Context, req *pb.CreateBranchRequest) (*
 	// member's PSK store.
 	m.psks.AddResumption(old.GroupID(), old.Epoch(), old.ResumptionPSK())
 	cfg := newConfig(m.cfg.EncryptHandshake, m.psks)
-	ng, err := mls.CreateGroup(cfg, req.GetGroupId(), kp, toExtensions(req.GetExtensions()))
+	ng, err := core.CreateGroup(cfg, req.GetGroupId(), kp, toExtensions(req.GetExtensions()))
 	if err != nil {
 		return nil, err
 	}
-	nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
+	nonce, err := core.NewPSKNonce(core.CipherSuite(cs), nil)
 	if err != nil {
 		return nil, err
 	}
-	psk := mls.PreSharedKeyID{PSKType: mls.PSKTypeResumption, Usage: mls.ResumptionPSKUsageBranch,
+	psk := core.PreSharedKeyID{PSKType: core.PSKTypeResumption, Usage: core.ResumptionPSKUsageBranch,
 		PSKGroupID: bytes.Clone(old.GroupID()), PSKEpoch: old.Epoch(), PSKNonce: nonce}
-	adds := make([]mls.ProposalBody, len(kps))
+	adds := make([]core.ProposalBody, len(kps))
 	for i, k := range kps {
-		adds[i] = &mls.Add{KeyPackage: *k}
+		adds[i] = &core.Add{KeyPackage: *k}
 	}
-	pc, err := ng.Commit(mls.CommitOptions{Proposals: adds, ExtraPSKs: []mls.PreSharedKeyID{psk},
+	pc, err := ng.Commit(core.CommitOptions{Proposals: adds, ExtraPSKs: []core.PreSharedKeyID{psk},
 		ForcePath: req.GetForcePath(), InlineTree: !req.GetExternalTree()})
 	if err != nil {
 		return nil, err
@@ -645,7 +645,7 @@ func (s *server) HandleBranch(_ context.Context, req *pb.HandleBranchRequest) (*
 		return nil, err
 	}
 	cfg := newConfig(m.cfg.EncryptHandshake, m.psks)
-	g, err := mls.Join(cfg, w, tx.kp, &mls.JoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree()), Previous: m.g})
+	g, err := core.Join(cfg, w, tx.kp, &core.JoinOptions{RatchetTree: nilIfEmpty(req.GetRatchetTree()), Previous: m.g})
 	if err != nil {
 		return nil, err
 	}
@@ -671,7 +671,7 @@ func (s *server) NewMemberAddProposal(_ context.Context, req *pb.NewMemberAddPro
 	}
 	// RFC 9420, Section 12.1.8: sender new_member_proposal, signed with the
 	// joiner's own key, an Add of its own KeyPackage.
-	msg, err := mls.NewMemberAddProposal(&gi.GroupContext, kp, nil)
+	msg, err := core.NewMemberAddProposal(&gi.GroupContext, kp, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -680,7 +680,7 @@ func (s *server) NewMemberAddProposal(_ context.Context, req *pb.NewMemberAddPro
 		return nil, err
 	}
 	id := s.newID()
-	s.txs[id] = &transaction{kp: kp, psks: &mls.MemoryPSKStore{}}
+	s.txs[id] = &transaction{kp: kp, psks: &core.MemoryPSKStore{}}
 	return &pb.NewMemberAddProposalResponse{TransactionId: id, Proposal: enc,
 		InitPriv: kp.InitPriv, EncryptionPriv: kp.EncryptionKey, SignaturePriv: kp.SignatureKey}, nil
 }
@@ -696,7 +696,7 @@ func (s *server) CreateExternalSigner(_ context.Context, req *pb.CreateExternalS
 	if err != nil {
 		return nil, err
 	}
-	es := mls.ExternalSender{SignatureKey: kp.KeyPackage.LeafNode.SignatureKey, Credential: mls.NewBasicCredential(req.GetIdentity())}
+	es := core.ExternalSender{SignatureKey: kp.KeyPackage.LeafNode.SignatureKey, Credential: core.NewBasicCredential(req.GetIdentity())}
 	enc, err := encodeExternalSender(es)
 	if err != nil {
 		return nil, err
@@ -711,28 +711,28 @@ func (s *server) AddExternalSigner(_ context.Context, req *pb.AddExternalSignerR
 	if err != nil {
 		return nil, err
 	}
-	es, err := mls.UnmarshalExternalSender(req.GetExternalSender())
+	es, err := core.UnmarshalExternalSender(req.GetExternalSender())
 	if err != nil {
 		return nil, invalidArg(fmt.Sprintf("malformed ExternalSender: %v", err))
 	}
 	// A GroupContextExtensions proposal with the current extensions and the
 	// signer appended to external_senders (RFC 9420, Section 12.1.8.1).
-	var senders []mls.ExternalSender
-	var exts mls.Extensions
+	var senders []core.ExternalSender
+	var exts core.Extensions
 	for _, e := range m.g.Public().Extensions() {
-		if e.Type == mls.ExtensionExternalSenders {
-			if senders, err = mls.UnmarshalExternalSenders(e.Data); err != nil {
+		if e.Type == core.ExtensionExternalSenders {
+			if senders, err = core.UnmarshalExternalSenders(e.Data); err != nil {
 				return nil, status.Errorf(codes.Internal, "group's external_senders: %v", err)
 			}
 			continue
 		}
 		exts = append(exts, e)
 	}
-	ext, err := mls.ExternalSendersExtension(append(senders, es))
+	ext, err := core.ExternalSendersExtension(append(senders, es))
 	if err != nil {
 		return nil, err
 	}
-	return m.propose(&mls.GroupContextExtensions{Extensions: append(exts, ext)})
+	return m.propose(&core.GroupContextExtensions{Extensions: append(exts, ext)})
 }
 
 func (s *server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSignerProposalRequest) (*pb.ProposalResponse, error) {
@@ -751,8 +751,8 @@ func (s *server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSigne
 	// The signer's index in the group's external_senders; the request's
 	// signer_index when the signer is not found there.
 	index := req.GetSignerIndex()
-	if e, ok := ctx.Extensions.Find(mls.ExtensionExternalSenders); ok {
-		if list, err := mls.UnmarshalExternalSenders(e.Data); err == nil {
+	if e, ok := ctx.Extensions.Find(core.ExtensionExternalSenders); ok {
+		if list, err := core.UnmarshalExternalSenders(e.Data); err == nil {
 			for i, es := range list {
 				if bytes.Equal(es.SignatureKey, sg.sender.SignatureKey) {
 					index = uint32(i)
@@ -762,13 +762,13 @@ func (s *server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSigne
 		}
 	}
 	raw := req.GetRatchetTree()
-	if e, ok := gi.Extensions.Find(mls.ExtensionRatchetTree); ok {
+	if e, ok := gi.Extensions.Find(core.ExtensionRatchetTree); ok {
 		raw = e.Data
 	}
-	var tree *mls.RatchetTree
+	var tree *core.RatchetTree
 	if len(raw) > 0 {
 		var err error
-		if tree, err = mls.ParseRatchetTree(mls.CipherSuite(sg.cs), raw, 1<<20); err != nil {
+		if tree, err = core.ParseRatchetTree(core.CipherSuite(sg.cs), raw, 1<<20); err != nil {
 			return nil, invalidArgErr("ratchet tree", err)
 		}
 	}
@@ -776,7 +776,7 @@ func (s *server) ExternalSignerProposal(_ context.Context, req *pb.ExternalSigne
 	if err != nil {
 		return nil, err
 	}
-	msg, err := mls.NewExternalProposal(ctx, index, sg.priv, body, nil)
+	msg, err := core.NewExternalProposal(ctx, index, sg.priv, body, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mlslab/mlslab/cmd/mlsinterop/internal/pb"
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 type pbExtension = pb.Extension
@@ -29,11 +29,11 @@ const keepPastEpochs = 4
 // member is one state ID: a Group plus what the interop protocol needs
 // around it.
 type member struct {
-	g    *mls.Group
-	cfg  *mls.Config
-	psks *mls.MemoryPSKStore
+	g    *core.Group
+	cfg  *core.Config
+	psks *core.MemoryPSKStore
 
-	pending      *mls.PendingCommit
+	pending      *core.PendingCommit
 	pendingBytes []byte
 
 	// seen holds digests of the proposal messages already in the group's
@@ -45,28 +45,28 @@ type member struct {
 
 	// past holds snapshots of previous epochs for late application
 	// messages.
-	past map[uint64]*mls.Group
+	past map[uint64]*core.Group
 }
 
 // transaction is a KeyPackage waiting for a Welcome.
 type transaction struct {
-	kp   *mls.KeyPackageBundle
-	psks *mls.MemoryPSKStore
+	kp   *core.KeyPackageBundle
+	psks *core.MemoryPSKStore
 }
 
 // reinitState is a member after a ReInit commit: its old state and the
 // KeyPackage it offered for the new group.
 type reinitState struct {
 	old *member
-	kp  *mls.KeyPackageBundle
-	cfg *mls.Config
+	kp  *core.KeyPackageBundle
+	cfg *core.Config
 }
 
 // signer is an external sender (RFC 9420, Section 12.1.8.1).
 type signer struct {
 	cs     uint16
 	priv   []byte
-	sender mls.ExternalSender
+	sender core.ExternalSender
 }
 
 type server struct {
@@ -130,12 +130,12 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	var pe *mls.ProtocolError
+	var pe *core.ProtocolError
 	switch {
-	case errors.Is(err, mls.ErrWrongEpoch), errors.Is(err, mls.ErrWrongGroup), errors.Is(err, mls.ErrInactive),
-		errors.Is(err, mls.ErrStalePendingCommit):
+	case errors.Is(err, core.ErrWrongEpoch), errors.Is(err, core.ErrWrongGroup), errors.Is(err, core.ErrInactive),
+		errors.Is(err, core.ErrStalePendingCommit):
 		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, mls.ErrUnknownSender), errors.As(err, &pe):
+	case errors.Is(err, core.ErrUnknownSender), errors.As(err, &pe):
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	return status.Error(codes.Internal, err.Error())
@@ -149,9 +149,9 @@ func (s *server) member(id uint32) (*member, error) {
 	return m, nil
 }
 
-func (s *server) addMember(g *mls.Group, cfg *mls.Config, psks *mls.MemoryPSKStore) (uint32, *member) {
+func (s *server) addMember(g *core.Group, cfg *core.Config, psks *core.MemoryPSKStore) (uint32, *member) {
 	id := s.newID()
-	m := &member{g: g, cfg: cfg, psks: psks, past: map[uint64]*mls.Group{}}
+	m := &member{g: g, cfg: cfg, psks: psks, past: map[uint64]*core.Group{}}
 	s.members[id] = m
 	return id, m
 }
@@ -160,12 +160,14 @@ func (s *server) addMember(g *mls.Group, cfg *mls.Config, psks *mls.MemoryPSKSto
 // Authentication Service: every test credential is trusted as presented
 // (acceptCredential), which also lets a client resync with a new signature
 // key (the "removing prior" scenarios); the successor rule (same identity)
-// stays the library's default.
-func newConfig(encrypt bool, psks *mls.MemoryPSKStore) *mls.Config {
-	return &mls.Config{EncryptHandshake: encrypt, PSKs: psks, ValidateCredential: acceptCredential}
+// stays the library's default. Its scripts have non-members propose their
+// own Add (new_member_proposal), which members admit.
+func newConfig(encrypt bool, psks *core.MemoryPSKStore) *core.Config {
+	return &core.Config{EncryptHandshake: encrypt, PSKs: psks, ValidateCredential: acceptCredential,
+		AcceptNewMemberProposal: func(*core.KeyPackage) error { return nil }}
 }
 
-func acceptCredential(*mls.Credential, []byte) error { return nil }
+func acceptCredential(*core.Credential, []byte) error { return nil }
 
 // markSeen records a proposal message as cached in the current epoch.
 func (m *member) markSeen(msg []byte) {
@@ -207,7 +209,7 @@ func (m *member) processProposals(msgs [][]byte) error {
 		if err != nil {
 			return fmt.Errorf("proposal %d: %w", i, err)
 		}
-		if p.ContentType != mls.ContentTypeProposal {
+		if p.ContentType != core.ContentTypeProposal {
 			return invalidArg(fmt.Sprintf("message %d is a %v, not a proposal", i, p.ContentType))
 		}
 		m.markSeen(b)
@@ -216,9 +218,9 @@ func (m *member) processProposals(msgs [][]byte) error {
 }
 
 // propose sends a proposal and remembers it as this member's own.
-func (m *member) propose(body mls.ProposalBody) (*pb.ProposalResponse, error) {
+func (m *member) propose(body core.ProposalBody) (*pb.ProposalResponse, error) {
 	var (
-		msg *mls.MLSMessage
+		msg *core.MLSMessage
 		err error
 	)
 	if body == nil {
@@ -238,7 +240,7 @@ func (m *member) propose(body mls.ProposalBody) (*pb.ProposalResponse, error) {
 }
 
 // leafByIdentity finds the member whose basic credential carries identity.
-func leafByIdentity(t *mls.RatchetTree, identity []byte) (uint32, error) {
+func leafByIdentity(t *core.RatchetTree, identity []byte) (uint32, error) {
 	for l, ln := range t.Members() {
 		if bytes.Equal(ln.Credential.Identity, identity) {
 			return uint32(l), nil
@@ -250,7 +252,7 @@ func leafByIdentity(t *mls.RatchetTree, identity []byte) (uint32, error) {
 // proposalFromDescription builds a by-value proposal body. g is the
 // proposing member's group (nil for an external sender, which passes the
 // group's context and tree instead).
-func proposalFromDescription(d *pb.ProposalDescription, g *mls.Group, ctx *mls.GroupContext, tree *mls.RatchetTree) (mls.ProposalBody, error) {
+func proposalFromDescription(d *pb.ProposalDescription, g *core.Group, ctx *core.GroupContext, tree *core.RatchetTree) (core.ProposalBody, error) {
 	if d == nil {
 		return nil, invalidArg("missing proposal description")
 	}
@@ -261,7 +263,7 @@ func proposalFromDescription(d *pb.ProposalDescription, g *mls.Group, ctx *mls.G
 		if err != nil {
 			return nil, err
 		}
-		return &mls.Add{KeyPackage: *kp}, nil
+		return &core.Add{KeyPackage: *kp}, nil
 	case "remove":
 		if tree == nil {
 			return nil, invalidArg("remove needs the ratchet tree")
@@ -270,51 +272,51 @@ func proposalFromDescription(d *pb.ProposalDescription, g *mls.Group, ctx *mls.G
 		if err != nil {
 			return nil, err
 		}
-		return &mls.Remove{Removed: l}, nil
+		return &core.Remove{Removed: l}, nil
 	case "externalPSK":
 		if g != nil {
 			return g.ExternalPSKProposal(d.GetPskId())
 		}
-		nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
+		nonce, err := core.NewPSKNonce(core.CipherSuite(cs), nil)
 		if err != nil {
 			return nil, err
 		}
-		return &mls.PreSharedKey{PSK: mls.PreSharedKeyID{PSKType: mls.PSKTypeExternal, PSKID: bytes.Clone(d.GetPskId()), PSKNonce: nonce}}, nil
+		return &core.PreSharedKey{PSK: core.PreSharedKeyID{PSKType: core.PSKTypeExternal, PSKID: bytes.Clone(d.GetPskId()), PSKNonce: nonce}}, nil
 	case "resumptionPSK":
 		if g != nil {
 			return g.ResumptionPSKProposal(d.GetEpochId())
 		}
-		nonce, err := mls.NewPSKNonce(mls.CipherSuite(cs), nil)
+		nonce, err := core.NewPSKNonce(core.CipherSuite(cs), nil)
 		if err != nil {
 			return nil, err
 		}
-		return &mls.PreSharedKey{PSK: mls.PreSharedKeyID{PSKType: mls.PSKTypeResumption, Usage: mls.ResumptionPSKUsageApplication,
+		return &core.PreSharedKey{PSK: core.PreSharedKeyID{PSKType: core.PSKTypeResumption, Usage: core.ResumptionPSKUsageApplication,
 			PSKGroupID: bytes.Clone(ctx.GroupID), PSKEpoch: d.GetEpochId(), PSKNonce: nonce}}, nil
 	case "groupContextExtensions":
-		return &mls.GroupContextExtensions{Extensions: toExtensions(d.GetExtensions())}, nil
+		return &core.GroupContextExtensions{Extensions: toExtensions(d.GetExtensions())}, nil
 	case "reinit":
 		return reinitProposal(d.GetGroupId(), d.GetCipherSuite(), d.GetExtensions())
 	}
 	return nil, invalidArg(fmt.Sprintf("unknown proposal type %q", d.GetProposalType()))
 }
 
-func reinitProposal(groupID []byte, cs uint32, exts []*pb.Extension) (*mls.ReInit, error) {
+func reinitProposal(groupID []byte, cs uint32, exts []*pb.Extension) (*core.ReInit, error) {
 	if cs > 0xffff {
 		return nil, invalidArg("cipher suite out of range")
 	}
-	ri := &mls.ReInit{GroupID: bytes.Clone(groupID), Version: mls.ProtocolVersionMLS10, Extensions: toExtensions(exts)}
+	ri := &core.ReInit{GroupID: bytes.Clone(groupID), Version: core.ProtocolVersionMLS10, Extensions: toExtensions(exts)}
 	setUint16(&ri.CipherSuite, uint16(cs))
 	return ri, nil
 }
 
 // identityOf returns the basic identity of this member's leaf.
-func identityOf(g *mls.Group) []byte {
+func identityOf(g *core.Group) []byte {
 	if ln := g.Public().Tree().Leaf(g.LeafIndex()); ln != nil {
 		return ln.Credential.Identity
 	}
 	return nil
 }
 
-func treeBytes(g *mls.Group) ([]byte, error) {
+func treeBytes(g *core.Group) ([]byte, error) {
 	return g.Public().Tree().MarshalRatchetTree()
 }

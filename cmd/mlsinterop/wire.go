@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 // Encoding helpers for what the interop protocol passes around as bytes.
@@ -17,72 +17,72 @@ import (
 // proposals and commits as mls_public_message / mls_private_message. For
 // robustness the decoders also accept the bare structs.
 
-func encodeMsg(m *mls.MLSMessage) ([]byte, error) {
+func encodeMsg(m *core.MLSMessage) ([]byte, error) {
 	if m == nil {
 		return nil, nil
 	}
 	return m.Marshal()
 }
 
-func parseMsg(b []byte) (*mls.MLSMessage, error) {
+func parseMsg(b []byte) (*core.MLSMessage, error) {
 	if len(b) == 0 {
 		return nil, invalidArg("empty message")
 	}
-	m, err := mls.UnmarshalMLSMessage(b)
+	m, err := core.UnmarshalMLSMessage(b)
 	if err != nil {
 		return nil, invalidArgErr("malformed MLSMessage", err)
 	}
 	return m, nil
 }
 
-func parseKeyPackage(b []byte) (*mls.KeyPackage, error) {
-	if m, err := mls.UnmarshalMLSMessage(b); err == nil {
-		if m.WireFormat != mls.WireFormatKeyPackage || m.KeyPackage == nil {
+func parseKeyPackage(b []byte) (*core.KeyPackage, error) {
+	if m, err := core.UnmarshalMLSMessage(b); err == nil {
+		if m.WireFormat != core.WireFormatKeyPackage || m.KeyPackage == nil {
 			return nil, invalidArg(fmt.Sprintf("expected a KeyPackage, got %v", m.WireFormat))
 		}
 		return m.KeyPackage, nil
 	}
-	kp, err := mls.UnmarshalKeyPackage(b)
+	kp, err := core.UnmarshalKeyPackage(b)
 	if err != nil {
 		return nil, invalidArgErr("malformed KeyPackage", err)
 	}
 	return kp, nil
 }
 
-func parseGroupInfo(b []byte) (*mls.GroupInfo, error) {
-	if m, err := mls.UnmarshalMLSMessage(b); err == nil {
-		if m.WireFormat != mls.WireFormatGroupInfo || m.GroupInfo == nil {
+func parseGroupInfo(b []byte) (*core.GroupInfo, error) {
+	if m, err := core.UnmarshalMLSMessage(b); err == nil {
+		if m.WireFormat != core.WireFormatGroupInfo || m.GroupInfo == nil {
 			return nil, invalidArg(fmt.Sprintf("expected a GroupInfo, got %v", m.WireFormat))
 		}
 		return m.GroupInfo, nil
 	}
-	gi, err := mls.UnmarshalGroupInfo(b)
+	gi, err := core.UnmarshalGroupInfo(b)
 	if err != nil {
 		return nil, invalidArgErr("malformed GroupInfo", err)
 	}
 	return gi, nil
 }
 
-func parseWelcome(b []byte) (*mls.MLSMessage, error) {
-	if m, err := mls.UnmarshalMLSMessage(b); err == nil {
-		if m.WireFormat != mls.WireFormatWelcome || m.Welcome == nil {
+func parseWelcome(b []byte) (*core.MLSMessage, error) {
+	if m, err := core.UnmarshalMLSMessage(b); err == nil {
+		if m.WireFormat != core.WireFormatWelcome || m.Welcome == nil {
 			return nil, invalidArg(fmt.Sprintf("expected a Welcome, got %v", m.WireFormat))
 		}
 		return m, nil
 	}
-	w, err := mls.UnmarshalWelcome(b)
+	w, err := core.UnmarshalWelcome(b)
 	if err != nil {
 		return nil, invalidArgErr("malformed Welcome", err)
 	}
-	return &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatWelcome, Welcome: w}, nil
+	return &core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatWelcome, Welcome: w}, nil
 }
 
-func wrapKeyPackage(kp *mls.KeyPackage) ([]byte, error) {
-	return encodeMsg(&mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatKeyPackage, KeyPackage: kp})
+func wrapKeyPackage(kp *core.KeyPackage) ([]byte, error) {
+	return encodeMsg(&core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatKeyPackage, KeyPackage: kp})
 }
 
-func wrapGroupInfo(gi *mls.GroupInfo) ([]byte, error) {
-	return encodeMsg(&mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gi})
+func wrapGroupInfo(gi *core.GroupInfo) ([]byte, error) {
+	return encodeMsg(&core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatGroupInfo, GroupInfo: gi})
 }
 
 func digest(b []byte) string {
@@ -122,8 +122,8 @@ func readOpaque(b []byte) (v, rest []byte, err error) {
 }
 
 // encodeExternalSender encodes one ExternalSender struct.
-func encodeExternalSender(es mls.ExternalSender) ([]byte, error) {
-	ext, err := mls.ExternalSendersExtension([]mls.ExternalSender{es})
+func encodeExternalSender(es core.ExternalSender) ([]byte, error) {
+	ext, err := core.ExternalSendersExtension([]core.ExternalSender{es})
 	if err != nil {
 		return nil, err
 	}
@@ -134,10 +134,10 @@ func encodeExternalSender(es mls.ExternalSender) ([]byte, error) {
 	return v, nil
 }
 
-func toExtensions(in []*pbExtension) mls.Extensions {
-	out := make(mls.Extensions, 0, len(in))
+func toExtensions(in []*pbExtension) core.Extensions {
+	out := make(core.Extensions, 0, len(in))
 	for _, e := range in {
-		out = append(out, mls.Extension{Type: mls.ExtensionType(e.GetExtensionType()), Data: bytes.Clone(e.GetExtensionData())})
+		out = append(out, core.Extension{Type: core.ExtensionType(e.GetExtensionType()), Data: bytes.Clone(e.GetExtensionData())})
 	}
 	return out
 }

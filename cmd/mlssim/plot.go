@@ -39,6 +39,7 @@ Figures (--figures auto draws every one the inputs support):
   path-cost    UpdatePath ciphertexts vs group size, bare vs full tree   runs (only when listed; not in auto)
   concurrent-updates  steady-state UpdatePath ciphertexts vs N per P     runs with P Update proposals per commit (only when listed)
   pq-ratio     post-quantum / suite 0x0001 cost vs group size            pairs of runs differing only in the suite (only when listed)
+  cross-group  KM healing per group, client updating in all vs some    multi-group runs (groups section; only when listed)
 
 An empty or one-row results file is an error (exit status 1), never a blank
 figure. Exit status: 0 done, 1 no figure could be drawn from the data, 2 bad usage.
@@ -54,7 +55,7 @@ Flags:
 `
 
 var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost",
-	"concurrent-updates", "pq-ratio"}
+	"concurrent-updates", "pq-ratio", "cross-group"}
 
 // studyFigures are the figures of one study drawn from runs' epochs.csv,
 // only when listed (issue 14: path-cost for study 1, concurrent-updates
@@ -342,6 +343,20 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 		}
 		f, err := sf.draw(epochs)
 		if err := add(sf.name, f, err, runSrc); err != nil {
+			return nil, notes, err
+		}
+	}
+	if listed(o, "cross-group") {
+		// Issue 14 study 6: multi-group runs' compromises.csv.
+		if err := needRuns("cross-group"); err != nil {
+			return nil, notes, err
+		}
+		d, err := report.CrossGroup(in.runs, report.CrossGroupTau)
+		var f *report.Figure
+		if err == nil {
+			f, err = report.CrossGroupFigure(d)
+		}
+		if err := add("cross-group", f, err, runSrc); err != nil {
 			return nil, notes, err
 		}
 	}

@@ -141,6 +141,22 @@ func TestReproCostFormula(t *testing.T) {
 	}
 }
 
+// reproRunsFromEnv returns the run directories DIR/pattern... where DIR
+// is the environment variable env (make repro's runs), nil when env is
+// unset; it fails the test when none matches.
+func reproRunsFromEnv(t *testing.T, env string, pattern ...string) []string {
+	t.Helper()
+	dir := os.Getenv(env)
+	if dir == "" {
+		return nil
+	}
+	runs, _ := filepath.Glob(filepath.Join(append([]string{dir}, pattern...)...))
+	if len(runs) == 0 {
+		t.Fatalf("%s=%s: no %s run directories", env, dir, filepath.Join(pattern...))
+	}
+	return runs
+}
+
 // cuRunArgs are the settings of one run of the concurrent-updates scenario
 // with P Update proposals per commit at N members: interval 10·N s (a
 // proposal every ~10 s), the first interval plus ~8·N commits; P = 0 is
@@ -213,11 +229,7 @@ func cuCheck(t *testing.T, dirs []string) {
 // 2^6..2^10 for P ∈ {0, 1, 2, 5, 10} (seconds); with REPRO_CU_RUNS=DIR it
 // checks the runs DIR/p=*/n=* instead (make repro: N up to 2^12 or more).
 func TestReproConcurrentUpdates(t *testing.T) {
-	if dir := os.Getenv("REPRO_CU_RUNS"); dir != "" {
-		runs, _ := filepath.Glob(filepath.Join(dir, "p=*", "n=*"))
-		if len(runs) == 0 {
-			t.Fatalf("REPRO_CU_RUNS=%s: no p=*/n=* run directories", dir)
-		}
+	if runs := reproRunsFromEnv(t, "REPRO_CU_RUNS", "p=*", "n=*"); runs != nil {
 		cuCheck(t, runs)
 		return
 	}
@@ -233,4 +245,87 @@ func TestReproConcurrentUpdates(t *testing.T) {
 		}
 	}
 	cuCheck(t, dirs)
+}
+
+// cgCheck computes the per-group healing of multi-group runs
+// (report.CrossGroup: time to the healing commit, Kaplan–Meier over the
+// pooled compromises, RMST up to 7 days per seed), logs every group's
+// cell and checks the published claim (Cremers, Hale, Kohbrok, USENIX
+// Security 2021): a compromise of a client in several groups heals in a
+// group only if the client updates there. In groups where the client runs
+// its daily self-updates, at least 90 % of the compromises heal and the
+// median time to the healing commit is between 2 h and 36 h (an update
+// falls due 0.5–1.5 days apart, later if the device is offline); where it
+// does not (and is never removed), none heals and the RMST is τ. Group 0,
+// where the client updates under both policies, has the same compromises
+// and the same healing under both (common random numbers).
+func cgCheck(t *testing.T, dirs []string) {
+	t.Helper()
+	var runs []*report.Run
+	for _, d := range dirs {
+		r, err := report.LoadRun(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	d, err := report.CrossGroup(runs, report.CrossGroupTau)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("time to the healing commit per group (hours; KM median [95%% CI] over the pooled compromises, RMST(%g h) mean [95%% t CI] over seeds):", d.Tau)
+	group0 := map[int]report.CrossGroupCell{}
+	policies := map[int]int{}
+	for _, c := range d.Cells {
+		t.Logf("k=%d updates in %d: group %d (client updates %t): %d seeds, %d/%d healed, median %s, RMST %s",
+			c.Groups, c.Updating, c.Group, c.ClientUpdates, c.Seeds, c.Healed, c.Compromises, c.Median.String(1), c.RMST.String(1))
+		if c.Compromises < 10 {
+			t.Errorf("k=%d u=%d group %d: only %d compromises", c.Groups, c.Updating, c.Group, c.Compromises)
+		}
+		if c.ClientUpdates {
+			if f := float64(c.Healed) / float64(c.Compromises); f < 0.9 || !(c.Median.Est >= 2 && c.Median.Est <= 36) {
+				t.Errorf("k=%d u=%d group %d, client updating: %.2f healed, median %s h; want >= 0.9 and 2..36 h",
+					c.Groups, c.Updating, c.Group, f, c.Median.String(1))
+			}
+		} else if c.Healed != 0 || c.RMST.Mean != d.Tau {
+			t.Errorf("k=%d u=%d group %d, client not updating: %d healed, RMST %s; published: not healed (RMST = τ = %g h)",
+				c.Groups, c.Updating, c.Group, c.Healed, c.RMST.String(1), d.Tau)
+		}
+		if c.Group != 0 {
+			continue
+		}
+		policies[c.Groups]++
+		if g, ok := group0[c.Groups]; !ok {
+			group0[c.Groups] = c
+		} else if g.Compromises != c.Compromises || g.Healed != c.Healed || g.Median != c.Median {
+			t.Errorf("k=%d group 0: %d/%d healed, median %s under update_groups=%d vs %d/%d, %s under %d: want identical",
+				c.Groups, c.Healed, c.Compromises, c.Median.String(2), c.Updating, g.Healed, g.Compromises, g.Median.String(2), g.Updating)
+		}
+	}
+	for k, n := range policies {
+		if n < 2 {
+			t.Errorf("k=%d: %d policy, want updating in all groups and in fewer", k, n)
+		}
+	}
+}
+
+// TestReproCrossGroup (study 6, Cremers, Hale, Kohbrok, "The Complexities
+// of Healing in Secure Group Messaging: Why Cross-Group Effects Matter",
+// USENIX Security 2021): one client in k = 3 groups, compromised in all at
+// once, heals only in the groups it updates in. Reduced size: 3 seeds of
+// 14 days, the client updating in all groups or in group 0 only (a
+// second); with REPRO_CG_RUNS=DIR it checks the sweep runs DIR/runs/*
+// instead (make repro-cross-group: k = 3 and 5, 20 seeds of 28 days).
+func TestReproCrossGroup(t *testing.T) {
+	if runs := reproRunsFromEnv(t, "REPRO_CG_RUNS", "runs", "*"); runs != nil {
+		cgCheck(t, runs)
+		return
+	}
+	out := filepath.Join(t.TempDir(), "sweep")
+	if code, _, e := capture(t, "sweep", "../../workloads/repro/cross-group.yaml", "--quiet", "--keep-runs", "--seeds", "3",
+		"--grid", "groups.update_groups=0,1", "--set", "duration=14d", "--set", "output.events=false", "--out", out); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, e)
+	}
+	runs, _ := filepath.Glob(filepath.Join(out, "runs", "*"))
+	cgCheck(t, runs)
 }

@@ -141,9 +141,18 @@ func runMain(args []string) int {
 		bar = newBar(sc.Duration.D())
 		opt.Progress = barUpdater(bar)
 	}
-	s, err := sim.New(sc, opt)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "mlssim run: %s: %v\n", out, err)
+	// A multi-group scenario (groups.count) is one run per group, each
+	// made by sim.Run; a single group is prepared here. Either way an
+	// output directory that cannot be created is a usage error before
+	// anything runs.
+	var s *sim.Sim
+	if !sc.Groups.On() {
+		if s, err = sim.New(sc, opt); err != nil {
+			fmt.Fprintf(os.Stderr, "mlssim run: %s: %v\n", out, err)
+			return 2
+		}
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "mlssim run: %s: output directory: %v\n", out, err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -160,7 +169,12 @@ func runMain(args []string) int {
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
-	sum, err := s.Run(ctx)
+	var sum *sim.Summary
+	if s != nil {
+		sum, err = s.Run(ctx)
+	} else {
+		sum, err = sim.Run(ctx, sc, opt)
+	}
 	if *memProfile != "" {
 		if pf, perr := os.Create(*memProfile); perr == nil {
 			runtime.GC()

@@ -76,6 +76,22 @@ func TestRunBadWorkers(t *testing.T) {
 	}
 }
 
+// TestRunBadOutDir: an output directory that cannot be created is a
+// usage error (exit 2) before anything runs, for a single group and for
+// a multi-group scenario (groups section) alike.
+func TestRunBadOutDir(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []string{"../../workloads/demo.yaml", "../../workloads/repro/cross-group.yaml"} {
+		// (mlssim run writes its errors to os.Stderr, not captured.)
+		if code, _, _ := capture(t, "run", sc, "--quiet", "--fidelity", "model", "--set", "duration=1h", "--out", filepath.Join(blocker, "out")); code != 2 {
+			t.Errorf("%s: exit %d, want 2", sc, code)
+		}
+	}
+}
+
 // sweepArgs is a small sweep (2 x 2 grid, 2 seeds: 8 cells) at fidelity
 // model, each cell a fraction of a second.
 func sweepArgs(out string, extra ...string) []string {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 // greaseCount returns how many GREASE values (RFC 9420 §13.5; the same
@@ -15,7 +15,7 @@ import (
 func greaseCount[T ~uint16](l []T) int {
 	n := 0
 	for _, v := range l {
-		if mls.ExtensionType(v).IsGREASE() {
+		if core.ExtensionType(v).IsGREASE() {
 			n++
 		}
 	}
@@ -23,7 +23,7 @@ func greaseCount[T ~uint16](l []T) int {
 }
 
 // countGREASE returns how many GREASE values caps and exts hold.
-func countGREASE(caps *mls.Capabilities, exts mls.Extensions) int {
+func countGREASE(caps *core.Capabilities, exts core.Extensions) int {
 	n := greaseCount(caps.CipherSuites) + greaseCount(caps.Extensions) + greaseCount(caps.Proposals) + greaseCount(caps.Credentials)
 	for _, e := range exts {
 		if e.Type.IsGREASE() {
@@ -33,7 +33,7 @@ func countGREASE(caps *mls.Capabilities, exts mls.Extensions) int {
 	return n
 }
 
-// TestGREASE: with GREASE on (the default mls.Config, RFC 9420 §13.5) mls
+// TestGREASE: with GREASE on (the default core.Config, RFC 9420 §13.5) mls
 // KeyPackages and leaves carry GREASE values, and ts-mls adds them by
 // commit and by proposal and follows their commits; mls adds a ts-mls
 // KeyPackage whose KeyPackage.extensions hold a GREASE and an unknown
@@ -41,11 +41,11 @@ func countGREASE(caps *mls.Capabilities, exts mls.Extensions) int {
 // §13.4 require a receiver to ignore (mls rejected it before).
 func TestGREASE(t *testing.T) {
 	d := startDriver(t)
-	cs := mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	cs := core.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 	if testing.Short() {
 		t.Log("-short: suite 1 only")
 	}
-	for _, c := range []mls.CipherSuite{cs, mls.MLS_128_DHKEMP256_AES128GCM_SHA256_P256} {
+	for _, c := range []core.CipherSuite{cs, core.MLS_128_DHKEMP256_AES128GCM_SHA256_P256} {
 		if testing.Short() && c != cs {
 			continue
 		}
@@ -68,7 +68,7 @@ func testGREASE(w *group) {
 
 	// 0: Go alice (GREASE) creates the group.
 	alice := goKP("alice")
-	g, err := mls.CreateGroup(alice.cfg, []byte("interop-grease"), alice.kp, nil)
+	g, err := core.CreateGroup(alice.cfg, []byte("interop-grease"), alice.kp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func testGREASE(w *group) {
 
 	// 1: ts tom's KeyPackage carries unlisted GREASE (0x2a2a) and unknown
 	// (0x7f01) KeyPackage extensions; alice adds him.
-	unlisted := []mls.ExtensionType{0x2a2a, 0x7f01}
+	unlisted := []core.ExtensionType{0x2a2a, 0x7f01}
 	r, err := w.d.Call("key_package", map[string]any{"client": "tom", "suite": uint16(w.cs), "kp_extensions": []map[string]any{
 		{"type": uint16(unlisted[0]), "data": hex.EncodeToString([]byte("grease from ts-mls"))},
 		{"type": uint16(unlisted[1]), "data": "0102"},
@@ -95,7 +95,7 @@ func testGREASE(w *group) {
 		t.Fatal("ts-mls listed the unknown extension in its capabilities")
 	}
 	tom := &tsMember{name: "tom", d: w.d}
-	pc := w.goCommit(alice, mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *tomKP}}, InlineTree: true})
+	pc := w.goCommit(alice, core.CommitOptions{Proposals: []core.ProposalBody{&core.Add{KeyPackage: *tomKP}}, InlineTree: true})
 	w.tsJoin(tom, marshal(t, pc.Welcome), nil)
 	w.check("go adds ts (unlisted KP extensions)")
 
@@ -111,7 +111,7 @@ func testGREASE(w *group) {
 	carol := goKP("carol")
 	r = tom.call(t, "propose_add", map[string]any{"key_package": w.kpMessage(carol)})
 	w.deliver(tom, r.Proposal, "proposal")
-	pc = w.goCommit(bob, mls.CommitOptions{})
+	pc = w.goCommit(bob, core.CommitOptions{})
 	w.deliver(bob, marshal(t, pc.Commit), "commit")
 	w.goJoin(carol, marshal(t, pc.Welcome), treeOf(t, bob))
 	w.check("go commits ts proposal of GREASE KP")
@@ -119,7 +119,7 @@ func testGREASE(w *group) {
 	// 4: alice proposes adding Go dave (GREASE); ts-mls validates the
 	// proposal and commits it.
 	dave := goKP("dave")
-	prop, err := alice.g.Propose(&mls.Add{KeyPackage: *dave.kp.KeyPackage}, nil)
+	prop, err := alice.g.Propose(&core.Add{KeyPackage: *dave.kp.KeyPackage}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

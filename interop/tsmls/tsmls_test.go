@@ -10,21 +10,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 // Cipher suites both implementations support: all seven of RFC 9420
 // §17.1 and ts-mls's post-quantum suites 0x0051-0x0058 (ML-KEM-1024 and
 // X-Wing KEMs, Ed25519 and ML-DSA-87 signatures; mls/internal/suite/pq.go).
 // ts-mls's 0x004d-0x0050 are not implemented by mls (see pq.go).
-var suites = mls.CipherSuites()
+var suites = core.CipherSuites()
 
 // publicSuites run the scenario a second time with handshake messages as
 // PublicMessage (membership tag, RFC 9420 §6.2): one suite per hash
 // function, plus one X-Wing suite per signature scheme (Ed25519, ML-DSA-87:
 // the PublicMessage carries the signature and membership tag in clear).
 // TSMLS_FULL=1 runs every suite both ways (~60 s more).
-var publicSuites = map[mls.CipherSuite]bool{1: true, 6: true, 7: true, 0x0053: true, 0x0058: true}
+var publicSuites = map[core.CipherSuite]bool{1: true, 6: true, 7: true, 0x0053: true, 0x0058: true}
 
 var (
 	driverOnce sync.Once
@@ -76,9 +76,9 @@ type member interface {
 
 type goMember struct {
 	name string
-	cfg  *mls.Config
-	kp   *mls.KeyPackageBundle
-	g    *mls.Group
+	cfg  *core.Config
+	kp   *core.KeyPackageBundle
+	g    *core.Group
 }
 
 type tsMember struct {
@@ -118,7 +118,7 @@ func (m *tsMember) Export(t *testing.T, label string, context []byte, n int) []b
 }
 
 func (m *goMember) Process(msg []byte) (string, []byte, []byte, error) {
-	dec, err := mls.UnmarshalMLSMessage(msg)
+	dec, err := core.UnmarshalMLSMessage(msg)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -127,9 +127,9 @@ func (m *goMember) Process(msg []byte) (string, []byte, []byte, error) {
 		return "", nil, nil, err
 	}
 	switch p.ContentType {
-	case mls.ContentTypeApplication:
+	case core.ContentTypeApplication:
 		return "application", p.ApplicationData, p.AuthenticatedData, nil
-	case mls.ContentTypeProposal:
+	case core.ContentTypeProposal:
 		return "proposal", nil, nil, nil
 	default:
 		return "commit", nil, nil, nil
@@ -175,7 +175,7 @@ func (m *tsMember) call(t *testing.T, cmd string, args map[string]any) *Reply {
 	return r
 }
 
-func marshal(t *testing.T, m *mls.MLSMessage) []byte {
+func marshal(t *testing.T, m *core.MLSMessage) []byte {
 	t.Helper()
 	b, err := m.Marshal()
 	if err != nil {
@@ -184,9 +184,9 @@ func marshal(t *testing.T, m *mls.MLSMessage) []byte {
 	return b
 }
 
-func unmarshal(t *testing.T, b []byte) *mls.MLSMessage {
+func unmarshal(t *testing.T, b []byte) *core.MLSMessage {
 	t.Helper()
-	m, err := mls.UnmarshalMLSMessage(b)
+	m, err := core.UnmarshalMLSMessage(b)
 	if err != nil {
 		t.Fatalf("decoding MLSMessage: %v", err)
 	}
@@ -197,13 +197,13 @@ func unmarshal(t *testing.T, b []byte) *mls.MLSMessage {
 type group struct {
 	t       *testing.T
 	d       *Driver
-	cs      mls.CipherSuite
+	cs      core.CipherSuite
 	public  bool // handshake messages as PublicMessage
 	members []member
 	seed    uint64
 	last    time.Time // of the previous check, for the step log
-	// persist: every Go member is saved and reloaded (mls.Group.MarshalState,
-	// mls.UnmarshalGroupState with only its Config kept) after every message
+	// persist: every Go member is saved and reloaded (core.Group.MarshalState,
+	// core.UnmarshalGroupState with only its Config kept) after every message
 	// delivered and every check, and chat sends two rounds with a reload
 	// between them.
 	persist bool
@@ -225,7 +225,7 @@ func (w *group) reload() {
 		if err != nil {
 			w.t.Fatalf("%s saving: %v", gm.Name(), err)
 		}
-		g, err := mls.UnmarshalGroupState(gm.cfg, enc)
+		g, err := core.UnmarshalGroupState(gm.cfg, enc)
 		if err != nil {
 			w.t.Fatalf("%s reloading: %v", gm.Name(), err)
 		}
@@ -233,17 +233,17 @@ func (w *group) reload() {
 	}
 }
 
-func (w *group) goConfig() *mls.Config {
+func (w *group) goConfig() *core.Config {
 	w.seed++
 	var s [32]byte
 	s[0], s[1] = byte(w.seed), byte(w.cs)
-	return &mls.Config{Rand: rand.NewChaCha8(s), EncryptHandshake: !w.public, PaddingBlock: 16}
+	return &core.Config{Rand: rand.NewChaCha8(s), EncryptHandshake: !w.public, PaddingBlock: 16}
 }
 
 func (w *group) newGoKP(name string) *goMember {
 	w.t.Helper()
 	cfg := w.goConfig()
-	kp, err := mls.NewKeyPackage(cfg, w.cs, mls.NewBasicCredential([]byte(name)), nil)
+	kp, err := core.NewKeyPackage(cfg, w.cs, core.NewBasicCredential([]byte(name)), nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -258,14 +258,14 @@ func (w *group) newTSKP(name string) (*tsMember, []byte) {
 	}
 	// The KeyPackage must pass mls's validation (RFC 9420 §10.1).
 	m := unmarshal(w.t, r.KeyPackage)
-	if m.WireFormat != mls.WireFormatKeyPackage || m.KeyPackage.CipherSuite != w.cs {
+	if m.WireFormat != core.WireFormatKeyPackage || m.KeyPackage.CipherSuite != w.cs {
 		w.t.Fatalf("ts-mls key package: wire format %v, suite %v", m.WireFormat, m.KeyPackage.CipherSuite)
 	}
 	return &tsMember{name: name, d: w.d}, r.KeyPackage
 }
 
 func (w *group) kpMessage(m *goMember) []byte {
-	return marshal(w.t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatKeyPackage, KeyPackage: m.kp.KeyPackage})
+	return marshal(w.t, &core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatKeyPackage, KeyPackage: m.kp.KeyPackage})
 }
 
 // deliver hands msg from sender to every other active member and checks
@@ -334,7 +334,7 @@ func (w *group) updateEach() {
 		}
 		switch m := m.(type) {
 		case *goMember:
-			pc := w.goCommit(m, mls.CommitOptions{ForcePath: true})
+			pc := w.goCommit(m, core.CommitOptions{ForcePath: true})
 			w.deliver(m, marshal(t, pc.Commit), "commit")
 		case *tsMember:
 			r := m.call(t, "update", nil)
@@ -390,7 +390,7 @@ func (w *group) chatOnce(round string) {
 	}
 }
 
-func (w *group) goCommit(m *goMember, opts mls.CommitOptions) *mls.PendingCommit {
+func (w *group) goCommit(m *goMember, opts core.CommitOptions) *core.PendingCommit {
 	w.t.Helper()
 	pc, err := m.g.Commit(opts)
 	if err != nil {
@@ -404,11 +404,11 @@ func (w *group) goCommit(m *goMember, opts mls.CommitOptions) *mls.PendingCommit
 
 func (w *group) goJoin(m *goMember, welcome []byte, tree []byte) {
 	w.t.Helper()
-	var opts *mls.JoinOptions
+	var opts *core.JoinOptions
 	if tree != nil {
-		opts = &mls.JoinOptions{RatchetTree: tree}
+		opts = &core.JoinOptions{RatchetTree: tree}
 	}
-	g, err := mls.Join(m.cfg, unmarshal(w.t, welcome), m.kp, opts)
+	g, err := core.Join(m.cfg, unmarshal(w.t, welcome), m.kp, opts)
 	if err != nil {
 		w.t.Fatalf("%s joining from Welcome: %v", m.Name(), err)
 	}
@@ -447,7 +447,7 @@ func TestInterop(t *testing.T) {
 	}
 	t.Logf("ts-mls %s on node %s", v.TSMLS, v.Node)
 	for _, cs := range suites {
-		if testing.Short() && cs != mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 {
+		if testing.Short() && cs != core.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 {
 			continue // -short: one suite, both wire formats
 		}
 		for _, public := range []bool{false, true} {
@@ -474,7 +474,7 @@ func TestInterop(t *testing.T) {
 func TestInteropPersist(t *testing.T) {
 	d := startDriver(t)
 	for _, public := range []bool{false, true} {
-		cs := mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+		cs := core.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 		t.Run(fmt.Sprintf("cs=0x%04x/public=%v", uint16(cs), public), func(t *testing.T) {
 			w := &group{t: t, d: d, cs: cs, public: public, last: time.Now(), persist: true}
 			runScenario(w)
@@ -489,7 +489,7 @@ func runScenario(w *group) {
 
 	// Epoch 0: Go alice creates the group.
 	alice := w.newGoKP("alice")
-	g, err := mls.CreateGroup(alice.cfg, gid, alice.kp, nil)
+	g, err := core.CreateGroup(alice.cfg, gid, alice.kp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func runScenario(w *group) {
 
 	// 1: alice adds ts tom; tom joins by Welcome with the tree inline.
 	tom, kp := w.newTSKP("tom")
-	pc := w.goCommit(alice, mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *unmarshal(t, kp).KeyPackage}}, InlineTree: true})
+	pc := w.goCommit(alice, core.CommitOptions{Proposals: []core.ProposalBody{&core.Add{KeyPackage: *unmarshal(t, kp).KeyPackage}}, InlineTree: true})
 	w.tsJoin(tom, marshal(t, pc.Welcome), nil)
 	w.check("go adds ts (tree inline)")
 
@@ -506,9 +506,9 @@ func runScenario(w *group) {
 	// band. tom processes the commit.
 	bob := w.newGoKP("bob")
 	tina, kp := w.newTSKP("tina")
-	pc = w.goCommit(alice, mls.CommitOptions{Proposals: []mls.ProposalBody{
-		&mls.Add{KeyPackage: *bob.kp.KeyPackage},
-		&mls.Add{KeyPackage: *unmarshal(t, kp).KeyPackage},
+	pc = w.goCommit(alice, core.CommitOptions{Proposals: []core.ProposalBody{
+		&core.Add{KeyPackage: *bob.kp.KeyPackage},
+		&core.Add{KeyPackage: *unmarshal(t, kp).KeyPackage},
 	}})
 	w.deliver(alice, marshal(t, pc.Commit), "commit")
 	tree := treeOf(t, alice)
@@ -539,12 +539,12 @@ func runScenario(w *group) {
 	w.chat("round 2")
 
 	// 6: bob commits a full-path update.
-	pc = w.goCommit(bob, mls.CommitOptions{ForcePath: true})
+	pc = w.goCommit(bob, core.CommitOptions{ForcePath: true})
 	w.deliver(bob, marshal(t, pc.Commit), "commit")
 	w.check("go update commit")
 
 	// 7: alice proposes an Update; tom commits it by reference.
-	prop, err := alice.g.ProposeUpdate(&mls.ProposeOptions{AuthenticatedData: []byte("upd")})
+	prop, err := alice.g.ProposeUpdate(&core.ProposeOptions{AuthenticatedData: []byte("upd")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +556,7 @@ func runScenario(w *group) {
 	// 8: tina proposes removing carol; bob commits it by reference.
 	r = tina.call(t, "propose_remove", map[string]any{"index": uint32(carol.g.LeafIndex())})
 	w.deliver(tina, r.Proposal, "proposal")
-	pc = w.goCommit(bob, mls.CommitOptions{})
+	pc = w.goCommit(bob, core.CommitOptions{})
 	w.deliver(bob, marshal(t, pc.Commit), "commit")
 	if carol.Active() {
 		t.Fatal("carol still active after her removal")
@@ -567,7 +567,7 @@ func runScenario(w *group) {
 	tess, kp := w.newTSKP("tess")
 	r = tom.call(t, "propose_add", map[string]any{"key_package": kp})
 	w.deliver(tom, r.Proposal, "proposal")
-	pc = w.goCommit(alice, mls.CommitOptions{InlineTree: true})
+	pc = w.goCommit(alice, core.CommitOptions{InlineTree: true})
 	if pc.Welcome == nil {
 		t.Fatal("no Welcome for a committed Add proposal")
 	}
@@ -584,7 +584,7 @@ func runScenario(w *group) {
 	w.check("ts removes go")
 
 	// 11: alice (Go) removes tina (ts); tina sees her own removal.
-	pc = w.goCommit(alice, mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Remove{Removed: w.leafOf(tina)}}})
+	pc = w.goCommit(alice, core.CommitOptions{Proposals: []core.ProposalBody{&core.Remove{Removed: w.leafOf(tina)}}})
 	w.deliver(alice, marshal(t, pc.Commit), "commit")
 	if tina.Active() {
 		t.Fatal("tina still active after mls removed her")
@@ -597,7 +597,7 @@ func runScenario(w *group) {
 	gi := tess.call(t, "group_info", map[string]any{"inline_tree": true})
 	giMsg := unmarshal(t, gi.GroupInfo)
 	erin := w.newGoKP("erin")
-	eg, commit, err := mls.ExternalJoin(erin.cfg, giMsg.GroupInfo, erin.kp, nil)
+	eg, commit, err := core.ExternalJoin(erin.cfg, giMsg.GroupInfo, erin.kp, nil)
 	if err != nil {
 		t.Fatalf("go external join from ts-mls GroupInfo: %v", err)
 	}
@@ -610,7 +610,7 @@ func runScenario(w *group) {
 	// RFC 9420 §12.4.3.2 form of external_pub, which ts-mls 1.6.4 cannot
 	// read, and the key sits under the GroupInfo signature, so nothing in
 	// transit can fix it: alice signs a GroupInfo in ts-mls's dialect.
-	gio, err := alice.g.GroupInfo(mls.GroupInfoOptions{ExternalPub: true})
+	gio, err := alice.g.GroupInfo(core.GroupInfoOptions{ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -621,7 +621,7 @@ func runScenario(w *group) {
 	xena := &tsMember{name: "xena", d: w.d}
 	r, err = w.d.Call("external_join", map[string]any{
 		"client": "xena", "suite": uint16(w.cs), "public_handshake": w.public,
-		"group_info": marshal(t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gio}),
+		"group_info": marshal(t, &core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatGroupInfo, GroupInfo: gio}),
 		"tree":       treeOf(t, alice),
 	})
 	if err != nil {
@@ -661,12 +661,12 @@ func TestExternalPubForms(t *testing.T) {
 				w := &group{t: t}
 				w.cs = cs
 				alice := w.newGoKP("alice")
-				g, err := mls.CreateGroup(alice.cfg, []byte("ext-pub"), alice.kp, nil)
+				g, err := core.CreateGroup(alice.cfg, []byte("ext-pub"), alice.kp, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				alice.g = g
-				gi, err := g.GroupInfo(mls.GroupInfoOptions{InlineTree: true, ExternalPub: true})
+				gi, err := g.GroupInfo(core.GroupInfoOptions{InlineTree: true, ExternalPub: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -677,9 +677,9 @@ func TestExternalPubForms(t *testing.T) {
 					}
 				}
 				// Round-trip the GroupInfo through its wire encoding.
-				enc := marshal(t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gi})
+				enc := marshal(t, &core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatGroupInfo, GroupInfo: gi})
 				bob := w.newGoKP("bob")
-				bg, commit, err := mls.ExternalJoin(bob.cfg, unmarshal(t, enc).GroupInfo, bob.kp, nil)
+				bg, commit, err := core.ExternalJoin(bob.cfg, unmarshal(t, enc).GroupInfo, bob.kp, nil)
 				if err != nil {
 					t.Fatalf("external join (%s form): %v", form, err)
 				}
@@ -698,11 +698,11 @@ func TestExternalPubForms(t *testing.T) {
 // bareExternalPub rewrites gi's external_pub extension from the RFC 9420
 // §12.4.3.2 form mls writes (opaque external_pub<V>) to the bare key
 // ts-mls 1.6.4 expects. The caller re-signs gi.
-func bareExternalPub(t *testing.T, gi *mls.GroupInfo) {
+func bareExternalPub(t *testing.T, gi *core.GroupInfo) {
 	t.Helper()
 	for i := range gi.Extensions {
 		ext := &gi.Extensions[i]
-		if ext.Type != mls.ExtensionExternalPub {
+		if ext.Type != core.ExtensionExternalPub {
 			continue
 		}
 		// A varint length prefix must cover exactly the rest (RFC 9420
@@ -723,7 +723,7 @@ func bareExternalPub(t *testing.T, gi *mls.GroupInfo) {
 // One ts-mls GroupInfo in 256 has such a key.
 func TestExternalPubBareAmbiguous(t *testing.T) {
 	for _, c := range []struct {
-		cs  mls.CipherSuite
+		cs  core.CipherSuite
 		npk int
 	}{{1, 32}, {3, 32}, {4, 56}, {6, 56}} {
 		t.Run(fmt.Sprintf("cs=0x%04x", uint16(c.cs)), func(t *testing.T) {
@@ -734,18 +734,18 @@ func TestExternalPubBareAmbiguous(t *testing.T) {
 				if i == 4000 {
 					t.Fatal("no ambiguous external key found")
 				}
-				g, err := mls.CreateGroup(alice.cfg, []byte(fmt.Sprintf("ambiguous-%d", i)), alice.kp, nil)
+				g, err := core.CreateGroup(alice.cfg, []byte(fmt.Sprintf("ambiguous-%d", i)), alice.kp, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				gi, err := g.GroupInfo(mls.GroupInfoOptions{InlineTree: true, ExternalPub: true})
+				gi, err := g.GroupInfo(core.GroupInfoOptions{InlineTree: true, ExternalPub: true})
 				if err != nil {
 					t.Fatal(err)
 				}
 				bareExternalPub(t, gi)
 				var key []byte
 				for _, e := range gi.Extensions {
-					if e.Type == mls.ExtensionExternalPub {
+					if e.Type == core.ExtensionExternalPub {
 						key = e.Data
 					}
 				}
@@ -756,7 +756,7 @@ func TestExternalPubBareAmbiguous(t *testing.T) {
 					t.Fatal(err)
 				}
 				bob := w.newGoKP("bob")
-				bg, commit, err := mls.ExternalJoin(bob.cfg, gi, bob.kp, nil)
+				bg, commit, err := core.ExternalJoin(bob.cfg, gi, bob.kp, nil)
 				if err != nil {
 					t.Fatalf("external join with bare key %x: %v", key, err)
 				}
@@ -791,7 +791,7 @@ func varint(b []byte) (int, int) {
 func TestTSMLSExternalPubForm(t *testing.T) {
 	d := startDriver(t)
 	// Npk of the suites' KEMs (RFC 9180 §7.1; ML-KEM-1024 1568, X-Wing 1216).
-	npk := map[mls.CipherSuite]int{1: 32, 2: 65, 3: 32, 4: 56, 5: 133, 6: 56, 7: 97,
+	npk := map[core.CipherSuite]int{1: 32, 2: 65, 3: 32, 4: 56, 5: 133, 6: 56, 7: 97,
 		0x51: 1568, 0x52: 1568, 0x53: 1216, 0x54: 1216, 0x55: 1568, 0x56: 1568, 0x57: 1216, 0x58: 1216}
 	for _, cs := range suites {
 		t.Run(fmt.Sprintf("cs=0x%04x", uint16(cs)), func(t *testing.T) {
@@ -806,7 +806,7 @@ func TestTSMLSExternalPubForm(t *testing.T) {
 			}
 			gi := unmarshal(t, r.GroupInfo).GroupInfo
 			for _, e := range gi.Extensions {
-				if e.Type == mls.ExtensionExternalPub {
+				if e.Type == core.ExtensionExternalPub {
 					if len(e.Data) != npk[cs] {
 						t.Fatalf("ts-mls external_pub is %d octets, want the bare %d-octet key: ts-mls changed, update README.md", len(e.Data), npk[cs])
 					}
@@ -826,17 +826,17 @@ func TestTSMLSRejectsRFCExternalPub(t *testing.T) {
 	w := &group{t: t, d: d}
 	w.cs = 1
 	alice := w.newGoKP("alice")
-	g, err := mls.CreateGroup(alice.cfg, []byte("rfc-ext-pub"), alice.kp, nil)
+	g, err := core.CreateGroup(alice.cfg, []byte("rfc-ext-pub"), alice.kp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gi, err := g.GroupInfo(mls.GroupInfoOptions{InlineTree: true, ExternalPub: true})
+	gi, err := g.GroupInfo(core.GroupInfoOptions{InlineTree: true, ExternalPub: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, err := d.Call("external_join", map[string]any{
 		"client": "noworkaround", "suite": 1,
-		"group_info": marshal(t, &mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatGroupInfo, GroupInfo: gi}),
+		"group_info": marshal(t, &core.MLSMessage{Version: core.ProtocolVersionMLS10, WireFormat: core.WireFormatGroupInfo, GroupInfo: gi}),
 	})
 	defer d.Call("forget", map[string]any{"client": "noworkaround"})
 	var de *DriverError
@@ -863,8 +863,8 @@ func TestTSMLSRejectsRFCExternalPub(t *testing.T) {
 func TestTSMLSCompressedSignatureKey(t *testing.T) {
 	d := startDriver(t)
 	// Length of an uncompressed point.
-	want := map[mls.CipherSuite]int{2: 65, 5: 133, 7: 97}
-	for _, cs := range []mls.CipherSuite{2, 5, 7} {
+	want := map[core.CipherSuite]int{2: 65, 5: 133, 7: 97}
+	for _, cs := range []core.CipherSuite{2, 5, 7} {
 		t.Run(fmt.Sprintf("cs=0x%04x", uint16(cs)), func(t *testing.T) {
 			w := &group{t: t, d: d}
 			w.cs = cs
@@ -878,12 +878,12 @@ func TestTSMLSCompressedSignatureKey(t *testing.T) {
 				t.Fatalf("ts-mls now writes uncompressed signature keys (%d octets): drop the driver workaround, update README.md", n)
 			}
 			alice := w.newGoKP("alice")
-			g, err := mls.CreateGroup(alice.cfg, []byte("compressed"), alice.kp, nil)
+			g, err := core.CreateGroup(alice.cfg, []byte("compressed"), alice.kp, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *kp}}})
-			if !errors.Is(err, mls.ErrInvalidKeyPackage) || !errors.Is(err, mls.ErrInvalidSignature) {
+			_, err = g.Commit(core.CommitOptions{Proposals: []core.ProposalBody{&core.Add{KeyPackage: *kp}}})
+			if !errors.Is(err, core.ErrInvalidKeyPackage) || !errors.Is(err, core.ErrInvalidSignature) {
 				t.Fatalf("mls accepted or misreported a compressed signature key: %v", err)
 			}
 			// With the driver's workaround the same suite works.
@@ -895,7 +895,7 @@ func TestTSMLSCompressedSignatureKey(t *testing.T) {
 			if len(kp.LeafNode.SignatureKey) != want[cs] {
 				t.Fatalf("workaround key is %d octets", len(kp.LeafNode.SignatureKey))
 			}
-			if _, err := g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *kp}}}); err != nil {
+			if _, err := g.Commit(core.CommitOptions{Proposals: []core.ProposalBody{&core.Add{KeyPackage: *kp}}}); err != nil {
 				t.Fatalf("uncompressed key rejected: %v", err)
 			}
 		})

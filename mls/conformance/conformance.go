@@ -1,8 +1,10 @@
 // Package conformance runs the IETF MLS test-vector files
 // (https://github.com/mlswg/mls-implementations/blob/main/test-vectors.md)
 // against mlslab. It is what `mlssim conformance` prints and what the go tests
-// assert: both call the same per-kind runners, which live next to the code
-// they check.
+// assert: both call the same per-kind runners, which live in this package
+// (one file per group of kinds) and check the protocol through the
+// low-level API of mls/core and the internal codec, suite and treemath
+// packages. No production package registers runners.
 package conformance
 
 import (
@@ -13,13 +15,28 @@ import (
 	"sort"
 	"strings"
 
-	// Packages that register vector runners.
-	_ "github.com/mlslab/mlslab/mls"
-	_ "github.com/mlslab/mlslab/mls/internal/codec"
-	_ "github.com/mlslab/mlslab/mls/internal/suite"
+	"github.com/mlslab/mlslab/mls/core"
+	"github.com/mlslab/mlslab/mls/internal/suite"
 	"github.com/mlslab/mlslab/mls/internal/vectors"
-	_ "github.com/mlslab/mlslab/mls/treemath"
 )
+
+// runners maps each implemented vector kind to its runner.
+var runners = map[string]vectors.Runner{
+	"crypto-basics":      runCryptoBasics,
+	"deserialization":    runDeserializationVectors,
+	"key-schedule":       runKeyScheduleVectors,
+	"message-protection": runMessageProtectionVectors,
+	"messages":           runMessagesVectors,
+	"passive-client":     runPassiveClientVectors,
+	"psk_secret":         runPSKSecretVectors,
+	"secret-tree":        runSecretTreeVectors,
+	"transcript-hashes":  runTranscriptHashVectors,
+	"tree-math":          runTreeMathVectors,
+	"tree-operations":    runTreeOperationsVectors,
+	"tree-validation":    runTreeValidationVectors,
+	"treekem":            runTreeKEMVectors,
+	"welcome":            runWelcomeVectors,
+}
 
 // FileResult is the outcome of one vector file.
 type FileResult struct {
@@ -41,8 +58,15 @@ type FileResult struct {
 // OK reports whether nothing failed and the file could be run.
 func (r FileResult) OK() bool { return r.Err == nil && r.Failed == 0 }
 
-// Kinds returns the kinds that have a runner.
-func Kinds() []string { return vectors.Kinds() }
+// Kinds returns the kinds that have a runner, sorted.
+func Kinds() []string {
+	out := make([]string, 0, len(runners))
+	for k := range runners {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // KnownKinds returns every IETF vector kind, implemented or not.
 func KnownKinds() []string { return append([]string(nil), vectors.KnownKinds...) }
@@ -89,7 +113,7 @@ func RunFile(path, kind string) FileResult {
 		res.Reason = "cannot read: " + err.Error()
 		return res
 	}
-	r := vectors.Lookup(kind)
+	r := runners[kind]
 	if r == nil {
 		known := false
 		for _, k := range vectors.KnownKinds {
@@ -160,3 +184,7 @@ func safeRun(r vectors.Runner, data []byte) (cases []vectors.Case, err error) {
 // VectorDir returns the directory of the IETF vectors: $MLS_TEST_VECTORS,
 // else ../shared/test-vectors next to the module root.
 func VectorDir() (string, error) { return vectors.Dir() }
+
+// code is the code point of a suite, as the low-level API of mls/core takes
+// it.
+func code(s *suite.Suite) core.CipherSuite { return core.CipherSuite(s.ID()) }

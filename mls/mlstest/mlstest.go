@@ -24,14 +24,14 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 // Member is one member of a fixture group.
 type Member struct {
 	Name   string
-	Config *mls.Config // Rand is this member's own seeded stream
-	Group  *mls.Group
+	Config *core.Config // Rand is this member's own seeded stream
+	Group  *core.Group
 }
 
 // Options shape NewGroupWith.
@@ -43,7 +43,7 @@ type Options struct {
 	GroupID []byte
 	// Config, if set, is applied to every member's Config (Rand is always
 	// the member's seeded stream).
-	Config func(i int, c *mls.Config)
+	Config func(i int, c *core.Config)
 }
 
 // Rand returns the deterministic random stream of (seed, i).
@@ -59,33 +59,33 @@ func Rand(seed uint64, i int) io.Reader {
 
 // NewKeyPackage returns a fresh KeyPackage for a client named name with a
 // Config drawing from Rand(seed, i).
-func NewKeyPackage(cs mls.CipherSuite, name string, seed uint64, i int) (*mls.KeyPackageBundle, *mls.Config, error) {
-	cfg := &mls.Config{Rand: Rand(seed, i)}
-	kp, err := mls.NewKeyPackage(cfg, cs, mls.NewBasicCredential([]byte(name)), nil)
+func NewKeyPackage(cs core.CipherSuite, name string, seed uint64, i int) (*core.KeyPackageBundle, *core.Config, error) {
+	cfg := &core.Config{Rand: Rand(seed, i)}
+	kp, err := core.NewKeyPackage(cfg, cs, core.NewBasicCredential([]byte(name)), nil)
 	return kp, cfg, err
 }
 
 // NewGroup returns n >= 1 members of a new group in cipher suite cs (a
 // suite codepoint, 1..7) that all agree on epoch, tree and key schedule.
-func NewGroup(cs mls.CipherSuite, n int, seed uint64) ([]*Member, error) {
+func NewGroup(cs core.CipherSuite, n int, seed uint64) ([]*Member, error) {
 	return NewGroupWith(cs, n, seed, Options{})
 }
 
 // NewGroupWith is NewGroup with options.
-func NewGroupWith(cs mls.CipherSuite, n int, seed uint64, opts Options) ([]*Member, error) {
+func NewGroupWith(cs core.CipherSuite, n int, seed uint64, opts Options) ([]*Member, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("mlstest: n = %d, want >= 1", n)
 	}
-	kps := make([]*mls.KeyPackageBundle, n)
+	kps := make([]*core.KeyPackageBundle, n)
 	members := make([]*Member, n)
 	err := parallel(n, func(i int) error {
 		name := fmt.Sprintf("member-%d", i)
-		cfg := &mls.Config{}
+		cfg := &core.Config{}
 		if opts.Config != nil {
 			opts.Config(i, cfg)
 		}
 		cfg.Rand = Rand(seed, i)
-		kp, err := mls.NewKeyPackage(cfg, cs, mls.NewBasicCredential([]byte(name)), nil)
+		kp, err := core.NewKeyPackage(cfg, cs, core.NewBasicCredential([]byte(name)), nil)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func NewGroupWith(cs mls.CipherSuite, n int, seed uint64, opts Options) ([]*Memb
 	if gid == nil {
 		gid = fmt.Appendf(nil, "mlstest-%d", seed)
 	}
-	creator, err := mls.CreateGroup(members[0].Config, gid, kps[0], nil)
+	creator, err := core.CreateGroup(members[0].Config, gid, kps[0], nil)
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +110,11 @@ func NewGroupWith(cs mls.CipherSuite, n int, seed uint64, opts Options) ([]*Memb
 	}
 	for lo := 1; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		adds := make([]mls.ProposalBody, 0, hi-lo)
+		adds := make([]core.ProposalBody, 0, hi-lo)
 		for _, kp := range kps[lo:hi] {
-			adds = append(adds, &mls.Add{KeyPackage: *kp.KeyPackage})
+			adds = append(adds, &core.Add{KeyPackage: *kp.KeyPackage})
 		}
-		pc, err := creator.Commit(mls.CommitOptions{Proposals: adds, InlineTree: true})
+		pc, err := creator.Commit(core.CommitOptions{Proposals: adds, InlineTree: true})
 		if err != nil {
 			return nil, fmt.Errorf("mlstest: adding members %d..%d: %w", lo, hi-1, err)
 		}
@@ -134,17 +134,17 @@ func NewGroupWith(cs mls.CipherSuite, n int, seed uint64, opts Options) ([]*Memb
 		err = parallel(hi-1, func(j int) error {
 			i := j + 1
 			if i < lo {
-				m, err := mls.UnmarshalMLSMessage(commit)
+				m, err := core.UnmarshalMLSMessage(commit)
 				if err == nil {
 					_, err = members[i].Group.Process(m)
 				}
 				return err
 			}
-			m, err := mls.UnmarshalMLSMessage(welcome)
+			m, err := core.UnmarshalMLSMessage(welcome)
 			if err != nil {
 				return err
 			}
-			g, err := mls.Join(members[i].Config, m, kps[i], nil)
+			g, err := core.Join(members[i].Config, m, kps[i], nil)
 			members[i].Group = g
 			return err
 		})
@@ -159,8 +159,8 @@ func NewGroupWith(cs mls.CipherSuite, n int, seed uint64, opts Options) ([]*Memb
 }
 
 // Groups returns the members' Groups.
-func Groups(members []*Member) []*mls.Group {
-	out := make([]*mls.Group, len(members))
+func Groups(members []*Member) []*core.Group {
+	out := make([]*core.Group, len(members))
 	for i, m := range members {
 		out[i] = m.Group
 	}
@@ -170,7 +170,7 @@ func Groups(members []*Member) []*mls.Group {
 // Agree checks that all active members are at the same epoch with the same
 // epoch authenticator and tree hash.
 func Agree(members []*Member) error {
-	var ref *mls.Group
+	var ref *core.Group
 	for _, m := range members {
 		g := m.Group
 		if g == nil || !g.Active() {

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 func TestNewGroup(t *testing.T) {
 	for _, tc := range []struct {
-		cs    mls.CipherSuite
+		cs    core.CipherSuite
 		n     int
 		batch int
 	}{{1, 1, 0}, {1, 17, 0}, {1, 17, 5}, {3, 9, 4}} {
@@ -21,7 +21,7 @@ func TestNewGroup(t *testing.T) {
 			t.Fatalf("n=%d: %d members", tc.n, ms[0].Group.Public().NumMembers())
 		}
 		for i, m := range ms {
-			if m.Group.LeafIndex() != mls.LeafIndex(i) {
+			if m.Group.LeafIndex() != core.LeafIndex(i) {
 				t.Fatalf("member %d at leaf %d", i, m.Group.LeafIndex())
 			}
 		}
@@ -42,7 +42,7 @@ func TestNewGroup(t *testing.T) {
 		}
 		// The group works: the last member commits, all process.
 		last := ms[len(ms)-1].Group
-		pc, err := last.Commit(mls.CommitOptions{ForcePath: true})
+		pc, err := last.Commit(core.CommitOptions{ForcePath: true})
 		if err != nil {
 			t.Fatal(err)
 		}

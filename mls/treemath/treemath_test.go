@@ -6,13 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"github.com/mlslab/mlslab/mls/internal/vectors/vtest"
 )
-
-func TestTreeMathVectors(t *testing.T) {
-	vtest.Run(t, "tree-math", "tree-math.json")
-}
 
 // refTree is a brute-force model of a complete tree with explicit links,
 // built independently of the index arithmetic: nodes are numbered by an

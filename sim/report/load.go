@@ -165,6 +165,8 @@ type Summary struct {
 	// Real is the real work of a sampled or full run (measured CPU times);
 	// nil at model.
 	Real map[string]any `json:"real,omitempty"`
+	// Groups is set for a multi-group run (scenario section groups).
+	Groups *GroupsInfo `json:"groups,omitempty"`
 }
 
 // RealMetric returns a number of summary.json's "real" section (sampled and
@@ -349,6 +351,11 @@ type Compromise struct {
 	// at the compromise: the censoring point of HealCommitEpochs (NaN if
 	// summary.json is missing).
 	CensorEpochs float64
+	// Group is the row's group in a multi-group run's compromises.csv (-1
+	// in a single group's), ClientUpdates whether the shared clients run
+	// their own updates in it.
+	Group         int
+	ClientUpdates bool
 }
 
 // colAlt returns the first of cols present in c ("" if none): newer
@@ -386,6 +393,24 @@ func ReadCompromises(dir string) ([]Compromise, error) {
 	if r, err := LoadRun(dir); err == nil {
 		end, lastEpoch = r.Summary.Metric("simulated_seconds"), r.Summary.Metric("epochs")
 	}
+	// A multi-group run's rows: each group's last epoch is in its own
+	// summary.json (group=G/).
+	_, multi := c.idx["group"]
+	groupEpochs := map[int]float64{}
+	lastEpochOf := func(g int) float64 {
+		if !multi {
+			return lastEpoch
+		}
+		if e, ok := groupEpochs[g]; ok {
+			return e
+		}
+		e := math.NaN()
+		if r, err := LoadRun(filepath.Join(dir, fmt.Sprintf("group=%d", g))); err == nil {
+			e = r.Summary.Metric("epochs")
+		}
+		groupEpochs[g] = e
+		return e
+	}
 	commitCol := c.colAlt("heal_commit_s", "heal_commit_delay_s")
 	exposureCol := c.colAlt("exposed_app_messages", "exposure")
 	var out []Compromise
@@ -421,7 +446,16 @@ func ReadCompromises(dir string) ([]Compromise, error) {
 		if err != nil {
 			return nil, err
 		}
-		x.CensorEpochs = lastEpoch - ds
+		x.Group = -1
+		if multi {
+			g, err := c.num(row, "group", line)
+			if err != nil || math.IsNaN(g) {
+				return nil, fmt.Errorf("%s:%d: group %q is not a number", c.path, line, c.str(row, "group"))
+			}
+			x.Group = int(g)
+			x.ClientUpdates = c.boolean(row, "client_updates")
+		}
+		x.CensorEpochs = lastEpochOf(x.Group) - ds
 		if _, ok := c.idx["heal_commit_epochs"]; !ok {
 			he, err := c.num(row, "heal_epoch", line)
 			if err != nil {

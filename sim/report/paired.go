@@ -215,27 +215,7 @@ func hoursText(sec float64) string {
 
 // meanCI formats the mean of xs and its two-sided 95% Student t interval;
 // "n/a" with no values, the mean alone with one.
-func meanCI(xs []float64, prec int) string {
-	n := len(xs)
-	if n == 0 {
-		return "n/a"
-	}
-	mean := 0.0
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(n)
-	if n == 1 {
-		return strconv.FormatFloat(mean, 'f', prec, 64) + " (1 seed)"
-	}
-	ss := 0.0
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	half := tQuantile(0.975, float64(n-1)) * math.Sqrt(ss/float64(n-1)/float64(n))
-	f := func(x float64) string { return strconv.FormatFloat(x, 'f', prec, 64) }
-	return fmt.Sprintf("%s [%s, %s]", f(mean), f(mean-half), f(mean+half))
-}
+func meanCI(xs []float64, prec int) string { return tInterval(xs).String(prec) }
 
 // tQuantile returns the p-quantile (p > 0.5) of Student's t distribution
 // with df degrees of freedom: bisection on the CDF, which is 1/2 plus the

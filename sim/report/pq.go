@@ -203,9 +203,9 @@ func PQRatioFigure(d PQRatioData) (*Figure, error) {
 	return f.finish(), nil
 }
 
-// jsonNum is v for JSON, nil (null) for NaN and infinities, which
+// jsonOrNull is v for JSON, nil (null) for NaN and infinities, which
 // encoding/json refuses (CPU times of model runs, their ratios).
-func jsonNum(v float64) any {
+func jsonOrNull(v float64) any {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
 	}
@@ -214,17 +214,17 @@ func jsonNum(v float64) any {
 
 // MarshalJSON writes the costs with null for the undefined ones.
 func (c PQCost) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"dir": c.Dir, "suite": c.Suite, "fidelity": c.Fidelity, "members": jsonNum(c.Members),
-		"path_commit_bytes_p50": jsonNum(c.PathCommitBytes), "welcome_bytes_p50": jsonNum(c.WelcomeBytes),
-		"handshake_bytes_per_member_day": jsonNum(c.HandshakeBytesPerMemberDay), "join_cpu_mean_us": jsonNum(c.JoinCPUUs),
-		"commit_create_cpu_mean_us": jsonNum(c.CommitCPUUs), "heal_commit_km_median_hours": jsonNum(c.HealCommitHours)})
+	return json.Marshal(map[string]any{"dir": c.Dir, "suite": c.Suite, "fidelity": c.Fidelity, "members": jsonOrNull(c.Members),
+		"path_commit_bytes_p50": jsonOrNull(c.PathCommitBytes), "welcome_bytes_p50": jsonOrNull(c.WelcomeBytes),
+		"handshake_bytes_per_member_day": jsonOrNull(c.HandshakeBytesPerMemberDay), "join_cpu_mean_us": jsonOrNull(c.JoinCPUUs),
+		"commit_create_cpu_mean_us": jsonOrNull(c.CommitCPUUs), "heal_commit_km_median_hours": jsonOrNull(c.HealCommitHours)})
 }
 
 // MarshalJSON writes the pair with null for undefined ratios.
 func (p PQPair) MarshalJSON() ([]byte, error) {
 	r := map[string]any{}
 	for k, v := range p.Ratio {
-		r[k] = jsonNum(v)
+		r[k] = jsonOrNull(v)
 	}
 	return json.Marshal(map[string]any{"scenario": p.Scenario, "seed": p.Seed, "classical": p.Classical, "pq": p.PQ,
 		"ratio": r, "timelines_equal": p.TimelinesEqual})

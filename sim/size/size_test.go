@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/mlslab/mlslab/mls"
+	"github.com/mlslab/mlslab/mls/core"
 )
 
 func TestVarint(t *testing.T) {
@@ -65,15 +65,15 @@ func TestSuite1Sizes(t *testing.T) {
 // TestAllSuites: every suite package mls implements has sizes, and no
 // other code point has.
 func TestAllSuites(t *testing.T) {
-	for _, cs := range mls.CipherSuites() {
+	for _, cs := range core.CipherSuites() {
 		id := uint16(cs)
 		s, ok := SuiteByID(id)
 		if !ok || s.ID != id || s.Nh == 0 || s.Npk == 0 || s.Nenc == 0 || s.Nsig == 0 {
 			t.Fatalf("suite 0x%04x: %+v", id, s)
 		}
 	}
-	if len(suites) != len(mls.CipherSuites()) {
-		t.Fatalf("%d suites sized, mls implements %d", len(suites), len(mls.CipherSuites()))
+	if len(suites) != len(core.CipherSuites()) {
+		t.Fatalf("%d suites sized, mls/core implements %d", len(suites), len(core.CipherSuites()))
 	}
 	for _, id := range []uint16{0, 8, 0x4d, 0x50, 0x59} {
 		if _, ok := SuiteByID(id); ok {
@@ -84,13 +84,13 @@ func TestAllSuites(t *testing.T) {
 
 // TestPQSizesMatchRealKeyPackages: the KEM and signature sizes of the
 // post-quantum suites are those of real encodings: a real KeyPackage and
-// an EncryptWithLabel output of package mls.
+// an EncryptWithLabel output of package mls/core.
 func TestPQSizesMatchRealKeyPackages(t *testing.T) {
-	for _, cs := range mls.CipherSuites() {
+	for _, cs := range core.CipherSuites() {
 		s, _ := SuiteByID(uint16(cs))
 		var seed [32]byte
 		seed[0] = byte(cs)
-		kp, err := mls.NewKeyPackage(&mls.Config{Rand: rand.NewChaCha8(seed)}, cs, mls.NewBasicCredential(make([]byte, 16)), nil)
+		kp, err := core.NewKeyPackage(&core.Config{Rand: rand.NewChaCha8(seed)}, cs, core.NewBasicCredential(make([]byte, 16)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,17 +102,17 @@ func TestPQSizesMatchRealKeyPackages(t *testing.T) {
 			t.Errorf("0x%04x: signatures %d/%d bytes, table %d", uint16(cs), len(k.Signature), len(k.LeafNode.Signature), s.Nsig)
 		}
 		// A Welcome to a second member: its EncryptedGroupSecrets.
-		cfg := &mls.Config{Rand: rand.NewChaCha8(seed)}
-		g, err := mls.CreateGroup(cfg, []byte("g"), kp, nil)
+		cfg := &core.Config{Rand: rand.NewChaCha8(seed)}
+		g, err := core.CreateGroup(cfg, []byte("g"), kp, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		seed[1] = 1
-		kp2, err := mls.NewKeyPackage(&mls.Config{Rand: rand.NewChaCha8(seed)}, cs, mls.NewBasicCredential(make([]byte, 16)), nil)
+		kp2, err := core.NewKeyPackage(&core.Config{Rand: rand.NewChaCha8(seed)}, cs, core.NewBasicCredential(make([]byte, 16)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pc, err := g.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: *kp2.KeyPackage}}})
+		pc, err := g.Commit(core.CommitOptions{Proposals: []core.ProposalBody{&core.Add{KeyPackage: *kp2.KeyPackage}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/mlslab/mlslab/mls/internal/vectors/vtest"
 )
 
 var sentinels = []error{ErrTruncated, ErrNonMinimalVarint, ErrInvalidVarint, ErrTrailingData, ErrInvalidValue, ErrTooLarge}
@@ -664,35 +662,5 @@ func TestCompositeRoundTrip(t *testing.T) {
 		// Trailing bytes are rejected.
 		_, err = decodeComposite(append(bytes.Clone(enc), 0))
 		wantErr(t, err, ErrTrailingData)
-	}
-}
-
-func TestDeserializationVectors(t *testing.T) {
-	vtest.Run(t, "deserialization", "deserialization.json")
-}
-
-// TestDeserializationRunnerRejects checks that the runner really fails on
-// wrong vectors (a runner that passes everything would be worthless).
-func TestDeserializationRunnerRejects(t *testing.T) {
-	cases, err := runDeserializationVectors([]byte(`[
-		{"vlbytes_header": "7bbd", "length": 15293},
-		{"vlbytes_header": "7bbd", "length": 15294},
-		{"vlbytes_header": "4025", "length": 37},
-		{"vlbytes_header": "7bbd00", "length": 15293},
-		{"vlbytes_header": "c0", "length": 0}
-	]`))
-	if err != nil || len(cases) != 5 {
-		t.Fatalf("runner: %d cases, %v", len(cases), err)
-	}
-	if cases[0].Err != nil {
-		t.Errorf("valid case failed: %v", cases[0].Err)
-	}
-	for _, c := range cases[1:] {
-		if c.Err == nil {
-			t.Errorf("case %s passed", c.Name)
-		}
-	}
-	if _, err := runDeserializationVectors([]byte(`{`)); err == nil {
-		t.Error("bad JSON accepted")
 	}
 }

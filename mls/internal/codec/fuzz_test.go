@@ -28,7 +28,7 @@ func seedVarints(f *testing.F, suffix []byte) {
 	}
 	if dir, err := vectors.Dir(); err == nil {
 		if data, err := os.ReadFile(filepath.Join(dir, "deserialization.json")); err == nil {
-			var tvs []deserializationVector
+			var tvs []vectors.Deserialization
 			if json.Unmarshal(data, &tvs) == nil {
 				for _, tv := range tvs {
 					f.Add(append(bytes.Clone(tv.Header), suffix...))

@@ -13,13 +13,7 @@ import (
 	"testing"
 
 	circlhpke "github.com/cloudflare/circl/hpke"
-
-	"github.com/mlslab/mlslab/mls/internal/vectors/vtest"
 )
-
-func TestCryptoBasicsVectors(t *testing.T) {
-	vtest.Run(t, "crypto-basics", "crypto-basics.json")
-}
 
 // seeded returns a deterministic reader (ChaCha8 implements io.Reader).
 func seeded(seed byte) io.Reader {

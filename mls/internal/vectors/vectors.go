@@ -1,8 +1,9 @@
-// Package vectors runs the IETF MLS interop test vectors
+// Package vectors holds what the IETF MLS interop test-vector runners
 // (https://github.com/mlswg/mls-implementations, format in
-// test-vectors.md). Each vector kind registers a Runner from the package that
-// implements it; the go tests and `mlssim conformance` both call the same
-// runners, so the CLI reports exactly what the tests assert.
+// test-vectors.md) share: Case, Runner, Hex, Check, the messages.json case
+// type, and where the files are. The runners themselves live in mls/conformance;
+// the go tests and `mlssim conformance` both call them, so the CLI reports
+// exactly what the tests assert.
 package vectors
 
 import (
@@ -12,9 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 )
 
 // Case is the outcome of one test-vector case.
@@ -28,40 +27,6 @@ type Case struct {
 // Runner checks every case of one vector file's JSON. It returns an error
 // only when the file as a whole cannot be interpreted (bad JSON).
 type Runner func(data []byte) ([]Case, error)
-
-var (
-	mu      sync.RWMutex
-	runners = map[string]Runner{}
-)
-
-// Register makes r the runner for kind. It panics on duplicates.
-func Register(kind string, r Runner) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := runners[kind]; dup {
-		panic("vectors: duplicate runner for " + kind)
-	}
-	runners[kind] = r
-}
-
-// Lookup returns the runner for kind, or nil.
-func Lookup(kind string) Runner {
-	mu.RLock()
-	defer mu.RUnlock()
-	return runners[kind]
-}
-
-// Kinds lists the registered kinds, sorted.
-func Kinds() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]string, 0, len(runners))
-	for k := range runners {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // KnownKinds are all vector kinds of the IETF set, implemented or not.
 var KnownKinds = []string{
