@@ -1,12 +1,14 @@
 package suite
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha3"
 	"crypto/sha512"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -180,12 +182,13 @@ func (s *Suite) DeriveKeyPair(ikm []byte) (priv, pub []byte, err error) {
 	case deriveXWing:
 		priv = make([]byte, kp.nsk)
 		h := sha3.NewSHAKE256()
-		h.Write(ikm)
-		h.Read(priv)
+		_, _ = h.Write(ikm)
+		_, _ = h.Read(priv)
 		pub, err = s.HPKEPublicKey(priv)
 		return priv, pub, err
 	}
 	dkpPRK := kp.labeledExtract(nil, "dkp_prk", ikm)
+	defer clear(dkpPRK)
 	if kp.bitmask == 0 {
 		priv = kp.labeledExpand(dkpPRK, "sk", nil, kp.nsk)
 		pub, err = s.HPKEPublicKey(priv)
@@ -213,6 +216,7 @@ func (s *Suite) DeriveKeyPair(ikm []byte) (priv, pub []byte, err error) {
 // reader reproduces the same keys.
 func (s *Suite) GenerateKeyPair(rand io.Reader) (priv, pub []byte, err error) {
 	ikm := make([]byte, s.hpke.kp.nsk)
+	defer clear(ikm) // DeriveKeyPair copies what it keeps
 	if _, err := io.ReadFull(randOrDefault(rand), ikm); err != nil {
 		return nil, nil, fmt.Errorf("suite: reading randomness: %w", err)
 	}
@@ -244,6 +248,78 @@ func (s *Suite) hpkePrivateKey(priv []byte) (kem.PrivateKey, error) {
 		return nil, fmt.Errorf("%w: HPKE private key (%d bytes) for %v: %v", ErrInvalidKey, len(priv), s.id, err)
 	}
 	return sk, nil
+}
+
+// ValidateHPKEPublicKey returns nil if pub is an HPKE public key that
+// EncryptWithLabel can encrypt to, and an error wrapping ErrInvalidKey
+// otherwise: a wrong length, a NIST point off the curve (RFC 9180, Section
+// 7.1.4), an ML-KEM encapsulation key that fails the modulus check (FIPS
+// 203, Section 7.2; also the ML-KEM-768 part of an X-Wing key), or an
+// X25519/X448 key of low order, whose DH output would be zero for every
+// private key (RFC 9180, Section 7.1.4; a table lookup, lowOrder). X-Wing's
+// X25519 part is not checked (the X-Wing draft requires no check; a
+// low-order X25519 part only removes the classical half). A member that
+// accepts a key it cannot encrypt to cannot commit while that key is in
+// its copath resolution, so receivers check keys as they arrive.
+func (s *Suite) ValidateHPKEPublicKey(pub []byte) error {
+	if _, err := s.hpkePublicKey(pub); err != nil {
+		return err
+	}
+	for _, u := range lowOrder[s.kem] {
+		if lowOrderEqual(s.kem, pub, u) {
+			return fmt.Errorf("%w: HPKE public key of low order (%v)", ErrInvalidKey, s.id)
+		}
+	}
+	return nil
+}
+
+// lowOrder lists, little-endian, the u-coordinates on which X25519 and X448
+// output zero for every clamped private key (RFC 7748: the scalars are
+// multiples of the cofactor 8 or 4): the points of order dividing the
+// cofactor on the curve or its twist, and their non-canonical encodings
+// u + p below 2^255 (X25519, top bit masked) or 2^448 (X448). X25519: 0, 1,
+// the two points of order 8, p-1, p, p+1; X448: 0, 1, p-1, p, p+1.
+// TestLowOrderTable checks each against an encapsulation.
+var lowOrder = map[kemKind][][]byte{
+	kemX25519: hexList(
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+	kemX448: hexList(
+		"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+		"fefffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"fffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"00000000000000000000000000000000000000000000000000000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+}
+
+// lowOrderEqual compares a public key with a lowOrder entry; X25519
+// ignores the top bit of the last byte (RFC 7748, Section 5).
+func lowOrderEqual(k kemKind, pub, u []byte) bool {
+	if len(pub) != len(u) {
+		return false
+	}
+	last := len(u) - 1
+	if k == kemX25519 {
+		return bytes.Equal(pub[:last], u[:last]) && pub[last]&0x7f == u[last]
+	}
+	return bytes.Equal(pub, u)
+}
+
+func hexList(hs ...string) [][]byte {
+	out := make([][]byte, len(hs))
+	for i, h := range hs {
+		b, err := hex.DecodeString(h)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = b
+	}
+	return out
 }
 
 func (s *Suite) hpkePublicKey(pub []byte) (kem.PublicKey, error) {
@@ -305,8 +381,10 @@ func (ls *LabeledSealer) Seal(rand io.Reader, pub, plaintext []byte) (kemOutput,
 	if err != nil {
 		return nil, nil, err
 	}
-	key, nonce := s.hpkeKeyNonce(s.hpkeSecret(ss), ls.ksCtx)
+	key, nonce := s.hpkeKeyNonce(ss, ls.ksCtx)
 	ct, err := s.Seal(key, nonce, nil, plaintext)
+	clear(key)
+	clear(nonce)
 	if err != nil {
 		return nil, nil, fmt.Errorf("suite: HPKE seal: %w", err)
 	}
@@ -323,8 +401,10 @@ func (s *Suite) DecryptWithLabel(priv []byte, label string, context, kemOutput, 
 	if err != nil {
 		return nil, err
 	}
-	key, nonce := s.hpkeKeyNonce(s.hpkeSecret(ss), s.keyScheduleContext(encryptContext(label, context)))
+	key, nonce := s.hpkeKeyNonce(ss, s.keyScheduleContext(encryptContext(label, context)))
 	pt, err := s.Open(key, nonce, nil, ciphertext)
+	clear(key)
+	clear(nonce)
 	if err != nil {
 		return nil, fmt.Errorf("%w: HPKE open", ErrDecrypt)
 	}
@@ -341,7 +421,7 @@ func (s *Suite) HPKEExportSender(rand io.Reader, pub, info, exporterContext []by
 	if err != nil {
 		return nil, nil, err
 	}
-	return enc, s.hpkeExport(s.hpkeSecret(ss), s.keyScheduleContext(info), exporterContext, length), nil
+	return enc, s.hpkeExport(ss, s.keyScheduleContext(info), exporterContext, length), nil
 }
 
 // HPKEExportReceiver is the receiver side of HPKEExportSender.
@@ -350,7 +430,7 @@ func (s *Suite) HPKEExportReceiver(priv, kemOutput, info, exporterContext []byte
 	if err != nil {
 		return nil, err
 	}
-	return s.hpkeExport(s.hpkeSecret(ss), s.keyScheduleContext(info), exporterContext, length), nil
+	return s.hpkeExport(ss, s.keyScheduleContext(info), exporterContext, length), nil
 }
 
 // keyScheduleContext is key_schedule_context of base mode for info
@@ -364,24 +444,36 @@ func (s *Suite) keyScheduleContext(info []byte) []byte {
 }
 
 // hpkeSecret is the key schedule's secret: LabeledExtract(shared_secret,
-// "secret", psk = "") (RFC 9180, Section 5.1).
+// "secret", psk = "") (RFC 9180, Section 5.1). It overwrites sharedSecret,
+// which nothing uses after it.
 func (s *Suite) hpkeSecret(sharedSecret []byte) []byte {
-	return labeledExtract(s.newHash, s.hpke.suiteID, sharedSecret, "secret", nil)
+	secret := labeledExtract(s.newHash, s.hpke.suiteID, sharedSecret, "secret", nil)
+	clear(sharedSecret)
+	return secret
 }
 
-// hpkeKeyNonce derives the AEAD key and base nonce of a context.
-func (s *Suite) hpkeKeyNonce(secret, ksCtx []byte) (key, nonce []byte) {
+// hpkeKeyNonce derives the AEAD key and base nonce of a context from the
+// KEM shared secret; the shared secret and the key schedule's secret are
+// overwritten once used.
+func (s *Suite) hpkeKeyNonce(sharedSecret, ksCtx []byte) (key, nonce []byte) {
+	secret := s.hpkeSecret(sharedSecret)
 	key = labeledExpand(s.newHash, s.hpke.suiteID, secret, "key", ksCtx, s.nk)
 	nonce = labeledExpand(s.newHash, s.hpke.suiteID, secret, "base_nonce", ksCtx, s.nn)
+	clear(secret)
 	return key, nonce
 }
 
-// hpkeExport is Export(exporter_context, L) of a context: LabeledExpand of
-// exporter_secret = LabeledExpand(secret, "exp", ctx, Nh) (RFC 9180,
-// Sections 5.1, 5.3).
-func (s *Suite) hpkeExport(secret, ksCtx, exporterContext []byte, length int) []byte {
+// hpkeExport is Export(exporter_context, L) of a context from the KEM
+// shared secret: LabeledExpand of exporter_secret = LabeledExpand(secret,
+// "exp", ctx, Nh) (RFC 9180, Sections 5.1, 5.3). The shared secret and the
+// intermediate secrets are overwritten once used.
+func (s *Suite) hpkeExport(sharedSecret, ksCtx, exporterContext []byte, length int) []byte {
+	secret := s.hpkeSecret(sharedSecret)
 	exp := labeledExpand(s.newHash, s.hpke.suiteID, secret, "exp", ksCtx, s.nh)
-	return labeledExpand(s.newHash, s.hpke.suiteID, exp, "sec", exporterContext, length)
+	clear(secret)
+	out := labeledExpand(s.newHash, s.hpke.suiteID, exp, "sec", exporterContext, length)
+	clear(exp)
+	return out
 }
 
 // encap reads the encapsulation seed from rand as circl's Sender.Setup
@@ -394,6 +486,7 @@ func (s *Suite) encap(rand io.Reader, pub []byte) (enc, sharedSecret []byte, err
 		return nil, nil, err
 	}
 	seed := make([]byte, s.hpke.scheme.EncapsulationSeedSize())
+	defer clear(seed) // the ephemeral secret
 	if _, err := io.ReadFull(randOrDefault(rand), seed); err != nil {
 		return nil, nil, fmt.Errorf("suite: HPKE encapsulation seed: %w", err)
 	}

@@ -253,26 +253,32 @@ func (s *Suite) signWith(k *signer, label string, content []byte) ([]byte, error
 // length or (ECDSA) is not a valid uncompressed point. EdDSA public keys of
 // the right length that do not decode to a curve point fail with ErrVerify.
 func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []byte) error {
-	msg := signContent(label, content)
 	var ok bool
 	switch s.sig {
 	case sigEd25519:
 		if len(pub) != ed25519.PublicKeySize {
 			return fmt.Errorf("%w: Ed25519 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed25519.PublicKeySize)
 		}
-		ok = ed25519.Verify(pub, msg, signature)
+		ok = len(signature) == ed25519.SignatureSize && ed25519.Verify(pub, signContent(label, content), signature)
 	case sigEd448:
 		if len(pub) != ed448.PublicKeySize {
 			return fmt.Errorf("%w: Ed448 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed448.PublicKeySize)
 		}
-		ok = ed448.Verify(pub, msg, signature, "")
+		ok = len(signature) == ed448.SignatureSize && ed448.Verify(pub, signContent(label, content), signature, "")
 	case sigMLDSA87:
 		if len(pub) != mldsa87.PublicKeySize {
 			return fmt.Errorf("%w: ML-DSA-87 public key of %d bytes, want %d", ErrInvalidKey, len(pub), mldsa87.PublicKeySize)
 		}
+		// A signature of another length is rejected before the public key
+		// is expanded (FIPS 204 Algorithm 3 step 1 and 7: the matrix A).
+		if len(signature) != mldsa87.SignatureSize {
+			return ErrVerify
+		}
 		var pk mldsa87.PublicKey
 		pk.Unpack((*[mldsa87.PublicKeySize]byte)(pub))
-		ok = mldsa87.Verify(&pk, msg, nil, signature)
+		// Pure ML-DSA with the empty context string, as ts-mls
+		// (@noble/post-quantum's default) signs.
+		ok = mldsa87.Verify(&pk, signContent(label, content), nil, signature)
 	default:
 		curve, h, _ := s.ecdsaParams()
 		pk, err := ecdsa.ParseUncompressedPublicKey(curve, pub)
@@ -280,7 +286,7 @@ func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []b
 			return fmt.Errorf("%w: ECDSA public key (%d bytes) for %v: %v", ErrInvalidKey, len(pub), s.id, err)
 		}
 		d := h.New()
-		d.Write(msg)
+		d.Write(signContent(label, content))
 		ok = ecdsa.VerifyASN1(pk, d.Sum(nil), signature)
 	}
 	if !ok {

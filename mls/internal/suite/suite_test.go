@@ -477,7 +477,10 @@ func TestNoPanicRandomInput(t *testing.T) {
 		blob := func() []byte {
 			n := r.IntN(140)
 			if r.IntN(2) == 0 { // often hit the exact expected lengths
-				n = []int{32, 33, 48, 56, 57, 64, 65, 66, 97, 133}[r.IntN(10)]
+				// the classical sizes and the post-quantum ones (X-Wing
+				// enc/pub, ML-KEM-1024 pub=enc, ML-DSA-87 pub/signature)
+				sizes := []int{32, 33, 48, 56, 57, 64, 65, 66, 97, 133, 1120, 1216, 1568, 2592, 4627}
+				n = sizes[r.IntN(len(sizes))]
 			}
 			b := make([]byte, n)
 			for i := range b {
