@@ -65,7 +65,7 @@ var pqMetrics = []struct {
 }{
 	{"commit", "commit with UpdatePath (size)", func(c *PQCost) float64 { return c.PathCommitBytes }},
 	{"welcome", "Welcome, one joiner (size)", func(c *PQCost) float64 { return c.WelcomeBytes }},
-	{"handshake", "handshake bytes / member / day", func(c *PQCost) float64 { return c.HandshakeBytesPerMemberDay }},
+	{"handshake", "handshake bytes / member / day (run mean)", func(c *PQCost) float64 { return c.HandshakeBytesPerMemberDay }},
 	{"join_cpu", "join CPU (sampled)", func(c *PQCost) float64 { return c.JoinCPUUs }},
 	{"commit_cpu", "commit create CPU (sampled)", func(c *PQCost) float64 { return c.CommitCPUUs }},
 }
