@@ -253,10 +253,16 @@ notebooks: results
 	$(GO) test ./cmd/mlssim -run 'TestNotebooks' -count=1
 
 ## ---- issue 14: reproductions of published results (notebooks/repro/) ----
-## repro: every study's runs, figures and checks into results/repro/<study>/ (about 5 minutes on 2 cores, half of it
-## repro-concurrent-updates up to N = 2^16).
-.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates repro-cross-group
-repro: repro-bare-base repro-cost-formula repro-concurrent-updates repro-cross-group
+## repro_check ENV,TEST,RUNS,OUT: go test TEST with ENV=RUNS (the study's runs); its -v output goes to the
+## terminal and to OUT without go test's timings (byte-reproducible); the recipe fails when the test does.
+repro_check = $(1)=$(abspath $(3)) $(GO) test ./cmd/mlssim -run $(2) -count=1 -v > $(4).log; s=$$?; cat $(4).log; \
+	sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' $(4).log > $(4); rm $(4).log; exit $$s
+## repro: every study's runs, figures and checks into results/repro/<study>/ (about 12 minutes on 2 cores:
+## repro-concurrent-updates up to N = 2^16 about 2, repro-tainted-treekem about 7, repro-cross-group about 1).
+.PHONY: repro repro-bare-base repro-cost-formula repro-concurrent-updates repro-tainted-treekem repro-saik-large-group \
+	repro-cross-group
+repro: repro-bare-base repro-cost-formula repro-concurrent-updates repro-tainted-treekem repro-saik-large-group \
+	repro-cross-group
 
 ## repro-bare-base (study 1): group sizes 2..1000, one run each; the runs' CSVs are deleted after the
 ## figure (its path-cost.json sidecar keeps every plotted number), except N=300's epochs.csv.gz.
@@ -280,10 +286,7 @@ repro-cost-formula:
 	    --set policy.self_update.first_after=$$((4*n))s --set policy.self_update.interval=$$((8*n))s \
 	    --set duration=$$((18*n))s --out results/repro/cost-formula/n=$$n; \
 	  gzip -n -9 results/repro/cost-formula/n=$$n/epochs.csv; done
-	REPRO_COST_RUNS=$(abspath results/repro/cost-formula) $(GO) test ./cmd/mlssim -run TestReproCostFormula \
-	  -count=1 -v > results/repro/cost-formula/check.log; s=$$?; cat results/repro/cost-formula/check.log; \
-	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/cost-formula/check.log > results/repro/cost-formula/check.txt; \
-	  rm results/repro/cost-formula/check.log; exit $$s
+	$(call repro_check,REPRO_COST_RUNS,TestReproCostFormula,results/repro/cost-formula,results/repro/cost-formula/check.txt)
 	$(MLSSIM) plot $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --figures commit-size \
 	  --out results/repro/cost-formula/figures --format $(FIGS)
 	$(MLSSIM) table $(foreach k,$(COST_K),results/repro/cost-formula/n=$$((1<<$(k)))) --format markdown \
@@ -304,13 +307,51 @@ repro-concurrent-updates:
 	    --set policy.self_update.interval=$$((10*n))s --set policy.update_as=$$u \
 	    --set policy.min_proposals_per_commit=$$p --set policy.max_proposals_per_commit=$$p \
 	    --set duration=$${d}s --out results/repro/concurrent-updates/runs/p=$$p/n=$$n; done; done
-	REPRO_CU_RUNS=$(abspath results/repro/concurrent-updates/runs) $(GO) test ./cmd/mlssim -run TestReproConcurrentUpdates \
-	  -count=1 -v > results/repro/concurrent-updates/fit.log; s=$$?; cat results/repro/concurrent-updates/fit.log; \
-	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/concurrent-updates/fit.log > results/repro/concurrent-updates/fit.txt; \
-	  rm results/repro/concurrent-updates/fit.log; exit $$s
+	$(call repro_check,REPRO_CU_RUNS,TestReproConcurrentUpdates,results/repro/concurrent-updates/runs,results/repro/concurrent-updates/fit.txt)
 	$(MLSSIM) plot results/repro/concurrent-updates/runs/*/* --figures concurrent-updates \
 	  --out results/repro/concurrent-updates/figures --format $(FIGS)
 	rm -rf results/repro/concurrent-updates/runs
+
+## repro-tainted-treekem (study 3): sizes i = 3..15 (TT_K): 2^(i-1) members, 10·2^i operations (10 % add,
+## 10 % remove, 80 % update, one every 10 s), 8 seeds (TT_SEEDS), issuer uniform, zipf (1/k, k in join order) or
+## zipfrandom (1/k, ranks in a random order) × committed by the issuer or proposed and committed by a random member
+## × bare start or filled (operations.fill: every member self-updates once first). One mlssim binary for the
+## 1 248 runs (about 7 minutes on 2 cores, 25 on a heavily shared machine; TT_JOBS runs at
+## once); TestReproTaintedTreeKEM checks the runs and writes table.txt (without go test's timings); one figure
+## per start (figures/bare, figures/filled: six variants each), whose sidecars keep every plotted number; the runs
+## are deleted. TT_K="3 4 5 6 7 8 9 10" is the fast path.
+TT_K     ?= 3 4 5 6 7 8 9 10 11 12 13 14 15
+TT_SEEDS ?= 14 15 16 17 18 19 20 21
+TT_JOBS  ?= 2
+repro-tainted-treekem:
+	rm -rf results/repro/tainted-treekem
+	mkdir -p results/repro/tainted-treekem
+	set -e; bin=$$(mktemp -d)/mlssim; $(GO) build -o $$bin ./cmd/mlssim; \
+	for iss in uniform zipf zipfrandom; do law=$${iss%random}; ord=join; [ $$iss = zipfrandom ] && ord=random; \
+	for c in issuer proposal; do for fill in bare filled; do \
+	  for k in $(TT_K); do n=$$((1<<(k-1))); ops=$$((10*(1<<k))); f=false; d=$$((10*(ops+1))); \
+	    if [ $$fill = filled ]; then f=true; d=$$((10*(ops+n+1))); fi; \
+	    for seed in $(TT_SEEDS); do \
+	      echo "$$bin run --quiet --fidelity model workloads/repro/tainted-treekem.yaml --set seed=$$seed \
+	        --set population.initial_users=$$n --set operations.count=$$ops --set operations.issuer=$$law \
+	        --set operations.issuer_order=$$ord --set operations.commit=$$c --set operations.fill=$$f --set duration=$${d}s \
+	        --out results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed \
+	        && rm results/repro/tainted-treekem/runs/$$iss-$$c-$$fill/i=$$k-seed=$$seed/epochs.csv"; \
+	    done; done; done; done; done | xargs -P $(TT_JOBS) -I{} sh -c {}; rm -rf $$(dirname $$bin)
+	$(call repro_check,REPRO_TT_RUNS,TestReproTaintedTreeKEM,results/repro/tainted-treekem/runs,results/repro/tainted-treekem/table.txt)
+	for start in bare filled; do $(MLSSIM) plot results/repro/tainted-treekem/runs/*-$$start/* --figures ops-cost \
+	  --out results/repro/tainted-treekem/figures/$$start --format $(FIGS) || exit 1; done
+	rm -rf results/repro/tainted-treekem/runs
+
+## repro-saik-large-group (study 5): a newly created 10 000-member group (one add-only commit) and its first
+## state change (one member's self-update commit: 9 999 ciphertexts), for every suite 1..7 (a few seconds);
+## TestReproSAIKLargeGroup decomposes the sizes into table.txt (without go test's timings). The runs (a
+## 3-line epochs.csv and summary.json each) are kept.
+repro-saik-large-group:
+	rm -rf results/repro/saik-large-group
+	set -e; for s in 1 2 3 4 5 6 7; do \
+	  $(RUN) workloads/repro/saik-large-group.yaml --set suite=$$s --out results/repro/saik-large-group/runs/suite=$$s; done
+	$(call repro_check,REPRO_SAIK_RUNS,TestReproSAIKLargeGroup,results/repro/saik-large-group/runs,results/repro/saik-large-group/table.txt)
 
 ## repro-cross-group (study 6): one client in k = 3 and 5 groups (CG_K), updating in all of them (update_groups=0)
 ## or in group 0 only (=1), CG_SEEDS seeds of 28 days each at model (~1 min on 2 cores). TestReproCrossGroup checks the
@@ -323,10 +364,7 @@ repro-cross-group:
 	rm -rf results/repro/cross-group
 	$(SWEEP) workloads/repro/cross-group.yaml --grid groups.count=$(CG_K) --grid groups.update_groups=0,1 \
 	  --seeds $(CG_SEEDS) --out results/repro/cross-group/sweep
-	REPRO_CG_RUNS=$(abspath results/repro/cross-group/sweep) $(GO) test ./cmd/mlssim -run TestReproCrossGroup \
-	  -count=1 -v > results/repro/cross-group/check.log; s=$$?; cat results/repro/cross-group/check.log; \
-	  sed -E 's/ \([0-9.]+s\)$$//; s/\t[0-9.]+s$$//' results/repro/cross-group/check.log > results/repro/cross-group/check.txt; \
-	  rm results/repro/cross-group/check.log; exit $$s
+	$(call repro_check,REPRO_CG_RUNS,TestReproCrossGroup,results/repro/cross-group/sweep,results/repro/cross-group/check.txt)
 	$(MLSSIM) plot results/repro/cross-group/sweep/runs/* --figures cross-group --out results/repro/cross-group/figures --format $(FIGS)
 	$(MLSSIM) table results/repro/cross-group/sweep --kind paired --baseline groups.update_groups=0 --tau 7d --format markdown \
 	  --out results/repro/cross-group/paired.md

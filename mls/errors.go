@@ -1,6 +1,10 @@
 package mls
 
-import "github.com/mlslab/mlslab/mls/core"
+import (
+	"errors"
+
+	"github.com/mlslab/mlslab/mls/core"
+)
 
 // ProtocolError is a violation of an RFC 9420 rule by a message, tree or
 // KeyPackage: Rule names the section and the rule that failed. errors.Is
@@ -55,4 +59,8 @@ var (
 	ErrUnsupported       = core.ErrUnsupported
 	ErrInvalidMessage    = core.ErrInvalidMessage
 	ErrKeyReuse          = core.ErrKeyReuse
+
+	// SealApplication was called while the epoch has cached proposals,
+	// which must be committed first (RFC 9420, Section 12.4).
+	ErrPendingProposals = errors.New("mls: proposals pending; commit before sending application data")
 )

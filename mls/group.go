@@ -206,11 +206,18 @@ func (g *Group) Export(label string, context []byte, length int) ([]byte, error)
 }
 
 // SealApplication encrypts application data as a PrivateMessage (RFC 9420,
-// Section 6.3) with authenticated data aad.
+// Section 6.3) with authenticated data aad. It fails with
+// ErrPendingProposals while the epoch has cached proposals: a member that
+// has observed a valid proposal must commit before sending application data
+// (RFC 9420, Section 12.4), so that, for example, a member whose removal
+// was proposed cannot read it.
 func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	cg, err := g.grp()
 	if err != nil {
 		return nil, err
+	}
+	if n := len(cg.PendingProposals()); n > 0 {
+		return nil, fmt.Errorf("%w: %d cached proposal(s) in epoch %d; commit them first", ErrPendingProposals, n, cg.Epoch())
 	}
 	m, err := cg.SealApplication(data, aad)
 	return wrapMessage(m), err

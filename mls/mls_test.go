@@ -124,6 +124,18 @@ func TestFacadeLifecycle(t *testing.T) {
 	if pp := alice.PendingProposals(); len(pp) != 1 || pp[0].Proposal.ProposalType() != mls.ProposalTypeUpdate {
 		t.Fatalf("pending: %+v", pp)
 	}
+	// RFC 9420, Section 12.4: no application data before the proposals are
+	// committed, by the proposer or by the member that observed them; the
+	// refusal consumes no key (state unchanged).
+	for _, g := range []*mls.Group{alice, bob} {
+		before, _ := g.MarshalState()
+		if _, err := g.SealApplication([]byte("too early"), nil); !errors.Is(err, mls.ErrPendingProposals) {
+			t.Fatalf("SealApplication with pending proposals: %v", err)
+		}
+		if after, _ := g.MarshalState(); !bytes.Equal(before, after) {
+			t.Fatal("refused SealApplication changed the state")
+		}
+	}
 	pc, err = alice.Commit(mls.CommitOptions{ForcePath: true, ExternalPub: true, WireFormat: mls.WireFormatPrivateMessage})
 	if err != nil {
 		t.Fatal(err)

@@ -505,6 +505,10 @@ func (s *Sim) acceptCommit(f *inflight) error {
 	s.st.pathCiphertexts += int64(res.PathCiphertexts)
 	s.st.adds += int64(len(f.adds))
 	s.st.removes += int64(len(removed))
+	if s.ops != nil && s.ops.started {
+		// HPKE encryptions of the counted operations (operations.go).
+		s.ops.enc += int64(res.PathCiphertexts) + int64(len(f.adds))
+	}
 	s.fanOut(int64(res.CommitBytes), before-1)
 	s.fanOut(int64(res.WelcomeBytes), len(f.adds))
 	// Adversary: which compromises does this epoch heal?

@@ -69,6 +69,9 @@ const (
 	// evRejoin: a signature-key adversary whose victim was removed sends
 	// an external commit (adversary.rejoin).
 	evRejoin
+	// evOperation: operation number gen of the operation-count workload
+	// (operations.go).
+	evOperation
 )
 
 type event struct {
@@ -244,6 +247,7 @@ type Sim struct {
 
 	out *outputs
 	st  stats
+	ops *opState // operation-count workload (nil when off)
 }
 
 type epochCounters struct {
@@ -437,6 +441,9 @@ func (s *Sim) start() error {
 		s.push(s.sweepEvery(), evSweep, -1, 0, nil)
 	}
 	s.scheduleCompromises()
+	if sc.Operations.Count > 0 {
+		s.startOperations()
+	}
 	s.logEvent("start", founder, int64(s.epoch), 0, sc.Name)
 	return nil
 }
@@ -504,6 +511,8 @@ func (s *Sim) handle(e event) error {
 		return s.takeover(e.x.(*compromise))
 	case evRejoin:
 		return s.rejoin(e.x.(*compromise))
+	case evOperation:
+		return s.operation(int(e.gen))
 	case evSweep:
 		s.sweep()
 		s.push(s.now+s.sweepEvery(), evSweep, -1, 0, nil)

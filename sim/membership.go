@@ -82,10 +82,16 @@ func (s *Sim) onlineAdd(m MemberID) {
 	}
 	mm.onlinePos = int32(len(s.online))
 	s.online = append(s.online, m)
+	if s.ops != nil {
+		s.ops.mark(m, 1)
+	}
 }
 
 func (s *Sim) onlineRemove(m MemberID) {
 	s.online = s.swapRemove(s.online, m, func(x MemberID) *int32 { return &s.members[x].onlinePos })
+	if s.ops != nil {
+		s.ops.mark(m, -1)
+	}
 }
 
 func (s *Sim) activeUserCount() int { return len(s.activeUsers) }

@@ -31,7 +31,10 @@ type Scenario struct {
 	Traffic         Traffic    `yaml:"traffic"`
 	Network         Network    `yaml:"network"`
 	Adversary       Adversary  `yaml:"adversary"`
-	Output          OutputSpec `yaml:"output"`
+	// Operations is the operation-count workload (sim/operations.go; off
+	// unless count > 0, omitted when off so older scenario hashes hold).
+	Operations Operations `yaml:"operations,omitempty"`
+	Output     OutputSpec `yaml:"output"`
 	// Groups: the same clients in several groups (groups.go); omitted
 	// when zero, so single-group scenarios hash as before.
 	Groups GroupsSpec `yaml:"groups,omitempty"`

@@ -186,5 +186,8 @@ func (sc *Scenario) Validate() error {
 	if a.Rejoin && sc.Fidelity != "model" {
 		return e("adversary.rejoin", "is modelled at fidelity model only (package mls builds no external commits), not %s", sc.Fidelity)
 	}
-	return sc.validateGroups()
+	if err := sc.validateGroups(); err != nil {
+		return err
+	}
+	return sc.Operations.validate(sc)
 }

@@ -356,11 +356,7 @@ func TestScenarioErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseScenario("bad.yaml", []byte(c.yaml), c.sets)
-			var se *ScenarioError
-			if !errors.As(err, &se) {
-				t.Fatalf("error %v (%T), want *ScenarioError", err, err)
-			}
+			se := scenarioError(t, c.yaml, c.sets)
 			if se.File != "bad.yaml" || se.Line != c.line || se.Field != c.field || !strings.Contains(se.Reason, c.reason) {
 				t.Fatalf("got %q (line %d field %q), want line %d field %q reason ~%q", se.Error(), se.Line, se.Field, c.line, c.field, c.reason)
 			}

@@ -167,6 +167,21 @@ type Metrics struct {
 	// AdversaryMismatches counts epochs in which the real shadow client
 	// (full, sampled) did not achieve the symbolic prediction (0 expected).
 	AdversaryMismatches int64 `json:"adversary_mismatches"`
+	// The operation-count workload (scenario section operations; absent
+	// when off): operations carried out by kind, the skipped ones (no
+	// member to issue or to remove) and the time of the first counted
+	// operation (after the fill updates with operations.fill), the members
+	// online then, and the HPKE encryptions per operation: UpdatePath
+	// ciphertexts plus one EncryptedGroupSecrets per added member, over the
+	// commits accepted from the first counted operation on, divided by the
+	// operations carried out.
+	OpsStartMembers int     `json:"operations_start_members,omitempty"`
+	OpsEncPerOp     float64 `json:"operations_encryptions_per_op,omitempty"`
+	OpsAdd          int64   `json:"operations_add,omitempty"`
+	OpsRemove       int64   `json:"operations_remove,omitempty"`
+	OpsUpdate       int64   `json:"operations_update,omitempty"`
+	OpsSkipped      int64   `json:"operations_skipped,omitempty"`
+	OpsStartS       float64 `json:"operations_start_s,omitempty"`
 }
 
 // trackSize integrates the group size over virtual time.
@@ -255,6 +270,13 @@ func summarize(sims []*Sim, wall time.Time, runErr error) *Summary {
 	}
 	if trees > 0 {
 		m.FinalMeanCopathRes = copath / float64(trees)
+	}
+	if o := sims[0].ops; len(sims) == 1 && o != nil {
+		m.OpsAdd, m.OpsRemove, m.OpsUpdate, m.OpsSkipped = o.done[0], o.done[1], o.done[2], o.skipped
+		m.OpsStartS, m.OpsStartMembers = o.start.Seconds(), o.n0
+		if n := o.done[0] + o.done[1] + o.done[2]; n > 0 {
+			m.OpsEncPerOp = float64(o.enc) / float64(n)
+		}
 	}
 	m.Joins, m.Leaves, m.InactiveRemovals, m.Adds, m.Removes = st.joins, st.leaves, st.inactiveRemovals, st.adds, st.removes
 	m.SelfUpdates, m.UpdatesOnSend, m.Commits, m.Collisions = st.selfUpdates, st.updatesOnSend, st.commits, st.collisions

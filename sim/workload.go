@@ -54,11 +54,17 @@ func (s *Sim) isDesignated(m MemberID) bool {
 // selfUpdate refreshes m's leaf: by a commit with a path, or by an Update
 // proposal for someone else to commit (RFC 9420, Section 12.1.2).
 func (s *Sim) selfUpdate(m MemberID, why string) error {
+	return s.refreshLeaf(m, s.sc.Policy.UpdateAs == "commit" || s.isDesignated(m))
+}
+
+// refreshLeaf is a self-update of m by its own commit (byCommit) or by an
+// Update proposal.
+func (s *Sim) refreshLeaf(m MemberID, byCommit bool) error {
 	mm := &s.members[m]
 	mm.lastUpdate = s.now
 	mm.lastActive = s.now
 	s.st.selfUpdates++
-	if s.sc.Policy.UpdateAs == "commit" || s.isDesignated(m) || s.hijacker(m) != nil {
+	if byCommit || s.hijacker(m) != nil {
 		// (An adversary acting as its victim re-keys the victim's leaf by
 		// its own commits, never by an Update someone else commits.)
 		return s.tryCommit(m, true, 0, nil)

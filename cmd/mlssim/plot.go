@@ -39,6 +39,8 @@ Figures (--figures auto draws every one the inputs support):
   path-cost    UpdatePath ciphertexts vs group size, bare vs full tree   runs (only when listed; not in auto)
   concurrent-updates  steady-state UpdatePath ciphertexts vs N per P     runs with P Update proposals per commit (only when listed)
   pq-ratio     post-quantum / suite 0x0001 cost vs group size            pairs of runs differing only in the suite (only when listed)
+  ops-cost     HPKE encryptions per operation vs initial size N         runs of an operations workload, one line per parent
+               directory, mean ± sd over the runs (seeds) of one N (only when listed)
   cross-group  KM healing per group, client updating in all vs some    multi-group runs (groups section; only when listed)
 
 An empty or one-row results file is an error (exit status 1), never a blank
@@ -55,7 +57,7 @@ Flags:
 `
 
 var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost",
-	"concurrent-updates", "pq-ratio", "cross-group"}
+	"concurrent-updates", "pq-ratio", "ops-cost", "cross-group"}
 
 // studyFigures are the figures of one study drawn from runs' epochs.csv,
 // only when listed (issue 14: path-cost for study 1, concurrent-updates
@@ -346,6 +348,15 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 			return nil, notes, err
 		}
 	}
+	if listed(o, "ops-cost") {
+		if err := needRuns("ops-cost"); err != nil {
+			return nil, notes, err
+		}
+		f, err := opsCostFigure(in.runs)
+		if err := add("ops-cost", f, err, runSrc); err != nil {
+			return nil, notes, err
+		}
+	}
 	if listed(o, "cross-group") {
 		// Issue 14 study 6: multi-group runs' compromises.csv.
 		if err := needRuns("cross-group"); err != nil {
@@ -526,4 +537,23 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 		}
 	}
 	return figs, notes, nil
+}
+
+// opsCostFigure draws the ops-cost figure (issue 14 study 3) from the
+// runs' summary.json: each run's series is the name of its parent
+// directory (runs/<variant>/<run>).
+func opsCostFigure(runs []*report.Run) (*report.Figure, error) {
+	var ops []report.OpsRun
+	for _, r := range runs {
+		o, ok := report.OpsRunFrom(filepath.Base(filepath.Dir(filepath.Clean(r.Dir))), r)
+		if !ok {
+			return nil, fmt.Errorf("ops-cost: %s: %w: no operations workload (summary.json operations_*)", r.Dir, report.ErrNoData)
+		}
+		ops = append(ops, o)
+	}
+	d, err := report.OpsCost(ops)
+	if err != nil {
+		return nil, err
+	}
+	return report.OpsCostFigure(d)
 }

@@ -373,12 +373,22 @@ func metricPrec(m string) int {
 }
 
 func meanSD(xs []float64, prec int) string {
-	mean, _, _, n := meanRange(xs)
+	mean, sd, n := meanStdDev(xs)
 	if n == 0 {
 		return "n/a"
 	}
 	if n == 1 {
 		return num(mean, prec)
+	}
+	return num(mean, prec) + " ± " + num(sd, prec)
+}
+
+// meanStdDev is the mean and sample standard deviation of the non-NaN
+// values of xs and their count (sd 0 for one value).
+func meanStdDev(xs []float64) (mean, sd float64, n int) {
+	mean, _, _, n = meanRange(xs)
+	if n < 2 {
+		return mean, 0, n
 	}
 	ss := 0.0
 	for _, x := range xs {
@@ -386,7 +396,7 @@ func meanSD(xs []float64, prec int) string {
 			ss += (x - mean) * (x - mean)
 		}
 	}
-	return num(mean, prec) + " ± " + num(math.Sqrt(ss/float64(n-1)), prec)
+	return mean, math.Sqrt(ss / float64(n-1)), n
 }
 
 // BenchTable is one row per benchmark and GOMAXPROCS: median time, B/op
