@@ -74,27 +74,10 @@ func TestValidateHPKEPublicKey(t *testing.T) {
 // short and long of, and far from, the sizes it takes: each returns an
 // error (ErrInvalidKey, ErrDecrypt or ErrVerify), none panics.
 func TestPQWrongLengths(t *testing.T) {
-	for _, id := range All {
-		if !id.PostQuantum() {
-			continue
-		}
+	for _, id := range pqSuiteIDs() {
 		s := MustGet(id)
-		priv, pub, err := s.GenerateKeyPair(seeded(22))
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc, ct, err := s.EncryptWithLabel(seeded(23), pub, "L", nil, []byte("pt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sigPriv, sigPub, err := s.GenerateSignatureKeyPair(seeded(24))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, err := s.SignWithLabel(sigPriv, "L", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := newMaterial(t, s, 22)
+		priv, pub, enc, ct, sigPriv, sigPub, sig := m.priv, m.pub, m.enc, m.ct, m.sigPriv, m.sigPub, m.sig
 		variants := func(b []byte) map[string][]byte {
 			return map[string][]byte{"empty": {}, "short": b[:len(b)-1], "long": append(append([]byte(nil), b...), 0),
 				"double": append(append([]byte(nil), b...), b...), "one byte": b[:1]}
@@ -244,4 +227,29 @@ func TestLowOrderTable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// material is one key pair, ciphertext and signature of a suite.
+type material struct{ priv, pub, enc, ct, sigPriv, sigPub, sig []byte }
+
+// newMaterial draws material from seeds seed..seed+2: an HPKE key pair,
+// EncryptWithLabel("L", "", "pt") to it, a signature key pair and
+// SignWithLabel("L", "") with it.
+func newMaterial(t *testing.T, s *Suite, seed byte) material {
+	t.Helper()
+	var m material
+	var err error
+	if m.priv, m.pub, err = s.GenerateKeyPair(seeded(seed)); err != nil {
+		t.Fatal(err)
+	}
+	if m.enc, m.ct, err = s.EncryptWithLabel(seeded(seed+1), m.pub, "L", nil, []byte("pt")); err != nil {
+		t.Fatal(err)
+	}
+	if m.sigPriv, m.sigPub, err = s.GenerateSignatureKeyPair(seeded(seed + 2)); err != nil {
+		t.Fatal(err)
+	}
+	if m.sig, err = s.SignWithLabel(m.sigPriv, "L", nil); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -14,27 +14,10 @@ import (
 // encapsulations and signatures (FIPS 203 Table 3, FIPS 204 Table 2,
 // draft-connolly-cfrg-xwing-kem): the simulator's sim/size table uses them.
 func TestPQSizes(t *testing.T) {
-	for _, id := range All {
-		if !id.PostQuantum() {
-			continue
-		}
+	for _, id := range pqSuiteIDs() {
 		s := MustGet(id)
-		priv, pub, err := s.GenerateKeyPair(seeded(1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc, _, err := s.EncryptWithLabel(seeded(2), pub, "L", nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sigPriv, sigPub, err := s.GenerateSignatureKeyPair(seeded(3))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, err := s.SignWithLabel(sigPriv, "L", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := newMaterial(t, s, 1)
+		priv, pub, enc, sigPriv, sigPub, sig := m.priv, m.pub, m.enc, m.sigPriv, m.sigPub, m.sig
 		want := map[kemKind][3]int{kemMLKEM1024: {64, 1568, 1568}, kemXWing: {32, 1216, 1120}}[s.kem]
 		if len(priv) != want[0] || len(pub) != want[1] || len(enc) != want[2] {
 			t.Errorf("%v: HPKE priv/pub/enc %d/%d/%d bytes, want %v", id, len(priv), len(pub), len(enc), want)
