@@ -18,11 +18,11 @@ import (
 // The MLSClient RPCs. Every one runs under the server lock (see
 // recoverInterceptor).
 
-// supportedSuites are mls.CipherSuites(): the seven of RFC 9420 and the
+// supportedSuites are core.CipherSuites(): the seven of RFC 9420 and the
 // post-quantum suites 0x0051-0x0058 (mls/internal/suite/pq.go).
 var supportedSuites = func() []uint32 {
 	var l []uint32
-	for _, cs := range mls.CipherSuites() {
+	for _, cs := range core.CipherSuites() {
 		l = append(l, uint32(cs))
 	}
 	return l
