@@ -14,14 +14,17 @@ import (
 )
 
 // Cipher suites both implementations support: all seven of RFC 9420
-// §17.1 (ts-mls also has post-quantum suites 0x004d-0x0058, which mls
-// does not implement).
+// §17.1 and ts-mls's post-quantum suites 0x0051-0x0058 (ML-KEM-1024 and
+// X-Wing KEMs, Ed25519 and ML-DSA-87 signatures; mls/internal/suite/pq.go).
+// ts-mls's 0x004d-0x0050 are not implemented by mls (see pq.go).
 var suites = core.CipherSuites()
 
 // publicSuites run the scenario a second time with handshake messages as
 // PublicMessage (membership tag, RFC 9420 §6.2): one suite per hash
-// function. TSMLS_FULL=1 runs every suite both ways (~50 s more).
-var publicSuites = map[core.CipherSuite]bool{1: true, 6: true, 7: true}
+// function, plus one X-Wing suite per signature scheme (Ed25519, ML-DSA-87:
+// the PublicMessage carries the signature and membership tag in clear).
+// TSMLS_FULL=1 runs every suite both ways (~60 s more).
+var publicSuites = map[core.CipherSuite]bool{1: true, 6: true, 7: true, 0x0053: true, 0x0058: true}
 
 var (
 	driverOnce sync.Once
@@ -787,8 +790,9 @@ func varint(b []byte) (int, int) {
 // bench/peers/tsmls/README.md and drop the driver's workaround.
 func TestTSMLSExternalPubForm(t *testing.T) {
 	d := startDriver(t)
-	// Npk of the suites' KEMs (RFC 9180 §7.1).
-	npk := map[core.CipherSuite]int{1: 32, 2: 65, 3: 32, 4: 56, 5: 133, 6: 56, 7: 97}
+	// Npk of the suites' KEMs (RFC 9180 §7.1; ML-KEM-1024 1568, X-Wing 1216).
+	npk := map[core.CipherSuite]int{1: 32, 2: 65, 3: 32, 4: 56, 5: 133, 6: 56, 7: 97,
+		0x51: 1568, 0x52: 1568, 0x53: 1216, 0x54: 1216, 0x55: 1568, 0x56: 1568, 0x57: 1216, 0x58: 1216}
 	for _, cs := range suites {
 		t.Run(fmt.Sprintf("cs=0x%04x", uint16(cs)), func(t *testing.T) {
 			name := fmt.Sprintf("pubform-%d", cs)

@@ -12,7 +12,8 @@ import (
 
 // Group protocol benchmarks (suite 0x0001) on the tree engineer's fixture
 // trees (tree_fixture_test.go, tree_bench_test.go: full 2^10, 2^14, 2^16
-// and degraded 2^14). A Group is attached to a fixture tree directly
+// and degraded 2^14); Commit, CommitFloor and Join also on full trees of
+// the X-Wing suite 0x0053 (benchTreesPQ). A Group is attached to a fixture tree directly
 // (benchGroups) instead of growing it by commits. Every case has a crypto
 // floor: the unavoidable primitive operations of the case done back to
 // back, sequentially (floor=seq) and split over GOMAXPROCS goroutines
@@ -57,7 +58,11 @@ func benchGroups(tb testing.TB, t *RatchetTree, leaves ...LeafIndex) []*Group {
 
 // benchKPs returns k KeyPackages compatible with the fixture trees.
 func benchKPs(tb testing.TB, k int, seed uint64) []*KeyPackageBundle {
-	cs := suite.ID(1)
+	return benchKPsSuite(tb, 1, k, seed)
+}
+
+// benchKPsSuite is benchKPs for suite cs.
+func benchKPsSuite(tb testing.TB, cs suite.ID, k int, seed uint64) []*KeyPackageBundle {
 	caps := DefaultCapabilities(CipherSuite(cs))
 	caps.Credentials = []CredentialType{CredentialBasic}
 	out := make([]*KeyPackageBundle, k)
@@ -108,7 +113,7 @@ var floorModes = []struct {
 // 12.4.1) by leaf 0, encoded: /create at the committer, /process at the
 // receiver that derives the most path secrets (decode + Process).
 func BenchmarkCommit(b *testing.B) {
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
 		b.Run("create/"+bt.name, func(b *testing.B) {
 			t := bt.get(b)
 			g := benchGroups(b, t, benchSender)[0]
@@ -168,9 +173,9 @@ func BenchmarkCommit(b *testing.B) {
 // verifications) are spread over GOMAXPROCS goroutines; the secret chain
 // and hashes stay sequential.
 func BenchmarkCommitFloor(b *testing.B) {
-	cs := suite.MustGet(1)
 	in := make([]byte, 200)
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
+		cs := suite.MustGet(bt.cs)
 		for _, fm := range floorModes {
 			b.Run("create/"+bt.name+"/"+fm.name, func(b *testing.B) {
 				t, c := getBenchCommit(b, bt)
@@ -358,7 +363,7 @@ func getJoinCase(b *testing.B, bt benchTree) *joinCase {
 		b.Fatal(err)
 	}
 	g := benchGroups(b, t, benchSender)[0]
-	kp := benchKPs(b, 1, 99)[0]
+	kp := benchKPsSuite(b, bt.cs, 1, 99)[0]
 	pc, err := g.Commit(CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kp.KeyPackage}}, ForcePath: true, InlineTree: true})
 	if err != nil {
 		b.Fatal(err)
@@ -385,18 +390,22 @@ func getJoinCase(b *testing.B, bt benchTree) *joinCase {
 // inline (RFC 9420, Section 12.4.3.1): decode, decrypt, validate the tree
 // (every leaf signature, parent hashes, tree hash), key schedule.
 func BenchmarkJoin(b *testing.B) {
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
 		b.Run(bt.name, func(b *testing.B) {
 			jc := getJoinCase(b, bt)
+			// An X-Wing Welcome with the tree inline exceeds
+			// DefaultMaxMessageSize at 2^16 members (173 MB): the joiner
+			// raises the limit (Config.MaxMessageSize).
+			cfg := &Config{MaxMessageSize: max(DefaultMaxMessageSize, 2*len(jc.welcome))}
 			runtime.GC()
 			b.ReportAllocs()
 			stop := peakHeap()
 			for b.Loop() {
-				m, err := UnmarshalMLSMessage(jc.welcome)
+				m, err := cfg.UnmarshalMLSMessage(jc.welcome)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := Join(&Config{}, m, jc.kp, nil); err != nil {
+				if _, err := Join(cfg, m, jc.kp, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -410,7 +419,7 @@ func BenchmarkJoin(b *testing.B) {
 			// parent.
 			b.Run(bt.name+"/"+fm.name, func(b *testing.B) {
 				jc := getJoinCase(b, bt)
-				cs := suite.MustGet(1)
+				cs := suite.MustGet(bt.cs)
 				t := bt.get(b)
 				type sig struct{ pub, tbs, sig []byte }
 				sigs := make([]sig, 0, jc.members)

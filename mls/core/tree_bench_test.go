@@ -30,16 +30,32 @@ type benchTree struct {
 	name string
 	n    uint32
 	get  func(testing.TB) *RatchetTree
+	cs   suite.ID
 }
 
 func benchTrees() []benchTree {
 	var out []benchTree
 	for _, n := range []uint32{1 << 10, 1 << 14, 1 << 16} {
-		out = append(out, benchTree{fmt.Sprintf("cs=0x0001/n=%d/tree=full", n), n, func(tb testing.TB) *RatchetTree { return fullTree(tb, 1, n) }})
+		out = append(out, benchTree{fmt.Sprintf("cs=0x0001/n=%d/tree=full", n), n, func(tb testing.TB) *RatchetTree { return fullTree(tb, 1, n) }, 1})
 	}
-	out = append(out, benchTree{"cs=0x0001/n=16384/tree=degraded", 1 << 14, func(tb testing.TB) *RatchetTree { return degradedTree(tb, 1, 1<<14) }})
+	out = append(out, benchTree{"cs=0x0001/n=16384/tree=degraded", 1 << 14, func(tb testing.TB) *RatchetTree { return degradedTree(tb, 1, 1<<14) }, 1})
 	return out
 }
+
+// benchTreesPQ are full fixture trees of the X-Wing suite 0x0053
+// (issue 16: what a post-quantum KEM costs, next to suite 0x0001).
+func benchTreesPQ() []benchTree {
+	var out []benchTree
+	for _, n := range []uint32{1 << 10, 1 << 14, 1 << 16} {
+		out = append(out, benchTree{fmt.Sprintf("cs=0x0053/n=%d/tree=full", n), n, func(tb testing.TB) *RatchetTree { return fullTree(tb, 0x53, n) }, 0x53})
+	}
+	return out
+}
+
+// benchTreesAll: the suite 0x0001 trees and the post-quantum ones, for
+// the benchmarks that compare suites (Commit, CommitFloor, Join,
+// UpdatePath, CryptoFloor).
+func benchTreesAll() []benchTree { return append(benchTrees(), benchTreesPQ()...) }
 
 var modes = []struct {
 	name string
@@ -156,7 +172,7 @@ func BenchmarkTreeHash(b *testing.B) {
 }
 
 func BenchmarkUpdatePath(b *testing.B) {
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
 		for _, m := range modes {
 			b.Run(bt.name+"/create-"+m.name, func(b *testing.B) {
 				t, c := getBenchCommit(b, bt)
@@ -303,9 +319,9 @@ func BenchmarkValidateTree(b *testing.B) {
 //   - validate: VerifyWithLabel per member and one parent hash per
 //     non-blank parent node.
 func BenchmarkCryptoFloor(b *testing.B) {
-	cs := suite.MustGet(1)
 	in := make([]byte, 200)
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
+		cs := suite.MustGet(bt.cs)
 		b.Run(bt.name+"/create", func(b *testing.B) {
 			t, c := getBenchCommit(b, bt)
 			k := len(c.pending.path)
