@@ -138,6 +138,7 @@ func benchCommitCreate(b *testing.B, bt benchTree) {
 	g := benchGroups(b, t, benchSender)[0]
 	b.ReportAllocs()
 	var size float64
+	defer cpuTimer(b)()
 	for b.Loop() {
 		pc, err := g.Commit(CommitOptions{ForcePath: true})
 		if err != nil {
@@ -165,6 +166,7 @@ func benchCommitProcess(b *testing.B, bt benchTree) {
 	}
 	recv := gs[1]
 	b.ReportAllocs()
+	defer cpuTimer(b)()
 	for b.Loop() {
 		r := *recv
 		m, err := UnmarshalMLSMessage(enc)
@@ -217,6 +219,7 @@ func benchCommitFloorCreate(b *testing.B, bt benchTree, par int) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	defer cpuTimer(b)()
 	for b.Loop() {
 		secrets := make([][]byte, k+1)
 		s := secret
@@ -262,6 +265,7 @@ func benchCommitFloorProcess(b *testing.B, bt benchTree, par int) {
 	priv := c.priv.PrivateKey(c.receiver.Node())
 	secret := make([]byte, cs.Nh())
 	b.ReportAllocs()
+	defer cpuTimer(b)()
 	for b.Loop() {
 		// The decryption comes first; the key pairs above it
 		// depend on its result, the verifications do not.
