@@ -119,16 +119,16 @@ func BenchmarkCommit(b *testing.B) {
 // 0x0005 P-521) and 0x0001 for reference (issue 17 item 6). The P-521
 // fixture takes a few seconds to build. Read with e.g.
 //
-//	benchstat -row /cs -col .name,/floor ...
+//	benchstat -row /op,/cs -col /floor -filter '.unit:(sec/op OR cpu-sec/op)' out.txt
 func BenchmarkCommitSuites(b *testing.B) {
 	for _, id := range []suite.ID{1, 2, 7, 5} {
 		bt := benchTree{fmt.Sprintf("cs=0x%04x/n=1024/tree=full", uint16(id)), 1 << 10,
 			func(tb testing.TB) *RatchetTree { return fullTree(tb, id, 1<<10) }}
-		b.Run("create/"+bt.name+"/floor=none", func(b *testing.B) { benchCommitCreate(b, bt) })
-		b.Run("process/"+bt.name+"/floor=none", func(b *testing.B) { benchCommitProcess(b, bt) })
+		b.Run("op=create/"+bt.name+"/floor=none", func(b *testing.B) { benchCommitCreate(b, bt) })
+		b.Run("op=process/"+bt.name+"/floor=none", func(b *testing.B) { benchCommitProcess(b, bt) })
 		for _, fm := range floorModes {
-			b.Run("create/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorCreate(b, bt, fm.par()) })
-			b.Run("process/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorProcess(b, bt, fm.par()) })
+			b.Run("op=create/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorCreate(b, bt, fm.par()) })
+			b.Run("op=process/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorProcess(b, bt, fm.par()) })
 		}
 	}
 }
