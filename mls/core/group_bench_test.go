@@ -252,17 +252,7 @@ func benchCommitFloorProcess(b *testing.B, bt benchTree, par int) {
 	t, c := getBenchCommit(b, bt)
 	cs := t.cs
 	in := make([]byte, 200)
-	m := 0
-	for _, x := range c.pending.path {
-		if treemath.InSubtree(c.receiver.Node(), x) {
-			m++
-		}
-	}
-	depth := int(treemath.Level(t.root()))
-	leaf := c.up.LeafNode
-	tbs, _ := leaf.TBS(fixtureGroupID, benchSender)
-	ct := c.up.Nodes[0].EncryptedPathSecret[0]
-	priv := c.priv.PrivateKey(c.receiver.Node())
+	r := c.receiverWork(t)
 	secret := make([]byte, cs.Nh())
 	b.ReportAllocs()
 	defer cpuTimer(b)()
@@ -273,30 +263,30 @@ func benchCommitFloorProcess(b *testing.B, bt benchTree, par int) {
 			var err error
 			switch i {
 			case 0:
-				_, err = cs.DecryptWithLabel(priv, "UpdatePathNode", c.gc, ct.KEMOutput, ct.Ciphertext)
+				_, err = cs.DecryptWithLabel(r.priv, "UpdatePathNode", c.gc, r.ct.KEMOutput, r.ct.Ciphertext)
 			default:
-				err = cs.VerifyWithLabel(leaf.SignatureKey, "LeafNodeTBS", tbs, leaf.Signature)
+				err = cs.VerifyWithLabel(r.leaf.SignatureKey, "LeafNodeTBS", r.tbs, r.leaf.Signature)
 			}
 			if err != nil {
 				panic(err)
 			}
 		})
-		secrets := make([][]byte, m)
+		secrets := make([][]byte, r.m)
 		s := secret
 		for i := range secrets {
 			s = cs.DeriveSecret(s, "path")
 			secrets[i] = cs.DeriveSecret(s, "node")
 		}
-		parallelDo(par, m, func(i int) {
+		parallelDo(par, r.m, func(i int) {
 			if _, _, err := cs.DeriveKeyPair(secrets[i]); err != nil {
 				panic(err)
 			}
 		})
-		for range len(c.pending.path) + depth + 1 {
+		for range len(c.pending.path) + r.depth + 1 {
 			cs.Hash(in)
 		}
 	}
-	b.ReportMetric(float64(m), "derives")
+	b.ReportMetric(float64(r.m), "derives")
 }
 
 // BenchmarkAddCommit: leaf 0 commits k Add proposals by value, without a
