@@ -98,6 +98,30 @@ var (
 	benchCommits   = map[string]*benchCommit{}
 )
 
+// receiverWork is the receiver's share of a benchCommit, for the floor
+// benchmarks: the m path nodes at and above its decryption point (it
+// derives their key pairs), the tree depth, the path LeafNode with its TBS
+// (verified), and the ciphertext it decrypts with priv.
+type receiverWork struct {
+	m, depth int
+	leaf     *LeafNode
+	tbs      []byte
+	ct       HPKECiphertext
+	priv     []byte
+}
+
+func (c *benchCommit) receiverWork(t *RatchetTree) receiverWork {
+	r := receiverWork{depth: int(treemath.Level(t.root())), leaf: &c.up.LeafNode,
+		ct: c.up.Nodes[0].EncryptedPathSecret[0], priv: c.priv.PrivateKey(c.receiver.Node())}
+	for _, x := range c.pending.path {
+		if treemath.InSubtree(c.receiver.Node(), x) {
+			r.m++
+		}
+	}
+	r.tbs, _ = r.leaf.TBS(fixtureGroupID, benchSender)
+	return r
+}
+
 func getBenchCommit(b *testing.B, bt benchTree) (*RatchetTree, *benchCommit) {
 	t := bt.get(b)
 	benchCommitsMu.Lock()
@@ -359,38 +383,28 @@ func BenchmarkCryptoFloor(b *testing.B) {
 		b.Run(bt.name+"/apply", func(b *testing.B) {
 			t, c := getBenchCommit(b, bt)
 			path := c.pending.path
-			m := 0
-			for _, x := range path {
-				if treemath.InSubtree(c.receiver.Node(), x) {
-					m++
-				}
-			}
-			depth := int(treemath.Level(t.root()))
-			leaf := c.up.LeafNode
-			tbs, _ := leaf.TBS(fixtureGroupID, benchSender)
-			ct := c.up.Nodes[0].EncryptedPathSecret[0]
-			priv := c.priv.PrivateKey(c.receiver.Node())
+			r := c.receiverWork(t)
 			secret := make([]byte, cs.Nh())
 			b.ReportAllocs()
 			defer cpuTimer(b)()
 			for b.Loop() {
-				if err := cs.VerifyWithLabel(leaf.SignatureKey, "LeafNodeTBS", tbs, leaf.Signature); err != nil {
+				if err := cs.VerifyWithLabel(r.leaf.SignatureKey, "LeafNodeTBS", r.tbs, r.leaf.Signature); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := cs.DecryptWithLabel(priv, "UpdatePathNode", c.gc, ct.KEMOutput, ct.Ciphertext); err != nil {
+				if _, err := cs.DecryptWithLabel(r.priv, "UpdatePathNode", c.gc, r.ct.KEMOutput, r.ct.Ciphertext); err != nil {
 					b.Fatal(err)
 				}
-				for range m {
+				for range r.m {
 					ns := cs.DeriveSecret(cs.DeriveSecret(secret, "path"), "node")
 					if _, _, err := cs.DeriveKeyPair(ns); err != nil {
 						b.Fatal(err)
 					}
 				}
-				for range len(path) + depth + 1 {
+				for range len(path) + r.depth + 1 {
 					cs.Hash(in)
 				}
 			}
-			b.ReportMetric(float64(m), "derives")
+			b.ReportMetric(float64(r.m), "derives")
 		})
 		b.Run(bt.name+"/validate", func(b *testing.B) {
 			t := bt.get(b)
