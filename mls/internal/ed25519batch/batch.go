@@ -1,7 +1,6 @@
 package ed25519batch
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha512"
@@ -93,8 +92,7 @@ func prepare(e Entry, p *prepared) bool {
 	if _, err := p.r.SetBytes(rb); err != nil {
 		return false
 	}
-	var enc [32]byte
-	if !bytes.Equal(append(enc[:0], p.r.Bytes()...), rb) {
+	if !canonical(rb) {
 		return false
 	}
 	// k = SHA-512(R || A || M) mod L (RFC 8032, Section 5.1.7), over the
@@ -110,6 +108,32 @@ func prepare(e Entry, p *prepared) bool {
 	smallMul(&p.c, &p.a, p.k.Bytes()[0]&7)
 	p.c.Add(&p.c, &p.r)
 	return true
+}
+
+// canonical reports whether the encoding b of a decoded point is the one
+// Point.Bytes produces (RFC 8032, Section 5.1.2): y < p, and the sign bit
+// clear when x = 0, that is when y = 1 or y = p-1. It saves the field
+// inversion of re-encoding.
+func canonical(b []byte) bool {
+	sign := b[31] >> 7
+	// y >= p iff y is in [2^255-19, 2^255): bytes 1..30 all 0xff, the top
+	// byte 0x7f without the sign, and the low byte >= 0xed.
+	high := b[31]&0x7f == 0x7f
+	for _, v := range b[1:31] {
+		high = high && v == 0xff
+	}
+	if high && b[0] >= 0xed {
+		return false
+	}
+	if sign == 0 {
+		return true
+	}
+	// y = 1 or y = p-1 = 2^255-20 (low byte 0xec, the rest as for y >= p).
+	one := b[0] == 1 && b[31]&0x7f == 0
+	for _, v := range b[1:31] {
+		one = one && v == 0
+	}
+	return !one && !(high && b[0] == 0xec)
 }
 
 // smallMul sets v = [n]q for 0 <= n < 8.

@@ -241,3 +241,48 @@ func TestInPrimeSubgroup(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonical compares canonical with re-encoding on the edge values of
+// y (near 0, 1, p-1, p and 2^255), both sign bits, and random encodings.
+func TestCanonical(t *testing.T) {
+	var inputs [][]byte
+	for _, base := range [][]byte{make([]byte, 32), fieldP} {
+		for d := -21; d <= 21; d++ {
+			var delta [32]byte
+			if d >= 0 {
+				delta[0] = byte(d)
+			} else { // 2^256 + d
+				for i := range delta {
+					delta[i] = 0xff
+				}
+				delta[0] = byte(256 + d)
+			}
+			y := addLE(base, delta[:])
+			for _, sign := range []byte{0, 0x80} {
+				b := slices.Clone(y)
+				b[31] = b[31]&0x7f | sign
+				inputs = append(inputs, b)
+			}
+		}
+	}
+	r := testRand(9)
+	for range 2000 {
+		b := make([]byte, 32)
+		r.Read(b)
+		inputs = append(inputs, b)
+	}
+	decoded := 0
+	for _, b := range inputs {
+		p, err := new(edwards25519.Point).SetBytes(b)
+		if err != nil {
+			continue
+		}
+		decoded++
+		if want := slices.Equal(p.Bytes(), b); canonical(b) != want {
+			t.Errorf("canonical(%x) = %v, want %v", b, !want, want)
+		}
+	}
+	if decoded < 1000 {
+		t.Errorf("only %d inputs decode", decoded)
+	}
+}

@@ -1,0 +1,47 @@
+package ed25519batch
+
+import (
+	"crypto/rand"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkVerify compares, per batch size n, the batch (Verify, which
+// verifies one by one below MinBatch; "forced" runs the batch path at any
+// n; "concurrent" is VerifyConcurrent with 2 workers) with individual
+// crypto/ed25519.Verify of the same entries, the per-signature floor.
+// The ns/sig metric is the one to compare.
+func BenchmarkVerify(b *testing.B) {
+	for _, n := range []int{1, 64, 256, 1024, 4096, 16384, 65536} {
+		es := validEntries(uint64(n), n)
+		run := func(name string, f func() []bool) {
+			b.Run(fmt.Sprintf("n=%d/mode=%s", n, name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					for i, ok := range f() {
+						if !ok {
+							b.Fatalf("entry %d rejected", i)
+						}
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sig")
+			})
+		}
+		run("individual", func() []bool {
+			ok := make([]bool, n)
+			for i, e := range es {
+				ok[i] = individual(e)
+			}
+			return ok
+		})
+		run("batch", func() []bool { return Verify(es) })
+		run("forced", func() []bool {
+			ok := make([]bool, n)
+			verifyBatch(es, ok, rand.Reader)
+			return ok
+		})
+		if n >= 2*MinBatch {
+			run("concurrent", func() []bool { return VerifyConcurrent(es, 2) })
+		}
+	}
+}
