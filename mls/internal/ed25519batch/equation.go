@@ -15,9 +15,6 @@ const (
 	// groupBits is the Four Russians group size of the subset sums: a
 	// table of the 2^groupBits sums of each group of entries.
 	groupBits = 6
-	// chunkEntries bounds the entries per multi-scalar multiplication
-	// (memory: a NAF and a table per point), amortizing its 256 doublings.
-	chunkEntries = 256
 )
 
 // readRandom fills b from rnd; a failure is fatal (crypto/rand does not
@@ -37,38 +34,27 @@ func batchEquation(ps []prepared, rnd io.Reader) bool {
 	readRandom(rnd, zb)
 	var (
 		sumS    edwards25519.Scalar // sum z_i*S_i
-		total   = edwards25519.NewIdentityPoint()
-		part    edwards25519.Point
-		z       = make([]edwards25519.Scalar, 2*chunkEntries)
-		negs    = make([]edwards25519.Point, 2*chunkEntries)
-		scalars = make([]*edwards25519.Scalar, 0, 2*chunkEntries)
-		points  = make([]*edwards25519.Point, 0, 2*chunkEntries)
+		scalars = make([]edwards25519.Scalar, 2*len(ps))
+		points  = make([]edwards25519.Point, 2*len(ps))
 		buf     [32]byte
 	)
-	for lo := 0; lo < len(ps); lo += chunkEntries {
-		hi := min(lo+chunkEntries, len(ps))
-		scalars, points = scalars[:0], points[:0]
-		for i := lo; i < hi; i++ {
-			p := &ps[i]
-			j := 2 * (i - lo)
-			copy(buf[:16], zb[16*i:16*i+16]) // buf[16:] stays zero: z < 2^128 < L
-			zi, za := &z[j], &z[j+1]
-			if _, err := zi.SetCanonicalBytes(buf[:]); err != nil {
-				panic("ed25519batch: internal error: 128-bit scalar: " + err.Error())
-			}
-			za.Multiply(zi, &p.k)
-			sumS.MultiplyAdd(zi, &p.s, &sumS)
-			negs[j].Negate(&p.r)
-			negs[j+1].Negate(&p.a)
-			scalars = append(scalars, zi, za)
-			points = append(points, &negs[j], &negs[j+1])
+	for i := range ps {
+		p := &ps[i]
+		copy(buf[:16], zb[16*i:16*i+16]) // buf[16:] stays zero: z < 2^128 < L
+		zi, za := &scalars[2*i], &scalars[2*i+1]
+		if _, err := zi.SetCanonicalBytes(buf[:]); err != nil {
+			panic("ed25519batch: internal error: 128-bit scalar: " + err.Error())
 		}
-		part.VarTimeMultiScalarMult(scalars, points)
-		total.Add(total, &part)
+		za.Multiply(zi, &p.k)
+		sumS.MultiplyAdd(zi, &p.s, &sumS)
+		points[2*i].Negate(&p.r)
+		points[2*i+1].Negate(&p.a)
 	}
+	total := msm(scalars, points)
 	var zero edwards25519.Scalar
-	part.VarTimeDoubleScalarBaseMult(&zero, edwards25519.NewIdentityPoint(), &sumS)
-	total.Add(total, &part)
+	var sB edwards25519.Point
+	sB.VarTimeDoubleScalarBaseMult(&zero, edwards25519.NewIdentityPoint(), &sumS)
+	total.Add(total, &sB)
 	total.MultByCofactor(total)
 	return total.Equal(edwards25519.NewIdentityPoint()) == 1
 }
