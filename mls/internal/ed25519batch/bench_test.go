@@ -14,7 +14,7 @@ import (
 // machine; cpu-ns/sig (process CPU time, unix) on a shared one, except for
 // the concurrent mode, whose CPU time is spread over 2 cores.
 func BenchmarkVerify(b *testing.B) {
-	for _, n := range []int{1, 64, 256, 1024, 4096, 16384, 65536} {
+	for _, n := range []int{1, 64, 128, 256, 512, 1024, 4096, 16384, 65536} {
 		es := validEntries(uint64(n), n)
 		run := func(name string, f func() []bool) {
 			b.Run(fmt.Sprintf("n=%d/mode=%s", n, name), func(b *testing.B) {
