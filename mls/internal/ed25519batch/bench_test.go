@@ -2,9 +2,15 @@ package ed25519batch
 
 import (
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"testing"
 )
+
+// benchLarge adds the batch sizes around MinBatch and 16384, 65536
+// (minutes per run; make bench-ed25519batch sets it). Without it the sweep
+// stays small enough for make bench.
+var benchLarge = flag.Bool("large", false, "BenchmarkVerify: all batch sizes 1 to 65536")
 
 // BenchmarkVerify compares, per batch size n, the batch (Verify, which
 // verifies one by one below MinBatch; "forced" runs the batch path at any
@@ -14,7 +20,11 @@ import (
 // machine; cpu-ns/sig (process CPU time, unix) on a shared one, except for
 // the concurrent mode, whose CPU time is spread over 2 cores.
 func BenchmarkVerify(b *testing.B) {
-	for _, n := range []int{1, 64, 128, 256, 512, 1024, 4096, 16384, 65536} {
+	sizes := []int{64, 1024, 4096}
+	if *benchLarge {
+		sizes = []int{1, 64, 128, 256, 512, 1024, 4096, 16384, 65536}
+	}
+	for _, n := range sizes {
 		es := validEntries(uint64(n), n)
 		run := func(name string, f func() []bool) {
 			b.Run(fmt.Sprintf("n=%d/mode=%s", n, name), func(b *testing.B) {
