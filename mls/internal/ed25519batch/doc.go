@@ -70,6 +70,15 @@
 // exactly why a plain (cofactored or cofactorless) batch equation can
 // disagree with the cofactorless individual check.
 //
+// Why not simply reject up front every A or R with a torsion component:
+// testing one point takes a multiplication by L, as much work as an
+// individual verification, for two points per signature; and such
+// signatures can be valid for crypto/ed25519 (the mixed-order cases above),
+// so they would still need individual verification. Testing random subset
+// sums of the C_i costs about 32 point additions per signature plus 128
+// multiplications by L per batch, and keeps valid mixed-order signatures
+// in the batch.
+//
 // When the batch is rejected, every entry is verified individually with
 // crypto/ed25519.Verify to name the bad ones. So the output always equals
 // crypto/ed25519.Verify's verdicts, except that with probability at most
