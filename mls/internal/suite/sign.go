@@ -36,10 +36,11 @@ func (s *Suite) ecdsaParams() (elliptic.Curve, crypto.Hash, int) {
 	return nil, 0, 0
 }
 
-// signContent encodes SignContent (RFC 9420, Section 5.1.2):
+// SignContent encodes SignContent (RFC 9420, Section 5.1.2), the message
+// SignWithLabel signs and VerifyWithLabel verifies:
 //
 //	struct { opaque label<V> = "MLS 1.0 " + Label; opaque content<V>; } SignContent;
-func signContent(label string, content []byte) []byte { return labeled(label, content) }
+func SignContent(label string, content []byte) []byte { return labeled(label, content) }
 
 // labeled encodes the layout SignContent and EncryptContext share:
 // struct { opaque label<V> = "MLS 1.0 " + Label; opaque data<V>; }.
@@ -217,7 +218,7 @@ func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte
 }
 
 func (s *Suite) signWith(k *signer, label string, content []byte) ([]byte, error) {
-	msg := signContent(label, content)
+	msg := SignContent(label, content)
 	switch {
 	case k.ed25519 != nil:
 		return ed25519.Sign(k.ed25519, msg), nil
@@ -240,7 +241,7 @@ func (s *Suite) signWith(k *signer, label string, content []byte) ([]byte, error
 // length or (ECDSA) is not a valid uncompressed point. EdDSA public keys of
 // the right length that do not decode to a curve point fail with ErrVerify.
 func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []byte) error {
-	msg := signContent(label, content)
+	msg := SignContent(label, content)
 	var ok bool
 	switch s.sig {
 	case sigEd25519:
