@@ -230,7 +230,10 @@ func TestBatchValidateEd25519EdgeCases(t *testing.T) {
 	good := *base.Leaf(333)
 	L, _ := new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
 	s := new(big.Int).SetBytes(reversed(good.Signature[32:]))
-	sPlusL := reversed(new(big.Int).Add(s, L).FillBytes(make([]byte, 32)))
+	nonCanonical := good
+	nonCanonical.Signature = append(slices.Clone(good.Signature[:32]), reversed(new(big.Int).Add(s, L).FillBytes(make([]byte, 32)))...)
+	identityLeaf := *base.Leaf(0)
+	identityLeaf.SignatureKey, identityLeaf.Signature = identity, zeroSig
 
 	for _, tc := range []struct {
 		name   string
@@ -241,8 +244,8 @@ func TestBatchValidateEd25519EdgeCases(t *testing.T) {
 		{"mixed-order key, k=0 mod 8", 0, signLeafRaw(t, base, 0, a, mixed.Bytes(), 0), true},
 		{"mixed-order key, k=4 mod 8", 333, signLeafRaw(t, base, 333, a, mixed.Bytes(), 4), false},
 		{"mixed-order key, k=1 mod 8", 333, signLeafRaw(t, base, 333, a, mixed.Bytes(), 1), false},
-		{"identity key, identity R, S=0", 0, func() LeafNode { ln := *base.Leaf(0); ln.SignatureKey, ln.Signature = identity, zeroSig; return ln }(), true},
-		{"non-canonical S (S+L)", 333, func() LeafNode { ln := good; ln.Signature = append(slices.Clone(good.Signature[:32]), sPlusL...); return ln }(), false},
+		{"identity key, identity R, S=0", 0, identityLeaf, true},
+		{"non-canonical S (S+L)", 333, nonCanonical, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := withLeaves(t, base, map[LeafIndex]LeafNode{tc.leaf: tc.ln})
