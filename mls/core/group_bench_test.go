@@ -390,6 +390,7 @@ func BenchmarkJoin(b *testing.B) {
 			jc := getJoinCase(b, bt)
 			runtime.GC()
 			b.ReportAllocs()
+			defer cpuTimer(b)()
 			stop := peakHeap()
 			for b.Loop() {
 				m, err := UnmarshalMLSMessage(jc.welcome)
@@ -424,6 +425,7 @@ func BenchmarkJoin(b *testing.B) {
 				width := int(t.width())
 				par := fm.par()
 				b.ReportAllocs()
+				defer cpuTimer(b)()
 				stop := peakHeap()
 				for b.Loop() {
 					parallelDo(par, len(sigs)+1, func(i int) {

@@ -45,11 +45,13 @@ func SignContent(label string, content []byte) []byte { return labeled(label, co
 // labeled encodes the layout SignContent and EncryptContext share:
 // struct { opaque label<V> = "MLS 1.0 " + Label; opaque data<V>; }.
 func labeled(label string, data []byte) []byte {
-	var b cryptobyte.Builder
-	codec.AddVarint(&b, uint64(len(labelPrefix)+len(label)))
+	// Sized for the two varint headers (at most 4 bytes each), so the
+	// encoding is one allocation.
+	b := cryptobyte.NewBuilder(make([]byte, 0, 8+len(labelPrefix)+len(label)+len(data)))
+	codec.AddVarint(b, uint64(len(labelPrefix)+len(label)))
 	b.AddBytes([]byte(labelPrefix))
 	b.AddBytes([]byte(label))
-	codec.AddOpaque(&b, data)
+	codec.AddOpaque(b, data)
 	return b.BytesOrPanic()
 }
 
