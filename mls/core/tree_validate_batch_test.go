@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"encoding/hex"
@@ -87,7 +88,11 @@ func TestBatchValidateErrors(t *testing.T) {
 		}
 		// One bad signature: its node and VerifyWithLabel's error.
 		one := withLeaves(t, base, map[LeafIndex]LeafNode{300: badSignature(base, 300)})
+		before := mustEncodeTree(t, one)
 		err := validateAll(t, one, opts)
+		if after := mustEncodeTree(t, one); !bytes.Equal(before, after) {
+			t.Fatalf("cs=%v: rejected tree changed by validation", id)
+		}
 		treeErr(t, err, ErrInvalidSignature, 600)
 		if want := sigError(t, one, 300); err.Error() != want {
 			t.Fatalf("cs=%v: %v, want %v", id, err, want)

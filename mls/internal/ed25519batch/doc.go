@@ -101,4 +101,21 @@
 // doublings and 70 additions per signature. So the batch pays off from
 // about MinBatch entries and approaches half the individual cost per
 // signature for thousands of entries (BenchmarkVerify).
+//
+// # Why filippo.io/edwards25519
+//
+// A batch needs point decoding, addition, doubling and scalar arithmetic
+// on the Edwards curve itself, torsion included. None of the modules
+// already in go.mod exports that: the standard library's implementation
+// is internal (crypto/internal/fips140/edwards25519), golang.org/x/crypto
+// only wraps crypto/ed25519, circl's sign/ed25519 keeps its point type
+// unexported, and circl's group package offers ristretto255, a
+// prime-order quotient group in which the torsion components that decide
+// crypto/ed25519's verdicts do not exist. filippo.io/edwards25519 is the
+// exported form of the standard library's own code: it was merged into
+// the standard library in Go 1.17 and now tracks it, so it has the same
+// field and point arithmetic and the same decoding rules (SetBytes
+// accepts the non-canonical encodings crypto/ed25519 accepts); it has no
+// dependencies. Writing the field arithmetic ourselves would be more
+// code to trust for no gain.
 package ed25519batch
