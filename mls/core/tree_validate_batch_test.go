@@ -287,3 +287,34 @@ func reversed(b []byte) []byte {
 	slices.Reverse(out)
 	return out
 }
+
+// TestBatchValidateNewPublicGroup: a joiner's validation (the path of
+// Join, ExternalJoin and NewPublicGroup, validateJoinedTree) of a tree
+// large enough to batch accepts the valid tree and names the bad leaf
+// with the same error as tree validation.
+func TestBatchValidateNewPublicGroup(t *testing.T) {
+	base := fullTree(t, 1, batchTestLeaves)
+	for _, bad := range []LeafIndex{0, 300} {
+		for _, tr := range []*RatchetTree{base, withLeaves(t, base, map[LeafIndex]LeafNode{bad: badSignature(base, bad)})} {
+			g := benchGroups(t, tr, 1)[0]
+			gi, err := g.GroupInfo(GroupInfoOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc, err := tr.MarshalRatchetTree()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = NewPublicGroup(nil, gi, enc)
+			if tr == base {
+				if err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if want := sigError(t, tr, bad); err == nil || err.Error() != want {
+				t.Fatalf("%v, want %v", err, want)
+			}
+		}
+	}
+}
