@@ -7,7 +7,7 @@ COUNT     ?= 6
 BENCHCPU  ?= 1,2
 DATE      := $(shell date -u +%F)
 
-.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test slurm-test k8s-validate k8s-image results-pq
+.PHONY: all build test vet demo conformance fuzz bench bench-ed25519batch bench-batchverify bench-compare clean interop-tsmls interop interop-test slurm-test k8s-validate k8s-image results-pq
 
 all: build
 
@@ -42,6 +42,21 @@ fuzz:
 bench:
 	mkdir -p bench/out
 	$(GO) test -run='^$$' -bench=. -benchmem -count=$(COUNT) -benchtime=$(BENCHTIME) -cpu=$(BENCHCPU) -timeout=0 ./... | tee bench/out/$(DATE).txt
+
+## bench-ed25519batch: BenchmarkVerify of mls/internal/ed25519batch at every batch size 1..65536 (issue 17;
+## about 5 minutes on 2 cores) into results/ed25519batch/bench.txt; summary: see results/ed25519batch/README.md.
+bench-ed25519batch:
+	mkdir -p results/ed25519batch
+	$(GO) test -run='^$$' -bench='^BenchmarkVerify$$' -benchtime=3x -count=3 -timeout=0 ./mls/internal/ed25519batch -args -large | tee results/ed25519batch/bench.txt
+
+## bench-batchverify: Join and ValidateTree at 2^16 before (BATCHBASE, main before batch verification) and
+## after, interleaved, ROUNDS rounds (about 3 minutes each on 2 cores), into bench/out/batchverify-DATE/
+## (issue 17, item 1; summaries: see bench/README.md).
+BATCHBASE ?= 167bfbb
+ROUNDS    ?= 5
+bench-batchverify:
+	bench/batchverify.sh $(BATCHBASE) bench/out/batchverify-$(DATE) $(ROUNDS)
+	python3 bench/batchverify-ratios.py bench/out/batchverify-$(DATE)/base.txt bench/out/batchverify-$(DATE)/new.txt
 
 ## interop-tsmls: live interop with ts-mls 1.6.4 (Node.js >= 20 and npm; installs bench/peers/tsmls/node_modules).
 interop-tsmls:

@@ -425,6 +425,7 @@ func BenchmarkJoin(b *testing.B) {
 			cfg := &Config{MaxMessageSize: max(DefaultMaxMessageSize, 2*len(jc.welcome))}
 			runtime.GC()
 			b.ReportAllocs()
+			defer cpuTimer(b)()
 			stop := peakHeap()
 			for b.Loop() {
 				m, err := cfg.UnmarshalMLSMessage(jc.welcome)
@@ -459,6 +460,7 @@ func BenchmarkJoin(b *testing.B) {
 				width := int(t.width())
 				par := fm.par()
 				b.ReportAllocs()
+				defer cpuTimer(b)()
 				stop := peakHeap()
 				for b.Loop() {
 					parallelDo(par, len(sigs)+1, func(i int) {

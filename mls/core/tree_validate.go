@@ -54,7 +54,12 @@ type TreeValidation struct {
 //     leaves.
 //
 // Signatures and parent hashes are checked in parallel (GOMAXPROCS
-// goroutines). The error is a *ProtocolError naming the rule and the node
+// goroutines); Ed25519 leaf signatures of trees with at least
+// ed25519batch.MinBatch members are verified in batches (one per
+// goroutine), accepting exactly what crypto/ed25519 accepts. Whatever the
+// parallelism, a tree with several problems gets the error of checking
+// leaf by leaf in order (the lowest leaf, and for it the first rule). The
+// error is a *ProtocolError naming the rule and the node
 // index (errors.Is with ErrTreeHash, ErrParentHash, ErrInvalidSignature,
 // ErrInvalidLeafNode, ErrInvalidTree or ErrKeyReuse).
 func (t *RatchetTree) Validate(v TreeValidation) error { return t.validate(v, 0) }
@@ -193,7 +198,8 @@ func unsupportedExtensionScratch(exts Extensions, caps *Capabilities, scratch *c
 	return 0, false
 }
 
-// checkLeaves validates every non-blank leaf; signatures in parallel.
+// checkLeaves validates every non-blank leaf; signatures in parallel, and
+// in batches where the suite allows (batchVerifiedLeaves).
 func (t *RatchetTree) checkLeaves(v TreeValidation, par int) error {
 	// Credential types in use; every member must support all of them.
 	r := t.at(t.root())
@@ -203,6 +209,7 @@ func (t *RatchetTree) checkLeaves(v TreeValidation, par int) error {
 			inUse = append(inUse, ct)
 		}
 	}
+	verified := t.batchVerifiedLeaves(v.GroupID, par)
 	return parallelRange(par, int(t.nLeaves), 16, func(lo, hi int) error {
 		var tbs []byte
 		for i := lo; i < hi; i++ {
@@ -225,12 +232,14 @@ func (t *RatchetTree) checkLeaves(v TreeValidation, par int) error {
 			if v.Now != 0 && ln.Source == LeafNodeSourceKeyPackage && !ln.Lifetime.Contains(v.Now) {
 				return nodeErr(CodeInvalidLeafNode, ruleLeafLifetime, x, fmt.Sprintf("lifetime [%d, %d] excludes %d", ln.Lifetime.NotBefore, ln.Lifetime.NotAfter, v.Now), nil)
 			}
-			var err error
-			if tbs, err = t.leafTBS(tbs[:0], l, v.GroupID); err == nil {
-				err = t.cs.VerifyWithLabel(ln.SignatureKey, "LeafNodeTBS", tbs, ln.Signature)
-			}
-			if err != nil {
-				return nodeErr(CodeInvalidSignature, ruleLeafSignature, x, "", err)
+			if verified == nil || !verified[i] {
+				var err error
+				if tbs, err = t.leafTBS(tbs[:0], l, v.GroupID); err == nil {
+					err = t.cs.VerifyWithLabel(ln.SignatureKey, "LeafNodeTBS", tbs, ln.Signature)
+				}
+				if err != nil {
+					return nodeErr(CodeInvalidSignature, ruleLeafSignature, x, "", err)
+				}
 			}
 			if v.CheckLeaf != nil {
 				if err := v.CheckLeaf(l, ln); err != nil {
@@ -240,6 +249,46 @@ func (t *RatchetTree) checkLeaves(v TreeValidation, par int) error {
 		}
 		return nil
 	})
+}
+
+// batchVerifiedLeaves verifies the LeafNodeTBS signatures (RFC 9420,
+// Section 7.3) of all members at once when the suite batches them
+// (suite.NewBatchVerifier: Ed25519, at least ed25519batch.MinBatch
+// members) and returns, by leaf index, which are valid; nil when it does
+// not batch. Only a true is used: checkLeaves verifies every other leaf
+// with VerifyWithLabel in its usual place, so the error for a tree with
+// several problems (the lowest bad leaf, and for it the first failed rule)
+// and the calls of TreeValidation.CheckLeaf are those of verifying one
+// signature at a time. A rejected tree costs at most the batch plus one
+// individual verification per member of the rejected batches.
+func (t *RatchetTree) batchVerifiedLeaves(groupID []byte, par int) []bool {
+	bv := t.cs.NewBatchVerifier("LeafNodeTBS", int(t.NumMembers()))
+	if bv == nil {
+		return nil
+	}
+	members := make([]LeafIndex, 0, t.NumMembers())
+	for l := range t.Members() {
+		members = append(members, l)
+	}
+	_ = parallelRange(par, len(members), 64, func(lo, hi int) error {
+		var tbs []byte
+		for j := lo; j < hi; j++ {
+			l := members[j]
+			ln := t.at(l.Node()).leaf
+			var err error
+			if tbs, err = t.leafTBS(tbs[:0], l, groupID); err != nil {
+				continue // never Set: false, checkLeaves reports the error
+			}
+			bv.Set(j, ln.SignatureKey, tbs, ln.Signature)
+		}
+		return nil
+	})
+	ok := bv.Verify(workers(par))
+	verified := make([]bool, t.nLeaves)
+	for j, l := range members {
+		verified[l] = ok[j]
+	}
+	return verified
 }
 
 // leafTBS appends the LeafNodeTBS of leaf l to dst (RFC 9420, Section 7.2).

@@ -255,7 +255,7 @@ func BenchmarkPrimitive(b *testing.B) {
 
 	seed := make([]byte, 32)
 	seed[0] = 1
-	msg := signContent("LeafNodeTBS", benchContent)
+	msg := SignContent("LeafNodeTBS", benchContent)
 	stdKey := ed25519.NewKeyFromSeed(seed)
 	circlKey := circled25519.NewKeyFromSeed(seed)
 	sig := ed25519.Sign(stdKey, msg)

@@ -137,7 +137,7 @@ func BenchmarkNISTFloor(b *testing.B) {
 		}
 		sig, _ := signer.SignWithLabel("LeafNodeTBS", benchContent)
 		d := h.New()
-		d.Write(signContent("LeafNodeTBS", benchContent))
+		d.Write(SignContent("LeafNodeTBS", benchContent))
 		digest := d.Sum(nil)
 		ecdsaKey, _ := ecdsa.ParseRawPrivateKey(curve, sigPriv)
 		ikm := make([]byte, s.Nh())

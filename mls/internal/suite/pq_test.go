@@ -144,7 +144,7 @@ func TestMLDSAHedgedVerifies(t *testing.T) {
 	}
 	_, sk := mldsa87.NewKeyFromSeed((*[mldsa87.SeedSize]byte)(priv))
 	hedged := make([]byte, mldsa87.SignatureSize)
-	if err := mldsa87.SignTo(sk, signContent("LeafNodeTBS", []byte("x")), nil, true, hedged); err != nil {
+	if err := mldsa87.SignTo(sk, SignContent("LeafNodeTBS", []byte("x")), nil, true, hedged); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.VerifyWithLabel(pub, "LeafNodeTBS", []byte("x"), hedged); err != nil {
@@ -154,7 +154,7 @@ func TestMLDSAHedgedVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !mldsa87.Scheme().Verify(sk.Public().(*mldsa87.PublicKey), signContent("LeafNodeTBS", []byte("x")), ours, nil) {
+	if !mldsa87.Scheme().Verify(sk.Public().(*mldsa87.PublicKey), SignContent("LeafNodeTBS", []byte("x")), ours, nil) {
 		t.Fatal("circl's Verify rejects our signature")
 	}
 	if err := s.VerifyWithLabel(pub, "LeafNodeTBS", []byte("y"), ours); !errors.Is(err, ErrVerify) {

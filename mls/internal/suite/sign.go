@@ -38,19 +38,22 @@ func (s *Suite) ecdsaParams() (elliptic.Curve, crypto.Hash, int) {
 	return nil, 0, 0
 }
 
-// signContent encodes SignContent (RFC 9420, Section 5.1.2):
+// SignContent encodes SignContent (RFC 9420, Section 5.1.2), the message
+// SignWithLabel signs and VerifyWithLabel verifies:
 //
 //	struct { opaque label<V> = "MLS 1.0 " + Label; opaque content<V>; } SignContent;
-func signContent(label string, content []byte) []byte { return labeled(label, content) }
+func SignContent(label string, content []byte) []byte { return labeled(label, content) }
 
 // labeled encodes the layout SignContent and EncryptContext share:
 // struct { opaque label<V> = "MLS 1.0 " + Label; opaque data<V>; }.
 func labeled(label string, data []byte) []byte {
-	var b cryptobyte.Builder
-	codec.AddVarint(&b, uint64(len(labelPrefix)+len(label)))
+	// Sized for the two varint headers (at most 4 bytes each), so the
+	// encoding is one allocation.
+	b := cryptobyte.NewBuilder(make([]byte, 0, 8+len(labelPrefix)+len(label)+len(data)))
+	codec.AddVarint(b, uint64(len(labelPrefix)+len(label)))
 	b.AddBytes([]byte(labelPrefix))
 	b.AddBytes([]byte(label))
-	codec.AddOpaque(&b, data)
+	codec.AddOpaque(b, data)
 	return b.BytesOrPanic()
 }
 
@@ -224,7 +227,7 @@ func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte
 }
 
 func (s *Suite) signWith(k *signer, label string, content []byte) ([]byte, error) {
-	msg := signContent(label, content)
+	msg := SignContent(label, content)
 	switch {
 	case k.ed25519 != nil:
 		return ed25519.Sign(k.ed25519, msg), nil
@@ -259,12 +262,12 @@ func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []b
 		if len(pub) != ed25519.PublicKeySize {
 			return fmt.Errorf("%w: Ed25519 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed25519.PublicKeySize)
 		}
-		ok = len(signature) == ed25519.SignatureSize && ed25519.Verify(pub, signContent(label, content), signature)
+		ok = len(signature) == ed25519.SignatureSize && ed25519.Verify(pub, SignContent(label, content), signature)
 	case sigEd448:
 		if len(pub) != ed448.PublicKeySize {
 			return fmt.Errorf("%w: Ed448 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed448.PublicKeySize)
 		}
-		ok = len(signature) == ed448.SignatureSize && ed448.Verify(pub, signContent(label, content), signature, "")
+		ok = len(signature) == ed448.SignatureSize && ed448.Verify(pub, SignContent(label, content), signature, "")
 	case sigMLDSA87:
 		if len(pub) != mldsa87.PublicKeySize {
 			return fmt.Errorf("%w: ML-DSA-87 public key of %d bytes, want %d", ErrInvalidKey, len(pub), mldsa87.PublicKeySize)
@@ -278,7 +281,7 @@ func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []b
 		pk.Unpack((*[mldsa87.PublicKeySize]byte)(pub))
 		// Pure ML-DSA with the empty context string, as ts-mls
 		// (@noble/post-quantum's default) signs.
-		ok = mldsa87.Verify(&pk, signContent(label, content), nil, signature)
+		ok = mldsa87.Verify(&pk, SignContent(label, content), nil, signature)
 	default:
 		curve, h, _ := s.ecdsaParams()
 		pk, err := ecdsa.ParseUncompressedPublicKey(curve, pub)
@@ -286,7 +289,7 @@ func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []b
 			return fmt.Errorf("%w: ECDSA public key (%d bytes) for %v: %v", ErrInvalidKey, len(pub), s.id, err)
 		}
 		d := h.New()
-		d.Write(signContent(label, content))
+		d.Write(SignContent(label, content))
 		ok = ecdsa.VerifyASN1(pk, d.Sum(nil), signature)
 	}
 	if !ok {

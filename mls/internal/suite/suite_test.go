@@ -461,8 +461,8 @@ func TestLabeledEncodings(t *testing.T) {
 	// varint-prefixed content (RFC 9420, Section 5.1.2, 5.1.3).
 	want := append([]byte{byte(len("MLS 1.0 L"))}, "MLS 1.0 L"...)
 	want = append(want, 2, 0xaa, 0xbb)
-	if got := signContent("L", []byte{0xaa, 0xbb}); !bytes.Equal(got, want) {
-		t.Errorf("signContent = %x, want %x", got, want)
+	if got := SignContent("L", []byte{0xaa, 0xbb}); !bytes.Equal(got, want) {
+		t.Errorf("SignContent = %x, want %x", got, want)
 	}
 	if got := encryptContext("L", []byte{0xaa, 0xbb}); !bytes.Equal(got, want) {
 		t.Errorf("encryptContext = %x, want %x", got, want)
