@@ -80,6 +80,10 @@ package suite
 //     choice (reproducible runs), not a deployment one.
 
 var pqSuites = map[ID]algs{
+	0x4D: {name: "MLS_128_MLKEM512_AES128GCM_SHA256_Ed25519", hash: 32, kdf: 64, aead: aesGCM, nk: 32, kem: kemMLKEM512, sig: sigEd25519},
+	0x4E: {name: "MLS_128_MLKEM512_CHACHA20POLY1305_SHA256_Ed25519", hash: 32, kdf: 64, aead: chacha, nk: 32, kem: kemMLKEM512, sig: sigEd25519},
+	0x4F: {name: "MLS_256_MLKEM768_AES256GCM_SHA384_Ed25519", hash: 48, kdf: 64, aead: aesGCM, nk: 32, kem: kemMLKEM768, sig: sigEd25519},
+	0x50: {name: "MLS_256_MLKEM768_CHACHA20POLY1305_SHA384_Ed25519", hash: 48, kdf: 64, aead: chacha, nk: 32, kem: kemMLKEM768, sig: sigEd25519},
 	0x51: {name: "MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519", hash: 64, aead: aesGCM, nk: 32, kem: kemMLKEM1024, sig: sigEd25519},
 	0x52: {name: "MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519", hash: 64, aead: chacha, nk: 32, kem: kemMLKEM1024, sig: sigEd25519},
 	0x53: {name: "MLS_256_XWING_AES256GCM_SHA512_Ed25519", hash: 64, aead: aesGCM, nk: 32, kem: kemXWing, sig: sigEd25519},
@@ -92,6 +96,10 @@ var pqSuites = map[ID]algs{
 
 // Code points of the post-quantum suites (ts-mls 1.6.4; see the table above).
 const (
+	MLS_128_MLKEM512_AES128GCM_SHA256_Ed25519         ID = 0x004D
+	MLS_128_MLKEM512_CHACHA20POLY1305_SHA256_Ed25519  ID = 0x004E
+	MLS_256_MLKEM768_AES256GCM_SHA384_Ed25519         ID = 0x004F
+	MLS_256_MLKEM768_CHACHA20POLY1305_SHA384_Ed25519  ID = 0x0050
 	MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519        ID = 0x0051
 	MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519 ID = 0x0052
 	MLS_256_XWING_AES256GCM_SHA512_Ed25519            ID = 0x0053
