@@ -14,17 +14,22 @@ import (
 )
 
 // Cipher suites both implementations support: all seven of RFC 9420
-// §17.1 and ts-mls's post-quantum suites 0x0051-0x0058 (ML-KEM-1024 and
-// X-Wing KEMs, Ed25519 and ML-DSA-87 signatures; mls/internal/suite/pq.go).
-// ts-mls's 0x004d-0x0050 are not implemented by mls (see pq.go).
+// §17.1 and ts-mls's post-quantum suites 0x004D-0x0058 (ML-KEM-512/768/1024
+// and X-Wing KEMs, Ed25519 and ML-DSA-87 signatures, HKDF-SHA512;
+// mls/internal/suite/pq.go). In 0x004D-0x0050 the suite hash (SHA-256,
+// SHA-384) is not the KDF's: references, tree and transcript hashes and
+// MACs are 32 or 48 bytes, secrets 64.
 var suites = core.CipherSuites()
 
 // publicSuites run the scenario a second time with handshake messages as
 // PublicMessage (membership tag, RFC 9420 §6.2): one suite per hash
 // function, plus one X-Wing suite per signature scheme (Ed25519, ML-DSA-87:
-// the PublicMessage carries the signature and membership tag in clear).
+// the PublicMessage carries the signature and membership tag in clear),
+// plus one suite per hash that differs from its KDF (0x004D SHA-256,
+// 0x004F SHA-384, both with HKDF-SHA512: the membership tag is a MAC of
+// the hash's size under a 64-byte key).
 // TSMLS_FULL=1 runs every suite both ways (~60 s more).
-var publicSuites = map[core.CipherSuite]bool{1: true, 6: true, 7: true, 0x0053: true, 0x0058: true}
+var publicSuites = map[core.CipherSuite]bool{1: true, 6: true, 7: true, 0x004D: true, 0x004F: true, 0x0053: true, 0x0058: true}
 
 var (
 	driverOnce sync.Once
@@ -790,8 +795,10 @@ func varint(b []byte) (int, int) {
 // bench/peers/tsmls/README.md and drop the driver's workaround.
 func TestTSMLSExternalPubForm(t *testing.T) {
 	d := startDriver(t)
-	// Npk of the suites' KEMs (RFC 9180 §7.1; ML-KEM-1024 1568, X-Wing 1216).
+	// Npk of the suites' KEMs (RFC 9180 §7.1; FIPS 203 ML-KEM-512 800,
+	// ML-KEM-768 1184, ML-KEM-1024 1568; X-Wing 1216).
 	npk := map[core.CipherSuite]int{1: 32, 2: 65, 3: 32, 4: 56, 5: 133, 6: 56, 7: 97,
+		0x4D: 800, 0x4E: 800, 0x4F: 1184, 0x50: 1184,
 		0x51: 1568, 0x52: 1568, 0x53: 1216, 0x54: 1216, 0x55: 1568, 0x56: 1568, 0x57: 1216, 0x58: 1216}
 	for _, cs := range suites {
 		t.Run(fmt.Sprintf("cs=0x%04x", uint16(cs)), func(t *testing.T) {
