@@ -694,7 +694,7 @@ func unmarshalRetainedKey(s *cryptobyte.String, k *KeyNonce) error {
 // Section 12.4: a commit may include it by reference).
 //
 //	struct {
-//	    opaque proposal_ref<V>;     /* ProposalRef, KDF.Nh bytes */
+//	    opaque proposal_ref<V>;     /* ProposalRef, a hash (HashSize bytes) */
 //	    Sender sender;
 //	    Proposal proposal;
 //	} CachedProposal;
