@@ -257,6 +257,8 @@ func TestSizesMatchRealEncodings(t *testing.T) {
 	for _, v := range [][]string{
 		{"suite=3"},
 		{"suite=4"},
+		{"suite=77"},                            // 0x004D ML-KEM-512, SHA-256 hash, HKDF-SHA512
+		{"suite=79", "group.handshake=private"}, // 0x004F ML-KEM-768, SHA-384 hash, HKDF-SHA512
 		{"suite=83"},                            // 0x0053 X-Wing, Ed25519
 		{"suite=87", "group.handshake=private"}, // 0x0057 X-Wing, ML-DSA-87
 		{"group.handshake=private", "group.padding_block=64", "group.authenticated_data_bytes=5", "group.ratchet_tree_in_welcome=false"},

@@ -19,7 +19,7 @@ import (
 // recoverInterceptor).
 
 // supportedSuites are core.CipherSuites(): the seven of RFC 9420 and the
-// post-quantum suites 0x0051-0x0058 (mls/internal/suite/pq.go).
+// post-quantum suites 0x004D-0x0058 (mls/internal/suite/pq.go).
 var supportedSuites = func() []uint32 {
 	var l []uint32
 	for _, cs := range core.CipherSuites() {

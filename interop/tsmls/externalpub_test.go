@@ -152,8 +152,10 @@ func varint(b []byte) (int, int) {
 // bench/peers/tsmls/README.md and drop the driver's workaround.
 func TestTSMLSExternalPubForm(t *testing.T) {
 	d := startDriver(t)
-	// Npk of the suites' KEMs (RFC 9180 §7.1; ML-KEM-1024 1568, X-Wing 1216).
+	// Npk of the suites' KEMs (RFC 9180 §7.1; FIPS 203 ML-KEM-512 800,
+	// ML-KEM-768 1184, ML-KEM-1024 1568; X-Wing 1216).
 	npk := map[core.CipherSuite]int{1: 32, 2: 65, 3: 32, 4: 56, 5: 133, 6: 56, 7: 97,
+		0x4D: 800, 0x4E: 800, 0x4F: 1184, 0x50: 1184,
 		0x51: 1568, 0x52: 1568, 0x53: 1216, 0x54: 1216, 0x55: 1568, 0x56: 1568, 0x57: 1216, 0x58: 1216}
 	for _, cs := range suites {
 		t.Run(fmt.Sprintf("cs=0x%04x", uint16(cs)), func(t *testing.T) {

@@ -13,17 +13,22 @@ import (
 )
 
 // Cipher suites both implementations support: all seven of RFC 9420
-// §17.1 and ts-mls's post-quantum suites 0x0051-0x0058 (ML-KEM-1024 and
-// X-Wing KEMs, Ed25519 and ML-DSA-87 signatures; mls/internal/suite/pq.go).
-// ts-mls's 0x004d-0x0050 are not implemented by mls (see pq.go).
+// §17.1 and ts-mls's post-quantum suites 0x004D-0x0058 (ML-KEM-512/768/1024
+// and X-Wing KEMs, Ed25519 and ML-DSA-87 signatures, HKDF-SHA512;
+// mls/internal/suite/pq.go). In 0x004D-0x0050 the suite hash (SHA-256,
+// SHA-384) is not the KDF's: references, tree and transcript hashes and
+// MACs are 32 or 48 bytes, secrets 64.
 var suites = core.CipherSuites()
 
 // publicSuites run the scenario a second time with handshake messages as
 // PublicMessage (membership tag, RFC 9420 §6.2): one suite per hash
 // function, plus one X-Wing suite per signature scheme (Ed25519, ML-DSA-87:
-// the PublicMessage carries the signature and membership tag in clear).
+// the PublicMessage carries the signature and membership tag in clear),
+// plus one suite per hash that differs from its KDF (0x004D SHA-256,
+// 0x004F SHA-384, both with HKDF-SHA512: the membership tag is a MAC of
+// the hash's size under a 64-byte key).
 // TSMLS_FULL=1 runs every suite both ways (~60 s more).
-var publicSuites = map[core.CipherSuite]bool{1: true, 6: true, 7: true, 0x0053: true, 0x0058: true}
+var publicSuites = map[core.CipherSuite]bool{1: true, 6: true, 7: true, 0x004D: true, 0x004F: true, 0x0053: true, 0x0058: true}
 
 var (
 	driverOnce sync.Once

@@ -155,7 +155,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 			ac.Content.GroupID, ac.Content.Epoch, ac.Content.Sender = tv.GroupID, tv.Epoch, core.MemberSender(mpSenderLeaf)
 			signErr := ac.Sign(code(cs), tv.SignaturePriv, ctx)
 			if ac.Content.ContentType == core.ContentTypeCommit {
-				ac.Auth.ConfirmationTag = make([]byte, cs.Nh()) // not checked here: needs the next epoch
+				ac.Auth.ConfirmationTag = make([]byte, cs.HashSize()) // not checked here: needs the next epoch
 			}
 			pm, err := core.ProtectPublic(code(cs), ac, ctx, membershipKey)
 			if signErr != nil {
@@ -235,7 +235,7 @@ func checkMessageProtectionVector(cs *suite.Suite, tv *messageProtectionVector) 
 				continue
 			}
 			if ac.Content.ContentType == core.ContentTypeCommit {
-				ac.Auth.ConfirmationTag = make([]byte, cs.Nh())
+				ac.Auth.ConfirmationTag = make([]byte, cs.HashSize())
 			}
 			pm, err := core.ProtectPrivate(code(cs), ac, sendTree, senderData, core.PrivateOptions{Padding: core.PadToMultiple(32)})
 			if err != nil {

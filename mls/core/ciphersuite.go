@@ -26,12 +26,20 @@ const (
 	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             CipherSuite = 0x0007
 )
 
-// Post-quantum suites: ML-KEM-1024 (FIPS 203) or the X-Wing hybrid
-// (ML-KEM-768 + X25519, draft-connolly-cfrg-xwing-kem) with Ed25519 or
-// ML-DSA-87 (FIPS 204). Their code points are not assigned by IANA; these
-// are ts-mls 1.6.4's (mls/internal/suite/pq.go gives each one's source and
-// where OpenMLS differs).
+// Post-quantum suites: ML-KEM-512, ML-KEM-768 or ML-KEM-1024 (FIPS 203) or
+// the X-Wing hybrid (ML-KEM-768 + X25519, draft-connolly-cfrg-xwing-kem)
+// with Ed25519 or ML-DSA-87 (FIPS 204), all with HKDF-SHA512 as KDF. Their
+// code points are not assigned by IANA; these are ts-mls 1.6.4's
+// (mls/internal/suite/pq.go gives each one's source and where OpenMLS
+// differs). In 0x004D-0x0050 the hash named in the suite (SHA-256,
+// SHA-384; references, tree and transcript hashes, MACs) differs from the
+// KDF's (secrets are 64 bytes), and 0x004D's AEAD is AES-256-GCM despite
+// its name, as in ts-mls.
 const (
+	MLS_128_MLKEM512_AES128GCM_SHA256_Ed25519         CipherSuite = 0x004D
+	MLS_128_MLKEM512_CHACHA20POLY1305_SHA256_Ed25519  CipherSuite = 0x004E
+	MLS_256_MLKEM768_AES256GCM_SHA384_Ed25519         CipherSuite = 0x004F
+	MLS_256_MLKEM768_CHACHA20POLY1305_SHA384_Ed25519  CipherSuite = 0x0050
 	MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519        CipherSuite = 0x0051
 	MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519 CipherSuite = 0x0052
 	MLS_256_XWING_AES256GCM_SHA512_Ed25519            CipherSuite = 0x0053

@@ -84,7 +84,7 @@ func forgeCommit(t testing.TB, g *Group, props []ProposalOrRef, path *UpdatePath
 	if err != nil {
 		t.Fatal(err)
 	}
-	ac.Auth.ConfirmationTag = make([]byte, g.cs.Nh())
+	ac.Auth.ConfirmationTag = make([]byte, g.cs.HashSize())
 	msg, _, err := g.wrap(ac) // the generation is reserved, not consumed
 	if err != nil {
 		t.Fatal(err)

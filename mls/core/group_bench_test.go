@@ -32,9 +32,9 @@ func benchGroups(tb testing.TB, t *RatchetTree, leaves ...LeafIndex) []*Group {
 	cs := t.cs
 	ctx := GroupContext{
 		Version: ProtocolVersionMLS10, CipherSuite: CipherSuite(cs.ID()), GroupID: fixtureGroupID, Epoch: 7,
-		TreeHash: t.TreeHash(), ConfirmedTranscriptHash: make([]byte, cs.Nh()), Extensions: Extensions{},
+		TreeHash: t.TreeHash(), ConfirmedTranscriptHash: make([]byte, cs.HashSize()), Extensions: Extensions{},
 	}
-	pg, err := newPublicGroup(cs, ctx, t, make([]byte, cs.Nh()))
+	pg, err := newPublicGroup(cs, ctx, t, make([]byte, cs.HashSize()))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -181,6 +181,18 @@ func TestFlowCreateAddWelcome(t *testing.T) {
 		if len(auth1) != suite.MustGet(cs).Nh() {
 			t.Fatalf("authenticator is %d bytes", len(auth1))
 		}
+		// Secrets are KDF.Nh bytes, hashes and MACs the hash's size
+		// (RFC 9420, Section 5.1); they differ in 0x004D-0x0050 (pq.go).
+		gi, err := a.GroupInfo(GroupInfoOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := suite.MustGet(cs)
+		if len(a.ResumptionPSK()) != s.Nh() || len(gi.ConfirmationTag) != s.HashSize() ||
+			len(gi.GroupContext.TreeHash) != s.HashSize() || len(gi.GroupContext.ConfirmedTranscriptHash) != s.HashSize() {
+			t.Fatalf("resumption_psk/confirmation_tag/tree_hash/confirmed_transcript_hash %d/%d/%d/%d bytes, want KDF.Nh %d, Hash %d",
+				len(a.ResumptionPSK()), len(gi.ConfirmationTag), len(gi.GroupContext.TreeHash), len(gi.GroupContext.ConfirmedTranscriptHash), s.Nh(), s.HashSize())
+		}
 	})
 }
 

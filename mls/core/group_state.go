@@ -281,8 +281,8 @@ func (g *Group) unmarshalState(s *cryptobyte.String) error {
 		if err := cp.unmarshalState(s); err != nil {
 			return err
 		}
-		if len(cp.ref) != cs.Nh() {
-			return codec.Invalid("CachedProposal.proposal_ref", fmt.Sprintf("%d bytes, want %d", len(cp.ref), cs.Nh()))
+		if len(cp.ref) != cs.HashSize() {
+			return codec.Invalid("CachedProposal.proposal_ref", fmt.Sprintf("%d bytes, want %d", len(cp.ref), cs.HashSize()))
 		}
 		if g.hasProposal(cp.ref) { // O(1): the index is kept with addProposal
 			return codec.Invalid("CachedProposal.proposal_ref", "duplicate")
@@ -694,7 +694,7 @@ func unmarshalRetainedKey(s *cryptobyte.String, k *KeyNonce) error {
 // Section 12.4: a commit may include it by reference).
 //
 //	struct {
-//	    opaque proposal_ref<V>;     /* ProposalRef, KDF.Nh bytes */
+//	    opaque proposal_ref<V>;     /* ProposalRef, a hash (HashSize bytes) */
 //	    Sender sender;
 //	    Proposal proposal;
 //	} CachedProposal;

@@ -75,7 +75,7 @@ func TestKeyPackageSignValidate(t *testing.T) {
 			ref1, _ := kp.Ref()
 			ref2, _ := m.KeyPackage.Ref()
 			kpEnc, _ := kp.Marshal()
-			if !bytes.Equal(ref1, ref2) || !bytes.Equal(ref1, cs.MakeKeyPackageRef(kpEnc)) || len(ref1) != cs.Nh() {
+			if !bytes.Equal(ref1, ref2) || !bytes.Equal(ref1, cs.MakeKeyPackageRef(kpEnc)) || len(ref1) != cs.HashSize() {
 				t.Fatal("KeyPackageRef mismatch")
 			}
 

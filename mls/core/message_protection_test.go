@@ -214,7 +214,7 @@ func TestPublicMessageProtection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(pm.MembershipTag) != f.cs.Nh() {
+		if len(pm.MembershipTag) != f.cs.HashSize() {
 			t.Fatalf("membership tag of %d bytes", len(pm.MembershipTag))
 		}
 		if _, err := unprotectPublic(f.cs, pm, f.ctx, &f.membership, f.pub); err != nil {

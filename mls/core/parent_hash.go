@@ -172,7 +172,7 @@ func (t *RatchetTree) verifyParentHashAt(h *hasher, p NodeIndex) error {
 			continue
 		}
 		field, has := t.nodeParentHashField(d)
-		if !has || len(field) != t.cs.Nh() {
+		if !has || len(field) != t.cs.HashSize() {
 			continue
 		}
 		want := h.parentHash(pn.EncryptionKey, pn.ParentHash, t.originalSiblingTreeHash(h, s, pn.UnmergedLeaves))

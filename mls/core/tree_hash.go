@@ -46,7 +46,7 @@ type hasher struct {
 }
 
 func newHasher(cs *suite.Suite) *hasher {
-	return &hasher{nh: cs.Nh(), h: cs.NewHash(), buf: make([]byte, 0, 512)}
+	return &hasher{nh: cs.HashSize(), h: cs.NewHash(), buf: make([]byte, 0, 512)}
 }
 
 // sum hashes in into dst (reusing dst's storage when it has capacity Nh).
@@ -189,7 +189,7 @@ func (t *RatchetTree) hashSubtrees(roots []NodeIndex, par int) error {
 // one shared slab, so a cold hash allocates once.
 func (t *RatchetTree) allocHashes(root NodeIndex) {
 	first, end := treemath.NodeRange(root)
-	nh := t.cs.Nh()
+	nh := t.cs.HashSize()
 	missing := 0
 	for x := first; x < end; x++ {
 		if cap(t.at(x).hash) < nh {

@@ -42,9 +42,15 @@ func Opaque(n int) int { return Varint(n) + n }
 // (Section 17.1) and the post-quantum suites of mls/internal/suite/pq.go.
 type Suite struct {
 	ID uint16
-	// Nh is the hash output size: tree/transcript hashes, MACs, secrets,
-	// KeyPackageRef and ProposalRef (RFC 9420, Section 5.2).
+	// Nh is the hash output size: tree, parent and transcript hashes, MACs
+	// (confirmation_tag, membership_tag), KeyPackageRef and ProposalRef
+	// (RFC 9420, Sections 5.1, 5.2).
 	Nh int
+	// Nkdf is KDF.Nh, the size of secrets on the wire (path_secret,
+	// joiner_secret; RFC 9420, Sections 5.1, 7.6, 12.4.3.1). It equals Nh
+	// for the RFC 9420 suites; ts-mls's 0x004D-0x0050 pair a SHA-256/384
+	// hash with HKDF-SHA512 (mls/internal/suite/pq.go).
+	Nkdf int
 	// Npk is the encoded HPKE public key size.
 	Npk int
 	// Nenc is the KEM output (enc, kem_output) size: Npk for every DHKEM of
@@ -65,39 +71,49 @@ type Suite struct {
 
 var suites = map[uint16]Suite{
 	// MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
-	0x0001: {ID: 1, Nh: 32, Npk: 32, Nenc: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0001: {ID: 1, Nh: 32, Nkdf: 32, Npk: 32, Nenc: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_128_DHKEMP256_AES128GCM_SHA256_P256 (uncompressed points, DER ECDSA)
-	0x0002: {ID: 2, Nh: 32, Npk: 65, Nenc: 65, Ntag: 16, Nsig: 72, NsigPub: 65},
+	0x0002: {ID: 2, Nh: 32, Nkdf: 32, Npk: 65, Nenc: 65, Ntag: 16, Nsig: 72, NsigPub: 65},
 	// MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519
-	0x0003: {ID: 3, Nh: 32, Npk: 32, Nenc: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0003: {ID: 3, Nh: 32, Nkdf: 32, Npk: 32, Nenc: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448
-	0x0004: {ID: 4, Nh: 64, Npk: 56, Nenc: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
+	0x0004: {ID: 4, Nh: 64, Nkdf: 64, Npk: 56, Nenc: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
 	// MLS_256_DHKEMP521_AES256GCM_SHA512_P521
-	0x0005: {ID: 5, Nh: 64, Npk: 133, Nenc: 133, Ntag: 16, Nsig: 139, NsigPub: 133},
+	0x0005: {ID: 5, Nh: 64, Nkdf: 64, Npk: 133, Nenc: 133, Ntag: 16, Nsig: 139, NsigPub: 133},
 	// MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448
-	0x0006: {ID: 6, Nh: 64, Npk: 56, Nenc: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
+	0x0006: {ID: 6, Nh: 64, Nkdf: 64, Npk: 56, Nenc: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
 	// MLS_256_DHKEMP384_AES256GCM_SHA384_P384
-	0x0007: {ID: 7, Nh: 48, Npk: 97, Nenc: 97, Ntag: 16, Nsig: 104, NsigPub: 97},
+	0x0007: {ID: 7, Nh: 48, Nkdf: 48, Npk: 97, Nenc: 97, Ntag: 16, Nsig: 104, NsigPub: 97},
 	// Post-quantum suites (code points of ts-mls 1.6.4; mls/internal/suite/pq.go):
-	// ML-KEM-1024 (FIPS 203), X-Wing (draft-connolly-cfrg-xwing-kem),
+	// ML-KEM-512/768/1024 (FIPS 203: public keys 800/1184/1568 bytes,
+	// ciphertexts 768/1088/1568), X-Wing (draft-connolly-cfrg-xwing-kem),
 	// Ed25519 or ML-DSA-87 (FIPS 204: 2592-byte public key, 4627-byte
-	// signature); SHA-512 and a 32-byte AEAD key throughout.
+	// signature); HKDF-SHA512 and a 32-byte AEAD key throughout; the hash
+	// is SHA-256 (0x004D/0x004E), SHA-384 (0x004F/0x0050) or SHA-512.
+	// MLS_128_MLKEM512_AES128GCM_SHA256_Ed25519 (AES-256-GCM, as in ts-mls)
+	0x004D: {ID: 0x4D, Nh: 32, Nkdf: 64, Npk: 800, Nenc: 768, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	// MLS_128_MLKEM512_CHACHA20POLY1305_SHA256_Ed25519
+	0x004E: {ID: 0x4E, Nh: 32, Nkdf: 64, Npk: 800, Nenc: 768, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	// MLS_256_MLKEM768_AES256GCM_SHA384_Ed25519
+	0x004F: {ID: 0x4F, Nh: 48, Nkdf: 64, Npk: 1184, Nenc: 1088, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	// MLS_256_MLKEM768_CHACHA20POLY1305_SHA384_Ed25519
+	0x0050: {ID: 0x50, Nh: 48, Nkdf: 64, Npk: 1184, Nenc: 1088, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519
-	0x0051: {ID: 0x51, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0051: {ID: 0x51, Nh: 64, Nkdf: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519
-	0x0052: {ID: 0x52, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0052: {ID: 0x52, Nh: 64, Nkdf: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_256_XWING_AES256GCM_SHA512_Ed25519
-	0x0053: {ID: 0x53, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0053: {ID: 0x53, Nh: 64, Nkdf: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519
-	0x0054: {ID: 0x54, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0054: {ID: 0x54, Nh: 64, Nkdf: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_256_MLKEM1024_AES256GCM_SHA512_MLDSA87
-	0x0055: {ID: 0x55, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
+	0x0055: {ID: 0x55, Nh: 64, Nkdf: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
 	// MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_MLDSA87
-	0x0056: {ID: 0x56, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
+	0x0056: {ID: 0x56, Nh: 64, Nkdf: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
 	// MLS_256_XWING_AES256GCM_SHA512_MLDSA87
-	0x0057: {ID: 0x57, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
+	0x0057: {ID: 0x57, Nh: 64, Nkdf: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
 	// MLS_256_XWING_CHACHA20POLY1305_SHA512_MLDSA87
-	0x0058: {ID: 0x58, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
+	0x0058: {ID: 0x58, Nh: 64, Nkdf: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
 }
 
 // SuiteByID returns the sizes of cipher suite id, or false if id is not a
@@ -195,8 +211,8 @@ func HPKECiphertext(s Suite, ptLen int) int {
 
 // PathSecretCiphertext is one encrypted_path_secret entry: the plaintext of
 // EncryptWithLabel(node_public_key, "UpdatePathNode", group_context,
-// path_secret) is the Nh-byte path secret (RFC 9420, Section 7.6).
-func PathSecretCiphertext(s Suite) int { return HPKECiphertext(s, s.Nh) }
+// path_secret) is the KDF.Nh-byte path secret (RFC 9420, Section 7.6).
+func PathSecretCiphertext(s Suite) int { return HPKECiphertext(s, s.Nkdf) }
 
 // UpdatePathNode is encryption_key<V> + encrypted_path_secret<V> holding
 // nCiphertexts HPKECiphertexts (RFC 9420, Section 7.6).
@@ -348,9 +364,9 @@ func GroupInfo(s Suite, p Profile, extLen int) int {
 // GroupSecrets is joiner_secret<V> + optional<PathSecret> (path_secret<V>)
 // + psks<V> (empty) (RFC 9420, Section 12.4.3.1).
 func GroupSecrets(s Suite, withPathSecret bool) int {
-	n := Opaque(s.Nh) + 1 + Opaque(0)
+	n := Opaque(s.Nkdf) + 1 + Opaque(0) // joiner_secret: KDF.Nh bytes
 	if withPathSecret {
-		n += Opaque(s.Nh)
+		n += Opaque(s.Nkdf)
 	}
 	return n
 }

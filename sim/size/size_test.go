@@ -68,23 +68,23 @@ func TestAllSuites(t *testing.T) {
 	for _, cs := range core.CipherSuites() {
 		id := uint16(cs)
 		s, ok := SuiteByID(id)
-		if !ok || s.ID != id || s.Nh == 0 || s.Npk == 0 || s.Nenc == 0 || s.Nsig == 0 {
+		if !ok || s.ID != id || s.Nh == 0 || s.Nkdf < s.Nh || s.Npk == 0 || s.Nenc == 0 || s.Nsig == 0 {
 			t.Fatalf("suite 0x%04x: %+v", id, s)
 		}
 	}
 	if len(suites) != len(core.CipherSuites()) {
 		t.Fatalf("%d suites sized, mls/core implements %d", len(suites), len(core.CipherSuites()))
 	}
-	for _, id := range []uint16{0, 8, 0x4d, 0x50, 0x59} {
+	for _, id := range []uint16{0, 8, 0x4c, 0x59} {
 		if _, ok := SuiteByID(id); ok {
 			t.Fatalf("suite 0x%04x exists", id)
 		}
 	}
 }
 
-// TestPQSizesMatchRealKeyPackages: the KEM and signature sizes of the
-// post-quantum suites are those of real encodings: a real KeyPackage and
-// an EncryptWithLabel output of package mls/core.
+// TestPQSizesMatchRealKeyPackages: the KEM, signature, hash and secret
+// sizes of every suite are those of real encodings: a real KeyPackage and
+// the Welcome and GroupInfo of a real commit of package mls/core.
 func TestPQSizesMatchRealKeyPackages(t *testing.T) {
 	for _, cs := range core.CipherSuites() {
 		s, _ := SuiteByID(uint16(cs))
@@ -116,8 +116,21 @@ func TestPQSizesMatchRealKeyPackages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(pc.Welcome.Welcome.Secrets[0].EncryptedGroupSecrets.KEMOutput); got != s.Nenc {
+		egs := pc.Welcome.Welcome.Secrets[0]
+		if got := len(egs.EncryptedGroupSecrets.KEMOutput); got != s.Nenc {
 			t.Errorf("0x%04x: kem_output %d bytes, table Nenc %d", uint16(cs), got, s.Nenc)
+		}
+		// Hash-sized fields (Nh) and secrets (Nkdf, KDF.Nh) differ in
+		// ts-mls's 0x004D-0x0050: KeyPackageRef, tree and transcript hashes
+		// and the confirmation tag are Nh bytes; the GroupSecrets of this
+		// add-only commit (no path) hold one Nkdf-byte joiner_secret.
+		gi := pc.GroupInfo
+		if len(egs.NewMember) != s.Nh || len(gi.ConfirmationTag) != s.Nh || len(gi.GroupContext.TreeHash) != s.Nh || len(gi.GroupContext.ConfirmedTranscriptHash) != s.Nh {
+			t.Errorf("0x%04x: new_member/confirmation_tag/tree_hash/confirmed_transcript_hash %d/%d/%d/%d bytes, table Nh %d", uint16(cs),
+				len(egs.NewMember), len(gi.ConfirmationTag), len(gi.GroupContext.TreeHash), len(gi.GroupContext.ConfirmedTranscriptHash), s.Nh)
+		}
+		if got := len(egs.EncryptedGroupSecrets.Ciphertext) - s.Ntag; got != GroupSecrets(s, false) {
+			t.Errorf("0x%04x: GroupSecrets of %d bytes, table %d (an add-only commit has no path)", uint16(cs), got, GroupSecrets(s, false))
 		}
 	}
 }

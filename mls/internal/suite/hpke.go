@@ -17,6 +17,8 @@ import (
 	"github.com/cloudflare/circl/hpke"
 	"github.com/cloudflare/circl/kem"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem512"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
 	"github.com/cloudflare/circl/kem/xwing"
 )
 
@@ -50,6 +52,8 @@ const (
 // HPKE KEM ids of the post-quantum KEMs (draft-ietf-hpke-pq;
 // draft-connolly-cfrg-xwing-kem); circl's hpke package has only X-Wing's.
 const (
+	kemIDMLKEM512  hpke.KEM = 0x0040
+	kemIDMLKEM768  hpke.KEM = 0x0041
 	kemIDMLKEM1024 hpke.KEM = 0x0042
 	kemIDXWing     hpke.KEM = hpke.KEM_XWING // 0x647a
 )
@@ -66,6 +70,10 @@ func (k kemKind) params() kemParams {
 		return kemParams{id: hpke.KEM_P521_HKDF_SHA512, newHash: sha512.New, nsk: 66, bitmask: 0x01}
 	case kemP384:
 		return kemParams{id: hpke.KEM_P384_HKDF_SHA384, newHash: sha512.New384, nsk: 48, bitmask: 0xff}
+	case kemMLKEM512:
+		return kemParams{id: kemIDMLKEM512, scheme: mlkem512.Scheme(), nsk: mlkem512.KeySeedSize, derive: deriveMLKEM}
+	case kemMLKEM768:
+		return kemParams{id: kemIDMLKEM768, scheme: mlkem768.Scheme(), nsk: mlkem768.KeySeedSize, derive: deriveMLKEM}
 	case kemMLKEM1024:
 		return kemParams{id: kemIDMLKEM1024, scheme: mlkem1024.Scheme(), nsk: mlkem1024.KeySeedSize, derive: deriveMLKEM}
 	case kemXWing:
@@ -96,7 +104,7 @@ func (s *Suite) initHPKE() {
 	if kp.scheme == nil {
 		kp.scheme = kp.id.Scheme()
 	}
-	kdf := map[int]uint16{32: kdfHKDFSHA256, 48: kdfHKDFSHA384, 64: kdfHKDFSHA512}[s.nh]
+	kdf := map[int]uint16{32: kdfHKDFSHA256, 48: kdfHKDFSHA384, 64: kdfHKDFSHA512}[s.nh] // the suite's KDF (pq.go: HKDF-SHA512 for every PQ suite)
 	var aead uint16
 	switch {
 	case s.aead == chacha:
@@ -111,7 +119,7 @@ func (s *Suite) initHPKE() {
 	id = binary.BigEndian.AppendUint16(id, kdf)
 	id = binary.BigEndian.AppendUint16(id, aead)
 	s.hpke = hpkeState{kp: kp, scheme: kp.scheme, suiteID: id}
-	s.hpke.pskIDHash = labeledExtract(s.newHash, id, nil, "psk_id_hash", nil)
+	s.hpke.pskIDHash = labeledExtract(s.newKDF, id, nil, "psk_id_hash", nil)
 }
 
 // hpkeVersion is the "HPKE-v1" prefix of LabeledExtract/LabeledExpand
@@ -436,7 +444,7 @@ func (s *Suite) HPKEExportReceiver(priv, kemOutput, info, exporterContext []byte
 // keyScheduleContext is key_schedule_context of base mode for info
 // (RFC 9180, Section 5.1): mode_base || psk_id_hash || info_hash.
 func (s *Suite) keyScheduleContext(info []byte) []byte {
-	infoHash := labeledExtract(s.newHash, s.hpke.suiteID, nil, "info_hash", info)
+	infoHash := labeledExtract(s.newKDF, s.hpke.suiteID, nil, "info_hash", info)
 	ctx := make([]byte, 0, 1+len(s.hpke.pskIDHash)+len(infoHash))
 	ctx = append(ctx, 0x00) // mode_base
 	ctx = append(ctx, s.hpke.pskIDHash...)
@@ -447,7 +455,7 @@ func (s *Suite) keyScheduleContext(info []byte) []byte {
 // "secret", psk = "") (RFC 9180, Section 5.1). It overwrites sharedSecret,
 // which nothing uses after it.
 func (s *Suite) hpkeSecret(sharedSecret []byte) []byte {
-	secret := labeledExtract(s.newHash, s.hpke.suiteID, sharedSecret, "secret", nil)
+	secret := labeledExtract(s.newKDF, s.hpke.suiteID, sharedSecret, "secret", nil)
 	clear(sharedSecret)
 	return secret
 }
@@ -457,8 +465,8 @@ func (s *Suite) hpkeSecret(sharedSecret []byte) []byte {
 // overwritten once used.
 func (s *Suite) hpkeKeyNonce(sharedSecret, ksCtx []byte) (key, nonce []byte) {
 	secret := s.hpkeSecret(sharedSecret)
-	key = labeledExpand(s.newHash, s.hpke.suiteID, secret, "key", ksCtx, s.nk)
-	nonce = labeledExpand(s.newHash, s.hpke.suiteID, secret, "base_nonce", ksCtx, s.nn)
+	key = labeledExpand(s.newKDF, s.hpke.suiteID, secret, "key", ksCtx, s.nk)
+	nonce = labeledExpand(s.newKDF, s.hpke.suiteID, secret, "base_nonce", ksCtx, s.nn)
 	clear(secret)
 	return key, nonce
 }
@@ -469,9 +477,9 @@ func (s *Suite) hpkeKeyNonce(sharedSecret, ksCtx []byte) (key, nonce []byte) {
 // intermediate secrets are overwritten once used.
 func (s *Suite) hpkeExport(sharedSecret, ksCtx, exporterContext []byte, length int) []byte {
 	secret := s.hpkeSecret(sharedSecret)
-	exp := labeledExpand(s.newHash, s.hpke.suiteID, secret, "exp", ksCtx, s.nh)
+	exp := labeledExpand(s.newKDF, s.hpke.suiteID, secret, "exp", ksCtx, s.nh)
 	clear(secret)
-	out := labeledExpand(s.newHash, s.hpke.suiteID, exp, "sec", exporterContext, length)
+	out := labeledExpand(s.newKDF, s.hpke.suiteID, exp, "sec", exporterContext, length)
 	clear(exp)
 	return out
 }

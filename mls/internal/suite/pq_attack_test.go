@@ -134,13 +134,13 @@ func TestPQWrongLengths(t *testing.T) {
 // nothing else, so equal readers give equal kem_outputs and a reader one
 // byte short fails with an error.
 func TestPQEncapsulationSeed(t *testing.T) {
-	for _, id := range []ID{MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519, MLS_256_XWING_AES256GCM_SHA512_Ed25519} {
+	for _, id := range []ID{MLS_128_MLKEM512_AES128GCM_SHA256_Ed25519, MLS_256_MLKEM768_AES256GCM_SHA384_Ed25519, MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519, MLS_256_XWING_AES256GCM_SHA512_Ed25519} {
 		s := MustGet(id)
 		_, pub, err := s.GenerateKeyPair(seeded(25))
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := map[kemKind]int{kemMLKEM1024: 32, kemXWing: 64}[s.kem]
+		n := map[kemKind]int{kemMLKEM512: 32, kemMLKEM768: 32, kemMLKEM1024: 32, kemXWing: 64}[s.kem]
 		seed := bytes.Repeat([]byte{7}, n)
 		enc1, ct1, err := s.EncryptWithLabel(bytes.NewReader(seed), pub, "L", nil, []byte("x"))
 		if err != nil {

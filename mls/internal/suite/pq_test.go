@@ -18,7 +18,7 @@ func TestPQSizes(t *testing.T) {
 		s := MustGet(id)
 		m := newMaterial(t, s, 1)
 		priv, pub, enc, sigPriv, sigPub, sig := m.priv, m.pub, m.enc, m.sigPriv, m.sigPub, m.sig
-		want := map[kemKind][3]int{kemMLKEM1024: {64, 1568, 1568}, kemXWing: {32, 1216, 1120}}[s.kem]
+		want := map[kemKind][3]int{kemMLKEM512: {64, 800, 768}, kemMLKEM768: {64, 1184, 1088}, kemMLKEM1024: {64, 1568, 1568}, kemXWing: {32, 1216, 1120}}[s.kem]
 		if len(priv) != want[0] || len(pub) != want[1] || len(enc) != want[2] {
 			t.Errorf("%v: HPKE priv/pub/enc %d/%d/%d bytes, want %v", id, len(priv), len(pub), len(enc), want)
 		}
@@ -26,8 +26,19 @@ func TestPQSizes(t *testing.T) {
 		if len(sigPriv) != wantSig[0] || len(sigPub) != wantSig[1] || len(sig) != wantSig[2] {
 			t.Errorf("%v: signature priv/pub/sig %d/%d/%d bytes, want %v", id, len(sigPriv), len(sigPub), len(sig), wantSig)
 		}
-		if s.Nh() != 64 || s.Nk() != 32 {
-			t.Errorf("%v: Nh %d Nk %d, want 64, 32", id, s.Nh(), s.Nk())
+		// Every post-quantum suite has HKDF-SHA512 (KDF.Nh = 64, the
+		// ML-KEM seed size) and a 32-byte AEAD key (AES-256 even for
+		// 0x004D, pq.go note (2)); the hash is SHA-256 for 0x004D/0x004E,
+		// SHA-384 for 0x004F/0x0050, SHA-512 otherwise (pq.go note (1)).
+		wantHash := map[ID]int{0x4D: 32, 0x4E: 32, 0x4F: 48, 0x50: 48}[id]
+		if wantHash == 0 {
+			wantHash = 64
+		}
+		if s.Nh() != 64 || s.Nk() != 32 || s.HashSize() != wantHash || len(s.Hash(nil)) != wantHash || len(s.MAC(nil, nil)) != wantHash {
+			t.Errorf("%v: Nh %d Nk %d HashSize %d, want 64, 32, %d", id, s.Nh(), s.Nk(), s.HashSize(), wantHash)
+		}
+		if got := len(s.DeriveSecret(make([]byte, 64), "x")); got != 64 {
+			t.Errorf("%v: DeriveSecret gives %d bytes, want KDF.Nh = 64", id, got)
 		}
 	}
 }
@@ -35,18 +46,20 @@ func TestPQSizes(t *testing.T) {
 // TestPQDeriveKeyPair checks DeriveKeyPair of the post-quantum KEMs against
 // independent implementations: X-Wing against circl's hpke KEM (SHAKE256 of
 // ikm to the 32-byte seed, for any ikm length) and the seed expansion of
-// Go's crypto/hpke MLKEM768X25519; ML-KEM-1024 against crypto/hpke's key from the same
-// 64-byte seed. ML-KEM rejects an ikm that is not 64 bytes.
+// Go's crypto/hpke MLKEM768X25519; ML-KEM-768 and ML-KEM-1024 against
+// crypto/hpke's key from the same 64-byte seed (crypto/hpke has no
+// ML-KEM-512). ML-KEM rejects an ikm that is not 64 bytes.
 func TestPQDeriveKeyPair(t *testing.T) {
 	r := seeded(3)
-	for _, id := range []ID{MLS_256_XWING_AES256GCM_SHA512_Ed25519, MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519} {
+	for _, id := range []ID{MLS_256_XWING_AES256GCM_SHA512_Ed25519, MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519,
+		MLS_256_MLKEM768_AES256GCM_SHA384_Ed25519, MLS_128_MLKEM512_AES128GCM_SHA256_Ed25519} {
 		s := MustGet(id)
-		std, _ := stdKEM(s)
+		std, hasStd := stdKEM(s)
 		for _, n := range []int{0, 1, 32, 64, 100} {
 			ikm := make([]byte, n)
 			r.Read(ikm)
 			priv, pub, err := s.DeriveKeyPair(ikm)
-			if s.kem == kemMLKEM1024 {
+			if s.hpke.kp.derive == deriveMLKEM {
 				if n != 64 {
 					if !errors.Is(err, ErrInvalidKey) {
 						t.Errorf("%v: DeriveKeyPair(%d bytes): %v, want ErrInvalidKey", id, n, err)
@@ -55,6 +68,9 @@ func TestPQDeriveKeyPair(t *testing.T) {
 				}
 				if err != nil || !bytes.Equal(priv, ikm) {
 					t.Fatalf("%v: DeriveKeyPair(seed) = %x, %v; want the seed as private key", id, priv, err)
+				}
+				if !hasStd {
+					continue
 				}
 				sk, err := std.NewPrivateKey(priv)
 				if err != nil {
@@ -99,7 +115,7 @@ func TestExportInteropStd(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
 		kemStd, ok := stdKEM(s)
 		if !ok {
-			t.Skip("crypto/hpke has no X448 DHKEM")
+			t.Skip("crypto/hpke has no X448 DHKEM or ML-KEM-512")
 		}
 		kdf, aead := stdAlgs(s)
 		priv, pub, err := s.GenerateKeyPair(seeded(4))

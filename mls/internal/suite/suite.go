@@ -42,7 +42,7 @@ const (
 
 // All lists every supported suite in codepoint order: the seven of RFC 9420
 // and the post-quantum suites of pq.go.
-var All = []ID{1, 2, 3, 4, 5, 6, 7, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58}
+var All = []ID{1, 2, 3, 4, 5, 6, 7, 0x4D, 0x4E, 0x4F, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58}
 
 // RFC9420 lists the seven suites of RFC 9420, Section 17.1.
 var RFC9420 = All[:7]
@@ -85,14 +85,22 @@ var ErrVerify = errors.New("suite: signature verification failed")
 
 // Suite is one cipher suite. Values are immutable and safe for concurrent use.
 type Suite struct {
-	id      ID
-	newHash func() hash.Hash
-	nh      int // hash / KDF output size
-	nk, nn  int // AEAD key and nonce sizes
-	aead    aeadKind
-	kem     kemKind
-	sig     sigKind
-	hpke    hpkeState // HPKE configuration (hpke.go)
+	id ID
+	// newHash and hashSize are the suite's hash (RFC 9420, Section 5.1):
+	// RefHash, tree, parent and transcript hashes, the exporter's context
+	// hash and the MAC (HMAC with this hash). newKDF and nh are the KDF's
+	// hash and KDF.Nh: HKDF, the size of every secret, and the HPKE KDF.
+	// The two are the same function for every RFC 9420 suite; ts-mls's
+	// ML-KEM-512/768 suites (pq.go) pair SHA-256/384 with HKDF-SHA512.
+	newHash  func() hash.Hash
+	hashSize int
+	newKDF   func() hash.Hash
+	nh       int
+	nk, nn   int // AEAD key and nonce sizes
+	aead     aeadKind
+	kem      kemKind
+	sig      sigKind
+	hpke     hpkeState // HPKE configuration (hpke.go)
 }
 
 var suites = map[ID]*Suite{}
@@ -123,8 +131,18 @@ func MustGet(id ID) *Suite {
 // ID returns the suite's codepoint.
 func (s *Suite) ID() ID { return s.id }
 
-// Nh is the output size of the suite's hash and KDF.
+// Nh is KDF.Nh, the output size of the suite's KDF (RFC 9420, Section
+// 5.1): the size of every secret of the key schedule, secret tree and ratchet
+// tree, of psk_nonce, and the ciphertext sample of sender data (Section
+// 6.3.2).
 func (s *Suite) Nh() int { return s.nh }
+
+// HashSize is the output size of the suite's hash: KeyPackageRef and
+// ProposalRef (RFC 9420, Section 5.2), tree and parent hashes (Sections 7.8,
+// 7.9), transcript hashes (Section 8.2) and MAC outputs (confirmation_tag,
+// membership_tag). It equals Nh for every RFC 9420 suite, not for pq.go's
+// 0x004D-0x0050.
+func (s *Suite) HashSize() int { return s.hashSize }
 
 // Nk is the AEAD key size.
 func (s *Suite) Nk() int { return s.nk }
@@ -146,7 +164,7 @@ func (s *Suite) NewHash() hash.Hash { return s.newHash() }
 
 // Extract is KDF.Extract (HKDF-Extract).
 func (s *Suite) Extract(salt, ikm []byte) []byte {
-	out, err := hkdf.Extract(s.newHash, ikm, salt)
+	out, err := hkdf.Extract(s.newKDF, ikm, salt)
 	if err != nil {
 		panic(err) // only fails for invalid hash constructors
 	}
@@ -155,7 +173,7 @@ func (s *Suite) Extract(salt, ikm []byte) []byte {
 
 // Expand is KDF.Expand (HKDF-Expand).
 func (s *Suite) Expand(prk, info []byte, length int) []byte {
-	out, err := hkdf.Expand(s.newHash, prk, string(info), length)
+	out, err := hkdf.Expand(s.newKDF, prk, string(info), length)
 	if err != nil {
 		panic(fmt.Sprintf("suite: HKDF-Expand length %d: %v", length, err))
 	}
@@ -221,12 +239,13 @@ func (s *Suite) MakeProposalRef(authenticatedContent []byte) []byte {
 	return s.RefHash("MLS 1.0 Proposal Reference", authenticatedContent)
 }
 
-// algs is one row of the suite table: the suite's hash (which is also its
-// KDF's hash: every supported suite uses HKDF with its own hash), AEAD, KEM
-// and signature scheme.
+// algs is one row of the suite table: the suite's hash, its KDF (HKDF with
+// the hash of that size; 0 means HKDF with the suite's hash, as in every
+// RFC 9420 suite), AEAD, KEM and signature scheme.
 type algs struct {
 	name string
 	hash int // 32 SHA-256, 48 SHA-384, 64 SHA-512
+	kdf  int // HKDF's hash, same sizes; 0: the suite hash
 	aead aeadKind
 	nk   int
 	kem  kemKind
@@ -249,8 +268,12 @@ func newSuite(id ID) *Suite {
 	if !ok {
 		a = pqSuites[id]
 	}
-	s := &Suite{id: id, nh: a.hash, aead: a.aead, nk: a.nk, nn: 12, kem: a.kem, sig: a.sig}
-	s.newHash = map[int]func() hash.Hash{32: sha256.New, 48: sha512.New384, 64: sha512.New}[a.hash]
+	if a.kdf == 0 {
+		a.kdf = a.hash
+	}
+	hashes := map[int]func() hash.Hash{32: sha256.New, 48: sha512.New384, 64: sha512.New}
+	s := &Suite{id: id, hashSize: a.hash, nh: a.kdf, aead: a.aead, nk: a.nk, nn: 12, kem: a.kem, sig: a.sig}
+	s.newHash, s.newKDF = hashes[a.hash], hashes[a.kdf]
 	s.initHPKE()
 	return s
 }
@@ -271,6 +294,8 @@ const (
 	kemP521
 	kemP384
 	kemMLKEM1024
+	kemMLKEM512
+	kemMLKEM768
 	kemXWing
 )
 

@@ -175,7 +175,7 @@ func TestEncryptInteropStd(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
 		kemStd, ok := stdKEM(s)
 		if !ok {
-			t.Skip("crypto/hpke has no X448 DHKEM")
+			t.Skip("crypto/hpke has no X448 DHKEM or ML-KEM-512")
 		}
 		priv, pub, err := s.GenerateKeyPair(seeded(4))
 		if err != nil {
@@ -208,7 +208,7 @@ func TestEncryptInteropStd(t *testing.T) {
 }
 
 // stdKEM returns crypto/hpke's KEM of the suite (X-Wing is its
-// MLKEM768X25519); false for X448, which it lacks.
+// MLKEM768X25519); false for X448 and ML-KEM-512, which it lacks.
 func stdKEM(s *Suite) (stdhpke.KEM, bool) {
 	switch s.kem {
 	case kemX25519:
@@ -219,6 +219,8 @@ func stdKEM(s *Suite) (stdhpke.KEM, bool) {
 		return stdhpke.DHKEM(ecdh.P384()), true
 	case kemP521:
 		return stdhpke.DHKEM(ecdh.P521()), true
+	case kemMLKEM768:
+		return stdhpke.MLKEM768(), true
 	case kemMLKEM1024:
 		return stdhpke.MLKEM1024(), true
 	case kemXWing:
