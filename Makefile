@@ -7,7 +7,7 @@ COUNT     ?= 6
 BENCHCPU  ?= 1,2
 DATE      := $(shell date -u +%F)
 
-.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test slurm-test k8s-validate k8s-image
+.PHONY: all build test vet demo conformance fuzz bench bench-compare clean interop-tsmls interop interop-test slurm-test k8s-validate k8s-image results-pq
 
 all: build
 
@@ -130,7 +130,7 @@ plots:
 
 ## results: regenerate every canonical run, sweep, figure and table under results/ (demo and grow-50k at
 ## sampled, the rest at fidelity model; about 6 minutes on 2 cores, GROW_FIDELITY=model for a quick pass).
-results: results-demo results-pcs results-grow results-collisions results-commit-size results-churn
+results: results-demo results-pcs results-grow results-collisions results-commit-size results-churn results-pq
 
 ## results-demo (make demo): the mission's three plots in about 30 s on 2 cores, into DEMO_OUT:
 ##   figures/commit-size (message size vs group size) and figures/commit-cpu (measured real-MLS CPU per
@@ -227,6 +227,25 @@ results-churn:
 	$(MLSSIM) plot $(foreach r,$(CHURN_RUNS),results/churn/$(r)) --figures tree-health,frontier \
 	  --out results/churn/figures --format $(FIGS)
 	$(MLSSIM) table $(foreach r,$(CHURN_RUNS),results/churn/$(r)) --format markdown --out results/churn/summary.md
+
+## results-pq (issue 16, notebooks/pq-cost.md): workloads/pq.yaml for suite 0x0001 and PQ_SUITE (83 = 0x0053,
+## X-Wing) at group sizes PQ_SAMPLED (fidelity sampled: real MLS, measured CPU) and PQ_MODEL (model: exact
+## sizes, no CPU); about 6 minutes on 2 cores, most of it the sampled X-Wing run at N = 1000.
+PQ_SUITE   ?= 83
+PQ_SAMPLED ?= 100 1000
+PQ_MODEL   ?= 10000 50000
+PQ_RUN      = $(MLSSIM) run --quiet workloads/pq.yaml
+PQ_DIRS     = $(foreach s,1 $(PQ_SUITE),$(foreach n,$(PQ_SAMPLED) $(PQ_MODEL),results/pq/suite=$(s)/n=$(n)))
+results-pq:
+	rm -rf results/pq
+	set -e; for s in 1 $(PQ_SUITE); do \
+	  for n in $(PQ_SAMPLED); do $(PQ_RUN) --workers 1 --set name=pq-n$$n --set suite=$$s --set population.initial_users=$$n \
+	    --out results/pq/suite=$$s/n=$$n; done; \
+	  for n in $(PQ_MODEL); do $(PQ_RUN) --fidelity model --set name=pq-n$$n --set suite=$$s --set population.initial_users=$$n \
+	    --out results/pq/suite=$$s/n=$$n; done; done
+	gzip -n -9 results/pq/suite=*/n=*/epochs.csv
+	$(MLSSIM) plot $(PQ_DIRS) --figures pq-ratio --out results/pq/figures --format $(FIGS)
+	$(MLSSIM) table $(PQ_DIRS) --format markdown --out results/pq/summary.md
 
 ## notebooks: regenerate results/ (figures and tables the notebooks embed) and check every
 ## notebook's figure links and commands.

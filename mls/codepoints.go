@@ -16,6 +16,22 @@ const (
 	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             CipherSuite = 0x0007
 )
 
+// Post-quantum suites: ML-KEM-1024 (FIPS 203) or the X-Wing hybrid
+// (ML-KEM-768 + X25519, draft-connolly-cfrg-xwing-kem) with Ed25519 or
+// ML-DSA-87 (FIPS 204). Their code points are not assigned by IANA; these
+// are ts-mls 1.6.4's (mls/internal/suite/pq.go gives each one's source and
+// where OpenMLS differs).
+const (
+	MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519        CipherSuite = 0x0051
+	MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519 CipherSuite = 0x0052
+	MLS_256_XWING_AES256GCM_SHA512_Ed25519            CipherSuite = 0x0053
+	MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519     CipherSuite = 0x0054
+	MLS_256_MLKEM1024_AES256GCM_SHA512_MLDSA87        CipherSuite = 0x0055
+	MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_MLDSA87 CipherSuite = 0x0056
+	MLS_256_XWING_AES256GCM_SHA512_MLDSA87            CipherSuite = 0x0057
+	MLS_256_XWING_CHACHA20POLY1305_SHA512_MLDSA87     CipherSuite = 0x0058
+)
+
 // String returns the suite's RFC 9420 name, or its code point in hex.
 func (cs CipherSuite) String() string { return core.CipherSuite(cs).String() }
 

@@ -453,8 +453,15 @@ func TestFacadeCodepoints(t *testing.T) {
 	want := []mls.CipherSuite{mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, mls.MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
 		mls.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519, mls.MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448,
 		mls.MLS_256_DHKEMP521_AES256GCM_SHA512_P521, mls.MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448,
-		mls.MLS_256_DHKEMP384_AES256GCM_SHA384_P384}
+		mls.MLS_256_DHKEMP384_AES256GCM_SHA384_P384,
+		mls.MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519, mls.MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519,
+		mls.MLS_256_XWING_AES256GCM_SHA512_Ed25519, mls.MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519,
+		mls.MLS_256_MLKEM1024_AES256GCM_SHA512_MLDSA87, mls.MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_MLDSA87,
+		mls.MLS_256_XWING_AES256GCM_SHA512_MLDSA87, mls.MLS_256_XWING_CHACHA20POLY1305_SHA512_MLDSA87}
 	all := mls.CipherSuites()
+	if len(all) != len(want) {
+		t.Errorf("CipherSuites() = %v, want %v", all, want)
+	}
 	for _, cs := range want {
 		if !slices.Contains(all, cs) || !strings.HasPrefix(cs.String(), "MLS_") {
 			t.Errorf("suite %v (%s) missing", uint16(cs), cs)
@@ -467,6 +474,9 @@ func TestFacadeCodepoints(t *testing.T) {
 		if _, err := mls.LookupCipherSuite(code); !errors.Is(err, mls.ErrUnsupported) {
 			t.Errorf("LookupCipherSuite(0x%04x): %v", code, err)
 		}
+	}
+	if got := mls.MLS_256_XWING_AES256GCM_SHA512_Ed25519.String(); got != "MLS_256_XWING_AES256GCM_SHA512_Ed25519" {
+		t.Errorf("X-Wing suite name %q", got)
 	}
 	if mls.ExtensionExternalSenders.String() != "external_senders" || mls.ProposalTypeGroupContextExtensions.String() != "group_context_extensions" {
 		t.Errorf("code point names: %s %s", mls.ExtensionExternalSenders, mls.ProposalTypeGroupContextExtensions)
@@ -481,5 +491,58 @@ func TestFacadeCodepoints(t *testing.T) {
 	}
 	if got, err := mls.UnmarshalApplicationID(mls.ApplicationIDExtension([]byte("app")).Data); err != nil || string(got) != "app" {
 		t.Errorf("application_id: %v %q", err, got)
+	}
+}
+
+// TestFacadeEverySuite runs the core of an application's use, create, add
+// by Welcome, a path commit, an application message, in every suite the
+// package lists, the post-quantum ones included.
+func TestFacadeEverySuite(t *testing.T) {
+	for _, s := range mls.CipherSuites() {
+		t.Run(s.String(), func(t *testing.T) {
+			cfgA, cfgB := seeded(11), seeded(12)
+			kp := func(cfg *mls.Config, name string) *mls.KeyPackageBundle {
+				b, err := mls.NewKeyPackage(cfg, s, mls.NewBasicCredential([]byte(name)), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			alice, err := mls.CreateGroup(cfgA, []byte("every-suite"), kp(cfgA, "alice"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kpB := kp(cfgB, "bob")
+			pc, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kpB.KeyPackage()}}, InlineTree: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := alice.Merge(pc); err != nil {
+				t.Fatal(err)
+			}
+			bob, err := mls.Join(cfgB, wire(t, pc.Welcome), kpB, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc, err = bob.Commit(mls.CommitOptions{ForcePath: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := alice.Process(wire(t, pc.Commit)); err != nil {
+				t.Fatal(err)
+			}
+			if err := bob.Merge(pc); err != nil {
+				t.Fatal(err)
+			}
+			agree(t, alice, bob)
+			msg, err := alice.SealApplication([]byte("hi"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := bob.Process(wire(t, msg))
+			if err != nil || string(out.ApplicationData) != "hi" {
+				t.Fatalf("application message: %q %v", out.ApplicationData, err)
+			}
+		})
 	}
 }

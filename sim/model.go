@@ -60,7 +60,7 @@ func (b *ModelBackend) result(spec *CommitSpec, a *Applied) CommitResult {
 	}
 	if spec.External {
 		// ExternalInit{kem_output<V>} by value (RFC 9420, Section 12.1.5).
-		props += size.ProposalByValue(2 + size.Opaque(s.Npk))
+		props += size.ProposalByValue(2 + size.Opaque(s.Nenc))
 	}
 	var r CommitResult
 	path := 0

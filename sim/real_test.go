@@ -245,7 +245,8 @@ func firstDiff(a, b string) string {
 }
 
 // TestSizesMatchRealEncodings: package size equals the real encodings for
-// other suites, private handshakes, padding and authenticated data
+// other suites (post-quantum ones included: KEM outputs shorter than the
+// public keys, two-byte length prefixes), private handshakes, padding and authenticated data
 // (commits, Welcomes, proposals, application messages), on a short run.
 func TestSizesMatchRealEncodings(t *testing.T) {
 	if testing.Short() {
@@ -256,6 +257,8 @@ func TestSizesMatchRealEncodings(t *testing.T) {
 	for _, v := range [][]string{
 		{"suite=3"},
 		{"suite=4"},
+		{"suite=83"},                            // 0x0053 X-Wing, Ed25519
+		{"suite=87", "group.handshake=private"}, // 0x0057 X-Wing, ML-DSA-87
 		{"group.handshake=private", "group.padding_block=64", "group.authenticated_data_bytes=5", "group.ratchet_tree_in_welcome=false"},
 	} {
 		sets := append(append([]string(nil), short...), v...)

@@ -35,7 +35,7 @@ func (sc *Scenario) Validate() error {
 		return e("fidelity", "unknown fidelity %q (want model, sampled or full)", sc.Fidelity)
 	}
 	if _, ok := size.SuiteByID(sc.Suite); !ok {
-		return e("suite", "unknown cipher suite %d (want 1..7)", sc.Suite)
+		return e("suite", "unknown cipher suite %d (want 1..7 or a post-quantum suite 81..88 = 0x51..0x58)", sc.Suite)
 	}
 	g := sc.Group
 	switch {

@@ -42,6 +42,7 @@ type Summary struct {
 	File        string         `json:"file"`
 	Seed        uint64         `json:"seed"`
 	Fidelity    string         `json:"fidelity"`
+	Suite       uint16         `json:"suite,omitempty"` // cipher suite code point
 	Horizon     string         `json:"horizon"`
 	Interrupted bool           `json:"interrupted"`
 	Error       string         `json:"error,omitempty"`
@@ -331,7 +332,7 @@ func summarize(sims []*Sim, wall time.Time, runErr error) *Summary {
 	el := time.Since(wall).Seconds()
 	s := sims[0]
 	sum := &Summary{
-		Scenario: s.sc.Name, File: s.sc.File, Seed: s.sc.Seed, Fidelity: s.backend.Fidelity(),
+		Scenario: s.sc.Name, File: s.sc.File, Seed: s.sc.Seed, Fidelity: s.backend.Fidelity(), Suite: s.sc.Suite,
 		Horizon: s.sc.Duration.String(), Metrics: m,
 		Run: RunInfo{GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 			WallSeconds: el, Events: events},

@@ -18,7 +18,15 @@ import (
 // The MLSClient RPCs. Every one runs under the server lock (see
 // recoverInterceptor).
 
-var supportedSuites = []uint32{1, 2, 3, 4, 5, 6, 7}
+// supportedSuites are core.CipherSuites(): the seven of RFC 9420 and the
+// post-quantum suites 0x0051-0x0058 (mls/internal/suite/pq.go).
+var supportedSuites = func() []uint32 {
+	var l []uint32
+	for _, cs := range core.CipherSuites() {
+		l = append(l, uint32(cs))
+	}
+	return l
+}()
 
 func checkSuite(cs uint32) (uint16, error) {
 	if !slices.Contains(supportedSuites, cs) {

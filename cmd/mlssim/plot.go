@@ -38,6 +38,7 @@ Figures (--figures auto draws every one the inputs support):
   cost         commit create/process and join time vs group size         benchmarks
   path-cost    UpdatePath ciphertexts vs group size, bare vs full tree   runs (only when listed; not in auto)
   concurrent-updates  steady-state UpdatePath ciphertexts vs N per P     runs with P Update proposals per commit (only when listed)
+  pq-ratio     post-quantum / suite 0x0001 cost vs group size            pairs of runs differing only in the suite (only when listed)
   ops-cost     HPKE encryptions per operation vs initial size N         runs of an operations workload, one line per parent
                directory, mean ± sd over the runs (seeds) of one N (only when listed)
   cross-group  KM healing per group, client updating in all vs some    multi-group runs (groups section; only when listed)
@@ -56,7 +57,7 @@ Flags:
 `
 
 var allFigures = []string{"commit-size", "commit-cpu", "tree-health", "healing-cdf", "frontier", "collisions", "cost", "path-cost",
-	"concurrent-updates", "ops-cost", "cross-group"}
+	"concurrent-updates", "pq-ratio", "ops-cost", "cross-group"}
 
 // studyFigures are the figures of one study drawn from runs' epochs.csv,
 // only when listed (issue 14: path-cost for study 1, concurrent-updates
@@ -383,6 +384,19 @@ func buildFigures(in *plotInputs, o plotOpts) ([]*report.Figure, []string, error
 			if err := add("tree-health", f, err, runSrc); err != nil {
 				return nil, notes, err
 			}
+		}
+	}
+	if listed(o, "pq-ratio") { // issue 16, notebooks/pq-cost.md
+		if err := needRuns("pq-ratio"); err != nil {
+			return nil, notes, err
+		}
+		d, err := report.PQRatio(in.runs)
+		var f *report.Figure
+		if err == nil {
+			f, err = report.PQRatioFigure(d)
+		}
+		if err := add("pq-ratio", f, err, runSrc); err != nil {
+			return nil, notes, err
 		}
 	}
 	if wants(o, "healing-cdf") {

@@ -56,7 +56,9 @@ func TestExtensionDecoders(t *testing.T) {
 func TestLookupCipherSuite(t *testing.T) {
 	if !slices.Equal(CipherSuites(), []CipherSuite{MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
 		MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519, MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448, MLS_256_DHKEMP521_AES256GCM_SHA512_P521,
-		MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448, MLS_256_DHKEMP384_AES256GCM_SHA384_P384}) {
+		MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448, MLS_256_DHKEMP384_AES256GCM_SHA384_P384,
+		// the post-quantum suites of mls/internal/suite/pq.go (ts-mls code points)
+		0x0051, 0x0052, 0x0053, 0x0054, 0x0055, 0x0056, 0x0057, 0x0058}) {
 		t.Fatalf("the exported code points differ from the implemented suites: %v", CipherSuites())
 	}
 	for _, cs := range CipherSuites() {

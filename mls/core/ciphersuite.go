@@ -26,6 +26,22 @@ const (
 	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             CipherSuite = 0x0007
 )
 
+// Post-quantum suites: ML-KEM-1024 (FIPS 203) or the X-Wing hybrid
+// (ML-KEM-768 + X25519, draft-connolly-cfrg-xwing-kem) with Ed25519 or
+// ML-DSA-87 (FIPS 204). Their code points are not assigned by IANA; these
+// are ts-mls 1.6.4's (mls/internal/suite/pq.go gives each one's source and
+// where OpenMLS differs).
+const (
+	MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519        CipherSuite = 0x0051
+	MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519 CipherSuite = 0x0052
+	MLS_256_XWING_AES256GCM_SHA512_Ed25519            CipherSuite = 0x0053
+	MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519     CipherSuite = 0x0054
+	MLS_256_MLKEM1024_AES256GCM_SHA512_MLDSA87        CipherSuite = 0x0055
+	MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_MLDSA87 CipherSuite = 0x0056
+	MLS_256_XWING_AES256GCM_SHA512_MLDSA87            CipherSuite = 0x0057
+	MLS_256_XWING_CHACHA20POLY1305_SHA512_MLDSA87     CipherSuite = 0x0058
+)
+
 // CipherSuites returns every supported suite in codepoint order.
 func CipherSuites() []CipherSuite {
 	out := make([]CipherSuite, len(suite.All))

@@ -107,6 +107,12 @@ func (st *stagedCommit) mergePath(path *UpdatePath) error {
 		}
 	}
 	if path != nil {
+		// The committer's new leaf key must be one the group can encrypt
+		// to (see validateLeafNode); the path's parent keys are checked
+		// against the keys derived from the path secret (Section 12.4.2).
+		if err := st.pg.cs.ValidateHPKEPublicKey(path.LeafNode.EncryptionKey); err != nil {
+			return protoErr(CodeInvalidLeafNode, "RFC 9420 §7.3 encryption_key is a valid HPKE public key", "", err)
+		}
 		// The new leaf key and every path key must be new to the tree
 		// (Sections 7.3, 12.4.2): one scan for all of them.
 		keys := make([][]byte, 0, len(path.Nodes)+1)

@@ -12,7 +12,8 @@ import (
 
 // Group protocol benchmarks (suite 0x0001) on the tree engineer's fixture
 // trees (tree_fixture_test.go, tree_bench_test.go: full 2^10, 2^14, 2^16
-// and degraded 2^14). A Group is attached to a fixture tree directly
+// and degraded 2^14); Commit, CommitFloor and Join also on full trees of
+// the X-Wing suite 0x0053 (benchTreesPQ). A Group is attached to a fixture tree directly
 // (benchGroups) instead of growing it by commits. Every case has a crypto
 // floor: the unavoidable primitive operations of the case done back to
 // back, sequentially (floor=seq) and split over GOMAXPROCS goroutines
@@ -57,7 +58,11 @@ func benchGroups(tb testing.TB, t *RatchetTree, leaves ...LeafIndex) []*Group {
 
 // benchKPs returns k KeyPackages compatible with the fixture trees.
 func benchKPs(tb testing.TB, k int, seed uint64) []*KeyPackageBundle {
-	cs := suite.ID(1)
+	return benchKPsSuite(tb, 1, k, seed)
+}
+
+// benchKPsSuite is benchKPs for suite cs.
+func benchKPsSuite(tb testing.TB, cs suite.ID, k int, seed uint64) []*KeyPackageBundle {
 	caps := DefaultCapabilities(CipherSuite(cs))
 	caps.Credentials = []CredentialType{CredentialBasic}
 	out := make([]*KeyPackageBundle, k)
@@ -108,51 +113,76 @@ var floorModes = []struct {
 // 12.4.1) by leaf 0, encoded: /create at the committer, /process at the
 // receiver that derives the most path secrets (decode + Process).
 func BenchmarkCommit(b *testing.B) {
-	for _, bt := range benchTrees() {
-		b.Run("create/"+bt.name, func(b *testing.B) {
-			t := bt.get(b)
-			g := benchGroups(b, t, benchSender)[0]
-			b.ReportAllocs()
-			var size float64
-			for b.Loop() {
-				pc, err := g.Commit(CommitOptions{ForcePath: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				enc, err := pc.Commit.Marshal()
-				if err != nil {
-					b.Fatal(err)
-				}
-				size = float64(len(enc))
-			}
-			b.ReportMetric(size, "commit-bytes")
-		})
-		b.Run("process/"+bt.name, func(b *testing.B) {
-			t, bc := getBenchCommit(b, bt)
-			gs := benchGroups(b, t, benchSender, bc.receiver)
-			pc, err := gs[0].Commit(CommitOptions{ForcePath: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			enc, err := pc.Commit.Marshal()
-			if err != nil {
-				b.Fatal(err)
-			}
-			recv := gs[1]
-			b.ReportAllocs()
-			for b.Loop() {
-				r := *recv
-				m, err := UnmarshalMLSMessage(enc)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := r.Process(m); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(len(enc)), "commit-bytes")
-		})
+	for _, bt := range benchTreesAll() {
+		b.Run("create/"+bt.name, func(b *testing.B) { benchCommitCreate(b, bt) })
+		b.Run("process/"+bt.name, func(b *testing.B) { benchCommitProcess(b, bt) })
 	}
+}
+
+// BenchmarkCommitSuites is BenchmarkCommit and BenchmarkCommitFloor on a
+// full 2^10 tree for the NIST-curve suites (0x0002 P-256, 0x0007 P-384,
+// 0x0005 P-521) and 0x0001 for reference (issue 17 item 6). The P-521
+// fixture takes a few seconds to build. Read with e.g.
+//
+//	benchstat -row /op,/cs -col /floor -filter '.unit:(sec/op OR cpu-sec/op)' out.txt
+func BenchmarkCommitSuites(b *testing.B) {
+	for _, id := range []suite.ID{1, 2, 7, 5} {
+		bt := benchTree{fmt.Sprintf("cs=0x%04x/n=1024/tree=full", uint16(id)), 1 << 10,
+			func(tb testing.TB) *RatchetTree { return fullTree(tb, id, 1<<10) }, id}
+		b.Run("op=create/"+bt.name+"/floor=none", func(b *testing.B) { benchCommitCreate(b, bt) })
+		b.Run("op=process/"+bt.name+"/floor=none", func(b *testing.B) { benchCommitProcess(b, bt) })
+		for _, fm := range floorModes {
+			b.Run("op=create/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorCreate(b, bt, fm.par()) })
+			b.Run("op=process/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorProcess(b, bt, fm.par()) })
+		}
+	}
+}
+
+func benchCommitCreate(b *testing.B, bt benchTree) {
+	t := bt.get(b)
+	g := benchGroups(b, t, benchSender)[0]
+	b.ReportAllocs()
+	var size float64
+	defer cpuTimer(b)()
+	for b.Loop() {
+		pc, err := g.Commit(CommitOptions{ForcePath: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc, err := pc.Commit.Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = float64(len(enc))
+	}
+	b.ReportMetric(size, "commit-bytes")
+}
+
+func benchCommitProcess(b *testing.B, bt benchTree) {
+	t, bc := getBenchCommit(b, bt)
+	gs := benchGroups(b, t, benchSender, bc.receiver)
+	pc, err := gs[0].Commit(CommitOptions{ForcePath: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := pc.Commit.Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	recv := gs[1]
+	b.ReportAllocs()
+	defer cpuTimer(b)()
+	for b.Loop() {
+		r := *recv
+		m, err := UnmarshalMLSMessage(enc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Process(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(enc)), "commit-bytes")
 }
 
 // BenchmarkCommitFloor is the crypto floor of BenchmarkCommit:
@@ -168,99 +198,100 @@ func BenchmarkCommit(b *testing.B) {
 // verifications) are spread over GOMAXPROCS goroutines; the secret chain
 // and hashes stay sequential.
 func BenchmarkCommitFloor(b *testing.B) {
-	cs := suite.MustGet(1)
-	in := make([]byte, 200)
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
 		for _, fm := range floorModes {
-			b.Run("create/"+bt.name+"/"+fm.name, func(b *testing.B) {
-				t, c := getBenchCommit(b, bt)
-				k := len(c.pending.path)
-				seals := 0
-				for i := range c.up.Nodes {
-					seals += len(c.up.Nodes[i].EncryptedPathSecret)
-				}
-				depth := int(treemath.Level(t.root()))
-				secret := make([]byte, cs.Nh())
-				pub := t.Leaf(c.receiver).EncryptionKey
-				par := fm.par()
-				b.ReportAllocs()
-				for b.Loop() {
-					secrets := make([][]byte, k+1)
-					s := secret
-					for i := range secrets {
-						s = cs.DeriveSecret(s, "path")
-						secrets[i] = cs.DeriveSecret(s, "node")
-					}
-					parallelDo(par, k+1+seals+2, func(i int) {
-						var err error
-						switch {
-						case i <= k:
-							_, _, err = cs.DeriveKeyPair(secrets[i])
-						case i <= k+seals:
-							_, _, err = cs.EncryptWithLabel(nil, pub, "UpdatePathNode", in[:100], secret)
-						default:
-							_, err = cs.SignWithLabel(c.sigPriv, "FramedContentTBS", in)
-						}
-						if err != nil {
-							panic(err)
-						}
-					})
-					for range k + depth + 1 {
-						cs.Hash(in)
-					}
-				}
-				b.ReportMetric(float64(seals), "seals")
-			})
-			b.Run("process/"+bt.name+"/"+fm.name, func(b *testing.B) {
-				t, c := getBenchCommit(b, bt)
-				m := 0
-				for _, x := range c.pending.path {
-					if treemath.InSubtree(c.receiver.Node(), x) {
-						m++
-					}
-				}
-				depth := int(treemath.Level(t.root()))
-				leaf := c.up.LeafNode
-				tbs, _ := leaf.TBS(fixtureGroupID, benchSender)
-				ct := c.up.Nodes[0].EncryptedPathSecret[0]
-				priv := c.priv.PrivateKey(c.receiver.Node())
-				secret := make([]byte, cs.Nh())
-				par := fm.par()
-				b.ReportAllocs()
-				for b.Loop() {
-					// The decryption comes first; the key pairs above it
-					// depend on its result, the verifications do not.
-					parallelDo(par, 3, func(i int) {
-						var err error
-						switch i {
-						case 0:
-							_, err = cs.DecryptWithLabel(priv, "UpdatePathNode", c.gc, ct.KEMOutput, ct.Ciphertext)
-						default:
-							err = cs.VerifyWithLabel(leaf.SignatureKey, "LeafNodeTBS", tbs, leaf.Signature)
-						}
-						if err != nil {
-							panic(err)
-						}
-					})
-					secrets := make([][]byte, m)
-					s := secret
-					for i := range secrets {
-						s = cs.DeriveSecret(s, "path")
-						secrets[i] = cs.DeriveSecret(s, "node")
-					}
-					parallelDo(par, m, func(i int) {
-						if _, _, err := cs.DeriveKeyPair(secrets[i]); err != nil {
-							panic(err)
-						}
-					})
-					for range len(c.pending.path) + depth + 1 {
-						cs.Hash(in)
-					}
-				}
-				b.ReportMetric(float64(m), "derives")
-			})
+			b.Run("create/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorCreate(b, bt, fm.par()) })
+			b.Run("process/"+bt.name+"/"+fm.name, func(b *testing.B) { benchCommitFloorProcess(b, bt, fm.par()) })
 		}
 	}
+}
+
+func benchCommitFloorCreate(b *testing.B, bt benchTree, par int) {
+	t, c := getBenchCommit(b, bt)
+	cs := t.cs
+	in := make([]byte, 200)
+	k := len(c.pending.path)
+	seals := 0
+	for i := range c.up.Nodes {
+		seals += len(c.up.Nodes[i].EncryptedPathSecret)
+	}
+	depth := int(treemath.Level(t.root()))
+	secret := make([]byte, cs.Nh())
+	pub := t.Leaf(c.receiver).EncryptionKey
+	// The committer's Group signs with its parsed key (suite.Signer).
+	signer, err := cs.NewSigner(c.sigPriv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	defer cpuTimer(b)()
+	for b.Loop() {
+		secrets := make([][]byte, k+1)
+		s := secret
+		for i := range secrets {
+			s = cs.DeriveSecret(s, "path")
+			secrets[i] = cs.DeriveSecret(s, "node")
+		}
+		parallelDo(par, k+1+seals+2, func(i int) {
+			var err error
+			switch {
+			case i <= k:
+				_, _, err = cs.DeriveKeyPair(secrets[i])
+			case i <= k+seals:
+				_, _, err = cs.EncryptWithLabel(nil, pub, "UpdatePathNode", in[:100], secret)
+			default:
+				_, err = signer.SignWithLabel("FramedContentTBS", in)
+			}
+			if err != nil {
+				panic(err)
+			}
+		})
+		for range k + depth + 1 {
+			cs.Hash(in)
+		}
+	}
+	b.ReportMetric(float64(seals), "seals")
+}
+
+func benchCommitFloorProcess(b *testing.B, bt benchTree, par int) {
+	t, c := getBenchCommit(b, bt)
+	cs := t.cs
+	in := make([]byte, 200)
+	r := c.receiverWork(t)
+	secret := make([]byte, cs.Nh())
+	b.ReportAllocs()
+	defer cpuTimer(b)()
+	for b.Loop() {
+		// The decryption comes first; the key pairs above it
+		// depend on its result, the verifications do not.
+		parallelDo(par, 3, func(i int) {
+			var err error
+			switch i {
+			case 0:
+				_, err = cs.DecryptWithLabel(r.priv, "UpdatePathNode", c.gc, r.ct.KEMOutput, r.ct.Ciphertext)
+			default:
+				err = cs.VerifyWithLabel(r.leaf.SignatureKey, "LeafNodeTBS", r.tbs, r.leaf.Signature)
+			}
+			if err != nil {
+				panic(err)
+			}
+		})
+		secrets := make([][]byte, r.m)
+		s := secret
+		for i := range secrets {
+			s = cs.DeriveSecret(s, "path")
+			secrets[i] = cs.DeriveSecret(s, "node")
+		}
+		parallelDo(par, r.m, func(i int) {
+			if _, _, err := cs.DeriveKeyPair(secrets[i]); err != nil {
+				panic(err)
+			}
+		})
+		for range len(c.pending.path) + r.depth + 1 {
+			cs.Hash(in)
+		}
+	}
+	b.ReportMetric(float64(r.m), "derives")
 }
 
 // BenchmarkAddCommit: leaf 0 commits k Add proposals by value, without a
@@ -358,7 +389,7 @@ func getJoinCase(b *testing.B, bt benchTree) *joinCase {
 		b.Fatal(err)
 	}
 	g := benchGroups(b, t, benchSender)[0]
-	kp := benchKPs(b, 1, 99)[0]
+	kp := benchKPsSuite(b, bt.cs, 1, 99)[0]
 	pc, err := g.Commit(CommitOptions{Proposals: []ProposalBody{&Add{KeyPackage: *kp.KeyPackage}}, ForcePath: true, InlineTree: true})
 	if err != nil {
 		b.Fatal(err)
@@ -385,18 +416,22 @@ func getJoinCase(b *testing.B, bt benchTree) *joinCase {
 // inline (RFC 9420, Section 12.4.3.1): decode, decrypt, validate the tree
 // (every leaf signature, parent hashes, tree hash), key schedule.
 func BenchmarkJoin(b *testing.B) {
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
 		b.Run(bt.name, func(b *testing.B) {
 			jc := getJoinCase(b, bt)
+			// An X-Wing Welcome with the tree inline exceeds
+			// DefaultMaxMessageSize at 2^16 members (173 MB): the joiner
+			// raises the limit (Config.MaxMessageSize).
+			cfg := &Config{MaxMessageSize: max(DefaultMaxMessageSize, 2*len(jc.welcome))}
 			runtime.GC()
 			b.ReportAllocs()
 			stop := peakHeap()
 			for b.Loop() {
-				m, err := UnmarshalMLSMessage(jc.welcome)
+				m, err := cfg.UnmarshalMLSMessage(jc.welcome)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := Join(&Config{}, m, jc.kp, nil); err != nil {
+				if _, err := Join(cfg, m, jc.kp, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -410,7 +445,7 @@ func BenchmarkJoin(b *testing.B) {
 			// parent.
 			b.Run(bt.name+"/"+fm.name, func(b *testing.B) {
 				jc := getJoinCase(b, bt)
-				cs := suite.MustGet(1)
+				cs := suite.MustGet(bt.cs)
 				t := bt.get(b)
 				type sig struct{ pub, tbs, sig []byte }
 				sigs := make([]sig, 0, jc.members)

@@ -101,32 +101,13 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if err := checkResumptionWelcome(gs.PSKs, &gi.GroupContext, opts.Previous); err != nil {
 		return nil, err
 	}
-	// The tree: inline or out of band (Section 12.4.3.3).
-	treeBytes := opts.RatchetTree
-	if e, ok := gi.Extensions.Find(ExtensionRatchetTree); ok {
-		treeBytes = e.Data
-	}
-	if treeBytes == nil {
-		return nil, protoErr(CodeInvalidWelcome, "RFC 9420 §12.4.3.3 ratchet tree", "neither in the GroupInfo nor given", nil)
-	}
-	tree, err := parseTreeWithLimits(cs, treeBytes, cfg)
+	// The tree (inline or out of band), the GroupInfo's signature and the
+	// tree's validity, as a delivery service checks them (NewPublicGroup).
+	pg, err := publicFromGroupInfo(cfg, cs, gi, opts.RatchetTree)
 	if err != nil {
 		return nil, err
 	}
-	signer := tree.Leaf(LeafIndex(gi.Signer))
-	if signer == nil {
-		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" signer is a member", fmt.Sprintf("leaf %d", gi.Signer), nil)
-	}
-	if err := gi.VerifySignature(signer.SignatureKey); err != nil {
-		return nil, err
-	}
-	pg, err := newPublicGroup(cs, gi.GroupContext, tree, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := pg.validateJoinedTree(cfg); err != nil {
-		return nil, err
-	}
+	tree := pg.tree
 	if err := checkOwnSupport(&kp.KeyPackage.LeafNode.Capabilities, gi.GroupContext.Extensions); err != nil {
 		return nil, protoErr(CodeInvalidWelcome, ruleOwnSupport, "", err)
 	}
@@ -390,7 +371,6 @@ func NewPublicGroup(cfg *Config, groupInfo *GroupInfo, ratchetTree []byte) (*Pub
 // publicFromGroupInfo is NewPublicGroup after the suite and limit checks
 // (shared with ExternalJoin).
 func publicFromGroupInfo(cfg *Config, cs *suite.Suite, groupInfo *GroupInfo, ratchetTree []byte) (*PublicGroup, error) {
-	const rule = "RFC 9420 §12.4.3"
 	treeBytes := ratchetTree
 	if e, ok := groupInfo.Extensions.Find(ExtensionRatchetTree); ok {
 		treeBytes = e.Data
@@ -404,7 +384,7 @@ func publicFromGroupInfo(cfg *Config, cs *suite.Suite, groupInfo *GroupInfo, rat
 	}
 	signer := tree.Leaf(LeafIndex(groupInfo.Signer))
 	if signer == nil {
-		return nil, protoErr(CodeInvalidWelcome, rule+" signer is a member", "", nil)
+		return nil, protoErr(CodeInvalidWelcome, ruleWelcome+" signer is a member", fmt.Sprintf("leaf %d", groupInfo.Signer), nil)
 	}
 	if err := groupInfo.VerifySignature(signer.SignatureKey); err != nil {
 		return nil, err

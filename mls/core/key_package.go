@@ -199,5 +199,13 @@ func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs CipherSuite, 
 	if bytes.Equal(v.LeafNode.EncryptionKey, v.InitKey) {
 		return protoErr(CodeInvalidKeyPackage, rule+" encryption_key != init_key", "", nil)
 	}
+	// The Welcome is encrypted to init_key: a key nobody can encrypt to
+	// would fail the Add's commit (RFC 9180, Section 7.1.4; FIPS 203,
+	// Section 7.2 for the post-quantum suites).
+	if s, err := suite.Get(suite.ID(cs)); err == nil {
+		if err := s.ValidateHPKEPublicKey(v.InitKey); err != nil {
+			return protoErr(CodeInvalidKeyPackage, rule+" init_key is a valid HPKE public key", "", err)
+		}
+	}
 	return nil
 }

@@ -124,6 +124,15 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 	if ln.Source != c.source {
 		return protoErr(CodeInvalidLeafNode, rule+" leaf_node_source", fmt.Sprintf("got %v, want %v", ln.Source, c.source), nil)
 	}
+	// A key nobody can encrypt to would make every later commit whose
+	// copath resolution holds it fail; refuse it on arrival (RFC 9180,
+	// Section 7.1.4; FIPS 203, Section 7.2). A commit's leaf is checked in
+	// mergePath (the sender validates its leaf before drawing the key).
+	if c.source != LeafNodeSourceCommit {
+		if err := pg.cs.ValidateHPKEPublicKey(ln.EncryptionKey); err != nil {
+			return protoErr(CodeInvalidLeafNode, rule+" encryption_key is a valid HPKE public key", "", err)
+		}
+	}
 	if !c.skipSignature {
 		var sigErr error
 		if c.source == LeafNodeSourceKeyPackage {

@@ -30,16 +30,32 @@ type benchTree struct {
 	name string
 	n    uint32
 	get  func(testing.TB) *RatchetTree
+	cs   suite.ID
 }
 
 func benchTrees() []benchTree {
 	var out []benchTree
 	for _, n := range []uint32{1 << 10, 1 << 14, 1 << 16} {
-		out = append(out, benchTree{fmt.Sprintf("cs=0x0001/n=%d/tree=full", n), n, func(tb testing.TB) *RatchetTree { return fullTree(tb, 1, n) }})
+		out = append(out, benchTree{fmt.Sprintf("cs=0x0001/n=%d/tree=full", n), n, func(tb testing.TB) *RatchetTree { return fullTree(tb, 1, n) }, 1})
 	}
-	out = append(out, benchTree{"cs=0x0001/n=16384/tree=degraded", 1 << 14, func(tb testing.TB) *RatchetTree { return degradedTree(tb, 1, 1<<14) }})
+	out = append(out, benchTree{"cs=0x0001/n=16384/tree=degraded", 1 << 14, func(tb testing.TB) *RatchetTree { return degradedTree(tb, 1, 1<<14) }, 1})
 	return out
 }
+
+// benchTreesPQ are full fixture trees of the X-Wing suite 0x0053
+// (issue 16: what a post-quantum KEM costs, next to suite 0x0001).
+func benchTreesPQ() []benchTree {
+	var out []benchTree
+	for _, n := range []uint32{1 << 10, 1 << 14, 1 << 16} {
+		out = append(out, benchTree{fmt.Sprintf("cs=0x0053/n=%d/tree=full", n), n, func(tb testing.TB) *RatchetTree { return fullTree(tb, 0x53, n) }, 0x53})
+	}
+	return out
+}
+
+// benchTreesAll: the suite 0x0001 trees and the post-quantum ones, for
+// the benchmarks that compare suites (Commit, CommitFloor, Join,
+// UpdatePath, CryptoFloor).
+func benchTreesAll() []benchTree { return append(benchTrees(), benchTreesPQ()...) }
 
 var modes = []struct {
 	name string
@@ -81,6 +97,30 @@ var (
 	benchCommitsMu sync.Mutex
 	benchCommits   = map[string]*benchCommit{}
 )
+
+// receiverWork is the receiver's share of a benchCommit, for the floor
+// benchmarks: the m path nodes at and above its decryption point (it
+// derives their key pairs), the tree depth, the path LeafNode with its TBS
+// (verified), and the ciphertext it decrypts with priv.
+type receiverWork struct {
+	m, depth int
+	leaf     *LeafNode
+	tbs      []byte
+	ct       HPKECiphertext
+	priv     []byte
+}
+
+func (c *benchCommit) receiverWork(t *RatchetTree) receiverWork {
+	r := receiverWork{depth: int(treemath.Level(t.root())), leaf: &c.up.LeafNode,
+		ct: c.up.Nodes[0].EncryptedPathSecret[0], priv: c.priv.PrivateKey(c.receiver.Node())}
+	for _, x := range c.pending.path {
+		if treemath.InSubtree(c.receiver.Node(), x) {
+			r.m++
+		}
+	}
+	r.tbs, _ = r.leaf.TBS(fixtureGroupID, benchSender)
+	return r
+}
 
 func getBenchCommit(b *testing.B, bt benchTree) (*RatchetTree, *benchCommit) {
 	t := bt.get(b)
@@ -156,7 +196,7 @@ func BenchmarkTreeHash(b *testing.B) {
 }
 
 func BenchmarkUpdatePath(b *testing.B) {
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
 		for _, m := range modes {
 			b.Run(bt.name+"/create-"+m.name, func(b *testing.B) {
 				t, c := getBenchCommit(b, bt)
@@ -303,9 +343,9 @@ func BenchmarkValidateTree(b *testing.B) {
 //   - validate: VerifyWithLabel per member and one parent hash per
 //     non-blank parent node.
 func BenchmarkCryptoFloor(b *testing.B) {
-	cs := suite.MustGet(1)
 	in := make([]byte, 200)
-	for _, bt := range benchTrees() {
+	for _, bt := range benchTreesAll() {
+		cs := suite.MustGet(bt.cs)
 		b.Run(bt.name+"/create", func(b *testing.B) {
 			t, c := getBenchCommit(b, bt)
 			k := len(c.pending.path)
@@ -343,38 +383,28 @@ func BenchmarkCryptoFloor(b *testing.B) {
 		b.Run(bt.name+"/apply", func(b *testing.B) {
 			t, c := getBenchCommit(b, bt)
 			path := c.pending.path
-			m := 0
-			for _, x := range path {
-				if treemath.InSubtree(c.receiver.Node(), x) {
-					m++
-				}
-			}
-			depth := int(treemath.Level(t.root()))
-			leaf := c.up.LeafNode
-			tbs, _ := leaf.TBS(fixtureGroupID, benchSender)
-			ct := c.up.Nodes[0].EncryptedPathSecret[0]
-			priv := c.priv.PrivateKey(c.receiver.Node())
+			r := c.receiverWork(t)
 			secret := make([]byte, cs.Nh())
 			b.ReportAllocs()
 			defer cpuTimer(b)()
 			for b.Loop() {
-				if err := cs.VerifyWithLabel(leaf.SignatureKey, "LeafNodeTBS", tbs, leaf.Signature); err != nil {
+				if err := cs.VerifyWithLabel(r.leaf.SignatureKey, "LeafNodeTBS", r.tbs, r.leaf.Signature); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := cs.DecryptWithLabel(priv, "UpdatePathNode", c.gc, ct.KEMOutput, ct.Ciphertext); err != nil {
+				if _, err := cs.DecryptWithLabel(r.priv, "UpdatePathNode", c.gc, r.ct.KEMOutput, r.ct.Ciphertext); err != nil {
 					b.Fatal(err)
 				}
-				for range m {
+				for range r.m {
 					ns := cs.DeriveSecret(cs.DeriveSecret(secret, "path"), "node")
 					if _, _, err := cs.DeriveKeyPair(ns); err != nil {
 						b.Fatal(err)
 					}
 				}
-				for range len(path) + depth + 1 {
+				for range len(path) + r.depth + 1 {
 					cs.Hash(in)
 				}
 			}
-			b.ReportMetric(float64(m), "derives")
+			b.ReportMetric(float64(r.m), "derives")
 		})
 		b.Run(bt.name+"/validate", func(b *testing.B) {
 			t := bt.get(b)

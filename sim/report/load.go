@@ -151,6 +151,7 @@ type Summary struct {
 	File        string             `json:"file"`
 	Seed        uint64             `json:"seed"`
 	Fidelity    string             `json:"fidelity"`
+	Suite       uint16             `json:"suite,omitempty"` // 0 in results of older simulators
 	Horizon     string             `json:"horizon"`
 	Interrupted bool               `json:"interrupted"`
 	Error       string             `json:"error,omitempty"`
@@ -161,8 +162,20 @@ type Summary struct {
 		Modified bool   `json:"mlslab_modified,omitempty"`
 	} `json:"run"`
 	Parameters map[string]any `json:"parameters,omitempty"`
+	// Real is the real work of a sampled or full run (measured CPU times);
+	// nil at model.
+	Real map[string]any `json:"real,omitempty"`
 	// Groups is set for a multi-group run (scenario section groups).
 	Groups *GroupsInfo `json:"groups,omitempty"`
+}
+
+// RealMetric returns a number of summary.json's "real" section (sampled and
+// full runs), NaN when absent (model runs) or not a number.
+func (s *Summary) RealMetric(name string) float64 {
+	if v, ok := s.Real[name].(float64); ok {
+		return v
+	}
+	return math.NaN()
 }
 
 // Metric returns a metric by its summary.json name, NaN when absent or

@@ -38,16 +38,20 @@ func Varint(n int) int {
 // whose content is n bytes long): the varint length prefix plus n.
 func Opaque(n int) int { return Varint(n) + n }
 
-// Suite holds the primitive sizes of one RFC 9420 cipher suite
-// (Section 17.1).
+// Suite holds the primitive sizes of one cipher suite: the seven of RFC 9420
+// (Section 17.1) and the post-quantum suites of mls/internal/suite/pq.go.
 type Suite struct {
 	ID uint16
 	// Nh is the hash output size: tree/transcript hashes, MACs, secrets,
 	// KeyPackageRef and ProposalRef (RFC 9420, Section 5.2).
 	Nh int
-	// Npk is the encoded HPKE public key size; it is also the KEM output
-	// (enc) size for every KEM of RFC 9420 (RFC 9180, Section 7.1).
+	// Npk is the encoded HPKE public key size.
 	Npk int
+	// Nenc is the KEM output (enc, kem_output) size: Npk for every DHKEM of
+	// RFC 9420 (RFC 9180, Section 7.1), the ciphertext size for ML-KEM
+	// (FIPS 203: 1568 for ML-KEM-1024) and X-Wing (1088 + 32 = 1120,
+	// draft-connolly-cfrg-xwing-kem, where Npk is 1184 + 32 = 1216).
+	Nenc int
 	// Ntag is the AEAD tag size (16 for all RFC 9420 AEADs).
 	Ntag int
 	// Nsig is the signature size. ECDSA signatures are DER-encoded and vary
@@ -61,23 +65,43 @@ type Suite struct {
 
 var suites = map[uint16]Suite{
 	// MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
-	0x0001: {ID: 1, Nh: 32, Npk: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0001: {ID: 1, Nh: 32, Npk: 32, Nenc: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_128_DHKEMP256_AES128GCM_SHA256_P256 (uncompressed points, DER ECDSA)
-	0x0002: {ID: 2, Nh: 32, Npk: 65, Ntag: 16, Nsig: 72, NsigPub: 65},
+	0x0002: {ID: 2, Nh: 32, Npk: 65, Nenc: 65, Ntag: 16, Nsig: 72, NsigPub: 65},
 	// MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519
-	0x0003: {ID: 3, Nh: 32, Npk: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	0x0003: {ID: 3, Nh: 32, Npk: 32, Nenc: 32, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
 	// MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448
-	0x0004: {ID: 4, Nh: 64, Npk: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
+	0x0004: {ID: 4, Nh: 64, Npk: 56, Nenc: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
 	// MLS_256_DHKEMP521_AES256GCM_SHA512_P521
-	0x0005: {ID: 5, Nh: 64, Npk: 133, Ntag: 16, Nsig: 139, NsigPub: 133},
+	0x0005: {ID: 5, Nh: 64, Npk: 133, Nenc: 133, Ntag: 16, Nsig: 139, NsigPub: 133},
 	// MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448
-	0x0006: {ID: 6, Nh: 64, Npk: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
+	0x0006: {ID: 6, Nh: 64, Npk: 56, Nenc: 56, Ntag: 16, Nsig: 114, ExactSig: true, NsigPub: 57},
 	// MLS_256_DHKEMP384_AES256GCM_SHA384_P384
-	0x0007: {ID: 7, Nh: 48, Npk: 97, Ntag: 16, Nsig: 104, NsigPub: 97},
+	0x0007: {ID: 7, Nh: 48, Npk: 97, Nenc: 97, Ntag: 16, Nsig: 104, NsigPub: 97},
+	// Post-quantum suites (code points of ts-mls 1.6.4; mls/internal/suite/pq.go):
+	// ML-KEM-1024 (FIPS 203), X-Wing (draft-connolly-cfrg-xwing-kem),
+	// Ed25519 or ML-DSA-87 (FIPS 204: 2592-byte public key, 4627-byte
+	// signature); SHA-512 and a 32-byte AEAD key throughout.
+	// MLS_256_MLKEM1024_AES256GCM_SHA512_Ed25519
+	0x0051: {ID: 0x51, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	// MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_Ed25519
+	0x0052: {ID: 0x52, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	// MLS_256_XWING_AES256GCM_SHA512_Ed25519
+	0x0053: {ID: 0x53, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	// MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519
+	0x0054: {ID: 0x54, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 64, ExactSig: true, NsigPub: 32},
+	// MLS_256_MLKEM1024_AES256GCM_SHA512_MLDSA87
+	0x0055: {ID: 0x55, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
+	// MLS_256_MLKEM1024_CHACHA20POLY1305_SHA512_MLDSA87
+	0x0056: {ID: 0x56, Nh: 64, Npk: 1568, Nenc: 1568, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
+	// MLS_256_XWING_AES256GCM_SHA512_MLDSA87
+	0x0057: {ID: 0x57, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
+	// MLS_256_XWING_CHACHA20POLY1305_SHA512_MLDSA87
+	0x0058: {ID: 0x58, Nh: 64, Npk: 1216, Nenc: 1120, Ntag: 16, Nsig: 4627, ExactSig: true, NsigPub: 2592},
 }
 
-// SuiteByID returns the sizes of cipher suite id, or false if id is not one
-// of the seven RFC 9420 suites.
+// SuiteByID returns the sizes of cipher suite id, or false if id is not a
+// suite of the table above.
 func SuiteByID(id uint16) (Suite, bool) {
 	s, ok := suites[id]
 	return s, ok
@@ -166,7 +190,7 @@ func KeyPackage(s Suite, p Profile) int {
 // HPKECiphertext is kem_output<V> + ciphertext<V> (RFC 9420, Section 7.6)
 // for a plaintext of ptLen bytes: the AEAD adds Ntag.
 func HPKECiphertext(s Suite, ptLen int) int {
-	return Opaque(s.Npk) + Opaque(ptLen+s.Ntag)
+	return Opaque(s.Nenc) + Opaque(ptLen+s.Ntag)
 }
 
 // PathSecretCiphertext is one encrypted_path_secret entry: the plaintext of

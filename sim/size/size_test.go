@@ -1,6 +1,11 @@
 package size
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/mlslab/mlslab/mls/core"
+)
 
 func TestVarint(t *testing.T) {
 	for _, c := range []struct{ n, want int }{{0, 1}, {63, 1}, {64, 2}, {16383, 2}, {16384, 4}, {1<<30 - 1, 4}} {
@@ -57,15 +62,63 @@ func TestSuite1Sizes(t *testing.T) {
 	}
 }
 
+// TestAllSuites: every suite package mls implements has sizes, and no
+// other code point has.
 func TestAllSuites(t *testing.T) {
-	for id := uint16(1); id <= 7; id++ {
+	for _, cs := range core.CipherSuites() {
+		id := uint16(cs)
 		s, ok := SuiteByID(id)
-		if !ok || s.ID != id || s.Nh == 0 || s.Npk == 0 {
-			t.Fatalf("suite %d: %+v", id, s)
+		if !ok || s.ID != id || s.Nh == 0 || s.Npk == 0 || s.Nenc == 0 || s.Nsig == 0 {
+			t.Fatalf("suite 0x%04x: %+v", id, s)
 		}
 	}
-	if _, ok := SuiteByID(8); ok {
-		t.Fatal("suite 8 exists")
+	if len(suites) != len(core.CipherSuites()) {
+		t.Fatalf("%d suites sized, mls/core implements %d", len(suites), len(core.CipherSuites()))
+	}
+	for _, id := range []uint16{0, 8, 0x4d, 0x50, 0x59} {
+		if _, ok := SuiteByID(id); ok {
+			t.Fatalf("suite 0x%04x exists", id)
+		}
+	}
+}
+
+// TestPQSizesMatchRealKeyPackages: the KEM and signature sizes of the
+// post-quantum suites are those of real encodings: a real KeyPackage and
+// an EncryptWithLabel output of package mls/core.
+func TestPQSizesMatchRealKeyPackages(t *testing.T) {
+	for _, cs := range core.CipherSuites() {
+		s, _ := SuiteByID(uint16(cs))
+		var seed [32]byte
+		seed[0] = byte(cs)
+		kp, err := core.NewKeyPackage(&core.Config{Rand: rand.NewChaCha8(seed)}, cs, core.NewBasicCredential(make([]byte, 16)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := kp.KeyPackage
+		if len(k.InitKey) != s.Npk || len(k.LeafNode.EncryptionKey) != s.Npk || len(k.LeafNode.SignatureKey) != s.NsigPub {
+			t.Errorf("0x%04x: init/encryption/signature key %d/%d/%d bytes, table %d/%d", uint16(cs), len(k.InitKey), len(k.LeafNode.EncryptionKey), len(k.LeafNode.SignatureKey), s.Npk, s.NsigPub)
+		}
+		if s.ExactSig && (len(k.Signature) != s.Nsig || len(k.LeafNode.Signature) != s.Nsig) {
+			t.Errorf("0x%04x: signatures %d/%d bytes, table %d", uint16(cs), len(k.Signature), len(k.LeafNode.Signature), s.Nsig)
+		}
+		// A Welcome to a second member: its EncryptedGroupSecrets.
+		cfg := &core.Config{Rand: rand.NewChaCha8(seed)}
+		g, err := core.CreateGroup(cfg, []byte("g"), kp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed[1] = 1
+		kp2, err := core.NewKeyPackage(&core.Config{Rand: rand.NewChaCha8(seed)}, cs, core.NewBasicCredential(make([]byte, 16)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := g.Commit(core.CommitOptions{Proposals: []core.ProposalBody{&core.Add{KeyPackage: *kp2.KeyPackage}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(pc.Welcome.Welcome.Secrets[0].EncryptedGroupSecrets.KEMOutput); got != s.Nenc {
+			t.Errorf("0x%04x: kem_output %d bytes, table Nenc %d", uint16(cs), got, s.Nenc)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/cloudflare/circl/sign/ed448"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/mlslab/mlslab/mls/internal/codec"
@@ -19,7 +20,8 @@ import (
 // Section 5.1.1): Ed25519/Ed448 private keys are the RFC 8032 seeds (32/57
 // bytes) and public keys the RFC 8032 encodings; ECDSA private keys are the
 // big-endian scalar (Field-Element-to-Octet-String, 32/48/66 bytes) and
-// public keys the uncompressed SEC 1 point.
+// public keys the uncompressed SEC 1 point. ML-DSA-87 private keys are the
+// 32-byte FIPS 204 seed xi, public keys the 2592-byte encoding (pq.go).
 
 // ecdsaParams returns the curve, hash and scalar size of an ECDSA suite's
 // signature scheme (RFC 9420, Section 5.1, 17.1: ecdsa_secp256r1_sha256,
@@ -57,6 +59,7 @@ type signer struct {
 	ed25519 ed25519.PrivateKey // suites 1, 3 (seed || public key)
 	ecdsa   *ecdsa.PrivateKey  // suites 2, 5, 7
 	ed448   ed448.PrivateKey   // suites 4, 6 (seed || public key)
+	mldsa87 *mldsa87.PrivateKey
 	pub     []byte
 }
 
@@ -125,6 +128,12 @@ func (s *Suite) parseSigner(priv []byte) (*signer, error) {
 		}
 		k := ed448.NewKeyFromSeed(priv)
 		return &signer{ed448: k, pub: k[ed448.SeedSize:]}, nil
+	case sigMLDSA87:
+		if len(priv) != mldsa87.SeedSize {
+			return nil, fmt.Errorf("%w: ML-DSA-87 private key of %d bytes, want the %d-byte seed", ErrInvalidKey, len(priv), mldsa87.SeedSize)
+		}
+		pk, sk := mldsa87.NewKeyFromSeed((*[mldsa87.SeedSize]byte)(priv))
+		return &signer{mldsa87: sk, pub: pk.Bytes()}, nil
 	default:
 		curve, _, size := s.ecdsaParams()
 		k, err := ecdsa.ParseRawPrivateKey(curve, leftPad(priv, size))
@@ -141,7 +150,7 @@ func (s *Suite) parseSigner(priv []byte) (*signer, error) {
 
 // GenerateSignatureKeyPair returns a fresh signature key pair derived from
 // bytes read from rand (nil means crypto/rand), so a seeded reader
-// reproduces the keys: an Ed25519/Ed448 seed, or an ECDSA scalar drawn by
+// reproduces the keys: an Ed25519/Ed448/ML-DSA-87 seed, or an ECDSA scalar drawn by
 // rejection sampling (top bits masked to the order's bit length, values 0
 // and >= n rejected).
 func (s *Suite) GenerateSignatureKeyPair(rand io.Reader) (priv, pub []byte, err error) {
@@ -157,11 +166,8 @@ func (s *Suite) GenerateSignatureKeyPair(rand io.Reader) (priv, pub []byte, err 
 func (s *Suite) GenerateSigner(rand io.Reader) (priv []byte, k *Signer, err error) {
 	rand = randOrDefault(rand)
 	switch s.sig {
-	case sigEd25519, sigEd448:
-		n := ed25519.SeedSize
-		if s.sig == sigEd448 {
-			n = ed448.SeedSize
-		}
+	case sigEd25519, sigEd448, sigMLDSA87:
+		n := map[sigKind]int{sigEd25519: ed25519.SeedSize, sigEd448: ed448.SeedSize, sigMLDSA87: mldsa87.SeedSize}[s.sig]
 		priv = make([]byte, n)
 		if _, err := io.ReadFull(rand, priv); err != nil {
 			return nil, nil, fmt.Errorf("suite: reading randomness: %w", err)
@@ -205,7 +211,8 @@ func (s *Suite) SignaturePublicKey(priv []byte) ([]byte, error) {
 // SignWithLabel implements SignWithLabel, RFC 9420 Section 5.1.2: a
 // signature over SignContent{"MLS 1.0 " + label, content}. Signatures are
 // deterministic: EdDSA by construction, ECDSA per RFC 6979 (crypto/ecdsa
-// with a nil random source), DER encoded. A malformed private key returns an
+// with a nil random source), DER encoded, ML-DSA-87 in its deterministic
+// variant with an empty context string (FIPS 204, Section 5.2). A malformed private key returns an
 // error wrapping ErrInvalidKey. priv is parsed on every call; a signer that
 // signs repeatedly parses once with NewSigner.
 func (s *Suite) SignWithLabel(priv []byte, label string, content []byte) ([]byte, error) {
@@ -223,6 +230,12 @@ func (s *Suite) signWith(k *signer, label string, content []byte) ([]byte, error
 		return ed25519.Sign(k.ed25519, msg), nil
 	case k.ed448 != nil:
 		return ed448.Sign(k.ed448, msg, ""), nil
+	case k.mldsa87 != nil:
+		sig := make([]byte, mldsa87.SignatureSize)
+		if err := mldsa87.SignTo(k.mldsa87, msg, nil, false, sig); err != nil {
+			return nil, fmt.Errorf("suite: ML-DSA-87 sign: %w", err)
+		}
+		return sig, nil
 	}
 	_, h, _ := s.ecdsaParams()
 	d := h.New()
@@ -240,19 +253,32 @@ func (s *Suite) signWith(k *signer, label string, content []byte) ([]byte, error
 // length or (ECDSA) is not a valid uncompressed point. EdDSA public keys of
 // the right length that do not decode to a curve point fail with ErrVerify.
 func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []byte) error {
-	msg := signContent(label, content)
 	var ok bool
 	switch s.sig {
 	case sigEd25519:
 		if len(pub) != ed25519.PublicKeySize {
 			return fmt.Errorf("%w: Ed25519 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed25519.PublicKeySize)
 		}
-		ok = ed25519.Verify(pub, msg, signature)
+		ok = len(signature) == ed25519.SignatureSize && ed25519.Verify(pub, signContent(label, content), signature)
 	case sigEd448:
 		if len(pub) != ed448.PublicKeySize {
 			return fmt.Errorf("%w: Ed448 public key of %d bytes, want %d", ErrInvalidKey, len(pub), ed448.PublicKeySize)
 		}
-		ok = ed448.Verify(pub, msg, signature, "")
+		ok = len(signature) == ed448.SignatureSize && ed448.Verify(pub, signContent(label, content), signature, "")
+	case sigMLDSA87:
+		if len(pub) != mldsa87.PublicKeySize {
+			return fmt.Errorf("%w: ML-DSA-87 public key of %d bytes, want %d", ErrInvalidKey, len(pub), mldsa87.PublicKeySize)
+		}
+		// A signature of another length is rejected before the public key
+		// is expanded (FIPS 204 Algorithm 3 step 1 and 7: the matrix A).
+		if len(signature) != mldsa87.SignatureSize {
+			return ErrVerify
+		}
+		var pk mldsa87.PublicKey
+		pk.Unpack((*[mldsa87.PublicKeySize]byte)(pub))
+		// Pure ML-DSA with the empty context string, as ts-mls
+		// (@noble/post-quantum's default) signs.
+		ok = mldsa87.Verify(&pk, signContent(label, content), nil, signature)
 	default:
 		curve, h, _ := s.ecdsaParams()
 		pk, err := ecdsa.ParseUncompressedPublicKey(curve, pub)
@@ -260,7 +286,7 @@ func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []b
 			return fmt.Errorf("%w: ECDSA public key (%d bytes) for %v: %v", ErrInvalidKey, len(pub), s.id, err)
 		}
 		d := h.New()
-		d.Write(msg)
+		d.Write(signContent(label, content))
 		ok = ecdsa.VerifyASN1(pk, d.Sum(nil), signature)
 	}
 	if !ok {

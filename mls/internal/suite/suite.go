@@ -1,7 +1,13 @@
 // Package suite implements the seven cipher suites of RFC 9420 (Section 5.1,
-// Section 17.1) and the labeled operations built on them (Section 5.1.2,
-// 5.1.3, 5.2, 8): RefHash, ExpandWithLabel, DeriveSecret, DeriveTreeSecret,
-// SignWithLabel/VerifyWithLabel, EncryptWithLabel/DecryptWithLabel.
+// Section 17.1), the post-quantum suites of pq.go (ML-KEM-1024 and X-Wing
+// KEMs, ML-DSA-87 signatures, code points of ts-mls 1.6.4), and the labeled
+// operations built on them (Section 5.1.2, 5.1.3, 5.2, 8): RefHash,
+// ExpandWithLabel, DeriveSecret, DeriveTreeSecret, SignWithLabel/
+// VerifyWithLabel, EncryptWithLabel/DecryptWithLabel.
+//
+// The suite table (All, names, the algorithm table of newSuite) is the single
+// source of the supported suites: package mls and the simulator list them
+// from here.
 package suite
 
 import (
@@ -34,8 +40,12 @@ const (
 	MLS_256_DHKEMP384_AES256GCM_SHA384_P384             ID = 0x0007
 )
 
-// All lists every supported suite in codepoint order.
-var All = []ID{1, 2, 3, 4, 5, 6, 7}
+// All lists every supported suite in codepoint order: the seven of RFC 9420
+// and the post-quantum suites of pq.go.
+var All = []ID{1, 2, 3, 4, 5, 6, 7, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58}
+
+// RFC9420 lists the seven suites of RFC 9420, Section 17.1.
+var RFC9420 = All[:7]
 
 var names = map[ID]string{
 	1: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
@@ -47,6 +57,12 @@ var names = map[ID]string{
 	7: "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
 }
 
+func init() {
+	for id, a := range pqSuites {
+		names[id] = a.name
+	}
+}
+
 // String returns the RFC name of the suite.
 func (id ID) String() string {
 	if n, ok := names[id]; ok {
@@ -55,10 +71,10 @@ func (id ID) String() string {
 	return fmt.Sprintf("unknown(0x%04x)", uint16(id))
 }
 
-// IsValid reports whether id is one of the seven RFC 9420 suites.
+// IsValid reports whether id is a supported suite (one of All).
 func (id ID) IsValid() bool { _, ok := names[id]; return ok }
 
-// ErrUnsupported is returned by Get for codepoints other than 0x0001-0x0007.
+// ErrUnsupported is returned by Get for codepoints not in All.
 var ErrUnsupported = errors.New("suite: unsupported cipher suite")
 
 // ErrDecrypt is returned when an AEAD or HPKE open fails.
@@ -205,36 +221,36 @@ func (s *Suite) MakeProposalRef(authenticatedContent []byte) []byte {
 	return s.RefHash("MLS 1.0 Proposal Reference", authenticatedContent)
 }
 
+// algs is one row of the suite table: the suite's hash (which is also its
+// KDF's hash: every supported suite uses HKDF with its own hash), AEAD, KEM
+// and signature scheme.
+type algs struct {
+	name string
+	hash int // 32 SHA-256, 48 SHA-384, 64 SHA-512
+	aead aeadKind
+	nk   int
+	kem  kemKind
+	sig  sigKind
+}
+
+// rfcSuites is the table of RFC 9420, Section 17.1.
+var rfcSuites = map[ID]algs{
+	1: {hash: 32, aead: aesGCM, nk: 16, kem: kemX25519, sig: sigEd25519},
+	2: {hash: 32, aead: aesGCM, nk: 16, kem: kemP256, sig: sigP256},
+	3: {hash: 32, aead: chacha, nk: 32, kem: kemX25519, sig: sigEd25519},
+	4: {hash: 64, aead: aesGCM, nk: 32, kem: kemX448, sig: sigEd448},
+	5: {hash: 64, aead: aesGCM, nk: 32, kem: kemP521, sig: sigP521},
+	6: {hash: 64, aead: chacha, nk: 32, kem: kemX448, sig: sigEd448},
+	7: {hash: 48, aead: aesGCM, nk: 32, kem: kemP384, sig: sigP384},
+}
+
 func newSuite(id ID) *Suite {
-	s := &Suite{id: id}
-	switch id {
-	case 1, 2, 3:
-		s.newHash, s.nh = sha256.New, 32
-	case 4, 5, 6:
-		s.newHash, s.nh = sha512.New, 64
-	case 7:
-		s.newHash, s.nh = sha512.New384, 48
+	a, ok := rfcSuites[id]
+	if !ok {
+		a = pqSuites[id]
 	}
-	switch id {
-	case 1, 2:
-		s.aead, s.nk, s.nn = aesGCM, 16, 12
-	case 3, 6:
-		s.aead, s.nk, s.nn = chacha, 32, 12
-	case 4, 5, 7:
-		s.aead, s.nk, s.nn = aesGCM, 32, 12
-	}
-	switch id {
-	case 1, 3:
-		s.kem, s.sig = kemX25519, sigEd25519
-	case 2:
-		s.kem, s.sig = kemP256, sigP256
-	case 4, 6:
-		s.kem, s.sig = kemX448, sigEd448
-	case 5:
-		s.kem, s.sig = kemP521, sigP521
-	case 7:
-		s.kem, s.sig = kemP384, sigP384
-	}
+	s := &Suite{id: id, nh: a.hash, aead: a.aead, nk: a.nk, nn: 12, kem: a.kem, sig: a.sig}
+	s.newHash = map[int]func() hash.Hash{32: sha256.New, 48: sha512.New384, 64: sha512.New}[a.hash]
 	s.initHPKE()
 	return s
 }
@@ -254,6 +270,8 @@ const (
 	kemX448
 	kemP521
 	kemP384
+	kemMLKEM1024
+	kemXWing
 )
 
 type sigKind uint8
@@ -264,4 +282,5 @@ const (
 	sigEd448
 	sigP521
 	sigP384
+	sigMLDSA87
 )

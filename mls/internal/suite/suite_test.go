@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"crypto/ecdh"
 	stdhpke "crypto/hpke"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	circlhpke "github.com/cloudflare/circl/hpke"
 )
 
 // seeded returns a deterministic reader (ChaCha8 implements io.Reader).
@@ -131,6 +134,9 @@ func TestSignatureDeterministic(t *testing.T) {
 func TestDeriveKeyPairCrossCheck(t *testing.T) {
 	std := map[kemKind]ecdh.Curve{kemX25519: ecdh.X25519(), kemP256: ecdh.P256(), kemP384: ecdh.P384(), kemP521: ecdh.P521()}
 	forEachSuite(t, func(t *testing.T, s *Suite) {
+		if s.hpke.kp.derive != deriveDHKEM {
+			t.Skip("post-quantum KEM: TestPQDeriveKeyPair")
+		}
 		r := seeded(3)
 		for _, n := range []int{0, 1, s.Nh(), s.hpke.kp.nsk, 100} {
 			ikm := make([]byte, n)
@@ -166,13 +172,11 @@ func TestDeriveKeyPairCrossCheck(t *testing.T) {
 // TestEncryptInteropStd checks our EncryptWithLabel ciphertexts open with
 // crypto/hpke, and crypto/hpke ciphertexts open with DecryptWithLabel.
 func TestEncryptInteropStd(t *testing.T) {
-	std := map[kemKind]ecdh.Curve{kemX25519: ecdh.X25519(), kemP256: ecdh.P256(), kemP384: ecdh.P384(), kemP521: ecdh.P521()}
 	forEachSuite(t, func(t *testing.T, s *Suite) {
-		c, ok := std[s.kem]
+		kemStd, ok := stdKEM(s)
 		if !ok {
 			t.Skip("crypto/hpke has no X448 DHKEM")
 		}
-		kemStd := stdhpke.DHKEM(c)
 		priv, pub, err := s.GenerateKeyPair(seeded(4))
 		if err != nil {
 			t.Fatal(err)
@@ -201,6 +205,36 @@ func TestEncryptInteropStd(t *testing.T) {
 			t.Fatalf("DecryptWithLabel of crypto/hpke output = %q, %v", pt, err)
 		}
 	})
+}
+
+// stdKEM returns crypto/hpke's KEM of the suite (X-Wing is its
+// MLKEM768X25519); false for X448, which it lacks.
+func stdKEM(s *Suite) (stdhpke.KEM, bool) {
+	switch s.kem {
+	case kemX25519:
+		return stdhpke.DHKEM(ecdh.X25519()), true
+	case kemP256:
+		return stdhpke.DHKEM(ecdh.P256()), true
+	case kemP384:
+		return stdhpke.DHKEM(ecdh.P384()), true
+	case kemP521:
+		return stdhpke.DHKEM(ecdh.P521()), true
+	case kemMLKEM1024:
+		return stdhpke.MLKEM1024(), true
+	case kemXWing:
+		return stdhpke.MLKEM768X25519(), true
+	}
+	return nil, false
+}
+
+// circlSuite returns circl's HPKE suite for s; false for ML-KEM, whose KEM
+// id circl's hpke package does not know.
+func circlSuite(s *Suite) (circlhpke.Suite, bool) {
+	if !s.hpke.kp.id.IsValid() {
+		return circlhpke.Suite{}, false
+	}
+	kemID, kdfID, aeadID := uint16(s.hpke.kp.id), binary.BigEndian.Uint16(s.hpke.suiteID[6:]), binary.BigEndian.Uint16(s.hpke.suiteID[8:])
+	return circlhpke.NewSuite(circlhpke.KEM(kemID), circlhpke.KDF(kdfID), circlhpke.AEAD(aeadID)), true
 }
 
 func stdAlgs(s *Suite) (stdhpke.KDF, stdhpke.AEAD) {
@@ -254,10 +288,16 @@ func TestHPKEBadInput(t *testing.T) {
 			}
 		}
 		badPubs := map[string][]byte{"nil": nil, "short": short(pub), "long": long(pub)}
-		if s.hpke.kp.bitmask != 0 {
+		switch {
+		case s.hpke.kp.bitmask != 0:
 			badPubs["off-curve"] = flip(pub, len(pub)-1)
 			badPubs["compressed prefix"] = append([]byte{0x02}, pub[1:]...)
-		} else {
+		case s.hpke.kp.derive != deriveDHKEM:
+			// An ML-KEM encapsulation key with coefficients >= q fails
+			// the modulus check of FIPS 203, Section 7.2 (X-Wing embeds
+			// one; the draft adds no X25519 check).
+			badPubs["ML-KEM coefficients >= q"] = bytes.Repeat([]byte{0xff}, len(pub))
+		default:
 			badPubs["all-zero (low order)"] = make([]byte, len(pub))
 		}
 		for name, k := range badPubs {
@@ -327,7 +367,7 @@ func TestSignatureBadInput(t *testing.T) {
 				t.Errorf("SignaturePublicKey(%s priv): %v, want ErrInvalidKey", name, err)
 			}
 		}
-		if s.sig != sigEd25519 && s.sig != sigEd448 {
+		if s.ecdsaCurve() {
 			for name, k := range map[string][]byte{"zero": make([]byte, len(priv)), ">= n": bytes.Repeat([]byte{0xff}, len(priv))} {
 				if _, err := s.SignWithLabel(k, "L", []byte("m")); !errors.Is(err, ErrInvalidKey) {
 					t.Errorf("SignWithLabel(%s scalar): %v, want ErrInvalidKey", name, err)
@@ -437,7 +477,10 @@ func TestNoPanicRandomInput(t *testing.T) {
 		blob := func() []byte {
 			n := r.IntN(140)
 			if r.IntN(2) == 0 { // often hit the exact expected lengths
-				n = []int{32, 33, 48, 56, 57, 64, 65, 66, 97, 133}[r.IntN(10)]
+				// the classical sizes and the post-quantum ones (X-Wing
+				// enc/pub, ML-KEM-1024 pub=enc, ML-DSA-87 pub/signature)
+				sizes := []int{32, 33, 48, 56, 57, 64, 65, 66, 97, 133, 1120, 1216, 1568, 2592, 4627}
+				n = sizes[r.IntN(len(sizes))]
 			}
 			b := make([]byte, n)
 			for i := range b {
@@ -528,8 +571,12 @@ func TestLabeledSealerMatchesCircl(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v: %v", id, err)
 			}
+			cs, ok := circlSuite(s)
+			if !ok {
+				continue // ML-KEM: checked against crypto/hpke (TestEncryptInteropStd)
+			}
 			pk, _ := s.hpke.scheme.UnmarshalBinaryPublicKey(pub)
-			sender, err := s.hpke.suite.NewSender(pk, encryptContext("Welcome", bytes.Repeat([]byte{7}, 4096)))
+			sender, err := cs.NewSender(pk, encryptContext("Welcome", bytes.Repeat([]byte{7}, 4096)))
 			if err != nil {
 				t.Fatal(err)
 			}
