@@ -40,8 +40,8 @@ type blankHalf struct {
 }
 
 type blankKey struct {
-	cs suite.ID
-	k  int // n = 2^k
+	cs *suite.Suite // one value per suite (suite.Get)
+	k  int          // n = 2^k
 }
 
 var blankHalves sync.Map // blankKey -> *blankHalf
@@ -54,7 +54,7 @@ func blankRightHalf(cs *suite.Suite, n uint32) (*blankHalf, error) {
 		h.build(cs, n)
 		return h, h.err
 	}
-	key := blankKey{cs.ID(), bits.TrailingZeros32(n)}
+	key := blankKey{cs, bits.TrailingZeros32(n)}
 	v, ok := blankHalves.Load(key)
 	if !ok {
 		v, _ = blankHalves.LoadOrStore(key, new(blankHalf))
