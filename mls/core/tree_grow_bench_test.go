@@ -19,10 +19,11 @@ import (
 //   - commit: leaf 0 commits the Add by value without a path and builds the
 //     Welcome (tree not inline), both encoded, as BenchmarkAddCommit.
 //
-// into=full reuses the process-wide blank right half (tree_blank.go) after
-// the first iteration, as every extension to a size but the first in a
-// process does; into=full-cold drops that cache before each add, so it
-// measures the first doubling to a size (2n-1 blank node hashes). pair/...
+// into=full reuses the process-wide blank right half (tree_blank.go), built
+// by a warm-up add before the timed loop, as every extension to a size but
+// the first in a process does; into=full-cold drops that cache before each
+// add, so it measures the first doubling to a size (2n-1 blank node
+// hashes). pair/...
 // runs into=blank and into=full alternately, one add each per iteration
 // (order swapped every iteration), and reports the mean wall time of each
 // and their ratio full/blank: both see the same interference from other
@@ -75,6 +76,7 @@ func BenchmarkAddGrow(b *testing.B) {
 			for _, what := range []string{"tree", "commit"} {
 				b.Run(fmt.Sprintf("%s/n=%d/into=%s", what, n, into), func(b *testing.B) {
 					add := op(b, what, into != "blank")
+					add() // warm-up: the first extension to a size builds the blank half
 					b.ReportAllocs()
 					defer cpuTimer(b)()
 					for b.Loop() {
@@ -89,6 +91,7 @@ func BenchmarkAddGrow(b *testing.B) {
 		for _, what := range []string{"tree", "commit"} {
 			b.Run(fmt.Sprintf("pair/%s/n=%d", what, n), func(b *testing.B) {
 				opBlank, opFull := op(b, what, false), op(b, what, true)
+				opFull() // warm-up, as above
 				b.ReportAllocs()
 				var tBlank, tFull time.Duration
 				i := 0
