@@ -397,8 +397,13 @@ type editor struct {
 	owner *kiOwner // key index nodes copied by this edit
 }
 
-func (t *RatchetTree) edit() *editor {
-	nt := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: slices.Clone(t.chunks), encIdx: t.encIdx, sigIdx: t.sigIdx}
+func (t *RatchetTree) edit() *editor { return t.editCap(len(t.chunks)) }
+
+// editCap is edit with room for c chunk pointers (2x when it will extend).
+func (t *RatchetTree) editCap(c int) *editor {
+	chunks := make([]*nodeChunk, len(t.chunks), max(c, len(t.chunks)))
+	copy(chunks, t.chunks)
+	nt := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: chunks, encIdx: t.encIdx, sigIdx: t.sigIdx}
 	return &editor{t: nt, owned: map[int]bool{}, pend: map[NodeIndex]Node{}, owner: new(kiOwner)}
 }
 
@@ -585,8 +590,12 @@ func (t *RatchetTree) Add(leaf *LeafNode) (*RatchetTree, LeafIndex, error) {
 	if leaf == nil {
 		return nil, 0, fmt.Errorf("mls: Add: nil leaf")
 	}
-	e := t.edit()
 	l, ok := t.leftmostBlankLeaf()
+	c := len(t.chunks)
+	if !ok {
+		c *= 2 // extend appends as many chunks
+	}
+	e := t.editCap(c)
 	if !ok {
 		l = LeafIndex(t.nLeaves)
 		if err := e.extend(); err != nil {
