@@ -11,8 +11,9 @@ import (
 // puts it under a new blank root beside an all-blank subtree of n leaves:
 // nodes [2n, 4n-1), rooted at 3n-1. A blank leaf's tree hash covers its
 // leaf index (Section 7.8, LeafNodeHashInput), so every node of that
-// subtree has its own hash and hashing it costs 2n-1 hashes: 24 ms and
-// 16 MB of nodes at n = 2^16, for an Add that otherwise costs ~1 ms. But
+// subtree has its own hash and hashing it costs 2n-1 hashes: ~15 ms and
+// 15 MiB of nodes at n = 2^16, for an Add commit that otherwise costs
+// ~0.3 ms (bench/README.md, "Tree growth"). But
 // the subtree depends only on the cipher suite (its hash) and on n, not on
 // the group: it is the same in every tree that doubles from n leaves. So it
 // is built once per process and shared, read-only, by every extended tree:
