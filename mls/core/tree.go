@@ -397,8 +397,13 @@ type editor struct {
 	owner *kiOwner // key index nodes copied by this edit
 }
 
-func (t *RatchetTree) edit() *editor {
-	nt := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: slices.Clone(t.chunks), encIdx: t.encIdx, sigIdx: t.sigIdx}
+func (t *RatchetTree) edit() *editor { return t.editCap(len(t.chunks)) }
+
+// editCap is edit with room for c chunk pointers (2x when it will extend).
+func (t *RatchetTree) editCap(c int) *editor {
+	chunks := make([]*nodeChunk, len(t.chunks), max(c, len(t.chunks)))
+	copy(chunks, t.chunks)
+	nt := &RatchetTree{cs: t.cs, nLeaves: t.nLeaves, chunks: chunks, encIdx: t.encIdx, sigIdx: t.sigIdx}
 	return &editor{t: nt, owned: map[int]bool{}, pend: map[NodeIndex]Node{}, owner: new(kiOwner)}
 }
 
@@ -432,30 +437,33 @@ func (e *editor) blankDirectPath(l LeafIndex) {
 }
 
 // extend doubles the tree (RFC 9420, Section 7.7): the old tree becomes the
-// left subtree of a new blank root whose right subtree is all blank.
+// left subtree of a new blank root whose right subtree is all blank. The
+// right subtree's nodes and their hashes come shared from blankRightHalf.
 func (e *editor) extend() error {
 	old := e.t.nLeaves
 	if old >= treemath.MaxLeaves {
 		return fmt.Errorf("mls: ratchet tree cannot grow beyond %d leaves", treemath.MaxLeaves)
 	}
-	nl := 2 * old
-	nw := 2*nl - 1
-	for len(e.t.chunks)*chunkLen < int(nw) {
-		e.t.chunks = append(e.t.chunks, new(nodeChunk))
-		e.owned[len(e.t.chunks)-1] = true
-	}
-	e.t.nLeaves = nl
-	// Build the blank right subtree with its hashes.
-	rightRoot := NodeIndex(3*old - 1)
-	first, end := treemath.NodeRange(rightRoot)
-	nodes := make([]node, end-first)
-	for x := first; x < end; x++ {
-		e.put(x, &nodes[x-first])
-	}
-	if err := e.t.hashSubtrees([]NodeIndex{rightRoot}, 0); err != nil {
+	half, err := blankRightHalf(e.t.cs, old)
+	if err != nil {
 		return err
 	}
-	e.set(NodeIndex(nl-1), Node{}) // new root, hashed by finish
+	e.t.nLeaves = 2 * old
+	if half.chunks != nil {
+		// Chunk-aligned: the old tree fills exactly the chunks before the
+		// half's; share the half's chunks (not owned: copied on write).
+		if len(e.t.chunks) != int(2*old)/chunkLen {
+			return fmt.Errorf("mls: internal: %d chunks for %d leaves", len(e.t.chunks), old)
+		}
+		e.t.chunks = append(e.t.chunks, half.chunks...)
+	} else {
+		// A small tree: the whole doubled tree fits in chunk 0.
+		first := NodeIndex(2 * old)
+		for i := range half.nodes {
+			e.put(first+NodeIndex(i), &half.nodes[i])
+		}
+	}
+	e.set(NodeIndex(2*old-1), Node{}) // new root, hashed by finish
 	return nil
 }
 
@@ -582,8 +590,12 @@ func (t *RatchetTree) Add(leaf *LeafNode) (*RatchetTree, LeafIndex, error) {
 	if leaf == nil {
 		return nil, 0, fmt.Errorf("mls: Add: nil leaf")
 	}
-	e := t.edit()
 	l, ok := t.leftmostBlankLeaf()
+	c := len(t.chunks)
+	if !ok {
+		c *= 2 // extend appends as many chunks
+	}
+	e := t.editCap(c)
 	if !ok {
 		l = LeafIndex(t.nLeaves)
 		if err := e.extend(); err != nil {
