@@ -219,7 +219,9 @@ func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	if n := len(cg.PendingProposals()); n > 0 {
 		return nil, fmt.Errorf("%w: %d cached proposal(s) in epoch %d; commit them first", ErrPendingProposals, n, cg.Epoch())
 	}
-	m, err := cg.SealApplication(data, aad)
+	// The message keeps aad: a copy, so that a caller reusing its buffer
+	// does not change a message already authenticated.
+	m, err := cg.SealApplication(data, bytes.Clone(aad))
 	return wrapMessage(m), err
 }
 
