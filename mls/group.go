@@ -156,7 +156,9 @@ func get[T any](g *Group, f func(*core.Group) T) T {
 }
 
 // Clone returns an independent copy of g (sharing immutable state); nil for
-// a zero Group.
+// a zero Group. The copy keeps g's Config, whose Rand, PSKs and callbacks
+// it shares with g: clones used on separate goroutines need them safe for
+// concurrent use (a nil Rand, crypto/rand, is).
 func (g *Group) Clone() *Group {
 	return get(g, func(cg *core.Group) *Group { return &Group{cg.Clone()} })
 }

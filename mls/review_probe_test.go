@@ -298,3 +298,43 @@ func TestProbePublicGroupConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestProbeClonesConcurrent: clones of one Group are used on separate
+// goroutines (go test -race): each decrypts the same messages and commits.
+// Clones share the Config's Rand (see Group.Clone): bob's is crypto/rand.
+func TestProbeClonesConcurrent(t *testing.T) {
+	alice, bob := pair(t, seeded(94), &mls.Config{})
+	var msgs []*mls.MLSMessage
+	for i := 0; i < 3; i++ {
+		m, err := alice.SealApplication([]byte{byte(i)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, wire(t, m))
+	}
+	clones := []*mls.Group{bob.Clone(), bob.Clone(), bob.Clone()}
+	var wg sync.WaitGroup
+	for _, c := range append(clones, bob) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := len(msgs) - 1; i >= 0; i-- {
+				if out, err := c.Process(msgs[i]); err != nil || out.ApplicationData[0] != byte(i) {
+					t.Error(err)
+				}
+			}
+			if _, err := c.Export("x", nil, 32); err != nil {
+				t.Error(err)
+			}
+			pc, err := c.Commit(mls.CommitOptions{ForcePath: true})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := c.Merge(pc); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
