@@ -338,3 +338,105 @@ func TestProbeClonesConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestProbeMisuseNoPanic: messages and inputs used where they do not
+// belong are errors, not panics, and leave the group unchanged.
+func TestProbeMisuseNoPanic(t *testing.T) {
+	cfgA, cfgB := seeded(96), seeded(97)
+	alice, bob := pair(t, cfgA, cfgB)
+	kpC := newKP(t, seeded(98), "carol")
+	pc, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kpC.KeyPackage()}}, ExternalPub: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi, err := alice.GroupInfo(mls.GroupInfoOptions{ExternalPub: true, InlineTree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpMsg, _ := kpC.KeyPackage().Marshal()
+	kpAsMsg, _ := mls.UnmarshalMLSMessage(kpMsg)
+	far := mls.LeafIndex(1 << 30)
+	stored, err := kpC.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := mls.UnmarshalKeyPackageBundle(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used.EraseUsedKeys()
+	p384 := mls.MLS_256_DHKEMP384_AES256GCM_SHA384_P384
+	kp384, err := mls.NewKeyPackage(seeded(100), p384, mls.NewBasicCredential([]byte("e")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authBefore := bob.EpochAuthenticator()
+	cases := []struct {
+		name string
+		f    func() error
+	}{
+		{"own commit before merge", func() error { _, err := alice.Clone().Process(pc.Commit); return err }},
+		{"welcome to Process", func() error { _, err := bob.Process(pc.Welcome); return err }},
+		{"group info to Process", func() error { _, err := bob.Process(gi); return err }},
+		{"key package to Process", func() error { _, err := bob.Process(kpAsMsg); return err }},
+		{"commit to Join", func() error { _, err := mls.Join(nil, pc.Commit, kpC, nil); return err }},
+		{"welcome with erased keys", func() error { _, err := mls.Join(nil, pc.Welcome, used, nil); return err }},
+		{"welcome to another bundle", func() error { _, err := mls.Join(nil, pc.Welcome, newKP(t, seeded(101), "x"), nil); return err }},
+		{"external join removing a far leaf", func() error {
+			_, _, err := mls.ExternalJoin(nil, gi, newKP(t, seeded(102), "f"), &mls.ExternalJoinOptions{Remove: &far})
+			return err
+		}},
+		{"external join, other suite", func() error { _, _, err := mls.ExternalJoin(nil, gi, kp384, nil); return err }},
+		{"add of another suite", func() error {
+			_, err := alice.Clone().Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Add{KeyPackage: kp384.KeyPackage()}}})
+			return err
+		}},
+		{"remove a far leaf", func() error {
+			_, err := alice.Clone().Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Remove{Removed: far}}})
+			return err
+		}},
+		{"remove self", func() error {
+			_, err := alice.Clone().Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.Remove{Removed: 0}}})
+			return err
+		}},
+		{"external proposal, far sender", func() error {
+			m, err := alice.Public().ExternalProposal(1<<31, mls.NewSignaturePrivateKey(make([]byte, 32)), &mls.Remove{Removed: 1}, nil)
+			if err != nil {
+				return err
+			}
+			_, err = bob.Process(wire(t, m)) // built without a check; a receiver rejects it
+			return err
+		}},
+		{"apply commit with an application message as proposal", func() error {
+			app, err := alice.SealApplication([]byte("x"), nil)
+			if err != nil {
+				return err
+			}
+			_, err = bob.Public().ApplyCommit(pc.Commit, []*mls.MLSMessage{app}, nil)
+			return err
+		}},
+		{"reinit without a committed ReInit", func() error {
+			_, _, err := alice.Clone().ReInitGroup(nil, newKP(t, seeded(104), "a3"), nil, false)
+			return err
+		}},
+		{"unmarshal garbage state", func() error { _, err := mls.UnmarshalGroupState(nil, []byte{1, 2, 3}); return err }},
+		{"unmarshal garbage bundle", func() error { _, err := mls.UnmarshalKeyPackageBundle([]byte{1, 0, 0, 0, 9}); return err }},
+		{"external pub of an unknown suite", func() error { _, err := mls.UnmarshalExternalPub(0xffff, []byte{1, 2}); return err }},
+		{"lookup unknown suite", func() error { _, err := mls.LookupCipherSuite(0xfeed); return err }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("panic: %v", r)
+				}
+			}()
+			if err := c.f(); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+	if bob.Epoch() != 1 || !bytes.Equal(bob.EpochAuthenticator(), authBefore) {
+		t.Fatal("bob changed")
+	}
+}
