@@ -440,3 +440,53 @@ func TestProbeMisuseNoPanic(t *testing.T) {
 		t.Fatal("bob changed")
 	}
 }
+
+// TestProbeUnverifiedKeyPackageAdd: a KeyPackage taken from a decoded
+// message (MLSMessage.KeyPackage, signature not yet verified) with a
+// broken signature is refused by Commit and by a receiver of its proposal.
+// Propose sends and caches it (proposing is local; see core's
+// TestFlowRequiredCapabilities): every later Commit of the epoch fails and
+// SealApplication is refused, until a Commit with SkipCached.
+func TestProbeUnverifiedKeyPackageAdd(t *testing.T) {
+	alice, bob := pair(t, seeded(105), seeded(106))
+	data, err := newKP(t, seeded(107), "mallory").KeyPackage().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-1] ^= 1 // the last octet of the signature
+	if _, err := mls.UnmarshalKeyPackage(data); !errors.Is(err, mls.ErrInvalidSignature) {
+		t.Fatalf("UnmarshalKeyPackage: %v", err)
+	}
+	m, err := mls.UnmarshalMLSMessage(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := &mls.Add{KeyPackage: m.KeyPackage()}
+	if _, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{add}}); err == nil {
+		t.Error("Commit added a KeyPackage with a broken signature")
+	}
+	p, err := alice.Propose(add, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Process(wire(t, p)); !errors.Is(err, mls.ErrInvalidSignature) {
+		t.Errorf("receiver of the Add: %v", err)
+	}
+	if _, err := alice.Commit(mls.CommitOptions{}); err == nil {
+		t.Error("Commit of the cached Add")
+	}
+	if _, err := alice.SealApplication([]byte("x"), nil); !errors.Is(err, mls.ErrPendingProposals) {
+		t.Errorf("SealApplication with the cached Add: %v", err)
+	}
+	pc, err := alice.Commit(mls.CommitOptions{SkipCached: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Process(wire(t, pc.Commit)); err != nil {
+		t.Fatal(err)
+	}
+	agree(t, alice, bob)
+}
