@@ -490,3 +490,50 @@ func TestProbeUnverifiedKeyPackageAdd(t *testing.T) {
 	}
 	agree(t, alice, bob)
 }
+
+// TestProbeSharedMessageObject: one decoded *MLSMessage given to several
+// receivers (a delivery service fanning out without re-decoding) is not
+// changed by processing it.
+func TestProbeSharedMessageObject(t *testing.T) {
+	alice, bob := pair(t, seeded(108), seeded(109))
+	bob2 := bob.Clone()
+	ds := bob.Public()
+	for _, wf := range []mls.WireFormat{mls.WireFormatPublicMessage, mls.WireFormatPrivateMessage} {
+		pc, err := alice.Commit(mls.CommitOptions{ForcePath: true, WireFormat: wf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.Merge(pc); err != nil {
+			t.Fatal(err)
+		}
+		m := wire(t, pc.Commit)
+		before, _ := m.Marshal()
+		for _, g := range []*mls.Group{bob, bob2} {
+			if _, err := g.Process(m); err != nil {
+				t.Fatalf("%v: %v", wf, err)
+			}
+		}
+		if wf == mls.WireFormatPublicMessage {
+			if ds, err = ds.ApplyCommit(m, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if after, _ := m.Marshal(); !bytes.Equal(before, after) {
+			t.Fatalf("%v: processing changed the message", wf)
+		}
+		agree(t, alice, bob, bob2)
+	}
+	app, err := alice.SealApplication([]byte("x"), []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := wire(t, app)
+	for _, g := range []*mls.Group{bob, bob2} {
+		out, err := g.Process(m)
+		if err != nil || string(out.ApplicationData) != "x" {
+			t.Fatal(err)
+		}
+		flip(out.ApplicationData)
+		flip(out.AuthenticatedData)
+	}
+}
