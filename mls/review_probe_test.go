@@ -33,6 +33,26 @@ func pair(t *testing.T, cfgA, cfgB *mls.Config) (alice, bob *mls.Group) {
 	return alice, bob
 }
 
+// commitAll commits opts in g, merges it and has every receiver process it;
+// all must then agree.
+func commitAll(t *testing.T, g *mls.Group, opts mls.CommitOptions, receivers ...*mls.Group) *mls.PendingCommit {
+	t.Helper()
+	pc, err := g.Commit(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range receivers {
+		if _, err := r.Process(wire(t, pc.Commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agree(t, append([]*mls.Group{g}, receivers...)...)
+	return pc
+}
+
 // TestProbeCloneIndependent: a clone and its original consume message keys,
 // cache proposals and move epochs independently.
 func TestProbeCloneIndependent(t *testing.T) {
@@ -80,17 +100,7 @@ func TestProbeCloneIndependent(t *testing.T) {
 	if bob.Epoch() != 1 || c.Epoch() != 2 {
 		t.Fatalf("epochs: original %d, clone %d", bob.Epoch(), c.Epoch())
 	}
-	apc, err := alice.Commit(mls.CommitOptions{ForcePath: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Merge(apc); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.Process(wire(t, apc.Commit)); err != nil {
-		t.Fatal(err)
-	}
-	agree(t, alice, bob)
+	apc := commitAll(t, alice, mls.CommitOptions{ForcePath: true}, bob)
 	if e, _ := old.Export("l", nil, 16); !bytes.Equal(e, oldExp) {
 		t.Fatal("a clone's epoch secrets changed when the original moved on")
 	}
@@ -202,16 +212,7 @@ func TestProbeAADNotAliased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := alice.Commit(mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.GroupContextExtensions{Extensions: mls.Extensions{ext}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Merge(pc); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.Process(wire(t, pc.Commit)); err != nil {
-		t.Fatal(err)
-	}
+	commitAll(t, alice, mls.CommitOptions{Proposals: []mls.ProposalBody{&mls.GroupContextExtensions{Extensions: mls.Extensions{ext}}}}, bob)
 	aad = []byte("ext!")
 	p, err := alice.Public().ExternalProposal(0, priv, &mls.Remove{Removed: 1}, aad)
 	if err != nil {
@@ -478,17 +479,7 @@ func TestProbeUnverifiedKeyPackageAdd(t *testing.T) {
 	if _, err := alice.SealApplication([]byte("x"), nil); !errors.Is(err, mls.ErrPendingProposals) {
 		t.Errorf("SealApplication with the cached Add: %v", err)
 	}
-	pc, err := alice.Commit(mls.CommitOptions{SkipCached: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Merge(pc); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.Process(wire(t, pc.Commit)); err != nil {
-		t.Fatal(err)
-	}
-	agree(t, alice, bob)
+	commitAll(t, alice, mls.CommitOptions{SkipCached: true}, bob)
 }
 
 // TestProbeSharedMessageObject: one decoded *MLSMessage given to several
