@@ -156,7 +156,9 @@ func get[T any](g *Group, f func(*core.Group) T) T {
 }
 
 // Clone returns an independent copy of g (sharing immutable state); nil for
-// a zero Group.
+// a zero Group. The copy keeps g's Config, whose Rand, PSKs and callbacks
+// it shares with g: clones used on separate goroutines need them safe for
+// concurrent use (a nil Rand, crypto/rand, is).
 func (g *Group) Clone() *Group {
 	return get(g, func(cg *core.Group) *Group { return &Group{cg.Clone()} })
 }
@@ -219,7 +221,9 @@ func (g *Group) SealApplication(data, aad []byte) (*MLSMessage, error) {
 	if n := len(cg.PendingProposals()); n > 0 {
 		return nil, fmt.Errorf("%w: %d cached proposal(s) in epoch %d; commit them first", ErrPendingProposals, n, cg.Epoch())
 	}
-	m, err := cg.SealApplication(data, aad)
+	// The message keeps aad: a copy, so that a caller reusing its buffer
+	// does not change a message already authenticated.
+	m, err := cg.SealApplication(data, bytes.Clone(aad))
 	return wrapMessage(m), err
 }
 

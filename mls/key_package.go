@@ -3,10 +3,8 @@ package mls
 import (
 	"bytes"
 	"fmt"
-	"io"
 
 	"github.com/mlslab/mlslab/mls/core"
-	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
 // KeyPackage is a client's signed, pre-published offer to be added to
@@ -101,15 +99,7 @@ func NewSignaturePrivateKey(raw []byte) *SignaturePrivateKey {
 // or as an external sender's key. It returns the private key and the
 // encoded public key.
 func GenerateSignatureKey(cfg *Config, cs CipherSuite) (*SignaturePrivateKey, []byte, error) {
-	s, err := suite.Get(suite.ID(cs))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
-	}
-	var rnd io.Reader // nil: crypto/rand
-	if cfg != nil {
-		rnd = cfg.Rand
-	}
-	priv, pub, err := s.GenerateSignatureKeyPair(rnd)
+	priv, pub, err := core.GenerateSignatureKey(cfg.core(), core.CipherSuite(cs))
 	if err != nil {
 		return nil, nil, err
 	}

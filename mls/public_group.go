@@ -124,7 +124,7 @@ func (pg *PublicGroup) ExternalProposal(senderIndex uint32, sigPriv *SignaturePr
 		return nil, err
 	}
 	ctx := p.Context()
-	m, err := core.NewExternalProposal(&ctx, senderIndex, sigPriv.raw(), bodies[0], aad)
+	m, err := core.NewExternalProposal(&ctx, senderIndex, sigPriv.raw(), bodies[0], bytes.Clone(aad))
 	return wrapMessage(m), err
 }
 
@@ -140,7 +140,7 @@ func NewMemberAddProposal(groupInfo *MLSMessage, kp *KeyPackageBundle, aad []byt
 	if err != nil {
 		return nil, err
 	}
-	m, err := core.NewMemberAddProposal(&gi.GroupContext, b, aad)
+	m, err := core.NewMemberAddProposal(&gi.GroupContext, b, bytes.Clone(aad))
 	return wrapMessage(m), err
 }
 

@@ -36,13 +36,11 @@ func checkSuite(cs uint32) (uint16, error) {
 }
 
 func newKeyPackage(cs uint16, identity []byte, sigPriv []byte) (*core.KeyPackageBundle, error) {
-	var kp core.KeyPackage
-	setUint16(&kp.CipherSuite, cs)
 	var opts *core.KeyPackageOptions
 	if sigPriv != nil {
 		opts = &core.KeyPackageOptions{SignatureKey: sigPriv}
 	}
-	return core.NewKeyPackage(nil, kp.CipherSuite, core.NewBasicCredential(identity), opts)
+	return core.NewKeyPackage(nil, core.CipherSuite(cs), core.NewBasicCredential(identity), opts)
 }
 
 func (s *server) Name(context.Context, *pb.NameRequest) (*pb.NameResponse, error) {
@@ -690,19 +688,17 @@ func (s *server) CreateExternalSigner(_ context.Context, req *pb.CreateExternalS
 	if err != nil {
 		return nil, err
 	}
-	// A KeyPackage is the simplest way to draw a signature key pair of the
-	// suite through package mls; only the signature key is used.
-	kp, err := newKeyPackage(cs, req.GetIdentity(), nil)
+	priv, pub, err := core.GenerateSignatureKey(nil, core.CipherSuite(cs))
 	if err != nil {
 		return nil, err
 	}
-	es := core.ExternalSender{SignatureKey: kp.KeyPackage.LeafNode.SignatureKey, Credential: core.NewBasicCredential(req.GetIdentity())}
-	enc, err := encodeExternalSender(es)
+	es := core.ExternalSender{SignatureKey: pub, Credential: core.NewBasicCredential(req.GetIdentity())}
+	enc, err := es.Marshal()
 	if err != nil {
 		return nil, err
 	}
 	id := s.newID()
-	s.signers[id] = &signer{cs: cs, priv: kp.SignatureKey, sender: es}
+	s.signers[id] = &signer{cs: cs, priv: priv, sender: es}
 	return &pb.CreateExternalSignerResponse{SignerId: id, ExternalSender: enc}, nil
 }
 

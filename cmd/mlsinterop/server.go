@@ -304,9 +304,8 @@ func reinitProposal(groupID []byte, cs uint32, exts []*pb.Extension) (*core.ReIn
 	if cs > 0xffff {
 		return nil, invalidArg("cipher suite out of range")
 	}
-	ri := &core.ReInit{GroupID: bytes.Clone(groupID), Version: core.ProtocolVersionMLS10, Extensions: toExtensions(exts)}
-	setUint16(&ri.CipherSuite, uint16(cs))
-	return ri, nil
+	return &core.ReInit{GroupID: bytes.Clone(groupID), Version: core.ProtocolVersionMLS10,
+		CipherSuite: core.CipherSuite(cs), Extensions: toExtensions(exts)}, nil
 }
 
 // identityOf returns the basic identity of this member's leaf.

@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 
 	"github.com/mlslab/mlslab/mls/core"
@@ -88,50 +87,6 @@ func wrapGroupInfo(gi *core.GroupInfo) ([]byte, error) {
 func digest(b []byte) string {
 	h := sha256.Sum256(b)
 	return string(h[:])
-}
-
-// setUint16 assigns v to a uint16-based codepoint field (the suite ID type
-// lives in an internal package of mls, so it is set through the field).
-func setUint16[T ~uint16](dst *T, v uint16) { *dst = T(v) }
-
-// readVarint reads an MLS variable-length integer (RFC 9420, Section 2.1.2).
-func readVarint(b []byte) (n uint64, rest []byte, err error) {
-	if len(b) == 0 {
-		return 0, nil, errors.New("truncated varint")
-	}
-	size := 1 << (b[0] >> 6)
-	if size == 8 || len(b) < size {
-		return 0, nil, errors.New("invalid varint")
-	}
-	n = uint64(b[0] & 0x3f)
-	for i := 1; i < size; i++ {
-		n = n<<8 | uint64(b[i])
-	}
-	return n, b[size:], nil
-}
-
-func readOpaque(b []byte) (v, rest []byte, err error) {
-	n, rest, err := readVarint(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	if uint64(len(rest)) < n {
-		return nil, nil, errors.New("truncated vector")
-	}
-	return rest[:n], rest[n:], nil
-}
-
-// encodeExternalSender encodes one ExternalSender struct.
-func encodeExternalSender(es core.ExternalSender) ([]byte, error) {
-	ext, err := core.ExternalSendersExtension([]core.ExternalSender{es})
-	if err != nil {
-		return nil, err
-	}
-	v, rest, err := readOpaque(ext.Data)
-	if err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("encoding ExternalSender: %v", err)
-	}
-	return v, nil
 }
 
 func toExtensions(in []*pbExtension) core.Extensions {

@@ -94,6 +94,12 @@ func UnmarshalExternalSenders(data []byte) ([]ExternalSender, error) {
 	return out, nil
 }
 
+// Marshal encodes one ExternalSender (RFC 9420, Section 12.1.8.1), as an
+// element of external_senders encodes it (UnmarshalExternalSender's input).
+func (v *ExternalSender) Marshal() ([]byte, error) {
+	return codec.Encode(v.marshal)
+}
+
 // UnmarshalExternalSender decodes one ExternalSender (RFC 9420, Section
 // 12.1.8.1), as an element of external_senders encodes it.
 func UnmarshalExternalSender(data []byte) (ExternalSender, error) {

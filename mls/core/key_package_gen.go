@@ -60,6 +60,18 @@ func DefaultCapabilities(cs CipherSuite) Capabilities {
 	}
 }
 
+// GenerateSignatureKey draws a signature key pair of suite cs from
+// cfg.Rand (crypto/rand for a nil Config or Rand): the raw private key and
+// the encoded public key, for KeyPackageOptions.SignatureKey or an
+// external sender (RFC 9420, Sections 5.1.2, 12.1.8.1).
+func GenerateSignatureKey(cfg *Config, cs CipherSuite) (priv, pub []byte, err error) {
+	s, err := suite.Get(suite.ID(cs))
+	if err != nil {
+		return nil, nil, protoErr(CodeUnsupported, "RFC 9420 §17.1 cipher suite", "", err)
+	}
+	return s.GenerateSignatureKeyPair(cfg.rand())
+}
+
 // NewKeyPackage creates and signs a KeyPackage for credential in suite cs,
 // drawing every key from cfg.Rand (RFC 9420, Section 10). Unless
 // cfg.DisableGREASE is set, the KeyPackage also carries GREASE values
