@@ -12,7 +12,7 @@ import (
 
 func testGroupContext(cs *suite.Suite, epoch uint64) []byte {
 	gc := GroupContext{CipherSuite: CipherSuite(cs.ID()), GroupID: []byte("group"), Epoch: epoch,
-		TreeHash: bytes.Repeat([]byte{1}, cs.Nh()), ConfirmedTranscriptHash: bytes.Repeat([]byte{2}, cs.Nh())}
+		TreeHash: bytes.Repeat([]byte{1}, cs.HashSize()), ConfirmedTranscriptHash: bytes.Repeat([]byte{2}, cs.HashSize())}
 	b, err := gc.Marshal()
 	if err != nil {
 		panic(err)
