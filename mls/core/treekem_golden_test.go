@@ -1,12 +1,15 @@
 package core
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"testing"
 
+	"github.com/mlslab/mlslab/mls/internal/codec"
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
 
@@ -122,6 +125,122 @@ func TestSeededCommitGolden(t *testing.T) {
 	if *goldenPrint {
 		for _, cs := range suite.All {
 			fmt.Printf("\t0x%04x: %q,\n", uint16(cs), got[cs])
+		}
+	}
+}
+
+// TestCreateUpdatePathMatchesTwoPhase: the overlapped createUpdatePath
+// reads the same randomness and returns the same UpdatePath, commit
+// secret, tree and private keys as GenerateUpdatePath then Encrypt from
+// one seeded reader, for every worker count, with copath resolutions of
+// several nodes, unmerged leaves and excluded leaves (degraded tree).
+func TestCreateUpdatePathMatchesTwoPhase(t *testing.T) {
+	for _, id := range []suite.ID{1, 2, 3, 5, 0x4D, 0x53, 0x57} {
+		tr := degradedTree(t, id, 64)
+		cs := tr.cs
+		for _, sender := range []LeafIndex{0, 37} {
+			if tr.Leaf(sender) == nil {
+				continue
+			}
+			_, _, sigPriv, _ := leafKeys(cs, sender, 0)
+			signer, err := cs.NewSigner(sigPriv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exclude []LeafIndex
+			for l := LeafIndex(60); l < 64 && len(exclude) < 2; l++ {
+				if tr.Leaf(l) != nil && l != sender {
+					exclude = append(exclude, l)
+				}
+			}
+			ctxOf := func(nt *RatchetTree) []byte { return append([]byte("provisional:"), nt.TreeHash()...) }
+			r := seeded(id, "overlap", uint32(sender))
+			p1, err := tr.generateUpdatePathSigner(r, sender, *tr.Leaf(sender), signer, fixtureGroupID, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			up1, err := p1.encrypt(r, ctxOf(p1.Tree()), exclude, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := codec.MustEncode(up1.marshal)
+			var tail1 [8]byte
+			_, _ = r.Read(tail1[:])
+			for _, par := range []int{1, 2, 3, 8} {
+				t.Run(fmt.Sprintf("cs=0x%04x/sender=%d/par=%d", uint16(id), sender, par), func(t *testing.T) {
+					r := seeded(id, "overlap", uint32(sender))
+					p2, up2, err := tr.createUpdatePath(r, sender, *tr.Leaf(sender), signer, fixtureGroupID, exclude,
+						func(nt *RatchetTree) ([]byte, error) { return ctxOf(nt), nil }, par)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := codec.MustEncode(up2.marshal); !bytes.Equal(got, want) {
+						t.Fatal("UpdatePath differs from the two-phase one")
+					}
+					var tail2 [8]byte
+					_, _ = r.Read(tail2[:])
+					if tail1 != tail2 {
+						t.Fatal("different amount of randomness read")
+					}
+					if !bytes.Equal(p2.CommitSecret(), p1.CommitSecret()) || !bytes.Equal(p2.Tree().TreeHash(), p1.Tree().TreeHash()) {
+						t.Fatal("commit secret or tree differs")
+					}
+					for _, x := range p1.Private().Nodes() {
+						if !bytes.Equal(p1.Private().PrivateKey(x), p2.Private().PrivateKey(x)) {
+							t.Fatalf("private key of node %d differs", x)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCreateUpdatePathErrors: a copath node with a key the KEM rejects
+// fails createUpdatePath with the two-phase error whatever the worker
+// count, and a failing provisional context is reported as such.
+func TestCreateUpdatePathErrors(t *testing.T) {
+	tr := fullTree(t, 1, 16)
+	cs := tr.cs
+	_, _, sigPriv, _ := leafKeys(cs, 0, 0)
+	signer, _ := cs.NewSigner(sigPriv)
+	// Low-order X25519 keys (all zero) at two copath resolution nodes.
+	e := tr.edit()
+	for _, x := range []NodeIndex{2, 11} {
+		n := *tr.at(x)
+		if n.leaf != nil {
+			ln := *n.leaf
+			ln.EncryptionKey = make([]byte, 32)
+			e.set(x, Node{Leaf: &ln})
+		} else {
+			pn := *n.parent
+			pn.EncryptionKey = make([]byte, 32)
+			e.set(x, Node{Parent: &pn})
+		}
+	}
+	bad, err := e.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := func(nt *RatchetTree) ([]byte, error) { return nt.TreeHash(), nil }
+	p1, err := bad.generateUpdatePathSigner(seeded(1, "err", 0), 0, *bad.Leaf(0), signer, fixtureGroupID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want := p1.encrypt(seeded(1, "err", 0), []byte("x"), nil, 1)
+	if !errors.Is(want, suite.ErrInvalidKey) {
+		t.Fatalf("two-phase: %v", want)
+	}
+	ctxErr := errors.New("no context")
+	for _, par := range []int{1, 2, 8} {
+		_, _, err := bad.createUpdatePath(seeded(1, "err", 0), 0, *bad.Leaf(0), signer, fixtureGroupID, nil, gc, par)
+		if err == nil || err.Error() != want.Error() {
+			t.Fatalf("par=%d: %v, want %v", par, err, want)
+		}
+		_, _, err = tr.createUpdatePath(seeded(1, "err", 0), 0, *tr.Leaf(0), signer, fixtureGroupID, nil,
+			func(*RatchetTree) ([]byte, error) { return nil, ctxErr }, par)
+		if !errors.Is(err, ctxErr) {
+			t.Fatalf("par=%d: %v, want the context error", par, err)
 		}
 	}
 }
