@@ -356,8 +356,9 @@ func BenchmarkValidateTree(b *testing.B) {
 	}
 }
 
-// BenchmarkCryptoFloor runs, sequentially, the primitive operations each
-// case cannot avoid:
+// BenchmarkCryptoFloor runs, sequentially (create-par and create-split-par:
+// in parallel, see there), the primitive operations each case cannot
+// avoid:
 //   - create: DeriveSecret x 2(k+1) and DeriveKeyPair x (k+1) for the leaf
 //     and the k filtered-path nodes, one SignWithLabel, one
 //     EncryptWithLabel per ciphertext, and k parent hashes plus (depth+1)

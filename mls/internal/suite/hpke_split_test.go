@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -150,8 +151,8 @@ func TestEncapSealWithSecret(t *testing.T) {
 // ErrInvalidKey.
 func TestEncapInvalidKey(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
-		if _, _, err := s.Encap(seeded(1), []byte{1, 2, 3}); err == nil {
-			t.Fatal("Encap accepted a 3-byte public key")
+		if _, _, err := s.Encap(seeded(1), []byte{1, 2, 3}); !errors.Is(err, ErrInvalidKey) {
+			t.Fatalf("Encap of a 3-byte public key: %v, want ErrInvalidKey", err)
 		}
 	})
 }
