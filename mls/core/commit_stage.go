@@ -139,22 +139,19 @@ func (st *stagedCommit) mergePath(path *UpdatePath) error {
 // provisional GroupContext for every member but the new ones (who get
 // theirs in the Welcome). The caller erases the returned path's secrets
 // once the key schedule and the Welcome consumed them.
+//
+// The HPKE encapsulations run while the leaf is signed and the provisional
+// GroupContext computed (createUpdatePath). On error st is unchanged.
 func (st *stagedCommit) createPath(rnd io.Reader, leaf LeafNode, signer *suite.Signer) (*PendingUpdatePath, error) {
-	pup, err := st.tree.generateUpdatePathSigner(rnd, st.sender, leaf, signer, st.ctx.GroupID, 0)
+	ctx := st.ctx
+	pup, path, err := st.tree.createUpdatePath(rnd, st.sender, leaf, signer, st.ctx.GroupID, st.added, func(nt *RatchetTree) ([]byte, error) {
+		ctx.TreeHash = nt.TreeHash()
+		return ctx.Marshal()
+	}, 0)
 	if err != nil {
 		return nil, err
 	}
-	st.tree = pup.Tree()
-	st.finishTree()
-	provisional, err := st.ctx.Marshal()
-	if err != nil {
-		pup.erase()
-		return nil, err
-	}
-	if st.path, err = pup.Encrypt(rnd, provisional, st.added); err != nil {
-		pup.erase()
-		return nil, err
-	}
+	st.tree, st.ctx, st.path = pup.Tree(), ctx, path
 	return pup, nil
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -197,8 +198,32 @@ func BenchmarkTreeHash(b *testing.B) {
 
 func BenchmarkUpdatePath(b *testing.B) {
 	for _, bt := range benchTreesAll() {
+		// create: the committer's path as a commit makes it
+		// (createUpdatePath: encapsulations overlapped with the leaf
+		// signature and the provisional context); create2phase: the two
+		// phases GenerateUpdatePath then Encrypt, the structure before
+		// issue 17 item 3 (and that of the exported API).
 		for _, m := range modes {
 			b.Run(bt.name+"/create-"+m.name, func(b *testing.B) {
+				t, c := getBenchCommit(b, bt)
+				signer, err := t.cs.NewSigner(c.sigPriv)
+				if err != nil {
+					b.Fatal(err)
+				}
+				gc := func(nt *RatchetTree) ([]byte, error) {
+					return append([]byte("provisional group context "), nt.TreeHash()...), nil
+				}
+				b.ReportAllocs()
+				defer cpuTimer(b)()
+				for b.Loop() {
+					if _, _, err := t.createUpdatePath(nil, benchSender, c.template, signer, fixtureGroupID, nil, gc, m.par); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		for _, m := range modes {
+			b.Run(bt.name+"/create2phase-"+m.name, func(b *testing.B) {
 				t, c := getBenchCommit(b, bt)
 				b.ReportAllocs()
 				defer cpuTimer(b)()
@@ -331,8 +356,9 @@ func BenchmarkValidateTree(b *testing.B) {
 	}
 }
 
-// BenchmarkCryptoFloor runs, sequentially, the primitive operations each
-// case cannot avoid:
+// BenchmarkCryptoFloor runs, sequentially (create-par and create-split-par:
+// in parallel, see there), the primitive operations each case cannot
+// avoid:
 //   - create: DeriveSecret x 2(k+1) and DeriveKeyPair x (k+1) for the leaf
 //     and the k filtered-path nodes, one SignWithLabel, one
 //     EncryptWithLabel per ciphertext, and k parent hashes plus (depth+1)
@@ -380,6 +406,75 @@ func BenchmarkCryptoFloor(b *testing.B) {
 			b.ReportMetric(float64(k+1), "derives")
 			b.ReportMetric(float64(seals), "seals")
 		})
+		// The parallel floors of create, over GOMAXPROCS goroutines:
+		//   - create-par (the definition of CommitFloor's floor=par): the
+		//     k+1 key pairs, the EncryptWithLabel calls and the signature
+		//     in one pool, ignoring every dependency, then the hashes;
+		//   - create-split-par: the same with EncryptWithLabel split as
+		//     createUpdatePath splits it: key pairs, Encaps and signature
+		//     in one pool, then the hashes (the provisional context), then
+		//     the SealWithSecret calls in a pool, since they need it.
+		for _, split := range []bool{false, true} {
+			name := "/create-par"
+			if split {
+				name = "/create-split-par"
+			}
+			b.Run(bt.name+name, func(b *testing.B) {
+				t, c := getBenchCommit(b, bt)
+				k := len(c.pending.path)
+				var seals int
+				for i := range c.up.Nodes {
+					seals += len(c.up.Nodes[i].EncryptedPathSecret)
+				}
+				depth := int(treemath.Level(t.root()))
+				secret := make([]byte, cs.Nh())
+				pub := t.Leaf(c.receiver).EncryptionKey
+				signer, err := cs.NewSigner(c.sigPriv)
+				if err != nil {
+					b.Fatal(err)
+				}
+				par := runtime.GOMAXPROCS(0)
+				shared := make([][]byte, seals)
+				b.ReportAllocs()
+				defer cpuTimer(b)()
+				for b.Loop() {
+					secrets := make([][]byte, k+1)
+					s := secret
+					for i := range secrets {
+						s = cs.DeriveSecret(s, "path")
+						secrets[i] = cs.DeriveSecret(s, "node")
+					}
+					parallelDo(par, k+1+seals+1, func(i int) {
+						var err error
+						switch {
+						case i <= k:
+							_, _, err = cs.DeriveKeyPair(secrets[i])
+						case i <= k+seals && split:
+							_, shared[i-k-1], err = cs.Encap(nil, pub)
+						case i <= k+seals:
+							_, _, err = cs.EncryptWithLabel(nil, pub, "UpdatePathNode", in[:100], secret)
+						default:
+							_, err = signer.SignWithLabel("LeafNodeTBS", in)
+						}
+						if err != nil {
+							panic(err)
+						}
+					})
+					for range k + depth + 1 {
+						cs.Hash(in)
+					}
+					if split {
+						ls := cs.NewLabeledSealer("UpdatePathNode", in[:100])
+						parallelDo(par, seals, func(i int) {
+							if _, err := ls.SealWithSecret(shared[i], secret); err != nil {
+								panic(err)
+							}
+						})
+					}
+				}
+				b.ReportMetric(float64(seals), "seals")
+			})
+		}
 		b.Run(bt.name+"/apply", func(b *testing.B) {
 			t, c := getBenchCommit(b, bt)
 			path := c.pending.path

@@ -2,6 +2,8 @@ package core
 
 import (
 	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -61,6 +63,123 @@ func parallelRange(par, n, minChunk int, f func(lo, hi int) error) error {
 	}
 	_ = g.Wait()
 	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parallelOverlap calls f(i) for every i in [0, n) and serial once, where
+// serial needs the results of the items below gate and the items from gate
+// on do not need serial: UpdatePath creation derives the node key pairs
+// (below gate), then signs the leaf and computes the provisional
+// GroupContext (serial) while the HPKE encapsulations (from gate on) run.
+//
+// With workers(par) = 1 it runs f(0..gate-1), serial, f(gate..n-1) in the
+// calling goroutine. Otherwise workers(par)-1 goroutines and the caller
+// take items one at a time, those below gate first. Once no item below
+// gate is left to take, the caller takes items from gate on until the
+// last item below gate has returned, then runs serial, then goes back to
+// the remaining items; the other goroutines never wait. serial is not
+// called if an item below gate failed. The error returned is that of the
+// lowest failing item below gate, else serial's, else that of the lowest
+// failing item from gate on, so it does not depend on scheduling.
+func parallelOverlap(par, n, gate int, f func(i int) error, serial func() error) error {
+	w := workers(par)
+	if w <= 1 || n <= gate {
+		for i := range gate {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		if err := serial(); err != nil {
+			return err
+		}
+		for i := gate; i < n; i++ {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	var (
+		nextA, nextB atomic.Int64 // next item to take below gate, from gate on
+		doneA        atomic.Int64 // items below gate returned
+		gateDone     = make(chan struct{})
+	)
+	nextB.Store(int64(gate))
+	if gate == 0 {
+		close(gateDone)
+	}
+	takeA := func() bool {
+		i := int(nextA.Add(1)) - 1
+		if i >= gate {
+			return false
+		}
+		errs[i] = f(i)
+		if int(doneA.Add(1)) == gate {
+			close(gateDone)
+		}
+		return true
+	}
+	takeB := func() bool {
+		i := int(nextB.Add(1)) - 1
+		if i >= n {
+			return false
+		}
+		errs[i] = f(i)
+		return true
+	}
+	var wg sync.WaitGroup
+	for range min(w, n) - 1 {
+		wg.Go(func() {
+			for takeA() {
+			}
+			for takeB() {
+			}
+		})
+	}
+	for takeA() {
+	}
+	// The last items below gate are running elsewhere: take the
+	// independent items meanwhile.
+wait:
+	for {
+		select {
+		case <-gateDone:
+			break wait
+		default:
+		}
+		if !takeB() {
+			<-gateDone
+			break
+		}
+	}
+	var serialErr error
+	failedA := false
+	for _, err := range errs[:gate] {
+		if err != nil {
+			failedA = true
+			break
+		}
+	}
+	if !failedA {
+		serialErr = serial()
+	}
+	for takeB() {
+	}
+	wg.Wait()
+	for _, err := range errs[:gate] {
+		if err != nil {
+			return err
+		}
+	}
+	if serialErr != nil {
+		return serialErr
+	}
+	for _, err := range errs[gate:] {
 		if err != nil {
 			return err
 		}

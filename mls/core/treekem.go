@@ -414,6 +414,29 @@ func (t *RatchetTree) generateUpdatePath(rnd io.Reader, sender LeafIndex, leaf L
 
 // generateUpdatePathSigner is generateUpdatePath with a parsed signature key.
 func (t *RatchetTree) generateUpdatePathSigner(rnd io.Reader, sender LeafIndex, leaf LeafNode, sig *suite.Signer, groupID []byte, par int) (*PendingUpdatePath, error) {
+	ch, err := t.pathChain(rnd, sender)
+	if err != nil {
+		return nil, err
+	}
+	privs, pubs, err := deriveNodeKeys(t.cs, ch.secrets, par)
+	if err != nil {
+		return nil, err
+	}
+	return t.finishPath(ch, leaf, sig, groupID, privs, pubs)
+}
+
+// pathChain is the start of an UpdatePath for the member at sender (RFC
+// 9420, Section 7.4): its filtered direct path and copath, the leaf secret
+// read from rnd (Nh bytes; nil means crypto/rand) and the path secrets
+// derived from it.
+type pathChain struct {
+	sender       LeafIndex
+	path, copath []NodeIndex
+	secrets      [][]byte // leaf_secret, then path_secret[i] for path[i]
+	commitSecret []byte
+}
+
+func (t *RatchetTree) pathChain(rnd io.Reader, sender LeafIndex) (*pathChain, error) {
 	cs := t.cs
 	if t.Leaf(sender) == nil {
 		return nil, nodeErr(CodeInvalidCommit, ruleUpdatePathSender, uint32(sender.Node()), "", nil)
@@ -434,12 +457,16 @@ func (t *RatchetTree) generateUpdatePathSigner(rnd io.Reader, sender LeafIndex, 
 		secrets[i+1] = next
 		next = cs.DeriveSecret(next, "path")
 	}
-	privs, pubs, err := deriveNodeKeys(cs, secrets, par)
-	if err != nil {
-		return nil, err
-	}
-	h := newHasher(cs)
-	fields, leafPH := t.pathParentHashes(h, copath, pubs[1:])
+	return &pathChain{sender: sender, path: path, copath: copath, secrets: secrets, commitSecret: next}, nil
+}
+
+// finishPath completes phase 1 once the node key pairs of ch.secrets are
+// derived: the parent hashes, the committer's signed LeafNode (RFC 9420,
+// Sections 7.5, 7.9) and the merged tree.
+func (t *RatchetTree) finishPath(ch *pathChain, leaf LeafNode, sig *suite.Signer, groupID []byte, privs, pubs [][]byte) (*PendingUpdatePath, error) {
+	sender, path := ch.sender, ch.path
+	h := newHasher(t.cs)
+	fields, leafPH := t.pathParentHashes(h, ch.copath, pubs[1:])
 	ln := leaf
 	ln.EncryptionKey = pubs[0]
 	ln.Source = LeafNodeSourceCommit
@@ -460,8 +487,8 @@ func (t *RatchetTree) generateUpdatePathSigner(rnd io.Reader, sender LeafIndex, 
 	priv := &TreePrivate{leaf: sender, keys: keys}
 	priv.keys = priv.with(nil, nil).keys // sort
 	return &PendingUpdatePath{
-		cs: cs, tree: nt, sender: sender, path: path, copath: copath,
-		secrets: secrets[1:], leaf: &ln, pubs: pubs[1:], priv: priv, commitSecret: next,
+		cs: t.cs, tree: nt, sender: sender, path: path, copath: ch.copath,
+		secrets: ch.secrets[1:], leaf: &ln, pubs: pubs[1:], priv: priv, commitSecret: ch.commitSecret,
 	}, nil
 }
 
@@ -527,27 +554,12 @@ func (p *PendingUpdatePath) Encrypt(rand io.Reader, groupContext []byte, exclude
 }
 
 func (p *PendingUpdatePath) encrypt(rnd io.Reader, groupContext []byte, exclude []LeafIndex, par int) (*UpdatePath, error) {
-	t := p.tree
-	up := &UpdatePath{LeafNode: *p.leaf, Nodes: make([]UpdatePathNode, len(p.path))}
-	var tasks []sealTask
-	var res []NodeIndex
-	for i, c := range p.copath {
-		res = t.appendResolution(res[:0], c, exclude)
-		up.Nodes[i] = UpdatePathNode{EncryptionKey: p.pubs[i], EncryptedPathSecret: make([]HPKECiphertext, len(res))}
-		for _, y := range res {
-			task := sealTask{i: i, key: t.at(y).encryptionKey()}
-			if rnd != nil {
-				var seed [32]byte
-				if _, err := io.ReadFull(rnd, seed[:]); err != nil {
-					return nil, fmt.Errorf("mls: reading randomness: %w", err)
-				}
-				task.rnd = chachaReader(seed)
-			}
-			tasks = append(tasks, task)
-		}
+	tasks, counts, err := planSeals(p.tree, rnd, p.copath, exclude)
+	if err != nil {
+		return nil, err
 	}
 	cts := make([]HPKECiphertext, len(tasks))
-	err := parallelRange(par, len(tasks), 1, func(lo, hi int) error {
+	err = parallelRange(par, len(tasks), 1, func(lo, hi int) error {
 		for k := lo; k < hi; k++ {
 			task := tasks[k]
 			// A nil reader means crypto/rand (safe for concurrent use).
@@ -562,14 +574,157 @@ func (p *PendingUpdatePath) encrypt(rnd io.Reader, groupContext []byte, exclude 
 	if err != nil {
 		return nil, err
 	}
-	k := 0
-	for i := range up.Nodes {
-		for j := range up.Nodes[i].EncryptedPathSecret {
-			up.Nodes[i].EncryptedPathSecret[j] = cts[k]
-			k++
+	return p.assemble(counts, cts), nil
+}
+
+// planSeals lists the HPKE encryptions of an UpdatePath (RFC 9420,
+// Section 7.6): for each copath node, in order, one per node of its
+// resolution in t leaving out exclude, and counts[i] of them for node i.
+// With a non-nil rnd each task draws a 32-byte seed from rnd, in that
+// order, so the output is reproducible whatever order the encryptions run
+// in. t may be the tree before or after the path is merged: the merge
+// changes only the committer's leaf and direct path, which lie outside
+// every copath subtree.
+func planSeals(t *RatchetTree, rnd io.Reader, copath []NodeIndex, exclude []LeafIndex) (tasks []sealTask, counts []int, err error) {
+	var res []NodeIndex
+	counts = make([]int, len(copath))
+	for i, c := range copath {
+		res = t.appendResolution(res[:0], c, exclude)
+		counts[i] = len(res)
+		for _, y := range res {
+			task := sealTask{i: i, key: t.at(y).encryptionKey()}
+			if rnd != nil {
+				var seed [32]byte
+				if _, err := io.ReadFull(rnd, seed[:]); err != nil {
+					return nil, nil, fmt.Errorf("mls: reading randomness: %w", err)
+				}
+				task.rnd = chachaReader(seed)
+			}
+			tasks = append(tasks, task)
 		}
 	}
-	return up, nil
+	return tasks, counts, nil
+}
+
+// assemble builds the UpdatePath from the ciphertexts of planSeals' tasks.
+func (p *PendingUpdatePath) assemble(counts []int, cts []HPKECiphertext) *UpdatePath {
+	up := &UpdatePath{LeafNode: *p.leaf, Nodes: make([]UpdatePathNode, len(p.path))}
+	k := 0
+	for i := range up.Nodes {
+		up.Nodes[i] = UpdatePathNode{EncryptionKey: p.pubs[i], EncryptedPathSecret: cts[k : k+counts[i] : k+counts[i]]}
+		k += counts[i]
+	}
+	return up
+}
+
+// createUpdatePath is generateUpdatePathSigner followed by encrypt, with
+// the HPKE encapsulations overlapped with the rest of phase 1. The
+// encryption of a path secret needs the provisional GroupContext
+// (EncryptWithLabel's context, RFC 9420, Sections 5.1.3, 7.6), whose
+// tree_hash covers the committer's signed leaf; the KEM encapsulation to
+// each resolution node does not (RFC 9180, Section 5.1: Encap depends on
+// the recipient key and the ephemeral seed only). So:
+//
+//  1. read the leaf secret and derive the path secrets; draw the
+//     encapsulation seeds (the same reads, in the same order, as
+//     generateUpdatePathSigner then encrypt);
+//  2. on workers(par) goroutines, derive the node key pairs, then
+//     encapsulate to every resolution node; as soon as the key pairs are
+//     ready the calling goroutine computes the parent hashes, signs the
+//     leaf, merges the path and calls provisional with the merged tree
+//     (the encoded provisional GroupContext), then joins the
+//     encapsulations;
+//  3. run the key schedule and AEAD seal of each encryption (cheap); an
+//     encapsulation finished after step 2 had the context is sealed by the
+//     worker that made it.
+//
+// With one worker the steps run in the calling goroutine, in order. The
+// result is byte for byte that of the two phases with the same reader.
+func (t *RatchetTree) createUpdatePath(rnd io.Reader, sender LeafIndex, leaf LeafNode, sig *suite.Signer, groupID []byte, exclude []LeafIndex, provisional func(*RatchetTree) ([]byte, error), par int) (*PendingUpdatePath, *UpdatePath, error) {
+	cs := t.cs
+	ch, err := t.pathChain(rnd, sender)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks, counts, err := planSeals(t, rnd, ch.copath, exclude)
+	if err != nil {
+		return nil, nil, err
+	}
+	nk := len(ch.secrets)
+	privs := make([][]byte, nk)
+	pubs := make([][]byte, nk)
+	kems := make([][]byte, len(tasks))
+	shared := make([][]byte, len(tasks)) // KEM shared secrets not yet sealed
+	cts := make([]HPKECiphertext, len(tasks))
+	var sealer atomic.Pointer[suite.LabeledSealer] // set once the context is known
+	seal := func(ls *suite.LabeledSealer, k int) error {
+		ss := shared[k]
+		shared[k] = nil
+		ct, err := ls.SealWithSecret(ss, ch.secrets[tasks[k].i+1])
+		if err != nil {
+			return err
+		}
+		cts[k] = HPKECiphertext{KEMOutput: kems[k], Ciphertext: ct}
+		return nil
+	}
+	var pending *PendingUpdatePath
+	err = parallelOverlap(par, nk+len(tasks), nk, func(j int) error {
+		if j < nk {
+			var err error
+			privs[j], pubs[j], err = cs.DeriveKeyPair(cs.DeriveSecret(ch.secrets[j], "node"))
+			return err
+		}
+		k := j - nk
+		var err error
+		// A nil reader means crypto/rand (safe for concurrent use).
+		if kems[k], shared[k], err = cs.Encap(tasks[k].rnd, tasks[k].key); err != nil {
+			return err
+		}
+		if ls := sealer.Load(); ls != nil {
+			return seal(ls, k)
+		}
+		return nil
+	}, func() error {
+		var err error
+		if pending, err = t.finishPath(ch, leaf, sig, groupID, privs, pubs); err != nil {
+			return err
+		}
+		gc, err := provisional(pending.tree)
+		if err != nil {
+			return err
+		}
+		sealer.Store(cs.NewLabeledSealer("UpdatePathNode", gc))
+		return nil
+	})
+	if err == nil {
+		// The encapsulations that finished before the context was known.
+		ls := sealer.Load()
+		err = parallelRange(par, len(tasks), 8, func(lo, hi int) error {
+			for k := lo; k < hi; k++ {
+				if shared[k] != nil {
+					if err := seal(ls, k); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		for _, ss := range shared {
+			clear(ss)
+		}
+		for _, s := range ch.secrets {
+			clear(s)
+		}
+		clear(ch.commitSecret)
+		for _, k := range privs {
+			clear(k)
+		}
+		return nil, nil, err
+	}
+	clear(ch.secrets[0]) // the leaf secret, consumed by the leaf's key pair
+	return pending, pending.assemble(counts, cts), nil
 }
 
 // chachaReader returns a deterministic stream seeded by seed.

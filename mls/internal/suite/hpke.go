@@ -384,19 +384,44 @@ func (s *Suite) NewLabeledSealer(label string, context []byte) *LabeledSealer {
 // and one AEAD seal with the base nonce and empty AAD (RFC 9180, Sections
 // 5.1, 5.2).
 func (ls *LabeledSealer) Seal(rand io.Reader, pub, plaintext []byte) (kemOutput, ciphertext []byte, err error) {
-	s := ls.s
-	enc, ss, err := s.encap(rand, pub)
+	enc, ss, err := ls.s.Encap(rand, pub)
 	if err != nil {
 		return nil, nil, err
 	}
-	key, nonce := s.hpkeKeyNonce(ss, ls.ksCtx)
+	ct, err := ls.SealWithSecret(ss, plaintext)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, ct, nil
+}
+
+// Encap is the KEM half of EncryptWithLabel (RFC 9180, Section 4,
+// Encap(pkR)), split off so that a caller can encapsulate before it knows
+// the EncryptContext: it reads the encapsulation seed from rand exactly as
+// Seal does (nil means crypto/rand) and returns kem_output (enc) and the
+// KEM shared secret. Encap followed by SealWithSecret with the same seed
+// produces the bytes of Seal. The caller owns sharedSecret: pass it to
+// SealWithSecret, which overwrites it, or clear it. A malformed public key
+// returns an error wrapping ErrInvalidKey.
+func (s *Suite) Encap(rand io.Reader, pub []byte) (kemOutput, sharedSecret []byte, err error) {
+	return s.encap(rand, pub)
+}
+
+// SealWithSecret is the rest of EncryptWithLabel after Encap: the
+// base-mode key schedule from sharedSecret (RFC 9180, Section 5.1) and one
+// AEAD seal with the base nonce and empty AAD (Section 5.2), under the
+// sealer's label and context. It overwrites sharedSecret, on success and
+// on error, and returns the ciphertext.
+func (ls *LabeledSealer) SealWithSecret(sharedSecret, plaintext []byte) ([]byte, error) {
+	s := ls.s
+	key, nonce := s.hpkeKeyNonce(sharedSecret, ls.ksCtx)
 	ct, err := s.Seal(key, nonce, nil, plaintext)
 	clear(key)
 	clear(nonce)
 	if err != nil {
-		return nil, nil, fmt.Errorf("suite: HPKE seal: %w", err)
+		return nil, fmt.Errorf("suite: HPKE seal: %w", err)
 	}
-	return enc, ct, nil
+	return ct, nil
 }
 
 // DecryptWithLabel implements DecryptWithLabel, RFC 9420 Section 5.1.3:
