@@ -305,11 +305,21 @@ func (p *TreePrivate) with(set []privKey, drop func(NodeIndex) bool) *TreePrivat
 	return out
 }
 
+// nodeKeyPair derives the key pair of a node from its path secret
+// (node_secret = DeriveSecret(path_secret, "node"), RFC 9420, Section
+// 7.4) and wipes node_secret afterwards: DeriveKeyPair copies what it
+// keeps (for ML-KEM the private key is node_secret itself).
+func nodeKeyPair(cs *suite.Suite, pathSecret []byte) (priv, pub []byte, err error) {
+	ns := cs.DeriveSecret(pathSecret, "node")
+	defer clear(ns)
+	return cs.DeriveKeyPair(ns)
+}
+
 // WithPathSecret returns p plus the key pair of node x derived from
 // pathSecret (node_secret = DeriveSecret(path_secret, "node"), RFC 9420,
 // Section 7.4).
 func (p *TreePrivate) withPathSecret(cs *suite.Suite, x NodeIndex, pathSecret []byte) (*TreePrivate, error) {
-	priv, pub, err := cs.DeriveKeyPair(cs.DeriveSecret(pathSecret, "node"))
+	priv, pub, err := nodeKeyPair(cs, pathSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +360,7 @@ func deriveNodeKeys(cs *suite.Suite, secrets [][]byte, par int) (privs, pubs [][
 	err = parallelRange(par, len(secrets), 1, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			var err error
-			if privs[i], pubs[i], err = cs.DeriveKeyPair(cs.DeriveSecret(secrets[i], "node")); err != nil {
+			if privs[i], pubs[i], err = nodeKeyPair(cs, secrets[i]); err != nil {
 				return err
 			}
 		}
@@ -671,7 +681,7 @@ func (t *RatchetTree) createUpdatePath(rnd io.Reader, sender LeafIndex, leaf Lea
 	err = parallelOverlap(par, nk+len(tasks), nk, func(j int) error {
 		if j < nk {
 			var err error
-			privs[j], pubs[j], err = cs.DeriveKeyPair(cs.DeriveSecret(ch.secrets[j], "node"))
+			privs[j], pubs[j], err = nodeKeyPair(cs, ch.secrets[j])
 			return err
 		}
 		k := j - nk
