@@ -110,13 +110,14 @@ COMMIT_SIZES    ?= 100 1000 10000 50000
 	results-collisions results-commit-size results-churn notebooks
 
 ## bench-quick: the headline cases only (commit create/process, join, tree validation, UpdatePath
-## and their crypto floors at n = 1024, suite 0x0001), benchstat-ready, a few minutes on 2 cores,
+## and their crypto floors at n = 1024, suite 0x0001, full tree; -bench matches per name level, which
+## is why each level has its own pattern), benchstat-ready, a few minutes on 2 cores,
 ## into bench/out/quick-DATE.txt. Run it before a commit that touches mls/; `make bench-compare
 ## BENCH_NEW=bench/out/quick-DATE.txt` then compares those cases with the baseline.
 QUICK_COUNT ?= 6
 bench-quick:
 	mkdir -p bench/out
-	$(GO) test -run='^$$' -bench='^Benchmark(Commit|CommitFloor|Join|ValidateTree|UpdatePath|CryptoFloor)$$/.*n=1024/' \
+	$(GO) test -run='^$$' -bench='^Benchmark(Commit|CommitFloor|Join|ValidateTree|UpdatePath|CryptoFloor)$$/^(create|process|cs=0x0001)$$/^(cs=0x0001|n=1024)$$/^(n=1024|tree=full)$$' \
 	  -benchmem -count=$(QUICK_COUNT) -benchtime=5x -cpu=1 -timeout=0 ./mls/... | tee bench/out/quick-$(DATE).txt
 
 ## bench-compare: BENCH_NEW (default: the newest bench/out/*.txt; any benchmark output file works,
