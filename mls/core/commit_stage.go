@@ -546,8 +546,15 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 	if len(adds) > 1 {
 		addKeys = make(map[string]struct{}, len(adds))
 	}
+	// Their signatures in one batch where the suite allows; pre is
+	// indexed like adds, which this loop walks unchanged.
+	pre := pg.batchVerifyAdds(adds, cfg)
 	for i, kp := range adds {
-		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg); err != nil {
+		var sigs addSigs
+		if pre != nil {
+			sigs = pre[i]
+		}
+		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg, sigs); err != nil {
 			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
 		if addKeys != nil {

@@ -165,6 +165,15 @@ type KeyPackageValidator func(ln *LeafNode) error
 // *ProtocolError values matching ErrInvalidKeyPackage or
 // ErrInvalidSignature.
 func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs CipherSuite, validateLeaf KeyPackageValidator) error {
+	return validateKeyPackageSig(v, version, cs, validateLeaf, false)
+}
+
+// validateKeyPackageSig is validateKeyPackage, with the KeyPackage
+// signature check skipped when sigVerified: the caller verified exactly
+// that signature (v.LeafNode.SignatureKey, "KeyPackageTBS", v's TBS,
+// v.Signature) already (batchVerifyAdds). Every other check runs, in the
+// same order.
+func validateKeyPackageSig(v *KeyPackage, version ProtocolVersion, cs CipherSuite, validateLeaf KeyPackageValidator, sigVerified bool) error {
 	const rule = "RFC 9420 §10.1"
 	if v.Version != version {
 		return protoErr(CodeInvalidKeyPackage, rule+" version", fmt.Sprintf("KeyPackage %v, group %v", v.Version, version), nil)
@@ -193,8 +202,10 @@ func validateKeyPackage(v *KeyPackage, version ProtocolVersion, cs CipherSuite, 
 	// the default ones, which count as listed (Section 7.2), so no type is
 	// left to check. (Unknown types in leaf_node.extensions, by contrast,
 	// must still be listed: Section 7.3, checked by validateLeaf.)
-	if err := v.VerifySignature(); err != nil {
-		return err
+	if !sigVerified {
+		if err := v.VerifySignature(); err != nil {
+			return err
+		}
 	}
 	if bytes.Equal(v.LeafNode.EncryptionKey, v.InitKey) {
 		return protoErr(CodeInvalidKeyPackage, rule+" encryption_key != init_key", "", nil)

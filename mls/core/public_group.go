@@ -201,14 +201,69 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 }
 
 // validateKeyPackage checks a KeyPackage for use in this group (RFC 9420,
-// Section 10.1, 12.1.1).
-func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config) error {
+// Section 10.1, 12.1.1). pre says which of its signatures a batch already
+// verified (batchVerifyAdds; the zero value: none); the others are
+// verified here, in their usual place among the checks.
+func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config, pre addSigs) error {
 	if err := cfg.limits().checkKeyPackage(kp); err != nil {
 		return err
 	}
-	return validateKeyPackage(kp, ProtocolVersionMLS10, CipherSuite(pg.cs.ID()), func(ln *LeafNode) error {
-		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg})
+	return validateKeyPackageSig(kp, ProtocolVersionMLS10, CipherSuite(pg.cs.ID()), func(ln *LeafNode) error {
+		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg, skipSignature: pre.leaf})
+	}, pre.keyPackage)
+}
+
+// addSigs says which signatures of one KeyPackage a batch proved valid.
+type addSigs struct {
+	keyPackage bool // its KeyPackageTBS signature (RFC 9420, Section 10.1)
+	leaf       bool // its leaf_node's LeafNodeTBS signature (Section 7.3)
+}
+
+// batchVerifyAdds verifies the KeyPackage and LeafNode signatures of a
+// commit's Add proposals (RFC 9420, Sections 10.1, 7.3, 12.1.1) in one
+// batch when the suite batches them (suite.NewBatchVerifier: Ed25519, at
+// least ed25519batch.MinBatch signatures, i.e. 2*len(adds)), and returns
+// by position in adds which were valid; nil when it does not batch. Only
+// a true is used: validateKeyPackage verifies every other signature
+// with VerifyWithLabel in its usual place, so a commit with a bad Add
+// fails with the error of verifying one signature at a time (the first
+// bad Add, and for it the first failed rule). A KeyPackage that fails an
+// earlier check the signatures do not depend on (size limits, cipher
+// suite, leaf_node_source) is left out: its TBS is not encoded, and its
+// error comes before the signature check anyway.
+//
+// The batch draws its coefficients from crypto/rand, not Config.Rand: the
+// seeded stream is untouched.
+func (pg *PublicGroup) batchVerifyAdds(adds []*KeyPackage, cfg *Config) []addSigs {
+	bv := pg.cs.NewBatchVerifier("KeyPackageTBS", 2*len(adds))
+	if bv == nil {
+		return nil
+	}
+	lim := cfg.limits()
+	cs := CipherSuite(pg.cs.ID())
+	_ = parallelRange(0, len(adds), 64, func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			kp := adds[i]
+			if kp.CipherSuite != cs || kp.LeafNode.Source != LeafNodeSourceKeyPackage || lim.checkKeyPackage(kp) != nil {
+				continue // never Set: false
+			}
+			if tbs, err := kp.TBS(); err == nil {
+				bv.Set(2*i, kp.LeafNode.SignatureKey, tbs, kp.Signature)
+			}
+			// A key_package leaf is signed without group_id and leaf_index
+			// (Section 7.2), as validateLeafNode verifies it.
+			if tbs, err := kp.LeafNode.TBS(nil, 0); err == nil {
+				bv.SetLabeled(2*i+1, "LeafNodeTBS", kp.LeafNode.SignatureKey, tbs, kp.LeafNode.Signature)
+			}
+		}
+		return nil
 	})
+	ok := bv.Verify(workers(0))
+	out := make([]addSigs, len(adds))
+	for i := range out {
+		out[i] = addSigs{keyPackage: ok[2*i], leaf: ok[2*i+1]}
+	}
+	return out
 }
 
 // checkExtensionsSupported checks that every member that stays in the group

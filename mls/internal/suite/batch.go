@@ -36,6 +36,14 @@ func (b *BatchVerifier) Set(i int, pub, content, signature []byte) {
 	b.entries[i] = ed25519batch.Entry{PublicKey: pub, Message: SignContent(b.label, content), Signature: signature}
 }
 
+// SetLabeled is Set with label in place of the verifier's: check i is
+// VerifyWithLabel(pub, label, content, signature). It lets one batch mix
+// labels, e.g. a commit's KeyPackage signatures ("KeyPackageTBS") and
+// their LeafNodes' ("LeafNodeTBS"), so that together they reach MinBatch.
+func (b *BatchVerifier) SetLabeled(i int, label string, pub, content, signature []byte) {
+	b.entries[i] = ed25519batch.Entry{PublicKey: pub, Message: SignContent(label, content), Signature: signature}
+}
+
 // Verify reports, for each check i, whether VerifyWithLabel would return
 // nil (false for a check never Set). The checks are split into up to
 // workers batches verified concurrently (ed25519batch.VerifyConcurrent);

@@ -71,3 +71,41 @@ func TestBatchVerifierMatchesVerifyWithLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchVerifierSetLabeled checks a batch mixing two labels: each check
+// is accepted under the label it was Set or SetLabeled with and no other.
+func TestBatchVerifierSetLabeled(t *testing.T) {
+	s := MustGet(MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519)
+	const n = ed25519batch.MinBatch + 6
+	r := seeded(9)
+	b := s.NewBatchVerifier("KeyPackageTBS", n)
+	want := make([]bool, n)
+	for i := range n {
+		_, k, err := s.GenerateSigner(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := fmt.Appendf(nil, "entry %d", i)
+		label := "KeyPackageTBS"
+		if i%2 == 1 {
+			label = "LeafNodeTBS"
+		}
+		sig, err := k.SignWithLabel(label, content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Entries 10 and 11 are Set under the other label: invalid.
+		want[i] = i != 10 && i != 11
+		if (i%2 == 1 && i != 11) || i == 10 {
+			b.SetLabeled(i, "LeafNodeTBS", k.PublicKey(), content, sig)
+		} else {
+			b.Set(i, k.PublicKey(), content, sig)
+		}
+	}
+	got := b.Verify(1)
+	for i := range n {
+		if got[i] != want[i] {
+			t.Fatalf("check %d: batch %v, want %v", i, got[i], want[i])
+		}
+	}
+}
