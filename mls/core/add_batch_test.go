@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -168,4 +169,36 @@ func TestBatchAddsErrors(t *testing.T) {
 func sameCode(a, b error) bool {
 	var pa, pb *ProtocolError
 	return errors.As(a, &pa) && errors.As(b, &pb) && pa.Code == pb.Code
+}
+
+// TestBatchAddsRepeatedReference: a commit that lists one Add many times
+// (e.g. one proposal reference repeated) is rejected at the first repeat
+// (key reuse),
+// and the batch covers only the Adds before it, so the work does not grow
+// with the number of repeats (cold review of the batching: without the
+// cut, 4096 repeats of one KeyPackage were each encoded, hashed and held).
+func TestBatchAddsRepeatedReference(t *testing.T) {
+	gs := benchGroups(t, fullTree(t, 1, 16), 0, 5)
+	committer := gs[0]
+	pg := committer.pub
+	kp := benchKPsSuite(t, 1, 1, 9)[0].KeyPackage
+	alloc := func(repeats int) uint64 {
+		entries := make([]proposalEntry, repeats)
+		p := &Proposal{Body: &Add{KeyPackage: *kp}}
+		for i := range entries {
+			entries[i] = proposalEntry{p: p, sender: Sender{Type: SenderTypeMember, Index: 0}}
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := applyProposals(pg, entries, Sender{Type: SenderTypeMember, Index: 0}, committer.cfg)
+		runtime.ReadMemStats(&after)
+		if err == nil { // key reuse (Section 7.3) at the first repeat
+			t.Fatalf("%d repeats of one Add accepted", repeats)
+		}
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small, large := alloc(2), alloc(4096)
+	if large > small+4096*256 { // per-entry bookkeeping (~110 B), not a batch entry each (~5 KB before)
+		t.Fatalf("4096 repeats allocated %d bytes, 2 repeats %d: work grows with the repeats", large, small)
+	}
 }

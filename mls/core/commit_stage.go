@@ -548,10 +548,29 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 	}
 	// Their signatures in one batch where the suite allows; pre is
 	// indexed like adds, which this loop walks unchanged.
-	pre := pg.batchVerifyAdds(adds, cfg)
+	// Only the Adds this loop can reach are batched: those before the
+	// first repeated client (a commit may list one Add proposal's
+	// reference many times, and the loop stops at the repeat) and no more
+	// than the tree has room for under MaxLeaves (checkGrowth stops the
+	// loop there). Otherwise a small commit could make every receiver
+	// encode and hash one large KeyPackage hundreds of thousands of times.
+	reach := len(adds)
+	seen := make(map[string]struct{}, min(len(adds), 1024))
+	for i, kp := range adds {
+		k := string(kp.LeafNode.SignatureKey)
+		if _, dup := seen[k]; dup {
+			reach = i
+			break
+		}
+		seen[k] = struct{}{}
+	}
+	if room := int64(lim.leaves) - int64(t.NumMembers()); int64(reach) > room {
+		reach = int(max(room, 0))
+	}
+	pre := pg.batchVerifyAdds(adds[:reach], cfg)
 	for i, kp := range adds {
 		var sigs addSigs
-		if pre != nil {
+		if i < len(pre) {
 			sigs = pre[i]
 		}
 		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg, sigs); err != nil {
