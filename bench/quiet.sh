@@ -4,7 +4,8 @@
 # floor, the GOMAXPROCS 1 vs 2 scaling cases, the tree-growth pair, the
 # make bench-quick cases, and grow-50k at `sampled` on 1 and 2 cores.
 #
-#   bench/quiet.sh OUT_DIR [STEP ...]     (steps: head join scale grow quick sim; default all)
+#   bench/quiet.sh OUT_DIR [STEP ...]     (steps: head join scale grow quick sim; default all;
+#                                         SIM_PROCS="2 1" the GOMAXPROCS values of sim)
 #
 # Run it with nothing else on the machine (about 25 minutes on 2 cores).
 # Each step is its own process; OUT_DIR/load.log has the load average
@@ -48,7 +49,7 @@ for s in $steps; do
 		b -test.bench '^Benchmark(Commit|CommitFloor|Join|ValidateTree|UpdatePath|CryptoFloor)$/^(create|process|cs=0x0001)$/^(cs=0x0001|n=1024)$/^(n=1024|tree=full)$' \
 			-test.benchtime 5x -test.count 6 -test.cpu 1 | tee "$out/quick.txt" ;;
 	sim) # grow-50k at sampled, 2 cores then 1
-		for p in 2 1; do
+		for p in ${SIM_PROCS:-2 1}; do
 			logload "sim-$p"
 			(cd "$root" && GOMAXPROCS=$p /usr/bin/time -v "$tmp/mlssim" run --quiet workloads/grow-50k.yaml \
 				--set output.events=false --out "$out/g50-$p") 2> "$out/sim-$p.log"
