@@ -113,6 +113,11 @@ func checkCryptoBasics(s *suite.Suite, tc *cryptoBasics) error {
 	} else {
 		c.Bytes("encrypt_with_label.plaintext (DecryptWithLabel)", pt, en.Plaintext)
 	}
+	if pt, err := s.DecryptWithLabelKeyPair(en.Priv, en.Pub, en.Label, en.Context, en.KEMOutput, en.Ciphertext); err != nil {
+		c.Err("encrypt_with_label (DecryptWithLabelKeyPair)", err)
+	} else {
+		c.Bytes("encrypt_with_label.plaintext (DecryptWithLabelKeyPair)", pt, en.Plaintext)
+	}
 	if kemOut, ct, err := s.EncryptWithLabel(nil, en.Pub, en.Label, en.Context, en.Plaintext); err != nil {
 		c.Err("encrypt_with_label (EncryptWithLabel)", err)
 	} else if pt, err := s.DecryptWithLabel(en.Priv, en.Label, en.Context, kemOut, ct); err != nil {

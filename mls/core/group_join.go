@@ -54,7 +54,12 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	if err != nil {
 		return nil, err
 	}
-	gs, err := w.decryptGroupSecrets(cs, ref, kp.InitPriv)
+	// kp.KeyPackage.InitKey is the key the committer encrypted to (the
+	// entry is found by the KeyPackage's reference) and the public key of
+	// kp.InitPriv in every bundle this package or the mls facade builds;
+	// in a hand-made bundle where it is not, decryption fails (see
+	// suite.DecryptWithLabelKeyPair).
+	gs, err := w.decryptGroupSecrets(cs, ref, kp.InitPriv, kp.KeyPackage.InitKey)
 	if err != nil {
 		return nil, err
 	}

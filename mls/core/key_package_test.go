@@ -145,9 +145,13 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 	}
 	w := &Welcome{CipherSuite: CipherSuite(id), Secrets: []EncryptedGroupSecrets{{NewMember: []byte("other")}, *e}, EncryptedGroupInfo: egi}
 	ref, _ := kp.Ref()
-	got, err := w.decryptGroupSecrets(cs, ref, initPriv)
+	got, err := w.decryptGroupSecrets(cs, ref, initPriv, kp.InitKey)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without the init key (recomputed from initPriv): the same secrets.
+	if got2, err := w.decryptGroupSecrets(cs, ref, initPriv, nil); err != nil || !bytes.Equal(got2.JoinerSecret, got.JoinerSecret) {
+		t.Fatalf("without init key: %v", err)
 	}
 	if !bytes.Equal(got.JoinerSecret, joiner) || got.PathSecret == nil || string(got.PathSecret.PathSecret) != "ps" {
 		t.Fatalf("group secrets %+v", got)
@@ -160,22 +164,27 @@ func TestWelcomeEncryptDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Failures.
-	if _, err := w.decryptGroupSecrets(cs, []byte("nope"), initPriv); !errors.Is(err, ErrInvalidWelcome) {
+	if _, err := w.decryptGroupSecrets(cs, []byte("nope"), initPriv, kp.InitKey); !errors.Is(err, ErrInvalidWelcome) {
 		t.Errorf("unknown ref: %v", err)
 	}
-	_, otherInit, _ := newTestKeyPackage(t, id, 43)
-	if _, err := w.decryptGroupSecrets(cs, ref, otherInit); !errors.Is(err, ErrDecrypt) {
-		t.Errorf("wrong init key: %v", err)
+	otherKP, otherInit, _ := newTestKeyPackage(t, id, 43)
+	for _, pub := range [][]byte{nil, kp.InitKey, otherKP.InitKey} {
+		if _, err := w.decryptGroupSecrets(cs, ref, otherInit, pub); !errors.Is(err, ErrDecrypt) {
+			t.Errorf("wrong init private key (public key %x): %v", pub, err)
+		}
+	}
+	if _, err := w.decryptGroupSecrets(cs, ref, initPriv, otherKP.InitKey); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("init private key with another public key: %v", err)
 	}
 	w2 := *w
 	w2.EncryptedGroupInfo = append(bytes.Clone(egi[:len(egi)-1]), egi[len(egi)-1]^1)
-	if _, err := w2.decryptGroupSecrets(cs, ref, initPriv); !errors.Is(err, ErrDecrypt) {
+	if _, err := w2.decryptGroupSecrets(cs, ref, initPriv, kp.InitKey); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("GroupSecrets bound to encrypted_group_info: %v", err)
 	}
 	if _, err := w2.decryptGroupInfo(cs, ws); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("tampered group info: %v", err)
 	}
-	if _, err := w.decryptGroupSecrets(suite.MustGet(suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519), ref, initPriv); !errors.Is(err, ErrInvalidWelcome) {
+	if _, err := w.decryptGroupSecrets(suite.MustGet(suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519), ref, initPriv, kp.InitKey); !errors.Is(err, ErrInvalidWelcome) {
 		t.Errorf("suite mismatch: %v", err)
 	}
 	gi2.Signer = 1

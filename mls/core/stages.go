@@ -161,7 +161,7 @@ func (v *Welcome) DecryptGroupSecrets(kpRef, initPriv []byte) (*GroupSecrets, er
 	if err != nil {
 		return nil, err
 	}
-	return v.decryptGroupSecrets(s, kpRef, initPriv)
+	return v.decryptGroupSecrets(s, kpRef, initPriv, nil)
 }
 
 // DecryptGroupInfo decrypts the Welcome's GroupInfo with the welcome

@@ -861,7 +861,15 @@ func (t *RatchetTree) DecryptUpdatePathSecret(priv *TreePrivate, sender LeafInde
 		return nil, nil, nil, nodeErr(CodeDecrypt, ruleUpdatePathDecr, uint32(fpath[at]), fmt.Sprintf("leaf %d holds no key of the copath resolution", me), nil)
 	}
 	ct := path.Nodes[at].EncryptedPathSecret[j]
-	ps, err := cs.DecryptWithLabel(key.priv, "UpdatePathNode", groupContext, ct.KEMOutput, ct.Ciphertext)
+	// key.pub is the public key of key.priv (every privKey is built with
+	// the public key derived from its private key: ownedKey after
+	// DeriveKeyPair or HPKEPublicKey, TreePrivateFromKeys), and equals the
+	// encryption_key of node mine[j] in the tree (checked above), the key
+	// the committer encrypted to. DecryptWithLabelKeyPair uses it as pkR
+	// instead of recomputing it from key.priv; were the pair ever
+	// mismatched, decryption would fail, never return another plaintext
+	// (see DecryptWithLabelKeyPair).
+	ps, err := cs.DecryptWithLabelKeyPair(key.priv, key.pub, "UpdatePathNode", groupContext, ct.KEMOutput, ct.Ciphertext)
 	decrypted := ps
 	if err != nil {
 		return nil, nil, nil, nodeErr(CodeDecrypt, ruleUpdatePathDecr, uint32(fpath[at]), "", err)

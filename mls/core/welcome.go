@@ -336,9 +336,12 @@ func encryptGroupSecrets(sealer *suite.LabeledSealer, rnd io.Reader, kp *KeyPack
 
 // DecryptGroupSecrets finds the entry for the KeyPackage with reference
 // kpRef and decrypts it with initPriv, the private key of that KeyPackage's
-// init_key (RFC 9420, Section 12.4.3.1). Errors match ErrInvalidWelcome
-// (no entry, suite mismatch), ErrDecrypt or ErrDecode.
-func (v *Welcome) decryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (*GroupSecrets, error) {
+// init_key (RFC 9420, Section 12.4.3.1). initPub, if not nil, is that
+// init_key, the public key of initPriv: HPKE then uses it rather than
+// recomputing it from initPriv (suite.DecryptWithLabelKeyPair; a mismatched
+// pair makes decryption fail). Errors match ErrInvalidWelcome (no entry,
+// suite mismatch), ErrDecrypt or ErrDecode.
+func (v *Welcome) decryptGroupSecrets(cs *suite.Suite, kpRef, initPriv, initPub []byte) (*GroupSecrets, error) {
 	const rule = "RFC 9420 §12.4.3.1"
 	if v.CipherSuite != CipherSuite(cs.ID()) {
 		return nil, protoErr(CodeInvalidWelcome, rule+" cipher_suite", fmt.Sprintf("Welcome %v, KeyPackage %v", v.CipherSuite, cs.ID()), nil)
@@ -347,8 +350,15 @@ func (v *Welcome) decryptGroupSecrets(cs *suite.Suite, kpRef, initPriv []byte) (
 	if e == nil {
 		return nil, protoErr(CodeInvalidWelcome, rule+" secrets", fmt.Sprintf("no entry for KeyPackageRef %x", kpRef), nil)
 	}
-	pt, err := cs.DecryptWithLabel(initPriv, labelWelcomeHPKE, v.EncryptedGroupInfo,
-		e.EncryptedGroupSecrets.KEMOutput, e.EncryptedGroupSecrets.Ciphertext)
+	var pt []byte
+	var err error
+	if initPub != nil {
+		pt, err = cs.DecryptWithLabelKeyPair(initPriv, initPub, labelWelcomeHPKE, v.EncryptedGroupInfo,
+			e.EncryptedGroupSecrets.KEMOutput, e.EncryptedGroupSecrets.Ciphertext)
+	} else {
+		pt, err = cs.DecryptWithLabel(initPriv, labelWelcomeHPKE, v.EncryptedGroupInfo,
+			e.EncryptedGroupSecrets.KEMOutput, e.EncryptedGroupSecrets.Ciphertext)
+	}
 	if err != nil {
 		return nil, protoErr(CodeDecrypt, rule+" encrypted_group_secrets", "", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cloudflare/circl/dh/x25519"
+	"github.com/cloudflare/circl/dh/x448"
 	circlhpke "github.com/cloudflare/circl/hpke"
 	circled25519 "github.com/cloudflare/circl/sign/ed25519"
 )
@@ -340,4 +341,62 @@ func BenchmarkPrimitive(b *testing.B) {
 			x25519.KeyGen(&pk, &sk1)
 		}
 	})
+}
+
+// BenchmarkDecryptWithLabelKeyPair compares decryption that recomputes the
+// recipient's public key (DecryptWithLabel) with decryption given the key
+// pair (DecryptWithLabelKeyPair), for the X25519 and X448 suites, next to
+// their floors: the variable-base DH that both perform (dh=shared) and the
+// fixed-base public key computation that the second one skips (dh=keygen).
+func BenchmarkDecryptWithLabelKeyPair(b *testing.B) {
+	for _, id := range []ID{MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448} {
+		s := MustGet(id)
+		priv, pub, _ := s.GenerateKeyPair(seeded(1))
+		enc, ct, _ := s.EncryptWithLabel(seeded(2), pub, "UpdatePathNode", benchContext, benchPT)
+		prefix := fmt.Sprintf("cs=0x%04x/", uint16(id))
+		b.Run(prefix+"op=DecryptWithLabel", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.DecryptWithLabel(priv, "UpdatePathNode", benchContext, enc, ct); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(prefix+"op=DecryptWithLabelKeyPair", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.DecryptWithLabelKeyPair(priv, pub, "UpdatePathNode", benchContext, enc, ct); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(prefix+"floor/dh=shared", func(b *testing.B) {
+			for b.Loop() {
+				if s.kem == kemX25519 {
+					var out, sk, pk x25519.Key
+					copy(sk[:], priv)
+					copy(pk[:], enc)
+					x25519.Shared(&out, &sk, &pk)
+				} else {
+					var out, sk, pk x448.Key
+					copy(sk[:], priv)
+					copy(pk[:], enc)
+					x448.Shared(&out, &sk, &pk)
+				}
+			}
+		})
+		b.Run(prefix+"floor/dh=keygen", func(b *testing.B) {
+			for b.Loop() {
+				if s.kem == kemX25519 {
+					var sk, pk x25519.Key
+					copy(sk[:], priv)
+					x25519.KeyGen(&pk, &sk)
+				} else {
+					var sk, pk x448.Key
+					copy(sk[:], priv)
+					x448.KeyGen(&pk, &sk)
+				}
+			}
+		})
+	}
 }

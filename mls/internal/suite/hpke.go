@@ -14,6 +14,8 @@ import (
 	"hash"
 	"io"
 
+	"github.com/cloudflare/circl/dh/x25519"
+	"github.com/cloudflare/circl/dh/x448"
 	"github.com/cloudflare/circl/hpke"
 	"github.com/cloudflare/circl/kem"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
@@ -434,6 +436,39 @@ func (s *Suite) DecryptWithLabel(priv []byte, label string, context, kemOutput, 
 	if err != nil {
 		return nil, err
 	}
+	return s.openWithSecret(ss, label, context, ciphertext)
+}
+
+// DecryptWithLabelKeyPair is DecryptWithLabel for a receiver that already
+// holds the public key pub of priv (the tree node's encryption_key, a
+// KeyPackage's init_key): for X25519 and X448 it decapsulates with pub as
+// pkRm in kem_context (RFC 9180, Section 4.1) instead of recomputing it
+// from priv, which saves the fixed-base scalar multiplication that is most
+// of the cost of a DHKEM Decap. For the other KEMs it is DecryptWithLabel
+// and ignores pub: the NIST curves compute the public key when parsing the
+// private key anyway (crypto/ecdh), and ML-KEM and X-Wing do not use one.
+//
+// pub must be the public key of priv (SerializePublicKey(pk(priv))); then
+// the result, plaintext or error, is that of DecryptWithLabel. A pub that
+// is not can only make decryption fail: the key schedule then derives from
+// enc || pub, which an honest sender used only if it encrypted to pub, and
+// from DH(priv, enc), which matches the sender's DH(skE, pub) only if pub
+// and pk(priv) have the same DH output, so a success returns what was
+// encrypted to pub and can be opened with priv. An X25519/X448 pub of the
+// wrong length returns an error wrapping ErrInvalidKey.
+func (s *Suite) DecryptWithLabelKeyPair(priv, pub []byte, label string, context, kemOutput, ciphertext []byte) ([]byte, error) {
+	ss, err := s.decapKeyPair(priv, pub, kemOutput)
+	if err != nil {
+		return nil, err
+	}
+	return s.openWithSecret(ss, label, context, ciphertext)
+}
+
+// openWithSecret is the rest of DecryptWithLabel after Decap: the
+// base-mode key schedule from sharedSecret, which it overwrites, and one
+// AEAD open with the base nonce and empty AAD (RFC 9180, Sections 5.1,
+// 5.2).
+func (s *Suite) openWithSecret(ss []byte, label string, context, ciphertext []byte) ([]byte, error) {
 	key, nonce := s.hpkeKeyNonce(ss, s.keyScheduleContext(encryptContext(label, context)))
 	pt, err := s.Open(key, nonce, nil, ciphertext)
 	clear(key)
@@ -546,6 +581,56 @@ func (s *Suite) decap(priv, enc []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: HPKE kem_output: %v", ErrDecrypt, err)
 	}
 	return ss, nil
+}
+
+// decapKeyPair is decap for a receiver that knows pub, the public key of
+// priv (see DecryptWithLabelKeyPair): for X25519 and X448 it is DHKEM's
+// Decap of RFC 9180, Section 4.1, with pkRm = pub:
+//
+//	dh = DH(skR, enc)   (an all-zero output is rejected, RFC 9180, Section 7.1.4)
+//	kem_context = enc || pkRm
+//	shared_secret = ExtractAndExpand(dh, kem_context)
+//
+// computed with the same circl DH functions as circl's Decapsulate, so the
+// output and errors equal decap's whenever pub = pk(priv). Other KEMs, and
+// a malformed priv or enc (whose errors decap reports), go to decap.
+func (s *Suite) decapKeyPair(priv, pub, enc []byte) ([]byte, error) {
+	kp := s.hpke.kp
+	if (s.kem != kemX25519 && s.kem != kemX448) || len(priv) != kp.nsk || len(enc) != kp.nsk {
+		return s.decap(priv, enc)
+	}
+	if len(pub) != kp.nsk {
+		return nil, fmt.Errorf("%w: HPKE public key (%d bytes) for %v", ErrInvalidKey, len(pub), s.id)
+	}
+	var dh []byte
+	var ok bool
+	switch s.kem {
+	case kemX25519:
+		var out, sk, pk x25519.Key
+		copy(sk[:], priv)
+		copy(pk[:], enc)
+		ok = x25519.Shared(&out, &sk, &pk) // false: enc of low order, dh all zero
+		clear(sk[:])
+		dh = out[:]
+	case kemX448:
+		var out, sk, pk x448.Key
+		copy(sk[:], priv)
+		copy(pk[:], enc)
+		ok = x448.Shared(&out, &sk, &pk)
+		clear(sk[:])
+		dh = out[:]
+	}
+	defer clear(dh)
+	if !ok {
+		// decap's error: circl's Decapsulate returns this one.
+		return nil, fmt.Errorf("%w: HPKE kem_output: %v", ErrDecrypt, hpke.ErrInvalidKEMSharedSecret)
+	}
+	kemContext := make([]byte, 0, len(enc)+len(pub))
+	kemContext = append(append(kemContext, enc...), pub...)
+	// ExtractAndExpand (RFC 9180, Section 4.1), with the KEM's suite_id.
+	eaePRK := kp.labeledExtract(nil, "eae_prk", dh)
+	defer clear(eaePRK)
+	return kp.labeledExpand(eaePRK, "shared_secret", kemContext, s.hpke.scheme.SharedKeySize()), nil
 }
 
 func randOrDefault(r io.Reader) io.Reader {
