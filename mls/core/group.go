@@ -320,6 +320,12 @@ func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*Aut
 	if err != nil {
 		return nil, err
 	}
+	// ac is final but for Auth: its FramedContent is encoded once for the
+	// signature, the transcript hash and the membership tag. ac stays
+	// inside the sending flow (see AuthenticatedContent.framed).
+	if err := ac.pinFramed(); err != nil {
+		return nil, fmt.Errorf("mls: encoding FramedContent: %w", err)
+	}
 	if err := ac.sign(k, &g.pub.ctx); err != nil {
 		return nil, err
 	}
@@ -500,7 +506,7 @@ func (g *Group) propose(p *Proposal, opts *ProposeOptions, updatePriv []byte) (*
 }
 
 func (g *Group) proposalRef(ac *AuthenticatedContent) ([]byte, error) {
-	enc, err := ac.Marshal()
+	enc, err := ac.marshalPinned()
 	if err != nil {
 		return nil, err
 	}
