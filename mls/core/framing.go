@@ -385,12 +385,11 @@ func (v *AuthenticatedContent) framedBytes() ([]byte, error) {
 // marshalPinned is Marshal from the pinned encoding:
 // AuthenticatedContent = wire_format || FramedContent || FramedContentAuthData.
 func (v *AuthenticatedContent) marshalPinned() ([]byte, error) {
-	framed, err := v.framedBytes()
-	if err != nil {
-		return nil, err
+	if v.framed == nil {
+		return codec.Encode(v.marshal)
 	}
-	b := cryptobyte.NewBuilder(make([]byte, 0, len(framed)+authDataSize(&v.Auth)))
-	b.AddBytes(framed)
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(v.framed)+authDataSize(&v.Auth)))
+	b.AddBytes(v.framed)
 	v.Auth.marshal(b, v.Content.ContentType)
 	return b.Bytes()
 }

@@ -37,21 +37,26 @@ func needsGroupContext(t SenderType) bool {
 //	version || wire_format || FramedContent || GroupContext (member and
 //	new_member_commit senders only),
 //
-// from v's encoded wire_format || FramedContent (framedBytes), with room
-// more bytes of capacity for AuthenticatedContentTBM to append to.
+// from v's pinned wire_format || FramedContent when there is one
+// (AuthenticatedContent.framed), with room more bytes of capacity for
+// AuthenticatedContentTBM to append to.
 func (v *AuthenticatedContent) framedContentTBS(ctx *GroupContext, room int) ([]byte, error) {
-	framed, err := v.framedBytes()
-	if err != nil {
-		return nil, err
-	}
 	withCtx := needsGroupContext(v.Content.Sender.Type)
-	n := 2 + len(framed) + room
-	if withCtx && ctx != nil {
-		n += groupContextSize(ctx)
+	var b *cryptobyte.Builder
+	if v.framed != nil {
+		n := 2 + len(v.framed) + room
+		if withCtx && ctx != nil {
+			n += groupContextSize(ctx)
+		}
+		b = cryptobyte.NewBuilder(make([]byte, 0, n))
+		ProtocolVersionMLS10.marshal(b)
+		b.AddBytes(v.framed)
+	} else {
+		b = new(cryptobyte.Builder)
+		ProtocolVersionMLS10.marshal(b)
+		b.AddUint16(uint16(v.WireFormat))
+		v.Content.marshal(b)
 	}
-	b := cryptobyte.NewBuilder(make([]byte, 0, n))
-	ProtocolVersionMLS10.marshal(b)
-	b.AddBytes(framed)
 	if withCtx {
 		if ctx == nil {
 			b.SetError(errors.New("mls: FramedContentTBS for a member sender needs the GroupContext"))
@@ -530,10 +535,14 @@ func openPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 		},
 		Auth: content.Auth,
 	}
-	// ac is this call's own value: its FramedContent is encoded once, for
-	// the signature and the caller's transcript hash.
-	if err := ac.pinFramed(); err != nil {
-		return nil, protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
+	// ac is this call's own value: the FramedContent of a handshake
+	// message is encoded once, for the signature and the caller's
+	// transcript hash or proposal ref (application data needs only the
+	// signature).
+	if ac.Content.ContentType != ContentTypeApplication {
+		if err := ac.pinFramed(); err != nil {
+			return nil, protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
+		}
 	}
 	if err := ac.verifySignature(cs, pub, ctx); err != nil {
 		return nil, err
