@@ -233,13 +233,16 @@ func (st *stagedCommit) confirm(ac *AuthenticatedContent) ([]byte, error) {
 
 // confirmedHash is the new epoch's confirmed transcript hash, from the
 // previous epoch's interim transcript hash and the signed commit ac (RFC
-// 9420, Section 8.2).
+// 9420, Section 8.2): Hash(interim || ConfirmedTranscriptHashInput), the
+// input hashed in place from ac's pinned encoding (confirmedTranscriptHash
+// over ac.ConfirmedTranscriptHashInput() is the same hash).
 func (st *stagedCommit) confirmedHash(ac *AuthenticatedContent) ([]byte, error) {
-	input, err := ac.ConfirmedTranscriptHashInput()
-	if err != nil {
+	h := st.pg.cs.NewHash()
+	h.Write(st.pg.interim)
+	if err := ac.writeConfirmedTranscriptHashInput(h); err != nil {
 		return nil, err
 	}
-	return confirmedTranscriptHash(st.pg.cs, st.pg.interim, input), nil
+	return h.Sum(nil), nil
 }
 
 // nextPublic returns the new epoch's PublicGroup once ac carries its

@@ -11,6 +11,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -281,31 +282,6 @@ func (v *FramedContent) unmarshal(s *cryptobyte.String) error {
 	return err
 }
 
-// framedContentTBS is the input to the FramedContent signature. Context is
-// included for member and new_member_commit senders only.
-//
-// RFC 9420, Section 6.1.
-type framedContentTBS struct {
-	Version    ProtocolVersion
-	WireFormat WireFormat
-	Content    *FramedContent
-	Context    *GroupContext // member and new_member_commit senders
-}
-
-func (v *framedContentTBS) marshal(b *cryptobyte.Builder) {
-	v.Version.marshal(b)
-	b.AddUint16(uint16(v.WireFormat))
-	v.Content.marshal(b)
-	switch v.Content.Sender.Type {
-	case SenderTypeMember, SenderTypeNewMemberCommit:
-		if v.Context == nil {
-			b.SetError(errors.New("mls: FramedContentTBS for a member sender needs the GroupContext"))
-			return
-		}
-		v.Context.marshal(b)
-	}
-}
-
 // FramedContentAuthData authenticates a FramedContent: the signature and,
 // for commits, the confirmation tag.
 //
@@ -344,6 +320,84 @@ type AuthenticatedContent struct {
 	WireFormat WireFormat
 	Content    FramedContent
 	Auth       FramedContentAuthData
+
+	// framed, when not nil, is wire_format || FramedContent encoded: the
+	// common part of FramedContentTBS (after its version),
+	// AuthenticatedContentTBM, ConfirmedTranscriptHashInput and the
+	// AuthenticatedContent itself (RFC 9420, Sections 6.1, 6.2, 8.2).
+	// A flow that handles one message (verifying a received message in
+	// unprotectPublic and openPrivate, or framing one in Group.frame and
+	// the external commit) sets it with pinFramed, so that the large
+	// FramedContent of a commit is encoded once, not once per input.
+	//
+	// Invariant: framed is set only on a value the flow itself created,
+	// after its WireFormat and Content are final, and the flow never
+	// changes them afterwards (Auth may change: it is not covered). A
+	// value handed to a caller outside the package has framed == nil
+	// (UnprotectPublic, OpenPrivate and UnprotectPrivate clear it), and
+	// the exported methods and functions taking an AuthenticatedContent
+	// (Marshal, ConfirmedTranscriptHashInput, Sign, ProtectPublic) never
+	// read it, so an exported field mutated by user code can never meet a
+	// stale encoding. It is never written on a shared value: each
+	// verification builds its own AuthenticatedContent (a decoded
+	// *MLSMessage may be processed by several goroutines at once).
+	framed []byte
+}
+
+// encodeFramed encodes wire_format || FramedContent (see
+// AuthenticatedContent.framed).
+func encodeFramed(wf WireFormat, fc *FramedContent) ([]byte, error) {
+	return codec.Encode(func(b *cryptobyte.Builder) {
+		b.AddUint16(uint16(wf))
+		fc.marshal(b)
+	})
+}
+
+// pinFramed encodes v's wire format and content once for the rest of the
+// calling flow (see the invariant of AuthenticatedContent.framed).
+func (v *AuthenticatedContent) pinFramed() error {
+	enc, err := encodeFramed(v.WireFormat, &v.Content)
+	if err != nil {
+		return err
+	}
+	v.framed = enc
+	return nil
+}
+
+// unpinned returns v with its pinned encoding dropped, before a flow hands
+// v to a caller outside the package.
+func (v *AuthenticatedContent) unpinned() *AuthenticatedContent {
+	if v != nil {
+		v.framed = nil
+	}
+	return v
+}
+
+// framedBytes returns wire_format || FramedContent: the pinned encoding, or
+// a fresh one when none is pinned. The result must not be modified.
+func (v *AuthenticatedContent) framedBytes() ([]byte, error) {
+	if v.framed != nil {
+		return v.framed, nil
+	}
+	return encodeFramed(v.WireFormat, &v.Content)
+}
+
+// marshalPinned is Marshal from the pinned encoding:
+// AuthenticatedContent = wire_format || FramedContent || FramedContentAuthData.
+func (v *AuthenticatedContent) marshalPinned() ([]byte, error) {
+	if v.framed == nil {
+		return codec.Encode(v.marshal)
+	}
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(v.framed)+authDataSize(&v.Auth)))
+	b.AddBytes(v.framed)
+	v.Auth.marshal(b, v.Content.ContentType)
+	return b.Bytes()
+}
+
+// authDataSize bounds the encoded size of a FramedContentAuthData (two
+// opaque fields, each with a varint header of at most 4 bytes).
+func authDataSize(a *FramedContentAuthData) int {
+	return 8 + len(a.Signature) + len(a.ConfirmationTag)
 }
 
 func (v *AuthenticatedContent) marshal(b *cryptobyte.Builder) {
@@ -396,6 +450,26 @@ func (v *AuthenticatedContent) ConfirmedTranscriptHashInput() ([]byte, error) {
 		v.Content.marshal(b)
 		codec.AddOpaque(b, v.Auth.Signature)
 	})
+}
+
+// writeConfirmedTranscriptHashInput writes ConfirmedTranscriptHashInput
+// (RFC 9420, Section 8.2) to w from the pinned encoding: it is
+// wire_format || FramedContent || opaque signature<V>. v must be a commit.
+func (v *AuthenticatedContent) writeConfirmedTranscriptHashInput(w io.Writer) error {
+	if v.Content.ContentType != ContentTypeCommit {
+		return fmt.Errorf("mls: confirmed transcript hash input of %v content", v.Content.ContentType)
+	}
+	framed, err := v.framedBytes()
+	if err != nil {
+		return err
+	}
+	sig, err := codec.Encode(func(b *cryptobyte.Builder) { codec.AddOpaque(b, v.Auth.Signature) })
+	if err != nil {
+		return err
+	}
+	_, _ = w.Write(framed) // a hash.Hash never fails
+	_, _ = w.Write(sig)
+	return nil
 }
 
 // ConfirmationTag returns the confirmation tag of a commit's

@@ -320,6 +320,15 @@ func (g *Group) frame(ct ContentType, body any, aad []byte, wf WireFormat) (*Aut
 	if err != nil {
 		return nil, err
 	}
+	// ac is final but for Auth: the FramedContent of a handshake message
+	// is encoded once for the signature, the membership tag and the
+	// transcript hash or proposal ref (application data is only signed).
+	// ac stays inside the sending flow (see AuthenticatedContent.framed).
+	if ct != ContentTypeApplication {
+		if err := ac.pinFramed(); err != nil {
+			return nil, fmt.Errorf("mls: encoding FramedContent: %w", err)
+		}
+	}
 	if err := ac.sign(k, &g.pub.ctx); err != nil {
 		return nil, err
 	}
@@ -500,7 +509,7 @@ func (g *Group) propose(p *Proposal, opts *ProposeOptions, updatePriv []byte) (*
 }
 
 func (g *Group) proposalRef(ac *AuthenticatedContent) ([]byte, error) {
-	enc, err := ac.Marshal()
+	enc, err := ac.marshalPinned()
 	if err != nil {
 		return nil, err
 	}

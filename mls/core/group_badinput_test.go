@@ -134,7 +134,7 @@ func TestBadInputTamperedCommit(t *testing.T) {
 					m, err := UnmarshalMLSMessage(bad)
 					if err == nil && m.PublicMessage != nil && m.PublicMessage.Content.Sender.Type == SenderTypeMember {
 						pm := m.PublicMessage
-						if tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, &c.pub.ctx); err == nil {
+						if tbm, _, err := pm.authenticatedContent().authenticatedContentTBM(&c.pub.ctx); err == nil {
 							pm.MembershipTag = c.keys.Membership.tag(c.cs, tbm)
 							bad = mustEncode(t, m)
 						}

@@ -282,6 +282,11 @@ func ExternalJoin(cfg *Config, groupInfo *GroupInfo, kp *KeyPackageBundle, opts 
 			Commit:            &Commit{Proposals: refs, Path: st.path},
 		},
 	}
+	// Encoded once for the signature and the transcript hash; ac stays
+	// inside this flow (see AuthenticatedContent.framed).
+	if err := ac.pinFramed(); err != nil {
+		return nil, nil, fmt.Errorf("mls: encoding FramedContent: %w", err)
+	}
 	if err := ac.sign(sigKey, &pg.ctx); err != nil {
 		return nil, nil, err
 	}

@@ -32,13 +32,67 @@ func needsGroupContext(t SenderType) bool {
 	return t == SenderTypeMember || t == SenderTypeNewMemberCommit
 }
 
-// framedContentTBS encodes FramedContentTBS (RFC 9420, Section 6.1).
-func encodeFramedContentTBS(wf WireFormat, content *FramedContent, ctx *GroupContext) ([]byte, error) {
-	tbs := framedContentTBS{Version: ProtocolVersionMLS10, WireFormat: wf, Content: content}
-	if needsGroupContext(content.Sender.Type) {
-		tbs.Context = ctx
+// framedContentTBS encodes FramedContentTBS (RFC 9420, Section 6.1),
+//
+//	version || wire_format || FramedContent || GroupContext (member and
+//	new_member_commit senders only),
+//
+// from v's pinned wire_format || FramedContent when there is one
+// (AuthenticatedContent.framed), with room more bytes of capacity for
+// AuthenticatedContentTBM to append to.
+func (v *AuthenticatedContent) framedContentTBS(ctx *GroupContext, room int) ([]byte, error) {
+	withCtx := needsGroupContext(v.Content.Sender.Type)
+	var b *cryptobyte.Builder
+	if v.framed != nil {
+		n := 2 + len(v.framed) + room
+		if withCtx && ctx != nil {
+			n += groupContextSize(ctx)
+		}
+		b = cryptobyte.NewBuilder(make([]byte, 0, n))
+		ProtocolVersionMLS10.marshal(b)
+		b.AddBytes(v.framed)
+	} else {
+		b = new(cryptobyte.Builder)
+		ProtocolVersionMLS10.marshal(b)
+		b.AddUint16(uint16(v.WireFormat))
+		v.Content.marshal(b)
 	}
-	return codec.Encode(tbs.marshal)
+	if withCtx {
+		if ctx == nil {
+			b.SetError(errors.New("mls: FramedContentTBS for a member sender needs the GroupContext"))
+		} else {
+			ctx.marshal(b)
+		}
+	}
+	return b.Bytes()
+}
+
+// groupContextSize bounds the encoded size of a GroupContext (a capacity
+// hint: varint headers of at most 4 bytes).
+func groupContextSize(ctx *GroupContext) int {
+	n := 2 + 2 + 4 + len(ctx.GroupID) + 8 + 4 + len(ctx.TreeHash) + 4 + len(ctx.ConfirmedTranscriptHash) + 4
+	for i := range ctx.Extensions {
+		n += 2 + 4 + len(ctx.Extensions[i].Data)
+	}
+	return n
+}
+
+// authenticatedContentTBM encodes AuthenticatedContentTBM
+// { FramedContentTBS content_tbs; FramedContentAuthData auth; }
+// (RFC 9420, Section 6.2) for v, a PublicMessage's content of a member
+// sender. It also returns content_tbs, a prefix of the same buffer, for
+// the signature.
+func (v *AuthenticatedContent) authenticatedContentTBM(ctx *GroupContext) (tbm, tbs []byte, err error) {
+	tbs, err = v.framedContentTBS(ctx, authDataSize(&v.Auth))
+	if err != nil {
+		return nil, nil, err
+	}
+	b := cryptobyte.NewBuilder(tbs)
+	v.Auth.marshal(b, v.Content.ContentType)
+	if tbm, err = b.Bytes(); err != nil {
+		return nil, nil, err
+	}
+	return tbm, tbm[:len(tbs):len(tbs)], nil
 }
 
 // Sign sets v.Auth.Signature = SignWithLabel(priv, "FramedContentTBS",
@@ -55,7 +109,7 @@ func (v *AuthenticatedContent) signPriv(cs *suite.Suite, priv []byte, ctx *Group
 
 // sign is Sign with a parsed signature key.
 func (v *AuthenticatedContent) sign(k *suite.Signer, ctx *GroupContext) error {
-	tbs, err := encodeFramedContentTBS(v.WireFormat, &v.Content, ctx)
+	tbs, err := v.framedContentTBS(ctx, 0)
 	if err != nil {
 		return fmt.Errorf("mls: encoding FramedContentTBS: %w", err)
 	}
@@ -73,11 +127,17 @@ func (v *AuthenticatedContent) verifySignature(cs *suite.Suite, pub []byte, ctx 
 	if needsGroupContext(v.Content.Sender.Type) && ctx == nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "no GroupContext for a member sender", nil)
 	}
-	tbs, err := encodeFramedContentTBS(v.WireFormat, &v.Content, ctx)
+	tbs, err := v.framedContentTBS(ctx, 0)
 	if err != nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
 	}
-	if err := cs.VerifyWithLabel(pub, labelFramedContentTBS, tbs, v.Auth.Signature); err != nil {
+	return verifyTBS(cs, pub, tbs, v.Auth.Signature)
+}
+
+// verifyTBS checks signature over the encoded FramedContentTBS tbs (RFC
+// 9420, Section 6.1). The error matches ErrInvalidSignature.
+func verifyTBS(cs *suite.Suite, pub, tbs, signature []byte) error {
+	if err := cs.VerifyWithLabel(pub, labelFramedContentTBS, tbs, signature); err != nil {
 		return protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentAuthData.signature", "", err)
 	}
 	return nil
@@ -107,17 +167,6 @@ func (v *AuthenticatedContent) verifyConfirmationTag(cs *suite.Suite, key Confir
 		return protoErr(CodeInvalidMAC, "RFC 9420 §6.1 confirmation_tag", "", nil)
 	}
 	return nil
-}
-
-// authenticatedContentTBM encodes AuthenticatedContentTBM
-// { FramedContentTBS content_tbs; FramedContentAuthData auth; }
-// (RFC 9420, Section 6.2) for a PublicMessage.
-func authenticatedContentTBM(content *FramedContent, auth *FramedContentAuthData, ctx *GroupContext) ([]byte, error) {
-	tbs := framedContentTBS{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, Content: content, Context: ctx}
-	return codec.Encode(func(b *cryptobyte.Builder) {
-		tbs.marshal(b)
-		auth.marshal(b, content.ContentType)
-	})
 }
 
 // checkSenderContent enforces the content a sender type may carry
@@ -171,7 +220,10 @@ func ProtectPublic(cs CipherSuite, ac *AuthenticatedContent, ctx *GroupContext, 
 	if err != nil {
 		return nil, err
 	}
-	return protectPublic(s, ac, ctx, membershipKey)
+	// ac is the caller's: encode it afresh (see AuthenticatedContent.framed).
+	c := *ac
+	c.framed = nil
+	return protectPublic(s, &c, ctx, membershipKey)
 }
 
 // protectPublic is ProtectPublic for a suite already looked up.
@@ -187,7 +239,7 @@ func protectPublic(cs *suite.Suite, ac *AuthenticatedContent, ctx *GroupContext,
 	}
 	pm := &PublicMessage{Content: ac.Content, Auth: ac.Auth}
 	if ac.Content.Sender.Type == SenderTypeMember {
-		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)
+		tbm, _, err := ac.authenticatedContentTBM(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("mls: encoding AuthenticatedContentTBM: %w", err)
 		}
@@ -215,16 +267,30 @@ func unprotectPublic(cs *suite.Suite, pm *PublicMessage, ctx *GroupContext, memb
 	if err := checkSenderContent(&pm.Content); err != nil {
 		return nil, err
 	}
+	// ac is this call's own value (pm may be shared by other goroutines
+	// and is only read): its FramedContent is encoded once, for the
+	// membership tag, the signature, and the caller's transcript hash.
+	ac := pm.authenticatedContent()
 	if pm.Content.Sender.Type == SenderTypeMember && membershipKey != nil {
-		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, ctx)
+		if err := ac.pinFramed(); err != nil {
+			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2 AuthenticatedContentTBM", "not encodable", err)
+		}
+		tbm, tbs, err := ac.authenticatedContentTBM(ctx)
 		if err != nil {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §6.2 AuthenticatedContentTBM", "not encodable", err)
 		}
 		if !membershipKey.verify(cs, tbm, pm.MembershipTag) {
 			return nil, protoErr(CodeInvalidMAC, "RFC 9420 §6.2 membership_tag", "", nil)
 		}
+		// content_tbs is a prefix of AuthenticatedContentTBM.
+		if err := verifyTBS(cs, sigPub, tbs, ac.Auth.Signature); err != nil {
+			return nil, err
+		}
+		return ac, nil
 	}
-	ac := pm.authenticatedContent()
+	if err := ac.pinFramed(); err != nil {
+		return nil, protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
+	}
 	if err := ac.verifySignature(cs, sigPub, ctx); err != nil {
 		return nil, err
 	}
@@ -409,7 +475,12 @@ func OpenPrivate(cs CipherSuite, pm *PrivateMessage, ctx *GroupContext, tree *Se
 	if err != nil {
 		return nil, err
 	}
-	return openPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+	o, err := openPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+	if err != nil {
+		return nil, err
+	}
+	o.Content.unpinned() // the caller's now (see AuthenticatedContent.framed)
+	return o, nil
 }
 
 // openPrivate is OpenPrivate for a suite already looked up.
@@ -464,6 +535,15 @@ func openPrivate(cs *suite.Suite, pm *PrivateMessage, ctx *GroupContext, tree *S
 		},
 		Auth: content.Auth,
 	}
+	// ac is this call's own value: the FramedContent of a handshake
+	// message is encoded once, for the signature and the caller's
+	// transcript hash or proposal ref (application data needs only the
+	// signature).
+	if ac.Content.ContentType != ContentTypeApplication {
+		if err := ac.pinFramed(); err != nil {
+			return nil, protoErr(CodeInvalidSignature, "RFC 9420 §6.1 FramedContentTBS", "not encodable", err)
+		}
+	}
 	if err := ac.verifySignature(cs, pub, ctx); err != nil {
 		return nil, err
 	}
@@ -477,7 +557,8 @@ func UnprotectPrivate(cs CipherSuite, pm *PrivateMessage, ctx *GroupContext, tre
 	if err != nil {
 		return nil, err
 	}
-	return unprotectPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+	ac, err := unprotectPrivate(s, pm, ctx, tree, senderDataSecret, sigKey)
+	return ac.unpinned(), err // the caller's now (see AuthenticatedContent.framed)
 }
 
 // unprotectPrivate is UnprotectPrivate for a suite already looked up.

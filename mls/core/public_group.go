@@ -423,7 +423,7 @@ func (pg *PublicGroup) ApplyCommit(msg *MLSMessage, proposals []*MLSMessage, cfg
 		if pac.Content.ContentType != ContentTypeProposal {
 			return nil, protoErr(CodeInvalidMessage, "RFC 9420 §12.1", fmt.Sprintf("message %d is not a proposal", i), nil)
 		}
-		enc, err := pac.Marshal()
+		enc, err := pac.marshalPinned()
 		if err != nil {
 			return nil, err
 		}

@@ -98,6 +98,7 @@ func (v *AuthenticatedContent) Sign(cs CipherSuite, priv []byte, ctx *GroupConte
 	if err != nil {
 		return err
 	}
+	v.framed = nil // v is the caller's: encode it afresh (see AuthenticatedContent.framed)
 	return v.signPriv(s, priv, ctx)
 }
 
@@ -108,7 +109,8 @@ func UnprotectPublic(cs CipherSuite, pm *PublicMessage, ctx *GroupContext, membe
 	if err != nil {
 		return nil, err
 	}
-	return unprotectPublic(s, pm, ctx, membershipKey, sigPub)
+	ac, err := unprotectPublic(s, pm, ctx, membershipKey, sigPub)
+	return ac.unpinned(), err // the caller's now (see AuthenticatedContent.framed)
 }
 
 // ProtectPrivate encrypts signed content as a PrivateMessage under the
