@@ -57,8 +57,11 @@ func Join(cfg *Config, welcome *MLSMessage, kp *KeyPackageBundle, opts *JoinOpti
 	// kp.KeyPackage.InitKey is the key the committer encrypted to (the
 	// entry is found by the KeyPackage's reference) and the public key of
 	// kp.InitPriv in every bundle this package or the mls facade builds;
-	// in a hand-made bundle where it is not, decryption fails (see
-	// suite.DecryptWithLabelKeyPair).
+	// in a hand-made bundle where it is not, decryption fails unless the
+	// two keys give the same Diffie-Hellman output (for X25519, an
+	// alternative encoding of the same point, or the point plus a
+	// small-order one: see suite.DecryptWithLabelKeyPair). The mls facade's
+	// UnmarshalKeyPackageBundle rejects such bundles.
 	gs, err := w.decryptGroupSecrets(cs, ref, kp.InitPriv, kp.KeyPackage.InitKey)
 	if err != nil {
 		return nil, err
