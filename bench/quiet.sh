@@ -4,7 +4,8 @@
 # floor, the GOMAXPROCS 1 vs 2 scaling cases, the tree-growth pair, the
 # make bench-quick cases, and grow-50k at `sampled` on 1 and 2 cores.
 #
-#   bench/quiet.sh OUT_DIR [STEP ...]     (steps: head join scale grow quick sim; default all;
+#   bench/quiet.sh OUT_DIR [STEP ...]     (steps: head join scale grow quick sim interleave;
+#                                         default all but interleave;
 #                                         SIM_PROCS="2 1" the GOMAXPROCS values of sim)
 #
 # Run it with nothing else on the machine (about 25 minutes on 2 cores).
@@ -33,6 +34,17 @@ for s in $steps; do
 	head) # commit create/process, UpdatePath create/apply and their floors
 		b -test.bench "^Benchmark(Commit|CommitFloor)\$/^(create|process)\$/$big" -test.benchtime 20x -test.count 5 | tee "$out/head.txt"
 		b -test.bench "^Benchmark(UpdatePath|CryptoFloor)\$/$big/^(create|create-par|create-split-par|apply|create-seq|create-par|create2phase-seq|create2phase-par|apply-seq|apply-par)\$" -test.benchtime 20x -test.count 5 | tee -a "$out/head.txt" ;;
+	interleave) # item 3: UpdatePath create on 2 cores, overlapped vs two-phase vs the floors,
+		# each case its own process, the order rotated every round (ROUNDS, default 6)
+		cases="UpdatePath:create-seq UpdatePath:create-par UpdatePath:create2phase-par CryptoFloor:create-par"
+		for r in $(seq 1 "${ROUNDS:-6}"); do
+			logload "interleave-$r"
+			for c in $cases; do
+				b -test.bench "^Benchmark${c%%:*}\$/$big/^${c#*:}\$" -test.benchtime 20x -test.count 3 |
+					grep '^Benchmark' | tee -a "$out/interleave.txt"
+			done
+			cases="${cases#* } ${cases%% *}"
+		done ;;
 	join) # Welcome join and the joiner's tree validation, with floors
 		b -test.bench "^Benchmark(Join|ValidateTree)\$/$big" -test.benchtime 1x -test.count 3 | tee "$out/join.txt"
 		b -test.bench "^BenchmarkCryptoFloor\$/$big/^validate\$" -test.benchtime 1x -test.count 3 | tee -a "$out/join.txt" ;;
