@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlslab/mlslab/sim/survival"
@@ -344,7 +345,7 @@ func summarize(sims []*Sim, wall time.Time, runErr error) *Summary {
 	if el > 0 {
 		sum.Run.EventsPerS = float64(events) / el
 	}
-	sum.Run.Version, sum.Run.Commit, sum.Run.Modified = buildVersion()
+	sum.Run.Version, sum.Run.Commit, sum.Run.Modified = Version()
 	if runErr != nil {
 		sum.Interrupted = runErr == ErrInterrupted
 		sum.Error = runErr.Error()
@@ -352,7 +353,21 @@ func summarize(sims []*Sim, wall time.Time, runErr error) *Summary {
 	return sum
 }
 
-func buildVersion() (version, commit string, modified bool) {
+// buildVersion is the build stamp, computed once per process. Without
+// VCS stamping it is read from the git checkout, and reading it once means
+// at the first call, which cmd/mlssim makes at start-up (Version), so a
+// commit made while a long run is going is not recorded as that run's.
+var buildVersion = sync.OnceValues(func() (stamp, error) {
+	v, c, m := readBuildVersion()
+	return stamp{v, c, m}, nil
+})
+
+type stamp struct {
+	version, commit string
+	modified        bool
+}
+
+func readBuildVersion() (version, commit string, modified bool) {
 	version = "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		version = bi.Main.Version
@@ -404,8 +419,15 @@ func (o *outputs) writeSummary(sum *Summary) error {
 }
 
 // Version reports the mlslab module version and VCS commit the binary was
-// built from (as recorded in every summary.json).
-func Version() (version, commit string, modified bool) { return buildVersion() }
+// built from (as recorded in every summary.json). A binary built without
+// VCS stamping (-buildvcs=false, go run) reports the HEAD of the git
+// checkout in the working directory as it was at the process's first call,
+// not at its build: build and run from the same checkout, or build with
+// VCS stamping, for the commit to be the build's.
+func Version() (version, commit string, modified bool) {
+	st, _ := buildVersion()
+	return st.version, st.commit, st.modified
+}
 
 // kmMetrics fills the Kaplan–Meier healing medians of m, over the
 // compromises of every run in sims (one, or a multi-group run's groups).

@@ -10,6 +10,8 @@
 package main
 
 import (
+	"github.com/mlslab/mlslab/sim"
+
 	"fmt"
 	"io"
 	"os"
@@ -61,6 +63,9 @@ func main() {
 }
 
 func realMain(args []string) int {
+	// Read the build stamp now: without VCS stamping it is the checkout's
+	// HEAD, which a long run must record as it was when the run started.
+	sim.Version()
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
