@@ -357,9 +357,9 @@ func summarize(sims []*Sim, wall time.Time, runErr error) *Summary {
 // VCS stamping it is read from the git checkout, and reading it once means
 // at the first call, which cmd/mlssim makes at start-up (Version), so a
 // commit made while a long run is going is not recorded as that run's.
-var buildVersion = sync.OnceValues(func() (stamp, error) {
+var buildVersion = sync.OnceValue(func() stamp {
 	v, c, m := readBuildVersion()
-	return stamp{v, c, m}, nil
+	return stamp{v, c, m}
 })
 
 type stamp struct {
@@ -421,11 +421,13 @@ func (o *outputs) writeSummary(sum *Summary) error {
 // Version reports the mlslab module version and VCS commit the binary was
 // built from (as recorded in every summary.json). A binary built without
 // VCS stamping (-buildvcs=false, go run) reports the HEAD of the git
-// checkout in the working directory as it was at the process's first call,
-// not at its build: build and run from the same checkout, or build with
-// VCS stamping, for the commit to be the build's.
+// checkout in the working directory, and whether its sources differ from
+// that commit, as they were at the process's first call, not at its build:
+// for the stamp to be the build's, neither commit nor check out between
+// building and starting (go run satisfies this), or build with VCS
+// stamping.
 func Version() (version, commit string, modified bool) {
-	st, _ := buildVersion()
+	st := buildVersion()
 	return st.version, st.commit, st.modified
 }
 

@@ -10,12 +10,12 @@
 package main
 
 import (
-	"github.com/mlslab/mlslab/sim"
-
 	"fmt"
 	"io"
 	"os"
 	"sort"
+
+	"github.com/mlslab/mlslab/sim"
 )
 
 // command is one subcommand. run returns the process exit status: 0 success,

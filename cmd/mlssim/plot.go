@@ -133,7 +133,8 @@ func classifyInputs(paths, labels []string) (*plotInputs, error) {
 }
 
 // toolVersion is the mlslab build drawing the figures (sim.Version: the
-// binary's VCS stamp, else the git checkout in the working directory).
+// binary's VCS stamp, else the git checkout in the working directory,
+// read once, at start-up).
 func toolVersion() report.Version {
 	v := report.Version{}
 	v.Version, v.Commit, v.Modified = sim.Version()
