@@ -571,12 +571,16 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 		reach = int(max(room, 0))
 	}
 	pre := pg.batchVerifyAdds(adds[:reach], cfg)
+	// Each Add is validated against the tree with the earlier ones in it
+	// and placed in its leftmost blank leaf; the tree is built once at the
+	// end (addScope: O(k log n) for k Adds, not O(k^2)).
+	scope := newAddScope(t, reach)
 	for i, kp := range adds {
 		var sigs addSigs
 		if i < len(pre) {
 			sigs = pre[i]
 		}
-		if err := pg.validateKeyPackage(t, res.extensions, kp, cfg, sigs); err != nil {
+		if err := pg.validateKeyPackage(scope, res.extensions, kp, cfg, sigs); err != nil {
 			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
 		if addKeys != nil {
@@ -586,16 +590,18 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 			}
 			addKeys[k] = struct{}{}
 		}
-		if err := checkGrowth(t, lim.leaves); err != nil {
+		if err := growthErr(scope.hasBlank(), scope.numLeaves(), lim.leaves); err != nil {
 			return nil, err
 		}
-		var l LeafIndex
-		if t, l, err = t.Add(&kp.LeafNode); err != nil {
+		l, err := scope.add(&kp.LeafNode)
+		if err != nil {
 			return nil, err
 		}
 		res.added = append(res.added, addedMember{leaf: l, kp: kp})
 	}
-	res.tree = t
+	if res.tree, err = scope.tree(); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -603,10 +609,17 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 // maxLeaves leaves (Config.MaxLeaves): t has no blank leaf and doubling it
 // exceeds the limit (RFC 9420, Section 7.7). O(log n).
 func checkGrowth(t *RatchetTree, maxLeaves uint32) error {
-	if _, ok := t.leftmostBlankLeaf(); ok || uint64(t.NumLeaves())*2 <= uint64(maxLeaves) {
+	_, blank := t.leftmostBlankLeaf()
+	return growthErr(blank, t.NumLeaves(), maxLeaves)
+}
+
+// growthErr is checkGrowth for a tree nLeaves wide that has a blank leaf
+// or not.
+func growthErr(blank bool, nLeaves, maxLeaves uint32) error {
+	if blank || uint64(nLeaves)*2 <= uint64(maxLeaves) {
 		return nil
 	}
-	return limitErr(CodeInvalidProposal, ruleLimitLeaves, fmt.Sprintf("an Add would extend the tree to %d leaves (limit %d)", uint64(t.NumLeaves())*2, maxLeaves))
+	return limitErr(CodeInvalidProposal, ruleLimitLeaves, fmt.Sprintf("an Add would extend the tree to %d leaves (limit %d)", uint64(nLeaves)*2, maxLeaves))
 }
 
 // pskKey returns a string that two PreSharedKeyIDs share exactly when

@@ -114,8 +114,9 @@ type leafCheck struct {
 }
 
 // validateLeafNode performs the LeafNode validation of RFC 9420, Section 7.3
-// against the tree t and GroupContext extensions exts.
-func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *LeafNode, c leafCheck) error {
+// against the tree t (or a commit's Adds so far, addScope) and GroupContext
+// extensions exts.
+func (pg *PublicGroup) validateLeafNode(t leafScope, exts Extensions, ln *LeafNode, c leafCheck) error {
 	const rule = "RFC 9420 §7.3"
 	// Size limits first: nothing below copies or hashes an oversized leaf.
 	if err := c.cfg.limits().checkLeafNode(CodeInvalidLeafNode, ln); err != nil {
@@ -204,7 +205,7 @@ func (pg *PublicGroup) validateLeafNode(t *RatchetTree, exts Extensions, ln *Lea
 // Section 10.1, 12.1.1). pre says which of its signatures a batch already
 // verified (batchVerifyAdds; the zero value: none); the others are
 // verified here, in their usual place among the checks.
-func (pg *PublicGroup) validateKeyPackage(t *RatchetTree, exts Extensions, kp *KeyPackage, cfg *Config, pre addSigs) error {
+func (pg *PublicGroup) validateKeyPackage(t leafScope, exts Extensions, kp *KeyPackage, cfg *Config, pre addSigs) error {
 	if err := cfg.limits().checkKeyPackage(kp); err != nil {
 		return err
 	}

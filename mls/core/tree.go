@@ -590,44 +590,16 @@ func (t *RatchetTree) Add(leaf *LeafNode) (*RatchetTree, LeafIndex, error) {
 	if leaf == nil {
 		return nil, 0, fmt.Errorf("mls: Add: nil leaf")
 	}
-	l, ok := t.leftmostBlankLeaf()
-	c := len(t.chunks)
-	if !ok {
-		c *= 2 // extend appends as many chunks
+	p := newAddPlacer(t)
+	l, err := p.place()
+	if err != nil {
+		return nil, 0, err
 	}
-	e := t.editCap(c)
-	if !ok {
-		l = LeafIndex(t.nLeaves)
-		if err := e.extend(); err != nil {
-			return nil, 0, err
-		}
-	}
-	e.set(l.Node(), Node{Leaf: leaf})
-	for _, p := range treemath.DirectPath(l.Node(), e.t.nLeaves) {
-		v := e.get(p)
-		if v.Parent == nil {
-			continue
-		}
-		np := *v.Parent
-		np.UnmergedLeaves = insertSorted(v.Parent.UnmergedLeaves, l)
-		e.set(p, Node{Parent: &np})
-	}
-	nt, err := e.finish()
+	nt, err := t.addLeaves([]*LeafNode{leaf}, []LeafIndex{l}, p.nLeaves)
 	if err != nil {
 		return nil, 0, err
 	}
 	return nt, l, nil
-}
-
-// insertSorted returns a new sorted slice with l added (no duplicates).
-func insertSorted(s []LeafIndex, l LeafIndex) []LeafIndex {
-	i, found := slices.BinarySearch(s, l)
-	out := make([]LeafIndex, 0, len(s)+1)
-	out = append(out, s[:i]...)
-	if !found {
-		out = append(out, l)
-	}
-	return append(out, s[i:]...)
 }
 
 // Update replaces the LeafNode at l and blanks its direct path (RFC 9420,

@@ -74,11 +74,7 @@ func (t *RatchetTree) hashLeafInto(h *hasher, n *node, l LeafIndex) error {
 		n.leaves, n.filled, n.resLen = 0, 0, 0
 		n.credUsed, n.credAll = 0, credAllBits
 	} else {
-		n.credUsed = credBit(n.leaf.Credential.Type)
-		n.credAll = 0
-		for _, ct := range n.leaf.Capabilities.Credentials {
-			n.credAll |= credBit(ct)
-		}
+		n.credUsed, n.credAll = leafCredentials(n.leaf)
 		if n.leafEnc == nil {
 			enc, err := encodeLeafNode(n.leaf)
 			if err != nil {

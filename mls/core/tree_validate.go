@@ -333,6 +333,12 @@ func credBit(t CredentialType) uint8 {
 // node will be added at, before adding) when no leaf is replaced. O(log n).
 func (t *RatchetTree) CheckCredentialSupport(ln *LeafNode, except LeafIndex) error {
 	used, all := t.credentialSummary(except)
+	return checkCredentialSupport(ln, used, all)
+}
+
+// checkCredentialSupport is CheckCredentialSupport against the members'
+// credential summary: the types they use and those all of them support.
+func checkCredentialSupport(ln *LeafNode, used, all uint8) error {
 	own := credBit(ln.Credential.Type)
 	if own == 0 || all&own == 0 {
 		return protoErr(CodeInvalidLeafNode, ruleLeafCredSupport, fmt.Sprintf("credential type %v not supported by every member", ln.Credential.Type), nil)
@@ -345,6 +351,16 @@ func (t *RatchetTree) CheckCredentialSupport(ln *LeafNode, except LeafIndex) err
 		return protoErr(CodeInvalidLeafNode, ruleLeafCredSupport, "leaf does not support every credential type in use", nil)
 	}
 	return nil
+}
+
+// leafCredentials returns the credential type bit of ln and the bits of
+// the credential types it supports.
+func leafCredentials(ln *LeafNode) (used, all uint8) {
+	used = credBit(ln.Credential.Type)
+	for _, ct := range ln.Capabilities.Credentials {
+		all |= credBit(ct)
+	}
+	return used, all
 }
 
 // credentialSummary combines the summaries of every member except one.
