@@ -157,7 +157,7 @@ func runMain(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	tuneGC(sc.Fidelity)
+	tuneGC(sc.Fidelity, runLimit)
 	if *cpuProfile != "" {
 		pf, perr := os.Create(*cpuProfile)
 		if perr == nil {
@@ -206,10 +206,13 @@ func runMain(args []string) int {
 // live heap is small (real members share the epoch templates' public
 // state) but which allocate heavily (every encoded ratchet tree and
 // Welcome): with the default GOGC the collector took about 30% of a
-// grow-50k sampled run. A soft memory limit keeps the heap bounded (the
-// grow-50k target is a 4 GiB peak RSS). GOGC/GOMEMLIMIT in the
+// grow-50k sampled run. A soft memory limit keeps the heap bounded: one
+// run gets runLimit, under which grow-50k peaks at 1.76 GiB RSS (2.07 GiB
+// at 3 GiB, with heap goals of 9x a live heap of up to ~220 MB; the
+// collector stays near 1% of the CPU: bench/README, "Simulator runs"); a
+// sweep, whose runs share one heap, gets sweepLimit. GOGC/GOMEMLIMIT in the
 // environment take precedence.
-func tuneGC(fidelity string) {
+func tuneGC(fidelity string, limit int64) {
 	if fidelity == "model" {
 		return
 	}
@@ -217,9 +220,15 @@ func tuneGC(fidelity string) {
 		debug.SetGCPercent(800)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(3 << 30) // 3 GiB
+		debug.SetMemoryLimit(limit)
 	}
 }
+
+// Soft memory limits of tuneGC.
+const (
+	runLimit   = 7 << 28 // 1.75 GiB
+	sweepLimit = 3 << 30 // 3 GiB
+)
 
 // printVisibleFlags prints the flag defaults except the hidden profiling
 // flags (those with an empty usage string).

@@ -187,7 +187,7 @@ func sweepMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(runs) > 0 {
-		tuneGC(runs[0].sc.Fidelity)
+		tuneGC(runs[0].sc.Fidelity, sweepLimit)
 	}
 	type result struct {
 		pos int // position in runs
