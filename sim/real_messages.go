@@ -282,6 +282,15 @@ func (b *RealBackend) CreateCommit(spec CommitSpec) (Pending, error) {
 	if err != nil {
 		return nil, b.fail(fmt.Errorf("sim: commit by %d in epoch %d: %w", spec.Committer, e, err))
 	}
+	// An encrypted commit consumed a generation of the member's handshake
+	// ratchet in c, not in ss: c is the member's sender state of epoch e
+	// from now on, so that no later message of e reuses that key and nonce,
+	// whether or not the delivery service accepts the commit (RFC 9420,
+	// Section 9.2). c differs from ss otherwise only in its proposal cache,
+	// which sending does not read.
+	if rm := b.mem(spec.Committer); rm.send == ss {
+		rm.send = c
+	}
 	if p.commit, err = pc.Commit.Marshal(); err != nil {
 		return nil, err
 	}

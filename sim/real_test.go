@@ -452,3 +452,58 @@ func TestLongOfflineRealMemberResyncs(t *testing.T) {
 		t.Fatalf("member %d not in the current epoch %d after coming back", m, s.epoch)
 	}
 }
+
+// TestRejectedCommitGenerationNotReused: with encrypted handshakes, a
+// commit the delivery service rejects has used a generation of its
+// sender's handshake ratchet; the sender's next handshake message in that
+// epoch takes the following one (RFC 9420, Section 9.2: a key and nonce
+// encrypt one message). The commit is built on a copy of the sender state,
+// which used to keep the generation unused.
+func TestRejectedCommitGenerationNotReused(t *testing.T) {
+	b := &RealBackend{SampleReceivers: 1}
+	s1, _ := size.SuiteByID(1)
+	if err := b.Init(BackendConfig{Suite: s1, Profile: size.DefaultProfile(), Seed: 1, ExpectedMembers: 1, PrivateHandshake: true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	e := b.cur.Epoch()
+	generation := func(enc []byte) uint32 {
+		t.Helper()
+		msg, err := core.UnmarshalMLSMessage(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.PrivateMessage == nil {
+			t.Fatal("handshake not encrypted")
+		}
+		tree := b.cur.Public().Tree()
+		st, err := b.cur.EpochSecrets().NewSecretTree(tree.NumLeaves())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := b.cur.Public().Context()
+		o, err := core.OpenPrivate(b.cur.EpochSecrets().CipherSuite(), msg.PrivateMessage, &ctx, st, b.cur.EpochSecrets().SenderData,
+			func(l uint32) ([]byte, error) { return tree.Leaf(core.LeafIndex(l)).SignatureKey, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.SenderData.Generation
+	}
+	var gens []uint32
+	for range 2 {
+		p, err := b.CreateCommit(CommitSpec{Epoch: e, Committer: 0, Path: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.RejectCommit(p, nil); err != nil {
+			t.Fatal(err)
+		}
+		gens = append(gens, generation(p.(*realPending).commit))
+	}
+	if _, err := b.Propose(PropUpdate, 0, 0, e); err != nil {
+		t.Fatal(err)
+	}
+	gens = append(gens, generation(b.props[propKey{PropUpdate, 0}].msg))
+	if gens[0] >= gens[1] || gens[1] >= gens[2] {
+		t.Fatalf("handshake generations of two rejected commits and a proposal, one epoch, one sender: %v", gens)
+	}
+}
