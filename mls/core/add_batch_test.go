@@ -28,7 +28,7 @@ func refAddError(t *testing.T, pg *PublicGroup, adds []*KeyPackage, cfg *Config)
 	tr := pg.tree
 	seen := map[string]bool{}
 	for i, kp := range adds {
-		if err := pg.validateKeyPackage(tr, pg.ctx.Extensions, kp, cfg, addSigs{}); err != nil {
+		if err := pg.validateKeyPackage(tr, pg.ctx.Extensions, kp, cfg, addSigs{}, nil); err != nil {
 			return fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
 		if seen[string(kp.LeafNode.SignatureKey)] {

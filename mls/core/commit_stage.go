@@ -518,9 +518,12 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 
 	// GroupContextExtensions first: the new extensions govern the rest
 	// (Section 12.3). Every member must support them (Section 12.1.7).
+	// One decoding of their required_capabilities for the members, the
+	// Updates and the Adds.
+	req := new(requiredOnce)
 	if gceCount > 0 {
 		res.newExtensions = true
-		if err := pg.checkExtensionsSupported(res.extensions, touched, removes); err != nil {
+		if err := pg.checkExtensionsSupported(res.extensions, touched, removes, req); err != nil {
 			return nil, err
 		}
 	}
@@ -530,7 +533,7 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 	// Updates (Section 12.1.2): validate against the current tree.
 	for _, l := range sortedLeaves(updates) {
 		ln := updates[l]
-		if err := pg.validateLeafNode(t, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true, cfg: cfg}); err != nil {
+		if err := pg.validateLeafNode(t, res.extensions, ln, leafCheck{source: LeafNodeSourceUpdate, leaf: l, replace: true, cfg: cfg, req: req}); err != nil {
 			return nil, err
 		}
 		if t, err = t.Update(l, ln); err != nil {
@@ -580,7 +583,7 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 		if i < len(pre) {
 			sigs = pre[i]
 		}
-		if err := pg.validateKeyPackage(scope, res.extensions, kp, cfg, sigs); err != nil {
+		if err := pg.validateKeyPackage(scope, res.extensions, kp, cfg, sigs, req); err != nil {
 			return nil, fmt.Errorf("mls: Add proposal %d: %w", i, err)
 		}
 		if addKeys != nil {

@@ -214,7 +214,7 @@ func CreateGroup(cfg *Config, groupID []byte, kp *KeyPackageBundle, extensions E
 		return nil, err
 	}
 	// Every member must support the group's extensions (Section 11.1).
-	if err := pg.checkExtensionsSupported(extensions, nil, nil); err != nil {
+	if err := pg.checkExtensionsSupported(extensions, nil, nil, nil); err != nil {
 		return nil, err
 	}
 	if err := checkOwnSupport(&leaf.Capabilities, extensions); err != nil {

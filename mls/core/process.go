@@ -156,7 +156,7 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 	}
 	switch b := p.Body.(type) {
 	case *Add:
-		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg, addSigs{}); err != nil {
+		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg, addSigs{}, nil); err != nil {
 			return err
 		}
 	case *Remove:

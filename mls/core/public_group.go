@@ -62,12 +62,62 @@ func (pg *PublicGroup) InterimTranscriptHash() []byte { return pg.interim }
 
 // requiredCapabilities returns the group's required_capabilities extension,
 // if any (RFC 9420, Section 11.1).
+//
+// The lists are reduced to what a leaf must advertise: each type once, at
+// its first position, without the default extension and proposal types
+// (every client supports those, Section 7.2; supportedBy skips them). They
+// are attacker-sized (a GroupContextExtensions proposal sets them: 2^19
+// copies of one default type fit in the extension) and checked against
+// every leaf a proposal list adds or updates, so those checks share one
+// decoding (requiredOnce) and each costs at most one pass over the
+// distinct types, which a leaf that passes lists itself.
 func requiredCapabilities(exts Extensions) (*RequiredCapabilities, error) {
 	e, ok := exts.Find(ExtensionRequiredCapabilities)
 	if !ok {
 		return nil, nil
 	}
-	return UnmarshalRequiredCapabilities(e.Data)
+	rc, err := UnmarshalRequiredCapabilities(e.Data)
+	if err != nil {
+		return nil, err
+	}
+	seen := new(codepointBits)
+	rc.ExtensionTypes = distinctRequired(rc.ExtensionTypes, seen, ExtensionType.IsDefault)
+	rc.ProposalTypes = distinctRequired(rc.ProposalTypes, seen, ProposalType.IsDefault)
+	rc.CredentialTypes = distinctRequired(rc.CredentialTypes, seen, func(CredentialType) bool { return false })
+	return rc, nil
+}
+
+// distinctRequired returns list without the types skip reports and without
+// repeats, in order; seen is a zeroed scratch set, zeroed again on return.
+func distinctRequired[T ~uint16](list []T, seen *codepointBits, skip func(T) bool) []T {
+	out := list[:0:0]
+	for _, v := range list {
+		if !skip(v) && seen.add(uint16(v)) {
+			out = append(out, v)
+		}
+	}
+	clearCodepoints(seen, out)
+	return out
+}
+
+// requiredOnce decodes the required_capabilities of one GroupContext's
+// extensions on first use, for the many leaves one proposal list
+// validates against them. A nil *requiredOnce decodes at every use.
+type requiredOnce struct {
+	done bool
+	rc   *RequiredCapabilities
+	err  error
+}
+
+func (r *requiredOnce) get(exts Extensions) (*RequiredCapabilities, error) {
+	if r == nil {
+		return requiredCapabilities(exts)
+	}
+	if !r.done {
+		r.rc, r.err = requiredCapabilities(exts)
+		r.done = true
+	}
+	return r.rc, r.err
 }
 
 // supports reports whether caps meets rc.
@@ -111,6 +161,9 @@ type leafCheck struct {
 	// skipKeyScan: the caller checks encryption_key uniqueness itself (a
 	// commit checks its leaf and path keys in one scan).
 	skipKeyScan bool
+	// req decodes the GroupContext's required_capabilities once for all the
+	// leaves of a proposal list (nil: for this leaf only).
+	req *requiredOnce
 }
 
 // validateLeafNode performs the LeafNode validation of RFC 9420, Section 7.3
@@ -145,7 +198,7 @@ func (pg *PublicGroup) validateLeafNode(t leafScope, exts Extensions, ln *LeafNo
 			return protoErr(CodeInvalidSignature, rule+" leaf signature", "", sigErr)
 		}
 	}
-	rc, err := requiredCapabilities(exts)
+	rc, err := c.req.get(exts)
 	if err != nil {
 		return err
 	}
@@ -205,12 +258,12 @@ func (pg *PublicGroup) validateLeafNode(t leafScope, exts Extensions, ln *LeafNo
 // Section 10.1, 12.1.1). pre says which of its signatures a batch already
 // verified (batchVerifyAdds; the zero value: none); the others are
 // verified here, in their usual place among the checks.
-func (pg *PublicGroup) validateKeyPackage(t leafScope, exts Extensions, kp *KeyPackage, cfg *Config, pre addSigs) error {
+func (pg *PublicGroup) validateKeyPackage(t leafScope, exts Extensions, kp *KeyPackage, cfg *Config, pre addSigs, req *requiredOnce) error {
 	if err := cfg.limits().checkKeyPackage(kp); err != nil {
 		return err
 	}
 	return validateKeyPackageSig(kp, ProtocolVersionMLS10, CipherSuite(pg.cs.ID()), func(ln *LeafNode) error {
-		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg, skipSignature: pre.leaf})
+		return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceKeyPackage, cfg: cfg, skipSignature: pre.leaf, req: req})
 	}, pre.keyPackage)
 }
 
@@ -270,8 +323,8 @@ func (pg *PublicGroup) batchVerifyAdds(adds []*KeyPackage, cfg *Config) []addSig
 // checkExtensionsSupported checks that every member that stays in the group
 // supports the non-default extension types of a GroupContextExtensions
 // proposal and its required_capabilities (RFC 9420, Sections 11.1, 12.1.7).
-func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[LeafIndex]bool, removed []LeafIndex) error {
-	rc, err := requiredCapabilities(exts)
+func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[LeafIndex]bool, removed []LeafIndex, req *requiredOnce) error {
+	rc, err := req.get(exts)
 	if err != nil {
 		return err
 	}

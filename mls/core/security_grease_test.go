@@ -55,7 +55,7 @@ func TestSecurityGREASEKeyPackageExtensions(t *testing.T) {
 	carolKP := greaseKeyPackage(t, carolCfg, cs, "carol")
 	// Decode the KeyPackage from the wire, as a receiver would.
 	carolMsg := wireRoundTrip(t, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatKeyPackage, KeyPackage: carolKP.KeyPackage})
-	if err := alice.pub.validateKeyPackage(alice.pub.tree, alice.pub.ctx.Extensions, carolMsg.KeyPackage, aliceCfg, addSigs{}); err != nil {
+	if err := alice.pub.validateKeyPackage(alice.pub.tree, alice.pub.ctx.Extensions, carolMsg.KeyPackage, aliceCfg, addSigs{}, nil); err != nil {
 		t.Fatalf("KeyPackage with unlisted GREASE/unknown extensions rejected: %v", err)
 	}
 	// Bob proposes the Add (Section 12.1.1 validation at the proposal's

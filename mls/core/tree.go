@@ -303,20 +303,24 @@ func (t *RatchetTree) Resolution(x NodeIndex, exclude ...LeafIndex) []NodeIndex 
 }
 
 func (t *RatchetTree) appendResolution(dst []NodeIndex, x NodeIndex, exclude []LeafIndex) []NodeIndex {
+	return t.appendResolutionSet(dst, x, newLeafSet(exclude))
+}
+
+func (t *RatchetTree) appendResolutionSet(dst []NodeIndex, x NodeIndex, exclude leafSet) []NodeIndex {
 	n := t.at(x)
 	if n.filled == 0 {
 		return dst
 	}
 	switch {
 	case n.leaf != nil:
-		if !slices.Contains(exclude, LeafIndex(x/2)) {
+		if !exclude.has(LeafIndex(x / 2)) {
 			dst = append(dst, x)
 		}
 		return dst
 	case n.parent != nil:
 		dst = append(dst, x)
 		for _, l := range n.parent.UnmergedLeaves {
-			if !slices.Contains(exclude, l) {
+			if !exclude.has(l) {
 				dst = append(dst, l.Node())
 			}
 		}
@@ -324,8 +328,36 @@ func (t *RatchetTree) appendResolution(dst []NodeIndex, x NodeIndex, exclude []L
 	}
 	l, _ := treemath.Left(x)
 	r, _ := treemath.Right(x)
-	dst = t.appendResolution(dst, l, exclude)
-	return t.appendResolution(dst, r, exclude)
+	dst = t.appendResolutionSet(dst, l, exclude)
+	return t.appendResolutionSet(dst, r, exclude)
+}
+
+// leafSet answers "is l in list" for an attacker-sized list of leaves (a
+// commit's Adds, excluded from every resolution of its UpdatePath): a scan
+// when the list is short, else a binary search of it (a sorted copy when it
+// is not sorted; a commit's added leaves are), so a resolution of r nodes
+// costs O(r log k), not O(r k).
+type leafSet struct {
+	list   []LeafIndex
+	sorted bool
+}
+
+func newLeafSet(list []LeafIndex) leafSet {
+	if len(list) <= scanLimit {
+		return leafSet{list: list}
+	}
+	if !slices.IsSorted(list) {
+		list = slices.Sorted(slices.Values(list))
+	}
+	return leafSet{list: list, sorted: true}
+}
+
+func (s leafSet) has(l LeafIndex) bool {
+	if s.sorted {
+		_, ok := slices.BinarySearch(s.list, l)
+		return ok
+	}
+	return slices.Contains(s.list, l)
 }
 
 // resolutionLen returns the length of the resolution of x without the

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/mlslab/mlslab/mls/treemath"
 )
@@ -263,5 +264,127 @@ func TestSecurityAddsUnderNonBlankParentLinear(t *testing.T) {
 	t.Logf("2048 Adds: %d bytes, 8192 Adds: %d bytes (%.2fx)", small, large, float64(large)/float64(small))
 	if r := float64(large) / float64(small); r > 5 {
 		t.Fatalf("2048 Adds allocated %d bytes, 8192 Adds %d (%.1fx): the work grows faster than the Adds", small, large, r)
+	}
+}
+
+// TestSecurityResolutionExcludeLinear: the leaves a commit adds are left
+// out of every resolution of its UpdatePath (RFC 9420, Section 7.6; the
+// committer in planSeals, each receiver in DecryptUpdatePathSecret). A
+// copath node covering k members (blank parents) with k Adds to leave
+// out: testing each resolution entry against the list by scanning it was
+// O(k^2) (about 15x the time for 4x the Adds; seconds per receiver at
+// 2^16 Adds). At k = 2^14 leaving them out must cost a small factor of
+// the resolution itself (a binary search per entry), not thousands.
+func TestSecurityResolutionExcludeLinear(t *testing.T) {
+	tmpl := &benchKPs(t, 1, 3)[0].KeyPackage.LeafNode
+	const k = 16384
+	tr, err := newRatchetTree(fullTree(t, 1, 1).cs, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves := make([]*LeafNode, 2*k-1)
+	at := make([]LeafIndex, 2*k-1)
+	for i := range leaves {
+		leaves[i], at[i] = tmpl, LeafIndex(i+1)
+	}
+	if tr, err = tr.addLeaves(leaves, at, uint32(2*k)); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := treemath.Left(tr.root()) // leaves 0..k-1, all in its resolution
+	measure := func(exclude []LeafIndex) time.Duration {
+		best := time.Duration(1 << 62)
+		for range 5 {
+			start := time.Now()
+			res := tr.appendResolution(nil, c, exclude)
+			best = min(best, time.Since(start))
+			if len(res) != k {
+				t.Fatalf("resolution of %d nodes, want %d", len(res), k)
+			}
+		}
+		return best
+	}
+	plain, excl := measure(nil), measure(at[k-1:]) // leaves k..2k-1: the commit's Adds
+	r := float64(excl) / float64(plain)
+	t.Logf("resolution of %d nodes: %v, leaving out %d Adds: %v (%.1fx)", k, plain, k, excl, r)
+	if r > 30 {
+		t.Fatalf("leaving out %d Adds costs %.0fx the resolution: each entry is tested in O(k)", k, r)
+	}
+}
+
+// TestSecurityRequiredCapabilitiesOncePerCommit: a GroupContextExtensions
+// proposal can make required_capabilities 1 MiB of one default extension
+// type repeated ~2^19 times (every member supports it, no KeyPackage has
+// to list it). Decoded and walked once per Add, it cost each receiver
+// 1 MiB and a 2^19 loop per Add (8.6 ms and 2 MiB per Add measured: half
+// an hour for the ~220 000 Adds of a 64 MiB commit). Now decoded once per
+// proposal list, reduced to its distinct non-default types: the Adds cost
+// what they cost without the extension.
+func TestSecurityRequiredCapabilitiesOncePerCommit(t *testing.T) {
+	const k = 128
+	kps := benchKPs(t, k, 31)
+	g := benchGroups(t, fullTree(t, 1, 4), 0)[0]
+	rc := &RequiredCapabilities{ExtensionTypes: make([]ExtensionType, (DefaultMaxExtensionSize-16)/2)}
+	for i := range rc.ExtensionTypes {
+		rc.ExtensionTypes[i] = ExtensionApplicationID // a default type
+	}
+	ext, err := RequiredCapabilitiesExtension(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := Sender{Type: SenderTypeMember, Index: 0}
+	run := func(gce bool, adds int) uint64 {
+		var entries []proposalEntry
+		if gce {
+			entries = append(entries, proposalEntry{p: &Proposal{Body: &GroupContextExtensions{Extensions: Extensions{ext}}}, sender: self})
+		}
+		for i := range adds {
+			entries = append(entries, proposalEntry{p: &Proposal{Body: &Add{KeyPackage: *kps[i].KeyPackage}}, sender: self})
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := applyProposals(g.pub, entries, self, g.cfg)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	adds, gceOnly, both := run(false, k), run(true, 0), run(true, k)
+	t.Logf("%d Adds: %d KiB; the extension alone: %d KiB; both: %d KiB", k, adds>>10, gceOnly>>10, both>>10)
+	if extra := int64(both) - int64(gceOnly) - int64(adds); extra > int64(adds)/2 {
+		t.Fatalf("%d Adds allocate %d KiB alone, %d KiB more with a 1 MiB required_capabilities: it is decoded per Add", k, adds>>10, extra>>10)
+	}
+}
+
+// TestRequiredCapabilitiesReduced: requiredCapabilities keeps each type
+// once, in first-occurrence order, and drops default extension and
+// proposal types (never credential types), so the first type a leaf lacks
+// is the one the full list would have reported.
+func TestRequiredCapabilitiesReduced(t *testing.T) {
+	rc := &RequiredCapabilities{
+		ExtensionTypes:  []ExtensionType{ExtensionApplicationID, 0xff01, ExtensionRatchetTree, 0xff00, 0xff01, ExtensionApplicationID},
+		ProposalTypes:   []ProposalType{ProposalTypeAdd, 0xfe00, 0xfe00, ProposalTypeRemove},
+		CredentialTypes: []CredentialType{CredentialX509, CredentialBasic, CredentialX509},
+	}
+	ext, err := RequiredCapabilitiesExtension(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := requiredCapabilities(Extensions{ext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &RequiredCapabilities{
+		ExtensionTypes:  []ExtensionType{0xff01, 0xff00},
+		ProposalTypes:   []ProposalType{0xfe00},
+		CredentialTypes: []CredentialType{CredentialX509, CredentialBasic},
+	}
+	if !slices.Equal(got.ExtensionTypes, want.ExtensionTypes) || !slices.Equal(got.ProposalTypes, want.ProposalTypes) || !slices.Equal(got.CredentialTypes, want.CredentialTypes) {
+		t.Fatalf("reduced to %+v, want %+v", got, want)
+	}
+	// A second reduction starts from a clean scratch set.
+	if again, _ := requiredCapabilities(Extensions{ext}); !slices.Equal(again.ExtensionTypes, want.ExtensionTypes) {
+		t.Fatalf("second decoding %v", again.ExtensionTypes)
 	}
 }

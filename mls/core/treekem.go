@@ -596,10 +596,11 @@ func (p *PendingUpdatePath) encrypt(rnd io.Reader, groupContext []byte, exclude 
 // changes only the committer's leaf and direct path, which lie outside
 // every copath subtree.
 func planSeals(t *RatchetTree, rnd io.Reader, copath []NodeIndex, exclude []LeafIndex) (tasks []sealTask, counts []int, err error) {
+	ex := newLeafSet(exclude)
 	var res []NodeIndex
 	counts = make([]int, len(copath))
 	for i, c := range copath {
-		res = t.appendResolution(res[:0], c, exclude)
+		res = t.appendResolutionSet(res[:0], c, ex)
 		counts[i] = len(res)
 		for _, y := range res {
 			task := sealTask{i: i, key: t.at(y).encryptionKey()}
