@@ -11,7 +11,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
+	"codeberg.org/go-pdf/fpdf"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -174,6 +177,19 @@ func (f *Figure) legendHeight() vg.Length {
 
 const legendFont = vg.Length(6.5)
 
+// pdfDefaults makes PDF output reproducible: fpdf writes the time of
+// writing as the document's CreationDate and ModDate unless a default is
+// set, so the same figure drawn twice differed in those bytes. The dates
+// are fixed at the Unix epoch (a figure's provenance is its sidecar), and
+// the resource catalogs are sorted. These are fpdf's process-wide
+// defaults; the report package is this program's only PDF writer.
+var pdfDefaults = sync.OnceFunc(func() {
+	epoch := time.Unix(0, 0).UTC()
+	fpdf.SetDefaultCreationDate(epoch)
+	fpdf.SetDefaultModificationDate(epoch)
+	fpdf.SetDefaultCatalogSort(true)
+})
+
 // Render draws the figure in format (png, svg or pdf) to w.
 func (f *Figure) Render(w io.Writer, format string) error {
 	wd, ht := ColumnWidth, f.Height
@@ -184,6 +200,7 @@ func (f *Figure) Render(w io.Writer, format string) error {
 	case "svg":
 		c = vgsvg.New(wd, ht)
 	case "pdf":
+		pdfDefaults()
 		p := vgpdf.New(wd, ht)
 		p.EmbedFonts(true)
 		c = p

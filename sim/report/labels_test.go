@@ -124,7 +124,8 @@ func TestFigureFillsCanvas(t *testing.T) {
 	}
 }
 
-// TestRenderDeterministic: the same figure renders to the same bytes.
+// TestRenderDeterministic: the same figure renders to the same bytes, in
+// this process and in any other (the PDF dates are fixed).
 func TestRenderDeterministic(t *testing.T) {
 	f, err := FrontierFigure(frontierSample())
 	if err != nil {
@@ -140,6 +141,10 @@ func TestRenderDeterministic(t *testing.T) {
 		}
 		if !bytes.Equal(a.Bytes(), b.Bytes()) {
 			t.Errorf("%s: two renders differ", fm)
+		}
+		// Not the time of writing, which would differ across runs.
+		if fm == "pdf" && !bytes.Contains(a.Bytes(), []byte("/CreationDate (D:19700101000000)")) {
+			t.Error("pdf: CreationDate is not the fixed epoch")
 		}
 	}
 }
