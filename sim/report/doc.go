@@ -29,11 +29,13 @@
 //	PathCost      -> PathCostFigure     UpdatePath ciphertexts vs group size, bare vs full tree
 //
 // Test the data a builder returns, not pixels. Figures are one column wide
-// (ColumnWidth, 3.5 in), greyscale-readable (grey level, dash pattern and
-// marker all vary per series), with the legend in a strip below the axes so
-// it never hides data. Figure.Save writes PNG/SVG/PDF and a NAME.json
-// sidecar (Sidecar: scenario, seeds, fidelity, mlslab version, the plotted
-// numbers).
+// (ColumnWidth, 3.5 in), and their series stay apart on screen and in
+// greyscale print: colour (Okabe–Ito, colour-blind safe), dash pattern and
+// marker all vary per series (seriesStyles). The legend is in a strip below
+// the axes so it never hides data, and point labels are placed clear of
+// other labels, markers, lines and error bars. Figure.Save writes
+// PNG/SVG/PDF and a NAME.json sidecar (Sidecar: scenario, seeds, fidelity,
+// mlslab version, the plotted numbers).
 //
 // # Errors
 //

@@ -11,7 +11,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
+	"codeberg.org/go-pdf/fpdf"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -174,6 +177,19 @@ func (f *Figure) legendHeight() vg.Length {
 
 const legendFont = vg.Length(6.5)
 
+// pdfDefaults makes PDF output reproducible: fpdf writes the time of
+// writing as the document's CreationDate and ModDate unless a default is
+// set, so the same figure drawn twice differed in those bytes. The dates
+// are fixed at the Unix epoch (a figure's provenance is its sidecar), and
+// the resource catalogs are sorted. These are fpdf's process-wide
+// defaults; the report package is this program's only PDF writer.
+var pdfDefaults = sync.OnceFunc(func() {
+	epoch := time.Unix(0, 0).UTC()
+	fpdf.SetDefaultCreationDate(epoch)
+	fpdf.SetDefaultModificationDate(epoch)
+	fpdf.SetDefaultCatalogSort(true)
+})
+
 // Render draws the figure in format (png, svg or pdf) to w.
 func (f *Figure) Render(w io.Writer, format string) error {
 	wd, ht := ColumnWidth, f.Height
@@ -184,53 +200,165 @@ func (f *Figure) Render(w io.Writer, format string) error {
 	case "svg":
 		c = vgsvg.New(wd, ht)
 	case "pdf":
+		pdfDefaults()
 		p := vgpdf.New(wd, ht)
 		p.EmbedFonts(true)
 		c = p
 	default:
 		return fmt.Errorf("unknown format %q (want png, svg or pdf)", format)
 	}
-	dc := draw.New(c)
-	lh := f.legendHeight()
-	area := draw.Crop(dc, 0, 0, lh, 0)
-	switch len(f.Panels) {
-	case 0:
+	if len(f.Panels) == 0 {
 		return fmt.Errorf("figure %s has no panels", f.Name)
-	case 1:
-		f.Panels[0].Draw(area)
-	default:
-		rows := make([][]*plot.Plot, len(f.Panels))
-		for i, p := range f.Panels {
-			rows[i] = []*plot.Plot{p}
-		}
-		cs := plot.Align(rows, draw.Tiles{Rows: len(rows), Cols: 1, PadY: vg.Points(4)}, area)
-		for i := range rows {
-			rows[i][0].Draw(cs[i][0])
-		}
 	}
-	if lh > 0 {
-		strip := draw.Crop(dc, 0, 0, 0, lh-dc.Max.Y+dc.Min.Y)
-		f.Legend.Draw(strip)
-	}
+	f.draw(draw.New(c))
 	_, err := c.WriteTo(w)
 	return err
 }
 
-// ---- style: greyscale-readable series ----
+// draw draws the figure on dc and returns each panel's data area: the
+// panels fill dc above the legend strip, but for a little room at the top
+// and right so nothing touches the edge; the legend starts at the left edge
+// of the (first) data area.
+func (f *Figure) draw(dc draw.Canvas) []draw.Canvas {
+	lh := f.legendHeight()
+	area := draw.Crop(dc, 0, -vg.Points(3), lh, -vg.Points(2))
+	data := drawColumn(f.Panels, area, vg.Points(4))
+	if lh > 0 {
+		strip := draw.Crop(dc, 0, 0, 0, lh-dc.Max.Y+dc.Min.Y)
+		l := *f.Legend
+		l.XOffs = data[0].Min.X - area.Min.X
+		l.Draw(strip)
+	}
+	return data
+}
 
-var (
-	greys  = []color.Gray{{0}, {0x60}, {0x30}, {0x88}, {0x48}, {0x70}, {0x20}, {0x90}}
-	dashes = [][]vg.Length{nil, {4, 2}, {1, 1.5}, {5, 1.5, 1, 1.5}, {2.5, 2.5}, {7, 2, 2, 2}, {1, 3}, {8, 3}}
-	glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{},
-		draw.RingGlyph{}, draw.PyramidGlyph{}, draw.BoxGlyph{}, draw.PlusGlyph{}}
-)
+// drawColumn draws panels stacked in area, pad apart, with equal data
+// heights and aligned data areas, and returns each panel's data area.
+//
+// It draws the axis labels itself: plot v0.17 reserves room for a centred
+// axis label as a glyph box at the axis's arithmetic midpoint,
+// Norm((Min+Max)/2), which on a log axis lies near its top or right end, so
+// a long label made the plot shrink its data area from the top or the right
+// and left that part of the figure empty. Here each label's room is cropped
+// off explicitly and the label is centred on its data area (shifted only as
+// far as needed to stay inside the figure).
+func drawColumn(panels []*plot.Plot, area draw.Canvas, pad vg.Length) []draw.Canvas {
+	type labels struct{ x, y string }
+	saved := make([]labels, len(panels))
+	for i, p := range panels {
+		saved[i] = labels{p.X.Label.Text, p.Y.Label.Text}
+		p.X.Label.Text, p.Y.Label.Text = "", ""
+	}
+	defer func() {
+		for i, p := range panels {
+			p.X.Label.Text, p.Y.Label.Text = saved[i].x, saved[i].y
+		}
+	}()
+	xRoom := func(i int) vg.Length {
+		a := &panels[i].X
+		if saved[i].x == "" {
+			return 0
+		}
+		return a.Label.TextStyle.Height(saved[i].x) + a.Label.Padding
+	}
+	yRoom := func(i int) vg.Length {
+		a := &panels[i].Y
+		if saved[i].y == "" {
+			return 0
+		}
+		return a.Label.TextStyle.FontExtents().Descent + a.Label.TextStyle.Height(saved[i].y) + a.Label.Padding
+	}
+	inner := func(i int, tile draw.Canvas) draw.Canvas { return draw.Crop(tile, yRoom(i), 0, xRoom(i), 0) }
 
-// seriesStyle returns the line and marker style of series i: grey level,
-// dash pattern and glyph all vary, so series stay apart in greyscale print.
+	// Margins around each data area, measured in an equal share of area
+	// (as plot.Align does: they barely depend on the tile's size).
+	n := len(panels)
+	share := (area.Max.Y - area.Min.Y - pad*vg.Length(n-1)) / vg.Length(n)
+	type margins struct{ l, r, b, t vg.Length }
+	ms := make([]margins, n)
+	var left, right, total vg.Length
+	for i, p := range panels {
+		tile := area
+		tile.Max.Y = area.Max.Y - vg.Length(i)*(share+pad)
+		tile.Min.Y = tile.Max.Y - share
+		d := p.DataCanvas(inner(i, tile))
+		ms[i] = margins{d.Min.X - tile.Min.X, tile.Max.X - d.Max.X, d.Min.Y - tile.Min.Y, tile.Max.Y - d.Max.Y}
+		left, right = max(left, ms[i].l), max(right, ms[i].r)
+		total += ms[i].b + ms[i].t
+	}
+	height := (area.Max.Y - area.Min.Y - pad*vg.Length(n-1) - total) / vg.Length(n)
+
+	out := make([]draw.Canvas, n)
+	top := area.Max.Y
+	for i, p := range panels {
+		tile := area
+		tile.Max.Y, tile.Min.Y = top, top-ms[i].t-height-ms[i].b
+		top = tile.Min.Y - pad
+		shifted := tile
+		shifted.Min.X += left - ms[i].l
+		shifted.Max.X -= right - ms[i].r
+		c := inner(i, shifted)
+		p.Draw(c)
+		d := p.DataCanvas(c)
+		out[i] = d
+		if t := saved[i].x; t != "" {
+			sty := p.X.Label.TextStyle
+			x := within((d.Min.X+d.Max.X)/2, sty.Width(t)/2, area.Min.X, area.Max.X)
+			tile.FillText(sty, vg.Point{X: x, Y: tile.Min.Y + sty.FontExtents().Descent}, t)
+		}
+		if t := saved[i].y; t != "" {
+			sty := p.Y.Label.TextStyle
+			rot := sty
+			rot.Rotation += math.Pi / 2
+			y := within((d.Min.Y+d.Max.Y)/2, sty.Width(t)/2, tile.Min.Y, tile.Max.Y)
+			tile.FillText(rot, vg.Point{X: area.Min.X + sty.Height(t) - sty.FontExtents().Descent, Y: y}, t)
+		}
+	}
+	return out
+}
+
+// within moves the centre c of something half long so that it lies in
+// [lo, hi], if it fits.
+func within(c, half, lo, hi vg.Length) vg.Length {
+	if hi-lo < 2*half {
+		return (lo + hi) / 2
+	}
+	return min(max(c, lo+half), hi-half)
+}
+
+// ---- style: series apart in colour and in greyscale ----
+
+// seriesStyles is the style list of every figure with several series. The
+// colours are Okabe and Ito's colour-blind-safe palette (yellow left out:
+// too light for lines on white), ordered so neighbouring entries differ in
+// grey level too; the dash patterns differ in kind (solid, long dash, dot,
+// dash-dot, dash-dot-dot, short dash, long-short dash, sparse dot), not only
+// in length, so a greyscale print tells every series apart by its pattern
+// and marker alone. Dotted patterns get a heavier line so their dots stay
+// visible. The first two entries are black and vermillion, the most
+// different pair, for the many two-series figures.
+var seriesStyles = []struct {
+	color  color.RGBA
+	dashes []vg.Length
+	width  vg.Length
+	glyph  draw.GlyphDrawer
+}{
+	{color.RGBA{0x00, 0x00, 0x00, 0xff}, nil, 1, draw.CircleGlyph{}},                                 // black, solid
+	{color.RGBA{0xd5, 0x5e, 0x00, 0xff}, []vg.Length{6, 2.5}, 1.1, draw.TriangleGlyph{}},             // vermillion, long dash
+	{color.RGBA{0x00, 0x72, 0xb2, 0xff}, []vg.Length{0.9, 1.6}, 1.5, draw.SquareGlyph{}},             // blue, dotted
+	{color.RGBA{0xe6, 0x9f, 0x00, 0xff}, []vg.Length{5, 1.6, 1.2, 1.6}, 1.3, draw.CrossGlyph{}},      // orange, dash-dot
+	{color.RGBA{0x00, 0x9e, 0x73, 0xff}, []vg.Length{4, 1.5, 1, 1.5, 1, 1.5}, 1.1, draw.RingGlyph{}}, // bluish green, dash-dot-dot
+	{color.RGBA{0x56, 0xb4, 0xe9, 0xff}, []vg.Length{2, 1.5}, 1.3, draw.PyramidGlyph{}},              // sky blue, short dash
+	{color.RGBA{0x66, 0x66, 0x66, 0xff}, []vg.Length{8, 2, 2.5, 2}, 1.3, draw.BoxGlyph{}},            // grey, long-short dash
+	{color.RGBA{0xcc, 0x79, 0xa7, 0xff}, []vg.Length{1, 3}, 1.5, draw.PlusGlyph{}},                   // reddish purple, sparse dots
+}
+
+// seriesStyle returns the line and marker style of series i: colour, dash
+// pattern, width and glyph all vary (seriesStyles).
 func seriesStyle(i int) (draw.LineStyle, draw.GlyphStyle) {
-	c := greys[i%len(greys)]
-	ls := draw.LineStyle{Color: c, Width: vg.Points(1), Dashes: dashes[i%len(dashes)]}
-	gs := draw.GlyphStyle{Color: c, Radius: vg.Points(2.2), Shape: glyphs[i%len(glyphs)]}
+	st := seriesStyles[i%len(seriesStyles)]
+	ls := draw.LineStyle{Color: st.color, Width: st.width, Dashes: st.dashes}
+	gs := draw.GlyphStyle{Color: st.color, Radius: vg.Points(2.2), Shape: st.glyph}
 	return ls, gs
 }
 
@@ -366,8 +494,12 @@ func siLabel(v float64) string {
 }
 
 type seriesOpts struct {
-	line, points, step, labels bool
-	logX, logY                 bool
+	line, points, step bool
+	logX, logY         bool
+	// labels, if not nil, gets the series' geometry (so other series'
+	// labels avoid it) and, with label true, draws its points' labels.
+	labels *pointLabels
+	label  bool
 }
 
 // forLog drops points a log axis cannot show and error bars reaching 0.
@@ -454,17 +586,12 @@ func addSeries(p *plot.Plot, f *Figure, i int, s Series, o seriesOpts) error {
 		eb.LineStyle, eb.CapWidth = bar, vg.Points(3)
 		p.Add(eb)
 	}
-	if o.labels {
-		lb, err := plotter.NewLabels(s.Points)
-		if err != nil {
-			return fmt.Errorf("series %q: %w", s.Name, err)
+	if o.labels != nil {
+		ser := labelSeries{points: s.Points, color: ls.Color, line: o.line && !o.step, width: ls.Width, bar: bar.Width, cap: vg.Points(3), label: o.label}
+		if o.points || len(s.Points) == 1 {
+			ser.radius = gs.Radius
 		}
-		for j := range lb.TextStyle {
-			lb.TextStyle[j].Font.Size = vg.Points(6)
-			lb.TextStyle[j].Color = color.Gray{0x30}
-		}
-		lb.Offset = vg.Point{X: vg.Points(3.5), Y: vg.Points(1.5)}
-		p.Add(lb)
+		o.labels.series = append(o.labels.series, ser)
 	}
 	if f != nil {
 		if f.Legend == nil {

@@ -174,10 +174,16 @@ func HealingCDFFigure(d HealingData) (*Figure, error) {
 
 // FrontierFigure: bandwidth per member per day vs median healing time,
 // one labelled point per update setting, log-log: the cost/security
-// frontier.
+// frontier. The labels are placed clear of each other, the markers, the
+// error bars and the lines (pointLabels).
 func FrontierFigure(d FrontierData) (*Figure, error) {
+	f, _, err := frontierFigure(d)
+	return f, err
+}
+
+func frontierFigure(d FrontierData) (*Figure, *pointLabels, error) {
 	if err := enough("frontier", d.Series); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := newPlot("median time to the healing commit (hours, Kaplan–Meier)", "received/member (MB/day, all messages)")
 	logAxis(&p.X)
@@ -186,12 +192,14 @@ func FrontierFigure(d FrontierData) (*Figure, error) {
 		"messages; summary.json splits them) vs the Kaplan–Meier median time to the healing commit (censored "+
 		"compromises kept; not-reached medians omitted); points labelled by the update setting, mean over seeds "+
 		"with min–max bars.", p, d)
+	labels := &pointLabels{}
 	for i, s := range d.Series {
-		if err := addSeries(p, f, i, s, seriesOpts{line: d.Lines, points: true, labels: true, logX: true, logY: true}); err != nil {
-			return nil, err
+		if err := addSeries(p, f, i, s, seriesOpts{line: d.Lines, points: true, labels: labels, label: true, logX: true, logY: true}); err != nil {
+			return nil, nil, err
 		}
 	}
-	return f.finish(), nil
+	p.Add(labels) // after the series: drawn on top of them
+	return f.finish(), labels, nil
 }
 
 // CollisionsFigure: commit collision rate vs commit rate, one line per
