@@ -74,7 +74,7 @@ func (pg *PublicGroup) stageCommit(committer Sender, entries []proposalEntry, cf
 // receiver passes the path's LeafNode as both.
 func (st *stagedCommit) placeJoiner(check, leaf *LeafNode) error {
 	pg := st.pg
-	if err := pg.validateCommitLeaf(st.cfg, st.tree, st.res.extensions, check, 0, false); err != nil {
+	if err := pg.validateCommitLeaf(st.cfg, st.tree, st.res.extensions, st.res.required, check, 0, false); err != nil {
 		return err
 	}
 	if err := pg.checkResync(st.cfg, st.res.removed, leaf); err != nil {
@@ -102,7 +102,7 @@ func (st *stagedCommit) mergePath(path *UpdatePath) error {
 			return err
 		}
 	} else if path != nil {
-		if err := st.pg.validateCommitLeaf(st.cfg, st.tree, st.res.extensions, &path.LeafNode, st.sender, true); err != nil {
+		if err := st.pg.validateCommitLeaf(st.cfg, st.tree, st.res.extensions, st.res.required, &path.LeafNode, st.sender, true); err != nil {
 			return err
 		}
 	}
@@ -250,7 +250,11 @@ func (st *stagedCommit) confirmedHash(ac *AuthenticatedContent) ([]byte, error) 
 func (st *stagedCommit) nextPublic(ac *AuthenticatedContent, ctxBytes []byte) *PublicGroup {
 	cs := st.pg.cs
 	interim := interimTranscriptHash(cs, st.ctx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
-	return &PublicGroup{cs: cs, ctx: st.ctx, ctxBytes: ctxBytes, tree: st.tree, interim: interim}
+	np := &PublicGroup{cs: cs, ctx: st.ctx, ctxBytes: ctxBytes, tree: st.tree, interim: interim, required: new(requiredCache)}
+	if st.res != nil && !st.res.newExtensions && st.pg != nil {
+		np.required = st.pg.required // the same extensions: the same decoding
+	}
+	return np
 }
 
 // advance computes the next epoch from the signed commit ac: transcript
@@ -376,6 +380,8 @@ type proposalResult struct {
 	pathRequired bool
 	// newExtensions: a GroupContextExtensions proposal set extensions.
 	newExtensions bool
+	// required: the required_capabilities of extensions (requiredOnce).
+	required *requiredOnce
 }
 
 type addedMember struct {
@@ -519,14 +525,17 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 	// GroupContextExtensions first: the new extensions govern the rest
 	// (Section 12.3). Every member must support them (Section 12.1.7).
 	// One decoding of their required_capabilities for the members, the
-	// Updates and the Adds.
-	req := new(requiredOnce)
+	// Updates, the Adds and the commit's path leaf; without such a proposal
+	// the epoch's own (decoded once per epoch).
+	req := pg.ownRequired()
 	if gceCount > 0 {
+		req = newRequiredOnce(res.extensions)
 		res.newExtensions = true
 		if err := pg.checkExtensionsSupported(res.extensions, touched, removes, req); err != nil {
 			return nil, err
 		}
 	}
+	res.required = req
 
 	t := pg.tree
 	var err error

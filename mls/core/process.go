@@ -147,7 +147,7 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 	case SenderTypeMember:
 		if u, ok := p.Body.(*Update); ok {
 			if err := g.pub.validateLeafNode(g.pub.tree, g.pub.ctx.Extensions, &u.LeafNode,
-				leafCheck{source: LeafNodeSourceUpdate, leaf: LeafIndex(s.Index), replace: true, cfg: g.cfg}); err != nil {
+				leafCheck{source: LeafNodeSourceUpdate, leaf: LeafIndex(s.Index), replace: true, cfg: g.cfg, req: g.pub.ownRequired()}); err != nil {
 				return err
 			}
 		}
@@ -156,7 +156,7 @@ func (g *Group) checkReceivedProposal(ac *AuthenticatedContent) error {
 	}
 	switch b := p.Body.(type) {
 	case *Add:
-		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg, addSigs{}, nil); err != nil {
+		if err := g.pub.validateKeyPackage(g.pub.tree, g.pub.ctx.Extensions, &b.KeyPackage, g.cfg, addSigs{}, g.pub.ownRequired()); err != nil {
 			return err
 		}
 	case *Remove:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/mlslab/mlslab/mls/internal/suite"
 )
@@ -20,7 +21,17 @@ type PublicGroup struct {
 	ctxBytes []byte // encoded ctx
 	tree     *RatchetTree
 	interim  []byte // interim_transcript_hash of this epoch
+	// required is ctx's required_capabilities, decoded on first use and
+	// shared by every message of the epoch (see requiredOnce).
+	required *requiredCache
+}
 
+// requiredCache holds requiredCapabilities(ctx.Extensions) of one epoch.
+// A PublicGroup is immutable and shared between goroutines: once-only.
+type requiredCache struct {
+	once sync.Once
+	rc   *RequiredCapabilities
+	err  error
 }
 
 // newPublicGroup assembles a PublicGroup, encoding the context once.
@@ -29,7 +40,7 @@ func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interi
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding GroupContext: %w", err)
 	}
-	return &PublicGroup{cs: cs, ctx: ctx, ctxBytes: enc, tree: tree, interim: interim}, nil
+	return &PublicGroup{cs: cs, ctx: ctx, ctxBytes: enc, tree: tree, interim: interim, required: new(requiredCache)}, nil
 }
 
 // CipherSuite returns the group's cipher suite.
@@ -100,21 +111,35 @@ func distinctRequired[T ~uint16](list []T, seen *codepointBits, skip func(T) boo
 	return out
 }
 
-// requiredOnce decodes the required_capabilities of one GroupContext's
-// extensions on first use, for the many leaves one proposal list
-// validates against them. A nil *requiredOnce decodes at every use.
+// requiredOnce is the required_capabilities of one extension list,
+// decoded on first use, for the many leaves validated against that list:
+// those of one proposal list (its GroupContext extensions after any
+// GroupContextExtensions proposal), or of one epoch (pg's own extensions,
+// decoded once per epoch, whatever the number of messages). A nil
+// *requiredOnce must not be used.
 type requiredOnce struct {
+	exts Extensions
+	pg   *PublicGroup // exts are pg.ctx.Extensions: pg's cache
 	done bool
 	rc   *RequiredCapabilities
 	err  error
 }
 
-func (r *requiredOnce) get(exts Extensions) (*RequiredCapabilities, error) {
-	if r == nil {
-		return requiredCapabilities(exts)
+// newRequiredOnce returns the requiredOnce of exts.
+func newRequiredOnce(exts Extensions) *requiredOnce { return &requiredOnce{exts: exts} }
+
+// ownRequired returns the requiredOnce of pg's GroupContext extensions.
+func (pg *PublicGroup) ownRequired() *requiredOnce {
+	return &requiredOnce{exts: pg.ctx.Extensions, pg: pg}
+}
+
+func (r *requiredOnce) get() (*RequiredCapabilities, error) {
+	if c := r.pg; c != nil && c.required != nil {
+		c.required.once.Do(func() { c.required.rc, c.required.err = requiredCapabilities(c.ctx.Extensions) })
+		return c.required.rc, c.required.err
 	}
 	if !r.done {
-		r.rc, r.err = requiredCapabilities(exts)
+		r.rc, r.err = requiredCapabilities(r.exts)
 		r.done = true
 	}
 	return r.rc, r.err
@@ -161,8 +186,8 @@ type leafCheck struct {
 	// skipKeyScan: the caller checks encryption_key uniqueness itself (a
 	// commit checks its leaf and path keys in one scan).
 	skipKeyScan bool
-	// req decodes the GroupContext's required_capabilities once for all the
-	// leaves of a proposal list (nil: for this leaf only).
+	// req is the required_capabilities of validateLeafNode's exts, shared
+	// by the leaves validated against them (nil: decoded for this leaf).
 	req *requiredOnce
 }
 
@@ -198,7 +223,11 @@ func (pg *PublicGroup) validateLeafNode(t leafScope, exts Extensions, ln *LeafNo
 			return protoErr(CodeInvalidSignature, rule+" leaf signature", "", sigErr)
 		}
 	}
-	rc, err := c.req.get(exts)
+	req := c.req
+	if req == nil {
+		req = newRequiredOnce(exts)
+	}
+	rc, err := req.get()
 	if err != nil {
 		return err
 	}
@@ -324,7 +353,10 @@ func (pg *PublicGroup) batchVerifyAdds(adds []*KeyPackage, cfg *Config) []addSig
 // supports the non-default extension types of a GroupContextExtensions
 // proposal and its required_capabilities (RFC 9420, Sections 11.1, 12.1.7).
 func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[LeafIndex]bool, removed []LeafIndex, req *requiredOnce) error {
-	rc, err := req.get(exts)
+	if req == nil {
+		req = newRequiredOnce(exts)
+	}
+	rc, err := req.get()
 	if err != nil {
 		return err
 	}
@@ -407,11 +439,11 @@ func (pg *PublicGroup) confirmationTag(keys *EpochSecrets) []byte {
 // validateCommitLeaf validates the LeafNode of a commit's UpdatePath
 // (RFC 9420, Sections 7.3, 12.4.2) at leaf l of tree (the tree after the
 // proposals; for external commits, after adding the joiner's leaf).
-func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Extensions, ln *LeafNode, l LeafIndex, replace bool) error {
+func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Extensions, req *requiredOnce, ln *LeafNode, l LeafIndex, replace bool) error {
 	if ln.Source != LeafNodeSourceCommit {
 		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
 	}
-	return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg})
+	return pg.validateLeafNode(t, exts, ln, leafCheck{source: LeafNodeSourceCommit, leaf: l, replace: replace, skipSignature: true, skipKeyScan: true, cfg: cfg, req: req})
 }
 
 // checkResync checks the Remove of an external commit (RFC 9420, Section
@@ -579,7 +611,7 @@ func (pg *PublicGroup) validateJoinedTree(cfg *Config) error {
 	if err := cfg.checkExternalSenders(CodeInvalidWelcome, pg.ctx.Extensions); err != nil {
 		return err
 	}
-	rc, err := requiredCapabilities(pg.ctx.Extensions)
+	rc, err := pg.ownRequired().get()
 	if err != nil {
 		return err
 	}

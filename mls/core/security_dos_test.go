@@ -660,3 +660,65 @@ func TestSecurityProposalReplayIndex(t *testing.T) {
 
 // allocPerByte runs f (which decodes in) and returns the bytes allocated
 // per input byte.
+
+// TestSecurityRequiredCapabilitiesOncePerEpoch: after a commit sets a 1 MiB
+// required_capabilities (one default type ~2^19 times), every Add or
+// Update proposal message, and every commit's path leaf, is checked
+// against it. Decoded per message, each 400-octet proposal cost every
+// receiver 2 MiB; it is decoded once per epoch (PublicGroup.required,
+// shared by the messages of the epoch). Measured against the same group
+// with the epoch's cache removed (decoding per message).
+func TestSecurityRequiredCapabilitiesOncePerEpoch(t *testing.T) {
+	cs := suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	alice, bob := twoMembers(t, &Config{Rand: seededReader(11)}, &Config{Rand: seededReader(12)})
+	rc := &RequiredCapabilities{ExtensionTypes: make([]ExtensionType, (DefaultMaxExtensionSize-16)/2)}
+	for i := range rc.ExtensionTypes {
+		rc.ExtensionTypes[i] = ExtensionApplicationID // a default type
+	}
+	ext, err := RequiredCapabilitiesExtension(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := alice.Commit(CommitOptions{Proposals: []ProposalBody{&GroupContextExtensions{Extensions: Extensions{ext}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Process(pc.Commit); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Merge(pc); err != nil {
+		t.Fatal(err)
+	}
+	const k = 6
+	var msgs []*MLSMessage
+	for i := range 2 * k {
+		kp := newKP(t, newTestConfig(uint64(100+i)), cs, fmt.Sprintf("joiner-%d", i))
+		m, err := alice.Propose(&Add{KeyPackage: *kp.KeyPackage}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, wireRoundTrip(t, m))
+	}
+	perMessage := func(msgs []*MLSMessage) uint64 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, m := range msgs {
+			if _, err := bob.Process(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / uint64(len(msgs))
+	}
+	if _, err := bob.Process(msgs[0]); err != nil { // decodes the epoch's once
+		t.Fatal(err)
+	}
+	cached := perMessage(msgs[1:k])
+	bob.pub.required = nil // as if every message decoded it
+	uncached := perMessage(msgs[k:])
+	t.Logf("an Add proposal message: %d KiB with the epoch's decoding, %d KiB decoding per message", cached>>10, uncached>>10)
+	if cached+1<<20 > uncached {
+		t.Fatalf("an Add proposal message allocates %d KiB, %d KiB when it decodes required_capabilities itself: the epoch's decoding is not used", cached>>10, uncached>>10)
+	}
+}
