@@ -4,8 +4,8 @@
 # floor, the GOMAXPROCS 1 vs 2 scaling cases, the tree-growth pair, the
 # make bench-quick cases, and grow-50k at `sampled` on 1 and 2 cores.
 #
-#   bench/quiet.sh OUT_DIR [STEP ...]     (steps: head join scale grow quick sim interleave;
-#                                         default all but interleave;
+#   bench/quiet.sh OUT_DIR [STEP ...]     (steps: head join scale grow quick sim interleave ceiling;
+#                                         default all but interleave and ceiling;
 #                                         SIM_PROCS="2 1" the GOMAXPROCS values of sim)
 #
 # Run it with nothing else on the machine (about 25 minutes on 2 cores).
@@ -23,7 +23,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
-(cd "$root" && go test -c -o "$tmp/core.test" ./mls/core && go build -o "$tmp/mlssim" ./cmd/mlssim)
+(cd "$root" && go test -c -o "$tmp/core.test" ./mls/core && go test -c -o "$tmp/suite.test" ./mls/internal/suite &&
+	go build -o "$tmp/mlssim" ./cmd/mlssim)
 cd "$root/mls/core"
 b() { "$tmp/core.test" -test.run '^$' -test.benchmem -test.timeout 0 "$@"; }
 logload() { echo "$(date -u +%FT%TZ) $1 $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/load.log"; }
@@ -44,6 +45,27 @@ for s in $steps; do
 					grep '^Benchmark' | tee -a "$out/interleave.txt"
 			done
 			cases="${cases#* } ${cases%% *}"
+		done ;;
+	ceiling) # item 3: how much slower one vCPU runs while the other is busy. Per round
+		# (ROUNDS, default 6): create-seq on one core alone ("solo"), then again while a
+		# one-core X25519 loop (EncryptWithLabel, another process) keeps the other vCPU busy
+		# ("loaded"), then create-par on 2 cores ("par"). The three are seconds apart, so
+		# they pair only loosely on a VM that drifts.
+		for r in $(seq 1 "${ROUNDS:-6}"); do
+			logload "ceiling-$r"
+			GOMAXPROCS=1 b -test.bench "^BenchmarkUpdatePath\$/$big/^create-seq\$" -test.benchtime 20x -test.count 3 |
+				grep '^Benchmark' | sed 's/^/solo /' | tee -a "$out/ceiling.txt"
+			# The loop runs from before create-seq's fixture build to after its
+			# measurement (100M operations: hours; killed below).
+			GOMAXPROCS=1 "$tmp/suite.test" -test.run '^$' -test.bench '^BenchmarkEncryptWithLabel$/^cs=0x0001$' \
+				-test.benchtime 100000000x > /dev/null &
+			loop=$!
+			sleep 1
+			GOMAXPROCS=1 b -test.bench "^BenchmarkUpdatePath\$/$big/^create-seq\$" -test.benchtime 20x -test.count 3 |
+				grep '^Benchmark' | sed 's/^/loaded /' | tee -a "$out/ceiling.txt"
+			kill "$loop"; wait "$loop" 2> /dev/null || true
+			b -test.bench "^BenchmarkUpdatePath\$/$big/^create-par\$" -test.benchtime 20x -test.count 3 |
+				grep '^Benchmark' | sed 's/^/par /' | tee -a "$out/ceiling.txt"
 		done ;;
 	join) # Welcome join and the joiner's tree validation, with floors
 		b -test.bench "^Benchmark(Join|ValidateTree)\$/$big" -test.benchtime 1x -test.count 3 | tee "$out/join.txt"
