@@ -207,7 +207,7 @@ func runMain(args []string) int {
 // state) but which allocate heavily (every encoded ratchet tree and
 // Welcome): with the default GOGC the collector took about 30% of a
 // grow-50k sampled run. A soft memory limit keeps the heap bounded: one
-// run gets runLimit, under which grow-50k peaks at 1.76 GiB RSS (2.07 GiB
+// run gets runLimit, under which grow-50k peaks at 1.76 GiB RSS (2.07-2.36 GiB
 // at 3 GiB, with heap goals of 9x the live heap) for about 4-5% more CPU
 // (one same-hour A/B: bench/README, "Simulator runs"); a
 // sweep, whose runs share one heap, gets sweepLimit. GOGC/GOMEMLIMIT in the
