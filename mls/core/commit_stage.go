@@ -250,9 +250,11 @@ func (st *stagedCommit) confirmedHash(ac *AuthenticatedContent) ([]byte, error) 
 func (st *stagedCommit) nextPublic(ac *AuthenticatedContent, ctxBytes []byte) *PublicGroup {
 	cs := st.pg.cs
 	interim := interimTranscriptHash(cs, st.ctx.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag)
-	np := &PublicGroup{cs: cs, ctx: st.ctx, ctxBytes: ctxBytes, tree: st.tree, interim: interim, required: new(requiredCache)}
-	if st.res != nil && !st.res.newExtensions && st.pg != nil {
-		np.required = st.pg.required // the same extensions: the same decoding
+	np := &PublicGroup{cs: cs, ctx: st.ctx, ctxBytes: ctxBytes, tree: st.tree, interim: interim}
+	if st.res != nil {
+		np.required = st.res.required // the decoding of st.ctx.Extensions
+	} else {
+		np.required = newRequiredCache(st.ctx.Extensions)
 	}
 	return np
 }
@@ -380,8 +382,8 @@ type proposalResult struct {
 	pathRequired bool
 	// newExtensions: a GroupContextExtensions proposal set extensions.
 	newExtensions bool
-	// required: the required_capabilities of extensions (requiredOnce).
-	required *requiredOnce
+	// required: the required_capabilities of extensions.
+	required *requiredCache
 }
 
 type addedMember struct {
@@ -529,7 +531,7 @@ func applyProposals(pg *PublicGroup, entries []proposalEntry, committer Sender, 
 	// the epoch's own (decoded once per epoch).
 	req := pg.ownRequired()
 	if gceCount > 0 {
-		req = newRequiredOnce(res.extensions)
+		req = newRequiredCache(res.extensions)
 		res.newExtensions = true
 		if err := pg.checkExtensionsSupported(res.extensions, touched, removes, req); err != nil {
 			return nil, err

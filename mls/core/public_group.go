@@ -22,16 +22,8 @@ type PublicGroup struct {
 	tree     *RatchetTree
 	interim  []byte // interim_transcript_hash of this epoch
 	// required is ctx's required_capabilities, decoded on first use and
-	// shared by every message of the epoch (see requiredOnce).
+	// shared by every message of the epoch.
 	required *requiredCache
-}
-
-// requiredCache holds requiredCapabilities(ctx.Extensions) of one epoch.
-// A PublicGroup is immutable and shared between goroutines: once-only.
-type requiredCache struct {
-	once sync.Once
-	rc   *RequiredCapabilities
-	err  error
 }
 
 // newPublicGroup assembles a PublicGroup, encoding the context once.
@@ -40,7 +32,7 @@ func newPublicGroup(cs *suite.Suite, ctx GroupContext, tree *RatchetTree, interi
 	if err != nil {
 		return nil, fmt.Errorf("mls: encoding GroupContext: %w", err)
 	}
-	return &PublicGroup{cs: cs, ctx: ctx, ctxBytes: enc, tree: tree, interim: interim, required: new(requiredCache)}, nil
+	return &PublicGroup{cs: cs, ctx: ctx, ctxBytes: enc, tree: tree, interim: interim, required: newRequiredCache(ctx.Extensions)}, nil
 }
 
 // CipherSuite returns the group's cipher suite.
@@ -80,7 +72,7 @@ func (pg *PublicGroup) InterimTranscriptHash() []byte { return pg.interim }
 // are attacker-sized (a GroupContextExtensions proposal sets them: 2^19
 // copies of one default type fit in the extension) and checked against
 // every leaf a proposal list adds or updates, so those checks share one
-// decoding (requiredOnce) and each costs at most one pass over the
+// decoding (requiredCache) and each costs at most one pass over the
 // distinct types, which a leaf that passes lists itself.
 func requiredCapabilities(exts Extensions) (*RequiredCapabilities, error) {
 	e, ok := exts.Find(ExtensionRequiredCapabilities)
@@ -111,38 +103,32 @@ func distinctRequired[T ~uint16](list []T, seen *codepointBits, skip func(T) boo
 	return out
 }
 
-// requiredOnce is the required_capabilities of one extension list,
-// decoded on first use, for the many leaves validated against that list:
-// those of one proposal list (its GroupContext extensions after any
-// GroupContextExtensions proposal), or of one epoch (pg's own extensions,
-// decoded once per epoch, whatever the number of messages). A nil
-// *requiredOnce must not be used.
-type requiredOnce struct {
+// requiredCache is the required_capabilities of one extension list,
+// decoded on first use and shared by the leaves validated against that
+// list: one proposal list's (its extensions after any
+// GroupContextExtensions proposal), or one epoch's (PublicGroup.required,
+// decoded once whatever the number of messages). PublicGroups are shared
+// between goroutines: the decoding is once-only.
+type requiredCache struct {
 	exts Extensions
-	pg   *PublicGroup // exts are pg.ctx.Extensions: pg's cache
-	done bool
+	once sync.Once
 	rc   *RequiredCapabilities
 	err  error
 }
 
-// newRequiredOnce returns the requiredOnce of exts.
-func newRequiredOnce(exts Extensions) *requiredOnce { return &requiredOnce{exts: exts} }
+func newRequiredCache(exts Extensions) *requiredCache { return &requiredCache{exts: exts} }
 
-// ownRequired returns the requiredOnce of pg's GroupContext extensions.
-func (pg *PublicGroup) ownRequired() *requiredOnce {
-	return &requiredOnce{exts: pg.ctx.Extensions, pg: pg}
+func (c *requiredCache) get() (*RequiredCapabilities, error) {
+	c.once.Do(func() { c.rc, c.err = requiredCapabilities(c.exts) })
+	return c.rc, c.err
 }
 
-func (r *requiredOnce) get() (*RequiredCapabilities, error) {
-	if c := r.pg; c != nil && c.required != nil {
-		c.required.once.Do(func() { c.required.rc, c.required.err = requiredCapabilities(c.ctx.Extensions) })
-		return c.required.rc, c.required.err
+// ownRequired returns the requiredCache of pg's GroupContext extensions.
+func (pg *PublicGroup) ownRequired() *requiredCache {
+	if pg.required != nil {
+		return pg.required
 	}
-	if !r.done {
-		r.rc, r.err = requiredCapabilities(r.exts)
-		r.done = true
-	}
-	return r.rc, r.err
+	return newRequiredCache(pg.ctx.Extensions)
 }
 
 // supports reports whether caps meets rc.
@@ -188,7 +174,7 @@ type leafCheck struct {
 	skipKeyScan bool
 	// req is the required_capabilities of validateLeafNode's exts, shared
 	// by the leaves validated against them (nil: decoded for this leaf).
-	req *requiredOnce
+	req *requiredCache
 }
 
 // validateLeafNode performs the LeafNode validation of RFC 9420, Section 7.3
@@ -225,7 +211,7 @@ func (pg *PublicGroup) validateLeafNode(t leafScope, exts Extensions, ln *LeafNo
 	}
 	req := c.req
 	if req == nil {
-		req = newRequiredOnce(exts)
+		req = newRequiredCache(exts)
 	}
 	rc, err := req.get()
 	if err != nil {
@@ -287,7 +273,7 @@ func (pg *PublicGroup) validateLeafNode(t leafScope, exts Extensions, ln *LeafNo
 // Section 10.1, 12.1.1). pre says which of its signatures a batch already
 // verified (batchVerifyAdds; the zero value: none); the others are
 // verified here, in their usual place among the checks.
-func (pg *PublicGroup) validateKeyPackage(t leafScope, exts Extensions, kp *KeyPackage, cfg *Config, pre addSigs, req *requiredOnce) error {
+func (pg *PublicGroup) validateKeyPackage(t leafScope, exts Extensions, kp *KeyPackage, cfg *Config, pre addSigs, req *requiredCache) error {
 	if err := cfg.limits().checkKeyPackage(kp); err != nil {
 		return err
 	}
@@ -352,9 +338,9 @@ func (pg *PublicGroup) batchVerifyAdds(adds []*KeyPackage, cfg *Config) []addSig
 // checkExtensionsSupported checks that every member that stays in the group
 // supports the non-default extension types of a GroupContextExtensions
 // proposal and its required_capabilities (RFC 9420, Sections 11.1, 12.1.7).
-func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[LeafIndex]bool, removed []LeafIndex, req *requiredOnce) error {
+func (pg *PublicGroup) checkExtensionsSupported(exts Extensions, touched map[LeafIndex]bool, removed []LeafIndex, req *requiredCache) error {
 	if req == nil {
-		req = newRequiredOnce(exts)
+		req = newRequiredCache(exts)
 	}
 	rc, err := req.get()
 	if err != nil {
@@ -439,7 +425,7 @@ func (pg *PublicGroup) confirmationTag(keys *EpochSecrets) []byte {
 // validateCommitLeaf validates the LeafNode of a commit's UpdatePath
 // (RFC 9420, Sections 7.3, 12.4.2) at leaf l of tree (the tree after the
 // proposals; for external commits, after adding the joiner's leaf).
-func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Extensions, req *requiredOnce, ln *LeafNode, l LeafIndex, replace bool) error {
+func (pg *PublicGroup) validateCommitLeaf(cfg *Config, t *RatchetTree, exts Extensions, req *requiredCache, ln *LeafNode, l LeafIndex, replace bool) error {
 	if ln.Source != LeafNodeSourceCommit {
 		return protoErr(CodeInvalidLeafNode, "RFC 9420 §12.4.2 leaf_node_source commit", ln.Source.String(), nil)
 	}
